@@ -1,0 +1,65 @@
+# gomgr - Ceph's manager-module framework in Go.
+#
+#   make run     build and start ceph-mgr on the embedded default state
+#   make test    install what the tests need, then lint and run every test
+#   make bench   benchmarks and whole-process timings (see BENCHMARKS.md)
+#   make fuzz    run every fuzz target for FUZZTIME (default 60s) each
+#
+# Set-up is automatic: scripts/install-deps.sh installs the Debian packages
+# (Ceph, librados-dev, tmux, zsh) and scripts/ensure-go.sh fetches a Go
+# toolchain from the module proxy when the installed one is too old.
+
+SHELL := /bin/bash
+GO := $(shell scripts/ensure-go.sh)
+export GOFLAGS := -tags=pacific
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME ?= 60s
+RUN_DIR ?= $(CURDIR)/run
+ID ?= x
+
+.PHONY: all build run test gotest lint deps bench fuzz completions clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+# make run: build, then start the daemon in the foreground on the embedded
+# state under ./run (Ctrl-C stops it). It prints how to talk to it.
+run: deps build
+	mkdir -p $(RUN_DIR)
+	./bin/ceph-mgr -i $(ID) --data $(RUN_DIR)/data --run-dir $(RUN_DIR) --log-dir $(RUN_DIR)
+
+test: deps lint gotest
+
+gotest:
+	$(GO) test -count=1 -timeout 60m ./...
+
+lint:
+	@unformatted=$$($(GO)fmt -l .); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+bench: deps build
+	$(GO) run ./internal/bench/cmd/benchtable
+
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test $$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME); \
+	  done; \
+	done
+
+completions: build
+	./bin/mgrctl completion bash > completions/mgrctl.bash
+	./bin/mgrctl completion zsh > completions/_mgrctl
+	./bin/mgrctl completion fish > completions/mgrctl.fish
+	./bin/mgrctl completion powershell > completions/mgrctl.ps1
+
+clean:
+	rm -rf bin run

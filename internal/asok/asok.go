@@ -1,0 +1,278 @@
+// Package asok speaks the Ceph admin-socket protocol over a unix socket.
+//
+// A client connects, writes one request (a JSON command such as
+// {"prefix": "get_command_descriptions"}) terminated by a NUL byte (a
+// newline is accepted too), and reads the reply: a 4-byte big-endian length
+// followed by that many bytes. The connection then closes. The protocol has
+// no place for a return code; Server leaves the encoding of errors to its
+// Handler.
+package asok
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// Handler answers one request with the reply payload.
+type Handler func(ctx context.Context, request []byte) []byte
+
+// Server serves the admin-socket protocol.
+type Server struct {
+	// Handler answers requests.
+	Handler Handler
+	// MaxRequest caps the request size in bytes (default 1 MiB). A longer
+	// request gets an error reply and the connection is closed.
+	MaxRequest int
+	// ReadTimeout bounds the time to receive a whole request (default 10 s),
+	// so a slow or silent client cannot hold a connection.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time to send the reply (default 60 s).
+	WriteTimeout time.Duration
+	// MaxConns caps concurrent connections (default 256); further clients
+	// wait in the listen backlog.
+	MaxConns int
+	// ErrorReply formats protocol errors (oversized, unterminated or
+	// malformed requests) as a reply payload; nil means "ERROR: <text>\n".
+	ErrorReply func(err error) []byte
+
+	mu     sync.Mutex
+	ls     map[net.Listener]bool
+	conns  sync.WaitGroup
+	closed bool
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// ErrRequestTooLarge is reported for requests past MaxRequest.
+var ErrRequestTooLarge = errors.New("request too large")
+
+const (
+	defaultMaxRequest   = 1 << 20
+	defaultReadTimeout  = 10 * time.Second
+	defaultWriteTimeout = 60 * time.Second
+	defaultMaxConns     = 256
+)
+
+// Listen creates a unix socket at path with the given file mode, removing a
+// stale socket file first (but refusing to remove anything that is not a
+// socket, or a socket another process is still serving).
+func Listen(path string, mode os.FileMode) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("listen %s: exists and is not a socket", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("listen %s: another process is serving this socket", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("remove stale socket: %w", err)
+		}
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// Serve accepts connections until the listener is closed or Close is called.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return net.ErrClosed
+	}
+	if s.ls == nil {
+		s.ls = map[net.Listener]bool{}
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+	}
+	s.ls[l] = true
+	ctx := s.ctx
+	s.mu.Unlock()
+	max := s.MaxConns
+	if max <= 0 {
+		max = defaultMaxConns
+	}
+	sem := make(chan struct{}, max)
+	for {
+		sem <- struct{}{}
+		c, err := l.Accept()
+		if err != nil {
+			<-sem
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return fmt.Errorf("accept: %w", err)
+		}
+		s.conns.Add(1)
+		go func() {
+			defer func() { <-sem; s.conns.Done() }()
+			s.serveConn(ctx, c)
+		}()
+	}
+}
+
+// Close stops accepting, cancels the context of running handlers and waits
+// for open connections to finish.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for l := range s.ls {
+		l.Close()
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.mu.Unlock()
+	s.conns.Wait()
+	return nil
+}
+
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	rt := s.ReadTimeout
+	if rt <= 0 {
+		rt = defaultReadTimeout
+	}
+	wt := s.WriteTimeout
+	if wt <= 0 {
+		wt = defaultWriteTimeout
+	}
+	_ = c.SetReadDeadline(time.Now().Add(rt))
+	req, err := ReadRequest(bufio.NewReader(c), s.maxRequest())
+	var reply []byte
+	if err != nil {
+		if errors.Is(err, io.EOF) && len(req) == 0 {
+			return // a probe that connected and went away
+		}
+		reply = s.errorReply(err)
+	} else {
+		reply = s.Handler(ctx, req)
+	}
+	_ = c.SetWriteDeadline(time.Now().Add(wt))
+	_ = WriteReply(c, reply)
+}
+
+func (s *Server) maxRequest() int {
+	if s.MaxRequest > 0 {
+		return s.MaxRequest
+	}
+	return defaultMaxRequest
+}
+
+func (s *Server) errorReply(err error) []byte {
+	if s.ErrorReply != nil {
+		return s.ErrorReply(err)
+	}
+	return []byte("ERROR: " + err.Error() + "\n")
+}
+
+// ReadRequest reads one request up to its NUL or newline terminator. A
+// request starting with a NUL byte is Ceph's legacy binary form: exactly
+// four bytes (a big-endian command number), returned as they are.
+func ReadRequest(r *bufio.Reader, max int) ([]byte, error) {
+	var buf bytes.Buffer
+	if first, err := r.Peek(1); err == nil && first[0] == 0 {
+		legacy := make([]byte, 4)
+		if _, err := io.ReadFull(r, legacy); err != nil {
+			return nil, fmt.Errorf("legacy request: %w", io.ErrUnexpectedEOF)
+		}
+		return legacy, nil
+	}
+	for {
+		b, err := r.ReadByte()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return buf.Bytes(), fmt.Errorf("request not complete after the read timeout")
+			}
+			if errors.Is(err, io.EOF) {
+				if buf.Len() == 0 {
+					return nil, io.EOF
+				}
+				return buf.Bytes(), fmt.Errorf("request not terminated by a NUL byte: %w", io.ErrUnexpectedEOF)
+			}
+			return buf.Bytes(), fmt.Errorf("read request: %w", err)
+		}
+		if b == 0 || b == '\n' {
+			return buf.Bytes(), nil
+		}
+		if buf.Len() >= max {
+			return nil, fmt.Errorf("%w: more than %d bytes", ErrRequestTooLarge, max)
+		}
+		buf.WriteByte(b)
+	}
+}
+
+// WriteReply writes the length-prefixed reply.
+func WriteReply(w io.Writer, payload []byte) error {
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(payload)))
+	if _, err := w.Write(append(hdr[:], payload...)); err != nil {
+		return fmt.Errorf("write reply: %w", err)
+	}
+	return nil
+}
+
+// Call sends one request to the socket at path and returns the reply.
+// maxReply caps the accepted reply size (0: 1 GiB).
+func Call(ctx context.Context, path string, request []byte, maxReply int) ([]byte, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("connect to admin socket: %w", err)
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })
+	defer stop()
+	if _, err := c.Write(append(append([]byte(nil), request...), 0)); err != nil {
+		return nil, fmt.Errorf("send request: %w", err)
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("no reply from admin socket: %w", err)
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if maxReply <= 0 {
+		maxReply = 1 << 30
+	}
+	if int64(n) > int64(maxReply) {
+		return nil, fmt.Errorf("reply of %d bytes exceeds the %d byte limit", n, maxReply)
+	}
+	reply := make([]byte, n)
+	if _, err := io.ReadFull(c, reply); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("short reply from admin socket: %w", err)
+	}
+	return reply, nil
+}

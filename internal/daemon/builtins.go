@@ -1,0 +1,508 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// builtinModule is the module name the daemon's own commands register
+// under, as Ceph lists mgr commands under "mgr".
+const builtinModule = "mgr"
+
+// forceWord is the CephChoices "--force" argument Ceph's mgr module
+// enable uses.
+type forceWord string
+
+func (forceWord) Choices() []string { return []string{"--force"} }
+
+type moduleLsArgs struct {
+	clicommand.Read `prefix:"mgr module ls" desc:"list active mgr modules"`
+}
+
+type moduleEnableArgs struct {
+	clicommand.Write `prefix:"mgr module enable" desc:"enable mgr module"`
+	Module           string
+	Force            *forceWord `ceph:"positional=true"`
+}
+
+type moduleDisableArgs struct {
+	clicommand.Write `prefix:"mgr module disable" desc:"disable mgr module"`
+	Module           string
+}
+
+type servicesArgs struct {
+	clicommand.Read `prefix:"mgr services" desc:"list service endpoints provided by mgr modules"`
+}
+
+type mgrStatArgs struct {
+	clicommand.Read `prefix:"mgr stat" desc:"dump basic info about the mgr cluster state"`
+}
+
+type configGetArgs struct {
+	clicommand.Read `prefix:"config get" desc:"Show configuration option(s) for an entity"`
+	Who             string
+	Key             *string
+}
+
+type configSetArgs struct {
+	clicommand.Write `prefix:"config set" desc:"Set a configuration option for one or more entities"`
+	Who              string
+	Name             string
+	Value            string
+	Force            bool
+}
+
+type configRmArgs struct {
+	clicommand.Write `prefix:"config rm" desc:"Clear a configuration option for one or more entities"`
+	Who              string
+	Name             string
+}
+
+type configDumpArgs struct {
+	clicommand.Read `prefix:"config dump" desc:"Show all configuration option(s)"`
+}
+
+type configHelpArgs struct {
+	clicommand.Read `prefix:"config help" desc:"Describe a configuration option"`
+	Key             string
+}
+
+type keyGetArgs struct {
+	clicommand.Read `prefix:"config-key get" desc:"get <key>"`
+	Key             string
+}
+
+type keySetArgs struct {
+	clicommand.Write `prefix:"config-key set" desc:"set <key> to value <val>"`
+	Key              string
+	Val              *string
+	Inbuf            []byte
+}
+
+type keyRmArgs struct {
+	clicommand.Write `prefix:"config-key rm" desc:"rm <key>"`
+	Key              string
+}
+
+type keyExistsArgs struct {
+	clicommand.Read `prefix:"config-key exists" desc:"check for <key>'s existence"`
+	Key             string
+}
+
+type keyLsArgs struct {
+	clicommand.Read `prefix:"config-key ls" desc:"list keys"`
+}
+
+type keyDumpArgs struct {
+	clicommand.Read `prefix:"config-key dump" desc:"dump keys and values (with optional prefix)"`
+	Key             *string
+}
+
+type detailWord string
+
+func (detailWord) Choices() []string { return []string{"detail"} }
+
+type healthArgs struct {
+	clicommand.Read `prefix:"health" desc:"show cluster health"`
+	Detail          *detailWord `ceph:"positional=true"`
+}
+
+type statusArgs struct {
+	clicommand.Read `prefix:"status" desc:"show cluster status"`
+}
+
+type versionArgs struct {
+	clicommand.Read `prefix:"version" desc:"show the daemon's version"`
+}
+
+type perfDumpArgs struct {
+	clicommand.Read `prefix:"perf dump" desc:"dump the daemon's performance counters"`
+}
+
+type perfSchemaArgs struct {
+	clicommand.Read `prefix:"perf schema" desc:"dump the daemon's performance counter schema"`
+}
+
+type helpArgs struct {
+	clicommand.Read `prefix:"help" desc:"list the commands of this daemon"`
+}
+
+// builtins are the daemon's own commands.
+func (d *Daemon) builtins() []*clicommand.Command {
+	return []*clicommand.Command{
+		clicommand.Responder(d.moduleLs, objectformat.WithPlain(plainModuleList)),
+		clicommand.ErrorResponseHandler(d.moduleEnable),
+		clicommand.ErrorResponseHandler(d.moduleDisable),
+		clicommand.Responder(d.services),
+		clicommand.Responder(d.mgrStat),
+		clicommand.ErrorResponseHandler(d.configGet),
+		clicommand.EmptyResponder(d.configSet),
+		clicommand.EmptyResponder(d.configRm),
+		clicommand.Responder(d.configDump, objectformat.WithPlain(plainConfigDump)),
+		clicommand.Responder(d.configHelp),
+		clicommand.ErrorResponseHandler(d.keyGet),
+		clicommand.ErrorResponseHandler(d.keySet),
+		clicommand.ErrorResponseHandler(d.keyRm),
+		clicommand.ErrorResponseHandler(d.keyExists),
+		clicommand.Responder(d.keyLs),
+		clicommand.Responder(d.keyDump),
+		clicommand.Responder(d.health, objectformat.WithPlain(func(h healthReply) string { return h.plain })),
+		clicommand.Responder(d.status, objectformat.WithPlain(plainStatus)),
+		clicommand.Responder(d.version, objectformat.WithPlain(func(v map[string]string) string { return v["version"] })),
+		clicommand.Responder(func(context.Context, *perfDumpArgs) (map[string]any, error) {
+			return d.daemonInfo("perf_counters"), nil
+		}),
+		clicommand.Responder(func(context.Context, *perfSchemaArgs) (map[string]any, error) {
+			return d.daemonInfo("perf_schema"), nil
+		}),
+		clicommand.Responder(d.help, objectformat.WithPlain(func(h []helpEntry) string {
+			var b strings.Builder
+			for _, e := range h {
+				fmt.Fprintf(&b, "%-50s %s\n", e.Usage, e.Help)
+			}
+			return strings.TrimSuffix(b.String(), "\n")
+		})),
+	}
+}
+
+func (d *Daemon) moduleLs(context.Context, *moduleLsArgs) (module.ModuleList, error) {
+	return d.mgr.List(), nil
+}
+
+func plainModuleList(l module.ModuleList) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODULE\t")
+	for _, n := range l.AlwaysOn {
+		fmt.Fprintf(tw, "%s\ton (always on)\n", n)
+	}
+	for _, n := range l.Enabled {
+		fmt.Fprintf(tw, "%s\ton\n", n)
+	}
+	for _, m := range l.Disabled {
+		state := "-"
+		if !m.CanRun {
+			state = "- (cannot run: " + m.ErrorString + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", m.Name, state)
+	}
+	tw.Flush()
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func (d *Daemon) moduleEnable(ctx context.Context, a *moduleEnableArgs) (objectformat.Result, error) {
+	msg, err := d.mgr.Enable(ctx, a.Module, a.Force != nil)
+	return objectformat.Result{Stderr: msg}, err
+}
+
+func (d *Daemon) moduleDisable(ctx context.Context, a *moduleDisableArgs) (objectformat.Result, error) {
+	msg, err := d.mgr.Disable(ctx, a.Module)
+	return objectformat.Result{Stderr: msg}, err
+}
+
+func (d *Daemon) services(context.Context, *servicesArgs) (map[string]string, error) {
+	return d.mgr.Services(), nil
+}
+
+func (d *Daemon) mgrStat(context.Context, *mgrStatArgs) (map[string]any, error) {
+	standbys := d.standbys()
+	return map[string]any{"epoch": 0, "available": true, "active_name": d.opts.ID, "num_standby": len(standbys)}, nil
+}
+
+// checkWho accepts the mgr sections of Ceph's config database.
+func checkWho(who string) error {
+	if who == "mgr" || strings.HasPrefix(who, "mgr.") {
+		return nil
+	}
+	return objectformat.NewErrorResponseCode(fmt.Sprintf("'%s': this daemon holds mgr options only (who must be 'mgr' or 'mgr.<id>')", who), -int(syscall.EINVAL))
+}
+
+func (d *Daemon) configGet(_ context.Context, a *configGetArgs) (objectformat.Result, error) {
+	if err := checkWho(a.Who); err != nil {
+		return objectformat.Result{}, err
+	}
+	if a.Key == nil {
+		var b strings.Builder
+		for _, e := range d.configEntries() {
+			fmt.Fprintf(&b, "%s = %s\n", e.Name, e.Value)
+		}
+		return objectformat.OK(b.String()), nil
+	}
+	module, who, opt, err := d.mgr.ParseOptionKey(*a.Key)
+	if err != nil {
+		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("unrecognized key '%s'", *a.Key), -int(syscall.ENOENT))
+	}
+	v, err := d.mgr.OptionValue(module, who, opt)
+	if err != nil {
+		return objectformat.Result{}, err
+	}
+	if v == nil {
+		return objectformat.OK("\n"), nil
+	}
+	return objectformat.OK(fmt.Sprintf("%v\n", optionText(v))), nil
+}
+
+func optionText(v any) string {
+	switch x := v.(type) {
+	case float64:
+		return fmt.Sprint(x)
+	}
+	return fmt.Sprint(v)
+}
+
+func (d *Daemon) configSet(ctx context.Context, a *configSetArgs) error {
+	if err := checkWho(a.Who); err != nil {
+		return err
+	}
+	module, who, opt, err := d.mgr.ParseOptionKey(a.Name)
+	if err != nil {
+		return err
+	}
+	return d.mgr.SetOption(ctx, module, who, opt, a.Value)
+}
+
+func (d *Daemon) configRm(ctx context.Context, a *configRmArgs) error {
+	if err := checkWho(a.Who); err != nil {
+		return err
+	}
+	if err := d.backend.Config().Delete(ctx, a.Name); err != nil {
+		return fmt.Errorf("config rm %s: %w", a.Name, err)
+	}
+	return nil
+}
+
+// configEntry is a row of "config dump".
+type configEntry struct {
+	Section string `json:"section"`
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	Level   string `json:"level"`
+	Runtime bool   `json:"can_update_at_runtime"`
+	Mask    string `json:"mask"`
+}
+
+func (d *Daemon) configEntries() []configEntry {
+	all := d.backend.Config().List("mgr/")
+	var out []configEntry
+	for _, k := range sortedKeys(all) {
+		e := configEntry{Section: "mgr", Name: k, Value: all[k], Level: "advanced", Runtime: true}
+		if module, _, opt, err := d.mgr.ParseOptionKey(k); err == nil {
+			if opts, ok := d.mgr.Options(module); ok {
+				e.Level = opts[opt].Level.String()
+				e.Runtime = opts[opt].Runtime
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func (d *Daemon) configDump(context.Context, *configDumpArgs) ([]configEntry, error) {
+	out := d.configEntries()
+	if out == nil {
+		out = []configEntry{}
+	}
+	return out, nil
+}
+
+func plainConfigDump(es []configEntry) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHO\tMASK\tLEVEL\tOPTION\tVALUE\tRO")
+	for _, e := range es {
+		ro := ""
+		if !e.Runtime {
+			ro = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Section, e.Mask, e.Level, e.Name, e.Value, ro)
+	}
+	tw.Flush()
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func (d *Daemon) configHelp(_ context.Context, a *configHelpArgs) (map[string]any, error) {
+	module, _, opt, err := d.mgr.ParseOptionKey(a.Key)
+	if err != nil {
+		return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("unrecognized key '%s'", a.Key), -int(syscall.ENOENT))
+	}
+	opts, _ := d.mgr.Options(module)
+	o := opts[opt]
+	out := map[string]any{"name": a.Key, "type": string(o.Type), "level": o.Level.String(), "desc": o.Desc,
+		"long_desc": o.LongDesc, "can_update_at_runtime": o.Runtime, "enum_values": o.EnumAllowed}
+	if out["type"] == "" {
+		out["type"] = "str"
+	}
+	if o.Default != nil {
+		out["default"] = o.Default
+	}
+	if o.Min != nil {
+		out["min"] = o.Min
+	}
+	if o.Max != nil {
+		out["max"] = o.Max
+	}
+	return out, nil
+}
+
+func (d *Daemon) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Result, error) {
+	v, ok := d.backend.KV().Get(a.Key)
+	if !ok {
+		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("error obtaining '%s': (2) No such file or directory", a.Key), -int(syscall.ENOENT))
+	}
+	return objectformat.Result{Stdout: []byte(v), Stderr: "obtained '" + a.Key + "'"}, nil
+}
+
+func (d *Daemon) keySet(ctx context.Context, a *keySetArgs) (objectformat.Result, error) {
+	val := ""
+	switch {
+	case a.Val != nil:
+		val = *a.Val
+	case a.Inbuf != nil:
+		val = string(a.Inbuf)
+	}
+	if err := d.backend.KV().Set(ctx, a.Key, val); err != nil {
+		return objectformat.Result{}, fmt.Errorf("config-key set %s: %w", a.Key, err)
+	}
+	return objectformat.Result{Stderr: "set " + a.Key}, nil
+}
+
+func (d *Daemon) keyRm(ctx context.Context, a *keyRmArgs) (objectformat.Result, error) {
+	if err := d.backend.KV().Delete(ctx, a.Key); err != nil {
+		return objectformat.Result{}, fmt.Errorf("config-key rm %s: %w", a.Key, err)
+	}
+	return objectformat.Result{Stderr: "key deleted"}, nil
+}
+
+func (d *Daemon) keyExists(_ context.Context, a *keyExistsArgs) (objectformat.Result, error) {
+	if _, ok := d.backend.KV().Get(a.Key); !ok {
+		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("key '%s' doesn't exist", a.Key), -int(syscall.ENOENT))
+	}
+	return objectformat.Result{Stderr: fmt.Sprintf("key '%s' exists", a.Key)}, nil
+}
+
+func (d *Daemon) keyLs(context.Context, *keyLsArgs) ([]string, error) {
+	keys := sortedKeys(d.backend.KV().List(""))
+	if keys == nil {
+		keys = []string{}
+	}
+	return keys, nil
+}
+
+func (d *Daemon) keyDump(_ context.Context, a *keyDumpArgs) (map[string]string, error) {
+	prefix := ""
+	if a.Key != nil {
+		prefix = *a.Key
+	}
+	return d.backend.KV().List(prefix), nil
+}
+
+// healthReply is the health report with its plain rendering.
+type healthReply struct {
+	module.Health
+	plain string
+}
+
+func (d *Daemon) health(_ context.Context, a *healthArgs) (healthReply, error) {
+	h := d.mgr.Health()
+	return healthReply{Health: h, plain: h.Plain(a.Detail != nil)}, nil
+}
+
+// MarshalJSON writes the health report without the plain text.
+func (h healthReply) MarshalJSON() ([]byte, error) { return json.Marshal(h.Health) }
+
+type statusReply struct {
+	FSID        string            `json:"fsid"`
+	Health      module.Health     `json:"health"`
+	Backend     string            `json:"backend"`
+	MonConn     bool              `json:"have_mon_connection"`
+	Active      string            `json:"active_name"`
+	ActiveSince string            `json:"active_since"`
+	Standbys    []string          `json:"standbys"`
+	Modules     []string          `json:"modules"`
+	AlwaysOn    []string          `json:"always_on_modules"`
+	Services    map[string]string `json:"services"`
+	Version     string            `json:"version"`
+	uptime      time.Duration
+}
+
+func (d *Daemon) status(context.Context, *statusArgs) (statusReply, error) {
+	l := d.mgr.List()
+	return statusReply{
+		FSID: d.backend.Cluster().FSID(), Health: d.mgr.Health(), Backend: d.backendName, MonConn: d.backend.Cluster().HaveMonConnection(),
+		Active: d.opts.ID, ActiveSince: d.activeSince.UTC().Format(time.RFC3339), Standbys: d.standbys(),
+		Modules: l.Enabled, AlwaysOn: l.AlwaysOn, Services: d.mgr.Services(), Version: d.opts.Version,
+		uptime: time.Since(d.activeSince).Round(time.Second),
+	}, nil
+}
+
+func plainStatus(s statusReply) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  cluster:\n    id:     %s\n    health: %s\n", s.FSID, s.Health.Plain(false))
+	conn := "no monitor connection"
+	if s.MonConn {
+		conn = "connected to the monitors"
+	}
+	fmt.Fprintf(&b, "    state:  %s (%s)\n\n  services:\n    mgr: %s(active, since %s)", s.Backend, conn, s.Active, s.uptime)
+	if len(s.Standbys) > 0 {
+		fmt.Fprintf(&b, ", standbys: %s", strings.Join(s.Standbys, ", "))
+	}
+	mods := append(slices.Clone(s.AlwaysOn), s.Modules...)
+	sort.Strings(mods)
+	fmt.Fprintf(&b, "\n    modules: %s\n", strings.Join(mods, ", "))
+	for _, n := range sortedKeys(s.Services) {
+		fmt.Fprintf(&b, "    %s: %s\n", n, s.Services[n])
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func (d *Daemon) version(context.Context, *versionArgs) (map[string]string, error) {
+	return map[string]string{"version": d.opts.Version, "release": d.opts.Release, "release_type": "stable"}, nil
+}
+
+type helpEntry struct {
+	Usage  string `json:"usage"`
+	Help   string `json:"help"`
+	Module string `json:"module"`
+	Perm   string `json:"perm"`
+}
+
+func (d *Daemon) help(context.Context, *helpArgs) ([]helpEntry, error) {
+	descs := d.mgr.Describe(clicommand.DescribeOptions{})
+	m, err := clicommand.NewMatcher(descs)
+	if err != nil {
+		return nil, err
+	}
+	_ = m
+	var out []helpEntry
+	for _, desc := range descs {
+		s, err := clicommand.SpecFromString(desc.Sig.String())
+		if err != nil {
+			continue
+		}
+		if desc.Flags&(clicommand.FlagHidden|clicommand.FlagObsolete) != 0 {
+			continue
+		}
+		out = append(out, helpEntry{Usage: s.Usage(), Help: desc.Help, Module: desc.Module, Perm: desc.Perm})
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

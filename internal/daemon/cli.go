@@ -1,0 +1,163 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gomgr/gomgr/internal/buildinfo"
+)
+
+// ClusterFlags are the flags that attach the daemon to a Ceph cluster.
+type ClusterFlags struct {
+	Conf, Name, Keyring, LockPool string
+}
+
+// NewCommand returns the ceph-mgr command line. attach builds the cluster
+// backend from -c/--name/--keyring; nil means the binary was built without
+// cluster support.
+func NewCommand(attach func(ClusterFlags) (ClusterAttacher, error), stdout, stderr io.Writer) *cobra.Command {
+	var (
+		o                     Options
+		cf                    ClusterFlags
+		apiMode, roMode       string
+		logFile               string
+		foreground, debugToSE bool
+	)
+	cmd := &cobra.Command{
+		Use:   "ceph-mgr -i ID [--data DIR] [--run-dir DIR] [-c ceph.conf]",
+		Short: "Run a gomgr manager daemon",
+		Long: `ceph-mgr hosts gomgr manager modules.
+
+By default its state (module options, the config-key store, the enabled
+module list) lives in an embedded database under --data, durable on local
+disk. With -c ceph.conf it attaches to a real Ceph cluster instead: options
+and the KV store live in the monitors, and cluster maps come from them.
+
+It serves a Ceph admin socket, RUN-DIR/ceph-mgr.ID.asok, that the real ceph
+CLI drives (ceph --admin-daemon RUN-DIR/ceph-mgr.ID.asok hello), and an API
+socket, RUN-DIR/ceph-mgr.ID.api (mode 0600), for mgrctl.
+
+Daemons sharing a data directory (or a cluster) elect one active daemon; the
+others wait as standbys and take over when it exits. SIGTERM or SIGINT shuts
+the modules down cleanly.`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if o.APISocketMode, err = parseMode(apiMode); err != nil {
+				return fmt.Errorf("--api-socket-mode: %w", err)
+			}
+			if o.ROSocketMode, err = parseMode(roMode); err != nil {
+				return fmt.Errorf("--ro-socket-mode: %w", err)
+			}
+			if cf.Conf != "" {
+				if attach == nil {
+					return fmt.Errorf("-c: this ceph-mgr was built without Ceph cluster support")
+				}
+				if o.Cluster, err = attach(cf); err != nil {
+					return err
+				}
+			}
+			o.Log = stderr
+			if logFile != "" {
+				f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+				if err != nil {
+					return fmt.Errorf("--log-file: %w", err)
+				}
+				defer f.Close()
+				o.Log = f
+				if o.LogDir == "" {
+					o.LogDir = filepath.Dir(logFile)
+				}
+			}
+			o.Version, o.Release = buildinfo.Full(), buildinfo.Release
+			o.Ready = func(d *Daemon) {
+				fmt.Fprintf(stdout, "gomgr mgr.%s: admin socket %s, api socket %s\n", d.opts.ID, d.AsokPath(), d.APIPath())
+				fmt.Fprintf(stdout, "  try: ceph --admin-daemon %s hello\n", d.AsokPath())
+				fmt.Fprintf(stdout, "       mgrctl --run-dir %s --id %s mgr module ls\n", d.opts.RunDir, d.opts.ID)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			go func() {
+				<-ctx.Done()
+				// A second signal while modules shut down exits at once.
+				again := make(chan os.Signal, 1)
+				signal.Notify(again, syscall.SIGTERM, syscall.SIGINT)
+				<-again
+				fmt.Fprintln(stderr, "ceph-mgr: second signal, exiting without waiting for modules")
+				os.Exit(1)
+			}()
+			return Run(ctx, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.ID, "id", "i", "", "daemon id (required)")
+	f.StringVar(&o.DataDir, "data", defaultDataDir(), "data directory (embedded state; shared by active and standby daemons)")
+	f.StringVar(&o.RunDir, "run-dir", defaultRunDir(), "directory for the admin and API sockets")
+	f.StringVarP(&cf.Conf, "conf", "c", "", "attach to the Ceph cluster described by this ceph.conf")
+	f.StringVarP(&cf.Name, "name", "n", "client.admin", "cephx user for -c")
+	f.StringVarP(&cf.Keyring, "keyring", "k", "", "keyring for -c (default: from ceph.conf)")
+	f.StringVar(&cf.LockPool, "lock-pool", ".gomgr", "with -c: RADOS pool holding the active/standby lock")
+	f.StringVar(&logFile, "log-file", "", "log to this file instead of stderr (module log_to_file files go next to it)")
+	f.StringVar(&o.LogDir, "log-dir", "", "directory for modules' log_to_file logs")
+	f.IntVar(&o.DebugLevel, "debug-mgr", 2, "debug level (Ceph's debug_mgr: <=0 critical, 1 warning, <=4 info, 5+ debug)")
+	f.StringVar(&apiMode, "api-socket-mode", "0600", "file mode of the API socket")
+	f.StringVar(&roMode, "ro-socket-mode", "0", "file mode of the read-only API socket ceph-mgr.ID.ro.api (0: no such socket)")
+	f.IntVar(&o.MaxAsokRequest, "max-asok-request", 64<<10, "largest admin-socket request in bytes")
+	f.Int64Var(&o.MaxAPIRequest, "max-api-request", 64<<20, "largest API request in bytes (commands and -i input)")
+	f.DurationVar(&o.CommandTimeout, "command-timeout", 5*time.Minute, "longest time a command may run")
+	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "longest time a module may take to shut down")
+	f.BoolVarP(&foreground, "foreground", "f", true, "run in the foreground (always; accepted for Ceph compatibility)")
+	f.BoolVarP(&debugToSE, "debug-to-stderr", "d", false, "log to stderr (the default; accepted for Ceph compatibility)")
+	_ = cmd.MarkFlagRequired("id")
+	cmd.Version = buildinfo.Full()
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	return cmd
+}
+
+// Main runs the ceph-mgr command line and returns the exit status.
+func Main(args []string, attach func(ClusterFlags) (ClusterAttacher, error), stdout, stderr io.Writer) int {
+	cmd := NewCommand(attach, stdout, stderr)
+	cmd.SetArgs(args)
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		fmt.Fprintln(stderr, "ceph-mgr:", err)
+		return 1
+	}
+	return 0
+}
+
+func parseMode(s string) (os.FileMode, error) {
+	v, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || v > 0o777 {
+		return 0, fmt.Errorf("%q is not an octal file mode", s)
+	}
+	return os.FileMode(v), nil
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "gomgr")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "gomgr")
+	}
+	return "gomgr-data"
+}
+
+func defaultRunDir() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "gomgr")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("gomgr-%d", os.Getuid()))
+}

@@ -1,0 +1,465 @@
+// Package daemon is ceph-mgr: it hosts modules on a backend (the embedded
+// store, or a Ceph cluster), serves a Ceph admin socket that the real
+// `ceph --admin-daemon` CLI can drive, and serves the API mgrctl uses.
+//
+// Several daemons may share one data directory: the first becomes active,
+// the others wait as standbys, run the standby variants of modules, and the
+// first to get the lock takes over when the active one exits.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gomgr/gomgr/internal/api"
+	"github.com/gomgr/gomgr/internal/asok"
+	"github.com/gomgr/gomgr/internal/embedded"
+	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// Options configure a daemon.
+type Options struct {
+	// ID is the daemon id (ceph-mgr -i ID).
+	ID string
+	// DataDir holds the embedded store; daemons sharing it elect one
+	// active.
+	DataDir string
+	// RunDir holds the sockets: ceph-mgr.<id>.asok, ceph-mgr.<id>.api and
+	// ceph-mgr.<id>.ro.api.
+	RunDir string
+	// LogDir receives modules' log_to_file logs ("" disables them).
+	LogDir string
+	// Log is where the daemon logs (os.Stderr if nil).
+	Log io.Writer
+	// DebugLevel is debug_mgr (2 by default: modules log at info).
+	DebugLevel int
+	// Version and Release describe the daemon.
+	Version, Release string
+	// Registry lists the modules (module.Default if nil).
+	Registry *module.Registry
+	// Cluster, if set, is the Ceph cluster backend (-c ceph.conf) and its
+	// election; nil means the embedded store.
+	Cluster ClusterAttacher
+	// APISocketMode is the API socket's mode (0600); ROSocketMode the
+	// read-only API socket's (0666; 0 disables that socket).
+	APISocketMode, ROSocketMode os.FileMode
+	// MaxRequest caps admin-socket requests (64 KiB) and API requests (64
+	// MiB).
+	MaxAsokRequest int
+	MaxAPIRequest  int64
+	// CommandTimeout bounds a command (5 min); ShutdownTimeout bounds a
+	// module's shutdown (10 s).
+	CommandTimeout, ShutdownTimeout time.Duration
+	// StandbyPoll is how often a standby tries to take over (200 ms).
+	StandbyPoll time.Duration
+	// Ready, if set, is called once the sockets listen.
+	Ready func(d *Daemon)
+}
+
+// ClusterAttacher connects the daemon to a Ceph cluster. It is implemented
+// in a cgo package that only the ceph-mgr binary imports.
+type ClusterAttacher interface {
+	// Open returns the backend and the election among gomgr daemons.
+	Open(ctx context.Context, id string, log *slog.Logger) (module.Backend, Election, error)
+	// Describe names the cluster for status output.
+	Describe() string
+}
+
+// Election decides which daemon is active.
+type Election interface {
+	// Campaign blocks until this daemon is active or ctx ends.
+	Campaign(ctx context.Context) error
+	// Lost is closed when the daemon loses its active role.
+	Lost() <-chan struct{}
+	// Publish records the active daemon's details for standbys.
+	Publish(info ActiveInfo) error
+	// Active returns the current active daemon's details.
+	Active() (ActiveInfo, error)
+	// Resign gives the active role up.
+	Resign() error
+}
+
+// ActiveInfo is what the active daemon publishes.
+type ActiveInfo struct {
+	ID        string            `json:"id"`
+	PID       int               `json:"pid"`
+	API       string            `json:"api_socket"`
+	Asok      string            `json:"admin_socket"`
+	Services  map[string]string `json:"services"`
+	Since     time.Time         `json:"since"`
+	Heartbeat time.Time         `json:"heartbeat"`
+}
+
+// Daemon is a running ceph-mgr.
+type Daemon struct {
+	opts        Options
+	log         *slog.Logger
+	logw        io.Writer
+	asokPath    string
+	apiPath     string
+	roPath      string
+	backendName string
+
+	role        atomic.Value // "standby", "active", "stopping"
+	mu          sync.RWMutex
+	mgr         *module.Manager
+	backend     module.Backend
+	election    Election
+	activeSince time.Time
+	activeName  string
+
+	stats counters
+}
+
+type counters struct {
+	commands, errors, asokRequests, apiRequests atomic.Int64
+	latencyNanos                                atomic.Int64
+}
+
+func (o *Options) defaults() error {
+	if o.ID == "" {
+		return errors.New("daemon: an id is required (-i ID)")
+	}
+	if !module.ValidName(o.ID) && !validID(o.ID) {
+		return fmt.Errorf("daemon: invalid id %q", o.ID)
+	}
+	if o.DataDir == "" {
+		return errors.New("daemon: a data directory is required (--data DIR)")
+	}
+	if o.RunDir == "" {
+		o.RunDir = o.DataDir
+	}
+	if o.Log == nil {
+		o.Log = os.Stderr
+	}
+	if o.DebugLevel == 0 {
+		o.DebugLevel = 2
+	}
+	if o.Registry == nil {
+		o.Registry = module.Default
+	}
+	if o.APISocketMode == 0 {
+		o.APISocketMode = 0o600
+	}
+	if o.MaxAsokRequest <= 0 {
+		o.MaxAsokRequest = 64 << 10
+	}
+	if o.StandbyPoll <= 0 {
+		o.StandbyPoll = 200 * time.Millisecond
+	}
+	if o.Version == "" {
+		o.Version = "gomgr version dev"
+	}
+	if o.Release == "" {
+		o.Release = "pacific"
+	}
+	return nil
+}
+
+func validID(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return s != "" && len(s) <= 64
+}
+
+// AsokPath is the admin socket path.
+func (d *Daemon) AsokPath() string { return d.asokPath }
+
+// APIPath is the API socket path.
+func (d *Daemon) APIPath() string { return d.apiPath }
+
+// Role is "standby", "active" or "stopping".
+func (d *Daemon) Role() string { r, _ := d.role.Load().(string); return r }
+
+// Run runs a daemon until ctx is cancelled (SIGTERM in main) or it fails.
+func Run(ctx context.Context, opts Options) error {
+	if err := opts.defaults(); err != nil {
+		return err
+	}
+	d := &Daemon{opts: opts, logw: opts.Log}
+	d.log = slog.New(slog.NewTextHandler(opts.Log, &slog.HandlerOptions{Level: module.LevelFromDebug(opts.DebugLevel)})).With("daemon", "mgr."+opts.ID)
+	d.role.Store("standby")
+	for _, dir := range []string{opts.DataDir, opts.RunDir} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	d.asokPath = filepath.Join(opts.RunDir, "ceph-mgr."+opts.ID+".asok")
+	d.apiPath = filepath.Join(opts.RunDir, "ceph-mgr."+opts.ID+".api")
+	if opts.ROSocketMode != 0 {
+		d.roPath = filepath.Join(opts.RunDir, "ceph-mgr."+opts.ID+".ro.api")
+	}
+
+	var err error
+	if opts.Cluster != nil {
+		d.backendName = "cluster " + opts.Cluster.Describe()
+		d.backend, d.election, err = opts.Cluster.Open(ctx, opts.ID, d.log)
+		if err != nil {
+			return fmt.Errorf("attach to the cluster: %w", err)
+		}
+		defer d.backend.Close()
+	} else {
+		d.backendName = "embedded " + filepath.Join(opts.DataDir, embedded.DBName)
+		d.election = newFileElection(opts.DataDir, opts.ID, opts.StandbyPoll)
+	}
+
+	stopServers, err := d.listen()
+	if err != nil {
+		return err
+	}
+	defer stopServers()
+	if opts.Ready != nil {
+		opts.Ready(d)
+	}
+	d.log.Info("listening", "admin_socket", d.asokPath, "api_socket", d.apiPath)
+
+	for {
+		if err := d.runStandby(ctx); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		lost, err := d.runActive(ctx)
+		if err != nil {
+			return err
+		}
+		if !lost {
+			return nil
+		}
+		d.log.Warn("lost the active role; going back to standby")
+	}
+}
+
+// listen starts the admin socket and API servers.
+func (d *Daemon) listen() (func(), error) {
+	al, err := asok.Listen(d.asokPath, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	as := &asok.Server{Handler: d.serveAsok, MaxRequest: d.opts.MaxAsokRequest, ErrorReply: asokError}
+	go func() {
+		if err := as.Serve(al); err != nil {
+			d.log.Error("admin socket stopped", "err", err)
+		}
+	}()
+	servers := []*http.Server{}
+	var paths []string
+	start := func(path string, mode os.FileMode, perm string) error {
+		l, err := asok.Listen(path, mode)
+		if err != nil {
+			return fmt.Errorf("api socket: %w", err)
+		}
+		s := api.NewServer(apiHandler{d}, api.ServerOptions{Perm: perm, MaxRequest: d.opts.MaxAPIRequest, CommandTimeout: d.opts.CommandTimeout})
+		servers = append(servers, s)
+		paths = append(paths, path)
+		go func() {
+			if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.log.Error("api socket stopped", "err", err)
+			}
+		}()
+		return nil
+	}
+	stop := func() {
+		as.Close()
+		for _, s := range servers {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = s.Shutdown(ctx)
+			cancel()
+			_ = s.Close()
+		}
+		for _, p := range append(paths, d.asokPath) {
+			_ = os.Remove(p)
+		}
+	}
+	if err := start(d.apiPath, d.opts.APISocketMode, "rw"); err != nil {
+		stop()
+		return nil, err
+	}
+	if d.roPath != "" {
+		if err := start(d.roPath, d.opts.ROSocketMode, "r"); err != nil {
+			stop()
+			return nil, err
+		}
+	}
+	return stop, nil
+}
+
+// newManager builds a module manager over a backend.
+func (d *Daemon) newManager(b module.Backend, standby bool, activeURIs func() map[string]string) (*module.Manager, error) {
+	cmds := clicommand.NewRegistry()
+	m, err := module.NewManager(module.Config{
+		MgrID: d.opts.ID, Version: d.opts.Version, ReleaseName: d.opts.Release,
+		Registry: d.opts.Registry, Backend: b, Commands: cmds,
+		Log: d.log, LogWriter: d.logw, LogDir: d.opts.LogDir, DebugLevel: d.opts.DebugLevel,
+		ShutdownTimeout: d.opts.ShutdownTimeout, Standby: standby, ActiveURIs: activeURIs,
+		DaemonInfo: d.daemonInfo,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !standby {
+		if err := cmds.Add(builtinModule, d.builtins()...); err != nil {
+			return nil, err
+		}
+	} else if err := cmds.Add(builtinModule, d.standbyBuiltins()...); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// runActive waits for nothing: it is called once the election is won. It
+// returns lost=true if the active role was lost (to go back to standby).
+func (d *Daemon) runActive(ctx context.Context) (lost bool, err error) {
+	b := d.backend
+	if d.opts.Cluster == nil {
+		eb, err := embedded.Open(d.opts.DataDir, embedded.Options{Timeout: 5 * time.Second})
+		if err != nil {
+			_ = d.election.Resign()
+			return false, err
+		}
+		b = eb
+		defer eb.Close()
+	}
+	m, err := d.newManager(b, false, nil)
+	if err != nil {
+		_ = d.election.Resign()
+		return false, err
+	}
+	d.mu.Lock()
+	d.mgr, d.backend, d.activeSince, d.activeName = m, b, time.Now(), d.opts.ID
+	d.mu.Unlock()
+	d.role.Store("active")
+	if err := m.Start(ctx); err != nil {
+		return false, err
+	}
+	d.log.Info("active", "backend", d.backendName)
+	publish := func() {
+		if err := d.election.Publish(ActiveInfo{ID: d.opts.ID, PID: os.Getpid(), API: d.apiPath, Asok: d.asokPath,
+			Services: m.Services(), Since: d.activeSince, Heartbeat: time.Now()}); err != nil {
+			d.log.Warn("publish active info", "err", err)
+		}
+	}
+	publish()
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			d.role.Store("stopping")
+			d.log.Info("shutting down")
+			m.Close()
+			_ = d.election.Resign()
+			return false, nil
+		case <-d.election.Lost():
+			d.role.Store("stopping")
+			m.Close()
+			d.mu.Lock()
+			d.mgr = nil
+			d.mu.Unlock()
+			d.role.Store("standby")
+			return true, nil
+		case <-tick.C:
+			publish()
+		}
+	}
+}
+
+// manager returns the current manager (nil before the first role starts).
+func (d *Daemon) manager() *module.Manager {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.mgr
+}
+
+// Command runs a command as the daemon's clients do, with the daemon's
+// output conventions applied.
+func (d *Daemon) Command(ctx context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result {
+	start := time.Now()
+	d.stats.commands.Add(1)
+	m := d.manager()
+	var res objectformat.Result
+	prefix, _ := cmd["prefix"].(string)
+	switch {
+	case m == nil:
+		res = objectformat.Failed(-int(syscall.EAGAIN), "the daemon is starting; try again")
+	case d.Role() != "active":
+		if _, _, ok := m.Commands().Lookup(prefix); ok {
+			res = m.Dispatch(ctx, clicommand.Call{Cmd: cmd, Inbuf: inbuf, Perm: perm})
+		} else {
+			res = d.standbyRefusal(prefix)
+		}
+	default:
+		res = m.Dispatch(ctx, clicommand.Call{Cmd: cmd, Inbuf: inbuf, Perm: perm})
+	}
+	if res.Retval < 0 {
+		d.stats.errors.Add(1)
+	}
+	d.stats.latencyNanos.Add(int64(time.Since(start)))
+	return res
+}
+
+// finishOutput applies the mgr's convention that module output ends with
+// a newline (the Python mgr appends one to non-empty output).
+func finishOutput(b []byte) []byte {
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		return append(b, '\n')
+	}
+	return b
+}
+
+// Describe returns the command descriptions.
+func (d *Daemon) Describe(opts clicommand.DescribeOptions) []clicommand.Description {
+	m := d.manager()
+	if m == nil {
+		return nil
+	}
+	return m.Describe(opts)
+}
+
+// daemonInfo answers metadata and counters about this daemon.
+func (d *Daemon) daemonInfo(kind string) map[string]any {
+	host, _ := os.Hostname()
+	switch kind {
+	case "metadata":
+		return map[string]any{"id": d.opts.ID, "hostname": host, "ceph_version": d.opts.Version, "pid": os.Getpid(),
+			"ceph_release": d.opts.Release, "addr": d.apiPath, "backend": d.backendName}
+	case "perf_schema":
+		schema := map[string]any{}
+		for _, n := range []string{"commands", "command_errors", "asok_requests", "api_requests", "command_latency_ns", "goroutines"} {
+			schema[n] = map[string]any{"type": 10, "metric_type": "counter", "value_type": "integer", "description": n, "nick": "", "priority": 5, "units": "none"}
+		}
+		return map[string]any{"mgr": schema}
+	case "perf_counters":
+		return map[string]any{"mgr": map[string]any{
+			"commands": d.stats.commands.Load(), "command_errors": d.stats.errors.Load(),
+			"asok_requests": d.stats.asokRequests.Load(), "api_requests": d.stats.apiRequests.Load(),
+			"command_latency_ns": d.stats.latencyNanos.Load(), "goroutines": module.Goroutines(),
+		}}
+	case "status":
+		return map[string]any{"role": d.Role()}
+	}
+	return nil
+}
+
+// standbys lists the daemons waiting on this data directory.
+func (d *Daemon) standbys() []string {
+	return listStandbys(d.opts.DataDir, d.opts.ID)
+}
+
+func pid() int { return os.Getpid() }

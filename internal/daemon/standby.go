@@ -1,0 +1,215 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gomgr/gomgr/internal/api"
+	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// runStandby campaigns for the active role. If it is not won at once, the
+// daemon runs as a standby (standby modules only) until it is, or until
+// ctx ends.
+func (d *Daemon) runStandby(ctx context.Context) error {
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	won := make(chan error, 1)
+	go func() { won <- d.election.Campaign(cctx) }()
+	select {
+	case err := <-won:
+		return campaignResult(ctx, err)
+	case <-time.After(2 * d.opts.StandbyPoll):
+	}
+
+	d.role.Store("standby")
+	d.log.Info("standby: another daemon is active", "data", d.opts.DataDir)
+	_ = registerStandby(d.opts.DataDir, d.opts.ID)
+	defer unregisterStandby(d.opts.DataDir, d.opts.ID)
+
+	b := d.backend
+	var snap *snapshotBackend
+	if d.opts.Cluster == nil {
+		snap = newSnapshotBackend(d.election)
+		defer snap.Close()
+		b = snap
+	}
+	m, err := d.newManager(b, true, func() map[string]string {
+		info, err := d.election.Active()
+		if err != nil {
+			return nil
+		}
+		return info.Services
+	})
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.mgr = m
+	d.mu.Unlock()
+	if err := m.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		m.Close()
+		d.mu.Lock()
+		d.mgr = nil
+		d.mu.Unlock()
+	}()
+	beat := time.NewTicker(5 * time.Second)
+	defer beat.Stop()
+	for {
+		select {
+		case err := <-won:
+			d.log.Info("standby: taking over")
+			return campaignResult(ctx, err)
+		case <-beat.C:
+			_ = registerStandby(d.opts.DataDir, d.opts.ID)
+		}
+	}
+}
+
+func campaignResult(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+type standbyStatusArgs struct {
+	clicommand.Read `prefix:"status" desc:"show cluster status"`
+}
+
+// standbyBuiltins are the commands a standby answers itself.
+func (d *Daemon) standbyBuiltins() []*clicommand.Command {
+	return []*clicommand.Command{
+		clicommand.Func(func(context.Context, *standbyStatusArgs) objectformat.Result {
+			active := "unknown"
+			if info, err := d.election.Active(); err == nil {
+				active = "mgr." + info.ID
+			}
+			return objectformat.OK(fmt.Sprintf("  mgr.%s: standby (active: %s)\n", d.opts.ID, active))
+		}),
+		clicommand.Responder(d.version),
+		clicommand.Responder(d.help),
+	}
+}
+
+// standbyRefusal is the reply to commands a standby cannot run.
+func (d *Daemon) standbyRefusal(prefix string) objectformat.Result {
+	where := ""
+	if info, err := d.election.Active(); err == nil {
+		where = fmt.Sprintf("; the active daemon is mgr.%s (admin socket %s, api %s)", info.ID, info.Asok, info.API)
+	}
+	return objectformat.Failed(-int(syscall.EAGAIN), fmt.Sprintf("mgr.%s is a standby and cannot run '%s'%s", d.opts.ID, prefix, where))
+}
+
+// snapshotBackend is a standby's read-only view of the active daemon's
+// state, refreshed from its API every second.
+type snapshotBackend struct {
+	election Election
+	config   *snapStore
+	kv       *snapStore
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func newSnapshotBackend(e Election) *snapshotBackend {
+	b := &snapshotBackend{election: e, config: &snapStore{}, kv: &snapStore{}, stop: make(chan struct{})}
+	b.refresh()
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.stop:
+				return
+			case <-t.C:
+				b.refresh()
+			}
+		}
+	}()
+	return b
+}
+
+func (b *snapshotBackend) refresh() {
+	info, err := b.election.Active()
+	if err != nil {
+		return
+	}
+	c := api.NewClient(info.API)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := c.Snapshot(ctx)
+	if err != nil {
+		return
+	}
+	b.config.set(s.Config)
+	b.kv.set(s.KV)
+}
+
+func (b *snapshotBackend) Config() module.Store         { return b.config }
+func (b *snapshotBackend) KV() module.Store             { return b.kv }
+func (b *snapshotBackend) Cluster() module.Cluster      { return standbyCluster{} }
+func (b *snapshotBackend) Subscribe(func(module.Event)) {}
+func (b *snapshotBackend) Close() error {
+	select {
+	case <-b.stop:
+	default:
+		close(b.stop)
+	}
+	b.wg.Wait()
+	return nil
+}
+
+type snapStore struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+func (s *snapStore) set(m map[string]string) {
+	s.mu.Lock()
+	s.m = m
+	s.mu.Unlock()
+}
+
+func (s *snapStore) Get(key string) (string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.m[key]
+	return v, ok
+}
+
+var errReadOnly = objectformat.NewErrorResponseCode("a standby daemon cannot change state", -int(syscall.EROFS))
+
+func (s *snapStore) Set(context.Context, string, string) error { return errReadOnly }
+func (s *snapStore) Delete(context.Context, string) error      { return errReadOnly }
+func (s *snapStore) List(prefix string) map[string]string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := map[string]string{}
+	for k, v := range s.m {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+type standbyCluster struct{}
+
+func (standbyCluster) FSID() string                             { return "" }
+func (standbyCluster) HaveMonConnection() bool                  { return false }
+func (standbyCluster) Get(context.Context, string) (any, error) { return nil, nil }
+func (standbyCluster) Command(context.Context, module.Target, map[string]any, []byte) objectformat.Result {
+	return objectformat.Failed(-int(syscall.EAGAIN), "a standby daemon sends no commands")
+}

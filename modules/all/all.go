@@ -1,0 +1,10 @@
+// Package all compiles the built-in modules into a binary: importing it
+// runs every module's init, which registers the module. Lines between the
+// markers are maintained by `mgrctl new-module`; keep them sorted.
+package all
+
+import (
+	// gomgr:modules:begin
+	_ "github.com/gomgr/gomgr/modules/hello"
+	// gomgr:modules:end
+)

@@ -1,0 +1,133 @@
+// Package hello is a Go port of Ceph's example mgr module "hello": a
+// greeting command, a counting command, three options and a serve loop.
+// It is the smallest complete module, meant to be read and copied.
+package hello
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+func init() {
+	module.Register(module.Info{
+		Name: "hello",
+		Desc: "A simple example module",
+		New:  func() any { return &Module{} },
+		Options: []module.Option{
+			{Name: "place", Type: module.Str, Default: "world", Desc: "a place in the world", Runtime: true},
+			{Name: "emphatic", Type: module.Bool, Default: true, Desc: "whether to say it loudly", Runtime: true},
+			{Name: "foo", Type: module.Str, Default: "a", EnumAllowed: []string{"a", "b", "c"}, Runtime: true,
+				Desc: "a frobnicating setting"},
+		},
+	})
+}
+
+// Module is the hello module.
+type Module struct {
+	mgr *module.Handle
+
+	mu    sync.Mutex
+	ticks int // serve loop iterations
+}
+
+// Init keeps the handle.
+func (m *Module) Init(h *module.Handle) error {
+	m.mgr = h
+	return nil
+}
+
+type helloArgs struct {
+	clicommand.Read `prefix:"hello" desc:"Say hello"`
+	PersonName      *string
+}
+
+type countArgs struct {
+	clicommand.Read `prefix:"count" desc:"Do some counting"`
+	Num             int
+}
+
+// Commands lists the module's commands.
+func (m *Module) Commands() []*clicommand.Command {
+	return []*clicommand.Command{
+		clicommand.ErrorResponseHandler(m.hello),
+		clicommand.ErrorResponseHandler(m.count),
+	}
+}
+
+// hello says hello to a person, or to the configured place; with
+// emphatic on (the default) it exclaims.
+func (m *Module) hello(_ context.Context, a *helloArgs) (objectformat.Result, error) {
+	var out string
+	if a.PersonName != nil {
+		out = "Hello, " + *a.PersonName
+	} else {
+		place, err := m.mgr.StringOption("place")
+		if err != nil {
+			return objectformat.Result{}, err
+		}
+		out = "Hello " + place
+	}
+	emphatic, err := m.mgr.BoolOption("emphatic")
+	if err != nil {
+		return objectformat.Result{}, err
+	}
+	if emphatic {
+		out += "!"
+	}
+	return objectformat.OK(out), nil
+}
+
+// count counts from 1 to num, which must be between 1 and 10.
+func (m *Module) count(_ context.Context, a *countArgs) (objectformat.Result, error) {
+	switch {
+	case a.Num < 1:
+		return objectformat.Result{}, objectformat.NewErrorResponse("That's too small a number")
+	case a.Num > 10:
+		return objectformat.Result{}, objectformat.NewErrorResponse("That's too big a number")
+	}
+	nums := make([]string, 0, a.Num)
+	for i := 1; i <= a.Num; i++ {
+		nums = append(nums, fmt.Sprint(i))
+	}
+	return objectformat.OK("Hello, I am the count!\n" + strings.Join(nums, ", ") + "!"), nil
+}
+
+// ConfigNotify is called after one of the module's options changed.
+func (m *Module) ConfigNotify(context.Context) {
+	for _, opt := range []string{"place", "emphatic", "foo"} {
+		v, _ := m.mgr.Option(opt)
+		m.mgr.Log().Debug("mgr option", "name", opt, "value", v)
+	}
+}
+
+// Serve is the module's background loop; it wakes up every tick until the
+// daemon stops the module (the Python example sleeps mgr_tick_period).
+func (m *Module) Serve(ctx context.Context) error {
+	m.mgr.Log().Info("Starting")
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		m.mu.Lock()
+		m.ticks++
+		m.mu.Unlock()
+		m.mgr.Log().Debug("Sleeping", "seconds", 2)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Shutdown is called before the serve loop is stopped.
+func (m *Module) Shutdown(context.Context) error {
+	m.mgr.Log().Info("Stopping")
+	return nil
+}

@@ -1,0 +1,52 @@
+// Package clicommand declares manager commands from Go structs and speaks
+// Ceph's command language: argument descriptors, command descriptions,
+// server-side validation and the ceph CLI's word matching.
+//
+// A command is one struct and one function. The struct embeds Meta (or Read
+// or Write, for read-only or write commands) whose tag names the command;
+// each exported field is an argument whose Ceph type follows from its Go
+// type:
+//
+//	type countArgs struct {
+//		clicommand.Read `prefix:"antigravity count" desc:"Count things"`
+//		N     int                 // name=n,type=CephInt (required)
+//		Force bool                // name=force,req=false,positional=false,type=CephBool
+//		Mode  *Mode               // a Chooser type: CephChoices, optional
+//		Tags  []string            // n=N
+//		Pool  string `ceph:"type=CephPoolname"`
+//		Inbuf []byte              // the -i input file
+//	}
+//
+//	func (m *Module) count(ctx context.Context, a *countArgs) (Report, error)
+//
+//	clicommand.Responder(m.count) // a *Command
+//
+// Go types map to Ceph types as string → CephString, integers → CephInt
+// (unsigned adds range=0), floats → CephFloat, bool → CephBool (always an
+// optional --flag), a string type with a Choices() method → CephChoices,
+// slices → n=N, arrays [k]T → n=k. A pointer, a default:"..." tag or
+// req=false makes an argument optional. The ceph:"..." tag uses the
+// descriptor grammar itself (name=, type=, req=, n=, range=, goodchars=,
+// strings=, positional=) to override or add to what the Go type implies;
+// ceph:"-" skips a field. As in Ceph, an argument named format, a bool, or
+// an EndPositional marker field makes it and every later argument
+// non-positional (only --name value is accepted).
+//
+// The constructors mirror Python's object_format decorators: Responder
+// (return a value, rendered as JSON or YAML; adds --format),
+// ErrorResponseHandler (return your own Result), EmptyResponder (print
+// nothing on success) and Func (plain Result). Legacy registers a Python
+// style COMMANDS entry from a cmd string.
+//
+// A Registry holds commands by prefix and dispatches JSON commands: it
+// checks the caller's permission, validates every argument (the check the
+// Python mgr left to the client: no bool("false") == True, no strings split
+// into characters, unknown and missing arguments refused with -EINVAL and a
+// message naming the argument), binds the struct and runs the handler with
+// panics recovered.
+//
+// A Matcher does what the ceph CLI does before it sends a command: it picks
+// the best-matching description for the words typed, converts the values,
+// and explains failures with Ceph's messages, usage lines and closest
+// matches.
+package clicommand

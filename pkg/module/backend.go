@@ -1,0 +1,218 @@
+package module
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// Backend is where a daemon keeps its state: the embedded on-disk store by
+// default, or a real Ceph cluster (the monitors' config database,
+// config-key store and maps).
+type Backend interface {
+	// Config is the configuration database, keyed like Ceph's
+	// ("mgr/<module>/<option>", "mgr/<module>/<mgr id>/<option>").
+	Config() Store
+	// KV is the config-key store ("mgr/<module>/<key>").
+	KV() Store
+	// Cluster answers cluster-state questions and runs daemon commands.
+	Cluster() Cluster
+	// Subscribe registers fn for changes: configuration written by someone
+	// else, and cluster notifications. fn must not block.
+	Subscribe(fn func(Event))
+	// Close releases the backend.
+	Close() error
+}
+
+// Store is a string key/value map. Get answers from memory; Set and Delete
+// return once the change is durable.
+type Store interface {
+	Get(key string) (string, bool)
+	Set(ctx context.Context, key, value string) error
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// List returns the entries whose keys start with prefix.
+	List(prefix string) map[string]string
+}
+
+// Target names a daemon that receives a command.
+type Target struct {
+	// Type is "mon", "osd", "mgr", "mds" or "pg".
+	Type string
+	// ID is the daemon id ("" for any mon), the OSD number, or the pgid.
+	ID string
+}
+
+// Cluster is the cluster-state side of a backend.
+type Cluster interface {
+	// FSID is the cluster id.
+	FSID() string
+	// HaveMonConnection reports whether the monitors currently answer.
+	HaveMonConnection() bool
+	// Get returns cluster data by name ("osd_map", "health", ...) as
+	// decoded JSON; unknown names give (nil, nil), like Python's get().
+	Get(ctx context.Context, name string) (any, error)
+	// Command sends a command to a daemon and waits for its reply.
+	Command(ctx context.Context, target Target, cmd map[string]any, inbuf []byte) objectformat.Result
+}
+
+// EventKind tells what an Event reports.
+type EventKind int
+
+// Event kinds.
+const (
+	// ConfigChanged: Key of the configuration database changed (from
+	// outside this daemon, or through it).
+	ConfigChanged EventKind = iota
+	// ClusterNotify: a cluster notification for modules.
+	ClusterNotify
+	// ConnectionChanged: the monitor connection came or went.
+	ConnectionChanged
+)
+
+// Event is a change reported by a backend.
+type Event struct {
+	Kind         EventKind
+	Key          string
+	Notification Notification
+}
+
+// MemoryStore is an in-memory Store, safe for concurrent use.
+type MemoryStore struct {
+	mu sync.RWMutex
+	m  map[string]string
+	// OnChange, if set, is called after every Set and Delete.
+	OnChange func(key string)
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{m: map[string]string{}} }
+
+// Get implements Store.
+func (s *MemoryStore) Get(key string) (string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.m[key]
+	return v, ok
+}
+
+// Set implements Store.
+func (s *MemoryStore) Set(ctx context.Context, key, value string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.m[key] = value
+	s.mu.Unlock()
+	if s.OnChange != nil {
+		s.OnChange(key)
+	}
+	return nil
+}
+
+// Delete implements Store.
+func (s *MemoryStore) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.m, key)
+	s.mu.Unlock()
+	if s.OnChange != nil {
+		s.OnChange(key)
+	}
+	return nil
+}
+
+// List implements Store.
+func (s *MemoryStore) List(prefix string) map[string]string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := map[string]string{}
+	for k, v := range s.m {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// MemoryBackend is a Backend held in memory, with no cluster: for tests of
+// modules and of the runtime. Its Cluster reports no monitor connection and
+// answers Get from the Maps field.
+type MemoryBackend struct {
+	ConfigStore *MemoryStore
+	KVStore     *MemoryStore
+	// Maps holds what Cluster().Get returns, by name.
+	Maps map[string]any
+
+	mu   sync.Mutex
+	subs []func(Event)
+}
+
+// NewMemoryBackend returns an empty MemoryBackend.
+func NewMemoryBackend() *MemoryBackend {
+	b := &MemoryBackend{ConfigStore: NewMemoryStore(), KVStore: NewMemoryStore(), Maps: map[string]any{}}
+	b.ConfigStore.OnChange = func(key string) { b.Emit(Event{Kind: ConfigChanged, Key: key}) }
+	return b
+}
+
+// Config implements Backend.
+func (b *MemoryBackend) Config() Store { return b.ConfigStore }
+
+// KV implements Backend.
+func (b *MemoryBackend) KV() Store { return b.KVStore }
+
+// Cluster implements Backend.
+func (b *MemoryBackend) Cluster() Cluster { return memoryCluster{b} }
+
+// Subscribe implements Backend.
+func (b *MemoryBackend) Subscribe(fn func(Event)) {
+	b.mu.Lock()
+	b.subs = append(b.subs, fn)
+	b.mu.Unlock()
+}
+
+// Emit sends an event to the subscribers (tests use it to simulate
+// cluster notifications).
+func (b *MemoryBackend) Emit(ev Event) {
+	b.mu.Lock()
+	subs := slices.Clone(b.subs)
+	b.mu.Unlock()
+	for _, fn := range subs {
+		fn(ev)
+	}
+}
+
+// Close implements Backend.
+func (b *MemoryBackend) Close() error { return nil }
+
+type memoryCluster struct{ b *MemoryBackend }
+
+func (c memoryCluster) FSID() string            { return "00000000-0000-0000-0000-000000000000" }
+func (c memoryCluster) HaveMonConnection() bool { return false }
+func (c memoryCluster) Get(_ context.Context, name string) (any, error) {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	return c.b.Maps[name], nil
+}
+func (c memoryCluster) Command(_ context.Context, t Target, cmd map[string]any, _ []byte) objectformat.Result {
+	return objectformat.Failed(-int(syscall.ENOTCONN), fmt.Sprintf("no monitor connection: cannot send %v to %s", cmd["prefix"], t.Type))
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range maps.Keys(m) {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,29 @@
+// Package module is the manager-module API and its runtime: what a Python
+// MgrModule subclass gets from ceph-mgr, in Go idiom.
+//
+// A module is a package under modules/ that registers itself at init time
+// with an Info: its name, a constructor, its declared options and whether it
+// is always on. What a module can do is discovered from the interfaces its
+// value implements (Caddy style):
+//
+//   - Initializer: Init(*Handle) receives the module's handle (Python's
+//     self): options, the KV store, cluster state, health checks, commands
+//     to daemons, calls to other modules, and a logger.
+//   - Commander: Commands() lists its CLI commands (see package clicommand).
+//   - LegacyCommander: COMMANDS-style cmd strings plus HandleCommand.
+//   - Server: Serve(ctx) runs until ctx is cancelled (Python's serve).
+//   - Shutdowner: Shutdown(ctx) is called before Serve's context is
+//     cancelled (Python's shutdown).
+//   - Notifier / ConfigNotifier: cluster-map and configuration changes.
+//   - Exporter: methods other modules may call with Handle.Remote.
+//
+// A Standby function in Info gives the module's standby variant, run on a
+// standby daemon with a restricted StandbyHandle.
+//
+// The Manager runs enabled modules: it enables and disables them at run
+// time, routes their commands, queues notifications per module so a slow
+// module delays only itself, turns a panic in Serve into a failed module
+// and an MGR_MODULE_ERROR health warning, and bounds shutdown by a
+// deadline. State lives behind a Backend: the daemon's embedded store, or a
+// real Ceph cluster.
+package module

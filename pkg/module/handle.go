@@ -1,0 +1,403 @@
+package module
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"syscall"
+
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// Handle is what a module gets from the daemon: the Go counterpart of a
+// Python module's self. It is safe for concurrent use.
+type Handle struct {
+	name string
+	m    *Manager
+	opts options
+	log  *slog.Logger
+	inst *instance
+}
+
+// Name is the module's name.
+func (h *Handle) Name() string { return h.name }
+
+// MgrID is the daemon's id (Python's get_mgr_id).
+func (h *Handle) MgrID() string { return h.m.cfg.MgrID }
+
+// Version is the daemon's version string (Python's mgr.version).
+func (h *Handle) Version() string { return h.m.cfg.Version }
+
+// ReleaseName is the Ceph release this daemon speaks for.
+func (h *Handle) ReleaseName() string { return h.m.cfg.ReleaseName }
+
+// Log is the module's logger. Its level follows the log_level option and
+// its output goes to the module's own file while log_to_file is on.
+func (h *Handle) Log() *slog.Logger { return h.log }
+
+// ---- options ----
+
+// errUndeclared is Python's RuntimeError for options not in MODULE_OPTIONS.
+func (h *Handle) errUndeclared(key string) error {
+	return objectformat.NewErrorResponseCode(fmt.Sprintf("config option '%s' is not declared by module %s", key, h.name), -int(syscall.ENOENT))
+}
+
+func (h *Handle) option(key string) (*compiledOption, error) {
+	o, ok := h.opts[key]
+	if !ok {
+		return nil, h.errUndeclared(key)
+	}
+	return o, nil
+}
+
+// typed reads stored text through the option's type, falling back to the
+// declared default when the stored text does not parse.
+func (h *Handle) typed(o *compiledOption, key string) any {
+	if text, ok := h.m.cfg.Backend.Config().Get(key); ok {
+		v, err := o.parse(text)
+		if err == nil {
+			return v
+		}
+		h.log.Warn("ignoring unparsable option value", "key", key, "value", text, "err", err)
+	}
+	return o.def
+}
+
+// Option returns the value of a declared option: the value set in the
+// configuration database (mgr/<module>/<key>), else the declared default,
+// else nil. Reading an undeclared option is an error.
+func (h *Handle) Option(key string) (any, error) {
+	o, err := h.option(key)
+	if err != nil {
+		return nil, err
+	}
+	return h.typed(o, optionKey(h.name, "", key)), nil
+}
+
+// LocalizedOption reads mgr/<module>/<mgr id>/<key>, falling back to the
+// global mgr/<module>/<key> and then to the default.
+func (h *Handle) LocalizedOption(key string) (any, error) {
+	o, err := h.option(key)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := h.m.cfg.Backend.Config().Get(optionKey(h.name, h.MgrID(), key)); ok {
+		return h.typed(o, optionKey(h.name, h.MgrID(), key)), nil
+	}
+	return h.typed(o, optionKey(h.name, "", key)), nil
+}
+
+// StringOption is Option for a string-valued option ("" when unset
+// without default).
+func (h *Handle) StringOption(key string) (string, error) {
+	v, err := h.Option(key)
+	if err != nil || v == nil {
+		return "", err
+	}
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Sprint(v), nil
+	}
+	return s, nil
+}
+
+// IntOption is Option for an integer-valued option.
+func (h *Handle) IntOption(key string) (int64, error) {
+	v, err := h.Option(key)
+	if err != nil || v == nil {
+		return 0, err
+	}
+	i, ok := v.(int64)
+	if !ok {
+		return 0, fmt.Errorf("option %s is %T, not an integer", key, v)
+	}
+	return i, nil
+}
+
+// FloatOption is Option for a float- or secs-valued option.
+func (h *Handle) FloatOption(key string) (float64, error) {
+	v, err := h.Option(key)
+	if err != nil || v == nil {
+		return 0, err
+	}
+	switch x := v.(type) {
+	case float64:
+		return x, nil
+	case int64:
+		return float64(x), nil
+	}
+	return 0, fmt.Errorf("option %s is %T, not a number", key, v)
+}
+
+// BoolOption is Option for a bool-valued option.
+func (h *Handle) BoolOption(key string) (bool, error) {
+	v, err := h.Option(key)
+	if err != nil || v == nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("option %s is %T, not a bool", key, v)
+	}
+	return b, nil
+}
+
+// SetOption validates and stores a declared option; nil removes it so the
+// default applies again. It returns once the value is durable.
+func (h *Handle) SetOption(ctx context.Context, key string, val any) error {
+	return h.m.setOption(ctx, h.name, "", key, val)
+}
+
+// SetLocalizedOption sets mgr/<module>/<mgr id>/<key>.
+func (h *Handle) SetLocalizedOption(ctx context.Context, key string, val any) error {
+	return h.m.setOption(ctx, h.name, h.MgrID(), key, val)
+}
+
+// ModuleOption reads another module's option (Python's
+// get_module_option_ex): the stored value typed by that module's schema,
+// else that option's default, else nil. An unknown module or option is an
+// error.
+func (h *Handle) ModuleOption(module, key string) (any, error) {
+	c, ok := h.m.catalog[module]
+	if !ok {
+		return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("module '%s' does not exist", module), -int(syscall.ENOENT))
+	}
+	o, ok := c.opts[key]
+	if !ok {
+		return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("config option '%s' is not declared by module %s", key, module), -int(syscall.ENOENT))
+	}
+	return h.typed(o, optionKey(module, "", key)), nil
+}
+
+// SetModuleOption sets another module's option, validated by its schema.
+func (h *Handle) SetModuleOption(ctx context.Context, module, key string, val any) error {
+	return h.m.setOption(ctx, module, "", key, val)
+}
+
+func optionKey(module, who, key string) string {
+	if who != "" {
+		return "mgr/" + module + "/" + who + "/" + key
+	}
+	return "mgr/" + module + "/" + key
+}
+
+// ---- KV store ----
+
+func (h *Handle) storeKey(key string) string { return "mgr/" + h.name + "/" + key }
+
+// Store reads the module's KV store (config-key mgr/<module>/<key>).
+func (h *Handle) Store(key string) (string, bool) {
+	return h.m.cfg.Backend.KV().Get(h.storeKey(key))
+}
+
+// SetStore writes the KV store; it returns once the value is durable.
+func (h *Handle) SetStore(ctx context.Context, key, val string) error {
+	if err := h.m.cfg.Backend.KV().Set(ctx, h.storeKey(key), val); err != nil {
+		return fmt.Errorf("set_store %s: %w", key, err)
+	}
+	return nil
+}
+
+// DeleteStore removes a KV entry.
+func (h *Handle) DeleteStore(ctx context.Context, key string) error {
+	if err := h.m.cfg.Backend.KV().Delete(ctx, h.storeKey(key)); err != nil {
+		return fmt.Errorf("delete store %s: %w", key, err)
+	}
+	return nil
+}
+
+// StorePrefix returns the module's KV entries whose key starts with prefix,
+// keyed relative to the module (Python's get_store_prefix).
+func (h *Handle) StorePrefix(prefix string) map[string]string {
+	base := "mgr/" + h.name + "/"
+	out := map[string]string{}
+	for k, v := range h.m.cfg.Backend.KV().List(base + prefix) {
+		out[strings.TrimPrefix(k, base)] = v
+	}
+	return out
+}
+
+// LocalizedStore reads <mgr id>/<key>, falling back to <key>.
+func (h *Handle) LocalizedStore(key string) (string, bool) {
+	if v, ok := h.Store(h.MgrID() + "/" + key); ok {
+		return v, true
+	}
+	return h.Store(key)
+}
+
+// SetLocalizedStore writes <mgr id>/<key>.
+func (h *Handle) SetLocalizedStore(ctx context.Context, key, val string) error {
+	return h.SetStore(ctx, h.MgrID()+"/"+key, val)
+}
+
+// ---- cluster state ----
+
+// Get returns cluster data by name ("osd_map", "mon_map", "fs_map",
+// "mgr_map", "health", "df", "pg_summary", "osd_metadata", "config", ...),
+// nil for names that do not exist.
+func (h *Handle) Get(ctx context.Context, name string) (any, error) {
+	if v, ok := h.m.localGet(name); ok {
+		return v, nil
+	}
+	return h.m.cfg.Backend.Cluster().Get(ctx, name)
+}
+
+// HaveMonConnection reports whether the monitors currently answer.
+func (h *Handle) HaveMonConnection() bool { return h.m.cfg.Backend.Cluster().HaveMonConnection() }
+
+// GetMetadata returns a daemon's metadata (nil if unknown).
+func (h *Handle) GetMetadata(ctx context.Context, svcType, svcID string) (map[string]any, error) {
+	return h.m.daemonInfo(ctx, "metadata", svcType, svcID)
+}
+
+// GetDaemonStatus returns a daemon's status (nil if unknown).
+func (h *Handle) GetDaemonStatus(ctx context.Context, svcType, svcID string) (map[string]any, error) {
+	return h.m.daemonInfo(ctx, "status", svcType, svcID)
+}
+
+// GetPerfSchema returns a daemon's performance counter schema.
+func (h *Handle) GetPerfSchema(ctx context.Context, svcType, svcID string) (map[string]any, error) {
+	return h.m.daemonInfo(ctx, "perf_schema", svcType, svcID)
+}
+
+// GetCounter returns the current value of a daemon's counter at path
+// ("mgr.commands"), as {path: [[timestamp, value]]} like Python.
+func (h *Handle) GetCounter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
+	return h.m.counter(ctx, svcType, svcID, path)
+}
+
+// ListServers returns the hosts and the daemons on them.
+func (h *Handle) ListServers(ctx context.Context) ([]map[string]any, error) {
+	return h.m.listServers(ctx)
+}
+
+// GetServer returns one host (nil if unknown).
+func (h *Handle) GetServer(ctx context.Context, hostname string) (map[string]any, error) {
+	servers, err := h.m.listServers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range servers {
+		if s["hostname"] == hostname {
+			return s, nil
+		}
+	}
+	return nil, nil
+}
+
+// SetHealthChecks replaces the module's health checks; an empty map
+// clears them. Invalid checks are skipped and logged, as the mgr does.
+func (h *Handle) SetHealthChecks(checks map[string]HealthCheck) {
+	clean := map[string]HealthCheck{}
+	for _, code := range sortedChecks(checks) {
+		c := checks[code]
+		if err := c.Validate(); err != nil {
+			h.log.Warn("ignoring invalid health check", "code", code, "err", err)
+			continue
+		}
+		clean[code] = c
+	}
+	h.m.setHealth(h.name, clean)
+}
+
+// HealthChecks returns the module's current health checks.
+func (h *Handle) HealthChecks() map[string]HealthCheck {
+	h.m.mu.RLock()
+	defer h.m.mu.RUnlock()
+	return maps.Clone(h.m.health[h.name])
+}
+
+// CommandResult is the pending result of SendCommand.
+type CommandResult struct {
+	Tag  string
+	done chan struct{}
+	res  objectformat.Result
+}
+
+// Wait blocks until the command completes or ctx ends.
+func (c *CommandResult) Wait(ctx context.Context) (objectformat.Result, error) {
+	select {
+	case <-c.done:
+		return c.res, nil
+	case <-ctx.Done():
+		return objectformat.Result{}, ctx.Err()
+	}
+}
+
+// Done is closed when the result is ready.
+func (c *CommandResult) Done() <-chan struct{} { return c.done }
+
+// SendCommand sends a command to a daemon without waiting. When it
+// completes the result is stored and, if the module asked for "command"
+// notifications, Notify is called with the tag.
+func (h *Handle) SendCommand(ctx context.Context, target Target, cmd map[string]any, inbuf []byte, tag string) *CommandResult {
+	cr := &CommandResult{Tag: tag, done: make(chan struct{})}
+	go func() {
+		cr.res = h.m.cfg.Backend.Cluster().Command(ctx, target, cmd, inbuf)
+		close(cr.done)
+		h.m.notifyModule(h.name, Notification{Type: NotifyCommand, ID: tag})
+	}()
+	return cr
+}
+
+// MonCommand sends a command to the monitors and waits for the result.
+func (h *Handle) MonCommand(ctx context.Context, cmd map[string]any, inbuf []byte) objectformat.Result {
+	return h.m.cfg.Backend.Cluster().Command(ctx, Target{Type: "mon"}, cmd, inbuf)
+}
+
+// Remote calls a method another enabled module exports, with arguments and
+// result passed through JSON. Errors are *RemoteError.
+func (h *Handle) Remote(ctx context.Context, module, method string, args, result any) error {
+	fn, err := h.m.remote(module, method)
+	if err != nil {
+		return &RemoteError{Module: module, Method: method, Err: err}
+	}
+	if err := callRemote(ctx, fn, args, result); err != nil {
+		return &RemoteError{Module: module, Method: method, Err: err}
+	}
+	return nil
+}
+
+// SetURI publishes the module's service address ("mgr services" and
+// standbys' ActiveURI).
+func (h *Handle) SetURI(uri string) { h.m.setURI(h.name, uri) }
+
+// ClusterLog writes to the cluster log channel (the daemon log in
+// embedded mode).
+func (h *Handle) ClusterLog(channel string, prio slog.Level, msg string) {
+	h.m.cfg.Log.Log(context.Background(), prio, msg, "channel", channel, "module", h.name, "clog", true)
+}
+
+// StandbyHandle is the restricted handle of a standby module.
+type StandbyHandle struct {
+	h *Handle
+}
+
+// Name is the module's name.
+func (s *StandbyHandle) Name() string { return s.h.name }
+
+// MgrID is the standby daemon's id.
+func (s *StandbyHandle) MgrID() string { return s.h.MgrID() }
+
+// Log is the module's logger.
+func (s *StandbyHandle) Log() *slog.Logger { return s.h.log }
+
+// Option reads a declared option.
+func (s *StandbyHandle) Option(key string) (any, error) { return s.h.Option(key) }
+
+// LocalizedOption reads a localized option.
+func (s *StandbyHandle) LocalizedOption(key string) (any, error) { return s.h.LocalizedOption(key) }
+
+// Store reads the KV store.
+func (s *StandbyHandle) Store(key string) (string, bool) { return s.h.Store(key) }
+
+// ActiveURI returns the URI the active daemon's instance of this module
+// published with SetURI ("" if none).
+func (s *StandbyHandle) ActiveURI() string {
+	if s.h.m.cfg.ActiveURIs == nil {
+		return ""
+	}
+	return s.h.m.cfg.ActiveURIs()[s.h.name]
+}

@@ -1,0 +1,204 @@
+package module
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// Info describes a module to the registry.
+type Info struct {
+	// Name is the module name ("hello"); lower case letters, digits, '_'
+	// and '-', starting with a letter.
+	Name string
+	// New returns a fresh, uninitialised module value. It must not do any
+	// work: the daemon also calls it to learn the module's commands.
+	New func() any
+	// Options are the module's declared options (MODULE_OPTIONS).
+	Options []Option
+	// AlwaysOn modules are enabled whenever the daemon runs and cannot be
+	// disabled.
+	AlwaysOn bool
+	// CanRun reports whether the module can run here and, if not, why
+	// (Python's can_run). nil means it always can.
+	CanRun func() (bool, string)
+	// NotifyTypes selects the notifications the module receives
+	// (NOTIFY_TYPES); empty means none.
+	NotifyTypes []NotifyType
+	// Standby returns the module's standby variant, run on standby
+	// daemons; nil means the module does not run on standbys.
+	Standby func() StandbyModule
+	// Desc is a one-line description shown by "mgr module ls".
+	Desc string
+}
+
+// Initializer is implemented by modules that want their handle.
+type Initializer interface {
+	Init(h *Handle) error
+}
+
+// Commander is implemented by modules that have CLI commands.
+type Commander interface {
+	Commands() []*clicommand.Command
+}
+
+// LegacyCommand is an entry of a Python-style COMMANDS list.
+type LegacyCommand struct {
+	Cmd  string // "foobar name=myarg,type=CephString"
+	Desc string
+	Perm string // "r", "w", "rw"
+	Poll bool
+}
+
+// LegacyCommander is implemented by modules that declare commands as Ceph
+// cmd strings and handle them in one method (Python's handle_command).
+type LegacyCommander interface {
+	LegacyCommands() []LegacyCommand
+	HandleCommand(ctx context.Context, inbuf []byte, cmd map[string]any) objectformat.Result
+}
+
+// Server is implemented by modules with a background loop (Python's
+// serve). Serve should return when ctx is cancelled; a panic or an error
+// other than ctx.Err() marks the module failed.
+type Server interface {
+	Serve(ctx context.Context) error
+}
+
+// Shutdowner is implemented by modules that need to act before their
+// Serve context is cancelled (Python's shutdown). ctx carries the shutdown
+// deadline.
+type Shutdowner interface {
+	Shutdown(ctx context.Context) error
+}
+
+// Notifier receives cluster notifications of the types listed in
+// Info.NotifyTypes. Calls for one module are serialised and never block
+// other modules.
+type Notifier interface {
+	Notify(ctx context.Context, n Notification)
+}
+
+// ConfigNotifier is told after the module's configuration changed.
+type ConfigNotifier interface {
+	ConfigNotify(ctx context.Context)
+}
+
+// Exporter is implemented by modules whose methods other modules may call
+// through Handle.Remote.
+type Exporter interface {
+	Exports() map[string]RemoteFunc
+}
+
+// StandbyModule is the standby variant of a module; it may implement
+// Server and Shutdowner.
+type StandbyModule interface {
+	InitStandby(h *StandbyHandle) error
+}
+
+// NotifyType names a kind of notification (Python's NotifyType).
+type NotifyType string
+
+// The notification types Ceph sends.
+const (
+	NotifyMonMap    NotifyType = "mon_map"
+	NotifyPGSummary NotifyType = "pg_summary"
+	NotifyHealth    NotifyType = "health"
+	NotifyClog      NotifyType = "clog"
+	NotifyOSDMap    NotifyType = "osd_map"
+	NotifyFSMap     NotifyType = "fs_map"
+	NotifyCommand   NotifyType = "command"
+	NotifyMgrMap    NotifyType = "mgr_map"
+)
+
+// Notification is one notify call: its type and id (the tag given to
+// SendCommand for "command"; the log entry is in Data for "clog").
+type Notification struct {
+	Type NotifyType
+	ID   string
+	Data any
+}
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
+
+// ValidName reports whether s is a valid module name.
+func ValidName(s string) bool { return nameRE.MatchString(s) }
+
+// Registry holds module Infos by name. It is a value: the daemon uses
+// Default (filled by the modules' init functions), tests build their own.
+type Registry struct {
+	mu    sync.RWMutex
+	infos map[string]Info
+}
+
+// NewRegistry returns an empty Registry.
+func NewRegistry() *Registry { return &Registry{infos: map[string]Info{}} }
+
+// Default is the registry that modules' init functions register into.
+var Default = NewRegistry()
+
+// Register adds a module to Default and panics on error; call it from
+// init.
+func Register(info Info) {
+	if err := Default.Register(info); err != nil {
+		panic(err)
+	}
+}
+
+// Register adds a module. It checks the name, the constructor and the
+// declared options, and refuses duplicates.
+func (r *Registry) Register(info Info) error {
+	if !ValidName(info.Name) {
+		return fmt.Errorf("module: invalid module name %q (want lower case letters, digits, '_' or '-', starting with a letter)", info.Name)
+	}
+	if info.New == nil {
+		return fmt.Errorf("module %s: Info.New is nil", info.Name)
+	}
+	if _, err := compileOptions(info.Name, info.Options); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.infos[info.Name]; dup {
+		return fmt.Errorf("module %s: registered twice (is the package imported twice, or two modules share a name?)", info.Name)
+	}
+	r.infos[info.Name] = info
+	return nil
+}
+
+// Lookup returns a module's Info.
+func (r *Registry) Lookup(name string) (Info, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	i, ok := r.infos[name]
+	return i, ok
+}
+
+// Names returns the registered module names, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.infos))
+	for n := range r.infos {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// List returns all Infos sorted by name.
+func (r *Registry) List() []Info {
+	var out []Info
+	for _, n := range r.Names() {
+		i, _ := r.Lookup(n)
+		out = append(out, i)
+	}
+	return out
+}
+
+func (i Info) wantsNotify(t NotifyType) bool { return slices.Contains(i.NotifyTypes, t) }

@@ -1,0 +1,1021 @@
+package module
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// Config configures a Manager.
+type Config struct {
+	// MgrID is the daemon id (ceph-mgr -i ID).
+	MgrID string
+	// Version and ReleaseName describe the daemon (mgr.version).
+	Version, ReleaseName string
+	// Registry lists the modules compiled in (Default if nil).
+	Registry *Registry
+	// Backend holds options, the KV store and cluster state.
+	Backend Backend
+	// Commands routes commands; the daemon registers its built-in commands
+	// there under the module name "mgr". A new one is made if nil.
+	Commands *clicommand.Registry
+	// Log is the daemon's logger; LogWriter receives module log lines
+	// (os.Stderr if nil); LogDir holds log_to_file files.
+	Log       *slog.Logger
+	LogWriter io.Writer
+	LogDir    string
+	// DebugLevel is the daemon's debug_mgr level; modules without a
+	// log_level option log at the level it maps to (default 2: info).
+	DebugLevel int
+	// ShutdownTimeout bounds how long a module may take to stop (10 s).
+	ShutdownTimeout time.Duration
+	// NotifyQueue is the per-module notification queue length (256).
+	NotifyQueue int
+	// Standby makes the manager run standby modules only.
+	Standby bool
+	// ActiveURIs returns the URIs published by the active daemon (standby
+	// mode).
+	ActiveURIs func() map[string]string
+	// DaemonInfo answers metadata and counters about this daemon itself.
+	DaemonInfo func(kind string) map[string]any
+}
+
+// enabledKey is the KV key holding the list of enabled modules.
+const enabledKey = "mgr/.gomgr/enabled_modules"
+
+// catalogEntry is what the manager knows about a module without running it.
+type catalogEntry struct {
+	info     Info
+	opts     options
+	commands []*clicommand.Command // from a probe instance: specs only
+	prefixes map[string]bool
+}
+
+// Manager runs modules.
+type Manager struct {
+	cfg     Config
+	catalog map[string]*catalogEntry
+	byCmd   map[string]string // command prefix → module
+
+	mu      sync.RWMutex
+	running map[string]*instance
+	enabled map[string]bool
+	health  map[string]map[string]HealthCheck
+	uris    map[string]string
+	failed  map[string]string // module → failure text (persists until disabled)
+	started bool
+	closed  bool
+
+	counters struct{ notifyDropped atomic.Int64 }
+}
+
+// instance is a running module.
+type instance struct {
+	name       string
+	info       Info
+	mod        any
+	handle     *Handle
+	log        *moduleLog
+	ctx        context.Context
+	cancel     context.CancelFunc
+	serveDone  chan struct{}
+	queue      chan func(context.Context)
+	queueDone  chan struct{}
+	exports    map[string]RemoteFunc
+	standbyMod StandbyModule
+	stopping   atomic.Bool
+}
+
+// NewManager checks every registered module (options and command
+// definitions) and returns a Manager ready to Start.
+func NewManager(cfg Config) (*Manager, error) {
+	if cfg.Registry == nil {
+		cfg.Registry = Default
+	}
+	if cfg.Backend == nil {
+		return nil, errors.New("module: Config.Backend is nil")
+	}
+	if cfg.Commands == nil {
+		cfg.Commands = clicommand.NewRegistry()
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.LogWriter == nil {
+		cfg.LogWriter = os.Stderr
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	if cfg.NotifyQueue <= 0 {
+		cfg.NotifyQueue = 256
+	}
+	if cfg.Version == "" {
+		cfg.Version = "gomgr version (unknown)"
+	}
+	m := &Manager{
+		cfg: cfg, catalog: map[string]*catalogEntry{}, byCmd: map[string]string{},
+		running: map[string]*instance{}, enabled: map[string]bool{},
+		health: map[string]map[string]HealthCheck{}, uris: map[string]string{}, failed: map[string]string{},
+	}
+	var errs []error
+	for _, info := range cfg.Registry.List() {
+		c, err := m.probe(info)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.catalog[info.Name] = c
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// probe instantiates a module once to learn its commands.
+func (m *Manager) probe(info Info) (*catalogEntry, error) {
+	opts, err := compileOptions(info.Name, info.Options)
+	if err != nil {
+		return nil, err
+	}
+	c := &catalogEntry{info: info, opts: opts, prefixes: map[string]bool{}}
+	mod := info.New()
+	if mod == nil {
+		return nil, fmt.Errorf("module %s: New returned nil", info.Name)
+	}
+	cmds, err := commandsOf(info.Name, mod, nil)
+	if err != nil {
+		return nil, err
+	}
+	probe := clicommand.NewRegistry()
+	if err := probe.Add(info.Name, cmds...); err != nil {
+		return nil, err
+	}
+	for _, cmd := range cmds {
+		p := cmd.Prefix()
+		if other, dup := m.byCmd[p]; dup {
+			return nil, fmt.Errorf("module %s: command %q is already provided by module %s", info.Name, p, other)
+		}
+		m.byCmd[p] = info.Name
+		c.prefixes[p] = true
+	}
+	c.commands = cmds
+	return c, nil
+}
+
+// commandsOf collects a module value's commands; legacy ones dispatch to
+// HandleCommand on mod.
+func commandsOf(name string, mod any, _ *instance) ([]*clicommand.Command, error) {
+	var cmds []*clicommand.Command
+	if c, ok := mod.(Commander); ok {
+		cmds = append(cmds, c.Commands()...)
+	}
+	if lc, ok := mod.(LegacyCommander); ok {
+		h := objectformat.HandlerFunc(func(ctx context.Context, req *objectformat.Request) objectformat.Result {
+			return lc.HandleCommand(ctx, req.Inbuf, req.Cmd)
+		})
+		for _, l := range lc.LegacyCommands() {
+			perm := l.Perm
+			if perm == "" {
+				perm = "rw"
+			}
+			if l.Poll {
+				cmds = append(cmds, clicommand.LegacyPoll(l.Cmd, l.Desc, perm, h))
+			} else {
+				cmds = append(cmds, clicommand.Legacy(l.Cmd, l.Desc, perm, h))
+			}
+		}
+	}
+	for _, c := range cmds {
+		if c == nil {
+			return nil, fmt.Errorf("module %s: nil command", name)
+		}
+		if err := c.Err(); err != nil {
+			return nil, fmt.Errorf("module %s: %w", name, err)
+		}
+	}
+	return cmds, nil
+}
+
+// Commands returns the command router.
+func (m *Manager) Commands() *clicommand.Registry { return m.cfg.Commands }
+
+// Start enables the always-on modules and those recorded as enabled, and
+// starts listening for backend events. Modules that fail to start are
+// reported in the log and health, not as an error.
+func (m *Manager) Start(ctx context.Context) error {
+	m.mu.Lock()
+	if m.started {
+		m.mu.Unlock()
+		return errors.New("module: manager already started")
+	}
+	m.started = true
+	m.mu.Unlock()
+	m.cfg.Backend.Subscribe(m.onEvent)
+	for _, name := range m.storedEnabled() {
+		m.enabled[name] = true
+	}
+	for name, c := range m.catalog {
+		if c.info.AlwaysOn {
+			m.enabled[name] = true
+		}
+	}
+	for _, name := range sortedKeys(m.enabled) {
+		c, ok := m.catalog[name]
+		if !ok {
+			m.cfg.Log.Warn("enabled module is not compiled into this daemon", "module", name)
+			continue
+		}
+		if m.cfg.Standby && c.info.Standby == nil {
+			continue
+		}
+		if err := m.start(ctx, c); err != nil {
+			m.cfg.Log.Error("module failed to start", "module", name, "err", err)
+		}
+	}
+	return nil
+}
+
+func (m *Manager) storedEnabled() []string {
+	v, ok := m.cfg.Backend.KV().Get(enabledKey)
+	if !ok {
+		return nil
+	}
+	var names []string
+	if err := json.Unmarshal([]byte(v), &names); err != nil {
+		m.cfg.Log.Error("cannot read the enabled module list", "err", err)
+	}
+	return names
+}
+
+func (m *Manager) saveEnabled(ctx context.Context) error {
+	var names []string
+	for _, n := range sortedKeys(m.enabled) {
+		if !m.catalog[n].info.AlwaysOn {
+			names = append(names, n)
+		}
+	}
+	b, _ := json.Marshal(names)
+	if err := m.cfg.Backend.KV().Set(ctx, enabledKey, string(b)); err != nil {
+		return fmt.Errorf("save enabled modules: %w", err)
+	}
+	return nil
+}
+
+// canRun asks a module whether it can run.
+func (c *catalogEntry) canRun() (bool, string) {
+	if c.info.CanRun == nil {
+		return true, ""
+	}
+	ok, why := c.info.CanRun()
+	return ok, why
+}
+
+// Enable enables a module and starts it. force skips the can_run check.
+// The errors carry Ceph's errnos and texts.
+func (m *Manager) Enable(ctx context.Context, name string, force bool) (string, error) {
+	if m.cfg.Standby {
+		return "", objectformat.NewErrorResponseCode("this daemon is a standby; enable modules on the active one", -int(syscall.EAGAIN))
+	}
+	c, ok := m.catalog[name]
+	if !ok {
+		if force {
+			return "", objectformat.NewErrorResponseCode(fmt.Sprintf("module '%s' is not compiled into this daemon", name), -int(syscall.ENOENT))
+		}
+		return "", objectformat.NewErrorResponseCode(fmt.Sprintf("all mgr daemons do not support module '%s', pass --force to force enablement", name), -int(syscall.ENOENT))
+	}
+	if c.info.AlwaysOn {
+		return fmt.Sprintf("module '%s' is already enabled (always-on)", name), nil
+	}
+	if ok, why := c.canRun(); !ok && !force {
+		return "", objectformat.NewErrorResponseCode(fmt.Sprintf("module '%s' reports that it cannot run on the active manager daemon: %s (pass --force to force enablement)", name, why), -int(syscall.ENOENT))
+	}
+	m.mu.Lock()
+	if m.enabled[name] {
+		m.mu.Unlock()
+		return fmt.Sprintf("module '%s' is already enabled", name), nil
+	}
+	m.enabled[name] = true
+	err := m.saveEnabled(ctx)
+	if err != nil {
+		delete(m.enabled, name)
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	if err := m.start(ctx, c); err != nil {
+		return "", objectformat.WrapCode(fmt.Errorf("module '%s' is enabled but failed to start: %w", name, err), -int(syscall.EIO))
+	}
+	return "", nil
+}
+
+// Disable stops a module and records it as disabled.
+func (m *Manager) Disable(ctx context.Context, name string) (string, error) {
+	if m.cfg.Standby {
+		return "", objectformat.NewErrorResponseCode("this daemon is a standby; disable modules on the active one", -int(syscall.EAGAIN))
+	}
+	c, ok := m.catalog[name]
+	if ok && c.info.AlwaysOn {
+		return "", objectformat.NewErrorResponseCode(fmt.Sprintf("module '%s' cannot be disabled (always-on)", name), -int(syscall.EINVAL))
+	}
+	m.mu.Lock()
+	if !m.enabled[name] {
+		m.mu.Unlock()
+		return fmt.Sprintf("module '%s' is already disabled", name), nil
+	}
+	delete(m.enabled, name)
+	err := m.saveEnabled(ctx)
+	m.mu.Unlock()
+	m.stop(name)
+	if err != nil {
+		return "", err
+	}
+	return "", nil
+}
+
+// start instantiates, initialises and starts one module.
+func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
+	name := c.info.Name
+	if ok, why := c.canRun(); !ok {
+		m.cfg.Log.Warn("module cannot run; starting it anyway because it is enabled", "module", name, "reason", why)
+	}
+	inst := &instance{name: name, info: c.info, serveDone: make(chan struct{}), queueDone: make(chan struct{})}
+	inst.ctx, inst.cancel = context.WithCancel(context.Background())
+	inst.queue = make(chan func(context.Context), m.cfg.NotifyQueue)
+	inst.log = newModuleLog(name, m.cfg.LogWriter, m.cfg.LogDir, m.cfg.MgrID)
+	h := &Handle{name: name, m: m, opts: c.opts, inst: inst}
+	h.log = inst.log.logger()
+	inst.handle = h
+	m.applyLogOptions(inst)
+
+	var err error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic while starting: %v", p)
+			}
+		}()
+		if m.cfg.Standby {
+			inst.standbyMod = c.info.Standby()
+			if inst.standbyMod == nil {
+				err = errors.New("Info.Standby returned nil")
+				return
+			}
+			inst.mod = inst.standbyMod
+			err = inst.standbyMod.InitStandby(&StandbyHandle{h: h})
+			return
+		}
+		inst.mod = c.info.New()
+		if i, ok := inst.mod.(Initializer); ok {
+			err = i.Init(h)
+		}
+	}()
+	if err != nil {
+		inst.cancel()
+		inst.log.close()
+		m.fail(name, fmt.Sprintf("init: %v", err))
+		return err
+	}
+	if !m.cfg.Standby {
+		cmds, err := commandsOf(name, inst.mod, inst)
+		if err == nil {
+			err = m.cfg.Commands.Add(name, cmds...)
+		}
+		if err != nil {
+			inst.cancel()
+			inst.log.close()
+			m.fail(name, err.Error())
+			return err
+		}
+		if e, ok := inst.mod.(Exporter); ok {
+			inst.exports = e.Exports()
+		}
+	}
+	m.mu.Lock()
+	if old, ok := m.running[name]; ok {
+		m.mu.Unlock()
+		m.cfg.Commands.Remove(name)
+		old.cancel()
+		return fmt.Errorf("module %s is already running", name)
+	}
+	m.running[name] = inst
+	delete(m.failed, name)
+	m.mu.Unlock()
+
+	go m.runQueue(inst)
+	if srv, ok := inst.mod.(Server); ok {
+		go m.serve(inst, srv)
+	} else {
+		close(inst.serveDone)
+	}
+	m.cfg.Log.Info("module started", "module", name, "standby", m.cfg.Standby)
+	return nil
+}
+
+// serve runs a module's Serve; a panic or an error fails the module.
+func (m *Manager) serve(inst *instance, srv Server) {
+	defer close(inst.serveDone)
+	defer func() {
+		if p := recover(); p != nil {
+			m.fail(inst.name, fmt.Sprintf("%v", p))
+			inst.handle.log.Error("serve panicked", "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	err := srv.Serve(inst.ctx)
+	if err != nil && inst.ctx.Err() == nil {
+		m.fail(inst.name, err.Error())
+		inst.handle.log.Error("serve failed", "err", err)
+	}
+}
+
+// fail marks a module failed: its commands answer -EIO and health shows
+// MGR_MODULE_ERROR until it is disabled.
+func (m *Manager) fail(name, why string) {
+	m.mu.Lock()
+	m.failed[name] = why
+	m.mu.Unlock()
+	m.cfg.Log.Error("module failed", "module", name, "err", why)
+}
+
+// runQueue delivers a module's notifications one at a time.
+func (m *Manager) runQueue(inst *instance) {
+	defer close(inst.queueDone)
+	for fn := range inst.queue {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					inst.handle.log.Error("notify panicked", "panic", p, "stack", string(debug.Stack()))
+				}
+			}()
+			fn(inst.ctx)
+		}()
+	}
+}
+
+// enqueue adds work to a module's queue without blocking; a full queue
+// drops the notification (the module is too slow) and logs it.
+func (m *Manager) enqueue(inst *instance, fn func(context.Context)) {
+	if inst.stopping.Load() {
+		return
+	}
+	defer func() { _ = recover() }() // the queue may close concurrently during stop
+	select {
+	case inst.queue <- fn:
+	default:
+		if m.counters.notifyDropped.Add(1)%100 == 1 {
+			inst.handle.log.Warn("notification queue full; dropping notifications", "queue", cap(inst.queue))
+		}
+	}
+}
+
+// notifyModule queues a notification for one module if it wants it.
+func (m *Manager) notifyModule(name string, n Notification) {
+	m.mu.RLock()
+	inst := m.running[name]
+	m.mu.RUnlock()
+	if inst == nil || !inst.info.wantsNotify(n.Type) {
+		return
+	}
+	if nf, ok := inst.mod.(Notifier); ok {
+		m.enqueue(inst, func(ctx context.Context) { nf.Notify(ctx, n) })
+	}
+}
+
+// Notify sends a notification to every running module that wants it.
+func (m *Manager) Notify(n Notification) {
+	m.mu.RLock()
+	names := sortedKeys(m.running)
+	m.mu.RUnlock()
+	for _, name := range names {
+		m.notifyModule(name, n)
+	}
+}
+
+func (m *Manager) onEvent(ev Event) {
+	switch ev.Kind {
+	case ClusterNotify:
+		m.Notify(ev.Notification)
+	case ConfigChanged:
+		rest, ok := strings.CutPrefix(ev.Key, "mgr/")
+		if !ok {
+			return
+		}
+		name, _, _ := strings.Cut(rest, "/")
+		m.mu.RLock()
+		inst := m.running[name]
+		m.mu.RUnlock()
+		if inst == nil {
+			return
+		}
+		m.enqueue(inst, func(ctx context.Context) {
+			m.applyLogOptions(inst)
+			if cn, ok := inst.mod.(ConfigNotifier); ok {
+				cn.ConfigNotify(ctx)
+			}
+		})
+	case ConnectionChanged:
+	}
+}
+
+// applyLogOptions reconfigures a module's logger from its options.
+func (m *Manager) applyLogOptions(inst *instance) {
+	h := inst.handle
+	level, _ := h.StringOption("log_level")
+	toFile, _ := h.BoolOption("log_to_file")
+	if err := inst.log.configure(level, m.cfg.DebugLevel, toFile); err != nil {
+		m.cfg.Log.Warn("module logging", "module", inst.name, "err", err)
+	}
+}
+
+// stop stops a running module within the shutdown deadline.
+func (m *Manager) stop(name string) {
+	m.mu.Lock()
+	inst := m.running[name]
+	delete(m.running, name)
+	delete(m.failed, name)
+	delete(m.health, name)
+	delete(m.uris, name)
+	m.mu.Unlock()
+	m.cfg.Commands.Remove(name)
+	if inst == nil {
+		return
+	}
+	inst.stopping.Store(true)
+	deadline := time.Now().Add(m.cfg.ShutdownTimeout)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if sd, ok := inst.mod.(Shutdowner); ok {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer func() {
+				if p := recover(); p != nil {
+					inst.handle.log.Error("shutdown panicked", "panic", p)
+				}
+			}()
+			if err := sd.Shutdown(ctx); err != nil {
+				inst.handle.log.Warn("shutdown failed", "err", err)
+			}
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			m.cfg.Log.Error("module shutdown did not return before the deadline; abandoning it", "module", name, "timeout", m.cfg.ShutdownTimeout)
+		}
+	}
+	inst.cancel()
+	select {
+	case <-inst.serveDone:
+	case <-ctx.Done():
+		m.cfg.Log.Error("module serve did not return before the deadline; abandoning it", "module", name, "timeout", m.cfg.ShutdownTimeout)
+	}
+	close(inst.queue)
+	select {
+	case <-inst.queueDone:
+	case <-ctx.Done():
+		m.cfg.Log.Error("module notification handler did not return before the deadline", "module", name)
+	}
+	inst.log.close()
+	m.cfg.Log.Info("module stopped", "module", name)
+}
+
+// Close stops every running module (the enabled list is kept), each within
+// the shutdown deadline, in parallel.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	names := sortedKeys(m.running)
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, n := range names {
+		wg.Add(1)
+		go func() { defer wg.Done(); m.stop(n) }()
+	}
+	wg.Wait()
+}
+
+// Dispatch runs a command: the built-in and enabled modules' commands
+// through the router; a command of a disabled module gives -EOPNOTSUPP and
+// one of a failed module -EIO, with Ceph's messages.
+func (m *Manager) Dispatch(ctx context.Context, call clicommand.Call) objectformat.Result {
+	prefix, _ := call.Cmd["prefix"].(string)
+	cmd, module, ok := m.cfg.Commands.Lookup(prefix)
+	if !ok {
+		if owner, known := m.byCmd[prefix]; known {
+			return objectformat.Failed(-int(syscall.EOPNOTSUPP), fmt.Sprintf(
+				"Module '%s' is not enabled/loaded (required by command '%s'): use `ceph mgr module enable %s` to enable it", owner, prefix, owner))
+		}
+		return m.cfg.Commands.Dispatch(ctx, call)
+	}
+	m.mu.RLock()
+	why, failed := m.failed[module]
+	m.mu.RUnlock()
+	if failed {
+		return objectformat.Failed(-int(syscall.EIO), fmt.Sprintf("Module '%s' has experienced an error and cannot handle commands: %s", module, why))
+	}
+	return cmd.Call(ctx, call)
+}
+
+// Describe returns the descriptions of every command: built-ins, and the
+// commands of all compiled-in modules whether enabled or not (like the
+// mon's table, so clients validate them and the daemon can say a module is
+// disabled).
+func (m *Manager) Describe(opts clicommand.DescribeOptions) []clicommand.Description {
+	all := clicommand.NewRegistry()
+	for _, e := range m.cfg.Commands.Entries() {
+		if _, isModule := m.catalog[e.Module]; !isModule {
+			_ = all.Add(e.Module, e.Command)
+		}
+	}
+	for _, name := range sortedKeys(m.catalog) {
+		_ = all.Add(name, m.catalog[name].commands...)
+	}
+	return all.Describe(opts)
+}
+
+// ModuleList is the reply of "mgr module ls" (the shape go-ceph's
+// manager.ModuleInfo decodes).
+type ModuleList struct {
+	AlwaysOn []string         `json:"always_on_modules"`
+	Enabled  []string         `json:"enabled_modules"`
+	Disabled []DisabledModule `json:"disabled_modules"`
+}
+
+// DisabledModule is an entry of ModuleList.Disabled.
+type DisabledModule struct {
+	Name        string `json:"name"`
+	CanRun      bool   `json:"can_run"`
+	ErrorString string `json:"error_string"`
+}
+
+// List returns the module list.
+func (m *Manager) List() ModuleList {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	l := ModuleList{AlwaysOn: []string{}, Enabled: []string{}, Disabled: []DisabledModule{}}
+	for _, name := range sortedKeys(m.catalog) {
+		c := m.catalog[name]
+		switch {
+		case c.info.AlwaysOn:
+			l.AlwaysOn = append(l.AlwaysOn, name)
+		case m.enabled[name]:
+			l.Enabled = append(l.Enabled, name)
+		default:
+			ok, why := c.canRun()
+			l.Disabled = append(l.Disabled, DisabledModule{Name: name, CanRun: ok, ErrorString: why})
+		}
+	}
+	return l
+}
+
+// ModuleInfo describes a compiled-in module for listings.
+type ModuleInfo struct {
+	Name     string   `json:"name"`
+	Desc     string   `json:"desc,omitempty"`
+	AlwaysOn bool     `json:"always_on"`
+	Enabled  bool     `json:"enabled"`
+	Running  bool     `json:"running"`
+	Failed   string   `json:"failed,omitempty"`
+	CanRun   bool     `json:"can_run"`
+	Why      string   `json:"error_string,omitempty"`
+	Commands []string `json:"commands"`
+}
+
+// Modules describes every compiled-in module.
+func (m *Manager) Modules() []ModuleInfo {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []ModuleInfo
+	for _, name := range sortedKeys(m.catalog) {
+		c := m.catalog[name]
+		ok, why := c.canRun()
+		mi := ModuleInfo{Name: name, Desc: c.info.Desc, AlwaysOn: c.info.AlwaysOn, Enabled: m.enabled[name] || c.info.AlwaysOn,
+			Running: m.running[name] != nil, Failed: m.failed[name], CanRun: ok, Why: why, Commands: sortedKeys(c.prefixes)}
+		out = append(out, mi)
+	}
+	return out
+}
+
+// Options returns a module's declared options (built-ins included), by
+// name.
+func (m *Manager) Options(module string) (map[string]Option, bool) {
+	c, ok := m.catalog[module]
+	if !ok {
+		return nil, false
+	}
+	out := map[string]Option{}
+	for n, o := range c.opts {
+		out[n] = o.Option
+	}
+	return out, true
+}
+
+// ParseOptionKey splits a configuration key "mgr/<module>/<opt>" or
+// "mgr/<module>/<who>/<opt>" and checks the module declares opt.
+func (m *Manager) ParseOptionKey(key string) (module, who, opt string, err error) {
+	parts := strings.Split(key, "/")
+	if len(parts) < 3 || len(parts) > 4 || parts[0] != "mgr" {
+		return "", "", "", objectformat.NewErrorResponseCode(fmt.Sprintf("unrecognized config option '%s'", key), -int(syscall.EINVAL))
+	}
+	module, opt = parts[1], parts[len(parts)-1]
+	if len(parts) == 4 {
+		who = parts[2]
+	}
+	c, ok := m.catalog[module]
+	if !ok {
+		return "", "", "", objectformat.NewErrorResponseCode(fmt.Sprintf("unrecognized config option '%s': no module '%s'", key, module), -int(syscall.EINVAL))
+	}
+	if _, ok := c.opts[opt]; !ok {
+		return "", "", "", objectformat.NewErrorResponseCode(fmt.Sprintf("unrecognized config option '%s': module '%s' has no option '%s'", key, module, opt), -int(syscall.EINVAL))
+	}
+	return module, who, opt, nil
+}
+
+// SetOption validates and stores a module option (val nil removes it).
+func (m *Manager) SetOption(ctx context.Context, module, who, key string, val any) error {
+	return m.setOption(ctx, module, who, key, val)
+}
+
+func (m *Manager) setOption(ctx context.Context, module, who, key string, val any) error {
+	c, ok := m.catalog[module]
+	if !ok {
+		return objectformat.NewErrorResponseCode(fmt.Sprintf("module '%s' does not exist", module), -int(syscall.ENOENT))
+	}
+	o, ok := c.opts[key]
+	if !ok {
+		return objectformat.NewErrorResponseCode(fmt.Sprintf("config option '%s' is not declared by module %s", key, module), -int(syscall.ENOENT))
+	}
+	full := optionKey(module, who, key)
+	if val == nil {
+		if err := m.cfg.Backend.Config().Delete(ctx, full); err != nil {
+			return fmt.Errorf("remove %s: %w", full, err)
+		}
+		return nil
+	}
+	text, err := valueText(val)
+	if err != nil {
+		return objectformat.WrapCode(fmt.Errorf("%s: %w", full, err), -int(syscall.EINVAL))
+	}
+	canon, _, err := o.validate(text)
+	if err != nil {
+		return objectformat.NewErrorResponseCode(err.Error(), -int(syscall.EINVAL))
+	}
+	if err := m.cfg.Backend.Config().Set(ctx, full, canon); err != nil {
+		return fmt.Errorf("set %s: %w", full, err)
+	}
+	return nil
+}
+
+// OptionValue returns the effective typed value of a module option as a
+// module would read it (localized when who is set).
+func (m *Manager) OptionValue(module, who, key string) (any, error) {
+	c, ok := m.catalog[module]
+	if !ok {
+		return nil, fmt.Errorf("module '%s' does not exist", module)
+	}
+	h := &Handle{name: module, m: m, opts: c.opts, log: m.cfg.Log}
+	if who != "" {
+		if _, ok := m.cfg.Backend.Config().Get(optionKey(module, who, key)); ok {
+			return h.typed(c.opts[key], optionKey(module, who, key)), nil
+		}
+	}
+	return h.Option(key)
+}
+
+func (m *Manager) setHealth(module string, checks map[string]HealthCheck) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(checks) == 0 {
+		delete(m.health, module)
+		return
+	}
+	m.health[module] = checks
+}
+
+// Health merges the modules' health checks with the daemon's own:
+// MGR_MODULE_ERROR for failed modules, MGR_MODULE_DEPENDENCY for enabled
+// modules that cannot run.
+func (m *Manager) Health() Health {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	checks := map[string]HealthReport{}
+	for _, mod := range sortedKeys(m.health) {
+		for code, c := range m.health[mod] {
+			r := HealthReport{Severity: severityStatus(c.Severity), Summary: HealthMessage{Message: c.Summary, Count: c.Count}, Module: mod, Detail: []HealthMessage{}}
+			for _, d := range c.Detail {
+				r.Detail = append(r.Detail, HealthMessage{Message: d})
+			}
+			checks[code] = r
+		}
+	}
+	if len(m.failed) > 0 {
+		names := sortedKeys(m.failed)
+		r := HealthReport{Severity: HealthErr, Detail: []HealthMessage{}}
+		if len(names) == 1 {
+			r.Summary = HealthMessage{Message: fmt.Sprintf("Module '%s' has failed: %s", names[0], m.failed[names[0]]), Count: 1}
+		} else {
+			r.Summary = HealthMessage{Message: fmt.Sprintf("%d mgr modules have failed", len(names)), Count: len(names)}
+		}
+		for _, n := range names {
+			r.Detail = append(r.Detail, HealthMessage{Message: fmt.Sprintf("Module '%s' has failed: %s", n, m.failed[n])})
+		}
+		checks["MGR_MODULE_ERROR"] = r
+	}
+	var cannot []string
+	for _, n := range sortedKeys(m.enabled) {
+		if c, ok := m.catalog[n]; ok {
+			if ok, why := c.canRun(); !ok {
+				cannot = append(cannot, fmt.Sprintf("Module '%s' has failed dependency: %s", n, why))
+			}
+		}
+	}
+	if len(cannot) > 0 {
+		r := HealthReport{Severity: HealthWarn, Summary: HealthMessage{Message: fmt.Sprintf("%d mgr modules have failed dependencies", len(cannot)), Count: len(cannot)}}
+		if len(cannot) == 1 {
+			r.Summary.Message = cannot[0]
+		}
+		for _, c := range cannot {
+			r.Detail = append(r.Detail, HealthMessage{Message: c})
+		}
+		checks["MGR_MODULE_DEPENDENCY"] = r
+	}
+	return buildHealth(checks)
+}
+
+func (m *Manager) setURI(module, uri string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if uri == "" {
+		delete(m.uris, module)
+		return
+	}
+	m.uris[module] = uri
+}
+
+// Services returns the URIs modules published ("mgr services").
+func (m *Manager) Services() map[string]string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return maps.Clone(m.uris)
+}
+
+// Running reports whether a module is running, and its failure if any.
+func (m *Manager) Running(name string) (running bool, failure string) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.running[name] != nil, m.failed[name]
+}
+
+func (m *Manager) remote(module, method string) (RemoteFunc, error) {
+	m.mu.RLock()
+	inst := m.running[module]
+	_, failed := m.failed[module]
+	m.mu.RUnlock()
+	if inst == nil || failed {
+		return nil, ErrModuleNotFound
+	}
+	fn, ok := inst.exports[method]
+	if !ok {
+		return nil, ErrMethodNotFound
+	}
+	return fn, nil
+}
+
+// localGet answers the cluster-state names the manager itself knows.
+func (m *Manager) localGet(name string) (any, bool) {
+	switch name {
+	case "mgr_map":
+		if m.cfg.Backend.Cluster().HaveMonConnection() {
+			return nil, false
+		}
+		l := m.List()
+		return map[string]any{
+			"epoch": 0, "active_name": m.cfg.MgrID, "available": !m.cfg.Standby,
+			"modules": l.Enabled, "always_on_modules": l.AlwaysOn, "services": m.Services(), "standbys": []any{},
+		}, true
+	case "health":
+		if m.cfg.Backend.Cluster().HaveMonConnection() {
+			return nil, false
+		}
+		b, _ := json.Marshal(m.Health())
+		var v any
+		_ = json.Unmarshal(b, &v)
+		return v, true
+	}
+	return nil, false
+}
+
+// daemonInfo answers metadata, status and perf schema queries: this
+// daemon's own from DaemonInfo, others from the cluster.
+func (m *Manager) daemonInfo(ctx context.Context, kind, svcType, svcID string) (map[string]any, error) {
+	if svcType == "mgr" && svcID == m.cfg.MgrID && m.cfg.DaemonInfo != nil {
+		return m.cfg.DaemonInfo(kind), nil
+	}
+	cl := m.cfg.Backend.Cluster()
+	if !cl.HaveMonConnection() {
+		return nil, nil
+	}
+	switch kind {
+	case "metadata":
+		cmd := map[string]any{"prefix": svcType + " metadata", "format": "json"}
+		if svcType == "osd" {
+			cmd["id"] = svcID
+		} else {
+			cmd["id"] = svcID
+		}
+		return decodeResult(cl.Command(ctx, Target{Type: "mon"}, cmd, nil))
+	case "perf_schema":
+		return decodeResult(cl.Command(ctx, Target{Type: svcType, ID: svcID}, map[string]any{"prefix": "perf schema", "format": "json"}, nil))
+	case "status":
+		return map[string]any{}, nil
+	}
+	return nil, nil
+}
+
+func (m *Manager) counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
+	var dump map[string]any
+	var err error
+	if svcType == "mgr" && svcID == m.cfg.MgrID && m.cfg.DaemonInfo != nil {
+		dump = m.cfg.DaemonInfo("perf_counters")
+	} else if m.cfg.Backend.Cluster().HaveMonConnection() {
+		dump, err = decodeResult(m.cfg.Backend.Cluster().Command(ctx, Target{Type: svcType, ID: svcID}, map[string]any{"prefix": "perf dump", "format": "json"}, nil))
+		if err != nil {
+			return nil, err
+		}
+	}
+	section, name, _ := strings.Cut(path, ".")
+	sec, _ := dump[section].(map[string]any)
+	val, ok := sec[name]
+	if !ok {
+		return map[string]any{path: []any{}}, nil
+	}
+	return map[string]any{path: []any{[]any{float64(time.Now().UnixNano()) / 1e9, val}}}, nil
+}
+
+func (m *Manager) listServers(ctx context.Context) ([]map[string]any, error) {
+	host, _ := os.Hostname()
+	servers := map[string][]any{host: {map[string]any{"type": "mgr", "id": m.cfg.MgrID}}}
+	cl := m.cfg.Backend.Cluster()
+	if cl.HaveMonConnection() {
+		for _, t := range []string{"mon", "osd", "mgr"} {
+			res := cl.Command(ctx, Target{Type: "mon"}, map[string]any{"prefix": t + " metadata", "format": "json"}, nil)
+			var list []map[string]any
+			if res.Retval != 0 || json.Unmarshal(res.Stdout, &list) != nil {
+				continue
+			}
+			for _, md := range list {
+				h, _ := md["hostname"].(string)
+				id := fmt.Sprint(md["id"])
+				if n, ok := md["name"]; ok && t != "osd" {
+					id = fmt.Sprint(n)
+				}
+				if t == "mgr" && id == m.cfg.MgrID {
+					continue
+				}
+				servers[h] = append(servers[h], map[string]any{"type": t, "id": id})
+			}
+		}
+	}
+	var out []map[string]any
+	for _, h := range sortedKeys(servers) {
+		out = append(out, map[string]any{"hostname": h, "services": servers[h], "ceph_version": m.cfg.Version})
+	}
+	return out, nil
+}
+
+func decodeResult(res objectformat.Result) (map[string]any, error) {
+	if res.Retval != 0 {
+		return nil, res.Err()
+	}
+	var v map[string]any
+	if err := json.Unmarshal(res.Stdout, &v); err != nil {
+		return nil, fmt.Errorf("decode reply: %w", err)
+	}
+	return v, nil
+}
+
+// Goroutines reports the number of goroutines (for leak checks in tests and
+// the daemon's perf counters).
+func Goroutines() int { return runtime.NumGoroutine() }
+

@@ -1,0 +1,338 @@
+package module
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// OptionType is the type of a module option (MODULE_OPTIONS "type").
+type OptionType string
+
+// Option types, as Ceph names them.
+const (
+	Str   OptionType = "str"
+	Int   OptionType = "int"
+	Uint  OptionType = "uint"
+	Float OptionType = "float"
+	Bool  OptionType = "bool"
+	Secs  OptionType = "secs"
+	Size  OptionType = "size"
+	Addr  OptionType = "addr"
+	UUID  OptionType = "uuid"
+)
+
+// OptionLevel is how visible an option is (Ceph's OptionLevel). The zero
+// value is LevelAdvanced, Ceph's default.
+type OptionLevel int
+
+// Option levels.
+const (
+	LevelAdvanced OptionLevel = iota
+	LevelBasic
+	LevelDev
+)
+
+// String returns "basic", "advanced" or "dev".
+func (l OptionLevel) String() string {
+	switch l {
+	case LevelBasic:
+		return "basic"
+	case LevelDev:
+		return "dev"
+	}
+	return "advanced"
+}
+
+// Option declares a module option. Values are typed: Str, Addr and UUID
+// options hold a string, Int, Uint and Size an int64, Float and Secs a
+// float64 (seconds for Secs), Bool a bool.
+type Option struct {
+	Name string
+	// Type defaults to Str.
+	Type OptionType
+	// Level defaults to LevelAdvanced.
+	Level OptionLevel
+	// Default is the value of an unset option; nil means an unset option
+	// reads as nil. It may be given as a Go value or as text.
+	Default any
+	// Min and Max bound numeric options (nil: unbounded).
+	Min, Max any
+	// EnumAllowed lists the allowed values (as text).
+	EnumAllowed []string
+	Desc        string
+	LongDesc    string
+	Tags        []string
+	SeeAlso     []string
+	// Runtime options may change while the module runs.
+	Runtime bool
+}
+
+// builtinOptions are appended to every module's options, as Python's
+// _register_options does.
+var builtinOptions = []Option{
+	{Name: "log_level", Type: Str, Default: "", EnumAllowed: []string{"info", "debug", "critical", "error", "warning", ""}, Runtime: true,
+		Desc: "log level of this module (empty: follow the daemon's debug level)"},
+	{Name: "log_to_file", Type: Bool, Default: false, Runtime: true, Desc: "write this module's log to its own file"},
+	{Name: "log_to_cluster", Type: Bool, Default: false, Runtime: true, Desc: "send this module's log to the cluster log"},
+	{Name: "log_to_cluster_level", Type: Str, Default: "info", EnumAllowed: []string{"info", "debug", "critical", "error", "warning", ""}, Runtime: true,
+		Desc: "lowest level sent to the cluster log"},
+}
+
+// compiledOption is an Option with its default and bounds parsed.
+type compiledOption struct {
+	Option
+	def      any
+	min, max *float64
+}
+
+// options is a module's option schema.
+type options map[string]*compiledOption
+
+func compileOptions(module string, decl []Option) (options, error) {
+	out := options{}
+	all := append(append([]Option(nil), decl...), builtinOptions...)
+	for _, o := range all {
+		if o.Name == "" || strings.ContainsFunc(o.Name, func(r rune) bool { return r == '/' || unicode.IsSpace(r) }) {
+			return nil, fmt.Errorf("module %s: invalid option name %q", module, o.Name)
+		}
+		if _, dup := out[o.Name]; dup {
+			if isBuiltin(o.Name) {
+				continue // the module declared it itself (Python: log_to_cluster)
+			}
+			return nil, fmt.Errorf("module %s: option %q declared twice", module, o.Name)
+		}
+		if o.Type == "" {
+			o.Type = Str
+		}
+		switch o.Type {
+		case Str, Int, Uint, Float, Bool, Secs, Size, Addr, UUID:
+		default:
+			return nil, fmt.Errorf("module %s: option %q: unknown type %q", module, o.Name, o.Type)
+		}
+		c := &compiledOption{Option: o}
+		for _, b := range []struct {
+			v   any
+			dst **float64
+			n   string
+		}{{o.Min, &c.min, "min"}, {o.Max, &c.max, "max"}} {
+			if b.v == nil {
+				continue
+			}
+			f, err := toFloat(b.v)
+			if err != nil {
+				return nil, fmt.Errorf("module %s: option %q: %s: %v", module, o.Name, b.n, err)
+			}
+			*b.dst = &f
+		}
+		if o.Default != nil {
+			text, err := valueText(o.Default)
+			if err != nil {
+				return nil, fmt.Errorf("module %s: option %q: default: %v", module, o.Name, err)
+			}
+			// Defaults are parsed but, like Ceph, not held to the enum or bounds
+			// ("" is the usual "unset" default of an enum).
+			v, err := c.parse(text)
+			if err != nil {
+				return nil, fmt.Errorf("module %s: option %q: default %q: %v", module, o.Name, text, err)
+			}
+			c.def = v
+		}
+		out[o.Name] = c
+	}
+	return out, nil
+}
+
+func isBuiltin(name string) bool {
+	for _, b := range builtinOptions {
+		if b.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func toFloat(v any) (float64, error) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), nil
+	case int64:
+		return float64(x), nil
+	case uint64:
+		return float64(x), nil
+	case float64:
+		return x, nil
+	case string:
+		return strconv.ParseFloat(x, 64)
+	}
+	return 0, fmt.Errorf("%v is not a number", v)
+}
+
+// valueText turns a Go value into option text.
+func valueText(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case int:
+		return strconv.Itoa(x), nil
+	case int32:
+		return strconv.FormatInt(int64(x), 10), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case uint:
+		return strconv.FormatUint(uint64(x), 10), nil
+	case uint64:
+		return strconv.FormatUint(x, 10), nil
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64), nil
+	case float32:
+		return strconv.FormatFloat(float64(x), 'g', -1, 32), nil
+	case time.Duration:
+		return strconv.FormatFloat(x.Seconds(), 'g', -1, 64), nil
+	case fmt.Stringer:
+		return x.String(), nil
+	}
+	return "", fmt.Errorf("unsupported value type %T", v)
+}
+
+// parse converts option text to the typed value (no enum or bound check).
+func (c *compiledOption) parse(text string) (any, error) {
+	s := strings.TrimSpace(text)
+	switch c.Type {
+	case Int, Uint:
+		v, err := strconv.ParseInt(s, 0, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an integer", text)
+		}
+		if c.Type == Uint && v < 0 {
+			return nil, fmt.Errorf("%q is negative", text)
+		}
+		return v, nil
+	case Float:
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(v) {
+			return nil, fmt.Errorf("%q is not a number", text)
+		}
+		return v, nil
+	case Secs:
+		if v, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(v) && v >= 0 {
+			return v, nil
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%q is not a duration (seconds, or like 90s, 5m, 1h)", text)
+		}
+		return d.Seconds(), nil
+	case Size:
+		v, err := parseSize(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a size (bytes, or like 4K, 10M, 2G)", text)
+		}
+		return v, nil
+	case Bool:
+		switch strings.ToLower(s) {
+		case "true", "1", "yes", "on":
+			return true, nil
+		case "false", "0", "no", "off":
+			return false, nil
+		}
+		return nil, fmt.Errorf("%q is not a boolean (true/false)", text)
+	case Addr:
+		host := s
+		if h, _, err := net.SplitHostPort(s); err == nil {
+			host = h
+		}
+		if net.ParseIP(strings.Trim(host, "[]")) == nil {
+			return nil, fmt.Errorf("%q is not an IP address", text)
+		}
+		return s, nil
+	case UUID:
+		if !isUUID(s) {
+			return nil, fmt.Errorf("%q is not a UUID", text)
+		}
+		return strings.ToLower(s), nil
+	}
+	return text, nil
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func parseSize(s string) (int64, error) {
+	i := len(s)
+	for i > 0 && !(s[i-1] >= '0' && s[i-1] <= '9') {
+		i--
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("bad size")
+	}
+	shift := map[string]uint{"": 0, "B": 0, "K": 10, "KB": 10, "KI": 10, "KIB": 10, "M": 20, "MB": 20, "MI": 20, "MIB": 20,
+		"G": 30, "GB": 30, "GI": 30, "GIB": 30, "T": 40, "TB": 40, "TI": 40, "TIB": 40, "P": 50, "PB": 50, "PI": 50, "PIB": 50}
+	sh, ok := shift[strings.ToUpper(s[i:])]
+	if !ok || (sh > 0 && n > math.MaxInt64>>sh) {
+		return 0, fmt.Errorf("bad size")
+	}
+	return n << sh, nil
+}
+
+// validate parses text and checks the enum and bounds; it returns the
+// canonical text to store and the typed value.
+func (c *compiledOption) validate(text string) (string, any, error) {
+	v, err := c.parse(text)
+	if err != nil {
+		return "", nil, fmt.Errorf("error parsing value: %v", err)
+	}
+	canon, _ := valueText(v)
+	if c.Type == Str {
+		canon = text
+	}
+	if len(c.EnumAllowed) > 0 {
+		ok := false
+		for _, e := range c.EnumAllowed {
+			if e == canon {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			allowed := slices.Clone(c.EnumAllowed)
+			slices.Sort(allowed)
+			return "", nil, fmt.Errorf("error parsing value: '%s' is not one of the permitted values: %s", text, strings.Join(allowed, ", "))
+		}
+	}
+	if f, err := toFloat(v); err == nil {
+		if c.min != nil && f < *c.min {
+			return "", nil, fmt.Errorf("error parsing value: Value '%s' is below minimum %s", text, fmtNum(*c.min))
+		}
+		if c.max != nil && f > *c.max {
+			return "", nil, fmt.Errorf("error parsing value: Value '%s' exceeds maximum %s", text, fmtNum(*c.max))
+		}
+	}
+	return canon, v, nil
+}
+
+func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
