@@ -112,7 +112,7 @@ type Daemon struct {
 	roPath      string
 	backendName string
 
-	role        atomic.Value // "standby", "active", "stopping"
+	role        atomic.Value // "starting", "standby", "active", "stopping"
 	mu          sync.RWMutex
 	mgr         *module.Manager
 	backend     module.Backend
@@ -183,7 +183,7 @@ func (d *Daemon) AsokPath() string { return d.asokPath }
 // APIPath is the API socket path.
 func (d *Daemon) APIPath() string { return d.apiPath }
 
-// Role is "standby", "active" or "stopping".
+// Role is "starting", "standby", "active" or "stopping".
 func (d *Daemon) Role() string { r, _ := d.role.Load().(string); return r }
 
 // Run runs a daemon until ctx is cancelled (SIGTERM in main) or it fails.
@@ -193,7 +193,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	d := &Daemon{opts: opts, logw: opts.Log}
 	d.log = slog.New(slog.NewTextHandler(opts.Log, &slog.HandlerOptions{Level: module.LevelFromDebug(opts.DebugLevel)})).With("daemon", "mgr."+opts.ID)
-	d.role.Store("standby")
+	d.role.Store("starting")
 	for _, dir := range []string{opts.DataDir, opts.RunDir} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("create %s: %w", dir, err)

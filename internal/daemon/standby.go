@@ -28,7 +28,6 @@ func (d *Daemon) runStandby(ctx context.Context) error {
 	case <-time.After(2 * d.opts.StandbyPoll):
 	}
 
-	d.role.Store("standby")
 	d.log.Info("standby: another daemon is active", "data", d.opts.DataDir)
 	_ = registerStandby(d.opts.DataDir, d.opts.ID)
 	defer unregisterStandby(d.opts.DataDir, d.opts.ID)
@@ -56,6 +55,7 @@ func (d *Daemon) runStandby(ctx context.Context) error {
 	if err := m.Start(ctx); err != nil {
 		return err
 	}
+	d.role.Store("standby")
 	defer func() {
 		m.Close()
 		d.mu.Lock()

@@ -1,0 +1,80 @@
+package module_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/module"
+)
+
+// greeter is a complete module: a declared option, a command and a health
+// check.
+type greeter struct{ mgr *module.Handle }
+
+func (g *greeter) Init(h *module.Handle) error { g.mgr = h; return nil }
+
+type greetArgs struct {
+	clicommand.Read `prefix:"greet" desc:"Greet someone"`
+	Name            *string
+}
+
+func (g *greeter) Commands() []*clicommand.Command {
+	return []*clicommand.Command{clicommand.Responder(g.greet)}
+}
+
+func (g *greeter) greet(ctx context.Context, a *greetArgs) (map[string]string, error) {
+	who, err := g.mgr.StringOption("default_name")
+	if err != nil {
+		return nil, err
+	}
+	if a.Name != nil {
+		who = *a.Name
+	}
+	if who == "nobody" {
+		g.mgr.SetHealthChecks(map[string]module.HealthCheck{
+			"GREETER_LONELY": {Severity: module.SeverityWarning, Summary: "nobody to greet", Count: 1},
+		})
+	}
+	return map[string]string{"greeting": "hello " + who}, nil
+}
+
+// A module is registered with an Info (normally from init in its package)
+// and run by a Manager over a backend; here an in-memory one.
+func Example() {
+	reg := module.NewRegistry()
+	_ = reg.Register(module.Info{
+		Name:    "greeter",
+		New:     func() any { return &greeter{} },
+		Options: []module.Option{{Name: "default_name", Default: "world", Runtime: true}},
+	})
+	mgr, err := module.NewManager(module.Config{MgrID: "x", Registry: reg, Backend: module.NewMemoryBackend()})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx := context.Background()
+	_ = mgr.Start(ctx)
+	defer mgr.Close()
+	_, _ = mgr.Enable(ctx, "greeter", false)
+
+	run := func(cmd map[string]any) {
+		res := mgr.Dispatch(ctx, clicommand.Call{Cmd: cmd})
+		fmt.Printf("%d %s%s\n", res.Retval, res.Stdout, res.Stderr)
+	}
+	run(map[string]any{"prefix": "greet"})
+	_ = mgr.SetOption(ctx, "greeter", "", "default_name", "Ceph")
+	run(map[string]any{"prefix": "greet", "format": "yaml"})
+	run(map[string]any{"prefix": "greet", "name": "nobody", "format": "json"})
+	fmt.Println(mgr.Health().Plain(false))
+	// Output:
+	// 0 {
+	//   "greeting": "hello world"
+	// }
+	// 0 greeting: hello Ceph
+	//
+	// 0 {
+	//   "greeting": "hello nobody"
+	// }
+	// HEALTH_WARN nobody to greet
+}
