@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"unicode"
-
 )
 
 // Meta is embedded in an argument struct to declare the command. Its tag

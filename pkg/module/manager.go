@@ -1018,4 +1018,3 @@ func decodeResult(res objectformat.Result) (map[string]any, error) {
 // Goroutines reports the number of goroutines (for leak checks in tests and
 // the daemon's perf counters).
 func Goroutines() int { return runtime.NumGoroutine() }
-
