@@ -116,6 +116,7 @@ the modules down cleanly.`,
 	f.IntVar(&o.MaxAsokRequest, "max-asok-request", 64<<10, "largest admin-socket request in bytes")
 	f.Int64Var(&o.MaxAPIRequest, "max-api-request", 64<<20, "largest API request in bytes (commands and -i input)")
 	f.DurationVar(&o.CommandTimeout, "command-timeout", 5*time.Minute, "longest time a command may run")
+	f.DurationVar(&o.ClientTimeout, "client-timeout", 10*time.Second, "longest time a client may take to send a request")
 	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "longest time a module may take to shut down")
 	f.BoolVarP(&foreground, "foreground", "f", true, "run in the foreground (always; accepted for Ceph compatibility)")
 	f.BoolVarP(&debugToSE, "debug-to-stderr", "d", false, "log to stderr (the default; accepted for Ceph compatibility)")

@@ -62,6 +62,9 @@ type Options struct {
 	// CommandTimeout bounds a command (5 min); ShutdownTimeout bounds a
 	// module's shutdown (10 s).
 	CommandTimeout, ShutdownTimeout time.Duration
+	// ClientTimeout bounds the time a client may take to send a request
+	// (10 s), so slow or stuck clients cannot hold connections.
+	ClientTimeout time.Duration
 	// StandbyPoll is how often a standby tries to take over (200 ms).
 	StandbyPoll time.Duration
 	// Ready, if set, is called once the sockets listen.
@@ -155,6 +158,12 @@ func (o *Options) defaults() error {
 	}
 	if o.MaxAsokRequest <= 0 {
 		o.MaxAsokRequest = 64 << 10
+	}
+	if o.ClientTimeout <= 0 {
+		o.ClientTimeout = 10 * time.Second
+	}
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = 5 * time.Minute
 	}
 	if o.StandbyPoll <= 0 {
 		o.StandbyPoll = 200 * time.Millisecond
@@ -252,7 +261,7 @@ func (d *Daemon) listen() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
-	as := &asok.Server{Handler: d.serveAsok, MaxRequest: d.opts.MaxAsokRequest, ErrorReply: asokError}
+	as := &asok.Server{Handler: d.serveAsok, MaxRequest: d.opts.MaxAsokRequest, ErrorReply: asokError, ReadTimeout: d.opts.ClientTimeout}
 	go func() {
 		if err := as.Serve(al); err != nil {
 			d.log.Error("admin socket stopped", "err", err)
@@ -265,7 +274,8 @@ func (d *Daemon) listen() (func(), error) {
 		if err != nil {
 			return fmt.Errorf("api socket: %w", err)
 		}
-		s := api.NewServer(apiHandler{d}, api.ServerOptions{Perm: perm, MaxRequest: d.opts.MaxAPIRequest, CommandTimeout: d.opts.CommandTimeout})
+		s := api.NewServer(apiHandler{d}, api.ServerOptions{Perm: perm, MaxRequest: d.opts.MaxAPIRequest,
+			CommandTimeout: d.opts.CommandTimeout + time.Second, ReadTimeout: d.opts.ClientTimeout})
 		servers = append(servers, s)
 		paths = append(paths, path)
 		go func() {
@@ -389,29 +399,42 @@ func (d *Daemon) manager() *module.Manager {
 
 // Command runs a command as the daemon's clients do, with the daemon's
 // output conventions applied.
+//
+// A command that outlives the command timeout is answered with -ETIMEDOUT
+// so its client and connection are released; a handler that ignores its
+// context keeps running in the background, but cannot hold up anyone else.
 func (d *Daemon) Command(ctx context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result {
 	start := time.Now()
 	d.stats.commands.Add(1)
-	m := d.manager()
+	ctx, cancel := context.WithTimeout(ctx, d.opts.CommandTimeout)
+	defer cancel()
+	done := make(chan objectformat.Result, 1)
+	go func() { done <- d.dispatch(ctx, cmd, inbuf, perm) }()
 	var res objectformat.Result
-	prefix, _ := cmd["prefix"].(string)
-	switch {
-	case m == nil:
-		res = objectformat.Failed(-int(syscall.EAGAIN), "the daemon is starting; try again")
-	case d.Role() != "active":
-		if _, _, ok := m.Commands().Lookup(prefix); ok {
-			res = m.Dispatch(ctx, clicommand.Call{Cmd: cmd, Inbuf: inbuf, Perm: perm})
-		} else {
-			res = d.standbyRefusal(prefix)
-		}
-	default:
-		res = m.Dispatch(ctx, clicommand.Call{Cmd: cmd, Inbuf: inbuf, Perm: perm})
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		res = objectformat.Failed(-int(syscall.ETIMEDOUT), fmt.Sprintf("command '%v' did not complete within %s", cmd["prefix"], d.opts.CommandTimeout))
 	}
 	if res.Retval < 0 {
 		d.stats.errors.Add(1)
 	}
 	d.stats.latencyNanos.Add(int64(time.Since(start)))
 	return res
+}
+
+func (d *Daemon) dispatch(ctx context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result {
+	m := d.manager()
+	prefix, _ := cmd["prefix"].(string)
+	switch {
+	case m == nil:
+		return objectformat.Failed(-int(syscall.EAGAIN), "the daemon is starting; try again")
+	case d.Role() != "active":
+		if _, _, ok := m.Commands().Lookup(prefix); !ok {
+			return d.standbyRefusal(prefix)
+		}
+	}
+	return m.Dispatch(ctx, clicommand.Call{Cmd: cmd, Inbuf: inbuf, Perm: perm})
 }
 
 // finishOutput applies the mgr's convention that module output ends with

@@ -345,23 +345,20 @@ func (s *simplifier) reflectValue(rv reflect.Value, depth int) (any, error) {
 	if (k == reflect.Pointer || k == reflect.Interface) && rv.IsNil() {
 		return nil, nil
 	}
-	if rv.CanInterface() {
-		if t.Implements(toSimplifierType) {
+	if h := typeHooksOf(t); h != 0 && rv.CanInterface() {
+		addr := k != reflect.Pointer && rv.CanAddr()
+		switch {
+		case h&hookSimplifier != 0:
 			return s.value(rv.Interface().(toSimplifier).ToSimplified(), depth+1)
-		}
-		if k != reflect.Pointer && rv.CanAddr() && reflect.PointerTo(t).Implements(toSimplifierType) {
+		case h&hookPtrSimplifier != 0 && addr:
 			return s.value(rv.Addr().Interface().(toSimplifier).ToSimplified(), depth+1)
-		}
-		if t.Implements(jsonMarshalerType) {
+		case h&hookMarshaler != 0:
 			return s.marshaled(rv.Interface().(json.Marshaler), t, depth)
-		}
-		if k != reflect.Pointer && rv.CanAddr() && reflect.PointerTo(t).Implements(jsonMarshalerType) {
+		case h&hookPtrMarshaler != 0 && addr:
 			return s.marshaled(rv.Addr().Interface().(json.Marshaler), t, depth)
-		}
-		if t.Implements(textMarshalerType) {
+		case h&hookText != 0:
 			return marshaledText(rv.Interface().(encoding.TextMarshaler), t)
-		}
-		if k != reflect.Pointer && rv.CanAddr() && reflect.PointerTo(t).Implements(textMarshalerType) {
+		case h&hookPtrText != 0 && addr:
 			return marshaledText(rv.Addr().Interface().(encoding.TextMarshaler), t)
 		}
 	}
@@ -406,6 +403,44 @@ func (s *simplifier) reflectValue(rv reflect.Value, depth int) (any, error) {
 		return s.structValue(rv, depth)
 	}
 	return nil, fmt.Errorf("objectformat: cannot encode value of type %s", t)
+}
+
+// Method sets a type (or its pointer type) has that change its encoding.
+const (
+	hookSimplifier = 1 << iota
+	hookPtrSimplifier
+	hookMarshaler
+	hookPtrMarshaler
+	hookText
+	hookPtrText
+)
+
+var typeHooksCache sync.Map // reflect.Type -> int
+
+// typeHooksOf caches the Implements checks, which dominate the reflection
+// path's cost otherwise.
+func typeHooksOf(t reflect.Type) int {
+	if h, ok := typeHooksCache.Load(t); ok {
+		return h.(int)
+	}
+	h := 0
+	pt := reflect.PointerTo(t)
+	for _, c := range []struct {
+		iface    reflect.Type
+		val, ptr int
+	}{
+		{toSimplifierType, hookSimplifier, hookPtrSimplifier},
+		{jsonMarshalerType, hookMarshaler, hookPtrMarshaler},
+		{textMarshalerType, hookText, hookPtrText},
+	} {
+		if t.Implements(c.iface) {
+			h |= c.val
+		} else if t.Kind() != reflect.Pointer && pt.Implements(c.iface) {
+			h |= c.ptr
+		}
+	}
+	typeHooksCache.Store(t, h)
+	return h
 }
 
 func (s *simplifier) list(rv reflect.Value, depth int) (any, error) {
