@@ -444,6 +444,12 @@ func (c *candidate) validate(words []string) (map[string]any, []string, *Argumen
 	if matchcnt < reqsiglen {
 		return nil, nil, argErr(ArgTooFew, "not enough arguments given")
 	}
+	// Ceph lets a missing literal word pass when keyword arguments make up
+	// the count ("osd --human-readable" would become {"prefix": "osd"}); a
+	// command is only matched when all its words were given.
+	if p, _ := d["prefix"].(string); p != c.spec.prefix {
+		return nil, nil, argErr(ArgPrefix, "no match for "+c.spec.prefix)
+	}
 	if len(args) > 0 {
 		var notes []string
 		if saved != nil {
