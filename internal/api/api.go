@@ -1,7 +1,9 @@
 // Package api is the daemon's own command API for mgrctl and for standby
-// daemons: HTTP/1.1 over a unix socket, carrying what the Ceph admin socket
-// cannot: the return value, stdout and stderr separately, and an input
-// buffer (ceph -i).
+// daemons, over a unix socket, carrying what the Ceph admin socket cannot:
+// the return value, stdout and stderr separately, and an input buffer
+// (ceph -i). The socket speaks HTTP/1.1, easy to use from any tool
+// (curl --unix-socket), and a lean framed protocol for commands (see
+// frame.go) that Client uses:
 //
 //	POST /v1/command               {"cmd": {...}, "inbuf": "<base64>"} → Reply
 //	GET  /v1/command-descriptions  get_command_descriptions (full form)
@@ -23,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -74,6 +77,8 @@ const PermHeader = "X-Gomgr-Perm"
 
 // Handler is what a Server serves.
 type Handler interface {
+	// Command runs a command. It may block past ctx's deadline; the
+	// server answers -ETIMEDOUT at the deadline either way.
 	Command(ctx context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result
 	Descriptions(ctx context.Context) ([]byte, error)
 	Status(ctx context.Context) Status
@@ -93,8 +98,28 @@ type ServerOptions struct {
 	ReadTimeout, CommandTimeout time.Duration
 }
 
-// NewServer returns an http.Server serving h.
-func NewServer(h Handler, o ServerOptions) *http.Server {
+// Server serves the API on a listener: HTTP, and the framed protocol for
+// clients that open with its magic.
+type Server struct {
+	http *http.Server
+	h    Handler
+	o    ServerOptions
+}
+
+// Serve accepts connections until Close.
+func (s *Server) Serve(l net.Listener) error {
+	sl := newSniffListener(l, s.o.ReadTimeout, func(c net.Conn) { serveFramed(c, s.h, s.o) })
+	return s.http.Serve(sl)
+}
+
+// Close stops the server; Shutdown waits for HTTP requests in flight.
+func (s *Server) Close() error { return s.http.Close() }
+
+// Shutdown stops accepting and waits for HTTP requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+
+// NewServer returns a Server for h.
+func NewServer(h Handler, o ServerOptions) *Server {
 	if o.MaxRequest <= 0 {
 		o.MaxRequest = 64 << 20
 	}
@@ -163,13 +188,13 @@ func NewServer(h Handler, o ServerOptions) *http.Server {
 		}
 		writeJSON(w, http.StatusOK, s)
 	})
-	return &http.Server{
+	return &Server{h: h, o: o, http: &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: o.ReadTimeout,
 		ReadTimeout:       o.ReadTimeout,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
-	}
+	}}
 }
 
 // narrow returns the permissions in both a and b.
@@ -194,14 +219,23 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// Client talks to a daemon's API socket.
+// Client talks to a daemon's API socket. Commands use the framed protocol
+// over pooled connections; the rest uses HTTP. It is safe for concurrent
+// use.
 type Client struct {
 	// Socket is the API socket path.
 	Socket string
-	// Perm, if set, asks for fewer permissions ("r").
+	// Perm, if set, asks for fewer permissions ("r"). Set it before the
+	// first command.
 	Perm string
 	hc   *http.Client
+
+	mu   sync.Mutex
+	idle []*framedConn
 }
+
+// maxIdleFramed is how many idle framed connections a Client keeps.
+const maxIdleFramed = 64
 
 // NewClient returns a client for the socket at path.
 func NewClient(path string) *Client {
@@ -217,7 +251,15 @@ func NewClient(path string) *Client {
 }
 
 // Close releases idle connections.
-func (c *Client) Close() { c.hc.CloseIdleConnections() }
+func (c *Client) Close() {
+	c.hc.CloseIdleConnections()
+	c.mu.Lock()
+	for _, f := range c.idle {
+		f.c.Close()
+	}
+	c.idle = nil
+	c.mu.Unlock()
+}
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]byte, int, error) {
 	var rd io.Reader
@@ -248,19 +290,58 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 
 // Command runs one command.
 func (c *Client) Command(ctx context.Context, cmd map[string]any, inbuf []byte) (objectformat.Result, error) {
-	body, err := json.Marshal(Request{Cmd: cmd, Inbuf: inbuf})
+	cmdJSON, err := json.Marshal(cmd)
 	if err != nil {
 		return objectformat.Result{}, fmt.Errorf("encode command: %w", err)
 	}
-	data, _, err := c.do(ctx, http.MethodPost, "/v1/command", body)
-	if err != nil {
-		return objectformat.Result{}, err
+	return c.CommandJSON(ctx, cmdJSON, inbuf)
+}
+
+// CommandJSON runs a command given as JSON.
+func (c *Client) CommandJSON(ctx context.Context, cmdJSON, inbuf []byte) (objectformat.Result, error) {
+	for attempt := 0; ; attempt++ {
+		f, reused, err := c.conn(ctx)
+		if err != nil {
+			return objectformat.Result{}, err
+		}
+		res, err := f.roundTrip(ctx, cmdJSON, inbuf)
+		if err == nil {
+			c.put(f)
+			return res, nil
+		}
+		f.c.Close()
+		if ctx.Err() != nil {
+			return objectformat.Result{}, ctx.Err()
+		}
+		// A pooled connection may have been closed by the daemon while
+		// idle; retry once on a fresh one.
+		if !reused || attempt > 0 {
+			return objectformat.Result{}, fmt.Errorf("command to %s: %w", c.Socket, err)
+		}
 	}
-	var r Reply
-	if err := json.Unmarshal(data, &r); err != nil {
-		return objectformat.Result{}, fmt.Errorf("bad reply from %s: %w", c.Socket, err)
+}
+
+func (c *Client) conn(ctx context.Context) (*framedConn, bool, error) {
+	c.mu.Lock()
+	if n := len(c.idle); n > 0 {
+		f := c.idle[n-1]
+		c.idle = c.idle[:n-1]
+		c.mu.Unlock()
+		return f, true, nil
 	}
-	return r.Result(), nil
+	c.mu.Unlock()
+	f, err := dialFramed(ctx, c.Socket, c.Perm)
+	return f, false, err
+}
+
+func (c *Client) put(f *framedConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.idle) >= maxIdleFramed {
+		f.c.Close()
+		return
+	}
+	c.idle = append(c.idle, f)
 }
 
 // Descriptions fetches get_command_descriptions.

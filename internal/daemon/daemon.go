@@ -267,7 +267,7 @@ func (d *Daemon) listen() (func(), error) {
 			d.log.Error("admin socket stopped", "err", err)
 		}
 	}()
-	servers := []*http.Server{}
+	servers := []*api.Server{}
 	var paths []string
 	start := func(path string, mode os.FileMode, perm string) error {
 		l, err := asok.Listen(path, mode)
@@ -275,7 +275,7 @@ func (d *Daemon) listen() (func(), error) {
 			return fmt.Errorf("api socket: %w", err)
 		}
 		s := api.NewServer(apiHandler{d}, api.ServerOptions{Perm: perm, MaxRequest: d.opts.MaxAPIRequest,
-			CommandTimeout: d.opts.CommandTimeout + time.Second, ReadTimeout: d.opts.ClientTimeout})
+			CommandTimeout: d.opts.CommandTimeout, ReadTimeout: d.opts.ClientTimeout})
 		servers = append(servers, s)
 		paths = append(paths, path)
 		go func() {
@@ -397,25 +397,34 @@ func (d *Daemon) manager() *module.Manager {
 	return d.mgr
 }
 
-// Command runs a command as the daemon's clients do, with the daemon's
-// output conventions applied.
-//
-// A command that outlives the command timeout is answered with -ETIMEDOUT
-// so its client and connection are released; a handler that ignores its
-// context keeps running in the background, but cannot hold up anyone else.
+// Command runs a command as the daemon's clients do. A command that
+// outlives the command timeout is answered with -ETIMEDOUT so its client
+// and connection are released; a handler that ignores its context keeps
+// running in the background, but cannot hold up anyone else.
 func (d *Daemon) Command(ctx context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result {
-	start := time.Now()
-	d.stats.commands.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, d.opts.CommandTimeout)
 	defer cancel()
 	done := make(chan objectformat.Result, 1)
-	go func() { done <- d.dispatch(ctx, cmd, inbuf, perm) }()
-	var res objectformat.Result
+	go func() { done <- d.run(ctx, cmd, inbuf, perm) }()
 	select {
-	case res = <-done:
+	case res := <-done:
+		return res
 	case <-ctx.Done():
-		res = objectformat.Failed(-int(syscall.ETIMEDOUT), fmt.Sprintf("command '%v' did not complete within %s", cmd["prefix"], d.opts.CommandTimeout))
+		d.stats.errors.Add(1)
+		return timedOut(cmd, d.opts.CommandTimeout)
 	}
+}
+
+func timedOut(cmd map[string]any, limit time.Duration) objectformat.Result {
+	return objectformat.Failed(-int(syscall.ETIMEDOUT), fmt.Sprintf("command '%v' did not complete within %s", cmd["prefix"], limit))
+}
+
+// run runs a command in the caller's goroutine, counting it; the caller
+// enforces the command timeout.
+func (d *Daemon) run(ctx context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result {
+	start := time.Now()
+	d.stats.commands.Add(1)
+	res := d.dispatch(ctx, cmd, inbuf, perm)
 	if res.Retval < 0 {
 		d.stats.errors.Add(1)
 	}

@@ -86,7 +86,7 @@ type apiHandler struct{ d *Daemon }
 
 func (h apiHandler) Command(ctx context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result {
 	h.d.stats.apiRequests.Add(1)
-	res := h.d.Command(ctx, cmd, inbuf, perm)
+	res := h.d.run(ctx, cmd, inbuf, perm) // the API server enforces the timeout
 	res.Stdout = finishOutput(res.Stdout)
 	return res
 }
