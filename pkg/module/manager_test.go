@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -92,7 +91,6 @@ type fixture struct {
 	b    *MemoryBackend
 	m    *Manager
 	mods map[string]*testMod
-	mu   sync.Mutex
 }
 
 func newFixture(t *testing.T, infos ...Info) *fixture {
@@ -132,8 +130,7 @@ func call(m *Manager, words map[string]any) objectformat.Result {
 }
 
 func TestEnableDisableAndDispatch(t *testing.T) {
-	var f *fixture
-	f = newFixture(t, Info{Name: "t", New: func() any { return &testMod{} }})
+	f := newFixture(t, Info{Name: "t", New: func() any { return &testMod{} }})
 	ctx := context.Background()
 	res := call(f.m, map[string]any{"prefix": "t ping"})
 	require.Equal(t, -int(syscall.EOPNOTSUPP), res.Retval)

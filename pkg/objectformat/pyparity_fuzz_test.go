@@ -34,7 +34,7 @@ func requireASCII(t *testing.T, b []byte) {
 func FuzzEncodeJSON(f *testing.F) {
 	f.Add("", 0.0)
 	f.Add("héllo \"wörld\"\n\t\\ <>&/ 😀", 1e16)
-	f.Add("\x00\x1f\x7f\xff\xfe", -0.0)
+	f.Add("\x00\x1f\x7f\xff\xfe", math.Copysign(0, -1))
 	f.Add("\u2028\u2029\ufeff\U0010ffff", 5e-324)
 	f.Add("s", math.MaxFloat64)
 	f.Fuzz(func(t *testing.T, s string, x float64) {

@@ -922,7 +922,7 @@ func yamlImplicitMatch(c byte, s string) bool {
 		if isASCIIDigits(s) {
 			// Fast path for the common all-digit case: an int unless it
 			// has a leading zero and a digit 8 or 9 ("09" is a str).
-			return s[0] != '0' || len(s) == 1 || strings.IndexAny(s, "89") < 0
+			return s[0] != '0' || len(s) == 1 || !strings.ContainsAny(s, "89")
 		}
 		return yamlFloatRe.MatchString(s) || yamlIntRe.MatchString(s) || yamlTimestampRe.MatchString(s)
 	}

@@ -29,7 +29,7 @@ type sfEmbedded struct {
 type sfOuter struct {
 	Name     string         `json:"name"`
 	Skip     string         `json:"-"`
-	Dash     string         `json:"-,"`
+	Dash     string         `json:"-,"` //lint:ignore SA5008 encoding/json names this field "-"
 	Empty    string         `json:"empty,omitempty"`
 	ZeroTime time.Time      `json:"zt,omitzero"`
 	Zero     int            `json:"zero,omitzero"`
