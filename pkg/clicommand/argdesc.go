@@ -240,11 +240,8 @@ func (a *Arg) Check() error {
 		switch p.key {
 		case "name", "type":
 		case "req", "positional":
-			switch p.value {
-			case "true", "True", "false", "False":
-			default:
-				return fmt.Errorf("%s=%s: want true or false", p.key, p.value)
-			}
+			// Like the ceph CLI, any value other than true/True means
+			// false: real command tables contain "req=fasle".
 		case "n":
 			if p.value != "N" && p.value != "n" {
 				if k, err := strconv.Atoi(p.value); err != nil || k < 1 {

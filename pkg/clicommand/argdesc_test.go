@@ -72,7 +72,6 @@ func TestParseSignatureErrors(t *testing.T) {
 		"x name=a,type=CephString,name=b": `key "name" given twice`,
 		"x name=a,type=CephString name=a,type=CephInt": `argument "a" declared twice`,
 		"x name=prefix,type=CephString":                `"prefix" is reserved`,
-		"x name=a,type=CephString,req=maybe":           "want true or false",
 		"x name=a,type=CephInt,n=0":                    "want N or a positive count",
 		"x name=a,type=CephInt,range=5|1":              "min is above max",
 		"x name=a,type=CephInt,range=a":                "is not a number",

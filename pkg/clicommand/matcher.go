@@ -95,6 +95,16 @@ func NewMatcher(descs []Description) (*Matcher, error) {
 // MatcherFor compiles a registry's commands.
 func MatcherFor(r *Registry) (*Matcher, error) { return NewMatcher(r.Describe(DescribeOptions{})) }
 
+// Usage returns a command's usage line as MatchError shows it, e.g.
+// "count <num:int>" (help output lists commands with it).
+func Usage(d Description) (string, error) {
+	m, err := NewMatcher([]Description{d})
+	if err != nil {
+		return "", err
+	}
+	return m.cmds[0].usage(), nil
+}
+
 // Match is a successful match.
 type Match struct {
 	// Cmd is the JSON command: "prefix" plus converted argument values

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"syscall"
 	"testing"
 
@@ -262,4 +263,13 @@ func TestHandlers(t *testing.T) {
 	require.Contains(t, res.Stderr, "responder_test.go", "the stack is in stderr")
 	require.Nil(t, Result{}.Err())
 	require.EqualError(t, Failed(-5, "io").Err(), "io")
+}
+
+// TestEmptyResponderReturnsNothing is vector 22: Python's EmptyResponder
+// raises ValueError when the handler returns a value; in Go the handler's
+// type allows only an error, so the mistake cannot compile.
+func TestEmptyResponderReturnsNothing(t *testing.T) {
+	ft := reflect.TypeOf(EmptyResponder).In(0)
+	require.Equal(t, 1, ft.NumOut())
+	require.Equal(t, reflect.TypeFor[error](), ft.Out(0))
 }
