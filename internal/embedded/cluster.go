@@ -2,11 +2,6 @@ package embedded
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"sort"
-	"strings"
-	"syscall"
 
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -59,71 +54,13 @@ func (c cluster) Get(_ context.Context, name string) (any, error) {
 }
 
 // Command runs the monitor commands that make sense without monitors
-// (config and config-key on the local database) and fails all others with
-// -ENOTCONN.
+// (config and config-key on the local database, see
+// module.LocalMonCommand) and fails all others with -ENOTCONN.
 func (c cluster) Command(ctx context.Context, target module.Target, cmd map[string]any, inbuf []byte) objectformat.Result {
-	prefix, _ := cmd["prefix"].(string)
-	str := func(k string) string { s, _ := cmd[k].(string); return s }
 	if target.Type == "mon" {
-		switch prefix {
-		case "config-key get":
-			v, ok := c.b.kv.Get(str("key"))
-			if !ok {
-				return objectformat.Failed(-int(syscall.ENOENT), fmt.Sprintf("error obtaining '%s': (2) No such file or directory", str("key")))
-			}
-			return objectformat.OK(v)
-		case "config-key set", "config-key put":
-			val := str("val")
-			if len(inbuf) > 0 {
-				val = string(inbuf)
-			}
-			if err := c.b.kv.Set(ctx, str("key"), val); err != nil {
-				return objectformat.ResultOf(err)
-			}
-			return objectformat.Result{Stderr: "set " + str("key")}
-		case "config-key rm", "config-key del":
-			if err := c.b.kv.Delete(ctx, str("key")); err != nil {
-				return objectformat.ResultOf(err)
-			}
-			return objectformat.Result{Stderr: "key deleted"}
-		case "config-key exists":
-			if _, ok := c.b.kv.Get(str("key")); !ok {
-				return objectformat.Failed(-int(syscall.ENOENT), fmt.Sprintf("key '%s' doesn't exist", str("key")))
-			}
-			return objectformat.Result{Stderr: fmt.Sprintf("key '%s' exists", str("key"))}
-		case "config-key ls", "config-key list":
-			keys := make([]string, 0)
-			for k := range c.b.kv.List("") {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			b, _ := json.MarshalIndent(keys, "", "    ")
-			return objectformat.Result{Stdout: b}
-		case "config get":
-			if v, ok := c.b.config.Get(str("key")); ok && strings.HasPrefix(str("who"), "mgr") {
-				return objectformat.OK(v + "\n")
-			}
-			return objectformat.Failed(-int(syscall.ENOENT), "")
-		case "config set":
-			if err := c.b.config.Set(ctx, str("name"), str("value")); err != nil {
-				return objectformat.ResultOf(err)
-			}
-			return objectformat.Result{}
-		case "config rm":
-			if err := c.b.config.Delete(ctx, str("name")); err != nil {
-				return objectformat.ResultOf(err)
-			}
-			return objectformat.Result{}
+		if res, ok := module.LocalMonCommand(ctx, c.b.config, c.b.kv, cmd, inbuf); ok {
+			return res
 		}
 	}
-	return objectformat.Failed(-int(syscall.ENOTCONN), fmt.Sprintf(
-		"no monitor connection: '%s' for %s needs a Ceph cluster, and this daemon runs on its embedded state (start it with -c ceph.conf to attach one)",
-		prefix, targetName(target)))
-}
-
-func targetName(t module.Target) string {
-	if t.ID == "" {
-		return t.Type
-	}
-	return t.Type + "." + t.ID
+	return module.NoMonitor(target, cmd)
 }

@@ -6,5 +6,6 @@ package all
 import (
 	// gomgr:modules:begin
 	_ "github.com/gomgr/gomgr/modules/hello"
+	_ "github.com/gomgr/gomgr/modules/selftest"
 	// gomgr:modules:end
 )

@@ -131,3 +131,20 @@ func (m *Module) Shutdown(context.Context) error {
 	m.mgr.Log().Info("Stopping")
 	return nil
 }
+
+// Exports lets other modules call self_test ("mgr self-test module
+// hello"): it checks that the options parse and returns the greeting.
+func (m *Module) Exports() map[string]module.RemoteFunc {
+	return map[string]module.RemoteFunc{
+		"self_test": module.Export(func(ctx context.Context, _ struct{}) (string, error) {
+			if _, err := m.mgr.StringOption("foo"); err != nil {
+				return "", fmt.Errorf("option foo: %w", err)
+			}
+			res, err := m.hello(ctx, &helloArgs{})
+			if err != nil {
+				return "", err
+			}
+			return string(res.Stdout), nil
+		}),
+	}
+}

@@ -2,13 +2,11 @@ package module
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -203,8 +201,13 @@ func (c memoryCluster) Get(_ context.Context, name string) (any, error) {
 	defer c.b.mu.Unlock()
 	return c.b.Maps[name], nil
 }
-func (c memoryCluster) Command(_ context.Context, t Target, cmd map[string]any, _ []byte) objectformat.Result {
-	return objectformat.Failed(-int(syscall.ENOTCONN), fmt.Sprintf("no monitor connection: cannot send %v to %s", cmd["prefix"], t.Type))
+func (c memoryCluster) Command(ctx context.Context, t Target, cmd map[string]any, inbuf []byte) objectformat.Result {
+	if t.Type == "mon" {
+		if res, ok := LocalMonCommand(ctx, c.b.ConfigStore, c.b.KVStore, cmd, inbuf); ok {
+			return res
+		}
+	}
+	return NoMonitor(t, cmd)
 }
 
 // sortedKeys returns a map's keys in order.

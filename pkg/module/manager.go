@@ -40,7 +40,8 @@ type Config struct {
 	LogWriter io.Writer
 	LogDir    string
 	// DebugLevel is the daemon's debug_mgr level; modules without a
-	// log_level option log at the level it maps to (default 2: info).
+	// log_level option log at the level it maps to (see LevelFromDebug:
+	// the daemon uses 2, info; 0 means critical only).
 	DebugLevel int
 	// ShutdownTimeout bounds how long a module may take to stop (10 s).
 	ShutdownTimeout time.Duration
@@ -99,6 +100,7 @@ type instance struct {
 	exports    map[string]RemoteFunc
 	standbyMod StandbyModule
 	stopping   atomic.Bool
+	queueMu    sync.RWMutex // senders hold it for reading; stop closes queue under it
 }
 
 // NewManager checks every registered module (options and command
@@ -472,10 +474,11 @@ func (m *Manager) runQueue(inst *instance) {
 // enqueue adds work to a module's queue without blocking; a full queue
 // drops the notification (the module is too slow) and logs it.
 func (m *Manager) enqueue(inst *instance, fn func(context.Context)) {
+	inst.queueMu.RLock()
+	defer inst.queueMu.RUnlock()
 	if inst.stopping.Load() {
 		return
 	}
-	defer func() { _ = recover() }() // the queue may close concurrently during stop
 	select {
 	case inst.queue <- fn:
 	default:
@@ -586,7 +589,9 @@ func (m *Manager) stop(name string) {
 	case <-ctx.Done():
 		m.cfg.Log.Error("module serve did not return before the deadline; abandoning it", "module", name, "timeout", m.cfg.ShutdownTimeout)
 	}
+	inst.queueMu.Lock() // no sender is between its stopping check and its send
 	close(inst.queue)
+	inst.queueMu.Unlock()
 	select {
 	case <-inst.queueDone:
 	case <-ctx.Done():

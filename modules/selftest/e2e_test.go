@@ -1,0 +1,225 @@
+package selftest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gomgr/gomgr/internal/testutil"
+)
+
+// daemonProc is a ceph-mgr started by a test.
+type daemonProc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	cli  string
+	sock string
+	out  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+var daemonBuild struct {
+	sync.Mutex
+	dir, bin string
+	err      error
+}
+
+// TestMain removes the daemon binary built for the end-to-end tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if daemonBuild.dir != "" {
+		os.RemoveAll(daemonBuild.dir)
+	}
+	os.Exit(code)
+}
+
+// buildDaemon builds cmd/ceph-mgr once per test binary.
+func buildDaemon(t *testing.T) string {
+	t.Helper()
+	goBin := testutil.NeedTool(t, "go", "golang-go")
+	daemonBuild.Lock()
+	defer daemonBuild.Unlock()
+	if daemonBuild.bin == "" && daemonBuild.err == nil {
+		dir, err := os.MkdirTemp("", "selftest-e2e")
+		if err != nil {
+			t.Fatal(err)
+		}
+		daemonBuild.dir = dir
+		bin := filepath.Join(dir, "ceph-mgr")
+		out, err := exec.Command(goBin, "build", "-o", bin, "github.com/gomgr/gomgr/cmd/ceph-mgr").CombinedOutput()
+		if err != nil {
+			daemonBuild.err = fmt.Errorf("build ceph-mgr: %v\n%s", err, out)
+		}
+		daemonBuild.bin = bin
+	}
+	if daemonBuild.err != nil {
+		t.Fatal(daemonBuild.err)
+	}
+	return daemonBuild.bin
+}
+
+// startDaemon builds cmd/ceph-mgr and starts it on fresh directories.
+func startDaemon(t *testing.T) *daemonProc {
+	t.Helper()
+	ceph := testutil.NeedCephCLI(t)
+	bin := buildDaemon(t)
+	runDir, err := os.MkdirTemp("", "gm") // unix socket paths must stay short
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(runDir) })
+	d := &daemonProc{t: t, cli: ceph, sock: filepath.Join(runDir, "ceph-mgr.x.asok"), out: &syncBuffer{}, done: make(chan struct{})}
+	d.cmd = exec.Command(bin, "-i", "x", "--data", t.TempDir(), "--run-dir", runDir)
+	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.err = d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-d.done:
+		default:
+			_ = d.cmd.Process.Kill()
+			<-d.done
+		}
+		if t.Failed() {
+			t.Logf("daemon output:\n%s", d.out.String())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := d.try("mgr", "module", "ls")
+		if err == nil && !strings.HasPrefix(out, "ERROR") {
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon did not become active: %v %q\n%s", err, out, d.out.String())
+		}
+		select {
+		case <-d.done:
+			t.Fatalf("the daemon exited: %v\n%s", d.err, d.out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// try runs the ceph CLI against the daemon's admin socket.
+func (d *daemonProc) try(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, d.cli, append([]string{"--admin-daemon", d.sock}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), errors.Join(err, errors.New(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+// ceph runs the ceph CLI and fails the test if it fails.
+func (d *daemonProc) ceph(args ...string) string {
+	d.t.Helper()
+	out, err := d.try(args...)
+	if err != nil {
+		d.t.Fatalf("ceph %q: %v\n%s", args, err, out)
+	}
+	return out
+}
+
+// want runs the ceph CLI and checks its output.
+func (d *daemonProc) want(want string, args ...string) {
+	d.t.Helper()
+	if got := d.ceph(args...); got != want {
+		d.t.Errorf("ceph %q:\n got %q\nwant %q", args, got, want)
+	}
+}
+
+// stop sends SIGTERM and checks a clean exit within a few seconds.
+func (d *daemonProc) stop() {
+	d.t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		d.t.Fatal(err)
+	}
+	select {
+	case <-d.done:
+		if d.err != nil {
+			d.t.Errorf("ceph-mgr exited with %v", d.err)
+		}
+	case <-time.After(5 * time.Second):
+		d.t.Errorf("ceph-mgr did not exit within 5s of SIGTERM")
+	}
+}
+
+func TestE2ESelfTestThroughCephCLI(t *testing.T) {
+	d := startDaemon(t)
+	d.want("", "mgr", "module", "enable", "selftest")
+
+	configBefore := d.ceph("config", "dump")
+	kvBefore := d.ceph("config-key", "dump")
+	d.want("Self-test succeeded\n", "mgr", "self-test", "run")
+	d.want("Self-test succeeded\n", "mgr", "self-test", "run")
+	d.want(configBefore, "config", "dump")
+	d.want(kvBefore, "config-key", "dump")
+
+	// Ceph's QA checks of config get.
+	d.want("None\n", "mgr", "self-test", "config", "get", "testkey")
+	d.want("", "config", "set", "mgr", "mgr/selftest/testkey", "testvalue")
+	d.want("testvalue\n", "mgr", "self-test", "config", "get", "testkey")
+	d.want("", "config", "set", "mgr", "mgr/selftest/x/testlkey", "test localized value")
+	d.want("test localized value\n", "mgr", "self-test", "config", "get_localized", "testlkey")
+
+	// eval.
+	version := d.ceph("version")
+	d.want(version, "mgr", "self-test", "eval", "print(mgr.version)")
+	d.want("", "mgr", "self-test", "eval", "def double(x):\n  return x * 2\n")
+	d.want("42\n", "mgr", "self-test", "eval", "double(21)")
+	d.want("", "mgr", "self-test", "eval", "def incomplete():") // retval 2, nothing printed
+	d.want("mgr.get_server\nmgr.get_store\nmgr.get_store_prefix\n", "mgr", "self-test", "eval", "--complete", "mgr.get_s")
+	if out := d.ceph("mgr", "self-test", "eval", "1 // 0"); !strings.Contains(out, "floored division by zero") {
+		t.Errorf("runtime error: %q", out)
+	}
+	if out := d.ceph("mgr", "self-test", "eval"); out != "ERROR: (22) Invalid argument\nsource is not specified\n" {
+		t.Errorf("no source: %q", out)
+	}
+	d.stop()
+}
+
+func TestE2EThrowExceptionKeepsTheDaemonServing(t *testing.T) {
+	d := startDaemon(t)
+	d.want("", "mgr", "module", "enable", "selftest")
+	d.want("", "mgr", "module", "enable", "hello")
+	d.want("Hello world!\n", "mgr", "self-test", "module", "hello")
+	d.want("Running `throw_exception` in background\n", "mgr", "self-test", "background", "start", "throw_exception")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out := d.ceph("health", "detail")
+		if strings.Contains(out, "MGR_MODULE_ERROR") {
+			if !strings.Contains(out, "Module 'selftest' has failed: Synthetic exception in serve") {
+				t.Errorf("health detail: %q", out)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no MGR_MODULE_ERROR in health: %q", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.want("Hello, Bob!\n", "hello", "Bob")
+	d.want("ERROR: (5) Input/output error\nModule 'selftest' has experienced an error and cannot handle commands: Synthetic exception in serve\n",
+		"mgr", "self-test", "run")
+	d.want("", "mgr", "module", "disable", "selftest")
+	d.want("HEALTH_OK\n", "health")
+	d.want("", "mgr", "module", "enable", "selftest")
+	d.want("Self-test succeeded\n", "mgr", "self-test", "run")
+	d.stop()
+}

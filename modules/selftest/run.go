@@ -1,0 +1,801 @@
+package selftest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// waitTimeout bounds every wait of a run (notifications, option changes
+// reaching the logger).
+const waitTimeout = 5 * time.Second
+
+// run is "mgr self-test run".
+func (m *Module) run(ctx context.Context, _ *runArgs) objectformat.Result {
+	if !m.runMu.TryLock() {
+		return objectformat.Failed(-int(syscall.EBUSY), "a self-test run is already in progress")
+	}
+	defer m.runMu.Unlock()
+	m.h.Log().Info("Running self-test procedure...")
+	r := newRunner(ctx, m)
+	r.run("getters", r.testGetters)
+	r.run("cluster data", r.testClusterData)
+	r.run("daemons", r.testDaemons)
+	r.run("options", r.testOptions)
+	r.run("localized options", r.testLocalizedOptions)
+	r.run("other modules' options", r.testModuleOptions)
+	r.run("kv store", r.testStore)
+	r.run("health", r.testHealth)
+	r.run("commands", r.testCommands)
+	r.run("remote", r.testRemote)
+	r.run("logging", r.testLogging)
+	r.run("misc", r.testMisc)
+	res := r.finish("Self-test succeeded")
+	m.h.Log().Info("Finished self-test procedure.", "failed_checks", len(r.failures))
+	return res
+}
+
+// runner runs checks and collects every failure instead of stopping at
+// the first one.
+type runner struct {
+	ctx      context.Context
+	m        *Module
+	h        *module.Handle
+	section  string
+	failures []string
+	cleanups []cleanup
+}
+
+type cleanup struct {
+	what string
+	fn   func(ctx context.Context) error
+}
+
+func newRunner(ctx context.Context, m *Module) *runner {
+	return &runner{ctx: ctx, m: m, h: m.h}
+}
+
+// run runs one section; a panic in it is a failure, not the end of the
+// run.
+func (r *runner) run(section string, fn func()) {
+	r.section = section
+	defer func() {
+		if p := recover(); p != nil {
+			r.failf("panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	fn()
+}
+
+// finish undoes the run's changes (last first) and builds the reply.
+func (r *runner) finish(okMsg string) objectformat.Result {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 2*waitTimeout)
+	defer cancel()
+	r.section = "cleanup"
+	for i := len(r.cleanups) - 1; i >= 0; i-- {
+		c := r.cleanups[i]
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					r.failf("%s: panic: %v", c.what, p)
+				}
+			}()
+			if err := c.fn(ctx); err != nil {
+				r.failf("%s: %v", c.what, err)
+			}
+		}()
+	}
+	if len(r.failures) == 0 {
+		return objectformat.Result{Stderr: okMsg}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Self-test failed: %d check(s) failed:", len(r.failures))
+	for _, f := range r.failures {
+		b.WriteString("\n  - " + f)
+	}
+	return objectformat.Failed(-int(syscall.EINVAL), b.String())
+}
+
+func (r *runner) failf(format string, args ...any) {
+	r.failures = append(r.failures, r.section+": "+fmt.Sprintf(format, args...))
+}
+
+func (r *runner) check(ok bool, format string, args ...any) bool {
+	if !ok {
+		r.failf(format, args...)
+	}
+	return ok
+}
+
+// ok fails when err is not nil.
+func (r *runner) ok(what string, err error) bool {
+	if err != nil {
+		r.failf("%s: unexpected error: %v", what, err)
+		return false
+	}
+	return true
+}
+
+// fails checks that err is an error with the errno (0: any) whose text
+// holds contains.
+func (r *runner) fails(what string, err error, errno int, contains string) {
+	if err == nil {
+		r.failf("%s: succeeded, want an error", what)
+		return
+	}
+	if errno != 0 && objectformat.ErrnoOf(err) != errno {
+		r.failf("%s: error %q has errno %d, want %d", what, err, objectformat.ErrnoOf(err), errno)
+	}
+	if !strings.Contains(err.Error(), contains) {
+		r.failf("%s: error %q does not mention %q", what, err, contains)
+	}
+}
+
+// equal compares values and their types.
+func (r *runner) equal(what string, got, want any) bool {
+	if !reflect.DeepEqual(got, want) {
+		r.failf("%s: got %#v (%T), want %#v (%T)", what, got, got, want, want)
+		return false
+	}
+	return true
+}
+
+func (r *runner) addCleanup(what string, fn func(ctx context.Context) error) {
+	r.cleanups = append(r.cleanups, cleanup{what, fn})
+}
+
+// waitFor polls cond until it holds or the wait times out.
+func (r *runner) waitFor(what string, cond func() bool) bool {
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) || r.ctx.Err() != nil {
+			r.failf("%s: timed out after %s", what, waitTimeout)
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}
+
+// defaultOf is an option's declared default, typed as Option returns it.
+func defaultOf(key string) any {
+	for _, o := range options {
+		if o.Name == key {
+			return o.Default
+		}
+	}
+	if key == "log_level" {
+		return ""
+	}
+	return nil
+}
+
+// saveOption records an option's effective global and localized values so
+// finish puts them back (a value equal to the default, or a localized
+// value equal to the global one, is restored by unsetting it).
+func (r *runner) saveOption(key string) {
+	before, err := r.h.Option(key)
+	if !r.ok("read "+key+" before the test", err) {
+		return
+	}
+	beforeL, err := r.h.LocalizedOption(key)
+	if !r.ok("read localized "+key+" before the test", err) {
+		return
+	}
+	r.addCleanup("restore option "+key, func(ctx context.Context) error {
+		v := before
+		if reflect.DeepEqual(v, defaultOf(key)) {
+			v = nil
+		}
+		lv := beforeL
+		if reflect.DeepEqual(lv, before) {
+			lv = nil
+		}
+		return errors.Join(r.h.SetOption(ctx, key, v), r.h.SetLocalizedOption(ctx, key, lv))
+	})
+}
+
+// saveStore records a KV entry so finish puts it back.
+func (r *runner) saveStore(key string) {
+	v, ok := r.h.Store(key)
+	r.addCleanup("restore store "+key, func(ctx context.Context) error {
+		if ok {
+			return r.h.SetStore(ctx, key, v)
+		}
+		return r.h.DeleteStore(ctx, key)
+	})
+}
+
+// set sets an option and fails the check on error.
+func (r *runner) set(key string, v any) bool {
+	return r.ok(fmt.Sprintf("set_module_option(%s, %#v)", key, v), r.h.SetOption(r.ctx, key, v))
+}
+
+func (r *runner) setLocalized(key string, v any) bool {
+	return r.ok(fmt.Sprintf("set_localized_module_option(%s, %#v)", key, v), r.h.SetLocalizedOption(r.ctx, key, v))
+}
+
+// want checks an option's value.
+func (r *runner) want(key string, want any) {
+	v, err := r.h.Option(key)
+	if r.ok("get_module_option("+key+")", err) {
+		r.equal("get_module_option("+key+")", v, want)
+	}
+}
+
+func (r *runner) wantLocalized(key string, want any) {
+	v, err := r.h.LocalizedOption(key)
+	if r.ok("get_localized_module_option("+key+")", err) {
+		r.equal("get_localized_module_option("+key+")", v, want)
+	}
+}
+
+// setAndWant sets an option and reads it back as want.
+func (r *runner) setAndWant(key string, v, want any) {
+	if r.set(key, v) {
+		r.want(key, want)
+	}
+}
+
+// refused checks that setting an option fails with -EINVAL and leaves
+// its value alone.
+func (r *runner) refused(key string, v any, contains string) {
+	before, _ := r.h.Option(key)
+	r.fails(fmt.Sprintf("set_module_option(%s, %#v)", key, v), r.h.SetOption(r.ctx, key, v), -int(syscall.EINVAL), contains)
+	r.want(key, before)
+}
+
+func (r *runner) testGetters() {
+	h := r.h
+	r.equal("name", h.Name(), Name)
+	r.check(h.MgrID() != "", "get_mgr_id() is empty")
+	r.check(h.Version() != "", "version is empty")
+	r.check(h.ReleaseName() != "", "release_name is empty")
+}
+
+// clusterNames are the data names Python's selftest reads, plus the
+// names gomgr adds.
+var clusterNames = []string{
+	"fs_map", "osdmap_crush_map_text", "osd_map", "osd_map_tree", "osd_map_crush", "config", "mon_map",
+	"service_map", "osd_metadata", "mds_metadata", "pg_summary", "pg_status", "pg_dump", "pg_ready", "df",
+	"pg_stats", "pool_stats", "osd_stats", "osd_ping_times", "health", "mon_status", "mgr_map", "io_rate",
+}
+
+func (r *runner) testClusterData() {
+	h := r.h
+	for _, n := range clusterNames {
+		_, err := h.Get(r.ctx, n)
+		r.ok("get("+n+")", err)
+	}
+	v, err := h.Get(r.ctx, "__OBJ_DNE__")
+	if r.ok("get(__OBJ_DNE__)", err) {
+		r.check(v == nil, "get(__OBJ_DNE__) = %#v, want None", v)
+	}
+	mgrMap, err := h.Get(r.ctx, "mgr_map")
+	if r.ok("get(mgr_map)", err) {
+		mm, isMap := mgrMap.(map[string]any)
+		if r.check(isMap, "get(mgr_map) is %T, want a map", mgrMap) && !h.HaveMonConnection() {
+			r.equal("mgr_map active_name", mm["active_name"], any(h.MgrID()))
+			r.check(contains(mm["modules"], Name), "mgr_map modules %v does not list %s", mm["modules"], Name)
+		}
+	}
+	health, err := h.Get(r.ctx, "health")
+	if r.ok("get(health)", err) {
+		hm, isMap := health.(map[string]any)
+		if r.check(isMap, "get(health) is %T, want a map", health) && !h.HaveMonConnection() {
+			r.check(hm["status"] != nil, "get(health) has no status: %v", hm)
+		}
+	}
+	osdMap, err := h.Get(r.ctx, "osd_map")
+	if !r.ok("get(osd_map)", err) {
+		return
+	}
+	om, _ := osdMap.(map[string]any)
+	osds, _ := om["osds"].([]any)
+	for _, o := range osds {
+		id := fmt.Sprint(o.(map[string]any)["osd"])
+		_, err := h.GetMetadata(r.ctx, "osd", id)
+		r.ok("get_metadata(osd, "+id+")", err)
+	}
+}
+
+// contains reports whether a decoded JSON list holds s.
+func contains(list any, s string) bool {
+	switch l := list.(type) {
+	case []any:
+		for _, e := range l {
+			if e == s {
+				return true
+			}
+		}
+	case []string:
+		for _, e := range l {
+			if e == s {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (r *runner) testDaemons() {
+	h, ctx, id := r.h, r.ctx, r.h.MgrID()
+	md, err := h.GetMetadata(ctx, "mgr", id)
+	if r.ok("get_metadata(mgr, "+id+")", err) && r.check(md != nil, "get_metadata(mgr, %s) is None", id) {
+		if v, ok := md["id"]; ok {
+			r.equal("metadata id", fmt.Sprint(v), id)
+		}
+	}
+	_, err = h.GetDaemonStatus(ctx, "mgr", id)
+	r.ok("get_daemon_status(mgr, "+id+")", err)
+	if !h.HaveMonConnection() {
+		md, err := h.GetMetadata(ctx, "mgr", "__no_such_mgr__")
+		if r.ok("get_metadata(mgr, __no_such_mgr__)", err) {
+			r.check(md == nil, "get_metadata of a missing daemon = %v, want None", md)
+		}
+	}
+
+	servers, err := h.ListServers(ctx)
+	host := ""
+	if r.ok("list_servers()", err) {
+		for _, s := range servers {
+			svcs, _ := s["services"].([]any)
+			for _, svc := range svcs {
+				if sm, _ := svc.(map[string]any); sm["type"] == "mgr" && fmt.Sprint(sm["id"]) == id {
+					host, _ = s["hostname"].(string)
+				}
+			}
+		}
+		r.check(host != "", "list_servers() does not list mgr.%s: %v", id, servers)
+	}
+	if host != "" {
+		s, err := h.GetServer(ctx, host)
+		if r.ok("get_server("+host+")", err) && r.check(s != nil, "get_server(%s) is None", host) {
+			r.equal("get_server hostname", s["hostname"], any(host))
+		}
+	}
+	none, err := h.GetServer(ctx, "__no_such_host__")
+	if r.ok("get_server(__no_such_host__)", err) {
+		r.check(none == nil, "get_server of a missing host = %v, want None", none)
+	}
+
+	schema, err := h.GetPerfSchema(ctx, "mgr", id)
+	if !r.ok("get_perf_schema(mgr, "+id+")", err) || !r.check(len(schema) > 0, "get_perf_schema(mgr, %s) is empty", id) {
+		return
+	}
+	path := ""
+	for _, sec := range sortedKeys(schema) {
+		if counters, ok := schema[sec].(map[string]any); ok && len(counters) > 0 {
+			path = sec + "." + sortedKeys(counters)[0]
+			break
+		}
+	}
+	if !r.check(path != "", "get_perf_schema(mgr, %s) declares no counter: %v", id, schema) {
+		return
+	}
+	c, err := h.GetCounter(ctx, "mgr", id, path)
+	if r.ok("get_counter("+path+")", err) {
+		series, _ := c[path].([]any)
+		if r.check(len(series) == 1, "get_counter(%s) = %v, want one sample", path, c) {
+			sample, _ := series[0].([]any)
+			r.check(len(sample) == 2, "get_counter(%s) sample %v is not [timestamp, value]", path, series[0])
+		}
+	}
+	c, err = h.GetCounter(ctx, "mgr", id, "nosuch.counter")
+	if r.ok("get_counter(nosuch.counter)", err) {
+		series, isList := c["nosuch.counter"].([]any)
+		r.check(isList && len(series) == 0, "get_counter(nosuch.counter) = %v, want no sample", c)
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (r *runner) testOptions() {
+	h := r.h
+	for _, k := range []string{"testkey", "roption1", "roption2", "rwoption1", "rwoption2", "rwoption3", "rwoption4",
+		"rwoption5", "rwoption6", "rwoption7", "rwoption_uint", "rwoption_secs", "rwoption_size", "rwoption_addr",
+		"rwoption_uuid", "rwoption_enum"} {
+		r.saveOption(k)
+	}
+	enoent := -int(syscall.ENOENT)
+	_, err := h.Option("idontexist")
+	r.fails("get_module_option(idontexist)", err, enoent, "not declared")
+	_, err = h.LocalizedOption("idontexist")
+	r.fails("get_localized_module_option(idontexist)", err, enoent, "not declared")
+	r.fails("set_module_option(idontexist)", h.SetOption(r.ctx, "idontexist", "x"), enoent, "not declared")
+	r.fails("set_localized_module_option(idontexist)", h.SetLocalizedOption(r.ctx, "idontexist", "x"), enoent, "not declared")
+
+	r.setAndWant("testkey", "testvalue", "testvalue")
+
+	// Defaults.
+	for _, k := range []string{"roption1", "roption2", "rwoption6", "rwoption_enum"} {
+		r.set(k, nil)
+		r.setLocalized(k, nil)
+	}
+	r.want("roption1", nil)
+	r.want("roption2", "xyz")
+	r.want("rwoption6", true)
+	r.wantLocalized("rwoption6", true)
+	r.want("rwoption_enum", "alpha")
+
+	// Typed values: untyped options are strings.
+	r.setAndWant("rwoption1", 8080, "8080")
+	r.setAndWant("rwoption2", 10, int64(10))
+	r.setAndWant("rwoption3", 1.5, 1.5)
+	r.setAndWant("rwoption4", "foo", "foo")
+	r.setAndWant("rwoption5", false, false)
+	r.setAndWant("rwoption5", "true", true)
+	r.setAndWant("rwoption_uint", 7, int64(7))
+	r.setAndWant("rwoption_secs", "90s", 90.0)
+	r.setAndWant("rwoption_secs", 2.5, 2.5)
+	r.setAndWant("rwoption_size", "4K", int64(4096))
+	r.setAndWant("rwoption_addr", "127.0.0.1:6789", "127.0.0.1:6789")
+	r.setAndWant("rwoption_uuid", "2F0E0B8C-8F3B-4C1E-9D55-6A1D1F0F9E7A", "2f0e0b8c-8f3b-4c1e-9d55-6a1d1f0f9e7a")
+	r.refused("rwoption2", "abc", "not an integer")
+	r.refused("rwoption3", "abc", "not a number")
+	r.refused("rwoption5", "maybe", "not a boolean")
+	r.refused("rwoption_uint", -1, "negative")
+	r.refused("rwoption_secs", "soon", "not a duration")
+	r.refused("rwoption_size", "lots", "not a size")
+	r.refused("rwoption_addr", "not-an-address", "not an IP address")
+	r.refused("rwoption_uuid", "not-a-uuid", "not a UUID")
+
+	// Typed accessors.
+	if s, err := h.StringOption("rwoption4"); r.ok("StringOption(rwoption4)", err) {
+		r.equal("StringOption(rwoption4)", s, "foo")
+	}
+	if i, err := h.IntOption("rwoption2"); r.ok("IntOption(rwoption2)", err) {
+		r.equal("IntOption(rwoption2)", i, int64(10))
+	}
+	if f, err := h.FloatOption("rwoption3"); r.ok("FloatOption(rwoption3)", err) {
+		r.equal("FloatOption(rwoption3)", f, 1.5)
+	}
+	if b, err := h.BoolOption("rwoption6"); r.ok("BoolOption(rwoption6)", err) {
+		r.equal("BoolOption(rwoption6)", b, true)
+	}
+	_, err = h.IntOption("rwoption4")
+	r.check(err != nil, "IntOption(rwoption4) of a str option succeeded")
+
+	// Unsetting reverts to the default.
+	r.setAndWant("rwoption6", false, false)
+	r.setAndWant("rwoption6", nil, true)
+	r.setAndWant("roption2", "abc", "abc")
+	r.setAndWant("roption2", nil, "xyz")
+	r.setAndWant("rwoption2", nil, nil)
+
+	// Bounds and enums.
+	r.setAndWant("rwoption7", 42, int64(42))
+	r.setAndWant("rwoption7", 1, int64(1))
+	r.refused("rwoption7", 43, "exceeds maximum 42")
+	r.refused("rwoption7", 0, "below minimum 1")
+	r.setAndWant("rwoption_enum", "beta", "beta")
+	r.refused("rwoption_enum", "delta", "not one of the permitted values")
+}
+
+func (r *runner) testLocalizedOptions() {
+	r.saveOption("testlkey")
+	r.saveOption("rwoption6")
+	for _, k := range []string{"testlkey", "rwoption6"} {
+		r.set(k, nil)
+		r.setLocalized(k, nil)
+	}
+	// mgr/selftest/<id>/key, then mgr/selftest/key, then the default.
+	r.wantLocalized("testlkey", nil)
+	r.set("testlkey", "global value")
+	r.wantLocalized("testlkey", "global value")
+	r.setLocalized("testlkey", "local value")
+	r.wantLocalized("testlkey", "local value")
+	r.want("testlkey", "global value")
+	r.setLocalized("testlkey", nil)
+	r.wantLocalized("testlkey", "global value")
+	r.set("testlkey", nil)
+	r.wantLocalized("testlkey", nil)
+
+	r.wantLocalized("rwoption6", true)
+	r.set("rwoption6", false)
+	r.wantLocalized("rwoption6", false)
+	r.setLocalized("rwoption6", true)
+	r.wantLocalized("rwoption6", true)
+	r.want("rwoption6", false)
+	r.setLocalized("rwoption6", nil)
+	r.wantLocalized("rwoption6", false)
+}
+
+func (r *runner) testModuleOptions() {
+	h := r.h
+	r.saveOption("rwoption1")
+	if v, err := h.ModuleOption(Name, "roption2"); r.ok("get_module_option_ex(selftest, roption2)", err) {
+		r.equal("get_module_option_ex(selftest, roption2)", v, "xyz")
+	}
+	_, err := h.ModuleOption("idontexist", "bar")
+	r.fails("get_module_option_ex(idontexist, bar)", err, -int(syscall.ENOENT), "does not exist")
+	_, err = h.ModuleOption(Name, "bar")
+	r.fails("get_module_option_ex(selftest, bar)", err, -int(syscall.ENOENT), "not declared")
+	r.fails("set_module_option_ex(idontexist, bar)", h.SetModuleOption(r.ctx, "idontexist", "bar", 1), -int(syscall.ENOENT), "does not exist")
+	if r.ok("set_module_option_ex(selftest, rwoption1, 1234)", h.SetModuleOption(r.ctx, Name, "rwoption1", 1234)) {
+		v, err := h.ModuleOption(Name, "rwoption1")
+		if r.ok("get_module_option_ex(selftest, rwoption1)", err) {
+			r.equal("get_module_option_ex(selftest, rwoption1)", v, "1234")
+		}
+	}
+	r.fails("set_module_option_ex(selftest, rwoption7, 43)", h.SetModuleOption(r.ctx, Name, "rwoption7", 43), -int(syscall.EINVAL), "exceeds maximum")
+	// Every compiled-in module has the built-in options.
+	for _, name := range module.Default.Names() {
+		v, err := h.ModuleOption(name, "log_to_file")
+		if err == nil {
+			_, isBool := v.(bool)
+			r.check(isBool, "get_module_option_ex(%s, log_to_file) = %#v, want a bool", name, v)
+		}
+	}
+}
+
+func (r *runner) testStore() {
+	h, ctx := r.h, r.ctx
+	id := h.MgrID()
+	for _, k := range []string{"testkey", "testlkey", "test_fallback", "test_missing", id + "/testlkey", id + "/test_fallback", id + "/test_missing"} {
+		r.saveStore(k)
+	}
+	for _, k := range []string{"testkey", "test_missing", id + "/testlkey", id + "/test_fallback", id + "/test_missing"} {
+		r.ok("delete store "+k, h.DeleteStore(ctx, k))
+	}
+	existing := h.StorePrefix("test")
+	if r.ok("set_store(testkey)", h.SetStore(ctx, "testkey", "testvalue")) {
+		v, ok := h.Store("testkey")
+		r.check(ok && v == "testvalue", "get_store(testkey) = %q, %v; want testvalue", v, ok)
+		got := h.StorePrefix("test")
+		want := map[string]string{"testkey": "testvalue"}
+		for k, v := range existing {
+			want[k] = v
+		}
+		r.equal("get_store_prefix(test)", got, want)
+	}
+	odd := "line one\nline two\tcafé ☃"
+	if r.ok("set_store(testkey, <multi-line>)", h.SetStore(ctx, "testkey", odd)) {
+		v, _ := h.Store("testkey")
+		r.equal("get_store(testkey) of a multi-line value", v, odd)
+	}
+	r.ok("delete store testkey", h.DeleteStore(ctx, "testkey"))
+	_, ok := h.Store("testkey")
+	r.check(!ok, "get_store(testkey) after delete still finds it")
+	r.ok("delete a missing key", h.DeleteStore(ctx, "testkey"))
+
+	// Localized: <id>/key, then key.
+	if r.ok("set_localized_store(testlkey)", h.SetLocalizedStore(ctx, "testlkey", "local")) {
+		v, _ := h.Store(id + "/testlkey")
+		r.equal("get_store(<id>/testlkey)", v, "local")
+		v, ok := h.LocalizedStore("testlkey")
+		r.check(ok && v == "local", "get_localized_store(testlkey) = %q, %v; want local", v, ok)
+	}
+	if r.ok("set_store(test_fallback)", h.SetStore(ctx, "test_fallback", "global")) {
+		v, ok := h.LocalizedStore("test_fallback")
+		r.check(ok && v == "global", "get_localized_store(test_fallback) = %q, %v; want the global value", v, ok)
+	}
+	_, ok = h.LocalizedStore("test_missing")
+	r.check(!ok, "get_localized_store(test_missing) found a value")
+}
+
+func (r *runner) testHealth() {
+	h := r.h
+	prev := h.HealthChecks()
+	r.addCleanup("restore health checks", func(context.Context) error {
+		h.SetHealthChecks(prev)
+		return nil
+	})
+	checks := map[string]module.HealthCheck{
+		"SELFTEST_RUN_WARN": {Severity: module.SeverityWarning, Summary: "selftest run warning", Count: 2, Detail: []string{"detail one", "detail two"}},
+		"SELFTEST_RUN_ERR":  {Severity: module.SeverityError, Summary: "selftest run error", Count: 1, Detail: []string{}},
+	}
+	h.SetHealthChecks(checks)
+	r.equal("health checks read back", h.HealthChecks(), checks)
+	if !h.HaveMonConnection() {
+		v, err := h.Get(r.ctx, "health")
+		if r.ok("get(health)", err) {
+			hm, _ := v.(map[string]any)
+			r.equal("health status", hm["status"], any(module.HealthErr))
+			cs, _ := hm["checks"].(map[string]any)
+			w, _ := cs["SELFTEST_RUN_WARN"].(map[string]any)
+			r.equal("SELFTEST_RUN_WARN severity", w["severity"], any(module.HealthWarn))
+			sum, _ := w["summary"].(map[string]any)
+			r.equal("SELFTEST_RUN_WARN summary", sum["message"], any("selftest run warning"))
+		}
+	}
+	h.SetHealthChecks(map[string]module.HealthCheck{
+		"SELFTEST_RUN_BAD": {Severity: "bogus", Summary: "invalid severity"},
+		"SELFTEST_RUN_OK":  {Severity: module.SeverityWarning, Summary: "valid", Detail: []string{}},
+	})
+	_, bad := h.HealthChecks()["SELFTEST_RUN_BAD"]
+	_, good := h.HealthChecks()["SELFTEST_RUN_OK"]
+	r.check(!bad && good, "set_health_checks kept %v; want only the valid check", h.HealthChecks())
+	h.SetHealthChecks(map[string]module.HealthCheck{})
+	r.check(len(h.HealthChecks()) == 0, "health checks not cleared: %v", h.HealthChecks())
+	if !h.HaveMonConnection() {
+		v, _ := h.Get(r.ctx, "health")
+		hm, _ := v.(map[string]any)
+		cs, _ := hm["checks"].(map[string]any)
+		for code := range cs {
+			r.check(!strings.HasPrefix(code, "SELFTEST_RUN_"), "cleared check %s still in health", code)
+		}
+	}
+}
+
+func (r *runner) testCommands() {
+	h, ctx := r.h, r.ctx
+	mon := h.HaveMonConnection()
+	osdMap, _ := h.Get(ctx, "osd_map")
+	om, _ := osdMap.(map[string]any)
+	embedded := om["gomgr_embedded"] == true
+
+	// send_command completes and notifies "command" with its tag.
+	tag := fmt.Sprintf("selftest-run-%d", time.Now().UnixNano())
+	arrived := r.m.notes.expectCommand(tag)
+	defer r.m.notes.forget(tag)
+	cr := h.SendCommand(ctx, module.Target{Type: "mon"}, map[string]any{"prefix": "config-key exists", "key": "mgr/" + Name + "/testkey"}, nil, tag)
+	r.equal("CommandResult tag", cr.Tag, tag)
+	wctx, cancel := context.WithTimeout(ctx, waitTimeout)
+	defer cancel()
+	if _, err := cr.Wait(wctx); r.ok("send_command completion", err) {
+		select {
+		case <-cr.Done():
+		default:
+			r.failf("CommandResult.Done not closed after Wait")
+		}
+		select {
+		case <-arrived:
+		case <-wctx.Done():
+			r.failf("the command notification for tag %s did not arrive", tag)
+		}
+	}
+
+	if !mon {
+		res := h.MonCommand(ctx, map[string]any{"prefix": "osd tree", "format": "json"}, nil)
+		r.equal("mon_command(osd tree) without monitors: retval", res.Retval, -int(syscall.ENOTCONN))
+		cr := h.SendCommand(ctx, module.Target{Type: "osd", ID: "0"}, map[string]any{"prefix": "perf dump"}, nil, "")
+		if res, err := cr.Wait(wctx); r.ok("tell osd.0 perf dump", err) {
+			r.equal("osd command without monitors: retval", res.Retval, -int(syscall.ENOTCONN))
+		}
+	}
+	if !mon && !embedded {
+		return // no cluster and no local config store behind the monitor commands
+	}
+
+	// config-key works locally in embedded mode and on a cluster.
+	const rel = "selftest_run_cmdkey"
+	key := "mgr/" + Name + "/" + rel
+	r.saveStore(rel)
+	val := "set by mon_command"
+	res := h.MonCommand(ctx, map[string]any{"prefix": "config-key set", "key": key, "val": val}, nil)
+	r.equal("config-key set: retval", res.Retval, 0)
+	res = h.MonCommand(ctx, map[string]any{"prefix": "config-key get", "key": key}, nil)
+	if r.equal("config-key get: retval", res.Retval, 0) {
+		r.equal("config-key get: value", string(res.Stdout), val)
+	}
+	if embedded {
+		v, _ := h.Store(rel)
+		r.equal("get_store of a key set with config-key", v, val)
+	}
+	res = h.MonCommand(ctx, map[string]any{"prefix": "config-key rm", "key": key}, nil)
+	r.equal("config-key rm: retval", res.Retval, 0)
+	res = h.MonCommand(ctx, map[string]any{"prefix": "config-key get", "key": key}, nil)
+	r.equal("config-key get after rm: retval", res.Retval, -int(syscall.ENOENT))
+
+	// config set/rm reach the module's options.
+	r.saveOption("testnewline")
+	name := "mgr/" + Name + "/testnewline"
+	res = h.MonCommand(ctx, map[string]any{"prefix": "config set", "who": "mgr", "name": name, "value": "foo\nbar"}, nil)
+	if r.equal("config set: retval", res.Retval, 0) {
+		r.waitFor("testnewline set with config set", func() bool { v, _ := h.Option("testnewline"); return v == "foo\nbar" })
+	}
+	res = h.MonCommand(ctx, map[string]any{"prefix": "config rm", "who": "mgr", "name": name}, nil)
+	if r.equal("config rm: retval", res.Retval, 0) {
+		r.waitFor("testnewline removed with config rm", func() bool { v, _ := h.Option("testnewline"); return v == nil })
+	}
+}
+
+func (r *runner) testRemote() {
+	h, ctx := r.h, r.ctx
+	in := map[string]any{"s": "x", "n": 3.0, "l": []any{true, nil, "é"}}
+	var out any
+	if r.ok("remote(selftest, echo)", h.Remote(ctx, Name, "echo", in, &out)) {
+		r.equal("remote(selftest, echo) result", out, any(in))
+	}
+	var s string
+	if r.ok("remote(selftest, self_test)", h.Remote(ctx, Name, "self_test", nil, &s)) {
+		r.check(s != "", "remote(selftest, self_test) returned nothing")
+	}
+
+	err := h.Remote(ctx, Name, "idontexist", nil, nil)
+	r.check(errors.Is(err, module.ErrMethodNotFound), "remote(selftest, idontexist) = %v, want ErrMethodNotFound", err)
+	r.fails("remote(selftest, idontexist)", err, -int(syscall.ENOSYS), "idontexist")
+
+	err = h.Remote(ctx, "idontexist", "echo", nil, nil)
+	r.check(errors.Is(err, module.ErrModuleNotFound), "remote(idontexist, echo) = %v, want ErrModuleNotFound", err)
+	r.fails("remote(idontexist, echo)", err, -int(syscall.ENOENT), "not enabled")
+
+	// A compiled-in module that is not enabled is not found either.
+	if mm, _ := h.Get(ctx, "mgr_map"); mm != nil && !h.HaveMonConnection() {
+		m, _ := mm.(map[string]any)
+		for _, name := range module.Default.Names() {
+			if _, err := h.ModuleOption(name, "log_level"); err != nil || contains(m["modules"], name) || contains(m["always_on_modules"], name) {
+				continue
+			}
+			err := h.Remote(ctx, name, "self_test", nil, nil)
+			r.check(errors.Is(err, module.ErrModuleNotFound), "remote(%s, self_test) of a disabled module = %v, want ErrModuleNotFound", name, err)
+			break
+		}
+	}
+
+	err = h.Remote(ctx, Name, "fail", failArgs{Errno: int(syscall.EBUSY), Message: "synthetic failure"}, nil)
+	r.fails("remote(selftest, fail)", err, -int(syscall.EBUSY), "synthetic failure")
+	var re *module.RemoteError
+	if r.check(errors.As(err, &re), "remote(selftest, fail) error %T is not a *RemoteError", err) {
+		r.equal("RemoteError.Module", re.Module, Name)
+		r.equal("RemoteError.Method", re.Method, "fail")
+	}
+	err = h.Remote(ctx, Name, "panic", nil, nil)
+	r.fails("remote(selftest, panic)", err, 0, "Synthetic exception in remote method")
+	err = h.Remote(ctx, Name, "fail", map[string]any{"bogus": 1}, nil)
+	r.fails("remote(selftest, fail) with bad arguments", err, -int(syscall.EINVAL), "decode arguments")
+}
+
+func (r *runner) testLogging() {
+	r.saveOption("log_level")
+	log := r.h.Log()
+	levels := []struct {
+		level    string
+		enabled  slog.Level
+		disabled slog.Level
+	}{
+		{"debug", slog.LevelDebug, slog.LevelDebug - 1},
+		{"warning", slog.LevelWarn, slog.LevelInfo},
+		{"critical", module.LevelCritical, slog.LevelError},
+		{"info", slog.LevelInfo, slog.LevelDebug},
+	}
+	for _, l := range levels {
+		if !r.set("log_level", l.level) {
+			continue
+		}
+		r.waitFor("log_level "+l.level+" reaching the module logger", func() bool {
+			return log.Enabled(r.ctx, l.enabled) && !log.Enabled(r.ctx, l.disabled)
+		})
+		log.Log(r.ctx, l.enabled, "selftest: logging at log_level", "log_level", l.level)
+	}
+	r.refused("log_level", "verbose", "not one of the permitted values")
+}
+
+func (r *runner) testMisc() {
+	h := r.h
+	const uri = "http://this.is.a.test.com"
+	h.SetURI(uri)
+	r.addCleanup("clear the URI", func(context.Context) error { h.SetURI(""); return nil })
+	if !h.HaveMonConnection() {
+		mm, _ := h.Get(r.ctx, "mgr_map")
+		m, _ := mm.(map[string]any)
+		var got any
+		switch svcs := m["services"].(type) {
+		case map[string]string:
+			got = svcs[Name]
+		case map[string]any:
+			got = svcs[Name]
+		}
+		r.equal("mgr_map services[selftest]", got, any(uri))
+	}
+	h.ClusterLog("audit", slog.LevelInfo, "mgr self-test run: cluster log check")
+	r.check(r.m.notes.count(module.NotifyCommand) > 0, "no command notification was received")
+}
