@@ -83,7 +83,8 @@ the modules down cleanly.`,
 			o.Version, o.Release = buildinfo.Full(), buildinfo.Release
 			o.Ready = func(d *Daemon) {
 				fmt.Fprintf(stdout, "gomgr mgr.%s: admin socket %s, api socket %s\n", d.opts.ID, d.AsokPath(), d.APIPath())
-				fmt.Fprintf(stdout, "  try: ceph --admin-daemon %s hello\n", d.AsokPath())
+				fmt.Fprintf(stdout, "  try: ceph --admin-daemon %s mgr module enable hello\n", d.AsokPath())
+				fmt.Fprintf(stdout, "       ceph --admin-daemon %s hello\n", d.AsokPath())
 				fmt.Fprintf(stdout, "       mgrctl --run-dir %s --id %s mgr module ls\n", d.opts.RunDir, d.opts.ID)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)

@@ -298,6 +298,7 @@ func TestRunPrintsHowToTalk(t *testing.T) {
 	p := startMgr(t, "x", filepath.Join(dir, "data"), dir)
 	p.stop()
 	out := p.out.String()
-	require.Contains(t, out, "try: ceph --admin-daemon "+p.asok()+" hello")
+	require.Contains(t, out, "try: ceph --admin-daemon "+p.asok()+" mgr module enable hello\n")
+	require.Contains(t, out, "ceph --admin-daemon "+p.asok()+" hello\n")
 	require.Contains(t, out, "mgrctl --run-dir "+dir+" --id x mgr module ls")
 }
