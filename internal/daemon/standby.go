@@ -67,7 +67,9 @@ func (d *Daemon) runStandby(ctx context.Context) error {
 	for {
 		select {
 		case err := <-won:
-			d.log.Info("standby: taking over")
+			if err == nil {
+				d.log.Info("standby: taking over")
+			}
 			return campaignResult(ctx, err)
 		case <-beat.C:
 			_ = registerStandby(d.opts.DataDir, d.opts.ID)
@@ -157,10 +159,10 @@ func (b *snapshotBackend) refresh() {
 	b.kv.set(s.KV)
 }
 
-func (b *snapshotBackend) Config() module.Store         { return b.config }
-func (b *snapshotBackend) KV() module.Store             { return b.kv }
-func (b *snapshotBackend) Cluster() module.Cluster      { return standbyCluster{} }
-func (b *snapshotBackend) Subscribe(func(module.Event)) {}
+func (b *snapshotBackend) Config() module.Store                { return b.config }
+func (b *snapshotBackend) KV() module.Store                    { return b.kv }
+func (b *snapshotBackend) Cluster() module.Cluster             { return standbyCluster{} }
+func (b *snapshotBackend) Subscribe(func(module.Event)) func() { return func() {} }
 func (b *snapshotBackend) Close() error {
 	select {
 	case <-b.stop:

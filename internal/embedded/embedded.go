@@ -43,8 +43,7 @@ type Backend struct {
 	kv     *store
 	fsid   string
 
-	mu   sync.Mutex
-	subs []func(module.Event)
+	module.Subscribers
 }
 
 var _ module.Backend = (*Backend)(nil)
@@ -119,22 +118,6 @@ func (b *Backend) KV() module.Store { return b.kv }
 // Cluster implements module.Backend.
 func (b *Backend) Cluster() module.Cluster { return cluster{b} }
 
-// Subscribe implements module.Backend.
-func (b *Backend) Subscribe(fn func(module.Event)) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.subs = append(b.subs, fn)
-}
-
-func (b *Backend) emit(ev module.Event) {
-	b.mu.Lock()
-	subs := append([]func(module.Event){}, b.subs...)
-	b.mu.Unlock()
-	for _, fn := range subs {
-		fn(ev)
-	}
-}
-
 // Close closes the database.
 func (b *Backend) Close() error { return b.db.Close() }
 
@@ -188,7 +171,7 @@ func (s *store) Set(ctx context.Context, key, value string) error {
 		return fmt.Errorf("write %s: %w", key, err)
 	}
 	if s.notify {
-		s.b.emit(module.Event{Kind: module.ConfigChanged, Key: key})
+		s.b.Emit(module.Event{Kind: module.ConfigChanged, Key: key})
 	}
 	return nil
 }
@@ -210,7 +193,7 @@ func (s *store) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	if s.notify && existed {
-		s.b.emit(module.Event{Kind: module.ConfigChanged, Key: key})
+		s.b.Emit(module.Event{Kind: module.ConfigChanged, Key: key})
 	}
 	return nil
 }

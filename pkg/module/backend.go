@@ -23,8 +23,9 @@ type Backend interface {
 	// Cluster answers cluster-state questions and runs daemon commands.
 	Cluster() Cluster
 	// Subscribe registers fn for changes: configuration written by someone
-	// else, and cluster notifications. fn must not block.
-	Subscribe(fn func(Event))
+	// else, and cluster notifications. fn must not block. The returned
+	// function unsubscribes.
+	Subscribe(fn func(Event)) (unsubscribe func())
 	// Close releases the backend.
 	Close() error
 }
@@ -80,6 +81,49 @@ type Event struct {
 	Kind         EventKind
 	Key          string
 	Notification Notification
+}
+
+// Subscribers keeps a backend's event subscribers; embed it to implement
+// Backend.Subscribe.
+type Subscribers struct {
+	mu   sync.Mutex
+	next int
+	subs map[int]func(Event)
+}
+
+// Subscribe adds fn and returns a function that removes it.
+func (s *Subscribers) Subscribe(fn func(Event)) (unsubscribe func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.subs == nil {
+		s.subs = map[int]func(Event){}
+	}
+	id := s.next
+	s.next++
+	s.subs[id] = fn
+	return func() {
+		s.mu.Lock()
+		delete(s.subs, id)
+		s.mu.Unlock()
+	}
+}
+
+// Emit calls every subscriber with ev, in subscription order.
+func (s *Subscribers) Emit(ev Event) {
+	s.mu.Lock()
+	ids := make([]int, 0, len(s.subs))
+	for id := range s.subs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	fns := make([]func(Event), len(ids))
+	for i, id := range ids {
+		fns[i] = s.subs[id]
+	}
+	s.mu.Unlock()
+	for _, fn := range fns {
+		fn(ev)
+	}
 }
 
 // MemoryStore is an in-memory Store, safe for concurrent use.
@@ -151,8 +195,8 @@ type MemoryBackend struct {
 	// Maps holds what Cluster().Get returns, by name.
 	Maps map[string]any
 
-	mu   sync.Mutex
-	subs []func(Event)
+	Subscribers
+	mu sync.Mutex
 }
 
 // NewMemoryBackend returns an empty MemoryBackend.
@@ -170,24 +214,6 @@ func (b *MemoryBackend) KV() Store { return b.KVStore }
 
 // Cluster implements Backend.
 func (b *MemoryBackend) Cluster() Cluster { return memoryCluster{b} }
-
-// Subscribe implements Backend.
-func (b *MemoryBackend) Subscribe(fn func(Event)) {
-	b.mu.Lock()
-	b.subs = append(b.subs, fn)
-	b.mu.Unlock()
-}
-
-// Emit sends an event to the subscribers (tests use it to simulate
-// cluster notifications).
-func (b *MemoryBackend) Emit(ev Event) {
-	b.mu.Lock()
-	subs := slices.Clone(b.subs)
-	b.mu.Unlock()
-	for _, fn := range subs {
-		fn(ev)
-	}
-}
 
 // Close implements Backend.
 func (b *MemoryBackend) Close() error { return nil }

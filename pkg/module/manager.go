@@ -82,6 +82,8 @@ type Manager struct {
 	started bool
 	closed  bool
 
+	unsubscribe func()
+
 	counters struct{ notifyDropped atomic.Int64 }
 }
 
@@ -229,7 +231,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	m.started = true
 	m.mu.Unlock()
-	m.cfg.Backend.Subscribe(m.onEvent)
+	m.unsubscribe = m.cfg.Backend.Subscribe(m.onEvent)
 	for _, name := range m.storedEnabled() {
 		m.enabled[name] = true
 	}
@@ -611,7 +613,11 @@ func (m *Manager) Close() {
 	}
 	m.closed = true
 	names := sortedKeys(m.running)
+	unsubscribe := m.unsubscribe
 	m.mu.Unlock()
+	if unsubscribe != nil {
+		unsubscribe()
+	}
 	var wg sync.WaitGroup
 	for _, n := range names {
 		wg.Add(1)

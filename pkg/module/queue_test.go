@@ -2,6 +2,7 @@ package module
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,5 +63,18 @@ func TestNotifyWhileStopping(t *testing.T) {
 	wg.Wait()
 	if n.Load() == 0 {
 		t.Error("no notification was delivered")
+	}
+}
+
+func TestSubscribers(t *testing.T) {
+	var s Subscribers
+	var got []string
+	a := s.Subscribe(func(ev Event) { got = append(got, "a:"+ev.Key) })
+	s.Subscribe(func(ev Event) { got = append(got, "b:"+ev.Key) })
+	s.Emit(Event{Key: "1"})
+	a()
+	s.Emit(Event{Key: "2"})
+	if strings.Join(got, ",") != "a:1,b:1,b:2" {
+		t.Fatalf("got %v", got)
 	}
 }
