@@ -2,10 +2,8 @@ package api
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -109,6 +107,8 @@ func serveFramed(c net.Conn, h Handler, o ServerOptions) {
 		perm = narrow(o.Perm, perm)
 	}
 	w := bufio.NewWriterSize(c, 64<<10)
+	wd := newWatchdog(c, w, o.CommandTimeout)
+	defer wd.stop()
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(idleTimeout))
 		cmdJSON, inbuf, err := readFrame(r, o.MaxRequest, func() { _ = c.SetReadDeadline(time.Now().Add(o.ReadTimeout)) })
@@ -124,10 +124,8 @@ func serveFramed(c net.Conn, h Handler, o ServerOptions) {
 			_ = w.Flush()
 			return
 		}
-		var cmd map[string]any
-		dec := json.NewDecoder(bytes.NewReader(cmdJSON))
-		dec.UseNumber()
-		if err := dec.Decode(&cmd); err != nil || cmd == nil {
+		cmd, err := decodeCommand(cmdJSON)
+		if err != nil {
 			if reply(c, w, objectformat.Failed(-int(syscall.EINVAL), "bad request: the command is not a JSON object")) != nil {
 				return
 			}
@@ -137,31 +135,67 @@ func serveFramed(c net.Conn, h Handler, o ServerOptions) {
 		// path); a watchdog answers -ETIMEDOUT and drops the connection if
 		// it overruns, leaving a stuck handler behind but not the client.
 		ctx, cancel := context.WithTimeout(context.Background(), o.CommandTimeout)
-		var mu sync.Mutex
-		finished, abandoned := false, false
-		watchdog := time.AfterFunc(o.CommandTimeout, func() {
-			mu.Lock()
-			defer mu.Unlock()
-			if finished {
-				return
-			}
-			abandoned = true
-			_ = reply(c, w, objectformat.Failed(-int(syscall.ETIMEDOUT),
-				fmt.Sprintf("command '%v' did not complete within %s", cmd["prefix"], o.CommandTimeout)))
-			c.Close()
-		})
+		wd.start(cmd["prefix"])
 		res := h.Command(ctx, cmd, inbuf, perm)
 		cancel()
-		watchdog.Stop()
-		mu.Lock()
-		finished = true
-		gone := abandoned
-		mu.Unlock()
-		if gone || reply(c, w, res) != nil {
+		if !wd.finish() || reply(c, w, res) != nil {
 			return
 		}
 	}
 }
+
+// watchdog answers -ETIMEDOUT and drops the connection when a command
+// overruns; one timer serves all the commands of a connection.
+type watchdog struct {
+	c       net.Conn
+	w       *bufio.Writer
+	limit   time.Duration
+	t       *time.Timer
+	mu      sync.Mutex
+	running bool
+	gone    bool
+	prefix  any
+	started time.Time
+}
+
+func newWatchdog(c net.Conn, w *bufio.Writer, limit time.Duration) *watchdog {
+	wd := &watchdog{c: c, w: w, limit: limit}
+	wd.t = time.AfterFunc(time.Hour, wd.fire)
+	wd.t.Stop()
+	return wd
+}
+
+func (wd *watchdog) start(prefix any) {
+	wd.mu.Lock()
+	wd.running, wd.prefix, wd.started = true, prefix, time.Now()
+	wd.mu.Unlock()
+	wd.t.Reset(wd.limit)
+}
+
+// finish reports whether the command finished before the watchdog fired.
+func (wd *watchdog) finish() bool {
+	wd.t.Stop()
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	wd.running = false
+	return !wd.gone
+}
+
+func (wd *watchdog) fire() {
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	// A late firing armed for the previous command finds the current one
+	// younger than the limit and leaves it alone.
+	if !wd.running || wd.gone || time.Since(wd.started) < wd.limit {
+		return
+	}
+	wd.gone = true
+	_ = reply(wd.c, wd.w, objectformat.Failed(-int(syscall.ETIMEDOUT),
+		fmt.Sprintf("command '%v' did not complete within %s", wd.prefix, wd.limit)))
+	wd.c.Close()
+}
+
+func (wd *watchdog) stop() { wd.t.Stop() }
 
 // reply writes one reply frame.
 func reply(c net.Conn, w *bufio.Writer, res objectformat.Result) error {

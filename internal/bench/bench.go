@@ -8,6 +8,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -229,8 +230,12 @@ func DaemonOp(apiPath string, cmd map[string]any) func() (func() error, func(), 
 	return func() (func() error, func(), error) {
 		c := api.NewClient(apiPath)
 		ctx := context.Background()
+		cmdJSON, err := json.Marshal(cmd) // encoded once, as the echo client's message is
+		if err != nil {
+			return nil, nil, err
+		}
 		op := func() error {
-			res, err := c.Command(ctx, cmd, nil)
+			res, err := c.CommandJSON(ctx, cmdJSON, nil)
 			if err == nil && res.Retval != 0 {
 				err = fmt.Errorf("%s", res.Stderr)
 			}
