@@ -296,8 +296,10 @@ func (f *framedConn) roundTrip(ctx context.Context, cmdJSON, inbuf []byte) (obje
 	} else {
 		_ = f.c.SetDeadline(time.Time{})
 	}
-	stop := context.AfterFunc(ctx, func() { _ = f.c.SetDeadline(time.Now()) })
-	defer stop()
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { _ = f.c.SetDeadline(time.Now()) })
+		defer stop()
+	}
 	var hdr [8]byte
 	binary.BigEndian.PutUint32(hdr[:4], uint32(len(cmdJSON)))
 	f.w.Write(hdr[:4])

@@ -17,6 +17,8 @@ type Command struct {
 	spec    *Spec
 	handler objectformat.Handler
 	err     error
+
+	recovered objectformat.Handler // handler wrapped by objectformat.Recover, made once
 }
 
 // Spec returns the command's spec (nil if the definition failed).
@@ -41,7 +43,7 @@ func newCommand[A any](h objectformat.Handler) *Command {
 	if err != nil {
 		return &Command{err: err}
 	}
-	return &Command{spec: spec, handler: h}
+	return &Command{spec: spec, handler: h, recovered: objectformat.Recover(h)}
 }
 
 // Responder registers a command whose handler returns a value that is
@@ -104,7 +106,7 @@ func Legacy(cmd, desc, perm string, h objectformat.Handler) *Command {
 		return &Command{err: fmt.Errorf("clicommand: %q: %w", cmd, err)}
 	}
 	spec.Help, spec.Perm = desc, perm
-	return &Command{spec: spec, handler: h}
+	return &Command{spec: spec, handler: h, recovered: objectformat.Recover(h)}
 }
 
 // LegacyPoll is Legacy for a polling command (COMMANDS "poll": true).

@@ -176,7 +176,7 @@ func (c *Command) Call(ctx context.Context, call Call) objectformat.Result {
 	if format != "" {
 		b.values["format"] = format
 	}
-	return objectformat.Recover(c.handler).ServeCommand(ctx, req)
+	return c.recovered.ServeCommand(ctx, req)
 }
 
 // Description is one entry of get_command_descriptions.
