@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -173,39 +172,15 @@ func (b *snapshotBackend) Close() error {
 	return nil
 }
 
-type snapStore struct {
-	mu sync.RWMutex
-	m  map[string]string
-}
+// snapStore is a read-only Store refreshed from snapshots.
+type snapStore struct{ module.StringMap }
 
-func (s *snapStore) set(m map[string]string) {
-	s.mu.Lock()
-	s.m = m
-	s.mu.Unlock()
-}
-
-func (s *snapStore) Get(key string) (string, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	v, ok := s.m[key]
-	return v, ok
-}
+func (s *snapStore) set(m map[string]string) { s.Replace(m) }
 
 var errReadOnly = objectformat.NewErrorResponseCode("a standby daemon cannot change state", -int(syscall.EROFS))
 
 func (s *snapStore) Set(context.Context, string, string) error { return errReadOnly }
 func (s *snapStore) Delete(context.Context, string) error      { return errReadOnly }
-func (s *snapStore) List(prefix string) map[string]string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := map[string]string{}
-	for k, v := range s.m {
-		if strings.HasPrefix(k, prefix) {
-			out[k] = v
-		}
-	}
-	return out
-}
 
 type standbyCluster struct{}
 

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -126,30 +125,23 @@ func (b *Backend) Path() string { return b.db.Path() }
 
 // store is one bucket with an in-memory copy.
 type store struct {
+	module.StringMap
 	b      *Backend
 	bucket []byte
 	notify bool
-
-	wmu sync.Mutex   // serialises writers, so readers never wait for an fsync
-	mu  sync.RWMutex // guards m
-	m   map[string]string
+	wmu    sync.Mutex // serialises writers, so readers never wait for an fsync
 }
 
 func (s *store) load() error {
-	s.m = map[string]string{}
-	return s.b.db.View(func(tx *bolt.Tx) error {
+	m := map[string]string{}
+	err := s.b.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(s.bucket).ForEach(func(k, v []byte) error {
-			s.m[string(k)] = string(v)
+			m[string(k)] = string(v)
 			return nil
 		})
 	})
-}
-
-func (s *store) Get(key string) (string, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	v, ok := s.m[key]
-	return v, ok
+	s.Replace(m)
+	return err
 }
 
 func (s *store) Set(ctx context.Context, key, value string) error {
@@ -162,9 +154,7 @@ func (s *store) Set(ctx context.Context, key, value string) error {
 	s.wmu.Lock()
 	err := s.b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(s.bucket).Put([]byte(key), []byte(value)) })
 	if err == nil {
-		s.mu.Lock()
-		s.m[key] = value
-		s.mu.Unlock()
+		s.Put(key, value)
 	}
 	s.wmu.Unlock()
 	if err != nil {
@@ -184,9 +174,7 @@ func (s *store) Delete(ctx context.Context, key string) error {
 	_, existed := s.Get(key)
 	err := s.b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(s.bucket).Delete([]byte(key)) })
 	if err == nil {
-		s.mu.Lock()
-		delete(s.m, key)
-		s.mu.Unlock()
+		s.Remove(key)
 	}
 	s.wmu.Unlock()
 	if err != nil {
@@ -196,16 +184,4 @@ func (s *store) Delete(ctx context.Context, key string) error {
 		s.b.Emit(module.Event{Kind: module.ConfigChanged, Key: key})
 	}
 	return nil
-}
-
-func (s *store) List(prefix string) map[string]string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := map[string]string{}
-	for k, v := range s.m {
-		if strings.HasPrefix(k, prefix) {
-			out[k] = v
-		}
-	}
-	return out
 }

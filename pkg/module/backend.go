@@ -126,33 +126,76 @@ func (s *Subscribers) Emit(ev Event) {
 	}
 }
 
-// MemoryStore is an in-memory Store, safe for concurrent use.
-type MemoryStore struct {
+// StringMap is a string map safe for concurrent use: the in-memory side
+// of a Store (Get and List), for backends to embed.
+type StringMap struct {
 	mu sync.RWMutex
 	m  map[string]string
-	// OnChange, if set, is called after every Set and Delete.
-	OnChange func(key string)
 }
 
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{m: map[string]string{}} }
-
-// Get implements Store.
-func (s *MemoryStore) Get(key string) (string, bool) {
+// Get returns the value of key.
+func (s *StringMap) Get(key string) (string, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	v, ok := s.m[key]
 	return v, ok
 }
 
+// List returns the entries whose keys start with prefix.
+func (s *StringMap) List(prefix string) map[string]string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := map[string]string{}
+	for k, v := range s.m {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Put sets key.
+func (s *StringMap) Put(key, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]string{}
+	}
+	s.m[key] = value
+}
+
+// Remove deletes key and reports whether it was there.
+func (s *StringMap) Remove(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[key]
+	delete(s.m, key)
+	return ok
+}
+
+// Replace swaps the whole content for m (which the map then owns).
+func (s *StringMap) Replace(m map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m = m
+}
+
+// MemoryStore is an in-memory Store, safe for concurrent use.
+type MemoryStore struct {
+	StringMap
+	// OnChange, if set, is called after every Set and Delete.
+	OnChange func(key string)
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+
 // Set implements Store.
 func (s *MemoryStore) Set(ctx context.Context, key, value string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.m[key] = value
-	s.mu.Unlock()
+	s.Put(key, value)
 	if s.OnChange != nil {
 		s.OnChange(key)
 	}
@@ -164,26 +207,11 @@ func (s *MemoryStore) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	delete(s.m, key)
-	s.mu.Unlock()
+	s.Remove(key)
 	if s.OnChange != nil {
 		s.OnChange(key)
 	}
 	return nil
-}
-
-// List implements Store.
-func (s *MemoryStore) List(prefix string) map[string]string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := map[string]string{}
-	for k, v := range s.m {
-		if strings.HasPrefix(k, prefix) {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // MemoryBackend is a Backend held in memory, with no cluster: for tests of

@@ -1,0 +1,125 @@
+package clusterbackend
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gomgr/gomgr/internal/daemon"
+	"github.com/gomgr/gomgr/pkg/module"
+)
+
+// DialOptions say how to connect to a cluster.
+type DialOptions struct {
+	// Conf is the ceph.conf path; Name the cephx entity ("client.admin";
+	// a bare id means client.<id>); Keyring overrides the keyring of
+	// ceph.conf when set.
+	Conf, Name, Keyring string
+	// OpTimeout is librados' rados_mon_op_timeout and
+	// rados_osd_op_timeout: no monitor, mgr or OSD call blocks longer.
+	OpTimeout time.Duration
+	// MountTimeout is client_mount_timeout: how long connecting may take.
+	MountTimeout time.Duration
+}
+
+// EntityName returns name as a cephx entity name ("admin" →
+// "client.admin"; "" → "client.admin").
+func EntityName(name string) string {
+	switch {
+	case name == "":
+		return "client.admin"
+	case !strings.Contains(name, "."):
+		return "client." + name
+	}
+	return name
+}
+
+// DialFunc connects to a cluster (internal/cephrados.Dial).
+type DialFunc func(ctx context.Context, o DialOptions) (Conn, error)
+
+// AttachOptions configure an Attacher. Zero values take the defaults.
+type AttachOptions struct {
+	DialOptions
+	// Backend and Election tune the two halves (their ID and Log are set
+	// by Open).
+	Backend  Options
+	Election ElectionOptions
+}
+
+// Attacher is the daemon's -c: it connects to the cluster and returns the
+// backend and the election (a daemon.ClusterAttacher).
+type Attacher struct {
+	o    AttachOptions
+	dial DialFunc
+}
+
+var _ daemon.ClusterAttacher = (*Attacher)(nil)
+
+// DefaultOpTimeout is the default librados operation timeout: short, so a
+// lost monitor is noticed in seconds and nothing hangs (librados' own
+// default is to wait forever, and client_mount_timeout is 300 s).
+const DefaultOpTimeout = 5 * time.Second
+
+// NewAttacher returns an Attacher that connects with dial.
+func NewAttacher(o AttachOptions, dial DialFunc) *Attacher {
+	o.Name = EntityName(o.Name)
+	if o.OpTimeout <= 0 {
+		o.OpTimeout = DefaultOpTimeout
+	}
+	if o.MountTimeout <= 0 {
+		o.MountTimeout = 2 * o.OpTimeout
+	}
+	if o.Backend.OpTimeout <= 0 {
+		o.Backend.OpTimeout = o.OpTimeout
+	}
+	if o.Election.OpTimeout <= 0 {
+		o.Election.OpTimeout = o.OpTimeout
+	}
+	if o.Election.Pool == "" {
+		o.Election.Pool = ".gomgr"
+	}
+	return &Attacher{o: o, dial: dial}
+}
+
+// FromFlags returns the Attacher for ceph-mgr's -c/--name/--keyring and
+// --lock-pool flags.
+func FromFlags(f daemon.ClusterFlags, dial DialFunc) *Attacher {
+	return NewAttacher(AttachOptions{
+		DialOptions: DialOptions{Conf: f.Conf, Name: f.Name, Keyring: f.Keyring},
+		Election:    ElectionOptions{Pool: f.LockPool},
+	}, dial)
+}
+
+// Describe names the cluster for status output.
+func (a *Attacher) Describe() string {
+	return fmt.Sprintf("%s as %s (lock pool %s)", a.o.Conf, a.o.Name, a.o.Election.Pool)
+}
+
+// Open connects, loads the cluster state and prepares the election (the
+// lock pool is created here if missing, so the first campaign is quick).
+func (a *Attacher) Open(ctx context.Context, id string, log *slog.Logger) (module.Backend, daemon.Election, error) {
+	conn, err := a.dial(ctx, a.o.DialOptions)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to the cluster (%s as %s): %w", a.o.Conf, a.o.Name, err)
+	}
+	bo := a.o.Backend
+	bo.ID, bo.Log = id, log.With("backend", "cluster")
+	b, err := New(ctx, conn, bo)
+	if err != nil {
+		return nil, nil, err
+	}
+	eo := a.o.Election
+	eo.Log = log.With("election", eo.Pool)
+	e := NewElection(conn, id, eo)
+	b.onClose = func() {
+		if err := e.Resign(); err != nil {
+			eo.Log.Warn("resign", "err", err)
+		}
+	}
+	if err := e.EnsurePool(ctx); err != nil {
+		eo.Log.Warn("the lock pool is not ready; will retry while campaigning", "err", err)
+	}
+	return b, e, nil
+}

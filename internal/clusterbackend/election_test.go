@@ -1,0 +1,201 @@
+package clusterbackend
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gomgr/gomgr/internal/daemon"
+	"github.com/gomgr/gomgr/pkg/module"
+)
+
+// fastElection returns an election on f with short timings.
+func fastElection(t *testing.T, f *fakeCluster, id string) (*Election, *fakeConn) {
+	c := f.conn()
+	e := NewElection(c, id, ElectionOptions{Duration: 300 * time.Millisecond, RenewInterval: 50 * time.Millisecond,
+		RetryInterval: 10 * time.Millisecond, OpTimeout: time.Second, Log: testLog(t)})
+	t.Cleanup(func() { _ = e.Resign() })
+	return e, c
+}
+
+func campaign(e *Election) chan error {
+	ch := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ch <- e.Campaign(ctx)
+	}()
+	return ch
+}
+
+func TestElectionCreatesThePoolOnce(t *testing.T) {
+	f := newFakeCluster()
+	a, _ := fastElection(t, f, "a")
+	require.NoError(t, a.EnsurePool(context.Background()))
+	require.NoError(t, a.EnsurePool(context.Background()))
+	assert.Contains(t, f.pools, ".gomgr")
+	assert.Equal(t, 1, f.count("osd pool create"))
+	assert.Equal(t, 1, f.count("osd pool application enable"))
+	assert.Equal(t, 2, f.count("osd pool set"), "size and min_size fitted to the single OSD")
+	b, _ := fastElection(t, f, "b")
+	require.NoError(t, b.EnsurePool(context.Background()))
+	assert.Equal(t, 1, f.count("osd pool create"), "an existing pool is left alone")
+}
+
+func TestElectionResignHandsOver(t *testing.T) {
+	f := newFakeCluster()
+	a, _ := fastElection(t, f, "a")
+	b, _ := fastElection(t, f, "b")
+
+	require.NoError(t, <-campaign(a))
+	assert.True(t, a.Held())
+	_, err := b.Active()
+	assert.ErrorContains(t, err, "mgr.a holds the active lock but has not published")
+
+	info := daemon.ActiveInfo{ID: "a", PID: 42, API: "/run/a.api", Services: map[string]string{"x": "http://a/"}}
+	require.NoError(t, a.Publish(info))
+	b.invalidateActive() // Active caches its answer for a second
+	got, err := b.Active()
+	require.NoError(t, err)
+	assert.Equal(t, info, got)
+	assert.Contains(t, string(f.objects["gomgr.active"]), `"lock_cookie":"a/`)
+
+	bWon := campaign(b)
+	select {
+	case err := <-bWon:
+		t.Fatalf("b won while a holds the lock: %v", err)
+	case <-time.After(500 * time.Millisecond): // longer than the lock duration: a renews
+	}
+	assert.Error(t, b.Publish(daemon.ActiveInfo{ID: "b"}), "a standby cannot publish")
+
+	start := time.Now()
+	require.NoError(t, a.Resign())
+	require.NoError(t, <-bWon)
+	assert.Less(t, time.Since(start), 200*time.Millisecond, "a clean resignation hands over at once")
+	b.invalidateActive()
+	_, err = b.Active()
+	assert.ErrorContains(t, err, "mgr.b holds the active lock")
+	select {
+	case <-a.Lost():
+		t.Fatal("resigning is not losing")
+	default:
+	}
+}
+
+func TestElectionCrashedActiveExpires(t *testing.T) {
+	f := newFakeCluster()
+	a, ac := fastElection(t, f, "a")
+	b, _ := fastElection(t, f, "b")
+	require.NoError(t, <-campaign(a))
+	require.NoError(t, a.Publish(daemon.ActiveInfo{ID: "a"}))
+
+	// a stops reaching the OSD: its renewals fail, it must step down before
+	// its lock expires, and b takes over once it has.
+	f.mu.Lock()
+	ac.dead = true
+	f.mu.Unlock()
+	start := time.Now()
+	bWon := campaign(b)
+	select {
+	case <-a.Lost():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a did not notice it could not renew")
+	}
+	lostAfter := time.Since(start)
+	require.NoError(t, <-bWon)
+	wonAfter := time.Since(start)
+	assert.Less(t, lostAfter, wonAfter, "the old active steps down before the new one takes over")
+	assert.Less(t, wonAfter, 2*time.Second)
+	assert.False(t, a.Held())
+	assert.True(t, b.Held())
+
+	b.invalidateActive()
+	_, err := b.Active()
+	assert.ErrorContains(t, err, "mgr.b holds the active lock but has not published")
+}
+
+func TestElectionLockTakenAwayIsLost(t *testing.T) {
+	f := newFakeCluster()
+	a, _ := fastElection(t, f, "a")
+	require.NoError(t, <-campaign(a))
+	lost := a.Lost()
+	// Someone breaks the lock (ceph osd blocklist, rados lock break).
+	f.mu.Lock()
+	f.locks = map[string]*fakeLock{}
+	f.mu.Unlock()
+	select {
+	case <-lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a renewal refused with ENOENT must end the term")
+	}
+	// Campaigning again starts a new term with a new Lost channel.
+	require.NoError(t, <-campaign(a))
+	assert.NotEqual(t, lost, a.Lost())
+	select {
+	case <-a.Lost():
+		t.Fatal("the new term is not lost")
+	default:
+	}
+}
+
+func TestElectionActiveWithoutAnyDaemon(t *testing.T) {
+	f := newFakeCluster()
+	a, _ := fastElection(t, f, "a")
+	require.NoError(t, a.EnsurePool(context.Background()))
+	_, err := a.Active()
+	assert.ErrorContains(t, err, "no gomgr daemon has been active yet")
+	assert.Equal(t, -int(syscall.ENOENT), Errno(err))
+
+	require.NoError(t, <-campaign(a))
+	require.NoError(t, a.Publish(daemon.ActiveInfo{ID: "a"}))
+	require.NoError(t, a.Resign())
+	a.invalidateActive()
+	_, err = a.Active()
+	assert.ErrorContains(t, err, "no gomgr daemon is active (the last one was mgr.a)")
+}
+
+func TestElectionCampaignHonoursContext(t *testing.T) {
+	f := newFakeCluster()
+	a, _ := fastElection(t, f, "a")
+	b, _ := fastElection(t, f, "b")
+	require.NoError(t, <-campaign(a))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, b.Campaign(ctx), context.DeadlineExceeded)
+}
+
+func TestAttacherOpenAndClose(t *testing.T) {
+	f := newFakeCluster()
+	var conn *fakeConn
+	var got DialOptions
+	dial := func(_ context.Context, o DialOptions) (Conn, error) {
+		got = o
+		conn = f.conn()
+		return conn, nil
+	}
+	a := FromFlags(daemon.ClusterFlags{Conf: "/etc/ceph/ceph.conf", Name: "admin", LockPool: ".locks"}, dial)
+	assert.Equal(t, "/etc/ceph/ceph.conf as client.admin (lock pool .locks)", a.Describe())
+	log := slog.New(slog.DiscardHandler)
+	b, e, err := a.Open(context.Background(), "x", log)
+	require.NoError(t, err)
+	assert.Equal(t, DialOptions{Conf: "/etc/ceph/ceph.conf", Name: "client.admin", OpTimeout: DefaultOpTimeout, MountTimeout: 2 * DefaultOpTimeout}, got)
+	assert.Contains(t, f.pools, ".locks", "the lock pool is created when attaching")
+	require.NoError(t, e.Campaign(context.Background()))
+	assert.Len(t, f.locks, 1)
+	var _ module.Backend = b
+	require.NoError(t, b.Close())
+	assert.Empty(t, f.locks, "closing the backend releases the lock")
+	assert.True(t, conn.closed)
+
+	_, _, err = NewAttacher(AttachOptions{}, func(context.Context, DialOptions) (Conn, error) {
+		return nil, syscall.ETIMEDOUT
+	}).Open(context.Background(), "x", log)
+	assert.Equal(t, -int(syscall.ETIMEDOUT), Errno(err))
+	assert.True(t, strings.HasPrefix(err.Error(), "connect to the cluster ( as client.admin)"), err.Error())
+}

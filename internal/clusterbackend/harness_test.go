@@ -1,0 +1,249 @@
+package clusterbackend_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gomgr/gomgr/internal/cephrados"
+	"github.com/gomgr/gomgr/internal/testutil"
+)
+
+// The integration tests share one throwaway loopback cluster per test
+// binary (scripts/ceph-cluster.sh: 1 mon, 1 mgr, 1 memstore OSD, cephx),
+// started by the first test that needs it and destroyed by TestMain, also
+// when the tests fail or are interrupted, and by a watchdog process if the
+// binary dies without cleaning up (a panic, go test's -timeout).
+
+// testCluster is the running cluster.
+type testCluster struct {
+	dir, conf, keyring string
+}
+
+var shared struct {
+	once    sync.Once
+	mu      sync.Mutex
+	cluster *testCluster
+	err     error
+	dir     string // set as soon as start begins, for destroy
+}
+
+// repoRoot is the module root (the tests run in internal/clusterbackend).
+func repoRoot() string {
+	root, _ := filepath.Abs("../..")
+	return root
+}
+
+func script() string { return filepath.Join(repoRoot(), "scripts", "ceph-cluster.sh") }
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "clusterbackend tests: %v; destroying the test cluster\n", s)
+		destroyCluster()
+		os.Exit(1)
+	}()
+	code := m.Run()
+	destroyCluster()
+	os.Exit(code)
+}
+
+// watchdog starts a process that destroys the cluster in dir once this test
+// binary has exited, however it exits: a panic in a test or go test's
+// -timeout end the binary without running TestMain's cleanup. It runs in
+// its own process group (so a Ctrl-C reaches only the tests, which clean
+// up themselves) with no stdio, so go test does not wait for it.
+func watchdog(dir string) error {
+	cmd := exec.Command("sh", "-c", `while kill -0 "$0" 2>/dev/null; do sleep 1; done; exec "$1" destroy "$2"`,
+		fmt.Sprint(os.Getpid()), script(), dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start the cluster watchdog: %w", err)
+	}
+	go func() { _ = cmd.Wait() }()
+	return nil
+}
+
+// destroyCluster stops the cluster's daemons and removes its directory.
+func destroyCluster() {
+	shared.mu.Lock()
+	dir := shared.dir
+	shared.dir = ""
+	shared.mu.Unlock()
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, script(), "destroy", dir).CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "destroy the test cluster %s: %v\n%s", dir, err, out)
+	}
+}
+
+// needCluster returns the shared cluster, starting it on first use. Without
+// the Ceph binaries or librados the test is skipped (a failure under
+// CI=true).
+func needCluster(t *testing.T) *testCluster {
+	t.Helper()
+	for _, tool := range [][2]string{{"ceph", "ceph-common"}, {"ceph-authtool", "ceph-common"}, {"monmaptool", "ceph-base"},
+		{"ceph-mon", "ceph-mon"}, {"ceph-mgr", "ceph-mgr"}, {"ceph-osd", "ceph-osd"}} {
+		testutil.NeedTool(t, tool[0], tool[1])
+	}
+	if err := cephrados.Available(); err != nil {
+		if testutil.CI() {
+			t.Fatalf("CI=true but cephrados cannot connect: %v", err)
+		}
+		t.Skipf("no cluster support in this build: %v", err)
+	}
+	shared.once.Do(startCluster)
+	if shared.err != nil {
+		t.Fatalf("start the test cluster: %v", shared.err)
+	}
+	c := shared.cluster
+	t.Cleanup(func() {
+		if t.Failed() {
+			c.dumpLogs(t)
+		}
+	})
+	return c
+}
+
+func startCluster() {
+	dir, err := os.MkdirTemp("", "gomgr-ceph-")
+	if err != nil {
+		shared.err = err
+		return
+	}
+	shared.mu.Lock()
+	shared.dir = dir
+	shared.mu.Unlock()
+	if shared.err = watchdog(dir); shared.err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, script(), "start", dir)
+	cmd.Env = append(os.Environ(), "CEPH_CLUSTER_TIMEOUT=120")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		shared.err = fmt.Errorf("%s start %s: %v\n%s%s", script(), dir, err, stderr.String(), tailLogs(dir))
+		return
+	}
+	fmt.Fprintf(os.Stderr, "clusterbackend tests: test cluster in %s ready in %s\n", dir, time.Since(start).Round(100*time.Millisecond))
+	shared.cluster = &testCluster{dir: dir, conf: filepath.Join(dir, "ceph.conf"), keyring: filepath.Join(dir, "keyring")}
+}
+
+// tailLogs returns the end of every log of a cluster directory.
+func tailLogs(dir string) string {
+	var b strings.Builder
+	files, _ := filepath.Glob(filepath.Join(dir, "log", "*"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(lines) > 30 {
+			lines = lines[len(lines)-30:]
+		}
+		fmt.Fprintf(&b, "---- %s ----\n%s\n", f, strings.Join(lines, "\n"))
+	}
+	return b.String()
+}
+
+func (c *testCluster) dumpLogs(t *testing.T) {
+	t.Logf("test cluster logs (%s):\n%s", c.dir, tailLogs(c.dir))
+}
+
+// ceph runs the real ceph CLI against the cluster.
+func (c *testCluster) ceph(t *testing.T, args ...string) (stdout, stderr string, rc int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ceph", append([]string{"--connect-timeout", "15"}, args...)...)
+	cmd.Env = append(os.Environ(), "CEPH_CONF="+c.conf, "CEPH_KEYRING="+c.keyring)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return o.String(), e.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("ceph %s: %v", strings.Join(args, " "), err)
+	}
+	return o.String(), e.String(), 0
+}
+
+// mustCeph runs the ceph CLI and fails the test if it fails.
+func (c *testCluster) mustCeph(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, rc := c.ceph(t, args...)
+	if rc != 0 {
+		t.Fatalf("ceph %s: exit %d: %s", strings.Join(args, " "), rc, errOut)
+	}
+	return out
+}
+
+// script runs scripts/ceph-cluster.sh CMD on the cluster.
+func (c *testCluster) script(t *testing.T, cmd string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, script(), cmd, c.dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ceph-cluster.sh %s: %v\n%s", cmd, err, out)
+	}
+}
+
+// buildBinary builds a command of this module into a temporary directory.
+func buildBinary(t *testing.T, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = repoRoot()
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, msg)
+	}
+	return out
+}
+
+// logBuffer collects a test's logs, shown if the test fails.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func newLogBuffer(t *testing.T) *logBuffer {
+	l := &logBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() || testing.Verbose() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			t.Logf("gomgr log:\n%s", l.buf.String())
+		}
+	})
+	return l
+}

@@ -1,0 +1,557 @@
+package clusterbackend_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gomgr/gomgr/internal/cephrados"
+	"github.com/gomgr/gomgr/internal/clusterbackend"
+	"github.com/gomgr/gomgr/internal/daemon"
+	"github.com/gomgr/gomgr/internal/testutil"
+	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// testModule is a module that records what the backend tells it.
+type testModule struct {
+	h *module.Handle
+
+	mu            sync.Mutex
+	notifications []module.Notification
+	configNotify  int
+}
+
+func (m *testModule) Init(h *module.Handle) error {
+	m.h = h
+	return nil
+}
+
+func (m *testModule) Notify(_ context.Context, n module.Notification) {
+	m.mu.Lock()
+	m.notifications = append(m.notifications, n)
+	m.mu.Unlock()
+}
+
+func (m *testModule) ConfigNotify(context.Context) {
+	m.mu.Lock()
+	m.configNotify++
+	m.mu.Unlock()
+}
+
+func (m *testModule) notified(t module.NotifyType) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, x := range m.notifications {
+		if x.Type == t {
+			n++
+		}
+	}
+	return n
+}
+
+type whereArgs struct {
+	clicommand.Read `prefix:"gomgrtest where" desc:"Where are we"`
+}
+
+// testModules returns a registry with two test modules: "selftest" with
+// options the real Pacific mgr reports (so the monitors know them), and
+// "gomgrtest", which no real mgr has. made receives the instances.
+func testModules(made map[string]*testModule, mu *sync.Mutex) *module.Registry {
+	reg := module.NewRegistry()
+	newMod := func(name string) func() any {
+		return func() any {
+			m := &testModule{}
+			mu.Lock()
+			made[name] = m // the last one made is the running instance
+			mu.Unlock()
+			if name == "gomgrtest" {
+				return &gomgrtestModule{m}
+			}
+			return m
+		}
+	}
+	must := func(err error) {
+		if err != nil {
+			panic(err)
+		}
+	}
+	must(reg.Register(module.Info{Name: "selftest", New: newMod("selftest"),
+		Options:     []module.Option{{Name: "rwoption4", Type: module.Str}, {Name: "testkey", Type: module.Str}},
+		NotifyTypes: []module.NotifyType{module.NotifyOSDMap, module.NotifyMonMap, module.NotifyHealth, module.NotifyPGSummary}}))
+	must(reg.Register(module.Info{Name: "gomgrtest", New: newMod("gomgrtest"),
+		Options: []module.Option{{Name: "place", Type: module.Str, Default: "world", Runtime: true}}}))
+	return reg
+}
+
+// gomgrtestModule is a testModule with the "gomgrtest where" command.
+type gomgrtestModule struct{ *testModule }
+
+func (g *gomgrtestModule) Commands() []*clicommand.Command {
+	return []*clicommand.Command{clicommand.Func(func(context.Context, *whereArgs) objectformat.Result {
+		place, err := g.h.StringOption("place")
+		if err != nil {
+			return objectformat.ResultOf(err)
+		}
+		return objectformat.OK(fmt.Sprintf("place=%s mon=%v", place, g.h.HaveMonConnection()))
+	})}
+}
+
+// attacher returns an Attacher for the test cluster.
+func (c *testCluster) attacher(o clusterbackend.AttachOptions) *clusterbackend.Attacher {
+	o.Conf, o.Name, o.Keyring = c.conf, "client.admin", c.keyring
+	return clusterbackend.NewAttacher(o, cephrados.Dial)
+}
+
+// env is a module manager attached to the test cluster.
+type env struct {
+	c       *testCluster
+	backend module.Backend
+	mgr     *module.Manager
+	mods    map[string]*testModule
+	modsMu  sync.Mutex
+}
+
+func (e *env) mod(name string) *testModule {
+	e.modsMu.Lock()
+	defer e.modsMu.Unlock()
+	return e.mods[name]
+}
+
+// startEnv attaches a module manager (mgr id "gt") with the test modules
+// enabled to the cluster.
+func startEnv(t *testing.T, c *testCluster) *env {
+	t.Helper()
+	e := &env{c: c, mods: map[string]*testModule{}}
+	log := slog.New(slog.NewTextHandler(newLogBuffer(t), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := context.Background()
+	b, _, err := c.attacher(clusterbackend.AttachOptions{}).Open(ctx, "gt", log)
+	require.NoError(t, err)
+	e.backend = b
+	t.Cleanup(func() { b.Close() })
+	m, err := module.NewManager(module.Config{MgrID: "gt", Registry: testModules(e.mods, &e.modsMu), Backend: b, Log: log, LogWriter: logWriter{log}})
+	require.NoError(t, err)
+	require.NoError(t, m.Start(ctx))
+	t.Cleanup(m.Close)
+	for _, name := range []string{"selftest", "gomgrtest"} {
+		_, err := m.Enable(ctx, name, false)
+		require.NoError(t, err)
+	}
+	e.mgr = m
+	return e
+}
+
+// logWriter sends module log lines to a logger.
+type logWriter struct{ log *slog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.log.Info(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+const eventually = 20 * time.Second
+
+func TestClusterOptionsBothWays(t *testing.T) {
+	c := needCluster(t)
+	e := startEnv(t, c)
+	ctx := context.Background()
+	st := e.mod("selftest")
+
+	// An option the real mgr knows: plain `ceph config set` reaches the
+	// module at run time, with a config notification.
+	c.mustCeph(t, "config", "set", "mgr", "mgr/selftest/rwoption4", "Mars")
+	t.Cleanup(func() { c.ceph(t, "config", "rm", "mgr", "mgr/selftest/rwoption4") })
+	require.Eventually(t, func() bool { v, _ := st.h.StringOption("rwoption4"); return v == "Mars" }, eventually, 50*time.Millisecond)
+	require.Eventually(t, func() bool { st.mu.Lock(); defer st.mu.Unlock(); return st.configNotify > 0 }, eventually, 50*time.Millisecond)
+
+	// ... and the other way round.
+	require.NoError(t, st.h.SetOption(ctx, "rwoption4", "Venus"))
+	assert.Equal(t, "Venus\n", c.mustCeph(t, "config", "get", "mgr", "mgr/selftest/rwoption4"))
+	require.NoError(t, st.h.SetLocalizedOption(ctx, "testkey", "local"))
+	t.Cleanup(func() { c.ceph(t, "config", "rm", "mgr", "mgr/selftest/gt/testkey") })
+	assert.Equal(t, "local\n", c.mustCeph(t, "config", "get", "mgr", "mgr/selftest/gt/testkey"))
+	v, err := st.h.LocalizedOption("testkey")
+	require.NoError(t, err)
+	assert.Equal(t, "local", v)
+
+	// An option of a gomgr-only module: Pacific refuses plain `config set`
+	// (no mgr reported it) and accepts it with --force; the module's own
+	// writes use the same fallback and show in `config dump`.
+	g := e.mod("gomgrtest")
+	_, stderr, rc := c.ceph(t, "config", "set", "mgr", "mgr/gomgrtest/place", "Mars")
+	assert.Equal(t, int(syscall.EINVAL), rc)
+	assert.Contains(t, stderr, "unrecognized config option 'mgr/gomgrtest/place'")
+	c.mustCeph(t, "config", "set", "mgr", "mgr/gomgrtest/place", "Mars", "--force")
+	t.Cleanup(func() { c.ceph(t, "config", "rm", "mgr", "mgr/gomgrtest/place") })
+	require.Eventually(t, func() bool { v, _ := g.h.StringOption("place"); return v == "Mars" }, eventually, 50*time.Millisecond)
+
+	require.NoError(t, g.h.SetOption(ctx, "place", "Jupiter"))
+	var dump []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(c.mustCeph(t, "config", "dump", "-f", "json")), &dump))
+	assert.Contains(t, dump, map[string]any{"section": "mgr", "name": "mgr/gomgrtest/place", "value": "Jupiter",
+		"level": "unknown", "can_update_at_runtime": false, "mask": ""})
+	assert.Contains(t, c.mustCeph(t, "config", "get", "mgr"), "mgr/gomgrtest/place")
+	assert.Equal(t, "Jupiter", c.mustCeph(t, "config-key", "get", "config/mgr/mgr/gomgrtest/place"))
+	_, stderr, rc = c.ceph(t, "config", "get", "mgr", "mgr/gomgrtest/place")
+	assert.Equal(t, int(syscall.ENOENT), rc, "Pacific's config get only knows options a mgr reported: %s", stderr)
+
+	c.mustCeph(t, "config", "rm", "mgr", "mgr/gomgrtest/place")
+	require.Eventually(t, func() bool { v, _ := g.h.StringOption("place"); return v == "world" }, eventually, 50*time.Millisecond,
+		"config rm brings the default back")
+}
+
+func TestClusterKVStoreIsConfigKey(t *testing.T) {
+	c := needCluster(t)
+	e := startEnv(t, c)
+	ctx := context.Background()
+	g := e.mod("gomgrtest")
+
+	require.NoError(t, g.h.SetStore(ctx, "greeting", "hello\nworld"))
+	t.Cleanup(func() { c.ceph(t, "config-key", "rm", "mgr/gomgrtest/greeting") })
+	assert.Equal(t, "hello\nworld", c.mustCeph(t, "config-key", "get", "mgr/gomgrtest/greeting"))
+	require.NoError(t, g.h.SetLocalizedStore(ctx, "where", "here"))
+	t.Cleanup(func() { c.ceph(t, "config-key", "rm", "mgr/gomgrtest/gt/where") })
+	assert.Equal(t, "here", c.mustCeph(t, "config-key", "get", "mgr/gomgrtest/gt/where"))
+
+	// The enabled module list is gomgr's own key under mgr/.
+	assert.Contains(t, c.mustCeph(t, "config-key", "get", "mgr/.gomgr/enabled_modules"), "gomgrtest")
+
+	// Keys written from outside are picked up by the periodic refresh.
+	c.mustCeph(t, "config-key", "set", "mgr/gomgrtest/outside", "from the CLI")
+	t.Cleanup(func() { c.ceph(t, "config-key", "rm", "mgr/gomgrtest/outside") })
+	require.Eventually(t, func() bool { v, _ := g.h.Store("outside"); return v == "from the CLI" }, eventually, 100*time.Millisecond)
+	assert.Equal(t, map[string]string{"greeting": "hello\nworld", "gt/where": "here", "outside": "from the CLI"}, g.h.StorePrefix(""))
+
+	require.NoError(t, g.h.DeleteStore(ctx, "greeting"))
+	_, stderr, rc := c.ceph(t, "config-key", "get", "mgr/gomgrtest/greeting")
+	assert.Equal(t, int(syscall.ENOENT), rc, stderr)
+}
+
+// decode parses JSON.
+func decode(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var v map[string]any
+	require.NoError(t, json.Unmarshal([]byte(s), &v), s)
+	return v
+}
+
+func TestClusterGetMatchesTheCLI(t *testing.T) {
+	c := needCluster(t)
+	e := startEnv(t, c)
+	ctx := context.Background()
+	h := e.mod("selftest").h
+	require.True(t, h.HaveMonConnection())
+
+	// Get may lag the monitors by one poll: retry until both saw the
+	// same epoch.
+	var got, want map[string]any
+	deadline := time.Now().Add(eventually)
+	for {
+		v, err := h.Get(ctx, "osd_map")
+		require.NoError(t, err)
+		got = v.(map[string]any)
+		want = decode(t, c.mustCeph(t, "osd", "dump", "-f", "json"))
+		if got["epoch"] == want["epoch"] || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	for _, k := range []string{"epoch", "fsid", "osds", "pools"} {
+		assert.Equal(t, want[k], got[k], k)
+	}
+	assert.Equal(t, want["fsid"], e.backend.Cluster().FSID())
+
+	mon, err := h.Get(ctx, "mon_map")
+	require.NoError(t, err)
+	assert.Equal(t, decode(t, c.mustCeph(t, "mon", "dump", "-f", "json"))["mons"], mon.(map[string]any)["mons"])
+	md, err := h.Get(ctx, "osd_metadata")
+	require.NoError(t, err)
+	assert.Equal(t, "pacific", md.(map[string]any)["0"].(map[string]any)["ceph_release"])
+	for _, name := range []string{"fs_map", "mgr_map", "health", "df", "pg_summary", "pg_status", "mon_status", "osd_stats", "osd_map_tree", "osd_map_crush", "io_rate"} {
+		v, err := h.Get(ctx, name)
+		require.NoError(t, err, name)
+		assert.NotEmpty(t, v, name)
+	}
+	mgrMap, _ := h.Get(ctx, "mgr_map")
+	assert.Equal(t, "x", mgrMap.(map[string]any)["active_name"], "mgr_map is the real cluster's")
+	cfg, err := h.Get(ctx, "config")
+	require.NoError(t, err)
+	assert.IsType(t, map[string]string{}, cfg)
+	require.Eventually(t, func() bool { // PG stats reach the mgr a little after start
+		pg, err := h.Get(ctx, "pg_summary")
+		by, _ := pg.(map[string]any)["by_osd"].(map[string]any)
+		return err == nil && by["0"] != nil
+	}, eventually, 200*time.Millisecond)
+	v, err := h.Get(ctx, "no_such_map")
+	assert.NoError(t, err)
+	assert.Nil(t, v)
+
+	// Commands keep the cluster's errno and status text.
+	res := h.MonCommand(ctx, map[string]any{"prefix": "config-key get", "key": "no/such/key"}, nil)
+	assert.Equal(t, -int(syscall.ENOENT), res.Retval)
+	res = e.backend.Cluster().Command(ctx, module.Target{Type: "mgr"}, map[string]any{"prefix": "mgr self-test nosuch"}, nil)
+	assert.Equal(t, objectformat.Result{Retval: -int(syscall.EINVAL), Stderr: "No handler found for 'mgr self-test nosuch'"}, res)
+	res = e.backend.Cluster().Command(ctx, module.Target{Type: "osd", ID: "0"}, map[string]any{"prefix": "version", "format": "json"}, nil)
+	require.Equal(t, 0, res.Retval, res.Stderr)
+	assert.Equal(t, "pacific", decode(t, string(res.Stdout))["release"])
+	res = e.backend.Cluster().Command(ctx, module.Target{Type: "pg", ID: "1.0"}, map[string]any{"prefix": "query", "format": "json"}, nil)
+	require.Equal(t, 0, res.Retval, res.Stderr)
+	assert.Equal(t, "1.0", decode(t, string(res.Stdout))["info"].(map[string]any)["pgid"])
+}
+
+func TestClusterPoolCreateNotifiesOSDMap(t *testing.T) {
+	c := needCluster(t)
+	e := startEnv(t, c)
+	ctx := context.Background()
+	st := e.mod("selftest")
+	before, err := st.h.Get(ctx, "osd_map")
+	require.NoError(t, err)
+	time.Sleep(1500 * time.Millisecond) // let a poll settle on the current epoch
+	n := st.notified(module.NotifyOSDMap)
+
+	const pool = "gomgr-notify-test"
+	c.mustCeph(t, "osd", "pool", "create", pool, "1", "1")
+	t.Cleanup(func() { c.ceph(t, "osd", "pool", "rm", pool, pool, "--yes-i-really-really-mean-it") })
+	require.Eventually(t, func() bool { return st.notified(module.NotifyOSDMap) > n }, eventually, 50*time.Millisecond,
+		"creating a pool fires osd_map")
+	after, err := st.h.Get(ctx, "osd_map")
+	require.NoError(t, err)
+	assert.Greater(t, after.(map[string]any)["epoch"], before.(map[string]any)["epoch"])
+	var names []any
+	for _, p := range after.(map[string]any)["pools"].([]any) {
+		names = append(names, p.(map[string]any)["pool_name"])
+	}
+	assert.Contains(t, names, pool)
+	assert.Equal(t, 0, e.mod("gomgrtest").notified(module.NotifyOSDMap), "modules that did not ask get nothing")
+}
+
+// daemonProc is a ceph-mgr binary started by a test.
+type daemonProc struct {
+	id   string
+	cmd  *exec.Cmd
+	logs bytes.Buffer
+}
+
+func TestClusterFailoverThroughTheRADOSLock(t *testing.T) {
+	c := needCluster(t)
+	const pool = ".gomgr-failover-test"
+	t.Cleanup(func() { c.ceph(t, "osd", "pool", "rm", pool, pool, "--yes-i-really-really-mean-it") })
+
+	t.Run("clean exit hands over at once", func(t *testing.T) {
+		type running struct {
+			cancel context.CancelFunc
+			done   chan error
+			d      chan *daemon.Daemon
+		}
+		logs := newLogBuffer(t)
+		start := func(id string) *running {
+			ctx, cancel := context.WithCancel(context.Background())
+			r := &running{cancel: cancel, done: make(chan error, 1), d: make(chan *daemon.Daemon, 1)}
+			dir := testutil.ShortTempDir(t)
+			a := c.attacher(clusterbackend.AttachOptions{Election: clusterbackend.ElectionOptions{Pool: pool}})
+			go func() {
+				r.done <- daemon.Run(ctx, daemon.Options{ID: id, DataDir: dir, Log: logs, Registry: module.NewRegistry(),
+					Cluster: a, Ready: func(d *daemon.Daemon) { r.d <- d }})
+			}()
+			t.Cleanup(func() { cancel(); <-r.done })
+			return r
+		}
+		a := start("fa")
+		da := <-a.d
+		require.Eventually(t, func() bool { return da.Role() == "active" }, eventually, 50*time.Millisecond)
+		b := start("fb")
+		db := <-b.d
+		time.Sleep(2 * time.Second)
+		assert.Equal(t, "standby", db.Role(), "one active daemon at a time")
+
+		begin := time.Now()
+		a.cancel()
+		require.NoError(t, <-a.done)
+		a.done <- nil // for the cleanup
+		require.Eventually(t, func() bool { return db.Role() == "active" }, eventually, 20*time.Millisecond)
+		took := time.Since(begin)
+		t.Logf("clean handover took %s", took)
+		assert.Less(t, took, 5*time.Second)
+	})
+
+	t.Run("killed active expires", func(t *testing.T) {
+		bin := buildBinary(t, "./cmd/ceph-mgr")
+		start := func(id string) *daemonProc {
+			dir := testutil.ShortTempDir(t)
+			p := &daemonProc{id: id}
+			p.cmd = exec.Command(bin, "-i", id, "-c", c.conf, "--keyring", c.keyring, "--lock-pool", pool,
+				"--data", filepath.Join(dir, "data"), "--run-dir", dir)
+			p.cmd.Stdout, p.cmd.Stderr = &p.logs, &p.logs
+			require.NoError(t, p.cmd.Start())
+			t.Cleanup(func() {
+				_ = p.cmd.Process.Kill()
+				_ = p.cmd.Wait()
+				if t.Failed() {
+					t.Logf("mgr.%s output:\n%s", id, p.logs.String())
+				}
+			})
+			return p
+		}
+		// An observer reads the published active daemon like a standby.
+		obs, err := cephrados.Dial(context.Background(), clusterbackend.DialOptions{Conf: c.conf, Keyring: c.keyring, OpTimeout: 5 * time.Second})
+		require.NoError(t, err)
+		t.Cleanup(obs.Close)
+		election := clusterbackend.NewElection(obs, "observer", clusterbackend.ElectionOptions{Pool: pool})
+		active := func() string {
+			info, err := election.Active()
+			if err != nil {
+				return ""
+			}
+			return info.ID
+		}
+
+		procs := map[string]*daemonProc{"ka": start("ka"), "kb": start("kb")}
+		require.Eventually(t, func() bool { return active() != "" }, eventually, 100*time.Millisecond, "one daemon becomes active")
+		first := active()
+		info, err := election.Active()
+		require.NoError(t, err)
+		assert.Equal(t, procs[first].cmd.Process.Pid, info.PID)
+		other := "ka"
+		if first == "ka" {
+			other = "kb"
+		}
+
+		begin := time.Now()
+		require.NoError(t, procs[first].cmd.Process.Signal(syscall.SIGKILL))
+		require.Eventually(t, func() bool { return active() == other }, 30*time.Second, 100*time.Millisecond,
+			"the standby takes over once the dead daemon's lock expires")
+		took := time.Since(begin)
+		t.Logf("takeover after kill -9 took %s (lock duration 10s)", took)
+		assert.Less(t, took, 15*time.Second)
+		assert.Greater(t, took, 3*time.Second, "a killed daemon's lock is not released early")
+	})
+}
+
+func TestMgrctlMatchesTheCephCLI(t *testing.T) {
+	c := needCluster(t)
+	if _, err := os.Stat(filepath.Join(repoRoot(), "cmd", "mgrctl")); err != nil {
+		t.Skip("cmd/mgrctl does not exist yet")
+	}
+	bin := buildBinary(t, "./cmd/mgrctl")
+	run := func(name string, args ...string) (string, string, int) {
+		cmd := exec.Command(name, args...)
+		cmd.Env = append(os.Environ(), "CEPH_CONF="+c.conf, "CEPH_KEYRING="+c.keyring)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		rc := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			rc = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return o.String(), e.String(), rc
+	}
+	for _, args := range [][]string{
+		{"mgr", "module", "ls"},
+		{"-f", "json", "mgr", "module", "ls"},
+		{"balancer", "status"},
+		{"-f", "json", "balancer", "status"},
+		{"-f", "json-pretty", "balancer", "status"},
+		{"balancer", "mode", "bogus"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var mOut, mErr, cOut, cErr string
+			var mRC, cRC int
+			for range 3 { // balancer status has timestamps that may move between the calls
+				mOut, mErr, mRC = run(bin, append([]string{"-c", c.conf, "--keyring", c.keyring}, args...)...)
+				cOut, cErr, cRC = run("ceph", args...)
+				if slices.Contains(args, "json") || slices.Contains(args, "json-pretty") {
+					cOut = strings.TrimPrefix(cOut, "\n") // the ceph CLI's blank line before JSON
+				}
+				if mOut == cOut {
+					break
+				}
+			}
+			assert.Equal(t, cOut, mOut, "stdout")
+			assert.Equal(t, cRC, mRC, "exit status")
+			assert.Equal(t, cErr, mErr, "stderr")
+			if cRC == 0 {
+				assert.NotEmpty(t, mOut)
+			}
+		})
+	}
+}
+
+// TestClusterMonitorLoss runs last: it stops and restarts the monitor.
+func TestClusterMonitorLoss(t *testing.T) {
+	c := needCluster(t)
+	e := startEnv(t, c)
+	ctx := context.Background()
+	g := e.mod("gomgrtest")
+	cl := e.backend.Cluster()
+	var connEvents sync.Map
+	e.backend.Subscribe(func(ev module.Event) {
+		if ev.Kind == module.ConnectionChanged {
+			connEvents.Store(cl.HaveMonConnection(), true)
+		}
+	})
+	require.NoError(t, g.h.SetOption(ctx, "place", "Mars"))
+	t.Cleanup(func() { c.ceph(t, "config", "rm", "mgr", "mgr/gomgrtest/place") })
+	require.NoError(t, g.h.SetStore(ctx, "k", "v"))
+	t.Cleanup(func() { c.ceph(t, "config-key", "rm", "mgr/gomgrtest/k") })
+	before, err := g.h.Get(ctx, "osd_map")
+	require.NoError(t, err)
+	require.True(t, g.h.HaveMonConnection())
+
+	begin := time.Now()
+	c.script(t, "kill-mon")
+	t.Cleanup(func() { c.script(t, "start-mon") }) // idempotent; keeps the cluster usable if this test fails
+	require.Eventually(t, func() bool { return !g.h.HaveMonConnection() }, eventually, 50*time.Millisecond)
+	t.Logf("have_mon_connection false after %s", time.Since(begin).Round(10*time.Millisecond))
+	_, ok := connEvents.Load(false)
+	assert.True(t, ok, "ConnectionChanged when the connection went")
+
+	// The module keeps serving its cached state.
+	res := e.mgr.Dispatch(ctx, clicommand.Call{Cmd: map[string]any{"prefix": "gomgrtest where"}})
+	assert.Equal(t, objectformat.OK("place=Mars mon=false"), res)
+	cached, err := g.h.Get(ctx, "osd_map")
+	require.NoError(t, err)
+	assert.Equal(t, before.(map[string]any)["epoch"], cached.(map[string]any)["epoch"])
+	v, _ := g.h.Store("k")
+	assert.Equal(t, "v", v)
+	mgrMap, err := g.h.Get(ctx, "mgr_map")
+	require.NoError(t, err, "mgr_map comes from the daemon itself while the monitors are gone")
+	assert.Equal(t, "gt", mgrMap.(map[string]any)["active_name"])
+
+	// Writes fail with librados' errno, after the short op timeout.
+	wstart := time.Now()
+	err = g.h.SetStore(ctx, "k", "w")
+	require.Error(t, err)
+	assert.Contains(t, []int{-int(syscall.ETIMEDOUT), -int(syscall.ENOTCONN)}, objectformat.ErrnoOf(err), err.Error())
+	assert.Less(t, time.Since(wstart), 2*clusterbackend.DefaultOpTimeout)
+	res = g.h.MonCommand(ctx, map[string]any{"prefix": "status"}, nil)
+	assert.Equal(t, -int(syscall.ETIMEDOUT), res.Retval, res.Stderr)
+
+	begin = time.Now()
+	c.script(t, "start-mon")
+	require.Eventually(t, g.h.HaveMonConnection, 60*time.Second, 100*time.Millisecond)
+	t.Logf("have_mon_connection true again %s after start-mon", time.Since(begin).Round(10*time.Millisecond))
+	_, ok = connEvents.Load(true)
+	assert.True(t, ok, "ConnectionChanged when the connection came back")
+	require.NoError(t, g.h.SetStore(ctx, "k", "w"))
+	assert.Equal(t, "w", c.mustCeph(t, "config-key", "get", "mgr/gomgrtest/k"))
+	res = e.mgr.Dispatch(ctx, clicommand.Call{Cmd: map[string]any{"prefix": "gomgrtest where"}})
+	assert.Equal(t, objectformat.OK("place=Mars mon=true"), res)
+}

@@ -1,0 +1,110 @@
+package mgrctl
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gomgr/gomgr/pkg/clicommand"
+)
+
+// completeTimeout bounds how long shell completion waits for the daemon.
+const completeTimeout = 3 * time.Second
+
+// completeWords is the ValidArgsFunction of the commands that take daemon
+// command words: it completes them from the daemon's descriptions
+// (clicommand's Matcher.Complete). It prints nothing; when the daemon
+// cannot be reached it offers no candidates.
+func (a *app) completeWords(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	const noFiles = cobra.ShellCompDirectiveNoFileComp
+	if n := len(args); n > 0 {
+		switch args[n-1] {
+		case "-f", "--format":
+			var out []cobra.Completion
+			for _, f := range formats {
+				if strings.HasPrefix(f, toComplete) {
+					out = append(out, f)
+				}
+			}
+			return out, noFiles
+		case "-i", "--in-file", "-c", "--conf", "-k", "--keyring", "--socket":
+			return nil, cobra.ShellCompDirectiveDefault
+		case "--run-dir":
+			return nil, cobra.ShellCompDirectiveFilterDirs
+		case "--id", "-n", "--name", "--period":
+			return nil, noFiles
+		}
+	}
+	words, _, err := a.parseGlobals(cmd, args)
+	if err != nil {
+		return nil, noFiles
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), completeTimeout)
+	defer cancel()
+	cands := a.completeFromDaemon(ctx, append(words, toComplete))
+	switch {
+	case cmd == a.root && len(words) == 0:
+		cands = a.withSubcommands(cands, toComplete, len(args) == 0)
+	case cmd.Name() == "help" && len(words) == 0:
+		cands = a.withSubcommands(cands, toComplete, false)
+	}
+	return cands, noFiles
+}
+
+// withSubcommands merges the built-in subcommands into the first word's
+// candidates; built-ins win, so a daemon word equal to one is dropped.
+// cobra lists the subcommands itself only when no flag precedes the word
+// (listedByCobra); otherwise they are added here.
+func (a *app) withSubcommands(cands []string, toComplete string, listedByCobra bool) []string {
+	subs := map[string]bool{}
+	var out []string
+	for _, c := range a.root.Commands() {
+		if c.IsAvailableCommand() || c.Name() == "help" {
+			subs[c.Name()] = true
+			if !listedByCobra && strings.HasPrefix(c.Name(), toComplete) {
+				out = append(out, c.Name())
+			}
+		}
+	}
+	for _, c := range cands {
+		if !subs[c] {
+			out = append(out, c)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// completeFromDaemon returns the candidates for the last of words, or
+// none when the daemon (or cluster) does not answer in time.
+func (a *app) completeFromDaemon(ctx context.Context, words []string) []string {
+	done := make(chan []string, 1)
+	go func() {
+		c, err := a.connect()
+		if err != nil {
+			done <- nil
+			return
+		}
+		defer c.close()
+		descs, err := c.descriptions(ctx)
+		if err != nil {
+			done <- nil
+			return
+		}
+		m, err := clicommand.NewMatcher(descs)
+		if err != nil {
+			done <- nil
+			return
+		}
+		done <- m.Complete(words)
+	}()
+	select {
+	case cands := <-done:
+		return cands
+	case <-ctx.Done():
+		return nil
+	}
+}
