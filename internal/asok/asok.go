@@ -255,8 +255,8 @@ func Call(ctx context.Context, path string, request []byte, maxReply int) ([]byt
 	}
 	var hdr [4]byte
 	if _, err := io.ReadFull(c, hdr[:]); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if cerr := ctxError(ctx, err); cerr != nil {
+			return nil, cerr
 		}
 		return nil, fmt.Errorf("no reply from admin socket: %w", err)
 	}
@@ -269,10 +269,24 @@ func Call(ctx context.Context, path string, request []byte, maxReply int) ([]byt
 	}
 	reply := make([]byte, n)
 	if _, err := io.ReadFull(c, reply); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if cerr := ctxError(ctx, err); cerr != nil {
+			return nil, cerr
 		}
 		return nil, fmt.Errorf("short reply from admin socket: %w", err)
 	}
 	return reply, nil
+}
+
+// ctxError returns the context's error when err is the socket deadline
+// that mirrors it (the socket may time out a moment before the context
+// records its own deadline).
+func ctxError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var ne net.Error
+	if dl, ok := ctx.Deadline(); ok && errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }

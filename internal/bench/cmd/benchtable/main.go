@@ -1,0 +1,463 @@
+// Command benchtable runs gomgr's benchmarks and prints them as one table
+// of ratios measured side by side in one run (make bench). See
+// BENCHMARKS.md for the targets and the latest figures.
+//
+// It measures, in this order:
+//   - the command round trip through an in-process daemon against a bare
+//     unix-socket echo server (the floor), with 1, 16 and 64 clients;
+//   - dispatch cost with 10, 1,000 and 10,000 registered commands;
+//   - Responder formatting of 10, 10k and 1M-element results;
+//   - a whole-process mgrctl call against `ceph --admin-daemon` on the same
+//     daemon, and that daemon's resident memory with every built-in module
+//     enabled;
+//   - with a Ceph cluster (started here unless -cluster=none), command
+//     throughput of the real ceph-mgr (a Python command over librados)
+//     against the gomgr daemon.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gomgr/gomgr/internal/api"
+	"github.com/gomgr/gomgr/internal/bench"
+	"github.com/gomgr/gomgr/internal/cephrados"
+	"github.com/gomgr/gomgr/internal/clusterbackend"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+type row struct {
+	group, what, gomgr, baseline, ratio, target, verdict string
+}
+
+type table struct{ rows []row }
+
+func (t *table) add(r row) {
+	t.rows = append(t.rows, r)
+	fmt.Fprintf(os.Stderr, "  %-28s %-44s %s\n", r.group, r.what, r.gomgr)
+}
+
+func (t *table) print(w io.Writer) {
+	fmt.Fprintln(w, "| area | measurement | gomgr | baseline | ratio | target | met |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- |")
+	for _, r := range t.rows {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", r.group, r.what, r.gomgr, r.baseline, r.ratio, r.target, r.verdict)
+	}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+func main() {
+	var (
+		goBin    = flag.String("go", "go", "go command used to build the binaries")
+		cluster  = flag.String("cluster", "auto", `"auto": start a throwaway cluster with scripts/ceph-cluster.sh if Ceph is installed; "none"; or the path of a ceph.conf`)
+		serialN  = flag.Int("n", 20000, "round trips per in-process measurement")
+		procRuns = flag.Int("runs", 20, "runs of each whole-process command")
+		out      = flag.String("out", "", "also write the table to this file")
+		quick    = flag.Bool("quick", false, "skip the 1M-element formatting runs")
+	)
+	flag.Parse()
+	t := &table{}
+	fmt.Fprintln(os.Stderr, "benchtable: measuring (progress below, table at the end)")
+	if err := run(t, *goBin, *cluster, *serialN, *procRuns, *quick); err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(1)
+	}
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "gomgr benchmarks, %s, %d CPUs\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), cpus())
+	t.print(&buf)
+	os.Stdout.Write(buf.Bytes())
+	if *out != "" {
+		if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "benchtable:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func cpus() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return bytes.Count(b, []byte("\nprocessor")) + 1
+}
+
+func run(t *table, goBin, cluster string, n, runs int, quick bool) error {
+	if err := roundTrips(t, n); err != nil {
+		return err
+	}
+	dispatch(t)
+	formatting(t, quick)
+	dir, err := os.MkdirTemp("", "gmbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := build(goBin, dir); err != nil {
+		return err
+	}
+	d, err := startDaemon(dir)
+	if err != nil {
+		return err
+	}
+	defer d.stop()
+	if err := processes(t, d, dir, runs); err != nil {
+		return err
+	}
+	return realMgr(t, d, dir, cluster)
+}
+
+// roundTrips: daemon vs the echo floor, 1, 16 and 64 clients.
+func roundTrips(t *table, n int) error {
+	reg, err := bench.Registry()
+	if err != nil {
+		return err
+	}
+	d, err := bench.StartDaemon(reg)
+	if err != nil {
+		return err
+	}
+	defer d.Stop()
+	e, err := bench.StartEcho()
+	if err != nil {
+		return err
+	}
+	defer e.Stop()
+	msg, _ := json.Marshal(bench.EchoCommand)
+	for _, conc := range []int{1, 16, 64} {
+		total := n
+		if conc > 1 {
+			total = 2 * n
+		}
+		// Interleave and keep the best of three, so both sides see the same
+		// machine conditions.
+		var dr, er bench.Result
+		for i := 0; i < 3; i++ {
+			r, err := bench.Parallel(conc, total, bench.DaemonOp(d.APIPath(), bench.EchoCommand))
+			if err != nil {
+				return err
+			}
+			if r.Errors > 0 {
+				return fmt.Errorf("daemon round trips: %d errors", r.Errors)
+			}
+			if dr.Ops == 0 || r.PerOp() < dr.PerOp() {
+				dr = r
+			}
+			r, err = bench.Parallel(conc, total, bench.EchoOp(e.Path, len(msg)+8))
+			if err != nil {
+				return err
+			}
+			if er.Ops == 0 || r.PerOp() < er.PerOp() {
+				er = r
+			}
+		}
+		if conc == 1 {
+			ratio := float64(dr.PerOp()) / float64(er.PerOp())
+			t.add(row{"command round trip", "1 client, serial: time per command", dur(dr.PerOp()), dur(er.PerOp()) + " (echo floor)",
+				fmt.Sprintf("%.2fx", ratio), "≤ 1.5x floor", verdict(ratio <= 1.5)})
+			continue
+		}
+		ratio := dr.OpsPerSec() / er.OpsPerSec()
+		t.add(row{"command throughput", fmt.Sprintf("%d concurrent clients", conc), rate(dr.OpsPerSec()), rate(er.OpsPerSec()) + " (echo floor)",
+			fmt.Sprintf("%.2fx of floor", ratio), "", ""})
+	}
+	return nil
+}
+
+func dispatch(t *table) {
+	var base float64
+	for _, n := range []int{10, 1000, 10000} {
+		r := testing.Benchmark(bench.DispatchBenchmark(n))
+		ns := float64(r.NsPerOp())
+		if n == 10 {
+			base = ns
+		}
+		ratio := ns / base
+		t.add(row{"dispatch", fmt.Sprintf("%d registered commands", n), fmt.Sprintf("%.0f ns/op, %d allocs/op", ns, r.AllocsPerOp()),
+			"10 commands", fmt.Sprintf("%.2fx", ratio), "flat (≤ 1.5x)", verdict(ratio <= 1.5)})
+	}
+}
+
+func formatting(t *table, quick bool) {
+	sizes := []int{10, 10000, 1000000}
+	if quick {
+		sizes = sizes[:2]
+	}
+	for _, n := range sizes {
+		for _, f := range []objectformat.Format{objectformat.JSON, objectformat.YAML} {
+			r := testing.Benchmark(bench.FormatBenchmark(n, f))
+			stdlib := ""
+			ratio := ""
+			if f == objectformat.JSON {
+				s := testing.Benchmark(stdlibJSON(n))
+				stdlib = fmt.Sprintf("%s (encoding/json MarshalIndent)", dur(time.Duration(s.NsPerOp())))
+				ratio = fmt.Sprintf("%.2fx", float64(r.NsPerOp())/float64(s.NsPerOp()))
+			}
+			t.add(row{"Responder formatting", fmt.Sprintf("%s, %s elements", f, count(n)),
+				fmt.Sprintf("%s/op, %d allocs/op", dur(time.Duration(r.NsPerOp())), r.AllocsPerOp()), stdlib, ratio, "", ""})
+		}
+	}
+}
+
+func stdlibJSON(n int) func(b *testing.B) {
+	return func(b *testing.B) {
+		items := bench.Items(n)
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := json.MarshalIndent(items, "", "  "); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func build(goBin, dir string) error {
+	cmd := exec.Command(goBin, "build", "-o", dir+"/", "./cmd/ceph-mgr", "./cmd/mgrctl")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build the binaries: %w", err)
+	}
+	return nil
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	asok string
+	api  string
+}
+
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
+}
+
+// startDaemon starts the built daemon and enables every module compiled in.
+func startDaemon(dir string) (*proc, error) {
+	run := filepath.Join(dir, "run")
+	cmd := exec.Command(filepath.Join(dir, "ceph-mgr"), "-i", "b", "--data", filepath.Join(dir, "data"), "--run-dir", run)
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, asok: filepath.Join(run, "ceph-mgr.b.asok"), api: filepath.Join(run, "ceph-mgr.b.api")}
+	c := api.NewClient(p.api)
+	defer c.Close()
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if s, err := c.Status(ctx); err == nil && s.Role == "active" {
+			break
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, fmt.Errorf("the daemon did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res, err := c.Command(ctx, map[string]any{"prefix": "mgr module ls", "format": "json"}, nil)
+	if err != nil {
+		p.stop()
+		return nil, err
+	}
+	var ls struct {
+		Disabled []struct{ Name string } `json:"disabled_modules"`
+	}
+	_ = json.Unmarshal(res.Stdout, &ls)
+	for _, m := range ls.Disabled {
+		if res, err := c.Command(ctx, map[string]any{"prefix": "mgr module enable", "module": m.Name}, nil); err != nil || res.Retval != 0 {
+			p.stop()
+			return nil, fmt.Errorf("enable %s: %v %s", m.Name, err, res.Stderr)
+		}
+	}
+	return p, nil
+}
+
+// processes: mgrctl vs ceph --admin-daemon, and the daemon's memory.
+func processes(t *table, d *proc, dir string, runs int) error {
+	mgrctl := func() error {
+		return exec.Command(filepath.Join(dir, "mgrctl"), "--socket", d.api, "hello").Run()
+	}
+	timeRuns := func(f func() error) (time.Duration, error) {
+		var ds []time.Duration
+		for i := 0; i < runs; i++ {
+			start := time.Now()
+			if err := f(); err != nil {
+				return 0, err
+			}
+			ds = append(ds, time.Since(start))
+		}
+		return bench.Median(ds), nil
+	}
+	ours, err := timeRuns(mgrctl)
+	if err != nil {
+		return fmt.Errorf("mgrctl: %w", err)
+	}
+	if ceph, err := exec.LookPath("ceph"); err == nil {
+		theirs, err := timeRuns(func() error { return exec.Command(ceph, "--admin-daemon", d.asok, "hello").Run() })
+		if err != nil {
+			return fmt.Errorf("ceph --admin-daemon: %w", err)
+		}
+		ratio := float64(theirs) / float64(ours)
+		t.add(row{"whole process", fmt.Sprintf("`mgrctl hello` vs `ceph --admin-daemon ... hello` (median of %d)", runs),
+			dur(ours), dur(theirs) + " (ceph CLI)", fmt.Sprintf("%.1fx faster", ratio), "≥ 10x faster", verdict(ratio >= 10)})
+	} else {
+		t.add(row{"whole process", "`mgrctl hello`", dur(ours), "ceph CLI not installed", "", "≥ 10x faster", "not measured"})
+	}
+
+	// Memory after some work, every module enabled.
+	c := api.NewClient(d.api)
+	defer c.Close()
+	if _, err := bench.Parallel(16, 20000, bench.DaemonOp(d.api, map[string]any{"prefix": "hello", "person_name": "x"})); err != nil {
+		return err
+	}
+	res, _ := c.Command(context.Background(), map[string]any{"prefix": "mgr self-test run"}, nil)
+	rss, hwm := memory(d.cmd.Process.Pid)
+	names := ""
+	if ls, err := c.Command(context.Background(), map[string]any{"prefix": "mgr module ls", "format": "json"}, nil); err == nil {
+		var l struct {
+			Enabled []string `json:"enabled_modules"`
+		}
+		_ = json.Unmarshal(ls.Stdout, &l)
+		names = strings.Join(l.Enabled, ", ")
+	}
+	note := ""
+	if res.Retval != 0 {
+		note = " (self-test failed: " + res.Stderr + ")"
+	}
+	t.add(row{"daemon memory", "resident set, modules " + names + ", after 20,000 commands and a self-test run" + note,
+		fmt.Sprintf("%.1f MiB (peak %.1f MiB)", rss, hwm), "", "", "< 30 MiB", verdict(hwm < 30)})
+	return nil
+}
+
+func memory(pid int) (rss, hwm float64) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(fields[1], 64)
+		switch fields[0] {
+		case "VmRSS:":
+			rss = kb / 1024
+		case "VmHWM:":
+			hwm = kb / 1024
+		}
+	}
+	return rss, hwm
+}
+
+// realMgr compares command throughput with the real ceph-mgr.
+func realMgr(t *table, d *proc, dir, cluster string) error {
+	conf := cluster
+	if cluster == "none" {
+		t.add(row{"vs real ceph-mgr", "command throughput", "", "", "", "≥ 10x", "not measured (-cluster=none)"})
+		return nil
+	}
+	if cluster == "auto" {
+		if _, err := exec.LookPath("ceph-mon"); err != nil {
+			t.add(row{"vs real ceph-mgr", "command throughput", "", "", "", "≥ 10x", "not measured (Ceph not installed)"})
+			return nil
+		}
+		cdir := filepath.Join(dir, "cluster")
+		fmt.Fprintln(os.Stderr, "  starting a throwaway Ceph cluster (scripts/ceph-cluster.sh)...")
+		out, err := exec.Command("scripts/ceph-cluster.sh", "start", cdir).Output()
+		if err != nil {
+			return fmt.Errorf("start a cluster: %w", err)
+		}
+		defer exec.Command("scripts/ceph-cluster.sh", "destroy", cdir).Run()
+		conf = filepath.Join(cdir, "ceph.conf")
+		_ = out
+	}
+	ctx := context.Background()
+	conn, err := cephrados.Connect(ctx, clusterbackend.DialOptions{Conf: conf, Name: "client.admin", OpTimeout: 30 * time.Second, MountTimeout: 10 * time.Second})
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", conf, err)
+	}
+	defer conn.Close()
+	enable, _ := json.Marshal(map[string]any{"prefix": "mgr module enable", "module": "selftest"})
+	if _, outs, err := conn.MonCommand(enable, nil); err != nil {
+		return fmt.Errorf("enable selftest on the real mgr: %v %s", err, outs)
+	}
+	pyCmd, _ := json.Marshal(map[string]any{"prefix": "mgr self-test python-version"})
+	deadline := time.Now().Add(90 * time.Second)
+	for { // the real mgr restarts when the module set changes
+		if _, _, err := conn.MgrCommand(pyCmd, nil); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the real mgr does not answer mgr self-test python-version")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for _, conc := range []int{1, 16} {
+		total := 500 * conc
+		if conc == 1 {
+			total = 1000
+		}
+		theirs, err := bench.Parallel(conc, total, func() (func() error, func(), error) {
+			return func() error { _, _, err := conn.MgrCommand(pyCmd, nil); return err }, func() {}, nil
+		})
+		if err != nil {
+			return err
+		}
+		ours, err := bench.Parallel(conc, 20*total, bench.DaemonOp(d.api, map[string]any{"prefix": "hello", "person_name": "x"}))
+		if err != nil {
+			return err
+		}
+		ratio := ours.OpsPerSec() / theirs.OpsPerSec()
+		t.add(row{"vs real ceph-mgr", fmt.Sprintf("command throughput, %d client(s): gomgr `hello` vs Python `mgr self-test python-version` over librados", conc),
+			rate(ours.OpsPerSec()), rate(theirs.OpsPerSec()) + " (ceph-mgr 16.2)", fmt.Sprintf("%.0fx", ratio), "≥ 10x", verdict(ratio >= 10)})
+	}
+	return nil
+}
+
+
+func dur(d time.Duration) string {
+	switch {
+	case d < time.Microsecond:
+		return fmt.Sprintf("%d ns", d.Nanoseconds())
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.1f µs", float64(d.Nanoseconds())/1e3)
+	case d < time.Second:
+		return fmt.Sprintf("%.2f ms", float64(d.Nanoseconds())/1e6)
+	}
+	return fmt.Sprintf("%.2f s", d.Seconds())
+}
+
+func rate(r float64) string {
+	if r >= 1000 {
+		return fmt.Sprintf("%.1fk ops/s", r/1000)
+	}
+	return fmt.Sprintf("%.0f ops/s", r)
+}
+
+func count(n int) string {
+	switch {
+	case n >= 1000000:
+		return fmt.Sprintf("%dM", n/1000000)
+	case n >= 1000:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return strconv.Itoa(n)
+}
