@@ -6,7 +6,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gomgr/gomgr/internal/cephrados"
+	"github.com/gomgr/gomgr/internal/radosproc"
 	"github.com/gomgr/gomgr/internal/clusterbackend"
 	"github.com/gomgr/gomgr/internal/mgrctl"
 )
@@ -22,9 +22,9 @@ const (
 )
 
 // dialCluster connects to a Ceph cluster for -c through librados
-// (internal/cephrados).
+// in the gomgr-rados helper process (internal/radosproc).
 var dialCluster mgrctl.ClusterDialer = func(conf, name, keyring string) (mgrctl.ClusterConn, error) {
-	c, err := cephrados.Connect(context.Background(), clusterbackend.DialOptions{
+	c, err := radosproc.Dial(context.Background(), clusterbackend.DialOptions{
 		Conf: conf, Name: name, Keyring: keyring,
 		OpTimeout: clusterOpTimeout, MountTimeout: clusterMountTimeout,
 	})
@@ -34,8 +34,8 @@ var dialCluster mgrctl.ClusterDialer = func(conf, name, keyring string) (mgrctl.
 	return clusterConn{c}, nil
 }
 
-// clusterConn adapts *cephrados.Conn to mgrctl.ClusterConn.
-type clusterConn struct{ c *cephrados.Conn }
+// clusterConn adapts a clusterbackend.Conn to mgrctl.ClusterConn.
+type clusterConn struct{ c clusterbackend.Conn }
 
 func (c clusterConn) MonCommand(cmd, inbuf []byte) ([]byte, string, error) {
 	return c.c.MonCommand(cmd, inbuf)

@@ -3,8 +3,10 @@
 // the monitor and mgr command calls mgrctl -c needs.
 //
 // Build with the Ceph release tag of the installed librados (-tags pacific
-// on Debian bookworm). Only the binaries (cmd/ceph-mgr, cmd/mgrctl) and
-// integration tests import this package; everything else stays pure Go.
+// on Debian bookworm). Only the gomgr-rados helper binary (which ceph-mgr
+// and mgrctl start for -c, see internal/radosproc), the benchmark program
+// and integration tests import this package; everything else stays pure
+// Go and does not link librados.
 // Built without cgo (CGO_ENABLED=0) the package still compiles, and
 // Connect fails with ErrNoCgo.
 //

@@ -36,7 +36,7 @@ func EntityName(name string) string {
 	return name
 }
 
-// DialFunc connects to a cluster (internal/cephrados.Dial).
+// DialFunc connects to a cluster (radosproc.Dial in the binaries).
 type DialFunc func(ctx context.Context, o DialOptions) (Conn, error)
 
 // AttachOptions configure an Attacher. Zero values take the defaults.

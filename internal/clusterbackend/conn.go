@@ -12,7 +12,8 @@ import (
 )
 
 // Conn is a connection to a Ceph cluster: the few librados calls the
-// backend needs. internal/cephrados implements it with go-ceph; tests use a
+// backend needs. internal/cephrados implements it with go-ceph, and
+// internal/radosproc forwards it to that in a helper process; tests use a
 // fake. Errors carry Ceph's errno: an ErrorCode() int method (go-ceph
 // errors have one) or a syscall.Errno, somewhere in the wrap chain.
 //

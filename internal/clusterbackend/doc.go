@@ -3,7 +3,8 @@
 // monitors, and a daemon.Election between gomgr daemons on any hosts
 // through a RADOS lock. It is pure Go: it talks to the cluster through the
 // small Conn interface, implemented with go-ceph (cgo) by
-// internal/cephrados and by a fake in the tests.
+// internal/cephrados, which the binaries reach through the gomgr-rados
+// helper process (internal/radosproc), and by a fake in the tests.
 //
 // # Module options: the configuration database
 //

@@ -19,9 +19,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gomgr/gomgr/internal/cephrados"
 	"github.com/gomgr/gomgr/internal/clusterbackend"
 	"github.com/gomgr/gomgr/internal/daemon"
+	"github.com/gomgr/gomgr/internal/radosproc"
 	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
@@ -116,7 +116,7 @@ func (g *gomgrtestModule) Commands() []*clicommand.Command {
 // attacher returns an Attacher for the test cluster.
 func (c *testCluster) attacher(o clusterbackend.AttachOptions) *clusterbackend.Attacher {
 	o.Conf, o.Name, o.Keyring = c.conf, "client.admin", c.keyring
-	return clusterbackend.NewAttacher(o, cephrados.Dial)
+	return clusterbackend.NewAttacher(o, radosproc.Dial)
 }
 
 // env is a module manager attached to the test cluster.
@@ -409,7 +409,7 @@ func TestClusterFailoverThroughTheRADOSLock(t *testing.T) {
 			return p
 		}
 		// An observer reads the published active daemon like a standby.
-		obs, err := cephrados.Dial(context.Background(), clusterbackend.DialOptions{Conf: c.conf, Keyring: c.keyring, OpTimeout: 5 * time.Second})
+		obs, err := radosproc.Dial(context.Background(), clusterbackend.DialOptions{Conf: c.conf, Keyring: c.keyring, OpTimeout: 5 * time.Second})
 		require.NoError(t, err)
 		t.Cleanup(obs.Close)
 		election := clusterbackend.NewElection(obs, "observer", clusterbackend.ElectionOptions{Pool: pool})

@@ -432,7 +432,6 @@ func realMgr(t *table, d *proc, dir, cluster string) error {
 	return nil
 }
 
-
 func dur(d time.Duration) string {
 	switch {
 	case d < time.Microsecond:
