@@ -45,7 +45,7 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 bench: deps build
-	$(GO) run ./internal/bench/cmd/benchtable
+	$(GO) run ./internal/bench/cmd/benchtable -go $(GO)
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \

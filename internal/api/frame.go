@@ -134,8 +134,10 @@ func serveFramed(c net.Conn, h Handler, o ServerOptions) {
 		// The command runs in this goroutine (no hand-off on the fast
 		// path); a watchdog answers -ETIMEDOUT and drops the connection if
 		// it overruns, leaving a stuck handler behind but not the client.
-		ctx, cancel := context.WithTimeout(context.Background(), o.CommandTimeout)
-		wd.start(cmd["prefix"])
+		// The watchdog cancels the command's context when it fires; no
+		// per-command timer is needed.
+		ctx, cancel := context.WithCancel(context.Background())
+		wd.start(cmd["prefix"], cancel)
 		res := h.Command(ctx, cmd, inbuf, perm)
 		cancel()
 		if !wd.finish() || reply(c, w, res) != nil {
@@ -156,6 +158,7 @@ type watchdog struct {
 	gone    bool
 	prefix  any
 	started time.Time
+	cancel  context.CancelFunc
 }
 
 func newWatchdog(c net.Conn, w *bufio.Writer, limit time.Duration) *watchdog {
@@ -165,9 +168,9 @@ func newWatchdog(c net.Conn, w *bufio.Writer, limit time.Duration) *watchdog {
 	return wd
 }
 
-func (wd *watchdog) start(prefix any) {
+func (wd *watchdog) start(prefix any, cancel context.CancelFunc) {
 	wd.mu.Lock()
-	wd.running, wd.prefix, wd.started = true, prefix, time.Now()
+	wd.running, wd.prefix, wd.started, wd.cancel = true, prefix, time.Now(), cancel
 	wd.mu.Unlock()
 	wd.t.Reset(wd.limit)
 }
@@ -190,6 +193,7 @@ func (wd *watchdog) fire() {
 		return
 	}
 	wd.gone = true
+	wd.cancel()
 	_ = reply(wd.c, wd.w, objectformat.Failed(-int(syscall.ETIMEDOUT),
 		fmt.Sprintf("command '%v' did not complete within %s", wd.prefix, wd.limit)))
 	wd.c.Close()
