@@ -34,6 +34,9 @@
 #                            (default 50)
 #   CEPH_CLUSTER_PYCACHE     directory for the mgr's python byte-code cache
 #                            (default: none; see start_mgr)
+#   CEPH_CLUSTER_MGR_MODULES colon-separated directories of extra Python mgr
+#                            modules (one subdirectory per module) to load
+#                            next to the installed ones
 #
 # Exit status: 0 ok, 1 failure, 2 ceph binaries missing, 64 usage error.
 set -euo pipefail
@@ -149,6 +152,26 @@ abs_dir() {
 
 cephc() { ceph -c "$CONF" --connect-timeout 10 "$@"; }
 
+# mgr_module_path_line builds DIR/mgr-modules (links to the installed
+# modules and to those of CEPH_CLUSTER_MGR_MODULES) and prints the
+# "mgr module path" setting for it; nothing without extra modules.
+mgr_module_path_line() {
+    [[ -n ${CEPH_CLUSTER_MGR_MODULES:-} ]] || return 0
+    local base=/usr/share/ceph/mgr farm="$DIR/mgr-modules" entry extra
+    mkdir -p "$farm"
+    for entry in "$base"/*; do
+        ln -sfn "$entry" "$farm/${entry##*/}"
+    done
+    local IFS=:
+    for extra in $CEPH_CLUSTER_MGR_MODULES; do
+        for entry in "$(abs_dir "$extra")"/*/; do
+            entry=${entry%/}
+            ln -sfn "$entry" "$farm/${entry##*/}"
+        done
+    done
+    echo "mgr module path = $farm"
+}
+
 write_conf() {
     local fsid=$1 p2=$2 p1=$3
     cat >"$CONF" <<EOF
@@ -193,6 +216,7 @@ pid file = $DIR/run/\$cluster-\$name.pid
 log file = $DIR/log/\$cluster-\$name.log
 mgr data = $DIR/mgr.\$id
 keyring = $DIR/mgr.\$id/keyring
+$(mgr_module_path_line)
 
 [osd]
 admin socket = $DIR/run/\$cluster-\$name.asok

@@ -141,7 +141,10 @@ func startCluster() {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, script(), "start", dir)
-	cmd.Env = append(os.Environ(), "CEPH_CLUSTER_TIMEOUT=120")
+	// testdata/mgr-modules adds gomgrpy, a Python module with an eval
+	// command for the REPL test.
+	cmd.Env = append(os.Environ(), "CEPH_CLUSTER_TIMEOUT=120",
+		"CEPH_CLUSTER_MGR_MODULES="+filepath.Join(repoRoot(), "internal", "clusterbackend", "testdata", "mgr-modules"))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

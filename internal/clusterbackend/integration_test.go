@@ -494,6 +494,60 @@ func TestMgrctlMatchesTheCephCLI(t *testing.T) {
 	}
 }
 
+// TestMgrctlReplOnTheRealMgr drives a real Python eval command (gomgrpy,
+// loaded into the test cluster's ceph-mgr from testdata) with
+// `mgrctl repl -c`: continuation lines, state kept between submissions,
+// and the completion protocol.
+func TestMgrctlReplOnTheRealMgr(t *testing.T) {
+	c := needCluster(t)
+	bin := buildBinary(t, "./cmd/mgrctl")
+	ceph := func(args ...string) (string, error) {
+		cmd := exec.Command("ceph", append([]string{"-c", c.conf, "--keyring", c.keyring}, args...)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := ceph("mgr", "module", "enable", "gomgrpy"); err != nil {
+		t.Fatalf("enable gomgrpy: %v %s", err, out)
+	}
+	defer ceph("mgr", "module", "disable", "gomgrpy")
+	// Enabling a module restarts the real mgr; wait for the command.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		out, err := ceph("mgr", "gomgrpy", "eval", "1")
+		if err == nil && strings.TrimSpace(out) == "1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the real mgr never answered mgr gomgrpy eval: %v %s", err, out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	mgrctl := func(stdin string, args ...string) (string, string, int) {
+		cmd := exec.Command(bin, append([]string{"-c", c.conf, "--keyring", c.keyring}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		rc := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			rc = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return o.String(), e.String(), rc
+	}
+	src := "x = 40\ndef f():\n    return x + 2\n\nprint(f())\n1 + 1\n"
+	out, errOut, rc := mgrctl(src, "repl", "--prefix", "mgr gomgrpy eval")
+	require.Zero(t, rc, errOut)
+	require.Equal(t, "42\n2\n", out)
+	out, errOut, rc = mgrctl("print(x)\n", "repl", "--prefix", "mgr gomgrpy eval")
+	require.Zero(t, rc, errOut)
+	require.Equal(t, "40\n", out, "the interpreter keeps its state between sessions")
+	out, errOut, rc = mgrctl("", "mgr", "gomgrpy", "eval", "--complete", "pri")
+	require.Zero(t, rc, errOut)
+	require.Equal(t, "print\n", out)
+}
+
 // TestClusterMonitorLoss runs last: it stops and restarts the monitor.
 func TestClusterMonitorLoss(t *testing.T) {
 	c := needCluster(t)

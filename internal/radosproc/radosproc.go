@@ -159,8 +159,16 @@ func Serve(r io.Reader, w io.Writer, dial clusterbackend.DialFunc) error {
 	}
 }
 
+// failure encodes an error. A librados return code is kept as it is,
+// sign included: a mgr module may return a positive value (2 for an
+// incomplete eval input), which the caller must see unchanged.
 func failure(id uint64, err error) reply {
-	return reply{ID: id, Errno: clusterbackend.Errno(err), Err: err.Error()}
+	code := clusterbackend.Errno(err)
+	var coded interface{ ErrorCode() int }
+	if errors.As(err, &coded) && coded.ErrorCode() != 0 {
+		code = coded.ErrorCode()
+	}
+	return reply{ID: id, Errno: code, Err: err.Error()}
 }
 
 // call runs one request on the connection.

@@ -31,6 +31,9 @@ func (f *fakeConn) MonCommand(cmd, inbuf []byte) ([]byte, string, error) {
 	return append([]byte("mon:"), append(cmd, inbuf...)...), "st", nil
 }
 func (f *fakeConn) MgrCommand(cmd, inbuf []byte) ([]byte, string, error) {
+	if string(cmd) == "incomplete" {
+		return nil, "", &Error{Code: 2, Msg: "rados: ret=2"}
+	}
 	return append([]byte("mgr:"), cmd...), "", nil
 }
 func (f *fakeConn) OsdCommand(osd int, cmd, inbuf []byte) ([]byte, string, error) {
@@ -120,6 +123,11 @@ func TestProtocol(t *testing.T) {
 	_, st, err = c.MonCommand([]byte("fail"), nil)
 	require.Equal(t, -int(syscall.ENOENT), objectformat.ErrnoOf(err), "the errno crosses the pipe")
 	require.Equal(t, "no such thing", st)
+
+	_, _, err = c.MgrCommand([]byte("incomplete"), nil)
+	var coded interface{ ErrorCode() int }
+	require.ErrorAs(t, err, &coded)
+	require.Equal(t, 2, coded.ErrorCode(), "a positive return value keeps its sign")
 
 	p, _ := c.Pool("p")
 	require.NoError(t, p.WriteFull("o", []byte{0, 1, 2}))
