@@ -13,7 +13,9 @@
 // rejected with "Unknown format name: X"; a Ceph format the formatter cannot
 // produce ("plain", "xml" for the default formatter) with
 // "Unsupported format: X". Both are -EINVAL and both are detected before
-// the handler runs, so a bad format never causes side effects.
+// the handler runs, so a bad format never causes side effects. A result
+// type with a ToPlain method (PlainDataProvider), WithPlain, or a custom
+// Formatter adds "plain".
 //
 // Errors carry errnos: [ErrorResponse] is an error with a status text and a
 // negative errno, [Wrap] derives the errno from any error that carries one

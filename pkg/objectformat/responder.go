@@ -2,6 +2,7 @@ package objectformat
 
 import (
 	"context"
+	"reflect"
 )
 
 // Simplifier is implemented by values that present themselves to the
@@ -21,6 +22,14 @@ type JSONDataProvider interface {
 // an ObjectFormatter with Compatible set (Python's to_yaml protocol).
 type YAMLDataProvider interface {
 	ToYAML() any
+}
+
+// PlainDataProvider is implemented by values with a plain-text form. A
+// Responder whose result type implements it accepts the format "plain" and
+// prints ToPlain(); Go knows the result type before the handler runs, so
+// the format check stays ahead of the handler, as in Python.
+type PlainDataProvider interface {
+	ToPlain() string
 }
 
 // ReturnValuer lets a returned value choose the command's retval (Python's
@@ -132,6 +141,9 @@ func Responder[T any](fn func(ctx context.Context, req *Request) (T, error), opt
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if reflect.TypeFor[T]().Implements(plainProviderType) {
+		cfg.formatter = plainProvider{cfg.formatter}
+	}
 	return HandlerFunc(func(ctx context.Context, req *Request) Result {
 		f, err := CheckFormat(req.Format, cfg.def, cfg.formatter)
 		if err != nil {
@@ -197,4 +209,18 @@ func WithPlain[T any](fn func(v T) string) ResponderOption {
 		}}
 		c.def = Plain
 	}
+}
+
+var plainProviderType = reflect.TypeFor[PlainDataProvider]()
+
+// plainProvider adds "plain" to a formatter for PlainDataProvider results.
+type plainProvider struct{ Formatter }
+
+func (p plainProvider) Supports(f Format) bool { return f == Plain || p.Formatter.Supports(f) }
+
+func (p plainProvider) Format(v any, f Format) ([]byte, error) {
+	if pp, ok := v.(PlainDataProvider); ok && f == Plain {
+		return []byte(pp.ToPlain()), nil
+	}
+	return p.Formatter.Format(v, f)
 }

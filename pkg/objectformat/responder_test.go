@@ -273,3 +273,20 @@ func TestEmptyResponderReturnsNothing(t *testing.T) {
 	require.Equal(t, 1, ft.NumOut())
 	require.Equal(t, reflect.TypeFor[error](), ft.Out(0))
 }
+
+type report struct {
+	Pools int `json:"pools"`
+}
+
+func (r report) ToPlain() string { return fmt.Sprintf("%d pools", r.Pools) }
+
+// TestPlainDataProvider: a result type with ToPlain makes "plain" a
+// supported format, checked before the handler runs.
+func TestPlainDataProvider(t *testing.T) {
+	h := Responder(func(context.Context, *Request) (report, error) { return report{Pools: 3}, nil })
+	require.Equal(t, OK("3 pools").String(), serve(h, Plain).String())
+	require.Equal(t, OK("{\n  \"pools\": 3\n}").String(), serve(h, JSON).String())
+	require.Equal(t, "Unsupported format: xml", serve(h, XML).Stderr)
+	other := Responder(func(context.Context, *Request) (map[string]int, error) { return nil, nil })
+	require.Equal(t, "Unsupported format: plain", serve(other, Plain).Stderr)
+}
