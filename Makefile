@@ -10,7 +10,7 @@
 # toolchain from the module proxy when the installed one is too old.
 
 SHELL := /bin/bash
-GO := $(shell scripts/ensure-go.sh)
+GO = $(shell scripts/ensure-go.sh)
 export GOFLAGS := -tags=pacific
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 60s
