@@ -44,84 +44,62 @@ type benchObject struct {
 	Size float64 `json:"size"`
 }
 
+var benchStructData = map[int][]benchObject{}
+
+// benchStructs is the same result as benchResult as a Go slice of structs,
+// the usual shape of a module command's return value.
 func benchStructs(n int) []benchObject {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if d, ok := benchStructData[n]; ok {
+		return d
+	}
 	d := make([]benchObject, n)
 	for i := range d {
 		d[i] = benchObject{ID: i, Name: "obj-" + strconv.Itoa(i), Size: float64(i) * 1.5}
 	}
+	benchStructData[n] = d
 	return d
 }
 
-func BenchmarkEncodeJSON(b *testing.B) {
-	for _, sz := range benchSizes {
-		b.Run(sz.name, func(b *testing.B) {
-			data := benchResult(sz.n)
-			b.ReportAllocs()
-			var out []byte
-			for b.Loop() {
-				var err error
-				out, err = EncodeJSON(data, 2)
-				if err != nil {
-					b.Fatal(err)
+// benchEncode runs enc over every benchmark size, on the generic tree
+// ("tree/<size>") and on the []benchObject form ("structs/<size>").
+func benchEncode(b *testing.B, enc func(any) ([]byte, error)) {
+	for _, shape := range []struct {
+		name string
+		data func(int) any
+	}{
+		{"tree", func(n int) any { return benchResult(n) }},
+		{"structs", func(n int) any { return benchStructs(n) }},
+	} {
+		for _, sz := range benchSizes {
+			b.Run(shape.name+"/"+sz.name, func(b *testing.B) {
+				data := shape.data(sz.n)
+				b.ReportAllocs()
+				var out []byte
+				for b.Loop() {
+					var err error
+					out, err = enc(data)
+					if err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			b.SetBytes(int64(len(out)))
-		})
-	}
-	b.Run("structs-10k", func(b *testing.B) {
-		data := benchStructs(10_000)
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := EncodeJSON(data, 2); err != nil {
-				b.Fatal(err)
-			}
+				b.SetBytes(int64(len(out)))
+			})
 		}
-	})
+	}
+}
+
+func BenchmarkEncodeJSON(b *testing.B) {
+	benchEncode(b, func(v any) ([]byte, error) { return EncodeJSON(v, 2) })
 }
 
 func BenchmarkEncodeYAML(b *testing.B) {
-	for _, sz := range benchSizes {
-		b.Run(sz.name, func(b *testing.B) {
-			data := benchResult(sz.n)
-			b.ReportAllocs()
-			var out []byte
-			for b.Loop() {
-				var err error
-				out, err = EncodeYAML(data)
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.SetBytes(int64(len(out)))
-		})
-	}
-	b.Run("structs-10k", func(b *testing.B) {
-		data := benchStructs(10_000)
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := EncodeYAML(data); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	benchEncode(b, EncodeYAML)
 }
 
 // BenchmarkStdlibMarshalIndent is the point of comparison: encoding/json's
 // MarshalIndent on the same data (which does not produce Python's bytes).
 func BenchmarkStdlibMarshalIndent(b *testing.B) {
-	for _, sz := range benchSizes {
-		b.Run(sz.name, func(b *testing.B) {
-			data := benchResult(sz.n)
-			b.ReportAllocs()
-			var out []byte
-			for b.Loop() {
-				var err error
-				out, err = json.MarshalIndent(data, "", "  ")
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.SetBytes(int64(len(out)))
-		})
-	}
+	benchEncode(b, func(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") })
 }

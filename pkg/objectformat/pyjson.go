@@ -44,7 +44,8 @@ var errJSONBytes = errors.New("objectformat: cannot encode bytes as JSON")
 // EncodeJSON writes v like Python json.dumps(v, indent=indent, sort_keys=True);
 // indent < 0 means Python's indent=None (one line). It calls Simplify first
 // unless v is already a tree (common generic types are encoded directly,
-// without reflection or an intermediate tree).
+// without reflection or an intermediate tree; so are eligible structs and
+// slices, arrays and pointers of them, see fastpath.go).
 func EncodeJSON(v any, indent int) (out []byte, err error) {
 	defer recoverAsError(&err)
 	e := pyJSONEncoder{indent: indent, simp: simplifier{keepIntKeys: true}}
@@ -342,6 +343,9 @@ func (e *pyJSONEncoder) value(v any, level int) error {
 		}
 		e.close('}', level)
 	default:
+		if e.encodeFast(v, level) {
+			return nil
+		}
 		t, err := e.simp.value(v, level)
 		if err != nil {
 			return err

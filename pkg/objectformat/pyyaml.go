@@ -57,10 +57,11 @@ const (
 )
 
 // EncodeYAML writes v like PyYAML's yaml.safe_dump(v). Like EncodeJSON it
-// encodes common generic types directly and calls Simplify's conversion for
-// anything else; Go maps with integer keys print plain integer keys in
-// numeric order, as a Python dict with int keys does. The output always ends
-// with a newline; a plain scalar at the top level is followed by "...".
+// encodes common generic types and eligible structs directly and calls
+// Simplify's conversion for anything else; Go maps with integer keys print
+// plain integer keys in numeric order, as a Python dict with int keys does.
+// The output always ends with a newline; a plain scalar at the top level is
+// followed by "...".
 func EncodeYAML(v any) (out []byte, err error) {
 	defer recoverAsError(&err)
 	e := pyYAMLEmitter{
@@ -182,19 +183,24 @@ func (e *pyYAMLEmitter) seqItem() {
 // mapKey writes a string key and the ':' indicator (expect_block_mapping_key
 // and the simple/complex value handlers).
 func (e *pyYAMLEmitter) mapKey(k string) {
-	e.writeIndent()
 	if !utf8.ValidString(k) {
 		k = sanitizeUTF8(k)
 	}
 	a := analyzeYAMLScalar(k)
+	e.mapKeyAnalyzed(k, &a)
+}
+
+// mapKeyAnalyzed is mapKey for a valid UTF-8 key k analyzed as a.
+func (e *pyYAMLEmitter) mapKeyAnalyzed(k string, a *yamlScalarAnalysis) {
+	e.writeIndent()
 	// check_simple_key: the "!!str" tag (5 characters) counts too.
 	if !a.empty && !a.multiline && a.length+5 < 128 {
-		e.strScalarAnalyzed(k, &a, yamlCtxMapping|yamlCtxSimpleKey)
+		e.strScalarAnalyzed(k, a, yamlCtxMapping|yamlCtxSimpleKey)
 		e.writeIndicator(":", false, false, false)
 		return
 	}
 	e.writeIndicator("?", true, false, true)
-	e.strScalarAnalyzed(k, &a, yamlCtxMapping)
+	e.strScalarAnalyzed(k, a, yamlCtxMapping)
 	e.writeIndent()
 	e.writeIndicator(":", true, false, true)
 }
@@ -369,6 +375,9 @@ func (e *pyYAMLEmitter) node(v any, ctx, depth int) error {
 		}
 		e.indent = saved
 	default:
+		if e.encodeFast(v, ctx, depth) {
+			return nil
+		}
 		t, err := e.simp.value(v, depth)
 		if err != nil {
 			return err
