@@ -506,12 +506,34 @@ print_env() {
     printf 'export CEPH_KEYRING=%q\n' "$DIR/keyring"
 }
 
+# stray_pids prints the pids of ceph daemons started with this cluster's
+# configuration that no pid file names any more (a mgr respawning itself
+# after a module was enabled rewrites its pid file; a stop in that window
+# would miss it).
+stray_pids() {
+    local f pid
+    for f in /proc/[0-9]*/cmdline; do
+        pid=${f#/proc/}
+        pid=${pid%/cmdline}
+        [[ $pid == "$$" ]] && continue
+        if tr '\0' ' ' <"$f" 2>/dev/null | grep -qE -- "^ceph-(mon|mgr|osd) -c $CONF "; then
+            printf '%s\n' "$pid"
+        fi
+    done
+}
+
 do_stop() {
     [[ -d $DIR ]] || return 0
     # osd and mgr first: on SIGTERM the OSD asks the mon to mark it down and
     # waits up to 5 s for the answer, so the mon must still be there.
     stop_daemons "osd.$OSD_ID" "mgr.$MGR_ID"
     stop_daemons "mon.$MON_ID"
+    local -a strays
+    mapfile -t strays < <(stray_pids)
+    if ((${#strays[@]})); then
+        log "stopping stray daemons of this cluster: ${strays[*]}"
+        kill -KILL "${strays[@]}" 2>/dev/null || true
+    fi
 }
 
 main() {
