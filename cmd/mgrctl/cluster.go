@@ -6,9 +6,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gomgr/gomgr/internal/radosproc"
 	"github.com/gomgr/gomgr/internal/clusterbackend"
 	"github.com/gomgr/gomgr/internal/mgrctl"
+	"github.com/gomgr/gomgr/internal/radosproc"
 )
 
 // Timeouts of mgrctl -c. Connecting gives up after clusterMountTimeout
