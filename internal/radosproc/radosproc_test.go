@@ -78,7 +78,7 @@ func (p fakePool) Read(oid string) ([]byte, error) {
 
 // pipeConn connects a client Conn to Serve in this process (the helper's
 // loop), through pipes instead of a child process.
-func pipeConn(t *testing.T, fake *fakeConn, dialErr error) (*Conn, error, chan error) {
+func pipeConn(t *testing.T, fake *fakeConn, dialErr error) (*Conn, chan error, error) {
 	cr, sw := io.Pipe() // helper → client
 	sr, cw := io.Pipe() // client → helper
 	served := make(chan error, 1)
@@ -99,12 +99,12 @@ func pipeConn(t *testing.T, fake *fakeConn, dialErr error) (*Conn, error, chan e
 	}
 	c.fsid = rep.FSID
 	t.Cleanup(func() { cw.Close() })
-	return c, err, served
+	return c, served, err
 }
 
 func TestProtocol(t *testing.T) {
 	fake := &fakeConn{objects: map[string][]byte{}}
-	c, err, served := pipeConn(t, fake, nil)
+	c, served, err := pipeConn(t, fake, nil)
 	require.NoError(t, err)
 	require.Equal(t, "fsid-1", c.FSID())
 
@@ -168,7 +168,7 @@ func TestProtocol(t *testing.T) {
 }
 
 func TestDialFailure(t *testing.T) {
-	_, err, served := pipeConn(t, &fakeConn{}, &Error{Code: -int(syscall.ETIMEDOUT), Msg: "connect: timed out"})
+	_, served, err := pipeConn(t, &fakeConn{}, &Error{Code: -int(syscall.ETIMEDOUT), Msg: "connect: timed out"})
 	require.Equal(t, -int(syscall.ETIMEDOUT), objectformat.ErrnoOf(err))
 	require.EqualError(t, err, "connect: timed out")
 	require.Error(t, <-served)
