@@ -32,7 +32,7 @@ func pyRepr(v any) string {
 		}
 		return "False"
 	case string:
-		return pyStrRepr(x)
+		return objectformat.PyStrRepr(x)
 	case int:
 		return strconv.Itoa(x)
 	case int64:
@@ -56,7 +56,7 @@ func pyRepr(v any) string {
 	case []string:
 		parts := make([]string, len(x))
 		for i, e := range x {
-			parts[i] = pyStrRepr(e)
+			parts[i] = objectformat.PyStrRepr(e)
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	case map[string]any:
@@ -67,7 +67,7 @@ func pyRepr(v any) string {
 		sort.Strings(keys)
 		parts := make([]string, len(keys))
 		for i, k := range keys {
-			parts[i] = pyStrRepr(k) + ": " + pyRepr(x[k])
+			parts[i] = objectformat.PyStrRepr(k) + ": " + pyRepr(x[k])
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
 	}
@@ -90,34 +90,4 @@ func pyFloat(f float64) string {
 		return strconv.FormatFloat(f, 'g', -1, 64)
 	}
 	return string(b)
-}
-
-// pyStrRepr is Python's repr(str): single quotes unless the text holds a
-// single quote and no double quote.
-func pyStrRepr(s string) string {
-	q := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == rune(q) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
 }

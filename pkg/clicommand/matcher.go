@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
 // ParseDescriptions reads a get_command_descriptions reply, keeping the
@@ -498,40 +500,9 @@ func storeArg(b *boundArg, vals []any, d map[string]any) {
 func pyListRepr(ss []string) string {
 	parts := make([]string, len(ss))
 	for i, s := range ss {
-		parts[i] = pyRepr(s)
+		parts[i] = objectformat.PyStrRepr(s)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
-}
-
-// pyRepr is Python's repr() of a str.
-func pyRepr(s string) string {
-	quote := byte('\'')
-	if strings.Contains(s, "'") && !strings.Contains(s, "\"") {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(quote)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == rune(quote):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(quote)
-	return b.String()
 }
 
 // Complete returns the words that could follow the given words; the last
