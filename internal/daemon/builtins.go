@@ -479,11 +479,6 @@ type helpEntry struct {
 
 func (d *Daemon) help(context.Context, *helpArgs) ([]helpEntry, error) {
 	descs := d.mgr.Describe(clicommand.DescribeOptions{})
-	m, err := clicommand.NewMatcher(descs)
-	if err != nil {
-		return nil, err
-	}
-	_ = m
 	var out []helpEntry
 	for _, desc := range descs {
 		s, err := clicommand.SpecFromString(desc.Sig.String())
