@@ -185,15 +185,8 @@ func (c *testCluster) ceph(t *testing.T, args ...string) (stdout, stderr string,
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ceph", append([]string{"--connect-timeout", "15"}, args...)...)
 	cmd.Env = append(os.Environ(), "CEPH_CONF="+c.conf, "CEPH_KEYRING="+c.keyring)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return o.String(), e.String(), ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("ceph %s: %v", strings.Join(args, " "), err)
-	}
-	return o.String(), e.String(), 0
+	r := testutil.Run(t, cmd)
+	return r.Stdout, r.Stderr, r.Code
 }
 
 // mustCeph runs the ceph CLI and fails the test if it fails.

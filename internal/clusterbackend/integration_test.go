@@ -452,16 +452,8 @@ func TestMgrctlMatchesTheCephCLI(t *testing.T) {
 	run := func(name string, args ...string) (string, string, int) {
 		cmd := exec.Command(name, args...)
 		cmd.Env = append(os.Environ(), "CEPH_CONF="+c.conf, "CEPH_KEYRING="+c.keyring)
-		var o, e bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &o, &e
-		err := cmd.Run()
-		rc := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			rc = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return o.String(), e.String(), rc
+		r := testutil.Run(t, cmd)
+		return r.Stdout, r.Stderr, r.Code
 	}
 	for _, args := range [][]string{
 		{"mgr", "module", "ls"},
@@ -524,16 +516,8 @@ func TestMgrctlReplOnTheRealMgr(t *testing.T) {
 	mgrctl := func(stdin string, args ...string) (string, string, int) {
 		cmd := exec.Command(bin, append([]string{"-c", c.conf, "--keyring", c.keyring}, args...)...)
 		cmd.Stdin = strings.NewReader(stdin)
-		var o, e bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &o, &e
-		err := cmd.Run()
-		rc := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			rc = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return o.String(), e.String(), rc
+		r := testutil.Run(t, cmd)
+		return r.Stdout, r.Stderr, r.Code
 	}
 	src := "x = 40\ndef f():\n    return x + 2\n\nprint(f())\n1 + 1\n"
 	out, errOut, rc := mgrctl(src, "repl", "--prefix", "mgr gomgrpy eval")

@@ -32,16 +32,33 @@ func (w *writeLog) mark(key string) {
 	w.written[key] = w.seq
 }
 
-// newer reports whether key was written locally after start.
-func (w *writeLog) newer(key string, start uint64) bool { return w.written[key] > start }
-
-// prune forgets writes a refresh starting at start has seen.
-func (w *writeLog) prune(start uint64) {
-	for k, s := range w.written {
-		if s <= start {
+// settle finishes a refresh that began at start: in fresh (what the
+// cluster returned) every key this daemon wrote after start keeps its
+// cached value, or stays absent if the write was a delete, and writes the
+// refresh has seen are forgotten.
+func settle[V any](w *writeLog, start uint64, fresh, cached map[string]V) {
+	for k, seq := range w.written {
+		if seq <= start {
 			delete(w.written, k)
+			continue
+		}
+		if v, ok := cached[k]; ok {
+			fresh[k] = v
+		} else {
+			delete(fresh, k)
 		}
 	}
+}
+
+// withPrefix copies the entries of m whose keys start with prefix.
+func withPrefix(m map[string]string, prefix string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // ---- configuration database ----
@@ -147,16 +164,7 @@ func (s *configStore) refresh(ctx context.Context) ([]string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k := range s.wlog.written {
-		if s.wlog.newer(k, start) {
-			if old, ok := s.raw[k]; ok {
-				raw[k] = old
-			} else {
-				delete(raw, k)
-			}
-		}
-	}
-	s.wlog.prune(start)
+	settle(&s.wlog, start, raw, s.raw)
 	eff := make(map[string]string, len(raw))
 	for k, ranks := range raw {
 		if v, ok := effective(ranks); ok {
@@ -213,13 +221,7 @@ func (s *configStore) Get(key string) (string, bool) {
 func (s *configStore) List(prefix string) map[string]string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := map[string]string{}
-	for k, v := range s.eff {
-		if strings.HasPrefix(k, prefix) {
-			out[k] = v
-		}
-	}
-	return out
+	return withPrefix(s.eff, prefix)
 }
 
 // errUnrecognized is the monitors' answer to `config set` for an option no
@@ -313,16 +315,7 @@ func (s *kvStore) refresh(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k := range s.wlog.written {
-		if s.wlog.newer(k, start) {
-			if v, ok := s.m[k]; ok {
-				m[k] = v
-			} else {
-				delete(m, k)
-			}
-		}
-	}
-	s.wlog.prune(start)
+	settle(&s.wlog, start, m, s.m)
 	s.m = m
 	return nil
 }
@@ -362,13 +355,7 @@ func (s *kvStore) List(prefix string) map[string]string {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := map[string]string{}
-	for k, v := range s.m {
-		if strings.HasPrefix(k, prefix) {
-			out[k] = v
-		}
-	}
-	return out
+	return withPrefix(s.m, prefix)
 }
 
 // Set writes the value with `config-key set`, passing it as the input

@@ -109,25 +109,13 @@ func (p *proc) kill9() {
 	<-p.exited
 }
 
-type cliResult struct {
-	code           int
-	stdout, stderr string
-}
+type cliResult = testutil.Result
 
+// ceph runs the real ceph CLI against the admin socket sock.
 func ceph(t *testing.T, sock string, words ...string) cliResult {
 	t.Helper()
 	bin := testutil.NeedCephCLI(t)
-	cmd := exec.Command(bin, append([]string{"--admin-daemon", sock}, words...)...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return cliResult{code, o.String(), e.String()}
+	return testutil.Run(t, exec.Command(bin, append([]string{"--admin-daemon", sock}, words...)...))
 }
 
 // TestCephCLIEndToEnd drives the built daemon with the real ceph CLI.
@@ -139,7 +127,7 @@ func TestCephCLIEndToEnd(t *testing.T) {
 	ok := func(want string, words ...string) {
 		t.Helper()
 		r := ceph(t, s, words...)
-		require.Equal(t, cliResult{0, want, ""}, r, strings.Join(words, " "))
+		require.Equal(t, cliResult{Code: 0, Stdout: want, Stderr: ""}, r, strings.Join(words, " "))
 	}
 	ok("ERROR: (95) Operation not supported\nModule 'hello' is not enabled/loaded (required by command 'hello'): use `ceph mgr module enable hello` to enable it\n", "hello")
 	ok("", "mgr", "module", "enable", "hello")
@@ -152,20 +140,20 @@ func TestCephCLIEndToEnd(t *testing.T) {
 	ok("Hello world!\n", "-f", "json", "hello")
 	// (Other compiled-in modules are listed as disabled.)
 	r := ceph(t, s, "mgr", "module", "ls")
-	require.Zero(t, r.code)
-	require.Regexp(t, `^MODULE *\n(.*\n)*hello +on\n`, r.stdout)
+	require.Zero(t, r.Code)
+	require.Regexp(t, `^MODULE *\n(.*\n)*hello +on\n`, r.Stdout)
 	r = ceph(t, s, "-f", "json", "mgr", "module", "ls")
-	require.Zero(t, r.code)
+	require.Zero(t, r.Code)
 	var ls struct {
 		AlwaysOn []string `json:"always_on_modules"`
 		Enabled  []string `json:"enabled_modules"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(r.stdout), &ls))
+	require.NoError(t, json.Unmarshal([]byte(r.Stdout), &ls))
 	require.Equal(t, []string{"hello"}, ls.Enabled)
-	require.True(t, strings.HasPrefix(r.stdout, "{\n  \"always_on_modules\": ["), "Python-style JSON: %s", r.stdout)
+	require.True(t, strings.HasPrefix(r.Stdout, "{\n  \"always_on_modules\": ["), "Python-style JSON: %s", r.Stdout)
 	r = ceph(t, s, "-f", "yaml", "mgr", "module", "ls")
-	require.Zero(t, r.code)
-	require.Contains(t, r.stdout, "\nenabled_modules:\n- hello\n")
+	require.Zero(t, r.Code)
+	require.Contains(t, r.Stdout, "\nenabled_modules:\n- hello\n")
 	ok("HEALTH_OK\n", "health")
 	ok("{\n  \"checks\": {},\n  \"mutes\": [],\n  \"status\": \"HEALTH_OK\"\n}\n", "-f", "json-pretty", "health")
 
@@ -183,13 +171,13 @@ func TestCephCLIEndToEnd(t *testing.T) {
 
 	// Invalid arguments are refused by ceph's own validation.
 	r = ceph(t, s, "count", "abc")
-	require.Equal(t, cliResult{22, "", "Invalid command: abc doesn't represent an int\ncount <num:int> :  Do some counting\nadmin_socket: invalid command\n"}, r)
+	require.Equal(t, cliResult{Code: 22, Stdout: "", Stderr: "Invalid command: abc doesn't represent an int\ncount <num:int> :  Do some counting\nadmin_socket: invalid command\n"}, r)
 	r = ceph(t, s, "hello", "a", "b")
-	require.Equal(t, 22, r.code)
-	require.Contains(t, r.stderr, "Invalid command: unused arguments: ['b']\nhello [<person_name>] :  Say hello\n")
+	require.Equal(t, 22, r.Code)
+	require.Contains(t, r.Stderr, "Invalid command: unused arguments: ['b']\nhello [<person_name>] :  Say hello\n")
 	r = ceph(t, s, "helo")
-	require.Equal(t, 22, r.code)
-	require.Contains(t, r.stderr, "no valid command found; 10 closest matches:")
+	require.Equal(t, 22, r.Code)
+	require.Contains(t, r.Stderr, "no valid command found; 10 closest matches:")
 
 	// config-key through the CLI, including an error.
 	ok("set k1\n", "config-key", "set", "k1", "v1")

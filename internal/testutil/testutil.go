@@ -1,9 +1,12 @@
 // Package testutil holds helpers shared by tests: finding the real Ceph
-// tools, short temporary directories for unix sockets, and the rule that a
-// test needing Ceph fails loudly under CI instead of skipping.
+// tools, running a command for its output and exit status, short temporary
+// directories for unix sockets, and the rule that a test needing Ceph fails
+// loudly under CI instead of skipping.
 package testutil
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"testing"
@@ -42,4 +45,28 @@ func ShortTempDir(t testing.TB) string {
 	}
 	t.Cleanup(func() { os.RemoveAll(d) })
 	return d
+}
+
+// Result is what a finished command printed and its exit status.
+type Result struct {
+	Code           int
+	Stdout, Stderr string
+}
+
+// Run runs cmd, capturing its output (cmd.Stdout and cmd.Stderr are
+// replaced). A non-zero exit is a Result; failing to run at all fails the
+// test.
+func Run(t testing.TB, cmd *exec.Cmd) Result {
+	t.Helper()
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return Result{ee.ExitCode(), o.String(), e.String()}
+	case err != nil:
+		t.Fatalf("run %s: %v", cmd, err)
+	}
+	return Result{0, o.String(), e.String()}
 }

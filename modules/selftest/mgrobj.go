@@ -33,23 +33,23 @@ func newMgrValue(m *Module) *mgrValue {
 	v := &mgrValue{m: m, attrs: map[string]starlark.Value{}}
 	methods := map[string]mgrMethod{
 		"get_mgr_id":                  v.getMgrID,
-		"get_module_option":           v.getModuleOption,
-		"set_module_option":           v.setModuleOption,
-		"get_localized_module_option": v.getLocalizedModuleOption,
-		"set_localized_module_option": v.setLocalizedModuleOption,
+		"get_module_option":           v.optionGetter((*module.Handle).Option),
+		"set_module_option":           v.optionSetter((*module.Handle).SetOption),
+		"get_localized_module_option": v.optionGetter((*module.Handle).LocalizedOption),
+		"set_localized_module_option": v.optionSetter((*module.Handle).SetLocalizedOption),
 		"get_module_option_ex":        v.getModuleOptionEx,
 		"set_module_option_ex":        v.setModuleOptionEx,
-		"get_store":                   v.getStore,
+		"get_store":                   v.storeGetter((*module.Handle).Store),
 		"set_store":                   v.setStore,
 		"get_store_prefix":            v.getStorePrefix,
-		"get_localized_store":         v.getLocalizedStore,
+		"get_localized_store":         v.storeGetter((*module.Handle).LocalizedStore),
 		"set_localized_store":         v.setLocalizedStore,
 		"get":                         v.get,
 		"get_metadata":                v.getMetadata,
-		"get_daemon_status":           v.getDaemonStatus,
+		"get_daemon_status":           v.daemonQuery((*module.Handle).GetDaemonStatus),
 		"list_servers":                v.listServers,
 		"get_server":                  v.getServer,
-		"get_perf_schema":             v.getPerfSchema,
+		"get_perf_schema":             v.daemonQuery((*module.Handle).GetPerfSchema),
 		"get_counter":                 v.getCounter,
 		"have_mon_connection":         v.haveMonConnection,
 		"set_health_checks":           v.setHealthChecks,
@@ -132,24 +132,19 @@ func optionOr(val any, err error, dflt starlark.Value) (starlark.Value, error) {
 	return toStarlark(val)
 }
 
-func (v *mgrValue) getModuleOption(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var key string
-	var dflt starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "key", &key, "default?", &dflt); err != nil {
-		return nil, err
+// optionGetter adapts Handle.Option or Handle.LocalizedOption into a mgr
+// method taking (key, default=None). Like daemonQuery, it reads the handle
+// at call time.
+func (v *mgrValue) optionGetter(get func(h *module.Handle, key string) (any, error)) mgrMethod {
+	return func(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var key string
+		var dflt starlark.Value = starlark.None
+		if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "key", &key, "default?", &dflt); err != nil {
+			return nil, err
+		}
+		val, err := get(v.m.h, key)
+		return optionOr(val, err, dflt)
 	}
-	val, err := v.m.h.Option(key)
-	return optionOr(val, err, dflt)
-}
-
-func (v *mgrValue) getLocalizedModuleOption(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var key string
-	var dflt starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "key", &key, "default?", &dflt); err != nil {
-		return nil, err
-	}
-	val, err := v.m.h.LocalizedOption(key)
-	return optionOr(val, err, dflt)
 }
 
 func (v *mgrValue) getModuleOptionEx(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -174,30 +169,21 @@ func optionValue(x starlark.Value) (any, error) {
 	return nil, fmt.Errorf("an option value must be None, a string, an int, a float or a bool, not %s", x.Type())
 }
 
-func (v *mgrValue) setModuleOption(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var key string
-	var val starlark.Value
-	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "key", &key, "value", &val); err != nil {
-		return nil, err
+// optionSetter adapts Handle.SetOption or Handle.SetLocalizedOption into
+// a mgr method taking (key, value).
+func (v *mgrValue) optionSetter(set func(h *module.Handle, ctx context.Context, key string, val any) error) mgrMethod {
+	return func(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var key string
+		var val starlark.Value
+		if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "key", &key, "value", &val); err != nil {
+			return nil, err
+		}
+		gv, err := optionValue(val)
+		if err != nil {
+			return nil, err
+		}
+		return starlark.None, goErr(set(v.m.h, ctxOf(thread), key, gv))
 	}
-	gv, err := optionValue(val)
-	if err != nil {
-		return nil, err
-	}
-	return starlark.None, goErr(v.m.h.SetOption(ctxOf(thread), key, gv))
-}
-
-func (v *mgrValue) setLocalizedModuleOption(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var key string
-	var val starlark.Value
-	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "key", &key, "value", &val); err != nil {
-		return nil, err
-	}
-	gv, err := optionValue(val)
-	if err != nil {
-		return nil, err
-	}
-	return starlark.None, goErr(v.m.h.SetLocalizedOption(ctxOf(thread), key, gv))
 }
 
 func (v *mgrValue) setModuleOptionEx(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -213,28 +199,20 @@ func (v *mgrValue) setModuleOptionEx(thread *starlark.Thread, fn *starlark.Built
 	return starlark.None, goErr(v.m.h.SetModuleOption(ctxOf(thread), mod, key, gv))
 }
 
-func (v *mgrValue) getStore(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var key string
-	var dflt starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "key", &key, "default?", &dflt); err != nil {
-		return nil, err
+// storeGetter adapts Handle.Store or Handle.LocalizedStore into a mgr
+// method taking (key, default=None).
+func (v *mgrValue) storeGetter(get func(h *module.Handle, key string) (string, bool)) mgrMethod {
+	return func(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var key string
+		var dflt starlark.Value = starlark.None
+		if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "key", &key, "default?", &dflt); err != nil {
+			return nil, err
+		}
+		if s, ok := get(v.m.h, key); ok {
+			return starlark.String(s), nil
+		}
+		return dflt, nil
 	}
-	if s, ok := v.m.h.Store(key); ok {
-		return starlark.String(s), nil
-	}
-	return dflt, nil
-}
-
-func (v *mgrValue) getLocalizedStore(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var key string
-	var dflt starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "key", &key, "default?", &dflt); err != nil {
-		return nil, err
-	}
-	if s, ok := v.m.h.LocalizedStore(key); ok {
-		return starlark.String(s), nil
-	}
-	return dflt, nil
 }
 
 // storeArgs unpacks (key, value) where value is a string or None.
@@ -318,28 +296,21 @@ func (v *mgrValue) getMetadata(thread *starlark.Thread, fn *starlark.Builtin, ar
 	return toStarlark(md)
 }
 
-func (v *mgrValue) getDaemonStatus(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	typ, id, err := daemonArgs(fn, args, kwargs)
-	if err != nil {
-		return nil, err
+// daemonQuery adapts a Handle method that takes (svc_type, svc_id) and
+// returns a map into a mgr method. The handle is read at call time: the
+// evaluator is built before Init hands it over.
+func (v *mgrValue) daemonQuery(get func(h *module.Handle, ctx context.Context, svcType, svcID string) (map[string]any, error)) mgrMethod {
+	return func(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		typ, id, err := daemonArgs(fn, args, kwargs)
+		if err != nil {
+			return nil, err
+		}
+		m, err := get(v.m.h, ctxOf(thread), typ, id)
+		if err != nil {
+			return nil, goErr(err)
+		}
+		return toStarlark(m)
 	}
-	st, err := v.m.h.GetDaemonStatus(ctxOf(thread), typ, id)
-	if err != nil {
-		return nil, goErr(err)
-	}
-	return toStarlark(st)
-}
-
-func (v *mgrValue) getPerfSchema(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	typ, id, err := daemonArgs(fn, args, kwargs)
-	if err != nil {
-		return nil, err
-	}
-	s, err := v.m.h.GetPerfSchema(ctxOf(thread), typ, id)
-	if err != nil {
-		return nil, goErr(err)
-	}
-	return toStarlark(s)
 }
 
 func (v *mgrValue) getCounter(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

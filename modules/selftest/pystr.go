@@ -3,7 +3,6 @@ package selftest
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,11 +41,11 @@ func pyRepr(v any) string {
 			return string(x)
 		}
 		if f, err := x.Float64(); err == nil {
-			return pyFloat(f)
+			return objectformat.PyFloatRepr(f)
 		}
 		return string(x)
 	case float64:
-		return pyFloat(x)
+		return objectformat.PyFloatRepr(x)
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {
@@ -72,22 +71,4 @@ func pyRepr(v any) string {
 		return "{" + strings.Join(parts, ", ") + "}"
 	}
 	return fmt.Sprint(v)
-}
-
-// pyFloat is Python's repr(float).
-func pyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	// Python's json module writes finite floats with repr().
-	b, err := objectformat.EncodeJSON(f, -1)
-	if err != nil {
-		return strconv.FormatFloat(f, 'g', -1, 64)
-	}
-	return string(b)
 }

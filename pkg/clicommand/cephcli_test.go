@@ -113,24 +113,11 @@ func jsonResult(res objectformat.Result) string {
 	return string(b)
 }
 
-type cliRun struct {
-	code           int
-	stdout, stderr string
-}
-
-func runCeph(t *testing.T, ceph, sock string, args ...string) cliRun {
+// runCeph runs the real ceph CLI (at path ceph) against the admin socket
+// sock.
+func runCeph(t *testing.T, ceph, sock string, args ...string) testutil.Result {
 	t.Helper()
-	cmd := exec.Command(ceph, append([]string{"--admin-daemon", sock}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return cliRun{code, out.String(), errb.String()}
+	return testutil.Run(t, exec.Command(ceph, append([]string{"--admin-daemon", sock}, args...)...))
 }
 
 // TestDescriptorsRoundTrip: every generated descriptor parses back through
@@ -192,13 +179,13 @@ func TestRealCephCLIValidation(t *testing.T) {
 		t.Run("accept "+tc.words, func(t *testing.T) {
 			t.Parallel()
 			run := runCeph(t, ceph, sock, strings.Fields(tc.words)...)
-			require.Equal(t, 0, run.code, run.stderr)
+			require.Equal(t, 0, run.Code, run.Stderr)
 			var res struct {
 				Retval int
 				Stdout string
 				Stderr string
 			}
-			require.NoError(t, json.Unmarshal([]byte(run.stdout), &res), run.stdout)
+			require.NoError(t, json.Unmarshal([]byte(run.Stdout), &res), run.Stdout)
 			require.Equal(t, 0, res.Retval, res.Stderr)
 			var got map[string]any
 			require.NoError(t, json.Unmarshal([]byte(res.Stdout), &got))
@@ -240,12 +227,12 @@ func TestRealCephCLIValidation(t *testing.T) {
 		t.Run("reject "+words, func(t *testing.T) {
 			t.Parallel()
 			run := runCeph(t, ceph, sock, strings.Fields(words)...)
-			require.Equal(t, 22, run.code, "stdout %q stderr %q", run.stdout, run.stderr)
-			require.Empty(t, run.stdout)
-			require.True(t, strings.HasSuffix(run.stderr, "admin_socket: invalid command\n"), run.stderr)
+			require.Equal(t, 22, run.Code, "stdout %q stderr %q", run.Stdout, run.Stderr)
+			require.Empty(t, run.Stdout)
+			require.True(t, strings.HasSuffix(run.Stderr, "admin_socket: invalid command\n"), run.Stderr)
 			_, err := m.Match(strings.Fields(words))
 			require.Error(t, err)
-			cephLines := strings.Split(strings.TrimSuffix(run.stderr, "admin_socket: invalid command\n"), "\n")
+			cephLines := strings.Split(strings.TrimSuffix(run.Stderr, "admin_socket: invalid command\n"), "\n")
 			ourLines := strings.Split(err.Error()+"\n", "\n")
 			if unknownFirstWord[words] {
 				// Ceph lists the first ten commands; we rank them by

@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
 // newArgType returns the validator of descriptor a. CephPrefix literals are
@@ -313,29 +315,6 @@ func pyParseFloat(s string) (float64, bool) {
 	return f, true
 }
 
-// pyFloatStr formats f as Python's repr(float): shortest round-trip digits,
-// scientific notation below 1e-4 and from 1e16 on, ".0" on integral values.
-func pyFloatStr(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	e := strconv.FormatFloat(f, 'e', -1, 64)
-	exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
-	if exp < -4 || exp >= 16 {
-		return e
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
-}
-
 func errOutOfRange64(s string) *ArgumentError {
 	return argErr(ArgValid, fmt.Sprintf("%s is out of range for a 64-bit integer", s))
 }
@@ -436,9 +415,9 @@ func (t argFloat) valid(word string, _ bool) (any, error) {
 	if len(t.bounds) > 0 && v < t.bounds[0] || len(t.bounds) == 2 && v > t.bounds[1] {
 		strs := make([]string, len(t.bounds))
 		for i, b := range t.bounds {
-			strs[i] = pyFloatStr(b)
+			strs[i] = objectformat.PyFloatRepr(b)
 		}
-		return nil, argErr(ArgValid, fmt.Sprintf("%s not in range [%s]", pyFloatStr(v), strings.Join(strs, ", ")))
+		return nil, argErr(ArgValid, fmt.Sprintf("%s not in range [%s]", objectformat.PyFloatRepr(v), strings.Join(strs, ", ")))
 	}
 	return v, nil
 }
@@ -446,9 +425,9 @@ func (t argFloat) valid(word string, _ bool) (any, error) {
 func (t argFloat) String() string {
 	switch len(t.bounds) {
 	case 1:
-		return fmt.Sprintf("<float[%s-]>", pyFloatStr(t.bounds[0]))
+		return fmt.Sprintf("<float[%s-]>", objectformat.PyFloatRepr(t.bounds[0]))
 	case 2:
-		return fmt.Sprintf("<float[%s-%s]>", pyFloatStr(t.bounds[0]), pyFloatStr(t.bounds[1]))
+		return fmt.Sprintf("<float[%s-%s]>", objectformat.PyFloatRepr(t.bounds[0]), objectformat.PyFloatRepr(t.bounds[1]))
 	}
 	return "<float>"
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"testing"
+
+	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
 // fuzzTypeDescs are the descriptors FuzzArgTypes feeds every word to: each
@@ -95,7 +97,7 @@ func checkFuzzValue(t *testing.T, typ string, at argType, word string, v any) {
 		if !ok {
 			t.Fatalf("%s %q: value %#v is not float64", at, word, v)
 		}
-		s := pyFloatStr(x)
+		s := objectformat.PyFloatRepr(x)
 		v2, err := at.valid(s, false)
 		if err != nil {
 			t.Fatalf("%s %q -> %v: re-validating %q failed: %v", at, word, x, s, err)

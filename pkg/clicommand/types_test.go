@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomgr/gomgr/pkg/objectformat"
 	"github.com/stretchr/testify/require"
 )
 
@@ -278,17 +279,6 @@ func TestCephFloat(t *testing.T) {
 			{src: src22, word: "1e16", want: 1e16},
 		})
 	})
-}
-
-func TestPyFloatStr(t *testing.T) {
-	for f, want := range map[float64]string{
-		0: "0.0", 1: "1.0", 1.5: "1.5", 1e20: "1e+20", 1e16: "1e+16", 1e15: "1000000000000000.0",
-		0.0001: "0.0001", 0.00001: "1e-05", -2.5e-7: "-2.5e-07", 0.1: "0.1", 123456789.125: "123456789.125",
-		math.Inf(1): "inf", math.Inf(-1): "-inf", math.Copysign(0, -1): "-0.0", 1.7976931348623157e308: "1.7976931348623157e+308",
-	} {
-		require.Equal(t, want, pyFloatStr(f), "%v", f)
-	}
-	require.Equal(t, "nan", pyFloatStr(math.NaN()))
 }
 
 func TestCephString(t *testing.T) {
@@ -729,7 +719,7 @@ func valueText(v any) (vtype, text string) {
 	case int64:
 		return "int", strconv.FormatInt(x, 10)
 	case float64:
-		return "float", pyFloatStr(x)
+		return "float", objectformat.PyFloatRepr(x)
 	case bool:
 		return "bool", strconv.FormatBool(x)
 	case string:

@@ -2,6 +2,7 @@ package objectformat
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -35,4 +36,20 @@ func PyStrRepr(s string) string {
 	}
 	b.WriteByte(q)
 	return b.String()
+}
+
+// PyFloatRepr is Python's repr() of a float: the shortest digits that
+// round-trip, "1.0" for integral values, exponent form below 1e-4 and from
+// 1e16 on ("1e-05", "1e+16"), and nan, inf, -inf. Ceph's messages embed it
+// ("1e-05 not in range [0.5]").
+func PyFloatRepr(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	return string(appendPyFloatRepr(nil, f))
 }
