@@ -35,8 +35,16 @@ run: deps build
 
 test: deps lint gotest
 
+# Packages with concurrent code run under the race detector; the rest run
+# without it (it would only slow them down). internal/repocheck checks that
+# every test file that asks for -race is in this list.
+RACE_PKGS := ./pkg/module/... ./pkg/objectformat/... ./internal/api/... ./internal/asok/... \
+	./internal/daemon/... ./internal/embedded/... ./internal/radosproc/... ./internal/privdir/... \
+	./internal/mgrctl/repl/... ./modules/...
+
 gotest:
-	$(GO) test -count=1 -timeout 60m ./...
+	$(GO) test -race -count=1 -timeout 60m $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 60m $$($(GO) list ./... | grep -vxFf <($(GO) list $(RACE_PKGS)))
 
 lint:
 	@unformatted=$$($(GO)fmt -l .); \

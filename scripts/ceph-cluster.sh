@@ -37,6 +37,8 @@
 #   CEPH_CLUSTER_MGR_MODULES colon-separated directories of extra Python mgr
 #                            modules (one subdirectory per module) to load
 #                            next to the installed ones
+#   CEPH_CLUSTER_PROC        the proc file system to scan for stray daemons
+#                            (default /proc; for tests)
 #
 # Exit status: 0 ok, 1 failure, 2 ceph binaries missing, 64 usage error.
 set -euo pipefail
@@ -509,16 +511,19 @@ print_env() {
 # stray_pids prints the pids of ceph daemons started with this cluster's
 # configuration that no pid file names any more (a mgr respawning itself
 # after a module was enabled rewrites its pid file; a stop in that window
-# would miss it).
+# would miss it). CEPH_CLUSTER_PROC replaces /proc (for tests).
 stray_pids() {
-    local f pid
-    for f in /proc/[0-9]*/cmdline; do
-        pid=${f#/proc/}
+    local f pid cmd proc=${CEPH_CLUSTER_PROC:-/proc}
+    for f in "$proc"/[0-9]*/cmdline; do
+        pid=${f#"$proc"/}
         pid=${pid%/cmdline}
         [[ $pid == "$$" ]] && continue
-        if tr '\0' ' ' <"$f" 2>/dev/null | grep -qE -- "^ceph-(mon|mgr|osd) -c $CONF "; then
-            printf '%s\n' "$pid"
-        fi
+        # Processes come and go while we look: silence the redirection's
+        # own error too (2>/dev/null before <"$f").
+        cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
+        case $cmd in
+        "ceph-mon -c $CONF "* | "ceph-mgr -c $CONF "* | "ceph-osd -c $CONF "*) printf '%s\n' "$pid" ;;
+        esac
     done
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gomgr/gomgr/internal/buildinfo"
+	"github.com/gomgr/gomgr/internal/privdir"
 )
 
 // ClusterFlags are the flags that attach the daemon to a Ceph cluster.
@@ -44,7 +45,11 @@ and the KV store live in the monitors, and cluster maps come from them.
 
 It serves a Ceph admin socket, RUN-DIR/ceph-mgr.ID.asok, that the real ceph
 CLI drives (ceph --admin-daemon RUN-DIR/ceph-mgr.ID.asok hello), and an API
-socket, RUN-DIR/ceph-mgr.ID.api (mode 0600), for mgrctl.
+socket, RUN-DIR/ceph-mgr.ID.api (mode 0600), for mgrctl. The run directory
+defaults to $XDG_RUNTIME_DIR/gomgr (/run/gomgr for root); without either,
+pass --run-dir. The run and data directories are created 0700 if missing
+and refused if another user owns them or could write to them (or to a
+directory above them).
 
 Daemons sharing a data directory (or a cluster) elect one active daemon; the
 others wait as standbys and take over when it exits. SIGTERM or SIGINT shuts
@@ -60,6 +65,9 @@ the modules down cleanly.`,
 			if o.ROSocketMode, err = parseMode(roMode); err != nil {
 				return fmt.Errorf("--ro-socket-mode: %w", err)
 			}
+			if o.RunDir == "" {
+				return privdir.ErrNoDefault
+			}
 			if cf.Conf != "" {
 				if attach == nil {
 					return fmt.Errorf("-c: this ceph-mgr was built without Ceph cluster support")
@@ -70,7 +78,7 @@ the modules down cleanly.`,
 			}
 			o.Log = stderr
 			if logFile != "" {
-				f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+				f, err := privdir.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 				if err != nil {
 					return fmt.Errorf("--log-file: %w", err)
 				}
@@ -104,7 +112,7 @@ the modules down cleanly.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.ID, "id", "i", "", "daemon id (required)")
 	f.StringVar(&o.DataDir, "data", defaultDataDir(), "data directory (embedded state; shared by active and standby daemons)")
-	f.StringVar(&o.RunDir, "run-dir", defaultRunDir(), "directory for the admin and API sockets")
+	f.StringVar(&o.RunDir, "run-dir", defaultRunDir(), "directory for the admin and API sockets (private: mode 0700, owned by you)")
 	f.StringVarP(&cf.Conf, "conf", "c", "", "attach to the Ceph cluster described by this ceph.conf")
 	f.StringVarP(&cf.Name, "name", "n", "client.admin", "cephx user for -c")
 	f.StringVarP(&cf.Keyring, "keyring", "k", "", "keyring for -c (default: from ceph.conf)")
@@ -157,9 +165,9 @@ func defaultDataDir() string {
 	return "gomgr-data"
 }
 
+// defaultRunDir is privdir's default, or "" where there is no safe one
+// (the daemon then asks for --run-dir).
 func defaultRunDir() string {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "gomgr")
-	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("gomgr-%d", os.Getuid()))
+	d, _ := privdir.DefaultRunDir(os.Getenv)
+	return d
 }

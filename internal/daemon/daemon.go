@@ -24,6 +24,7 @@ import (
 	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/internal/asok"
 	"github.com/gomgr/gomgr/internal/embedded"
+	"github.com/gomgr/gomgr/internal/privdir"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -203,18 +204,25 @@ func Run(ctx context.Context, opts Options) error {
 	d := &Daemon{opts: opts, logw: opts.Log}
 	d.log = slog.New(slog.NewTextHandler(opts.Log, &slog.HandlerOptions{Level: module.LevelFromDebug(opts.DebugLevel)})).With("daemon", "mgr."+opts.ID)
 	d.role.Store("starting")
-	for _, dir := range []string{opts.DataDir, opts.RunDir} {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("create %s: %w", dir, err)
-		}
+	// Another local user who could write to these directories could
+	// replace the sockets or the store: refuse them unless private.
+	if err := privdir.Ensure("data directory", opts.DataDir); err != nil {
+		return err
 	}
+	if err := privdir.Ensure("run directory", opts.RunDir); err != nil {
+		return err
+	}
+	unlockID, err := lockID(opts.DataDir, opts.ID)
+	if err != nil {
+		return err
+	}
+	defer unlockID()
 	d.asokPath = filepath.Join(opts.RunDir, "ceph-mgr."+opts.ID+".asok")
 	d.apiPath = filepath.Join(opts.RunDir, "ceph-mgr."+opts.ID+".api")
 	if opts.ROSocketMode != 0 {
 		d.roPath = filepath.Join(opts.RunDir, "ceph-mgr."+opts.ID+".ro.api")
 	}
 
-	var err error
 	if opts.Cluster != nil {
 		d.backendName = "cluster " + opts.Cluster.Describe()
 		d.backend, d.election, err = opts.Cluster.Open(ctx, opts.ID, d.log)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gomgr/gomgr/internal/privdir"
 )
 
 // fileElection elects the active daemon among those sharing a data
@@ -37,7 +40,7 @@ func newFileElection(dir, id string, poll time.Duration) *fileElection {
 
 func (e *fileElection) Campaign(ctx context.Context) error {
 	path := filepath.Join(e.dir, "mgr.lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := privdir.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return fmt.Errorf("open lock file: %w", err)
 	}
@@ -135,7 +138,7 @@ func processAlive(pid int) bool {
 func standbyFile(dir, id string) string { return filepath.Join(dir, "standby", id) }
 
 func registerStandby(dir, id string) error {
-	if err := os.MkdirAll(filepath.Join(dir, "standby"), 0o700); err != nil {
+	if _, err := privdir.MkdirPrivate(dir, "standby"); err != nil {
 		return err
 	}
 	return writeFileAtomic(standbyFile(dir, id), []byte(fmt.Sprintf("%d %d\n", os.Getpid(), time.Now().Unix())))
@@ -170,4 +173,55 @@ func listStandbys(dir, self string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// lockID makes sure only one daemon runs as mgr.<id> on a data directory:
+// it holds an exclusive flock on DATA/mgr.<id>.pid (which records its pid)
+// for as long as the daemon runs. The kernel drops it when the process
+// exits, even on kill -9; a clean exit also removes the file.
+func lockID(dir, id string) (unlock func(), err error) {
+	path := filepath.Join(dir, "mgr."+id+".pid")
+	for attempt := 0; ; attempt++ {
+		f, err := privdir.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("daemon id lock: %w", err)
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			defer f.Close()
+			if errors.Is(err, unix.EWOULDBLOCK) {
+				holder := "another process"
+				if b, rerr := io.ReadAll(io.LimitReader(f, 64)); rerr == nil {
+					if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && pid > 0 {
+						holder = fmt.Sprintf("pid %d", pid)
+					}
+				}
+				return nil, fmt.Errorf("mgr.%s is already running on data directory %s (%s): refusing to start a second daemon with the same id; pick another -i ID", id, dir, holder)
+			}
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		// A daemon that was exiting may have removed the file between our
+		// open and our lock: then the lock is on a file nobody else will
+		// see; start over on the one at path.
+		if !samePath(f, path) && attempt < 10 {
+			f.Close()
+			continue
+		}
+		if err := f.Truncate(0); err == nil {
+			_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+		}
+		return func() {
+			_ = os.Remove(path)
+			f.Close()
+		}, nil
+	}
+}
+
+// samePath reports whether f is still the file at path.
+func samePath(f *os.File, path string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Lstat(path)
+	return err == nil && os.SameFile(a, b)
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/gomgr/gomgr/internal/privdir"
 )
 
 // LevelCritical is Python's CRITICAL, above slog.LevelError.
@@ -94,7 +96,7 @@ func (l *moduleLog) configure(level string, debug int, toFile bool) error {
 		if l.path == "" {
 			return fmt.Errorf("log_to_file: the daemon has no log directory")
 		}
-		f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		f, err := privdir.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 		if err != nil {
 			return fmt.Errorf("log_to_file: %w", err)
 		}
