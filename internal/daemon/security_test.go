@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -142,14 +141,14 @@ func TestSymlinksNotFollowed(t *testing.T) {
 
 		reg := module.NewRegistry()
 		require.NoError(t, reg.Register(module.Info{Name: "chatty", AlwaysOn: true, New: func() any { return &chatty{} }}))
-		var daemonLog bytes.Buffer
+		var daemonLog testutil.SyncBuffer
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		done := make(chan error, 1)
 		ready := make(chan *Daemon, 1)
 		go func() {
 			done <- Run(ctx, Options{ID: "x", DataDir: filepath.Join(base, "data"), RunDir: base, LogDir: logs,
-				Log: &syncBuffer{b: &daemonLog}, Registry: reg, Ready: func(d *Daemon) { ready <- d }})
+				Log: &daemonLog, Registry: reg, Ready: func(d *Daemon) { ready <- d }})
 		}()
 		d := <-ready
 		require.Eventually(t, func() bool { return d.Role() == "active" }, 5*time.Second, 5*time.Millisecond)
@@ -216,22 +215,4 @@ func (c *chatty) Commands() []*clicommand.Command {
 		c.h.Log().Warn("something worth writing down")
 		return objectformat.OK("")
 	})}
-}
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 )
 
@@ -69,4 +70,25 @@ func Run(t testing.TB, cmd *exec.Cmd) Result {
 		t.Fatalf("run %s: %v", cmd, err)
 	}
 	return Result{0, o.String(), e.String()}
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers: a log sink for
+// daemons and modules under test.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
