@@ -39,7 +39,12 @@ func TestStoreChecksums(t *testing.T) {
 	}
 	const secret = "THE-SECRET-VALUE-0123456789"
 
+	// startMgr returns once the API answers; commands need the active role.
+	active := func(p *proc) {
+		require.Eventually(t, func() bool { return p.status().Role == "active" }, 10*time.Second, 10*time.Millisecond)
+	}
 	p := startMgr(t, "x", data, dir)
+	active(p)
 	c := api.NewClient(p.api())
 	for k, v := range map[string]string{"mgr/t/secret": secret, "mgr/t/other": "fine"} {
 		res := run(c, map[string]any{"prefix": "config-key set", "key": k, "val": v})
@@ -73,6 +78,7 @@ func TestStoreChecksums(t *testing.T) {
 	require.Contains(t, r.Stderr, "1 problem(s) found")
 
 	p = startMgr(t, "x", data, dir)
+	active(p)
 	c = api.NewClient(p.api())
 	defer c.Close()
 	res := run(c, map[string]any{"prefix": "config-key get", "key": "mgr/t/secret"})
