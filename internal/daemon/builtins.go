@@ -356,6 +356,9 @@ func (d *Daemon) configHelp(_ context.Context, a *configHelpArgs) (map[string]an
 }
 
 func (d *Daemon) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Result, error) {
+	if err := module.StoreCorrupt(d.backend.KV(), a.Key); err != nil {
+		return objectformat.Result{}, err
+	}
 	v, ok := d.backend.KV().Get(a.Key)
 	if !ok {
 		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("error obtaining '%s': (2) No such file or directory", a.Key), -int(syscall.ENOENT))
@@ -385,6 +388,9 @@ func (d *Daemon) keyRm(ctx context.Context, a *keyRmArgs) (objectformat.Result, 
 }
 
 func (d *Daemon) keyExists(_ context.Context, a *keyExistsArgs) (objectformat.Result, error) {
+	if err := module.StoreCorrupt(d.backend.KV(), a.Key); err != nil {
+		return objectformat.Result{}, err
+	}
 	if _, ok := d.backend.KV().Get(a.Key); !ok {
 		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("key '%s' doesn't exist", a.Key), -int(syscall.ENOENT))
 	}

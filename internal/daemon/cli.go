@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gomgr/gomgr/internal/buildinfo"
+	"github.com/gomgr/gomgr/internal/embedded"
 	"github.com/gomgr/gomgr/internal/privdir"
 )
 
@@ -32,6 +34,7 @@ func NewCommand(attach func(ClusterFlags) (ClusterAttacher, error), stdout, stde
 		apiMode, roMode       string
 		logFile               string
 		foreground, debugToSE bool
+		checkStore            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ceph-mgr -i ID [--data DIR] [--run-dir DIR] [-c ceph.conf]",
@@ -53,11 +56,24 @@ directory above them).
 
 Daemons sharing a data directory (or a cluster) elect one active daemon; the
 others wait as standbys and take over when it exits. SIGTERM or SIGINT shuts
-the modules down cleanly.`,
+the modules down cleanly.
+
+Every value in the embedded store carries a checksum; one that fails it is
+not served (-EIO) and raises MGR_STORE_CORRUPT. ceph-mgr refuses to start
+on an empty or damaged database file rather than start over: move the file
+aside to start a new store on purpose. ceph-mgr --check-store --data DIR
+checks the store (read-only, while no daemon runs) and exits non-zero if it
+finds a problem.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if checkStore {
+				return embedded.Check(o.DataDir, stdout)
+			}
+			if o.ID == "" {
+				return errors.New(`required flag(s) "id" not set`)
+			}
 			var err error
 			if o.APISocketMode, err = parseMode(apiMode); err != nil {
 				return fmt.Errorf("--api-socket-mode: %w", err)
@@ -110,7 +126,7 @@ the modules down cleanly.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.ID, "id", "i", "", "daemon id (required)")
+	f.StringVarP(&o.ID, "id", "i", "", "daemon id (required, except with --check-store)")
 	f.StringVar(&o.DataDir, "data", defaultDataDir(), "data directory (embedded state; shared by active and standby daemons)")
 	f.StringVar(&o.RunDir, "run-dir", defaultRunDir(), "directory for the admin and API sockets (private: mode 0700, owned by you)")
 	f.StringVarP(&cf.Conf, "conf", "c", "", "attach to the Ceph cluster described by this ceph.conf")
@@ -127,9 +143,9 @@ the modules down cleanly.`,
 	f.DurationVar(&o.CommandTimeout, "command-timeout", 5*time.Minute, "longest time a command may run")
 	f.DurationVar(&o.ClientTimeout, "client-timeout", 10*time.Second, "longest time a client may take to send a request")
 	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "longest time a module may take to shut down")
+	f.BoolVar(&checkStore, "check-store", false, "check the embedded store in --data (read-only; no daemon may hold it) and exit: 0 if it is sound")
 	f.BoolVarP(&foreground, "foreground", "f", true, "run in the foreground (always; accepted for Ceph compatibility)")
 	f.BoolVarP(&debugToSE, "debug-to-stderr", "d", false, "log to stderr (the default; accepted for Ceph compatibility)")
-	_ = cmd.MarkFlagRequired("id")
 	cmd.Version = buildinfo.Full()
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)

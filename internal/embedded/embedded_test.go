@@ -36,7 +36,7 @@ func TestStoreAndReopen(t *testing.T) {
 
 	// A second open of a database in use fails clearly.
 	_, err = Open(dir, Options{Timeout: 50 * time.Millisecond})
-	require.ErrorContains(t, err, "in use by another daemon")
+	require.ErrorContains(t, err, "in use by another process")
 	require.NoError(t, b.Close())
 
 	b2, err := Open(dir, Options{})

@@ -833,11 +833,7 @@ func (m *Manager) Health() Health {
 	checks := map[string]HealthReport{}
 	for _, mod := range sortedKeys(m.health) {
 		for code, c := range m.health[mod] {
-			r := HealthReport{Severity: severityStatus(c.Severity), Summary: HealthMessage{Message: c.Summary, Count: c.Count}, Module: mod, Detail: []HealthMessage{}}
-			for _, d := range c.Detail {
-				r.Detail = append(r.Detail, HealthMessage{Message: d})
-			}
-			checks[code] = r
+			checks[code] = c.report(mod)
 		}
 	}
 	if len(m.failed) > 0 {
@@ -871,6 +867,7 @@ func (m *Manager) Health() Health {
 		}
 		checks["MGR_MODULE_DEPENDENCY"] = r
 	}
+	maps.Copy(checks, backendHealth(m.cfg.Backend))
 	return buildHealth(checks)
 }
 

@@ -1,0 +1,93 @@
+package embedded
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Check reports on the store in dir without changing it (ceph-mgr
+// --check-store): it opens the database read-only (which fails if a
+// daemon holds it), checks its page structure, runs bbolt's consistency
+// check, and verifies every value's checksum. It prints what it found to
+// w and returns an error if the store has any problem or cannot be
+// checked.
+func Check(dir string, w io.Writer) error {
+	path := filepath.Join(dir, DBName)
+	fmt.Fprintf(w, "checking %s (read-only)\n", path)
+	if err := checkFile(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("no store: %s does not exist (ceph-mgr creates it on its first start)", path)
+		}
+		return err
+	}
+	db, lay, err := openChecked(path, 100*time.Millisecond, true)
+	if errors.Is(err, ErrInUse) {
+		return fmt.Errorf("%s is held by a running ceph-mgr: stop it to check the store (a running daemon reports damage it found as %s in its health)", path, HealthCode)
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	problems := 0
+	problem := func(format string, args ...any) {
+		fmt.Fprintf(w, "  PROBLEM: "+format+"\n", args...)
+		problems++
+	}
+	fmt.Fprintf(w, "  file: %d bytes, %d pages of %d bytes in use, last transaction %d\n", lay.size, lay.meta.pgid, lay.pageSize, lay.meta.txid)
+	for _, warn := range lay.warnings {
+		problem("%s", warn)
+	}
+	c, scanErr, err := read(db, false, 20)
+	switch {
+	case scanErr != nil:
+		problem("not a gomgr store: %v", scanErr)
+	case err != nil:
+		problem("%v", err)
+	case c.empty:
+		fmt.Fprintln(w, "  no buckets: a store never initialised (ceph-mgr initialises it on its next start)")
+	default:
+		switch c.format {
+		case formatLegacy:
+			fmt.Fprintln(w, "  store format 0: values without checksums (ceph-mgr adds them on its next start)")
+		default:
+			fmt.Fprintf(w, "  store format %d: every value has a CRC32C checksum\n", c.format)
+		}
+		if c.fsidErr != nil {
+			problem("meta 'fsid' (the cluster id) is unreadable: %v", c.fsidErr)
+		} else {
+			fmt.Fprintf(w, "  fsid %s\n", c.fsid)
+		}
+		for _, name := range []string{string(bucketConfig), string(bucketKV)} {
+			bad := c.corrupt[name]
+			fmt.Fprintf(w, "  %s: %d values", name, c.counts[name])
+			if len(bad) > 0 {
+				fmt.Fprintf(w, ", %d failing their checksum (not served)", len(bad))
+			}
+			fmt.Fprintln(w)
+			for _, k := range slices.Sorted(maps.Keys(bad)) {
+				problem("%s '%s': %v", name, k, bad[k])
+			}
+		}
+	}
+	if err == nil && scanErr == nil {
+		for _, p := range c.checks {
+			problem("bbolt check: %s", p)
+		}
+		if c.nchecks > len(c.checks) {
+			problem("bbolt check: %d more problems", c.nchecks-len(c.checks))
+		} else if c.nchecks == 0 {
+			fmt.Fprintln(w, "  bbolt consistency check: ok")
+		}
+	}
+	if problems > 0 {
+		return fmt.Errorf("%s: %d problem(s) found", path, problems)
+	}
+	fmt.Fprintln(w, "store check: ok")
+	return nil
+}
