@@ -237,13 +237,7 @@ func (c *compiledOption) parse(text string) (any, error) {
 		}
 		return v, nil
 	case Bool:
-		switch strings.ToLower(s) {
-		case "true", "1", "yes", "on":
-			return true, nil
-		case "false", "0", "no", "off":
-			return false, nil
-		}
-		return nil, fmt.Errorf("%q is not a boolean (true/false)", text)
+		return parseBool(text)
 	case Addr:
 		host := s
 		if h, _, err := net.SplitHostPort(s); err == nil {
@@ -260,6 +254,71 @@ func (c *compiledOption) parse(text string) (any, error) {
 		return strings.ToLower(s), nil
 	}
 	return text, nil
+}
+
+// parseBool reads a bool option as Ceph's Option::parse_value does:
+// "true" or "false" in any (ASCII) case, else an integer as strict_strtol
+// reads it, nonzero meaning true. The errors are Ceph's texts.
+func parseBool(text string) (bool, error) {
+	switch {
+	case asciiEqualFold(text, "true"):
+		return true, nil
+	case asciiEqualFold(text, "false"):
+		return false, nil
+	}
+	n, err := strictStrtol(text)
+	if err != nil {
+		return false, err
+	}
+	return n != 0, nil
+}
+
+// strictStrtol is Ceph's strict_strtol in base 10 (Pacific): strtoll's
+// syntax (leading C white space, an optional sign, decimal digits) with
+// nothing after the digits, within int64 and then within C's int.
+func strictStrtol(text string) (int64, error) {
+	i := 0
+	for i < len(text) && strings.IndexByte(" \t\n\v\f\r", text[i]) >= 0 {
+		i++
+	}
+	start := i
+	if i < len(text) && (text[i] == '+' || text[i] == '-') {
+		i++
+	}
+	digits := i
+	for i < len(text) && text[i] >= '0' && text[i] <= '9' {
+		i++
+	}
+	if i == digits || i != len(text) {
+		//lint:ignore ST1005 Ceph's message, capitalised as the monitor writes it
+		return 0, fmt.Errorf("Expected option value to be integer, got '%s'", text)
+	}
+	n, err := strconv.ParseInt(text[start:], 10, 64)
+	if err != nil || n < math.MinInt32 || n > math.MaxInt32 {
+		//lint:ignore ST1005 Ceph's message, capitalised as the monitor writes it
+		return 0, fmt.Errorf("The option value '%s' seems to be invalid", text)
+	}
+	return n, nil
+}
+
+// asciiEqualFold is C's strcasecmp(s, t) == 0: case folded in ASCII only.
+func asciiEqualFold(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		a, b := s[i], t[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
 }
 
 func isUUID(s string) bool {
