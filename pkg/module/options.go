@@ -51,7 +51,9 @@ func (l OptionLevel) String() string {
 
 // Option declares a module option. Values are typed: Str, Addr and UUID
 // options hold a string, Int, Uint and Size an int64, Float and Secs a
-// float64 (seconds for Secs), Bool a bool.
+// float64 (seconds for Secs), Bool a bool. Text is read as Ceph reads it;
+// for a Bool that is Option::parse_value's rule: "true" or "false" in any
+// case, else an integer (nonzero is true), so "yes" and "on" are refused.
 type Option struct {
 	Name string
 	// Type defaults to Str.
@@ -59,11 +61,15 @@ type Option struct {
 	// Level defaults to LevelAdvanced.
 	Level OptionLevel
 	// Default is the value of an unset option; nil means an unset option
-	// reads as nil. It may be given as a Go value or as text.
+	// reads as nil. It may be given as a Go value or as text, and must be a
+	// value the option could be set to: one of EnumAllowed if that is set,
+	// within Min and Max (Register refuses the module otherwise).
 	Default any
-	// Min and Max bound numeric options (nil: unbounded).
+	// Min and Max bound numeric options (nil: unbounded); Min may not be
+	// above Max.
 	Min, Max any
-	// EnumAllowed lists the allowed values (as text).
+	// EnumAllowed lists the allowed values (as text). Include "" to let an
+	// enum be set to (or default to) the empty string.
 	EnumAllowed []string
 	Desc        string
 	LongDesc    string
@@ -130,16 +136,29 @@ func compileOptions(module string, decl []Option) (options, error) {
 			}
 			*b.dst = &f
 		}
+		if c.min != nil && c.max != nil && *c.min > *c.max {
+			return nil, fmt.Errorf("module %s: option %q: min %s is above max %s", module, o.Name, fmtNum(*c.min), fmtNum(*c.max))
+		}
 		if o.Default != nil {
 			text, err := valueText(o.Default)
 			if err != nil {
 				return nil, fmt.Errorf("module %s: option %q: default: %v", module, o.Name, err)
 			}
-			// Defaults are parsed but, like Ceph, not held to the enum or bounds
-			// ("" is the usual "unset" default of an enum).
 			v, err := c.parse(text)
 			if err != nil {
 				return nil, fmt.Errorf("module %s: option %q: default %q: %v", module, o.Name, text, err)
+			}
+			// A default must be a value the option could be set to (Ceph does
+			// not check; its modules' defaults all are). A nil Default is the
+			// way to say "unset"; an enum that allows "" may default to "".
+			switch kind, limit := c.violation(c.canonical(text, v), v); kind {
+			case "enum":
+				return nil, fmt.Errorf("module %s: option %q: default %q is not one of the permitted values: %s (use a nil Default for none)",
+					module, o.Name, text, c.permitted())
+			case "min":
+				return nil, fmt.Errorf("module %s: option %q: default %s is below minimum %s", module, o.Name, text, limit)
+			case "max":
+				return nil, fmt.Errorf("module %s: option %q: default %s exceeds maximum %s", module, o.Name, text, limit)
 			}
 			c.def = v
 		}
@@ -359,39 +378,57 @@ func parseSize(s string) (int64, error) {
 }
 
 // validate parses text and checks the enum and bounds; it returns the
-// canonical text to store and the typed value.
+// canonical text to store and the typed value. The errors are the
+// monitor's texts.
 func (c *compiledOption) validate(text string) (string, any, error) {
 	v, err := c.parse(text)
 	if err != nil {
 		return "", nil, fmt.Errorf("error parsing value: %v", err)
 	}
-	canon, _ := valueText(v)
-	if c.Type == Str {
-		canon = text
+	canon := c.canonical(text, v)
+	switch kind, limit := c.violation(canon, v); kind {
+	case "enum":
+		return "", nil, fmt.Errorf("error parsing value: '%s' is not one of the permitted values: %s", text, c.permitted())
+	case "min":
+		return "", nil, fmt.Errorf("error parsing value: Value '%s' is below minimum %s", text, limit)
+	case "max":
+		return "", nil, fmt.Errorf("error parsing value: Value '%s' exceeds maximum %s", text, limit)
 	}
-	if len(c.EnumAllowed) > 0 {
-		ok := false
-		for _, e := range c.EnumAllowed {
-			if e == canon {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			allowed := slices.Clone(c.EnumAllowed)
-			slices.Sort(allowed)
-			return "", nil, fmt.Errorf("error parsing value: '%s' is not one of the permitted values: %s", text, strings.Join(allowed, ", "))
-		}
+	return canon, v, nil
+}
+
+// canonical is the text stored for a parsed value: a Str as given, any
+// other type as its value prints.
+func (c *compiledOption) canonical(text string, v any) string {
+	if c.Type == Str {
+		return text
+	}
+	canon, _ := valueText(v)
+	return canon
+}
+
+// violation reports which rule a parsed value breaks: "enum" (canon is
+// not in EnumAllowed), "min" or "max" (with the bound as text), or "".
+func (c *compiledOption) violation(canon string, v any) (kind, limit string) {
+	if len(c.EnumAllowed) > 0 && !slices.Contains(c.EnumAllowed, canon) {
+		return "enum", ""
 	}
 	if f, err := toFloat(v); err == nil {
 		if c.min != nil && f < *c.min {
-			return "", nil, fmt.Errorf("error parsing value: Value '%s' is below minimum %s", text, fmtNum(*c.min))
+			return "min", fmtNum(*c.min)
 		}
 		if c.max != nil && f > *c.max {
-			return "", nil, fmt.Errorf("error parsing value: Value '%s' exceeds maximum %s", text, fmtNum(*c.max))
+			return "max", fmtNum(*c.max)
 		}
 	}
-	return canon, v, nil
+	return "", ""
+}
+
+// permitted lists EnumAllowed sorted, as the monitor's error does.
+func (c *compiledOption) permitted() string {
+	allowed := slices.Clone(c.EnumAllowed)
+	slices.Sort(allowed)
+	return strings.Join(allowed, ", ")
 }
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
