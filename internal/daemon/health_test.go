@@ -3,8 +3,6 @@ package daemon
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,37 +27,14 @@ func TestHealthCommandMatchesTheMonitor(t *testing.T) {
 	handles := make(chan *module.Handle, 1)
 	reg := module.NewRegistry()
 	require.NoError(t, reg.Register(module.Info{Name: "raiser", AlwaysOn: true, New: func() any { return raiser{handles} }}))
-	dir := testutil.ShortTempDir(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan *Daemon, 1)
-	go func() {
-		done <- Run(ctx, Options{ID: "x", DataDir: filepath.Join(dir, "data"), RunDir: dir, Log: io.Discard,
-			Registry: reg, Ready: func(d *Daemon) { ready <- d }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("daemon did not stop")
-		}
-	})
-	var d *Daemon
-	select {
-	case d = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("daemon did not start")
-	}
+	d := startDaemon(t, Options{Registry: reg})
+	ctx := context.Background()
 	var h *module.Handle
 	select {
 	case h = <-handles:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the raiser module did not start")
 	}
-	require.Eventually(t, func() bool { return d.Role() == "active" }, 5*time.Second, 10*time.Millisecond)
 
 	commands := map[string]map[string]any{
 		"health":                       {"prefix": "health"},
