@@ -157,7 +157,7 @@ func (d *Daemon) builtins() []*clicommand.Command {
 		clicommand.ErrorResponseHandler(d.keyExists),
 		clicommand.Responder(d.keyLs),
 		clicommand.Responder(d.keyDump),
-		clicommand.Responder(d.health, objectformat.WithPlain(func(h healthReply) string { return h.plain })),
+		clicommand.Responder(d.health, objectformat.WithFormatter(healthFormatter{}), objectformat.WithDefaultFormat(objectformat.Plain)),
 		clicommand.Responder(d.status, objectformat.WithPlain(plainStatus)),
 		clicommand.Responder(d.version, objectformat.WithPlain(func(v map[string]string) string { return v["version"] })),
 		clicommand.Responder(func(context.Context, *perfDumpArgs) (map[string]any, error) {
@@ -413,23 +413,53 @@ func (d *Daemon) keyDump(_ context.Context, a *keyDumpArgs) (map[string]string, 
 	return d.backend.KV().List(prefix), nil
 }
 
-// healthReply is the health report with its plain rendering.
+// healthReply is the health report and whether detail was asked for.
 type healthReply struct {
 	module.Health
-	plain string
+	detail bool
 }
 
 func (d *Daemon) health(_ context.Context, a *healthArgs) (healthReply, error) {
-	h := d.mgr.Health()
-	return healthReply{Health: h, plain: h.Plain(a.Detail != nil)}, nil
+	return healthReply{Health: d.mgr.Health(), detail: a.Detail != nil}, nil
 }
 
-// MarshalJSON writes the health report without the plain text.
-func (h healthReply) MarshalJSON() ([]byte, error) { return json.Marshal(h.Health) }
+// healthFormatter renders "health" as the monitor renders its own: plain
+// text by default, json and json-pretty as Ceph's formatter writes them.
+// The monitor has no yaml (it answers "-f yaml" with the plain text); here
+// yaml is the mgr's YAML of the json's shape.
+type healthFormatter struct{}
+
+func (healthFormatter) Supports(f objectformat.Format) bool {
+	switch f {
+	case objectformat.Plain, objectformat.JSON, objectformat.JSONPretty, objectformat.YAML:
+		return true
+	}
+	return false
+}
+
+func (healthFormatter) Format(v any, f objectformat.Format) ([]byte, error) {
+	h, ok := v.(healthReply)
+	if !ok {
+		return nil, objectformat.Errorf(syscall.EINVAL, "health formatter got %T", v)
+	}
+	switch f {
+	case objectformat.Plain:
+		return []byte(h.Plain(h.detail)), nil
+	case objectformat.JSON, objectformat.JSONPretty:
+		return h.JSON(h.detail, f == objectformat.JSONPretty), nil
+	}
+	return objectformat.ObjectFormatter{}.Format(json.RawMessage(h.JSON(h.detail, false)), f)
+}
+
+// statusHealth is the health section of "status": without detail, as in
+// the monitor's "ceph status -f json".
+type statusHealth struct{ module.Health }
+
+func (h statusHealth) MarshalJSON() ([]byte, error) { return h.JSON(false, false), nil }
 
 type statusReply struct {
 	FSID        string            `json:"fsid"`
-	Health      module.Health     `json:"health"`
+	Health      statusHealth      `json:"health"`
 	Backend     string            `json:"backend"`
 	MonConn     bool              `json:"have_mon_connection"`
 	Active      string            `json:"active_name"`
@@ -445,7 +475,7 @@ type statusReply struct {
 func (d *Daemon) status(context.Context, *statusArgs) (statusReply, error) {
 	l := d.mgr.List()
 	return statusReply{
-		FSID: d.backend.Cluster().FSID(), Health: d.mgr.Health(), Backend: d.backendName, MonConn: d.backend.Cluster().HaveMonConnection(),
+		FSID: d.backend.Cluster().FSID(), Health: statusHealth{d.mgr.Health()}, Backend: d.backendName, MonConn: d.backend.Cluster().HaveMonConnection(),
 		Active: d.opts.ID, ActiveSince: d.activeSince.UTC().Format(time.RFC3339), Standbys: d.standbys(),
 		Modules: l.Enabled, AlwaysOn: l.AlwaysOn, Services: d.mgr.Services(), Version: d.opts.Version,
 		uptime: time.Since(d.activeSince).Round(time.Second),
@@ -454,7 +484,9 @@ func (d *Daemon) status(context.Context, *statusArgs) (statusReply, error) {
 
 func plainStatus(s statusReply) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "  cluster:\n    id:     %s\n    health: %s\n", s.FSID, s.Health.Plain(false))
+	// The health block as "ceph status" prints it: one summary a line.
+	const col = "\n            "
+	fmt.Fprintf(&b, "  cluster:\n    id:     %s\n    health: %s\n", s.FSID, s.Health.Summary(col, col))
 	conn := "no monitor connection"
 	if s.MonConn {
 		conn = "connected to the monitors"

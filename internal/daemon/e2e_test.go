@@ -155,7 +155,7 @@ func TestCephCLIEndToEnd(t *testing.T) {
 	require.Zero(t, r.Code)
 	require.Contains(t, r.Stdout, "\nenabled_modules:\n- hello\n")
 	ok("HEALTH_OK\n", "health")
-	ok("{\n  \"checks\": {},\n  \"mutes\": [],\n  \"status\": \"HEALTH_OK\"\n}\n", "-f", "json-pretty", "health")
+	ok("{\n    \"status\": \"HEALTH_OK\",\n    \"checks\": {},\n    \"mutes\": []\n}\n", "-f", "json-pretty", "health") // the monitor's bytes
 
 	// Options through the ceph CLI, validated like the mon does.
 	ok("ERROR: (22) Invalid argument\nerror parsing value: 'z' is not one of the permitted values: a, b, c\n", "config", "set", "mgr", "mgr/hello/foo", "z")

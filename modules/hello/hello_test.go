@@ -52,4 +52,13 @@ func TestHello(t *testing.T) {
 	err := m.SetOption(ctx, "hello", "", "foo", "z")
 	require.EqualError(t, err, "error parsing value: 'z' is not one of the permitted values: a, b, c")
 	require.Equal(t, -22, objectformat.ErrnoOf(err))
+
+	// Bool options read as Ceph's Option::parse_value does (the monitor's
+	// text for "ceph config set mgr mgr/<module>/<bool option> maybe").
+	err = m.SetOption(ctx, "hello", "", "emphatic", "maybe")
+	require.EqualError(t, err, "error parsing value: Expected option value to be integer, got 'maybe'")
+	require.Equal(t, -22, objectformat.ErrnoOf(err))
+	require.Equal(t, "Hello Mars", string(run(map[string]any{"prefix": "hello"}).Stdout), "a refused value changes nothing")
+	require.NoError(t, m.SetOption(ctx, "hello", "", "emphatic", "2"))
+	require.Equal(t, "Hello Mars!", string(run(map[string]any{"prefix": "hello"}).Stdout), "a nonzero integer is true")
 }

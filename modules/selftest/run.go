@@ -450,7 +450,7 @@ func (r *runner) testOptions() {
 	r.setAndWant("rwoption_uuid", "2F0E0B8C-8F3B-4C1E-9D55-6A1D1F0F9E7A", "2f0e0b8c-8f3b-4c1e-9d55-6a1d1f0f9e7a")
 	r.refused("rwoption2", "abc", "not an integer")
 	r.refused("rwoption3", "abc", "not a number")
-	r.refused("rwoption5", "maybe", "not a boolean")
+	r.refused("rwoption5", "maybe", "Expected option value to be integer, got 'maybe'")
 	r.refused("rwoption_uint", -1, "negative")
 	r.refused("rwoption_secs", "soon", "not a duration")
 	r.refused("rwoption_size", "lots", "not a size")

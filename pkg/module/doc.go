@@ -3,8 +3,12 @@
 //
 // A module is a package under modules/ that registers itself at init time
 // with an Info: its name, a constructor, its declared options and whether it
-// is always on. What a module can do is discovered from the interfaces its
-// value implements (Caddy style):
+// is always on. Register checks the Info then and there and panics with a
+// message naming the module and the option or command at fault: a default
+// that is not one of EnumAllowed or lies outside Min and Max, a malformed
+// command, or a command the daemon provides itself (ReservedPrefixes, such
+// as "status" or "health"). What a module can do is discovered from the
+// interfaces its value implements (Caddy style):
 //
 //   - Initializer: Init(*Handle) receives the module's handle (Python's
 //     self): options, the KV store, cluster state, health checks, commands

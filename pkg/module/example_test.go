@@ -66,7 +66,7 @@ func Example() {
 	_ = mgr.SetOption(ctx, "greeter", "", "default_name", "Ceph")
 	run(map[string]any{"prefix": "greet", "format": "yaml"})
 	run(map[string]any{"prefix": "greet", "name": "nobody", "format": "json"})
-	fmt.Println(mgr.Health().Plain(false))
+	fmt.Print(mgr.Health().Plain(false))
 	// Output:
 	// 0 {
 	//   "greeting": "hello world"

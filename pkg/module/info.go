@@ -124,6 +124,41 @@ type Notification struct {
 	Data any
 }
 
+// reservedPrefixes are the commands the daemon answers itself: its
+// built-in commands (internal/daemon's builtins and standbyBuiltins, which
+// a test there holds to this list) and get_command_descriptions, which the
+// admin socket answers before any command lookup. Sorted.
+var reservedPrefixes = []string{
+	"config dump", "config get", "config help", "config rm", "config set",
+	"config-key dump", "config-key exists", "config-key get", "config-key ls", "config-key rm", "config-key set",
+	"get_command_descriptions", "health", "help",
+	"mgr module disable", "mgr module enable", "mgr module ls", "mgr services", "mgr stat",
+	"perf dump", "perf schema", "status", "version",
+}
+
+// ReservedPrefixes returns the command prefixes the daemon keeps for
+// itself, sorted. Register refuses a module that declares one.
+func ReservedPrefixes() []string { return slices.Clone(reservedPrefixes) }
+
+// checkCommands instantiates a module once, as the manager does, and checks
+// its commands: well-formed, and none of the daemon's own.
+func checkCommands(info Info) error {
+	mod := info.New()
+	if mod == nil {
+		return fmt.Errorf("module %s: New returned nil", info.Name)
+	}
+	cmds, err := commandsOf(info.Name, mod, nil)
+	if err != nil {
+		return err
+	}
+	for _, c := range cmds {
+		if _, found := slices.BinarySearch(reservedPrefixes, c.Prefix()); found {
+			return fmt.Errorf("module %s: command %q is reserved: the daemon provides it itself (see module.ReservedPrefixes)", info.Name, c.Prefix())
+		}
+	}
+	return nil
+}
+
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 
 // ValidName reports whether s is a valid module name.
@@ -143,15 +178,21 @@ func NewRegistry() *Registry { return &Registry{infos: map[string]Info{}} }
 var Default = NewRegistry()
 
 // Register adds a module to Default and panics on error; call it from
-// init.
+// init, so a mistake in a module's Info (see Registry.Register) stops the
+// binary at start-up with a message naming the module, the way
+// database/sql.Register does.
 func Register(info Info) {
 	if err := Default.Register(info); err != nil {
 		panic(err)
 	}
 }
 
-// Register adds a module. It checks the name, the constructor and the
-// declared options, and refuses duplicates.
+// Register adds a module. It checks the name and the constructor; the
+// declared options (a Default must parse, be one of EnumAllowed when that
+// is set, and lie within Min and Max); and the commands, which it learns
+// by calling New once: each must be well-formed and none may be one of
+// the daemon's own (ReservedPrefixes). It refuses duplicates. Every error
+// names the module and the option or command.
 func (r *Registry) Register(info Info) error {
 	if !ValidName(info.Name) {
 		return fmt.Errorf("module: invalid module name %q (want lower case letters, digits, '_' or '-', starting with a letter)", info.Name)
@@ -160,6 +201,9 @@ func (r *Registry) Register(info Info) error {
 		return fmt.Errorf("module %s: Info.New is nil", info.Name)
 	}
 	if _, err := compileOptions(info.Name, info.Options); err != nil {
+		return err
+	}
+	if err := checkCommands(info); err != nil {
 		return err
 	}
 	r.mu.Lock()

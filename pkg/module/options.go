@@ -51,7 +51,9 @@ func (l OptionLevel) String() string {
 
 // Option declares a module option. Values are typed: Str, Addr and UUID
 // options hold a string, Int, Uint and Size an int64, Float and Secs a
-// float64 (seconds for Secs), Bool a bool.
+// float64 (seconds for Secs), Bool a bool. Text is read as Ceph reads it;
+// for a Bool that is Option::parse_value's rule: "true" or "false" in any
+// case, else an integer (nonzero is true), so "yes" and "on" are refused.
 type Option struct {
 	Name string
 	// Type defaults to Str.
@@ -59,11 +61,15 @@ type Option struct {
 	// Level defaults to LevelAdvanced.
 	Level OptionLevel
 	// Default is the value of an unset option; nil means an unset option
-	// reads as nil. It may be given as a Go value or as text.
+	// reads as nil. It may be given as a Go value or as text, and must be a
+	// value the option could be set to: one of EnumAllowed if that is set,
+	// within Min and Max (Register refuses the module otherwise).
 	Default any
-	// Min and Max bound numeric options (nil: unbounded).
+	// Min and Max bound numeric options (nil: unbounded); Min may not be
+	// above Max.
 	Min, Max any
-	// EnumAllowed lists the allowed values (as text).
+	// EnumAllowed lists the allowed values (as text). Include "" to let an
+	// enum be set to (or default to) the empty string.
 	EnumAllowed []string
 	Desc        string
 	LongDesc    string
@@ -130,16 +136,29 @@ func compileOptions(module string, decl []Option) (options, error) {
 			}
 			*b.dst = &f
 		}
+		if c.min != nil && c.max != nil && *c.min > *c.max {
+			return nil, fmt.Errorf("module %s: option %q: min %s is above max %s", module, o.Name, fmtNum(*c.min), fmtNum(*c.max))
+		}
 		if o.Default != nil {
 			text, err := valueText(o.Default)
 			if err != nil {
 				return nil, fmt.Errorf("module %s: option %q: default: %v", module, o.Name, err)
 			}
-			// Defaults are parsed but, like Ceph, not held to the enum or bounds
-			// ("" is the usual "unset" default of an enum).
 			v, err := c.parse(text)
 			if err != nil {
 				return nil, fmt.Errorf("module %s: option %q: default %q: %v", module, o.Name, text, err)
+			}
+			// A default must be a value the option could be set to (Ceph does
+			// not check; its modules' defaults all are). A nil Default is the
+			// way to say "unset"; an enum that allows "" may default to "".
+			switch kind, limit := c.violation(c.canonical(text, v), v); kind {
+			case "enum":
+				return nil, fmt.Errorf("module %s: option %q: default %q is not one of the permitted values: %s (use a nil Default for none)",
+					module, o.Name, text, c.permitted())
+			case "min":
+				return nil, fmt.Errorf("module %s: option %q: default %s is below minimum %s", module, o.Name, text, limit)
+			case "max":
+				return nil, fmt.Errorf("module %s: option %q: default %s exceeds maximum %s", module, o.Name, text, limit)
 			}
 			c.def = v
 		}
@@ -237,13 +256,7 @@ func (c *compiledOption) parse(text string) (any, error) {
 		}
 		return v, nil
 	case Bool:
-		switch strings.ToLower(s) {
-		case "true", "1", "yes", "on":
-			return true, nil
-		case "false", "0", "no", "off":
-			return false, nil
-		}
-		return nil, fmt.Errorf("%q is not a boolean (true/false)", text)
+		return parseBool(text)
 	case Addr:
 		host := s
 		if h, _, err := net.SplitHostPort(s); err == nil {
@@ -260,6 +273,71 @@ func (c *compiledOption) parse(text string) (any, error) {
 		return strings.ToLower(s), nil
 	}
 	return text, nil
+}
+
+// parseBool reads a bool option as Ceph's Option::parse_value does:
+// "true" or "false" in any (ASCII) case, else an integer as strict_strtol
+// reads it, nonzero meaning true. The errors are Ceph's texts.
+func parseBool(text string) (bool, error) {
+	switch {
+	case asciiEqualFold(text, "true"):
+		return true, nil
+	case asciiEqualFold(text, "false"):
+		return false, nil
+	}
+	n, err := strictStrtol(text)
+	if err != nil {
+		return false, err
+	}
+	return n != 0, nil
+}
+
+// strictStrtol is Ceph's strict_strtol in base 10 (Pacific): strtoll's
+// syntax (leading C white space, an optional sign, decimal digits) with
+// nothing after the digits, within int64 and then within C's int.
+func strictStrtol(text string) (int64, error) {
+	i := 0
+	for i < len(text) && strings.IndexByte(" \t\n\v\f\r", text[i]) >= 0 {
+		i++
+	}
+	start := i
+	if i < len(text) && (text[i] == '+' || text[i] == '-') {
+		i++
+	}
+	digits := i
+	for i < len(text) && text[i] >= '0' && text[i] <= '9' {
+		i++
+	}
+	if i == digits || i != len(text) {
+		//lint:ignore ST1005 Ceph's message, capitalised as the monitor writes it
+		return 0, fmt.Errorf("Expected option value to be integer, got '%s'", text)
+	}
+	n, err := strconv.ParseInt(text[start:], 10, 64)
+	if err != nil || n < math.MinInt32 || n > math.MaxInt32 {
+		//lint:ignore ST1005 Ceph's message, capitalised as the monitor writes it
+		return 0, fmt.Errorf("The option value '%s' seems to be invalid", text)
+	}
+	return n, nil
+}
+
+// asciiEqualFold is C's strcasecmp(s, t) == 0: case folded in ASCII only.
+func asciiEqualFold(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		a, b := s[i], t[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
 }
 
 func isUUID(s string) bool {
@@ -300,39 +378,57 @@ func parseSize(s string) (int64, error) {
 }
 
 // validate parses text and checks the enum and bounds; it returns the
-// canonical text to store and the typed value.
+// canonical text to store and the typed value. The errors are the
+// monitor's texts.
 func (c *compiledOption) validate(text string) (string, any, error) {
 	v, err := c.parse(text)
 	if err != nil {
 		return "", nil, fmt.Errorf("error parsing value: %v", err)
 	}
-	canon, _ := valueText(v)
-	if c.Type == Str {
-		canon = text
+	canon := c.canonical(text, v)
+	switch kind, limit := c.violation(canon, v); kind {
+	case "enum":
+		return "", nil, fmt.Errorf("error parsing value: '%s' is not one of the permitted values: %s", text, c.permitted())
+	case "min":
+		return "", nil, fmt.Errorf("error parsing value: Value '%s' is below minimum %s", text, limit)
+	case "max":
+		return "", nil, fmt.Errorf("error parsing value: Value '%s' exceeds maximum %s", text, limit)
 	}
-	if len(c.EnumAllowed) > 0 {
-		ok := false
-		for _, e := range c.EnumAllowed {
-			if e == canon {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			allowed := slices.Clone(c.EnumAllowed)
-			slices.Sort(allowed)
-			return "", nil, fmt.Errorf("error parsing value: '%s' is not one of the permitted values: %s", text, strings.Join(allowed, ", "))
-		}
+	return canon, v, nil
+}
+
+// canonical is the text stored for a parsed value: a Str as given, any
+// other type as its value prints.
+func (c *compiledOption) canonical(text string, v any) string {
+	if c.Type == Str {
+		return text
+	}
+	canon, _ := valueText(v)
+	return canon
+}
+
+// violation reports which rule a parsed value breaks: "enum" (canon is
+// not in EnumAllowed), "min" or "max" (with the bound as text), or "".
+func (c *compiledOption) violation(canon string, v any) (kind, limit string) {
+	if len(c.EnumAllowed) > 0 && !slices.Contains(c.EnumAllowed, canon) {
+		return "enum", ""
 	}
 	if f, err := toFloat(v); err == nil {
 		if c.min != nil && f < *c.min {
-			return "", nil, fmt.Errorf("error parsing value: Value '%s' is below minimum %s", text, fmtNum(*c.min))
+			return "min", fmtNum(*c.min)
 		}
 		if c.max != nil && f > *c.max {
-			return "", nil, fmt.Errorf("error parsing value: Value '%s' exceeds maximum %s", text, fmtNum(*c.max))
+			return "max", fmtNum(*c.max)
 		}
 	}
-	return canon, v, nil
+	return "", ""
+}
+
+// permitted lists EnumAllowed sorted, as the monitor's error does.
+func (c *compiledOption) permitted() string {
+	allowed := slices.Clone(c.EnumAllowed)
+	slices.Sort(allowed)
+	return strings.Join(allowed, ", ")
 }
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

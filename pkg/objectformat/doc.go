@@ -21,4 +21,14 @@
 // negative errno, [Wrap] derives the errno from any error that carries one
 // (a [syscall.Errno], or anything with an ErrorCode() int method such as
 // go-ceph's errors) and falls back to -EINVAL.
+//
+// An error always fails. The error constructors ([NewErrorResponseCode],
+// [Errorf], [WrapCode]) and [Failed] take the errno as an int of either sign
+// or as a [syscall.Errno] and store it negative, so
+// Errorf(syscall.ENOENT, ...), Errorf(int(syscall.ENOENT), ...) and
+// Errorf(-2, ...) are the same -ENOENT; a code of 0 becomes -EINVAL (Python's
+// ErrorResponse(status, 0) would report success). A zero or positive return
+// value (such as eval's 2 for "incomplete input") comes only from an
+// explicit [Result], or from an [ErrorResponseBase] whose FormatResponse
+// returns one.
 package objectformat

@@ -23,21 +23,49 @@ type ErrorResponse struct {
 	cause  error
 }
 
+// Code is the type of the return value given to an error constructor: an
+// int, written the way Ceph does (-int(syscall.ENOENT), -2) or as a
+// positive errno (int(syscall.ENOENT), 2), or a [syscall.Errno] itself
+// (syscall.ENOENT).
+type Code interface {
+	~int | syscall.Errno
+}
+
+// failureCode is the return value an error constructor gives code: a
+// negative value as is, a positive errno negated, and 0, which would
+// report success, -EINVAL. An error always fails; a zero or positive
+// return value comes only from an explicit [Result] (or an
+// [ErrorResponseBase] that returns one).
+func failureCode[C Code](code C) int {
+	n := int(code)
+	switch {
+	case n > 0:
+		return -n
+	case n == 0:
+		return -int(syscall.EINVAL)
+	}
+	return n
+}
+
 // NewErrorResponse returns an ErrorResponse with status text and -EINVAL.
 func NewErrorResponse(status string) *ErrorResponse {
 	return &ErrorResponse{status: status, retval: -int(syscall.EINVAL)}
 }
 
 // NewErrorResponseCode returns an ErrorResponse with an explicit return
-// value. Every value is honoured as given, including 0 and positive ones
-// (Python's ErrorResponse(status, return_value=0) reports success with a
-// status text).
-func NewErrorResponseCode(status string, retval int) *ErrorResponse {
-	return &ErrorResponse{status: status, retval: retval}
+// value. The sign of retval does not matter: syscall.ENOENT, 2 and -2 all
+// give -ENOENT. A zero retval gives -EINVAL: unlike Python's
+// ErrorResponse(status, return_value=0), an error never reports success
+// (return a Result with a Stderr text for that).
+func NewErrorResponseCode[C Code](status string, retval C) *ErrorResponse {
+	return &ErrorResponse{status: status, retval: failureCode(retval)}
 }
 
-// Errorf formats a status text and returns it with the given return value.
-func Errorf(retval int, format string, args ...any) *ErrorResponse {
+// Errorf formats a status text and returns it with the given return
+// value, normalised as by [NewErrorResponseCode]:
+//
+//	objectformat.Errorf(syscall.ENOENT, "pool %q does not exist", name) // -ENOENT
+func Errorf[C Code](retval C, format string, args ...any) *ErrorResponse {
 	return NewErrorResponseCode(fmt.Sprintf(format, args...), retval)
 }
 
@@ -48,8 +76,9 @@ func Errorf(retval int, format string, args ...any) *ErrorResponse {
 //     ErrnoOf(err): the code of an ErrorResponseBase, a syscall.Errno or an
 //     ErrorCode() int method found in the wrap chain (so an *os.PathError for
 //     a missing file gives -ENOENT, and fmt.Errorf("ctx: %w", resp) keeps
-//     resp's code), positive codes negated, 0 kept;
-//   - an error carrying no code gives -EINVAL.
+//     resp's code), positive codes negated;
+//   - an error carrying no code, or a code of 0, gives -EINVAL (Python's
+//     wrap keeps an errno of 0 as success; in Go a non-nil error fails).
 //
 // Wrap(nil) returns nil.
 func Wrap(err error) *ErrorResponse {
@@ -62,44 +91,38 @@ func Wrap(err error) *ErrorResponse {
 	return &ErrorResponse{status: err.Error(), retval: ErrnoOf(err), cause: err}
 }
 
-// WrapCode is Wrap with an explicit return value (used as given, even 0),
-// except that an *ErrorResponse is still returned unchanged.
-func WrapCode(err error, retval int) *ErrorResponse {
+// WrapCode is Wrap with an explicit return value, normalised as by
+// [NewErrorResponseCode]; an *ErrorResponse is still returned unchanged.
+func WrapCode[C Code](err error, retval C) *ErrorResponse {
 	if err == nil {
 		return nil
 	}
 	if er, ok := err.(*ErrorResponse); ok {
 		return er
 	}
-	return &ErrorResponse{status: err.Error(), retval: retval, cause: err}
+	return &ErrorResponse{status: err.Error(), retval: failureCode(retval), cause: err}
 }
 
 // ErrnoOf returns the negative errno an error carries (see Wrap), or -EINVAL
-// when it carries none. It returns 0 for a nil error.
+// when it carries none or a code of 0. It returns 0 for a nil error only:
+// a non-nil error never maps to success.
 func ErrnoOf(err error) int {
 	if err == nil {
 		return 0
 	}
 	var base ErrorResponseBase
 	if errors.As(err, &base) {
-		return base.FormatResponse().Retval
+		return failureCode(base.FormatResponse().Retval)
 	}
 	var coded interface{ ErrorCode() int }
 	if errors.As(err, &coded) {
-		return negative(coded.ErrorCode())
+		return failureCode(coded.ErrorCode())
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		return negative(int(errno))
+		return failureCode(errno)
 	}
 	return -int(syscall.EINVAL)
-}
-
-func negative(code int) int {
-	if code > 0 {
-		return -code
-	}
-	return code
 }
 
 // Error returns the status text.
@@ -158,8 +181,11 @@ func (e *UnsupportedFormatError) FormatResponse() Result {
 }
 
 // ResultOf converts an error returned by a handler into a Result: an
-// ErrorResponseBase gives its own Result; any other error gives
-// (ErrnoOf(err), "", err.Error()). ResultOf(nil) is the empty success.
+// ErrorResponseBase gives its own Result, as it returns it (the one way an
+// error can carry a zero or positive return value, like a Python
+// ErrorResponseBase subclass with its own format_response); any other
+// error gives (ErrnoOf(err), "", err.Error()), which always fails.
+// ResultOf(nil) is the empty success.
 func ResultOf(err error) Result {
 	if err == nil {
 		return Result{}

@@ -215,13 +215,17 @@ func TestErrorResponse(t *testing.T) {
 	require.Contains(t, r.Stderr, "blat")
 
 	require.Equal(t, Result{Retval: -17, Stderr: "beep"}, Wrap(coolErr{"beep", -17}).FormatResponse(), "v27")
-	require.Equal(t, Result{Retval: 0, Stderr: "ok, fine"}, Wrap(coolErr{"ok, fine", 0}).FormatResponse(), "v27")
+	// Python's wrap keeps errno 0 as success; in Go a non-nil error fails.
+	require.Equal(t, Result{Retval: -22, Stderr: "ok, fine"}, Wrap(coolErr{"ok, fine", 0}).FormatResponse(), "v27 (errno 0)")
 	require.Equal(t, Result{Retval: -8, Stderr: "no can do"}, Wrap(coolErr{"no can do", 8}).FormatResponse(), "v27")
 
-	mine := NewErrorResponseCode("yeah, sure", 0)
+	mine := NewErrorResponseCode("no can do", -8)
 	require.Same(t, mine, Wrap(mine), "v28: an ErrorResponse passes through unchanged")
 	require.Same(t, mine, WrapCode(mine, -5), "v28: even with an explicit code")
-	require.Equal(t, Result{Retval: 0, Stderr: "yeah, sure"}, Wrap(mine).FormatResponse())
+	require.Equal(t, Result{Retval: -8, Stderr: "no can do"}, Wrap(mine).FormatResponse())
+	// v28's MyErrorResponse("yeah, sure", 0) is an ErrorResponseBase with
+	// its own format_response: its Result is used as it is.
+	require.Equal(t, Result{Retval: 0, Stderr: "yeah, sure"}, ResultOf(ownResult{Result{Stderr: "yeah, sure"}}), "v28")
 
 	r = Wrap(&os.PathError{Op: "open", Path: "x", Err: errors.New("boom")}).FormatResponse()
 	require.Equal(t, -22, r.Retval, "v30: no errno falls back to -EINVAL instead of crashing")

@@ -18,15 +18,21 @@ type Result struct {
 // OK returns a successful Result with the given output.
 func OK(stdout string) Result { return Result{Stdout: []byte(stdout)} }
 
-// Failed returns a Result with a retval and a status message and no output.
-func Failed(retval int, stderr string) Result { return Result{Retval: retval, Stderr: stderr} }
+// Failed returns a failed Result with a status message and no output. Like
+// the error constructors it normalises retval: syscall.EINVAL, 22 and -22
+// all give -22, and 0 gives -EINVAL. Build a Result literal for a zero or
+// positive return value.
+func Failed[C Code](retval C, stderr string) Result {
+	return Result{Retval: failureCode(retval), Stderr: stderr}
+}
 
-// Err returns nil for a zero Retval and an *ErrorResponse otherwise.
+// Err returns nil for a zero Retval and otherwise an *ErrorResponse with
+// the Result's Stderr and exactly its Retval (positive values included).
 func (r Result) Err() error {
 	if r.Retval == 0 {
 		return nil
 	}
-	return NewErrorResponseCode(r.Stderr, r.Retval)
+	return &ErrorResponse{status: r.Stderr, retval: r.Retval}
 }
 
 // String renders the triple like Python's tuple repr, for logs and tests.

@@ -1,0 +1,26 @@
+package daemon
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/stretchr/testify/require"
+)
+
+// TestBuiltinsAreReserved holds module.ReservedPrefixes, which
+// module.Register checks module commands against, to the daemon's own
+// commands: every built-in (active and standby) is reserved, and nothing
+// else is but get_command_descriptions, which the admin socket answers
+// before any lookup (serveAsok).
+func TestBuiltinsAreReserved(t *testing.T) {
+	d := &Daemon{}
+	want := []string{"get_command_descriptions"}
+	for _, c := range append(d.builtins(), d.standbyBuiltins()...) {
+		if !slices.Contains(want, c.Prefix()) {
+			want = append(want, c.Prefix())
+		}
+	}
+	slices.Sort(want)
+	require.Equal(t, want, module.ReservedPrefixes())
+}

@@ -1,0 +1,125 @@
+package module
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRegisterChecksOptionDefaults is issue #9 item 24 (options): a default
+// outside Min/Max or not in EnumAllowed is refused at registration, with an
+// error naming the module and the option; what Ceph's own modules do
+// (default None or "" with an enum that allows "", defaults inside the
+// bounds) is accepted.
+func TestRegisterChecksOptionDefaults(t *testing.T) {
+	newMod := func() any { return 1 }
+	tests := []struct {
+		name string
+		opt  Option
+		err  string // "" when accepted
+	}{
+		{"enum default outside", Option{Name: "foo", Default: "z", EnumAllowed: []string{"a", "b", "c"}},
+			`module m: option "foo": default "z" is not one of the permitted values: a, b, c (use a nil Default for none)`},
+		{"empty default not in enum", Option{Name: "mode", Default: "", EnumAllowed: []string{"upmap", "none"}},
+			`module m: option "mode": default "" is not one of the permitted values: none, upmap (use a nil Default for none)`},
+		{"enum default case differs", Option{Name: "foo", Default: "A", EnumAllowed: []string{"a"}},
+			`module m: option "foo": default "A" is not one of the permitted values: a`},
+		{"int enum default outside", Option{Name: "n", Type: Int, Default: 3, EnumAllowed: []string{"1", "2"}},
+			`module m: option "n": default "3" is not one of the permitted values: 1, 2`},
+		{"int below min", Option{Name: "count", Type: Int, Default: 0, Min: 1, Max: 10},
+			`module m: option "count": default 0 is below minimum 1`},
+		{"int above max", Option{Name: "count", Type: Int, Default: 11, Min: 1, Max: 10},
+			`module m: option "count": default 11 exceeds maximum 10`},
+		{"uint above max", Option{Name: "u", Type: Uint, Default: "600", Max: 599},
+			`module m: option "u": default 600 exceeds maximum 599`},
+		{"float below min", Option{Name: "ratio", Type: Float, Default: 0.0005, Min: .001, Max: .999},
+			`module m: option "ratio": default 0.0005 is below minimum 0.001`},
+		{"secs above max", Option{Name: "interval", Type: Secs, Default: 2 * time.Hour, Max: 3600},
+			`module m: option "interval": default 7200 exceeds maximum 3600`},
+		{"min above max", Option{Name: "r", Type: Int, Min: 10, Max: 1},
+			`module m: option "r": min 10 is above max 1`},
+
+		// What Ceph's Pacific modules declare.
+		{"enum default inside (balancer mode)", Option{Name: "mode", Default: "upmap", EnumAllowed: []string{"none", "crush-compat", "upmap"}}, ""},
+		{"nil default with enum (orchestrator)", Option{Name: "orchestrator", EnumAllowed: []string{"cephadm", "rook"}}, ""},
+		{"empty default allowed by enum (log_level)", Option{Name: "level", Default: "", EnumAllowed: []string{"info", ""}}, ""},
+		{"default at the bounds (prometheus)", Option{Name: "code", Type: Int, Default: 500, Min: 400, Max: 599}, ""},
+		{"default at min", Option{Name: "c", Type: Int, Default: 1, Min: 1, Max: 10}, ""},
+		{"default at max", Option{Name: "c", Type: Int, Default: 10, Min: 1, Max: 10}, ""},
+		{"only a min (telemetry)", Option{Name: "interval", Type: Int, Default: 24, Min: 8}, ""},
+		{"no default, bounds", Option{Name: "c", Type: Int, Min: 1, Max: 10}, ""},
+		{"float inside", Option{Name: "ratio", Type: Float, Default: .05, Min: .001, Max: .999}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := NewRegistry().Register(Info{Name: "m", New: newMod, Options: []Option{tt.opt}})
+			if tt.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tt.err)
+		})
+	}
+}
+
+// prefixMod has one command with the given cmd string (Python style) and,
+// through Commands, one more declared with a struct.
+type prefixMod struct{ legacy string }
+
+type versionGrab struct {
+	clicommand.Read `prefix:"version"`
+}
+
+func (p prefixMod) LegacyCommands() []LegacyCommand {
+	if p.legacy == "" {
+		return nil
+	}
+	return []LegacyCommand{{Cmd: p.legacy, Desc: "d", Perm: "r"}}
+}
+
+func (prefixMod) HandleCommand(context.Context, []byte, map[string]any) objectformat.Result {
+	return objectformat.Result{}
+}
+
+type structMod struct{}
+
+func (structMod) Commands() []*clicommand.Command {
+	return []*clicommand.Command{clicommand.Func(func(context.Context, *versionGrab) objectformat.Result { return objectformat.Result{} })}
+}
+
+// TestRegisterRefusesReservedPrefixes is issue #9 item 24 (commands): a
+// command prefix the daemon answers itself is refused at registration,
+// not when the daemon starts.
+func TestRegisterRefusesReservedPrefixes(t *testing.T) {
+	for _, p := range ReservedPrefixes() {
+		err := NewRegistry().Register(Info{Name: "grabby", New: func() any { return prefixMod{legacy: p + " name=x,type=CephString,req=false"} }})
+		require.EqualError(t, err, `module grabby: command "`+p+`" is reserved: the daemon provides it itself (see module.ReservedPrefixes)`)
+	}
+	err := NewRegistry().Register(Info{Name: "typed", New: func() any { return structMod{} }})
+	require.EqualError(t, err, `module typed: command "version" is reserved: the daemon provides it itself (see module.ReservedPrefixes)`)
+
+	// Longer prefixes that start with a reserved word are the module's.
+	for _, p := range []string{"status report", "health mute", "config-key export", "mgr module info"} {
+		require.NoError(t, NewRegistry().Register(Info{Name: "fine", New: func() any { return prefixMod{legacy: p} }}), p)
+	}
+	// Malformed commands are refused at registration too.
+	require.ErrorContains(t, NewRegistry().Register(Info{Name: "broken", New: func() any { return prefixMod{legacy: "x name=,type=CephString"} }}), "module broken:")
+	require.EqualError(t, NewRegistry().Register(Info{Name: "nilnew", New: func() any { return nil }}), "module nilnew: New returned nil")
+
+	// module.Register panics at init time with the same message, leaving
+	// Default unchanged.
+	require.PanicsWithError(t, `module grabby: command "status" is reserved: the daemon provides it itself (see module.ReservedPrefixes)`, func() {
+		Register(Info{Name: "grabby", New: func() any { return prefixMod{legacy: "status"} }})
+	})
+	_, ok := Default.Lookup("grabby")
+	require.False(t, ok)
+
+	require.IsNonDecreasing(t, ReservedPrefixes(), "sorted (checkCommands searches it)")
+	r := ReservedPrefixes()
+	r[0] = "changed"
+	require.NotEqual(t, "changed", ReservedPrefixes()[0], "a copy")
+}
