@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -323,5 +324,19 @@ func TestE2EEvalCannotTakeTheDaemonDown(t *testing.T) {
 	}
 	d.want("", "mgr", "module", "enable", "selftest")
 	d.want("2\n", "mgr", "self-test", "eval", "1 + 1")
-	d.stop()
+
+	// The worker does not outlive the daemon, even one killed with SIGKILL.
+	kids := children(t, pid)
+	if len(kids) != 1 {
+		t.Fatalf("the daemon's children: %v, want the eval worker", kids)
+	}
+	worker, err := strconv.Atoi(kids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-d.done
+	waitFor(t, "the worker to die with the daemon", func() bool { return !testutil.ProcessAlive(worker) })
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/evalsandbox"
 	"github.com/gomgr/gomgr/pkg/module"
@@ -246,22 +247,12 @@ func TestEvalMemoryLimit(t *testing.T) {
 	if grown := vmRSS(t) - rssBefore; grown > 64<<20 {
 		t.Errorf("the daemon's RSS grew by %d MiB", grown>>20)
 	}
-	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil && processAlive(pid) {
+	if testutil.ProcessAlive(pid) {
 		t.Errorf("the worker %d survived", pid)
 	}
 	// The session was reset; the next eval starts a fresh one.
 	e.want(e.eval("kept"), 0, "", "<input>:1:1: undefined: kept\n")
 	e.want(e.eval("mgr.module_name"), 0, "\"selftest\"\n", "")
-}
-
-// processAlive reports whether pid runs (a zombie does not).
-func processAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	return len(f) > 0 && f[0] != "Z"
 }
 
 // buildNested makes x a list nested 300,000 deep: str(x) then stays inside
@@ -328,7 +319,7 @@ func TestEvalDisableStopsEval(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("disable took %s", d)
 	}
-	if processAlive(pid) {
+	if testutil.ProcessAlive(pid) {
 		t.Errorf("the worker %d survived disable", pid)
 	}
 }

@@ -35,11 +35,13 @@ const Incomplete = 2
 
 // Internal timing: how long a worker may take to start, how long a
 // cancelled run may take to stop before its worker is killed (the time
-// limit plus killGrace stays well under the time limit plus 1 s), and how
-// long Close waits for a killed worker to be reaped.
+// limit plus killGrace stays well under the time limit plus 1 s), how long
+// a worker whose socket ended may take to exit before it is killed, and
+// how long Close waits for a killed worker to be reaped.
 const (
 	startTimeout = 10 * time.Second
 	killGrace    = 300 * time.Millisecond
+	exitWait     = 500 * time.Millisecond
 	reapTimeout  = 2 * time.Second
 )
 
@@ -51,7 +53,7 @@ type Limits struct {
 	// (DefaultMaxSteps); math.MaxUint64 means no step limit.
 	MaxSteps uint64
 	// MaxOutput caps one run's stdout, and separately its stderr, in bytes
-	// (DefaultMaxOutput).
+	// (DefaultMaxOutput; at most 2 MiB).
 	MaxOutput int
 	// MaxMemory is the memory the session's worker may use beyond what it
 	// needs to start (DefaultMaxMemory).
@@ -528,7 +530,7 @@ func (s *Session) lost(l *live, lim Limits, cause error) error {
 		l.w.kill(why)
 	}
 	// A worker whose socket ended is exiting; give it a moment to say why.
-	info := l.w.exited(time.Now().Add(reapTimeout))
+	info := l.w.exited(time.Now().Add(exitWait))
 	s.drop(l, why)
 	if info == nil {
 		info = l.w.exited(time.Now().Add(reapTimeout))

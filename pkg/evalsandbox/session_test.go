@@ -16,6 +16,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -300,6 +301,7 @@ func TestSessionLimits(t *testing.T) {
 	// A source within the size limit that takes long to parse and run is
 	// stopped at the time limit.
 	s, _ = newTestSession(t, withLimits(Limits{Timeout: 300 * time.Millisecond}))
+	wantOut(t, s, "1", "1\n", "") // start the worker
 	start := time.Now()
 	_, err := s.Eval(context.Background(), strings.Repeat("y = 1\n", 600_000))
 	if d := time.Since(start); err == nil || d > 300*time.Millisecond+time.Second {
@@ -317,21 +319,11 @@ func TestSessionSandbox(t *testing.T) {
 	}
 }
 
-// alive reports whether process pid exists (and is not a zombie).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	return len(f) > 0 && f[0] != "Z"
-}
-
 // waitGone polls until pid has exited.
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for alive(pid) {
+	for testutil.ProcessAlive(pid) {
 		if time.Now().After(deadline) {
 			t.Fatalf("worker %d still runs", pid)
 		}
@@ -455,7 +447,7 @@ func TestSessionClose(t *testing.T) {
 	}()
 	waitFor(t, "the eval to run", func() bool { return len(s.sem) == 1 })
 	s.Close()
-	if alive(pid) {
+	if testutil.ProcessAlive(pid) {
 		t.Errorf("worker %d survived Close", pid)
 	}
 	select {
@@ -539,6 +531,36 @@ func TestWorkerExitsWithoutParent(t *testing.T) {
 	pw.conn.Close()
 	waitGone(t, pw.pid())
 	if info := w.exited(time.Now().Add(time.Second)); info == nil || info.code != 1 {
+		t.Errorf("exit: %+v", info)
+	}
+}
+
+// TestWorkerCPULimitBackstop: a worker whose parent never cancels its run
+// (a parent that is stopped, say) ends at its CPU limit: the time limit
+// plus a margin (2 s; none here), rounded up to a second.
+func TestWorkerCPULimitBackstop(t *testing.T) {
+	w, err := spawnProcess("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.kill(nil)
+	lim := toWireLimits(Limits{Timeout: time.Millisecond, MaxSteps: 1 << 62}.withDefaults())
+	lim.CPUMarginMS = 0
+	deadline := time.Now().Add(5 * time.Second)
+	if err := w.send(&message{Op: opInit, Name: "cpu", Limits: lim}, deadline); err != nil {
+		t.Fatal(err)
+	}
+	if m := <-w.messages(); m == nil || m.Op != opReady {
+		t.Fatalf("no ready: %+v %v", m, w.readErr())
+	}
+	if err := w.send(&message{Op: opEval, ID: 1, Src: []byte("while True:\n  pass\n"), Limits: lim}, deadline); err != nil {
+		t.Fatal(err)
+	}
+	info := w.exited(time.Now().Add(30 * time.Second))
+	if info == nil {
+		t.Fatal("the worker still runs")
+	}
+	if info.code != exitCPU || !strings.Contains(info.stderr, "CPU time limit exceeded") {
 		t.Errorf("exit: %+v", info)
 	}
 }

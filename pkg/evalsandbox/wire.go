@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"go.starlark.net/starlark"
@@ -151,10 +152,13 @@ type message struct {
 
 // wireLimits are the limits a worker applies itself.
 type wireLimits struct {
-	TimeoutMS int64  `json:"timeout_ms"`
-	MaxSteps  uint64 `json:"max_steps"`
-	MaxOutput int    `json:"max_output"`
-	MaxMemory int64  `json:"max_memory"`
+	TimeoutMS int64 `json:"timeout_ms"`
+	// CPUMarginMS is the CPU time past TimeoutMS at which the worker ends
+	// itself (RLIMIT_CPU).
+	CPUMarginMS int64  `json:"cpu_margin_ms"`
+	MaxSteps    uint64 `json:"max_steps"`
+	MaxOutput   int    `json:"max_output"`
+	MaxMemory   int64  `json:"max_memory"`
 }
 
 // Global kinds.
@@ -432,11 +436,16 @@ func decodeArgs(m *message) (starlark.Tuple, []starlark.Tuple, error) {
 	return args, kwargs, nil
 }
 
+// cpuMargin is how much CPU time past its time limit a run may use before
+// the worker's RLIMIT_CPU ends it: the parent cancels or kills it long
+// before, unless the parent cannot act.
+const cpuMargin = 2 * time.Second
+
 // toWireLimits converts limits for the worker.
 func toWireLimits(l Limits) *wireLimits {
 	ms := l.Timeout.Milliseconds()
 	if ms <= 0 {
 		ms = 1
 	}
-	return &wireLimits{TimeoutMS: ms, MaxSteps: l.MaxSteps, MaxOutput: l.MaxOutput, MaxMemory: l.MaxMemory}
+	return &wireLimits{TimeoutMS: ms, CPUMarginMS: cpuMargin.Milliseconds(), MaxSteps: l.MaxSteps, MaxOutput: l.MaxOutput, MaxMemory: l.MaxMemory}
 }

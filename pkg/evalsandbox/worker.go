@@ -245,7 +245,7 @@ func (w *workerState) eval(req *message) *message {
 
 // applyLimits sets the memory limit (RLIMIT_DATA above the start-up
 // baseline, and the Go runtime's soft limit) and a CPU backstop
-// (RLIMIT_CPU, the CPU used so far plus the time limit and 2 s).
+// (RLIMIT_CPU: the CPU used so far, plus the time limit, plus the margin).
 func (w *workerState) applyLimits(l *wireLimits) {
 	if l.MaxMemory > 0 && l.MaxMemory != w.maxMemory {
 		w.maxMemory = l.MaxMemory
@@ -262,7 +262,7 @@ func (w *workerState) applyLimits(l *wireLimits) {
 	var ru unix.Rusage
 	var cur unix.Rlimit
 	if unix.Getrusage(unix.RUSAGE_SELF, &ru) == nil && unix.Getrlimit(unix.RLIMIT_CPU, &cur) == nil {
-		used := time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) + time.Duration(l.TimeoutMS)*time.Millisecond + 2*time.Second
+		used := time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) + time.Duration(l.TimeoutMS+l.CPUMarginMS)*time.Millisecond
 		want := uint64(math.Ceil(used.Seconds()))
 		if cur.Max != unix.RLIM_INFINITY && want > cur.Max {
 			want = cur.Max
