@@ -434,11 +434,7 @@ func (s *Session) drop(l *live, why error) {
 
 // timeoutText is the reason a run stops at its time limit.
 func (s *Session) timeoutText(lim Limits) string {
-	name := s.cfg.TimeoutName
-	if name == "" {
-		name = "the time limit"
-	}
-	return fmt.Sprintf("timeout: eval ran longer than %s (%s)", name, lim.Timeout)
+	return fmt.Sprintf("timeout: eval ran longer than %s (%s)", s.timeoutName(), lim.Timeout)
 }
 
 // resetNote ends the message of a request whose worker was killed.

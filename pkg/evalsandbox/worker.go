@@ -186,6 +186,10 @@ func (w *workerState) readLoop() {
 		case opReply:
 			w.replies <- m
 		case opEval, opComplete:
+			if m.Limits == nil {
+				fmt.Fprintln(os.Stderr, "evalsandbox worker: a request without limits")
+				os.Exit(1)
+			}
 			w.requests <- m
 		default:
 			fmt.Fprintln(os.Stderr, "evalsandbox worker: unexpected message", m.Op)
