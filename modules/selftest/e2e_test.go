@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -222,4 +223,120 @@ func TestE2EThrowExceptionKeepsTheDaemonServing(t *testing.T) {
 	d.want("", "mgr", "module", "enable", "selftest")
 	d.want("Self-test succeeded\n", "mgr", "self-test", "run")
 	d.stop()
+}
+
+// children lists the process's children.
+func children(t *testing.T, pid int) []string {
+	t.Helper()
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
+		if err == nil {
+			out = append(out, strings.Fields(string(b))...)
+		}
+	}
+	return out
+}
+
+// rssOf is a process's resident set size in bytes.
+func rssOf(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			var kb int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kb); err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// TestE2EEvalCannotTakeTheDaemonDown: issue #9's inputs through the real
+// ceph CLI. A huge allocation resets the session with ENOMEM and leaves the
+// daemon's memory alone; str() of a deep list is killed at eval_timeout;
+// disabling the module stops a running eval and ends its worker.
+func TestE2EEvalCannotTakeTheDaemonDown(t *testing.T) {
+	d := startDaemon(t)
+	pid := d.cmd.Process.Pid
+	d.want("", "mgr", "module", "enable", "selftest")
+	d.want("", "mgr", "self-test", "eval", "kept = 1")
+	d.want("1\n", "mgr", "self-test", "eval", "kept")
+	rss := rssOf(t, pid)
+	d.want("ERROR: (12) Cannot allocate memory\neval session exceeded its memory limit (256 MiB); the session was reset\n",
+		"mgr", "self-test", "eval", `a = "x" * 1000000000; b = a + a`)
+	if grown := rssOf(t, pid) - rss; grown > 64<<20 {
+		t.Errorf("the daemon's RSS grew by %d MiB", grown>>20)
+	}
+	d.want("<input>:1:1: undefined: kept\n", "mgr", "self-test", "eval", "kept") // the session was reset
+	d.want("2\n", "mgr", "self-test", "eval", "1 + 1")
+
+	d.want("", "mgr", "self-test", "eval", "x = []\nfor i in range(300000):\n  x = [x]\n")
+	d.want("", "config", "set", "mgr", "mgr/selftest/eval_timeout", "1")
+	start := time.Now()
+	d.want("ERROR: (110) Connection timed out\ntimeout: eval ran longer than eval_timeout (1s); the session was reset\n",
+		"mgr", "self-test", "eval", "str(x)")
+	t.Logf("str(x) answered after %s (the ceph CLI included)", time.Since(start))
+	d.want("2\n", "mgr", "self-test", "eval", "1 + 1")
+
+	d.want("", "mgr", "self-test", "eval", "x = []\nfor i in range(300000):\n  x = [x]\n")
+	d.want("", "config", "set", "mgr", "mgr/selftest/eval_timeout", "600")
+	if kids := children(t, pid); len(kids) != 1 {
+		t.Fatalf("the daemon's children: %v, want the eval worker", kids)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stuck := exec.CommandContext(ctx, d.cli, "--admin-daemon", d.sock, "mgr", "self-test", "eval", "mgr.set_store('stuck', 'yes')\nstr(x)")
+	var stuckOut bytes.Buffer
+	stuck.Stdout = &stuckOut
+	if err := stuck.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stuckDone := make(chan error, 1)
+	go func() { stuckDone <- stuck.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for d.ceph("config-key", "exists", "mgr/selftest/stuck") != "key 'mgr/selftest/stuck' exists\n" {
+		if time.Now().After(deadline) {
+			t.Fatal("the stuck eval did not start")
+		}
+	}
+	d.want("", "mgr", "module", "disable", "selftest")
+	select {
+	case <-stuckDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the eval still runs after disable")
+	}
+	if got := stuckOut.String(); !strings.HasPrefix(got, "ERROR: (125) Operation canceled\n") {
+		t.Errorf("the stuck eval answered %q", got)
+	}
+	if kids := children(t, pid); len(kids) != 0 {
+		t.Errorf("the daemon's children after disable: %v", kids)
+	}
+	d.want("", "mgr", "module", "enable", "selftest")
+	d.want("2\n", "mgr", "self-test", "eval", "1 + 1")
+
+	// The worker does not outlive the daemon, even one killed with SIGKILL.
+	kids := children(t, pid)
+	if len(kids) != 1 {
+		t.Fatalf("the daemon's children: %v, want the eval worker", kids)
+	}
+	worker, err := strconv.Atoi(kids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-d.done
+	waitFor(t, "the worker to die with the daemon", func() bool { return !testutil.ProcessAlive(worker) })
 }

@@ -3,13 +3,21 @@ package selftest
 import (
 	"context"
 	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/testutil"
+	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/evalsandbox"
 	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
 func TestEvalStatePersists(t *testing.T) {
@@ -53,7 +61,7 @@ func TestEvalIncomplete(t *testing.T) {
 		"s = \"\"\"abc", "x = [1,\n2,", "x = 1 + \\", "if True:\n  x = 1\nelse:", "y = 1\ndef h():",
 		"def h():\n  return 1\nz = (",
 	} {
-		e.want(e.eval(src), evalIncomplete, "", "")
+		e.want(e.eval(src), evalsandbox.Incomplete, "", "")
 	}
 	// Nothing ran.
 	e.want(e.eval("y"), 0, "", "<input>:1:1: undefined: y\n")
@@ -101,52 +109,57 @@ func TestEvalSandbox(t *testing.T) {
 	}
 }
 
-// newBareEvaluator is an evaluator without a module handle, for the limit
-// tests (they do not touch mgr).
-func newBareEvaluator() *evaluator { return newModule().ev }
+// setEvalLimits adjusts the limits of every eval request for one test.
+func setEvalLimits(t *testing.T, adjust func(*evalsandbox.Limits)) {
+	t.Helper()
+	evalLimitsHook = adjust
+	t.Cleanup(func() { evalLimitsHook = nil })
+}
+
+// noStepLimit disables the step limit: only the clock stops a run.
+const noStepLimit = math.MaxUint64
 
 func TestEvalStepLimit(t *testing.T) {
-	ev := newBareEvaluator()
-	ev.maxSteps = 100_000
+	e := newEnv(t, nil)
+	setEvalLimits(t, func(l *evalsandbox.Limits) { l.MaxSteps = 100_000 })
 	for _, src := range []string{
 		"for i in range(1000000000):\n  for j in range(1000000000):\n    pass\n",
 		"while True:\n  pass\n",
 	} {
-		start := time.Now()
-		out, errs := ev.exec(context.Background(), src, time.Minute)
-		if len(out) != 0 || !strings.Contains(errs, "Starlark computation cancelled: too many steps") {
-			t.Errorf("%q: got %q / %q", src, out, errs)
-		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("%q took %s", src, d)
+		res := e.eval(src)
+		if res.Retval != 0 || len(res.Stdout) != 0 || !strings.Contains(res.Stderr, "Starlark computation cancelled: too many steps") {
+			t.Errorf("%q: got %s", src, res)
 		}
 	}
 	// The default limit stops an endless loop too.
-	ev.maxSteps = defaultEvalMaxSteps
-	_, errs := ev.exec(context.Background(), "while True:\n  pass\n", time.Minute)
-	if !strings.Contains(errs, "too many steps") {
-		t.Errorf("default step limit: %q", errs)
+	evalLimitsHook = nil
+	setConfig(t, e.b, "mgr/selftest/eval_timeout", "60")
+	if res := e.eval("while True:\n  pass\n"); !strings.Contains(res.Stderr, "too many steps") {
+		t.Errorf("default step limit: %s", res)
 	}
 }
 
 func TestEvalTimeLimit(t *testing.T) {
-	ev := newBareEvaluator()
-	ev.maxSteps = 0 // no step limit: only the clock stops it
+	e := newEnv(t, nil)
+	setEvalLimits(t, func(l *evalsandbox.Limits) { l.MaxSteps = noStepLimit; l.Timeout = 200 * time.Millisecond })
+	e.want(e.eval("kept = 1"), 0, "", "")
 	start := time.Now()
-	_, errs := ev.exec(context.Background(), "while True:\n  pass\n", 200*time.Millisecond)
+	res := e.eval("while True:\n  pass\n")
 	d := time.Since(start)
-	if !strings.Contains(errs, "Starlark computation cancelled: timeout: eval ran longer than eval_timeout (200ms)") {
-		t.Errorf("got %q", errs)
+	if res.Retval != 0 || !strings.Contains(res.Stderr, "Starlark computation cancelled: timeout: eval ran longer than eval_timeout (200ms)") {
+		t.Errorf("got %s", res)
 	}
 	if d < 200*time.Millisecond || d > 3*time.Second {
 		t.Errorf("took %s", d)
 	}
+	e.want(e.eval("kept"), 0, "1\n", "") // the interpreter stopped: the session is kept
 	// Cancelling the command stops it as well.
+	setEvalLimits(t, func(l *evalsandbox.Limits) { l.MaxSteps = noStepLimit; l.Timeout = time.Minute })
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
-	_, errs = ev.exec(ctx, "while True:\n  pass\n", time.Minute)
-	if !strings.Contains(errs, "the command was cancelled: context canceled") {
-		t.Errorf("got %q", errs)
+	res = e.m.Dispatch(ctx, clicommand.Call{Cmd: map[string]any{"prefix": evalName, "s": "while True:\n  pass\n"}, Perm: "rw"})
+	if !strings.Contains(res.Stderr, "the command was cancelled: context canceled") {
+		t.Errorf("got %s", res)
 	}
 }
 
@@ -160,7 +173,7 @@ func TestEvalTimeoutOption(t *testing.T) {
 	if got := e.mod.evalTimeout(); got != 250*time.Millisecond {
 		t.Errorf("eval_timeout = %s", got)
 	}
-	e.mod.ev.maxSteps = 0
+	setEvalLimits(t, func(l *evalsandbox.Limits) { l.MaxSteps = noStepLimit })
 	start := time.Now()
 	res := e.eval("while True:\n  pass\n")
 	if res.Retval != 0 || !strings.Contains(res.Stderr, "timeout: eval ran longer than eval_timeout (250ms)") {
@@ -175,20 +188,139 @@ func TestEvalTimeoutOption(t *testing.T) {
 	}
 }
 
-func TestEvalOutputCap(t *testing.T) {
-	ev := newBareEvaluator()
-	ev.maxOutput = 1000
-	out, errs := ev.exec(context.Background(), "for i in range(1000000):\n  print('line', i)\n", time.Minute)
-	if len(out) != 1000 {
-		t.Errorf("stdout is %d bytes, want the 1000 byte cap", len(out))
+func TestEvalMaxMemoryOption(t *testing.T) {
+	b := module.NewMemoryBackend()
+	e := newEnv(t, b)
+	if got := e.mod.evalMaxMemory(); got != 256<<20 {
+		t.Errorf("default eval_max_memory = %d", got)
 	}
-	if !strings.Contains(errs, "output limit exceeded (1000 bytes)") || !strings.HasSuffix(errs, "[output truncated at 1000 bytes]\n") {
-		t.Errorf("stderr %q", errs)
+	if res := e.eval("mgr.set_module_option('eval_max_memory', '1M')"); !strings.Contains(res.Stderr, "below minimum") {
+		t.Errorf("eval_max_memory 1M: %s", res)
 	}
-	// One huge value is cut on a rune boundary.
-	out, _ = ev.exec(context.Background(), "'é' * 600", time.Minute)
-	if len(out) > 1000 || !strings.HasPrefix(string(out), "\"é") || strings.ContainsRune(string(out), '\uFFFD') {
-		t.Errorf("huge value: %d bytes %q", len(out), out[:20])
+	setConfig(t, b, "mgr/selftest/eval_max_memory", "64M")
+	if got := e.mod.evalMaxMemory(); got != 64<<20 {
+		t.Errorf("eval_max_memory = %d", got)
+	}
+	// The option applies to the running session.
+	e.want(e.eval("a = 'x' * (40 << 20)"), 0, "", "")
+	res := e.eval("b = a * 8")
+	e.want(res, -int(syscall.ENOMEM), "", "eval session exceeded its memory limit (64 MiB); the session was reset")
+}
+
+// vmRSS is this process's resident set size.
+func vmRSS(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// TestEvalMemoryLimit is issue #9's first input: it used to take the
+// daemon down (or pin 2.7 GB in the session's globals).
+func TestEvalMemoryLimit(t *testing.T) {
+	e := newEnv(t, nil)
+	e.want(e.eval("kept = 'before'"), 0, "", "")
+	pid := e.mod.ev.WorkerPID()
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rssBefore := vmRSS(t)
+	res := e.eval(`a = "x" * 1000000000; b = a + a`)
+	e.want(res, -int(syscall.ENOMEM), "", "eval session exceeded its memory limit (256 MiB); the session was reset")
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapSys) - int64(before.HeapSys); grown > 64<<20 {
+		t.Errorf("the daemon's heap grew by %d MiB", grown>>20)
+	}
+	if grown := vmRSS(t) - rssBefore; grown > 64<<20 {
+		t.Errorf("the daemon's RSS grew by %d MiB", grown>>20)
+	}
+	if testutil.ProcessAlive(pid) {
+		t.Errorf("the worker %d survived", pid)
+	}
+	// The session was reset; the next eval starts a fresh one.
+	e.want(e.eval("kept"), 0, "", "<input>:1:1: undefined: kept\n")
+	e.want(e.eval("mgr.module_name"), 0, "\"selftest\"\n", "")
+}
+
+// buildNested makes x a list nested 300,000 deep: str(x) then stays inside
+// one builtin step for minutes.
+func buildNested(t *testing.T, e *env) {
+	t.Helper()
+	e.want(e.eval("x = []\nfor i in range(300000):\n  x = [x]\n"), 0, "", "")
+}
+
+// evalAsync runs src in the background.
+func evalAsync(e *env, src string) <-chan objectformat.Result {
+	done := make(chan objectformat.Result, 1)
+	go func() {
+		done <- e.m.Dispatch(context.Background(), clicommand.Call{Cmd: map[string]any{"prefix": evalName, "s": src}, Perm: "rw"})
+	}()
+	return done
+}
+
+// TestEvalStuckBuiltinTimesOut is issue #9's second input: str() of a deep
+// list ran for minutes inside one builtin, past eval_timeout, and every
+// other eval got EBUSY.
+func TestEvalStuckBuiltinTimesOut(t *testing.T) {
+	b := module.NewMemoryBackend()
+	e := newEnv(t, b)
+	buildNested(t, e)
+	setConfig(t, b, "mgr/selftest/eval_timeout", "1")
+	start := time.Now()
+	done := evalAsync(e, "str(x)")
+	var res objectformat.Result
+	select {
+	case res = <-done:
+	case <-time.After(3 * time.Second):
+		t.Fatalf("str(x) still runs after %s", time.Since(start))
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("answered after %s, past eval_timeout + 1 s", d)
+	}
+	e.want(res, -int(syscall.ETIMEDOUT), "", "timeout: eval ran longer than eval_timeout (1s); the session was reset")
+	e.want(e.eval("1 + 1"), 0, "2\n", "")
+}
+
+// TestEvalDisableStopsEval: disabling the module stops its running eval at
+// once and ends the worker.
+func TestEvalDisableStopsEval(t *testing.T) {
+	b := module.NewMemoryBackend()
+	e := newEnv(t, b)
+	buildNested(t, e)
+	setConfig(t, b, "mgr/selftest/eval_timeout", "60")
+	pid := e.mod.ev.WorkerPID()
+	done := evalAsync(e, "mgr.log('stuck eval started')\nstr(x)")
+	waitFor(t, "the eval to start", func() bool { return strings.Contains(e.log.String(), "stuck eval started") })
+	start := time.Now()
+	if _, err := e.m.Disable(context.Background(), Name); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-done:
+		if res.Retval != -int(syscall.ECANCELED) {
+			t.Errorf("the eval ended with %s", res)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the eval still runs after disable")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("disable took %s", d)
+	}
+	if testutil.ProcessAlive(pid) {
+		t.Errorf("the worker %d survived disable", pid)
 	}
 }
 
@@ -343,40 +475,9 @@ func TestEvalCompletion(t *testing.T) {
 		}
 	}
 	m := complete("mgr.")
-	if n := strings.Count(m, "\n"); n != len(e.mod.ev.globals["mgr"].(*mgrValue).AttrNames()) {
+	if n := strings.Count(m, "\n"); n != len(newMgrValue(e.mod).AttrNames()) {
 		t.Errorf("mgr.: %d completions, want every attribute:\n%s", n, m)
 	}
 	// Completion runs nothing.
 	e.want(e.cmd("mgr self-test eval", "s", "print('not run')", "complete", "pr"), 0, "print\n", "")
-}
-
-func TestNeedsMore(t *testing.T) {
-	ev := newBareEvaluator()
-	for src, want := range map[string]bool{
-		"":                              false,
-		"1+1":                           false,
-		"x = 1\n":                       false,
-		"def f():":                      true,
-		"def f():\n  return 1":          true,
-		"def f():\n  return 1\n":        false,
-		"def f():\n  return 1\n\n\n":    false,
-		"if True:\n  pass\n  \n":        false,
-		"if True:\r\n  pass\r\n":        false,
-		"def f():\n  return 1\nf()":     false,
-		"def f():\n  return 1\nf(":      true,
-		"def f():\n  return 1\nif f():": true,
-		"x = {\n 'a': 1,\n}":            false,
-		"x = {\n 'a': 1,\n":             true,
-		"x = )":                         false, // a syntax error, not incomplete
-		"x = 1\n  y = 2":                false,
-		"# comment":                     false,
-		"s = '''a\nb'''":                false,
-		"s = '''a\nb":                   true,
-		"for i in range(2):\n  if i:\n    pass\n": false,
-		"for i in range(2):\n  if i:\n    pass":   true,
-	} {
-		if got := ev.needsMore(src); got != want {
-			t.Errorf("needsMore(%q) = %v, want %v", src, got, want)
-		}
-	}
 }

@@ -13,12 +13,15 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/gomgr/gomgr/pkg/evalsandbox"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
 // mgrValue is the Starlark value bound to "mgr" in eval: the module API
-// as attributes and methods, named like Python's MgrModule.
+// as attributes and methods, named like Python's MgrModule. It lives in
+// the daemon; the eval worker holds a proxy whose calls run these methods
+// here (pkg/evalsandbox).
 type mgrValue struct {
 	m     *Module
 	attrs map[string]starlark.Value
@@ -96,13 +99,8 @@ func (v *mgrValue) AttrNames() []string {
 	return names
 }
 
-// ctxOf returns the context of the eval run.
-func ctxOf(thread *starlark.Thread) context.Context {
-	if ctx, ok := thread.Local("context").(context.Context); ok {
-		return ctx
-	}
-	return context.Background()
-}
+// ctxOf returns the context of the eval request a method runs for.
+func ctxOf(thread *starlark.Thread) context.Context { return evalsandbox.Context(thread) }
 
 // goErr turns an error of the module API into the error a Starlark
 // builtin returns, keeping the errno in the text.

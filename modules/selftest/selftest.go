@@ -44,8 +44,9 @@
 // API (print(dir(mgr)) lists it). The source is the s argument or, if s is
 // empty, the input file (-i), which is where Ceph's ceph_mgr_repl.py sends
 // it; neither gives -EINVAL "source is not specified". Globals persist
-// between calls for the life of the module instance, so a function defined
-// in one call can be called in the next.
+// between calls for the life of the module instance's eval session, so a
+// function defined in one call can be called in the next; a session ends
+// when the module stops or a limit resets it (below).
 //
 // mgr has the attributes version, release_name and module_name and these
 // methods, named and behaving like Python's MgrModule (errors of the module
@@ -87,12 +88,35 @@
 //     backtrace goes to stderr; a syntax error goes to stderr. Several
 //     statements may be sent at once (Python's single mode refuses that).
 //
-// The sandbox: load() is not available, Starlark has no file, network or
-// clock access and none is added, a run stops after 10,000,000
-// execution steps ("too many steps") or eval_timeout seconds
-// (option, default 5), and captured output is capped at 1 MiB (the run is
-// stopped when the cap is reached). Recursion is refused, as in standard
-// Starlark. Memory is not limited: eval needs "w" permission.
+// The sandbox (pkg/evalsandbox): the session runs in a worker process of
+// its own, the daemon's executable started again in worker mode; mgr's
+// methods run in the daemon, the worker holds a proxy whose calls are
+// forwarded to them. load() is not available, Starlark has no file,
+// network or clock access and none is added: the worker's only channel is
+// its socket to the daemon, which offers mgr's methods and nothing else.
+// The limits:
+//
+//   - a run stops after 10,000,000 execution steps ("too many steps");
+//   - eval_timeout (option, seconds, default 5) bounds a run's wall-clock
+//     time: the interpreter is told to stop, which keeps the session
+//     (stderr "... timeout: eval ran longer than eval_timeout (5s)",
+//     retval 0); a run stuck inside one builtin (str() of a huge value) is
+//     killed 0.3 s later: -ETIMEDOUT "timeout: eval ran longer than
+//     eval_timeout (5s); the session was reset";
+//   - eval_max_memory (option, size, default 256 MiB) bounds the session's
+//     memory (the worker's beyond its start-up size, by RLIMIT_DATA): past
+//     it the worker dies and the call returns -ENOMEM "eval session
+//     exceeded its memory limit (256 MiB); the session was reset";
+//   - captured output is capped at 1 MiB (the run is stopped when the cap
+//     is reached), the source at 4 MiB (-E2BIG);
+//   - recursion is refused, as in standard Starlark.
+//
+// After a reset the next eval starts a fresh session. One eval runs at a
+// time: another waits for it, at most eval_timeout + 1 s, then gets
+// -EBUSY. Cancelling the command stops the run the same way as the time
+// limit (-ECANCELED if the worker had to be killed). Disabling the module
+// stops a running eval at once (-ECANCELED) and ends the worker. eval
+// needs "w" permission.
 //
 // # Completion protocol
 //
@@ -106,7 +130,8 @@
 // gives mgr.get_server, mgr.get_store and mgr.get_store_prefix. An empty
 // text lists every global, builtin and keyword; no candidate gives empty
 // stdout. Completion takes the same lock as a run, so it sees the globals
-// a finished run left.
+// a finished run left; without a session (before the first eval, after a
+// reset) it completes against a fresh session's names and starts none.
 package selftest
 
 import (
@@ -122,6 +147,7 @@ import (
 	"time"
 
 	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/evalsandbox"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -132,14 +158,18 @@ const Name = "selftest"
 // defaultEvalTimeout is eval_timeout's default, in seconds.
 const defaultEvalTimeout = 5.0
 
+// defaultEvalMaxMemory is eval_max_memory's default, in bytes.
+const defaultEvalMaxMemory = evalsandbox.DefaultMaxMemory
+
 // Limits of one eval run.
 const (
-	defaultEvalMaxSteps  = 10_000_000
-	defaultEvalMaxOutput = 1 << 20
+	defaultEvalMaxSteps  = evalsandbox.DefaultMaxSteps
+	defaultEvalMaxOutput = evalsandbox.DefaultMaxOutput
 )
 
 // options are the module's options: those of Pacific's selftest, the
-// failure injection switches of the newest one, eval_timeout, and one
+// failure injection switches of the newest one, eval_timeout and
+// eval_max_memory, and one
 // option per remaining option type for "run" to exercise.
 var options = []module.Option{
 	{Name: "testkey", Runtime: true, Desc: "a test key (used by Ceph's QA)"},
@@ -168,6 +198,8 @@ var options = []module.Option{
 		Desc: "make the standby module's shutdown() hang until the runtime's deadline"},
 	{Name: "eval_timeout", Type: module.Secs, Default: defaultEvalTimeout, Min: 0.001, Max: 3600, Runtime: true,
 		Desc: "wall-clock limit of one 'mgr self-test eval' run, in seconds"},
+	{Name: "eval_max_memory", Type: module.Size, Default: int64(defaultEvalMaxMemory), Min: 8 << 20, Max: int64(64 << 30), Runtime: true,
+		Desc: "memory limit of the 'mgr self-test eval' session (its worker process beyond its start-up size)"},
 }
 
 func init() {
@@ -219,7 +251,7 @@ type Module struct {
 
 	runMu sync.Mutex // one "run" at a time
 
-	ev *evaluator
+	ev *evalsandbox.Session // set by Init
 }
 
 // newHook, if set, sees every new module value (tests use it to reach the
@@ -230,16 +262,21 @@ func newModule() *Module {
 	m := &Module{wake: make(chan struct{}, 1), health: map[string]module.HealthCheck{}}
 	m.notes.waiters = map[string]chan struct{}{}
 	m.notes.counts = map[module.NotifyType]int{}
-	m.ev = newEvaluator(m)
 	if newHook != nil {
 		newHook(m)
 	}
 	return m
 }
 
-// Init keeps the handle.
+// Init keeps the handle and makes the eval session (its worker starts
+// with the first eval).
 func (m *Module) Init(h *module.Handle) error {
 	m.h = h
+	ev, err := newEvaluator(m)
+	if err != nil {
+		return err
+	}
+	m.ev = ev
 	return nil
 }
 
@@ -605,8 +642,10 @@ func (m *Module) commandSpam(ctx context.Context) {
 	m.h.Log().Info("Ended command_spam workload...")
 }
 
-// Shutdown stops the serve loop; with shutdown_throw set it fails.
+// Shutdown stops the eval session (a running eval ends at once) and the
+// serve loop; with shutdown_throw set it fails.
 func (m *Module) Shutdown(context.Context) error {
+	m.ev.Close()
 	m.setWorkload(WorkloadShutdown)
 	if t, _ := m.h.BoolOption("shutdown_throw"); t {
 		return errors.New("synthetic exception in shutdown")

@@ -1,0 +1,19 @@
+package testutil
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// ProcessAlive reports whether process pid runs; a zombie (exited, not yet
+// reaped) does not.
+func ProcessAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(f) > 0 && f[0] != "Z"
+}
