@@ -181,7 +181,7 @@ func (m *Manager) persist(ctx context.Context, name string, on bool) error {
 // rewrite (once). m.saveMu is held.
 func (m *Manager) needResync() {
 	m.unsynced = true
-	if m.resyncing || m.bgCtx.Err() != nil {
+	if m.resyncing || m.bgClosed {
 		return
 	}
 	m.resyncing = true

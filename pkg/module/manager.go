@@ -92,6 +92,7 @@ type Manager struct {
 	saveMu    sync.Mutex
 	unsynced  bool // the last write failed: the stored list is in doubt
 	resyncing bool // resyncLoop is running
+	bgClosed  bool // Close has begun: no new resyncLoop
 	resyncNow chan struct{}
 	bg        sync.WaitGroup
 	bgCtx     context.Context
@@ -669,7 +670,10 @@ func (m *Manager) Close() {
 	if unsubscribe != nil {
 		unsubscribe()
 	}
-	m.bgCancel()
+	m.bgCancel() // ends a resync write in flight
+	m.saveMu.Lock()
+	m.bgClosed = true // a failed save from now on starts no resync
+	m.saveMu.Unlock()
 	m.bg.Wait()
 	var wg sync.WaitGroup
 	for _, n := range names {
