@@ -51,6 +51,26 @@
 // changed from outside are seen. Keys outside mgr/ are not cached: Get and
 // List ask the monitors on each call.
 //
+// The daemon keeps its enabled module list there too, under mgr/.gomgr/
+// (module.ReservedKVPrefix), shared by every gomgr daemon of the cluster.
+// The daemon's own config-key commands hide that prefix and refuse to
+// write it, but `ceph config-key set` on the cluster can: a value the
+// manager cannot parse keeps the module names it can read and raises
+// MGR_ENABLED_MODULES_CORRUPT. A write of the list that fails (the
+// monitors are down) changes nothing in the daemon and is repeated once
+// they answer again, since a timed-out write may still have landed.
+//
+// # Daemons: metadata and performance counters
+//
+// The module API's get_metadata, get_daemon_status and list_servers use
+// `osd metadata` (with an integer id), `mon metadata`, `mgr metadata` and
+// `mds metadata` (with "who"), and the service map for other daemons; a
+// daemon the cluster does not know gives nil, as Python's None.
+// get_perf_schema and get_counter send `perf schema` and `perf dump` to
+// OSDs; librados reaches the monitors only as a group and the active mgr
+// only without naming it, neither of which answers them, so they fail with
+// -EOPNOTSUPP for mon, mgr (other than the daemon itself) and mds daemons.
+//
 // # Cluster state: Get, notifications, commands
 //
 // Cluster().Get answers the names of Python's get(): osd_map (`osd dump`),

@@ -23,6 +23,7 @@ import (
 	"github.com/gomgr/gomgr/internal/daemon"
 	"github.com/gomgr/gomgr/internal/radosproc"
 	"github.com/gomgr/gomgr/internal/testutil"
+	_ "github.com/gomgr/gomgr/modules/selftest" // for TestClusterSelfTestRun, in module.Default
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -531,6 +532,40 @@ func TestMgrctlReplOnTheRealMgr(t *testing.T) {
 	require.Equal(t, "print\n", out)
 }
 
+// TestClusterSelfTestRun runs `mgr self-test run` through the real ceph
+// CLI on a daemon attached to the cluster: every check of the run
+// (metadata, daemon status, perf counters and list_servers of the
+// cluster's mon, OSD and mgr, the config and config-key stores, ...) must
+// hold there too.
+func TestClusterSelfTestRun(t *testing.T) {
+	c := needCluster(t)
+	logs := newLogBuffer(t)
+	dir := testutil.ShortTempDir(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan *daemon.Daemon, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, daemon.Options{ID: "st", DataDir: filepath.Join(dir, "data"), RunDir: dir, Log: logs,
+			Registry: module.Default, Cluster: c.attacher(clusterbackend.AttachOptions{}), Ready: func(d *daemon.Daemon) { ready <- d }})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	var d *daemon.Daemon
+	select {
+	case d = <-ready:
+	case err := <-done:
+		t.Fatalf("the daemon exited: %v", err)
+	}
+	require.Eventually(t, func() bool { return d.Role() == "active" }, eventually, 20*time.Millisecond)
+	asok := func(args ...string) (string, string, int) {
+		return c.ceph(t, append([]string{"--admin-daemon", d.AsokPath()}, args...)...)
+	}
+	_, stderr, rc := asok("mgr", "module", "enable", "selftest")
+	require.Zero(t, rc, stderr)
+	out, stderr, rc := asok("mgr", "self-test", "run")
+	require.Zero(t, rc, "mgr self-test run attached to the cluster:\n%s%s", out, stderr)
+	assert.Equal(t, "Self-test succeeded\n", out+stderr)
+}
+
 // TestClusterMonitorLoss runs last: it stops and restarts the monitor.
 func TestClusterMonitorLoss(t *testing.T) {
 	c := needCluster(t)
@@ -581,6 +616,18 @@ func TestClusterMonitorLoss(t *testing.T) {
 	res = g.h.MonCommand(ctx, map[string]any{"prefix": "status"}, nil)
 	assert.Equal(t, -int(syscall.ETIMEDOUT), res.Retval, res.Stderr)
 
+	// Disabling a module cannot be saved: it reports the error and the
+	// module stays enabled and running (and the same for enabling).
+	_, err = e.mgr.Disable(ctx, "gomgrtest")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "module 'gomgrtest' is still enabled")
+	assert.Contains(t, []int{-int(syscall.ETIMEDOUT), -int(syscall.ENOTCONN)}, objectformat.ErrnoOf(err), err.Error())
+	running, _ := e.mgr.Running("gomgrtest")
+	assert.True(t, running, "a disable that was not saved leaves the module running")
+	assert.Contains(t, e.mgr.List().Enabled, "gomgrtest")
+	res = e.mgr.Dispatch(ctx, clicommand.Call{Cmd: map[string]any{"prefix": "gomgrtest where"}})
+	assert.Equal(t, objectformat.OK("place=Mars mon=false"), res)
+
 	begin = time.Now()
 	c.script(t, "start-mon")
 	require.Eventually(t, g.h.HaveMonConnection, 60*time.Second, 100*time.Millisecond)
@@ -591,4 +638,17 @@ func TestClusterMonitorLoss(t *testing.T) {
 	assert.Equal(t, "w", c.mustCeph(t, "config-key", "get", "mgr/gomgrtest/k"))
 	res = e.mgr.Dispatch(ctx, clicommand.Call{Cmd: map[string]any{"prefix": "gomgrtest where"}})
 	assert.Equal(t, objectformat.OK("place=Mars mon=true"), res)
+
+	// After the recovery the monitors' copy of the enabled list agrees
+	// with the running modules, and the disable now works.
+	require.Eventually(t, func() bool {
+		out, _, rc := c.ceph(t, "config-key", "get", "mgr/.gomgr/enabled_modules")
+		var names []string
+		return rc == 0 && json.Unmarshal([]byte(out), &names) == nil && slices.Contains(names, "gomgrtest") && slices.Contains(names, "selftest")
+	}, eventually, 200*time.Millisecond)
+	_, err = e.mgr.Disable(ctx, "gomgrtest")
+	require.NoError(t, err)
+	running, _ = e.mgr.Running("gomgrtest")
+	assert.False(t, running)
+	assert.NotContains(t, c.mustCeph(t, "config-key", "get", "mgr/.gomgr/enabled_modules"), "gomgrtest")
 }

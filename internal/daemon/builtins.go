@@ -187,7 +187,15 @@ func plainModuleList(l module.ModuleList) string {
 	for _, n := range l.AlwaysOn {
 		fmt.Fprintf(tw, "%s\ton (always on)\n", n)
 	}
+	unavailable := map[string]string{}
+	for _, m := range l.Unavailable {
+		unavailable[m.Name] = m.ErrorString
+	}
 	for _, n := range l.Enabled {
+		if why, ok := unavailable[n]; ok {
+			fmt.Fprintf(tw, "%s\ton (unavailable: %s)\n", n, why)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\ton\n", n)
 	}
 	for _, m := range l.Disabled {
@@ -359,14 +367,53 @@ func (d *Daemon) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Result, 
 	if err := module.StoreCorrupt(d.backend.KV(), a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
-	v, ok := d.backend.KV().Get(a.Key)
+	v, ok := d.visibleKV(a.Key)
 	if !ok {
 		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("error obtaining '%s': (2) No such file or directory", a.Key), -int(syscall.ENOENT))
 	}
 	return objectformat.Result{Stdout: []byte(v), Stderr: "obtained '" + a.Key + "'"}, nil
 }
 
+// The daemon keeps its own state in the KV store under
+// module.ReservedKVPrefix (mgr/.gomgr/): the config-key commands act as if
+// no key were there (get, exists, ls, dump) and refuse to write or remove
+// one (-EPERM), so a user cannot disable every module by overwriting the
+// enabled list. (Attached to a cluster, the real `ceph config-key` can
+// still write it; the manager then reads what it can and raises
+// MGR_ENABLED_MODULES_CORRUPT.)
+
+// visibleKV reads a key that is not reserved.
+func (d *Daemon) visibleKV(key string) (string, bool) {
+	if module.IsReservedKey(key) {
+		return "", false
+	}
+	return d.backend.KV().Get(key)
+}
+
+// visibleKVList lists the keys under prefix that are not reserved.
+func (d *Daemon) visibleKVList(prefix string) map[string]string {
+	out := map[string]string{}
+	for k, v := range d.backend.KV().List(prefix) {
+		if !module.IsReservedKey(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// refuseReserved refuses a write of a reserved key.
+func refuseReserved(op, key string) error {
+	if !module.IsReservedKey(key) {
+		return nil
+	}
+	return objectformat.NewErrorResponseCode(fmt.Sprintf("%s '%s': keys under '%s' hold the daemon's own state and cannot be changed with config-key (use `mgr module enable|disable` for the enabled module list)",
+		op, key, module.ReservedKVPrefix), -int(syscall.EPERM))
+}
+
 func (d *Daemon) keySet(ctx context.Context, a *keySetArgs) (objectformat.Result, error) {
+	if err := refuseReserved("config-key set", a.Key); err != nil {
+		return objectformat.Result{}, err
+	}
 	val := ""
 	switch {
 	case a.Val != nil:
@@ -381,6 +428,9 @@ func (d *Daemon) keySet(ctx context.Context, a *keySetArgs) (objectformat.Result
 }
 
 func (d *Daemon) keyRm(ctx context.Context, a *keyRmArgs) (objectformat.Result, error) {
+	if err := refuseReserved("config-key rm", a.Key); err != nil {
+		return objectformat.Result{}, err
+	}
 	if err := d.backend.KV().Delete(ctx, a.Key); err != nil {
 		return objectformat.Result{}, fmt.Errorf("config-key rm %s: %w", a.Key, err)
 	}
@@ -391,14 +441,14 @@ func (d *Daemon) keyExists(_ context.Context, a *keyExistsArgs) (objectformat.Re
 	if err := module.StoreCorrupt(d.backend.KV(), a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
-	if _, ok := d.backend.KV().Get(a.Key); !ok {
+	if _, ok := d.visibleKV(a.Key); !ok {
 		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("key '%s' doesn't exist", a.Key), -int(syscall.ENOENT))
 	}
 	return objectformat.Result{Stderr: fmt.Sprintf("key '%s' exists", a.Key)}, nil
 }
 
 func (d *Daemon) keyLs(context.Context, *keyLsArgs) ([]string, error) {
-	keys := sortedKeys(d.backend.KV().List(""))
+	keys := sortedKeys(d.visibleKVList(""))
 	if keys == nil {
 		keys = []string{}
 	}
@@ -410,7 +460,7 @@ func (d *Daemon) keyDump(_ context.Context, a *keyDumpArgs) (map[string]string, 
 	if a.Key != nil {
 		prefix = *a.Key
 	}
-	return d.backend.KV().List(prefix), nil
+	return d.visibleKVList(prefix), nil
 }
 
 // healthReply is the health report and whether detail was asked for.

@@ -284,29 +284,80 @@ func (r *runner) testClusterData() {
 	mgrMap, err := h.Get(r.ctx, "mgr_map")
 	if r.ok("get(mgr_map)", err) {
 		mm, isMap := mgrMap.(map[string]any)
-		if r.check(isMap, "get(mgr_map) is %T, want a map", mgrMap) && !h.HaveMonConnection() {
-			r.equal("mgr_map active_name", mm["active_name"], any(h.MgrID()))
-			r.check(contains(mm["modules"], Name), "mgr_map modules %v does not list %s", mm["modules"], Name)
+		if r.check(isMap, "get(mgr_map) is %T, want a map", mgrMap) {
+			if h.HaveMonConnection() {
+				// The cluster's own map: its active mgr is a real one.
+				active, _ := mm["active_name"].(string)
+				r.check(active != "", "get(mgr_map) of the cluster has no active_name: %v", mm)
+			} else {
+				r.equal("mgr_map active_name", mm["active_name"], any(h.MgrID()))
+				r.check(contains(mm["modules"], Name), "mgr_map modules %v does not list %s", mm["modules"], Name)
+			}
 		}
 	}
 	health, err := h.Get(r.ctx, "health")
 	if r.ok("get(health)", err) {
 		hm, isMap := health.(map[string]any)
-		if r.check(isMap, "get(health) is %T, want a map", health) && !h.HaveMonConnection() {
-			r.check(hm["status"] != nil, "get(health) has no status: %v", hm)
+		if r.check(isMap, "get(health) is %T, want a map", health) {
+			status, _ := hm["status"].(string)
+			r.check(strings.HasPrefix(status, "HEALTH_"), "get(health) has no status: %v", hm)
 		}
 	}
-	osdMap, err := h.Get(r.ctx, "osd_map")
-	if !r.ok("get(osd_map)", err) {
-		return
+}
+
+// clusterDaemons lists the OSD ids of the osd map and the mon names of
+// the mon map (none on the embedded state), and the active mgr of the
+// cluster's mgr map when it is not this daemon.
+func (r *runner) clusterDaemons() (osds, mons []string, otherMgr string) {
+	h := r.h
+	if v, err := h.Get(r.ctx, "osd_map"); r.ok("get(osd_map)", err) {
+		om, _ := v.(map[string]any)
+		list, _ := om["osds"].([]any)
+		for _, o := range list {
+			om, _ := o.(map[string]any)
+			if id, ok := om["osd"].(float64); ok {
+				osds = append(osds, fmt.Sprint(int64(id)))
+			} else {
+				r.failf("get(osd_map): osd entry without an integer id: %v", o)
+			}
+		}
 	}
-	om, _ := osdMap.(map[string]any)
-	osds, _ := om["osds"].([]any)
-	for _, o := range osds {
-		id := fmt.Sprint(o.(map[string]any)["osd"])
-		_, err := h.GetMetadata(r.ctx, "osd", id)
-		r.ok("get_metadata(osd, "+id+")", err)
+	if v, err := h.Get(r.ctx, "mon_map"); r.ok("get(mon_map)", err) {
+		mm, _ := v.(map[string]any)
+		list, _ := mm["mons"].([]any)
+		for _, m := range list {
+			mm, _ := m.(map[string]any)
+			if name, ok := mm["name"].(string); ok {
+				mons = append(mons, name)
+			}
+		}
 	}
+	if h.HaveMonConnection() {
+		v, _ := h.Get(r.ctx, "mgr_map")
+		mm, _ := v.(map[string]any)
+		if active, _ := mm["active_name"].(string); active != h.MgrID() {
+			otherMgr = active
+		}
+	}
+	return osds, mons, otherMgr
+}
+
+// wantMetadata checks that get_metadata of an existing daemon is a map of
+// strings with the hostname, as Python's is.
+func (r *runner) wantMetadata(svcType, svcID string) map[string]any {
+	what := fmt.Sprintf("get_metadata(%s, %s)", svcType, svcID)
+	md, err := r.h.GetMetadata(r.ctx, svcType, svcID)
+	if !r.ok(what, err) || !r.check(md != nil, "%s is None", what) {
+		return nil
+	}
+	for k, v := range md {
+		if _, isString := v.(string); !isString {
+			r.failf("%s[%s] = %#v (%T), want a string", what, k, v, v)
+		}
+	}
+	host, _ := md["hostname"].(string)
+	r.check(host != "", "%s has no hostname: %v", what, md)
+	return md
 }
 
 // contains reports whether a decoded JSON list holds s.
@@ -330,33 +381,57 @@ func contains(list any, s string) bool {
 
 func (r *runner) testDaemons() {
 	h, ctx, id := r.h, r.ctx, r.h.MgrID()
-	md, err := h.GetMetadata(ctx, "mgr", id)
-	if r.ok("get_metadata(mgr, "+id+")", err) && r.check(md != nil, "get_metadata(mgr, %s) is None", id) {
+	if md := r.wantMetadata("mgr", id); md != nil {
 		if v, ok := md["id"]; ok {
-			r.equal("metadata id", fmt.Sprint(v), id)
+			r.equal("metadata id", v, any(id))
 		}
 	}
-	_, err = h.GetDaemonStatus(ctx, "mgr", id)
+	_, err := h.GetDaemonStatus(ctx, "mgr", id)
 	r.ok("get_daemon_status(mgr, "+id+")", err)
-	if !h.HaveMonConnection() {
-		md, err := h.GetMetadata(ctx, "mgr", "__no_such_mgr__")
-		if r.ok("get_metadata(mgr, __no_such_mgr__)", err) {
-			r.check(md == nil, "get_metadata of a missing daemon = %v, want None", md)
+
+	// The cluster's daemons (none on the embedded state).
+	osds, mons, otherMgr := r.clusterDaemons()
+	osdMeta, err := h.Get(ctx, "osd_metadata")
+	r.ok("get(osd_metadata)", err)
+	for _, osd := range osds {
+		md := r.wantMetadata("osd", osd)
+		all, _ := osdMeta.(map[string]any)
+		if want, _ := all[osd].(map[string]any); md != nil && want != nil {
+			r.equal("get_metadata(osd, "+osd+") ceph_version", md["ceph_version"], want["ceph_version"])
+		}
+		st, err := h.GetDaemonStatus(ctx, "osd", osd)
+		if r.ok("get_daemon_status(osd, "+osd+")", err) {
+			r.check(st != nil, "get_daemon_status(osd, %s) is None", osd)
+		}
+	}
+	for _, mon := range mons {
+		r.wantMetadata("mon", mon)
+	}
+	if otherMgr != "" {
+		r.wantMetadata("mgr", otherMgr)
+	}
+	for _, missing := range [][2]string{{"mgr", "__no_such_mgr__"}, {"mon", "__no_such_mon__"}, {"osd", "999999"}, {"osd", "not-an-id"}, {"mds", "__no_such_mds__"}, {"rgw", "__no_such_rgw__"}} {
+		what := fmt.Sprintf("get_metadata(%s, %s)", missing[0], missing[1])
+		md, err := h.GetMetadata(ctx, missing[0], missing[1])
+		if r.ok(what, err) {
+			r.check(md == nil, "%s of a missing daemon = %v, want None", what, md)
+		}
+		what = fmt.Sprintf("get_daemon_status(%s, %s)", missing[0], missing[1])
+		st, err := h.GetDaemonStatus(ctx, missing[0], missing[1])
+		if r.ok(what, err) {
+			r.check(st == nil, "%s of a missing daemon = %v, want None", what, st)
 		}
 	}
 
 	servers, err := h.ListServers(ctx)
 	host := ""
 	if r.ok("list_servers()", err) {
-		for _, s := range servers {
-			svcs, _ := s["services"].([]any)
-			for _, svc := range svcs {
-				if sm, _ := svc.(map[string]any); sm["type"] == "mgr" && fmt.Sprint(sm["id"]) == id {
-					host, _ = s["hostname"].(string)
-				}
-			}
-		}
+		host, _ = serverOf(servers, "mgr", id)
 		r.check(host != "", "list_servers() does not list mgr.%s: %v", id, servers)
+		for _, want := range append(prefixed("osd", osds), prefixed("mon", mons)...) {
+			_, listed := serverOf(servers, want[0], want[1])
+			r.check(listed, "list_servers() does not list %s.%s: %v", want[0], want[1], servers)
+		}
 	}
 	if host != "" {
 		s, err := h.GetServer(ctx, host)
@@ -369,8 +444,24 @@ func (r *runner) testDaemons() {
 		r.check(none == nil, "get_server of a missing host = %v, want None", none)
 	}
 
-	schema, err := h.GetPerfSchema(ctx, "mgr", id)
-	if !r.ok("get_perf_schema(mgr, "+id+")", err) || !r.check(len(schema) > 0, "get_perf_schema(mgr, %s) is empty", id) {
+	r.wantCounters("mgr", id)
+	r.wantNoSample("mgr", id, "nosuch.counter")
+	r.wantNoSample("osd", "999999", "osd.op_r")
+	schema, err := h.GetPerfSchema(ctx, "osd", "999999")
+	if r.ok("get_perf_schema of a missing OSD", err) {
+		r.check(len(schema) == 0, "get_perf_schema of a missing OSD = %v, want {}", schema)
+	}
+	if len(osds) > 0 {
+		r.wantCounters("osd", osds[0])
+	}
+}
+
+// wantCounters checks that a daemon has a perf schema and that
+// get_counter reads one of its counters.
+func (r *runner) wantCounters(svcType, svcID string) {
+	what := fmt.Sprintf("get_perf_schema(%s, %s)", svcType, svcID)
+	schema, err := r.h.GetPerfSchema(r.ctx, svcType, svcID)
+	if !r.ok(what, err) || !r.check(len(schema) > 0, "%s is empty", what) {
 		return
 	}
 	path := ""
@@ -380,22 +471,52 @@ func (r *runner) testDaemons() {
 			break
 		}
 	}
-	if !r.check(path != "", "get_perf_schema(mgr, %s) declares no counter: %v", id, schema) {
+	if !r.check(path != "", "%s declares no counter: %v", what, schema) {
 		return
 	}
-	c, err := h.GetCounter(ctx, "mgr", id, path)
-	if r.ok("get_counter("+path+")", err) {
+	what = fmt.Sprintf("get_counter(%s, %s, %s)", svcType, svcID, path)
+	c, err := r.h.GetCounter(r.ctx, svcType, svcID, path)
+	if r.ok(what, err) {
 		series, _ := c[path].([]any)
-		if r.check(len(series) == 1, "get_counter(%s) = %v, want one sample", path, c) {
+		if r.check(len(series) == 1, "%s = %v, want one sample", what, c) {
 			sample, _ := series[0].([]any)
-			r.check(len(sample) == 2, "get_counter(%s) sample %v is not [timestamp, value]", path, series[0])
+			r.check(len(sample) == 2, "%s sample %v is not [timestamp, value]", what, series[0])
 		}
 	}
-	c, err = h.GetCounter(ctx, "mgr", id, "nosuch.counter")
-	if r.ok("get_counter(nosuch.counter)", err) {
-		series, isList := c["nosuch.counter"].([]any)
-		r.check(isList && len(series) == 0, "get_counter(nosuch.counter) = %v, want no sample", c)
+}
+
+// wantNoSample checks that get_counter of an unknown daemon or counter
+// gives an empty series.
+func (r *runner) wantNoSample(svcType, svcID, path string) {
+	what := fmt.Sprintf("get_counter(%s, %s, %s)", svcType, svcID, path)
+	c, err := r.h.GetCounter(r.ctx, svcType, svcID, path)
+	if r.ok(what, err) {
+		series, isList := c[path].([]any)
+		r.check(isList && len(series) == 0, "%s = %v, want no sample", what, c)
 	}
+}
+
+// prefixed pairs a daemon type with each id.
+func prefixed(svcType string, ids []string) [][2]string {
+	out := make([][2]string, len(ids))
+	for i, id := range ids {
+		out[i] = [2]string{svcType, id}
+	}
+	return out
+}
+
+// serverOf finds a daemon in list_servers' answer and returns its host.
+func serverOf(servers []map[string]any, svcType, svcID string) (host string, listed bool) {
+	for _, s := range servers {
+		svcs, _ := s["services"].([]any)
+		for _, svc := range svcs {
+			if sm, _ := svc.(map[string]any); sm["type"] == svcType && fmt.Sprint(sm["id"]) == svcID {
+				host, _ = s["hostname"].(string)
+				return host, true
+			}
+		}
+	}
+	return "", false
 }
 
 func sortedKeys(m map[string]any) []string {

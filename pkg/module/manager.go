@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,15 +57,16 @@ type Config struct {
 	DaemonInfo func(kind string) map[string]any
 }
 
-// enabledKey is the KV key holding the list of enabled modules.
-const enabledKey = "mgr/.gomgr/enabled_modules"
-
 // catalogEntry is what the manager knows about a module without running it.
 type catalogEntry struct {
 	info     Info
 	opts     options
 	commands []*clicommand.Command // from a probe instance: specs only
 	prefixes map[string]bool
+	// opMu serialises enabling and disabling this module: it is held
+	// from the check of the current state through the save and the start
+	// or stop.
+	opMu sync.Mutex
 }
 
 // Manager runs modules.
@@ -83,6 +85,21 @@ type Manager struct {
 	closed  bool
 
 	unsubscribe func()
+
+	// saveMu serialises writes of the enabled list; m.enabled changes only
+	// under it (after a successful write). unsynced and resyncing are
+	// guarded by it.
+	saveMu    sync.Mutex
+	unsynced  bool // the last write failed: the stored list is in doubt
+	resyncing bool // resyncLoop is running
+	bgClosed  bool // Close has begun: no new resyncLoop
+	resyncNow chan struct{}
+	bg        sync.WaitGroup
+	bgCtx     context.Context
+	bgCancel  context.CancelFunc
+
+	parseMu   sync.Mutex
+	lastParse storedState
 
 	counters struct{ notifyDropped atomic.Int64 }
 }
@@ -136,7 +153,9 @@ func NewManager(cfg Config) (*Manager, error) {
 		cfg: cfg, catalog: map[string]*catalogEntry{}, byCmd: map[string]string{},
 		running: map[string]*instance{}, enabled: map[string]bool{},
 		health: map[string]map[string]HealthCheck{}, uris: map[string]string{}, failed: map[string]string{},
+		resyncNow: make(chan struct{}, 1),
 	}
+	m.bgCtx, m.bgCancel = context.WithCancel(context.Background())
 	var errs []error
 	for _, info := range cfg.Registry.List() {
 		c, err := m.probe(info)
@@ -232,7 +251,13 @@ func (m *Manager) Start(ctx context.Context) error {
 	m.started = true
 	m.mu.Unlock()
 	m.unsubscribe = m.cfg.Backend.Subscribe(m.onEvent)
-	for _, name := range m.storedEnabled() {
+	st := m.stored()
+	if st.problem != "" {
+		m.cfg.Log.Error("the stored enabled module list is corrupt; enabling the modules that could be read from it",
+			"key", enabledKey, "value", clip(st.raw, 80), "problem", st.problem, "modules", st.names)
+	}
+	m.mu.Lock()
+	for _, name := range st.names {
 		m.enabled[name] = true
 	}
 	for name, c := range m.catalog {
@@ -240,10 +265,12 @@ func (m *Manager) Start(ctx context.Context) error {
 			m.enabled[name] = true
 		}
 	}
-	for _, name := range sortedKeys(m.enabled) {
+	names := sortedKeys(m.enabled)
+	m.mu.Unlock()
+	for _, name := range names {
 		c, ok := m.catalog[name]
 		if !ok {
-			m.cfg.Log.Warn("enabled module is not compiled into this daemon", "module", name)
+			m.cfg.Log.Warn("enabled module is not compiled into this daemon; it is listed as unavailable until it is disabled", "module", name)
 			continue
 		}
 		if m.cfg.Standby && c.info.Standby == nil {
@@ -252,32 +279,6 @@ func (m *Manager) Start(ctx context.Context) error {
 		if err := m.start(ctx, c); err != nil {
 			m.cfg.Log.Error("module failed to start", "module", name, "err", err)
 		}
-	}
-	return nil
-}
-
-func (m *Manager) storedEnabled() []string {
-	v, ok := m.cfg.Backend.KV().Get(enabledKey)
-	if !ok {
-		return nil
-	}
-	var names []string
-	if err := json.Unmarshal([]byte(v), &names); err != nil {
-		m.cfg.Log.Error("cannot read the enabled module list", "err", err)
-	}
-	return names
-}
-
-func (m *Manager) saveEnabled(ctx context.Context) error {
-	var names []string
-	for _, n := range sortedKeys(m.enabled) {
-		if !m.catalog[n].info.AlwaysOn {
-			names = append(names, n)
-		}
-	}
-	b, _ := json.Marshal(names)
-	if err := m.cfg.Backend.KV().Set(ctx, enabledKey, string(b)); err != nil {
-		return fmt.Errorf("save enabled modules: %w", err)
 	}
 	return nil
 }
@@ -293,16 +294,30 @@ func (c *catalogEntry) canRun() (bool, string) {
 
 // Enable enables a module and starts it. force skips the can_run check.
 // The errors carry Ceph's errnos and texts.
+//
+// Enabling is atomic with respect to the stored state: the module is
+// started only once the enabled list is saved, and a failed save leaves
+// it disabled and not running (the error is returned with its errno,
+// e.g. -ETIMEDOUT with the monitors down). A module that is saved as
+// enabled but fails to start stays enabled and failed (-EIO here,
+// MGR_MODULE_ERROR in health, its commands answer -EIO) until it is
+// disabled, as a Python module whose serve() raises. Enable and Disable
+// of one module are serialised, so concurrent calls cannot leave a module
+// running while it is stored as disabled, or the reverse.
 func (m *Manager) Enable(ctx context.Context, name string, force bool) (string, error) {
 	if m.cfg.Standby {
 		return "", objectformat.NewErrorResponseCode("this daemon is a standby; enable modules on the active one", -int(syscall.EAGAIN))
 	}
+	if name == "" {
+		return "", objectformat.NewErrorResponseCode("module name is empty", -int(syscall.EINVAL))
+	}
 	c, ok := m.catalog[name]
 	if !ok {
-		if force {
-			return "", objectformat.NewErrorResponseCode(fmt.Sprintf("module '%s' is not compiled into this daemon", name), -int(syscall.ENOENT))
-		}
-		return "", objectformat.NewErrorResponseCode(fmt.Sprintf("all mgr daemons do not support module '%s', pass --force to force enablement", name), -int(syscall.ENOENT))
+		// Ceph's mon suggests --force here, for mgr daemons that are
+		// not all upgraded yet; a module this daemon lacks cannot be run
+		// by forcing it.
+		return "", objectformat.NewErrorResponseCode(fmt.Sprintf("all mgr daemons do not support module '%s': it is not compiled into this daemon (compiled-in modules: %s)",
+			name, strings.Join(sortedKeys(m.catalog), ", ")), -int(syscall.ENOENT))
 	}
 	if c.info.AlwaysOn {
 		return fmt.Sprintf("module '%s' is already enabled (always-on)", name), nil
@@ -310,19 +325,13 @@ func (m *Manager) Enable(ctx context.Context, name string, force bool) (string, 
 	if ok, why := c.canRun(); !ok && !force {
 		return "", objectformat.NewErrorResponseCode(fmt.Sprintf("module '%s' reports that it cannot run on the active manager daemon: %s (pass --force to force enablement)", name, why), -int(syscall.ENOENT))
 	}
-	m.mu.Lock()
-	if m.enabled[name] {
-		m.mu.Unlock()
-		return fmt.Sprintf("module '%s' is already enabled", name), nil
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	if done, msg, err := m.unchanged(ctx, name, true); done {
+		return msg, err
 	}
-	m.enabled[name] = true
-	err := m.saveEnabled(ctx)
-	if err != nil {
-		delete(m.enabled, name)
-	}
-	m.mu.Unlock()
-	if err != nil {
-		return "", err
+	if err := m.persist(ctx, name, true); err != nil {
+		return "", fmt.Errorf("module '%s' was not enabled: %w", name, err)
 	}
 	if err := m.start(ctx, c); err != nil {
 		return "", objectformat.WrapCode(fmt.Errorf("module '%s' is enabled but failed to start: %w", name, err), -int(syscall.EIO))
@@ -330,26 +339,61 @@ func (m *Manager) Enable(ctx context.Context, name string, force bool) (string, 
 	return "", nil
 }
 
-// Disable stops a module and records it as disabled.
+// unchanged answers an enable (on) or disable that finds the module in
+// that state already, and refuses both after Close; done is false when
+// the change is to be made. A stored list that does not read back cleanly
+// is written again here, so any enable or disable repairs it.
+func (m *Manager) unchanged(ctx context.Context, name string, on bool) (done bool, msg string, err error) {
+	m.mu.RLock()
+	closed, enabled := m.closed, m.enabled[name]
+	m.mu.RUnlock()
+	if closed {
+		return true, "", errShuttingDown
+	}
+	if enabled != on {
+		return false, "", nil
+	}
+	if err := m.repairStored(ctx); err != nil {
+		return true, "", err
+	}
+	state := "disabled"
+	if on {
+		state = "enabled"
+	}
+	return true, fmt.Sprintf("module '%s' is already %s", name, state), nil
+}
+
+// errShuttingDown answers enable and disable after Close.
+var errShuttingDown = objectformat.NewErrorResponseCode("the manager is shutting down", -int(syscall.ESHUTDOWN))
+
+// Disable records a module as disabled and stops it. Like Enable it is
+// atomic: a failed save leaves the module enabled and running (the error
+// says so), and the module is stopped only once the save succeeded. A
+// module that is enabled but not compiled in (listed as unavailable) is
+// disabled the same way, which clears its health warning.
 func (m *Manager) Disable(ctx context.Context, name string) (string, error) {
 	if m.cfg.Standby {
 		return "", objectformat.NewErrorResponseCode("this daemon is a standby; disable modules on the active one", -int(syscall.EAGAIN))
+	}
+	if name == "" {
+		return "", objectformat.NewErrorResponseCode("module name is empty", -int(syscall.EINVAL))
 	}
 	c, ok := m.catalog[name]
 	if ok && c.info.AlwaysOn {
 		return "", objectformat.NewErrorResponseCode(fmt.Sprintf("module '%s' cannot be disabled (always-on)", name), -int(syscall.EINVAL))
 	}
-	m.mu.Lock()
-	if !m.enabled[name] {
-		m.mu.Unlock()
-		return fmt.Sprintf("module '%s' is already disabled", name), nil
+	if ok {
+		c.opMu.Lock()
+		defer c.opMu.Unlock()
 	}
-	delete(m.enabled, name)
-	err := m.saveEnabled(ctx)
-	m.mu.Unlock()
-	m.stop(name)
-	if err != nil {
-		return "", err
+	if done, msg, err := m.unchanged(ctx, name, false); done {
+		return msg, err
+	}
+	if err := m.persist(ctx, name, false); err != nil {
+		return "", fmt.Errorf("module '%s' is still enabled: %w", name, err)
+	}
+	if ok {
+		m.stop(name)
 	}
 	return "", nil
 }
@@ -413,10 +457,17 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 		}
 	}
 	m.mu.Lock()
-	if old, ok := m.running[name]; ok {
+	if m.closed {
 		m.mu.Unlock()
 		m.cfg.Commands.Remove(name)
-		old.cancel()
+		inst.cancel()
+		inst.log.close()
+		return errShuttingDown
+	}
+	if _, ok := m.running[name]; ok {
+		m.mu.Unlock()
+		inst.cancel()
+		inst.log.close()
 		return fmt.Errorf("module %s is already running", name)
 	}
 	m.running[name] = inst
@@ -536,6 +587,7 @@ func (m *Manager) onEvent(ev Event) {
 			}
 		})
 	case ConnectionChanged:
+		m.kickResync()
 	}
 }
 
@@ -618,6 +670,11 @@ func (m *Manager) Close() {
 	if unsubscribe != nil {
 		unsubscribe()
 	}
+	m.bgCancel() // ends a resync write in flight
+	m.saveMu.Lock()
+	m.bgClosed = true // a failed save from now on starts no resync
+	m.saveMu.Unlock()
+	m.bg.Wait()
 	var wg sync.WaitGroup
 	for _, n := range names {
 		wg.Add(1)
@@ -667,10 +724,19 @@ func (m *Manager) Describe(opts clicommand.DescribeOptions) []clicommand.Descrip
 
 // ModuleList is the reply of "mgr module ls" (the shape go-ceph's
 // manager.ModuleInfo decodes).
+//
+// A module that is enabled but not compiled into this daemon is listed in
+// Enabled, as Ceph's monitor lists every enabled module whether a mgr
+// has it or not (so `mgr module disable` of a listed module is what
+// clears it), and also in Unavailable, a gomgr addition with the
+// DisabledModule shape (CanRun false, ErrorString "not compiled into
+// this daemon") that is left out of the JSON when empty: decoders that do
+// not know the field (go-ceph's ModuleInfo, the ceph CLI) skip it.
 type ModuleList struct {
-	AlwaysOn []string         `json:"always_on_modules"`
-	Enabled  []string         `json:"enabled_modules"`
-	Disabled []DisabledModule `json:"disabled_modules"`
+	AlwaysOn    []string         `json:"always_on_modules"`
+	Enabled     []string         `json:"enabled_modules"`
+	Disabled    []DisabledModule `json:"disabled_modules"`
+	Unavailable []DisabledModule `json:"unavailable_modules,omitempty"`
 }
 
 // DisabledModule is an entry of ModuleList.Disabled.
@@ -697,6 +763,13 @@ func (m *Manager) List() ModuleList {
 			l.Disabled = append(l.Disabled, DisabledModule{Name: name, CanRun: ok, ErrorString: why})
 		}
 	}
+	for _, name := range sortedKeys(m.enabled) {
+		if _, ok := m.catalog[name]; !ok {
+			l.Enabled = append(l.Enabled, name)
+			l.Unavailable = append(l.Unavailable, DisabledModule{Name: name, CanRun: false, ErrorString: unavailableWhy})
+		}
+	}
+	sort.Strings(l.Enabled)
 	return l
 }
 
@@ -713,7 +786,8 @@ type ModuleInfo struct {
 	Commands []string `json:"commands"`
 }
 
-// Modules describes every compiled-in module.
+// Modules describes every compiled-in module, and the enabled modules
+// that are not compiled in (CanRun false).
 func (m *Manager) Modules() []ModuleInfo {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -725,6 +799,12 @@ func (m *Manager) Modules() []ModuleInfo {
 			Running: m.running[name] != nil, Failed: m.failed[name], CanRun: ok, Why: why, Commands: sortedKeys(c.prefixes)}
 		out = append(out, mi)
 	}
+	for _, name := range sortedKeys(m.enabled) {
+		if _, ok := m.catalog[name]; !ok {
+			out = append(out, ModuleInfo{Name: name, Enabled: true, Why: unavailableWhy, Commands: []string{}})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
@@ -826,7 +906,9 @@ func (m *Manager) setHealth(module string, checks map[string]HealthCheck) {
 
 // Health merges the modules' health checks with the daemon's own:
 // MGR_MODULE_ERROR for failed modules, MGR_MODULE_DEPENDENCY for enabled
-// modules that cannot run.
+// modules that cannot run or are not compiled in, and
+// MGR_ENABLED_MODULES_CORRUPT for a stored enabled list that does not
+// parse.
 func (m *Manager) Health() Health {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -857,6 +939,8 @@ func (m *Manager) Health() Health {
 			}
 		}
 	}
+	cannot = m.stateChecks(checks, cannot)
+	sort.Strings(cannot)
 	if len(cannot) > 0 {
 		r := HealthReport{Severity: HealthWarn, Summary: HealthMessage{Message: fmt.Sprintf("%d mgr modules have failed dependencies", len(cannot)), Count: len(cannot)}}
 		if len(cannot) == 1 {
@@ -932,95 +1016,6 @@ func (m *Manager) localGet(name string) (any, bool) {
 		return v, true
 	}
 	return nil, false
-}
-
-// daemonInfo answers metadata, status and perf schema queries: this
-// daemon's own from DaemonInfo, others from the cluster.
-func (m *Manager) daemonInfo(ctx context.Context, kind, svcType, svcID string) (map[string]any, error) {
-	if svcType == "mgr" && svcID == m.cfg.MgrID && m.cfg.DaemonInfo != nil {
-		return m.cfg.DaemonInfo(kind), nil
-	}
-	cl := m.cfg.Backend.Cluster()
-	if !cl.HaveMonConnection() {
-		return nil, nil
-	}
-	switch kind {
-	case "metadata":
-		cmd := map[string]any{"prefix": svcType + " metadata", "format": "json"}
-		if svcType == "osd" {
-			cmd["id"] = svcID
-		} else {
-			cmd["id"] = svcID
-		}
-		return decodeResult(cl.Command(ctx, Target{Type: "mon"}, cmd, nil))
-	case "perf_schema":
-		return decodeResult(cl.Command(ctx, Target{Type: svcType, ID: svcID}, map[string]any{"prefix": "perf schema", "format": "json"}, nil))
-	case "status":
-		return map[string]any{}, nil
-	}
-	return nil, nil
-}
-
-func (m *Manager) counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
-	var dump map[string]any
-	var err error
-	if svcType == "mgr" && svcID == m.cfg.MgrID && m.cfg.DaemonInfo != nil {
-		dump = m.cfg.DaemonInfo("perf_counters")
-	} else if m.cfg.Backend.Cluster().HaveMonConnection() {
-		dump, err = decodeResult(m.cfg.Backend.Cluster().Command(ctx, Target{Type: svcType, ID: svcID}, map[string]any{"prefix": "perf dump", "format": "json"}, nil))
-		if err != nil {
-			return nil, err
-		}
-	}
-	section, name, _ := strings.Cut(path, ".")
-	sec, _ := dump[section].(map[string]any)
-	val, ok := sec[name]
-	if !ok {
-		return map[string]any{path: []any{}}, nil
-	}
-	return map[string]any{path: []any{[]any{float64(time.Now().UnixNano()) / 1e9, val}}}, nil
-}
-
-func (m *Manager) listServers(ctx context.Context) ([]map[string]any, error) {
-	host, _ := os.Hostname()
-	servers := map[string][]any{host: {map[string]any{"type": "mgr", "id": m.cfg.MgrID}}}
-	cl := m.cfg.Backend.Cluster()
-	if cl.HaveMonConnection() {
-		for _, t := range []string{"mon", "osd", "mgr"} {
-			res := cl.Command(ctx, Target{Type: "mon"}, map[string]any{"prefix": t + " metadata", "format": "json"}, nil)
-			var list []map[string]any
-			if res.Retval != 0 || json.Unmarshal(res.Stdout, &list) != nil {
-				continue
-			}
-			for _, md := range list {
-				h, _ := md["hostname"].(string)
-				id := fmt.Sprint(md["id"])
-				if n, ok := md["name"]; ok && t != "osd" {
-					id = fmt.Sprint(n)
-				}
-				if t == "mgr" && id == m.cfg.MgrID {
-					continue
-				}
-				servers[h] = append(servers[h], map[string]any{"type": t, "id": id})
-			}
-		}
-	}
-	var out []map[string]any
-	for _, h := range sortedKeys(servers) {
-		out = append(out, map[string]any{"hostname": h, "services": servers[h], "ceph_version": m.cfg.Version})
-	}
-	return out, nil
-}
-
-func decodeResult(res objectformat.Result) (map[string]any, error) {
-	if res.Retval != 0 {
-		return nil, res.Err()
-	}
-	var v map[string]any
-	if err := json.Unmarshal(res.Stdout, &v); err != nil {
-		return nil, fmt.Errorf("decode reply: %w", err)
-	}
-	return v, nil
 }
 
 // Goroutines reports the number of goroutines (for leak checks in tests and

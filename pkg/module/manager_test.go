@@ -161,7 +161,7 @@ func TestEnableDisableAndDispatch(t *testing.T) {
 	require.Equal(t, "module 't' is already disabled", msg)
 
 	_, err = f.m.Enable(ctx, "nosuch", false)
-	require.EqualError(t, err, "all mgr daemons do not support module 'nosuch', pass --force to force enablement")
+	require.EqualError(t, err, "all mgr daemons do not support module 'nosuch': it is not compiled into this daemon (compiled-in modules: t)")
 	require.Equal(t, -int(syscall.ENOENT), objectformat.ErrnoOf(err))
 	require.Equal(t, -22, call(f.m, map[string]any{"prefix": "nosuch cmd"}).Retval)
 }
