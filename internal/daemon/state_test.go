@@ -100,7 +100,7 @@ func TestConfigKeyHidesTheDaemonsState(t *testing.T) {
 	res = cmd(nil, "prefix", "mgr module ls", "format", "json")
 	require.NoError(t, json.Unmarshal(res.Stdout, &l))
 	require.Equal(t, []string{"t"}, l.Enabled)
-	require.Equal(t, "HEALTH_OK", string(cmd(nil, "prefix", "health").Stdout))
+	require.Equal(t, "HEALTH_OK\n", string(cmd(nil, "prefix", "health").Stdout))
 }
 
 func TestModuleLsShowsUnavailableModules(t *testing.T) {
@@ -120,7 +120,7 @@ func TestModuleLsShowsUnavailableModules(t *testing.T) {
 	require.JSONEq(t, `{"always_on_modules":[],"enabled_modules":["gone","t"],"disabled_modules":[{"name":"u","can_run":true,"error_string":""}],
 		"unavailable_modules":[{"name":"gone","can_run":false,"error_string":"not compiled into this daemon"}]}`, string(res.Stdout))
 	res = cmd(nil, "prefix", "health")
-	require.Equal(t, "HEALTH_WARN Module 'gone' has failed dependency: not compiled into this daemon", string(res.Stdout))
+	require.Equal(t, "HEALTH_WARN Module 'gone' has failed dependency: not compiled into this daemon\n", string(res.Stdout))
 
 	res = cmd(nil, "prefix", "mgr module enable", "module", "gone", "force", "--force")
 	require.Equal(t, -int(syscall.ENOENT), res.Retval)
@@ -129,5 +129,5 @@ func TestModuleLsShowsUnavailableModules(t *testing.T) {
 	require.Zero(t, res.Retval, res.Stderr)
 	res = cmd(nil, "prefix", "mgr module ls")
 	require.Equal(t, "MODULE  \nt       on\nu       -", string(res.Stdout))
-	require.Equal(t, "HEALTH_OK", string(cmd(nil, "prefix", "health").Stdout))
+	require.Equal(t, "HEALTH_OK\n", string(cmd(nil, "prefix", "health").Stdout))
 }
