@@ -64,9 +64,9 @@ words after "--" are passed to the daemon's command unchanged. -n/--name and
 -k/--keyring are global flags only with -c; without it they belong to the
 command (as a command argument named name or keyring).
 
---connect-timeout bounds reaching the daemon (connecting to its socket and
-its first answer; with -c, connecting to the cluster): default 10 s, 0 for
-no limit. --timeout bounds a whole command, connecting included (with
+--connect-timeout bounds reaching the daemon (connecting to its socket, or
+with -c to the cluster, and its first answer): default 10 s, 0 for no
+limit. --timeout bounds a whole command, connecting included (with
 --watch, each repetition; in the repl, each submission): default 0, no limit
 other than the daemon's own command timeout. Either one expiring prints
 "Error ETIMEDOUT: ..." and exits 110.
@@ -102,7 +102,7 @@ func (a *app) newRootCmd() *cobra.Command {
 	pf := root.PersistentFlags()
 	g := &a.g
 	pf.StringVarP(&g.format, "format", "f", "", "output format: "+strings.Join(formats, ", ")+" (default: the command's own)")
-	pf.StringVarP(&g.inFile, "in-file", "i", "", "input file of the command (- reads stdin)")
+	pf.StringVarP(&g.inFile, "in-file", "i", "", "input file of the command (- reads stdin), at most the daemon's request limit")
 	pf.StringVarP(&g.outFile, "out-file", "o", "", "write the command's output to this file (- is stdout)")
 	pf.StringVar(&g.id, "id", "", "daemon id (default $GOMGR_ID, else x)")
 	pf.StringVar(&g.runDir, "run-dir", "", "directory of the daemon's sockets (default $GOMGR_RUN_DIR, else ceph-mgr's default)")
