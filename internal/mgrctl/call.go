@@ -97,7 +97,7 @@ func (a *app) runWords(cmd *cobra.Command, args []string) error {
 // poll repeats a poll command every --period seconds until interrupted,
 // each repetition within --timeout.
 func (a *app) poll(base context.Context, c conn, cmd map[string]any, inbuf []byte, mgr bool, out *output) error {
-	period := time.Duration(a.g.period * float64(time.Second))
+	period := seconds(a.g.period)
 	if period <= 0 {
 		period = time.Second
 	}
@@ -375,12 +375,14 @@ func (a *app) match(ctx context.Context, c conn, descs []clicommand.Description,
 	}
 	if !hasCommandPrefix(descs, words) {
 		res, ok, rerr := c.refusal(ctx, words)
-		if rerr != nil {
+		switch {
+		case rerr != nil && timedOut(ctx, rerr) != nil:
 			return nil, a.transportError(ctx, rerr)
-		}
-		if ok {
+		case rerr == nil && ok:
 			return nil, &exitError{code: a.printResult(res, a.stdout)}
 		}
+		// Otherwise (not a standby, or it could not say) the words are
+		// the mistake.
 	}
 	var me *clicommand.MatchError
 	if errors.As(err, &me) {
