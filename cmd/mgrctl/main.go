@@ -8,5 +8,5 @@ import (
 )
 
 func main() {
-	os.Exit(mgrctl.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, mgrctl.WithClusterDialer(dialCluster)))
+	os.Exit(mgrctl.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, mgrctl.WithClusterDialer(mgrctl.RadosDialer)))
 }

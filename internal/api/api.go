@@ -61,6 +61,9 @@ type Status struct {
 	Asok    string `json:"admin_socket"`
 	// Active names the active daemon (for a standby).
 	Active string `json:"active,omitempty"`
+	// MaxRequest is the largest request, and so -i input, the daemon
+	// accepts (ceph-mgr --max-api-request; 0: the server's default).
+	MaxRequest int64 `json:"max_request,omitempty"`
 }
 
 // Snapshot is the state a standby daemon reads from the active one.

@@ -371,7 +371,9 @@ func (d *Daemon) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Result, 
 	if !ok {
 		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("error obtaining '%s': (2) No such file or directory", a.Key), -int(syscall.ENOENT))
 	}
-	return objectformat.Result{Stdout: []byte(v), Stderr: "obtained '" + a.Key + "'"}, nil
+	// The value's bytes and nothing else, as Ceph's monitor answers (no
+	// "obtained" status; see exactOutput for the newline).
+	return objectformat.Result{Stdout: []byte(v)}, nil
 }
 
 // The daemon keeps its own state in the KV store under

@@ -455,13 +455,22 @@ func (d *Daemon) dispatch(ctx context.Context, cmd map[string]any, inbuf []byte,
 }
 
 // finishOutput applies the mgr's convention that module output ends with
-// a newline (the Python mgr appends one to non-empty output).
-func finishOutput(b []byte) []byte {
+// a newline (the Python mgr appends one to non-empty output), except for
+// the commands in exactOutput.
+func finishOutput(cmd map[string]any, b []byte) []byte {
+	if p, _ := cmd["prefix"].(string); exactOutput[p] {
+		return b
+	}
 	if len(b) > 0 && b[len(b)-1] != '\n' {
 		return append(b, '\n')
 	}
 	return b
 }
+
+// exactOutput are the commands whose output is data, passed on byte for
+// byte: Ceph's monitor serves them and adds nothing (config-key get prints
+// a value's exact bytes, with or without a trailing newline).
+var exactOutput = map[string]bool{"config-key get": true}
 
 // Describe returns the command descriptions.
 func (d *Daemon) Describe(opts clicommand.DescribeOptions) []clicommand.Description {

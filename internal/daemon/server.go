@@ -69,9 +69,9 @@ func (d *Daemon) asokCommand(ctx context.Context, cmd map[string]any) []byte {
 		return asokErrorText(res.Retval, res.Stderr)
 	}
 	if len(res.Stdout) == 0 && res.Stderr != "" {
-		return finishOutput([]byte(res.Stderr))
+		return finishOutput(cmd, []byte(res.Stderr))
 	}
-	return finishOutput(res.Stdout)
+	return finishOutput(cmd, res.Stdout)
 }
 
 func asokErrorText(retval int, msg string) []byte {
@@ -87,7 +87,7 @@ type apiHandler struct{ d *Daemon }
 func (h apiHandler) Command(ctx context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result {
 	h.d.stats.apiRequests.Add(1)
 	res := h.d.run(ctx, cmd, inbuf, perm) // the API server enforces the timeout
-	res.Stdout = finishOutput(res.Stdout)
+	res.Stdout = finishOutput(cmd, res.Stdout)
 	return res
 }
 
@@ -97,7 +97,7 @@ func (h apiHandler) Descriptions(context.Context) ([]byte, error) {
 
 func (h apiHandler) Status(context.Context) api.Status {
 	d := h.d
-	s := api.Status{ID: d.opts.ID, Role: d.Role(), PID: pid(), Version: d.opts.Version, Backend: d.backendName, API: d.apiPath, Asok: d.asokPath}
+	s := api.Status{ID: d.opts.ID, Role: d.Role(), PID: pid(), Version: d.opts.Version, Backend: d.backendName, API: d.apiPath, Asok: d.asokPath, MaxRequest: d.opts.MaxAPIRequest}
 	if info, err := d.election.Active(); err == nil {
 		s.Active = info.ID
 	}

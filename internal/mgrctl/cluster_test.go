@@ -89,7 +89,7 @@ func (f *fakeCluster) commands() []call {
 }
 
 func dialerFor(f *fakeCluster, got *[3]string) mgrctl.ClusterDialer {
-	return func(conf, name, keyring string) (mgrctl.ClusterConn, error) {
+	return func(_ context.Context, conf, name, keyring string) (mgrctl.ClusterConn, error) {
 		if got != nil {
 			*got = [3]string{conf, name, keyring}
 		}
@@ -120,7 +120,7 @@ func TestClusterRouting(t *testing.T) {
 	assert.Equal(t, map[string]any{"prefix": "antigravity send", "oid": "myoid", "target": []any{"mon-mgr", ""}}, cmds[0].cmd)
 
 	r = run(t, "", []string{"-c", "c", "-f", "json", "osd", "ls"}, mgrctl.WithClusterDialer(dialerFor(f, nil)))
-	assert.Equal(t, result{stdout: "[0,1,2]\n"}, r)
+	assert.Equal(t, result{stdout: "\n[0,1,2]\n"}, r, "an empty line before json, as ceph prints")
 	cmds = f.commands()
 	assert.False(t, cmds[1].mgr, "others go to the monitors")
 	assert.Equal(t, map[string]any{"prefix": "osd ls", "format": "json"}, cmds[1].cmd)
@@ -142,7 +142,7 @@ func TestClusterErrors(t *testing.T) {
 	r = run(t, "", []string{"-c", "c", "osd", "ls"}, mgrctl.WithClusterDialer(dialerFor(f, nil)))
 	assert.Equal(t, 0, r.code, "positive return values exit 0, as with ceph")
 
-	r = run(t, "", []string{"-c", "c", "osd", "ls"}, mgrctl.WithClusterDialer(func(string, string, string) (mgrctl.ClusterConn, error) {
+	r = run(t, "", []string{"-c", "c", "osd", "ls"}, mgrctl.WithClusterDialer(func(context.Context, string, string, string) (mgrctl.ClusterConn, error) {
 		return nil, errors.New("rados: ret=-2, No such file or directory")
 	}))
 	assert.Equal(t, result{stderr: "mgrctl: connect to the cluster of c: rados: ret=-2, No such file or directory\n", code: 1}, r)

@@ -30,11 +30,11 @@ func (a *app) completeWords(cmd *cobra.Command, args []string, toComplete string
 				}
 			}
 			return out, noFiles
-		case "-i", "--in-file", "-c", "--conf", "-k", "--keyring", "--socket":
+		case "-i", "--in-file", "-o", "--out-file", "-c", "--conf", "-k", "--keyring", "--socket":
 			return nil, cobra.ShellCompDirectiveDefault
 		case "--run-dir":
 			return nil, cobra.ShellCompDirectiveFilterDirs
-		case "--id", "-n", "--name", "--period":
+		case "--id", "-n", "--name", "--period", "--timeout", "--connect-timeout":
 			return nil, noFiles
 		}
 	}
@@ -83,7 +83,7 @@ func (a *app) withSubcommands(cands []string, toComplete string, listedByCobra b
 func (a *app) completeFromDaemon(ctx context.Context, words []string) []string {
 	done := make(chan []string, 1)
 	go func() {
-		c, err := a.connect()
+		c, err := a.connect(ctx)
 		if err != nil {
 			done <- nil
 			return

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/gomgr/gomgr/internal/api"
@@ -23,8 +24,18 @@ type conn interface {
 	// command with the MGR flag) rather than the monitors. The error is
 	// for transport failures; command failures are in the Result.
 	command(ctx context.Context, cmd map[string]any, inbuf []byte, mgr bool) (objectformat.Result, error)
+	// maxInput is the largest input buffer (-i) the other side accepts.
+	maxInput(ctx context.Context) (int64, error)
+	// refusal asks a standby daemon for its answer to words that match
+	// none of its commands: ok reports that it is one, and res is its
+	// refusal (a negative retval naming the active daemon).
+	refusal(ctx context.Context, words []string) (res objectformat.Result, ok bool, err error)
 	close()
 }
+
+// defaultMaxInput is the input limit when the daemon does not say (the
+// API server's default request cap) and, with -c, mgrctl's own.
+const defaultMaxInput = 64 << 20
 
 // daemonConn talks to a gomgr daemon.
 type daemonConn struct {
@@ -50,6 +61,37 @@ func (d *daemonConn) command(ctx context.Context, cmd map[string]any, inbuf []by
 		return res, d.explain(err)
 	}
 	return res, nil
+}
+
+func (d *daemonConn) maxInput(ctx context.Context) (int64, error) {
+	s, err := d.c.Status(ctx)
+	if err != nil {
+		return 0, d.explain(err)
+	}
+	if s.MaxRequest > 0 {
+		return s.MaxRequest, nil
+	}
+	return defaultMaxInput, nil
+}
+
+// refusal: a standby describes only the commands it runs itself, so the
+// words of any other command match nothing; the daemon's own answer
+// (EAGAIN, "standby; the active daemon is mgr.X ...") says more than
+// EINVAL. The words are sent as the prefix: a standby refuses every
+// prefix it does not serve, naming what it was asked.
+func (d *daemonConn) refusal(ctx context.Context, words []string) (objectformat.Result, bool, error) {
+	s, err := d.c.Status(ctx)
+	if err != nil {
+		return objectformat.Result{}, false, d.explain(err)
+	}
+	if s.Role != "standby" {
+		return objectformat.Result{}, false, nil
+	}
+	res, err := d.c.Command(ctx, map[string]any{"prefix": strings.Join(words, " ")}, nil)
+	if err != nil {
+		return res, false, d.explain(err)
+	}
+	return res, res.Retval < 0, nil
 }
 
 func (d *daemonConn) close() { d.c.Close() }
@@ -82,10 +124,35 @@ type ClusterConn interface {
 }
 
 // ClusterDialer connects to the cluster of a ceph.conf as a cephx user
-// (name, e.g. "client.admin"; keyring "" for the one ceph.conf names).
-// cmd/mgrctl injects it (see WithClusterDialer), so only the binary links
-// librados.
-type ClusterDialer func(conf, name, keyring string) (ClusterConn, error)
+// (name, e.g. "client.admin"; keyring "" for the one ceph.conf names),
+// giving up when ctx ends (its deadline is --connect-timeout's).
+// cmd/mgrctl injects RadosDialer (see WithClusterDialer).
+type ClusterDialer func(ctx context.Context, conf, name, keyring string) (ClusterConn, error)
+
+// dialWithin runs dial, returning when ctx ends even if dial does not; a
+// connection that arrives late is closed.
+func dialWithin(ctx context.Context, dial ClusterDialer, conf, name, keyring string) (ClusterConn, error) {
+	type dialed struct {
+		cc  ClusterConn
+		err error
+	}
+	done := make(chan dialed, 1)
+	go func() {
+		cc, err := dial(ctx, conf, name, keyring)
+		done <- dialed{cc, err}
+	}()
+	select {
+	case d := <-done:
+		return d.cc, d.err
+	case <-ctx.Done():
+		go func() {
+			if d := <-done; d.cc != nil {
+				d.cc.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
 
 // clusterConn sends commands to a Ceph cluster.
 type clusterConn struct {
@@ -98,7 +165,7 @@ func (c *clusterConn) descriptions(ctx context.Context) ([]clicommand.Descriptio
 		return nil, err
 	}
 	if res.Retval < 0 {
-		return nil, fmt.Errorf("get_command_descriptions: %s: %s", objectformat.ErrnoName(res.Retval), res.Stderr)
+		return nil, objectformat.NewErrorResponseCode("get_command_descriptions: "+res.Stderr, res.Retval)
 	}
 	descs, err := clicommand.ParseDescriptions(res.Stdout, "cli")
 	if err != nil {
@@ -138,6 +205,13 @@ func (c *clusterConn) run(ctx context.Context, cmd map[string]any, inbuf []byte,
 			return objectformat.Result{}, ctx.Err()
 		}
 	}
+}
+
+func (c *clusterConn) maxInput(context.Context) (int64, error) { return defaultMaxInput, nil }
+
+// refusal: a cluster has no standby answering for the active mgr.
+func (c *clusterConn) refusal(context.Context, []string) (objectformat.Result, bool, error) {
+	return objectformat.Result{}, false, nil
 }
 
 func (c *clusterConn) close() { c.cc.Close() }

@@ -31,7 +31,9 @@ mgr module"; "mgrctl hello --help" does the same).`,
 			if sub, rest, err := a.root.Find(words); err == nil && sub != a.root && len(rest) == 0 {
 				return sub.Help()
 			}
-			return a.commandHelp(cmd.Context(), words)
+			ctx, cancel := a.within(cmd.Context(), a.g.timeout, "timeout")
+			defer cancel()
+			return a.commandHelp(ctx, words)
 		},
 	}
 }
@@ -39,15 +41,11 @@ mgr module"; "mgrctl hello --help" does the same).`,
 // commandHelp lists the daemon commands whose words start with words
 // (the last word may be partial), with their usage and description.
 func (a *app) commandHelp(ctx context.Context, words []string) error {
-	c, err := a.connect()
+	c, descs, err := a.reach(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.close()
-	descs, err := a.descriptions(ctx, c)
-	if err != nil {
-		return err
-	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	n := 0
 	for _, d := range descs {

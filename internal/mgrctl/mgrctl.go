@@ -27,6 +27,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
 // Option configures Main.
@@ -44,10 +46,17 @@ func WithGetenv(getenv func(string) string) Option { return func(a *app) { a.get
 
 // Main runs mgrctl with args (without the program name) and returns the
 // exit status: 0 on success, the errno of a failed command (as the ceph
-// CLI: 22 for EINVAL, 2 for ENOENT, ...), 1 for other failures and 2 for
-// usage errors of mgrctl's own flags.
+// CLI: 22 for EINVAL, 2 for ENOENT, ...) or of any other failure that
+// carries one (110 for ETIMEDOUT, 7 for E2BIG, 28 for ENOSPC writing the
+// output, ...), 1 for other failures and 2 for usage errors of mgrctl's
+// own flags.
+//
+// Without WithContext, Main handles SIGINT and SIGTERM (they cancel the
+// command) and SIGPIPE (a write to a closed pipe then fails like any
+// other write, reported instead of killing the process silently).
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, opts ...Option) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	out := &checkedWriter{w: stdout}
+	a := &app{stdin: stdin, stdout: out, out: out, rawStdout: stdout, stderr: stderr, getenv: os.Getenv}
 	for _, o := range opts {
 		o(a)
 	}
@@ -56,17 +65,56 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, opts ...Opti
 		var stop context.CancelFunc
 		ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		pipe := make(chan os.Signal, 1)
+		signal.Notify(pipe, syscall.SIGPIPE)
+		defer signal.Stop(pipe)
 	}
 	root := a.newRootCmd()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	return a.exitStatus(err)
+	code := a.exitStatus(err)
+	// Output that did not reach stdout is a failure, even of a command
+	// that succeeded.
+	if werr := a.stdoutOutput().failed(); werr != nil {
+		if wcode := a.exitStatus(werr); code == 0 {
+			code = wcode
+		}
+	}
+	return code
+}
+
+// checkedWriter keeps the first write error; later writes fail with it,
+// so one broken stdout gives one report.
+type checkedWriter struct {
+	w        io.Writer
+	err      error
+	reported bool
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	c.err = err
+	return n, err
+}
+
+// outputError reports a failed write of the output to where ("stdout" or
+// the -o file), with its errno when it has one (EPIPE, ENOSPC, ...).
+func outputError(where string, err error) error {
+	return errnoError(fmt.Errorf("cannot write the output to %s: %w", where, err))
 }
 
 // app holds one run's streams, injected dependencies and global flags.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	out            *checkedWriter // stdout, keeping its first write error
+	rawStdout      io.Writer      // stdout unwrapped, for terminal detection
 	dial           ClusterDialer
 	ctx            context.Context
 	getenv         func(string) string
@@ -89,14 +137,50 @@ func fail(code int, err error) error {
 	return &exitError{code: code, msg: "mgrctl: " + err.Error()}
 }
 
+// errnoError reports err as the ceph CLI reports a failed command, "Error
+// <ERRNAME>: <err>" with the errno as exit status, when err carries an
+// errno (an objectformat error with a negative return value, a go-ceph
+// style ErrorCode, or a syscall.Errno in its chain); otherwise as
+// "mgrctl: <err>", exit 1.
+func errnoError(err error) error {
+	if n := carriedErrno(err); n < 0 {
+		return &exitError{code: -n, msg: fmt.Sprintf("Error %s: %s", objectformat.ErrnoName(n), err.Error())}
+	}
+	return fail(1, err)
+}
+
+// carriedErrno is the negative errno err carries, or 0.
+func carriedErrno(err error) int {
+	var base objectformat.ErrorResponseBase
+	var coded interface{ ErrorCode() int }
+	var errno syscall.Errno
+	if errors.As(err, &base) || errors.As(err, &coded) || errors.As(err, &errno) {
+		if n := objectformat.ErrnoOf(err); n < 0 {
+			return n
+		}
+	}
+	return 0
+}
+
 // usageError is a mistake in mgrctl's own arguments (exit status 2).
 func usageError(cmd *cobra.Command, format string, args ...any) error {
 	return &exitError{code: 2, msg: fmt.Sprintf("mgrctl: "+format, args...) + fmt.Sprintf("\nRun '%s --help' for usage.", cmd.CommandPath())}
 }
 
+// exitStatus prints the message of err (of each error, for several
+// joined) and returns the exit status: the first non-zero one.
 func (a *app) exitStatus(err error) int {
 	if err == nil {
 		return 0
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		code := 0
+		for _, e := range joined.Unwrap() {
+			if c := a.exitStatus(e); code == 0 {
+				code = c
+			}
+		}
+		return code
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,7 +58,7 @@ environment variables mgrctl reads) and exits.`,
 				return err
 			}
 			fs := a.root.PersistentFlags()
-			for _, f := range []string{"format", "in-file", "period", "watch"} {
+			for _, f := range []string{"format", "in-file", "out-file", "period", "watch"} {
 				if fs.Changed(f) {
 					return usageError(cmd, "--%s does not apply to repl", f)
 				}
@@ -74,15 +75,11 @@ environment variables mgrctl reads) and exits.`,
 }
 
 func (a *app) runRepl(ctx context.Context, prefix string) error {
-	c, err := a.connect()
+	c, descs, err := a.reach(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.close()
-	descs, err := a.descriptions(ctx, c)
-	if err != nil {
-		return err
-	}
 	var desc *clicommand.Description
 	for i := range descs {
 		if descs[i].Sig.Prefix() == prefix {
@@ -94,11 +91,12 @@ func (a *app) runRepl(ctx context.Context, prefix string) error {
 	}
 	cfg := repl.Config{
 		Prefix: prefix,
-		Eval:   &evaluator{c: c, prefix: prefix, mgr: desc.Flags&clicommand.FlagMgr != 0},
+		Eval:   &evaluator{a: a, c: c, prefix: prefix, mgr: desc.Flags&clicommand.FlagMgr != 0},
 		In:     a.stdin, Out: a.stdout, Err: a.stderr,
 		Banner: fmt.Sprintf("mgrctl repl: %s on %s\nCtrl-D exits, Ctrl-C clears the line, Tab completes, Up/Down recall history.", prefix, a.target()),
 	}
-	if repl.IsTerminal(a.stdin) && repl.IsTerminal(a.stdout) {
+	if repl.IsTerminal(a.stdin) && repl.IsTerminal(a.rawStdout) {
+		cfg.Out = a.rawStdout // terminal mode draws on the terminal itself
 		if path, err := repl.DefaultHistoryPath(a.getenv); err != nil {
 			fmt.Fprintln(a.stderr, "mgrctl: warning:", err)
 		} else if cfg.History, err = repl.OpenHistory(path, 0); err != nil {
@@ -157,13 +155,24 @@ func (a *app) showEnv(ctx context.Context, prefix string) error {
 
 // evaluator sends REPL source to the eval command.
 type evaluator struct {
+	a      *app
 	c      conn
 	prefix string
 	mgr    bool
 }
 
+// Eval runs one submission within --timeout; a timeout is reported as
+// the failed submission it is (Error ETIMEDOUT, exit 110 in line mode).
 func (e *evaluator) Eval(ctx context.Context, source string) (objectformat.Result, error) {
-	return e.c.command(ctx, map[string]any{"prefix": e.prefix}, []byte(source), e.mgr)
+	tctx, cancel := e.a.within(ctx, e.a.g.timeout, "timeout")
+	defer cancel()
+	res, err := e.c.command(tctx, map[string]any{"prefix": e.prefix}, []byte(source), e.mgr)
+	if err != nil && ctx.Err() == nil {
+		if te := timedOut(tctx, err); te != nil {
+			return objectformat.Failed(-int(syscall.ETIMEDOUT), te.Error()), nil
+		}
+	}
+	return res, err
 }
 
 func (e *evaluator) Complete(ctx context.Context, partial string) ([]string, error) {

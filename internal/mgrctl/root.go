@@ -17,6 +17,7 @@ var formats = []string{"json", "json-pretty", "xml", "xml-pretty", "plain", "yam
 type globals struct {
 	format   string
 	inFile   string
+	outFile  string
 	id       string
 	runDir   string
 	socket   string
@@ -26,7 +27,21 @@ type globals struct {
 	readOnly bool
 	period   float64
 	watch    bool
+	// timeout bounds a command (0: none), connectTimeout reaching the
+	// daemon or cluster (0: none); seconds.
+	timeout, connectTimeout float64
 }
+
+// defaultConnectTimeout is --connect-timeout's default in seconds: the
+// time a daemon or cluster has to answer the first request (the command
+// descriptions). ceph's own default is librados' client_mount_timeout
+// (300 s); a stopped daemon should be reported sooner.
+const defaultConnectTimeout = 10
+
+// clusterFlags are the global flags that only mean something with -c
+// (the cephx user and keyring): without -c they are command words, so a
+// command's own --name or -k reaches it.
+var clusterFlags = []string{"name", "keyring"}
 
 const rootLong = `mgrctl talks to a gomgr manager daemon (ceph-mgr) the way the ceph CLI talks
 to Ceph: the words of a command are matched against the daemon's command
@@ -45,7 +60,20 @@ default $XDG_RUNTIME_DIR/gomgr or /tmp/gomgr-UID) and --id ($GOMGR_ID, else
 x). With -c ceph.conf the same commands go to a real Ceph cluster instead.
 
 Global flags may appear anywhere among the command words, as with ceph;
-words after "--" are passed to the daemon's command unchanged.`
+words after "--" are passed to the daemon's command unchanged. -n/--name and
+-k/--keyring are global flags only with -c; without it they belong to the
+command (as a command argument named name or keyring).
+
+--connect-timeout bounds reaching the daemon (connecting to its socket, or
+with -c to the cluster, and its first answer): default 10 s, 0 for no
+limit. --timeout bounds a whole command, connecting included (with
+--watch, each repetition; in the repl, each submission): default 0, no limit
+other than the daemon's own command timeout. Either one expiring prints
+"Error ETIMEDOUT: ..." and exits 110.
+
+With -o FILE the command's output goes to FILE (created or truncated; "-"
+is stdout) instead of stdout. As the ceph CLI does, the output of -f json and
+-f json-pretty on stdout is preceded by an empty line (not with -o).`
 
 const rootExample = `  mgrctl mgr module enable hello
   mgrctl hello Bob
@@ -74,13 +102,16 @@ func (a *app) newRootCmd() *cobra.Command {
 	pf := root.PersistentFlags()
 	g := &a.g
 	pf.StringVarP(&g.format, "format", "f", "", "output format: "+strings.Join(formats, ", ")+" (default: the command's own)")
-	pf.StringVarP(&g.inFile, "in-file", "i", "", "input file of the command (- reads stdin)")
+	pf.StringVarP(&g.inFile, "in-file", "i", "", "input file of the command (- reads stdin), at most the daemon's request limit")
+	pf.StringVarP(&g.outFile, "out-file", "o", "", "write the command's output to this file (- is stdout)")
 	pf.StringVar(&g.id, "id", "", "daemon id (default $GOMGR_ID, else x)")
 	pf.StringVar(&g.runDir, "run-dir", "", "directory of the daemon's sockets (default $GOMGR_RUN_DIR, else ceph-mgr's default)")
 	pf.StringVar(&g.socket, "socket", "", "the daemon's API socket (default $GOMGR_SOCKET, else RUN-DIR/ceph-mgr.ID.api); overrides --run-dir and --id")
 	pf.StringVarP(&g.conf, "conf", "c", "", "send commands to the Ceph cluster of this ceph.conf instead of a gomgr daemon")
-	pf.StringVarP(&g.name, "name", "n", "client.admin", "cephx user for -c")
-	pf.StringVarP(&g.keyring, "keyring", "k", "", "keyring for -c (default: the one ceph.conf names)")
+	pf.StringVarP(&g.name, "name", "n", "client.admin", "cephx user for -c (without -c, a command word)")
+	pf.StringVarP(&g.keyring, "keyring", "k", "", "keyring for -c (default: the one ceph.conf names; without -c, a command word)")
+	pf.Float64Var(&g.connectTimeout, "connect-timeout", defaultConnectTimeout, "give up reaching the daemon or cluster after `SECS` seconds (0: no limit)")
+	pf.Float64Var(&g.timeout, "timeout", 0, "give up on a command after `SECS` seconds, connecting included (0: no limit)")
 	pf.BoolVar(&g.readOnly, "read-only", false, "ask the daemon for read-only permission (perm r)")
 	pf.Float64Var(&g.period, "period", 0, "repeat a poll command every `SECS` seconds until interrupted")
 	pf.BoolVar(&g.watch, "watch", false, "repeat a poll command until interrupted (every --period seconds, default 1)")
@@ -100,7 +131,9 @@ func (a *app) newRootCmd() *cobra.Command {
 
 // parseGlobals takes the global flags out of args (they may appear
 // anywhere, as the ceph CLI's parse_known_args allows) and returns the
-// command words. help reports -h/--help.
+// command words. help reports -h/--help. The cluster-only flags
+// (clusterFlags) are taken only when -c is given; otherwise they stay
+// among the words, where they are the command's.
 func (a *app) parseGlobals(cmd *cobra.Command, args []string) (words []string, help bool, err error) {
 	fs := a.root.PersistentFlags()
 	set := func(f *pflag.Flag, spelled, val string) error {
@@ -109,6 +142,16 @@ func (a *app) parseGlobals(cmd *cobra.Command, args []string) (words []string, h
 		}
 		return nil
 	}
+	// clusterOnly are the cluster-only flags seen: words[at:at+n] is one
+	// as written, applied (and taken out of the words) if -c is given.
+	type clusterOnly struct {
+		f            *pflag.Flag
+		spelled, val string
+		at, n        int
+		missing      bool // no value followed
+	}
+	var seen []clusterOnly
+	var rest []string
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		var f *pflag.Flag
@@ -116,7 +159,9 @@ func (a *app) parseGlobals(cmd *cobra.Command, args []string) (words []string, h
 		hasVal := false
 		switch {
 		case arg == "--":
-			return append(words, args[i+1:]...), help, a.checkGlobals(cmd)
+			rest = args[i+1:]
+			i = len(args)
+			continue
 		case arg == "-h" || arg == "--help":
 			help = true
 			continue
@@ -137,21 +182,44 @@ func (a *app) parseGlobals(cmd *cobra.Command, args []string) (words []string, h
 			words = append(words, arg)
 			continue
 		}
+		start, missing := i, false
 		switch {
 		case f.Value.Type() == "bool" && !hasVal:
 			val = "true"
-		case !hasVal:
-			if i+1 >= len(args) {
-				return nil, help, usageError(cmd, "flag needs an argument: %s", arg)
-			}
+		case !hasVal && i+1 < len(args):
 			i++
 			val = args[i]
+		case !hasVal:
+			missing = true
+		}
+		if slices.Contains(clusterFlags, f.Name) {
+			seen = append(seen, clusterOnly{f: f, spelled: arg, val: val, at: len(words), n: i - start + 1, missing: missing})
+			words = append(words, args[start:i+1]...)
+			continue
+		}
+		if missing {
+			return nil, help, usageError(cmd, "flag needs an argument: %s", arg)
 		}
 		if err := set(f, arg, val); err != nil {
 			return nil, help, err
 		}
 	}
-	return words, help, a.checkGlobals(cmd)
+	if a.g.conf != "" && len(seen) > 0 {
+		var kept []string
+		last := 0
+		for _, c := range seen {
+			if c.missing {
+				return nil, help, usageError(cmd, "flag needs an argument: %s", c.spelled)
+			}
+			if err := set(c.f, c.spelled, c.val); err != nil {
+				return nil, help, err
+			}
+			kept = append(kept, words[last:c.at]...)
+			last = c.at + c.n
+		}
+		words = append(kept, words[last:]...)
+	}
+	return append(words, rest...), help, a.checkGlobals(cmd)
 }
 
 // checkGlobals validates flag values cobra cannot.
@@ -161,6 +229,9 @@ func (a *app) checkGlobals(cmd *cobra.Command) error {
 	}
 	if a.g.period < 0 {
 		return usageError(cmd, "--period must not be negative")
+	}
+	if a.g.timeout < 0 || a.g.connectTimeout < 0 {
+		return usageError(cmd, "--timeout and --connect-timeout must not be negative")
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"go/format"
 	"go/token"
+	"go/types"
 	"io/fs"
 	"os"
 	"path"
@@ -90,7 +91,12 @@ type data struct {
 	Serve, Options, Eval bool
 }
 
-// CheckName validates a module name.
+// CheckName validates a module name. Besides module.ValidName and the
+// reserved names, the module's Go package name (the name with '-' as '_')
+// must be an ordinary package: not a Go keyword or predeclared identifier,
+// not main (a command, which cannot be imported), and not ending in _test
+// (Go's suffix for test packages and files) or in _GOOS or _GOARCH
+// (NAME.go and NAME_test.go would build only on that system).
 func CheckName(name string) error {
 	if !module.ValidName(name) {
 		return fmt.Errorf("invalid module name %q: use lower case letters, digits, '_' and '-', starting with a letter (at most 64 characters)", name)
@@ -98,10 +104,44 @@ func CheckName(name string) error {
 	if why, ok := reserved[name]; ok {
 		return fmt.Errorf("invalid module name %q: it is reserved (%s)", name, why)
 	}
-	if pkg := packageName(name); token.IsKeyword(pkg) {
+	pkg := packageName(name)
+	switch {
+	case token.IsKeyword(pkg):
 		return fmt.Errorf("invalid module name %q: %s is a Go keyword and cannot name its package", name, pkg)
+	case types.Universe.Lookup(pkg) != nil:
+		return fmt.Errorf("invalid module name %q: %s is a predeclared Go identifier and must not name its package", name, pkg)
+	case pkg == "main":
+		return fmt.Errorf("invalid module name %q: package main is a command and cannot be imported into the daemon", name)
+	}
+	if i := strings.LastIndexByte(pkg, '_'); i >= 0 {
+		switch suffix := pkg[i+1:]; {
+		case suffix == "test":
+			return fmt.Errorf("invalid module name %q: %s ends in _test, which Go reserves for test files and packages", name, pkg)
+		case KnownOS[suffix], KnownArch[suffix]:
+			return fmt.Errorf("invalid module name %q: %s ends in _%s, a GOOS/GOARCH suffix (files named after it build only for %s)", name, pkg, suffix, suffix)
+		}
 	}
 	return nil
+}
+
+// KnownOS and KnownArch are the GOOS and GOARCH values the go command
+// recognises in file name suffixes (go/build's lists, which include some
+// that no longer have a port; TestKnownSystems keeps them in line with
+// the toolchain's).
+var (
+	KnownOS = setOf("aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "js",
+		"linux", "nacl", "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows", "zos")
+	KnownArch = setOf("386", "amd64", "amd64p32", "arm", "armbe", "arm64", "arm64be", "loong64",
+		"mips", "mipsle", "mips64", "mips64le", "mips64p32", "mips64p32le", "ppc", "ppc64", "ppc64le",
+		"riscv", "riscv64", "s390", "s390x", "sparc", "sparc64", "wasm")
+)
+
+func setOf(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
 }
 
 // packageName is the Go package name for a module name.
