@@ -353,7 +353,11 @@ func (a *app) connect(ctx context.Context) (conn, error) {
 		}
 		return &clusterConn{cc: cc}, nil
 	}
-	c := api.NewClient(a.socketPath())
+	sock := a.socketPath()
+	if sock == "" {
+		return nil, fail(2, errors.New("no daemon socket to use: $XDG_RUNTIME_DIR is not set, so there is no default run directory; pass --run-dir DIR or --socket PATH (or set GOMGR_RUN_DIR or GOMGR_SOCKET)"))
+	}
+	c := api.NewClient(sock)
 	if a.g.readOnly {
 		c.Perm = "r"
 	}

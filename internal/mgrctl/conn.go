@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/gomgr/gomgr/internal/api"
+	"github.com/gomgr/gomgr/internal/privdir"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -243,11 +243,10 @@ func statusText(status string, err error) string {
 	return status
 }
 
-// DefaultRunDir is where ceph-mgr puts its sockets by default:
-// $XDG_RUNTIME_DIR/gomgr, or /tmp/gomgr-<uid>.
+// DefaultRunDir is where ceph-mgr puts its sockets by default (see
+// privdir.DefaultRunDir): $XDG_RUNTIME_DIR/gomgr, /run/gomgr for root, and
+// "" when there is no safe default.
 func DefaultRunDir(getenv func(string) string) string {
-	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "gomgr")
-	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("gomgr-%d", os.Getuid()))
+	d, _ := privdir.DefaultRunDir(getenv)
+	return d
 }

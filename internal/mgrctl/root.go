@@ -56,8 +56,8 @@ lists the daemon commands starting with those words.
 
 The daemon is found through its API socket: --socket, else $GOMGR_SOCKET,
 else RUN-DIR/ceph-mgr.ID.api with --run-dir ($GOMGR_RUN_DIR, else ceph-mgr's
-default $XDG_RUNTIME_DIR/gomgr or /tmp/gomgr-UID) and --id ($GOMGR_ID, else
-x). With -c ceph.conf the same commands go to a real Ceph cluster instead.
+default $XDG_RUNTIME_DIR/gomgr, or /run/gomgr for root) and --id ($GOMGR_ID,
+else x). With -c ceph.conf the same commands go to a real Ceph cluster instead.
 
 Global flags may appear anywhere among the command words, as with ceph;
 words after "--" are passed to the daemon's command unchanged. -n/--name and
@@ -268,7 +268,11 @@ func (a *app) socketPath() string {
 	if v := a.getenv("GOMGR_SOCKET"); v != "" && !fs.Changed("run-dir") && !fs.Changed("id") {
 		return v
 	}
-	return filepath.Join(a.runDir(), "ceph-mgr."+a.daemonID()+".api")
+	dir := a.runDir()
+	if dir == "" {
+		return "" // no safe default: connect asks for --run-dir
+	}
+	return filepath.Join(dir, "ceph-mgr."+a.daemonID()+".api")
 }
 
 // asokPath is the daemon's admin socket next to the API socket.

@@ -30,8 +30,8 @@ command instead.`,
 				return err
 			}
 			var daemon *api.Status
-			if a.g.conf == "" {
-				c := api.NewClient(a.socketPath())
+			if sock := a.socketPath(); a.g.conf == "" && sock != "" {
+				c := api.NewClient(sock)
 				defer c.Close()
 				ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Second)
 				defer cancel()
