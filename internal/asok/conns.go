@@ -164,6 +164,14 @@ func (c *Conn) Idle(now time.Time) {
 	}
 }
 
+// CloseWrite shuts the writing side down, when the connection has one.
+func (c *Conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // Raw is the underlying connection.
 func (c *Conn) Raw() net.Conn { return c.Conn }
 

@@ -1,7 +1,6 @@
 package asok
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
@@ -147,57 +146,6 @@ func TestHandlerCancelledWhenClientGoes(t *testing.T) {
 	require.Equal(t, "finished", string(body))
 }
 
-// openIdle opens n connections that never send, and slow ones that send a
-// byte every 100 ms; it returns how many it opened.
-func openIdle(t *testing.T, path string, idle, slow int) {
-	t.Helper()
-	var conns []net.Conn
-	t.Cleanup(func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	for i := 0; i < idle+slow; i++ {
-		c, err := net.Dial("unix", path)
-		require.NoError(t, err, "connection %d", i)
-		conns = append(conns, c)
-		if i >= idle {
-			stop := make(chan struct{})
-			t.Cleanup(func() { close(stop) })
-			go func() {
-				tick := time.NewTicker(100 * time.Millisecond)
-				defer tick.Stop()
-				for {
-					select {
-					case <-stop:
-						return
-					case <-tick.C:
-						if _, err := c.Write([]byte("{")); err != nil {
-							return
-						}
-					}
-				}
-			}()
-		}
-	}
-}
-
-// FDBudget returns how many connections a test may open with both ends
-// in this process, raising the soft file limit to the hard one first.
-func fdBudget(t *testing.T, want int) int {
-	var lim syscall.Rlimit
-	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
-	if lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
-		_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
-	}
-	n := min(want, (int(lim.Cur)-256)/2)
-	t.Logf("file limit %d: %d connections", lim.Cur, n)
-	require.Greater(t, n, 1500, "the file limit (%d) is too low for this test", lim.Cur)
-	return n
-}
-
 // TestIdleClientsDoNotStarve: with thousands of idle and slow-drip
 // connections open, a new client is served at once (measured from connect
 // to reply), and past MaxConns the oldest idle ones are shed.
@@ -208,8 +156,8 @@ func TestIdleClientsDoNotStarve(t *testing.T) {
 	require.NoError(t, err)
 	go s.Serve(l)
 	defer s.Close()
-	n := fdBudget(t, 3000)
-	openIdle(t, path, n-200, 200)
+	n := asoktest.FDBudget(t, 1, 3000, 1500)
+	asoktest.OpenIdle(t, path, n, 15)
 	require.Eventually(t, func() bool { return int64(s.conns.Len())+s.conns.Shed() >= int64(n) }, 10*time.Second, time.Millisecond,
 		"the server accepted %d connections and shed %d of %d", s.conns.Len(), s.conns.Shed(), n)
 	for i := 0; i < 5; i++ {
@@ -272,5 +220,3 @@ func TestDrain(t *testing.T) {
 	require.Equal(t, "ERROR: daemon is shutting down\n", string(reply))
 	require.NoError(t, s.Close())
 }
-
-var _ = bufio.NewReader

@@ -1,6 +1,7 @@
-// Package asoktest starts a unix socket server run by another user, for
-// tests that check gomgr's clients refuse to talk to one: the attack of a
-// user who owns the directory a socket lives in and replaces the socket.
+// Package asoktest helps tests of gomgr's sockets: a unix socket server
+// run by another user, for tests that check clients refuse to talk to one
+// (the attack of a user who owns the directory a socket lives in and
+// replaces the socket), and crowds of idle and slow-drip connections.
 package asoktest
 
 import (
@@ -150,4 +151,64 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// FDBudget returns how many connections to each of sockets servers a test
+// may open with both ends in this process (at most want, and failing the
+// test below least), raising the soft file limit to the hard one first.
+func FDBudget(t testing.TB, sockets, want, least int) int {
+	t.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+		_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	n := min(want, (int(lim.Cur)-512)/(2*sockets))
+	t.Logf("file limit %d: %d connections to each socket", lim.Cur, n)
+	if n < least {
+		t.Fatalf("the file limit (%d) is too low for this test: raise it (ulimit -n) to %d", lim.Cur, 2*sockets*least+512)
+	}
+	return n
+}
+
+// OpenIdle opens n connections to the unix socket at path, closed at the
+// end of the test: idle ones that never send, and every slowEvery-th (0:
+// none) a slow drip that sends a byte every 100 ms.
+func OpenIdle(t testing.TB, path string, n, slowEvery int) {
+	t.Helper()
+	stop := make(chan struct{})
+	var conns []net.Conn
+	t.Cleanup(func() {
+		close(stop)
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		if slowEvery > 0 && i%slowEvery == 0 {
+			go func() {
+				tick := time.NewTicker(100 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+						if _, err := c.Write([]byte("{")); err != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+	}
 }
