@@ -13,6 +13,15 @@
 // Errors of the transport itself (bad JSON, a request over the size cap)
 // are also answered with a Reply carrying a negative errno, so a client
 // always gets (retval, stdout, stderr).
+//
+// A request is decided on before its input is read: "cmd" must come before
+// "inbuf" in the HTTP body; a request the client may not run, or one past
+// the bytes-in-flight budget (-EBUSY, -E2BIG), is refused without reading
+// its input. Command text must be valid UTF-8 (no escaped lone
+// surrogates), with nothing after the object; both are refused with
+// -EINVAL otherwise. Commands whose client goes away are cancelled, and
+// at shutdown (Drain) unfinished ones are answered -EAGAIN "daemon is
+// shutting down".
 package api
 
 import (

@@ -6,6 +6,11 @@
 // followed by that many bytes. The connection then closes. The protocol has
 // no place for a return code; Server leaves the encoding of errors to its
 // Handler.
+//
+// The package also holds what gomgr's sockets share: Dial, which checks
+// who serves a socket before a client sends anything; Conns, which keeps
+// idle and slow clients from crowding out new ones; and WatchHangup, which
+// notices a client that went away while its command runs.
 package asok
 
 import (
