@@ -136,11 +136,11 @@ type Server struct {
 	o     ServerOptions
 	conns asok.Conns
 
-	draining, aborted atomic.Bool
-	abortOnce         sync.Once
-	abortCh           chan struct{}
-	mu                sync.Mutex
-	framed            map[*watchdog]struct{}
+	draining, aborted, sweeping atomic.Bool
+	abortOnce, closeOnce        sync.Once
+	abortCh, closed             chan struct{}
+	mu                          sync.Mutex
+	framed                      map[*watchdog]struct{}
 }
 
 // Serve accepts connections until Close.
@@ -151,7 +151,7 @@ func (s *Server) Serve(l net.Listener) error {
 // Close stops the server and closes every connection.
 func (s *Server) Close() error {
 	err := s.http.Close()
-	s.conns.Close()
+	s.closeConns()
 	return err
 }
 
@@ -159,8 +159,13 @@ func (s *Server) Close() error {
 // every connection.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
-	s.conns.Close()
+	s.closeConns()
 	return err
+}
+
+func (s *Server) closeConns() {
+	s.closeOnce.Do(func() { close(s.closed) })
+	s.conns.Close()
 }
 
 // Drain stops taking commands (new ones are answered -EAGAIN "daemon is
@@ -215,7 +220,7 @@ func NewServer(h Handler, o ServerOptions) *Server {
 	if o.Inflight == nil {
 		o.Inflight = NewBudget(o.MaxInflight)
 	}
-	s := &Server{h: h, o: o, abortCh: make(chan struct{}), framed: map[*watchdog]struct{}{}}
+	s := &Server{h: h, o: o, abortCh: make(chan struct{}), closed: make(chan struct{}), framed: map[*watchdog]struct{}{}}
 	s.conns.Max = o.MaxConns
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/command", s.serveHTTPCommand)

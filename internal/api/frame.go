@@ -40,7 +40,10 @@ const maxFrameCmd = 1 << 20
 const smallCmd = 16 << 10
 
 // watchAfter is how long a framed command runs before a watcher starts
-// looking for its client going away; shorter commands cost nothing.
+// looking for its client going away. Shorter commands cost nothing: a
+// sweeper, running only while commands do, looks at the running commands
+// every watchAfter, so no command arms a short timer (which would wake the
+// runtime's network poller each time).
 var watchAfter = 10 * time.Millisecond
 
 // connBufSize is each connection's read buffer: requests are small, large
@@ -187,6 +190,7 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 		// per-command timer is needed.
 		ctx, cancel := context.WithCancelCause(context.Background())
 		wd.start(cmd["prefix"], cancel)
+		s.sweeper()
 		res := s.h.Command(ctx, cmd, inbuf, perm)
 		cancel(nil)
 		s.o.Inflight.release(int64(len(inbuf)))
@@ -326,7 +330,7 @@ func (wd *watchdog) start(prefix any, cancel context.CancelCauseFunc) {
 	wd.mu.Lock()
 	wd.running, wd.prefix, wd.started, wd.cancel = true, prefix, time.Now(), cancel
 	wd.mu.Unlock()
-	wd.t.Reset(min(watchAfter, wd.limit))
+	wd.t.Reset(wd.limit)
 	if wd.s.aborted.Load() {
 		wd.abort()
 	}
@@ -355,19 +359,58 @@ func (wd *watchdog) fire() {
 		return
 	}
 	// A late firing armed for the previous command finds the current one
-	// younger and re-arms for it.
-	switch el := time.Since(wd.started); {
-	case el >= wd.limit:
-		wd.end(objectformat.Failed(-int(syscall.ETIMEDOUT),
-			fmt.Sprintf("command '%v' did not complete within %s", wd.prefix, wd.limit)), context.DeadlineExceeded)
-	case el < watchAfter:
-		wd.t.Reset(watchAfter - el)
-	default:
-		if wd.unwatch == nil {
-			wd.unwatch = asok.WatchHangup(wd.c.Raw(), wd.hangup)
-		}
-		wd.t.Reset(wd.limit - el)
+	// younger than the limit and leaves it alone.
+	if time.Since(wd.started) < wd.limit {
+		return
 	}
+	wd.end(objectformat.Failed(-int(syscall.ETIMEDOUT),
+		fmt.Sprintf("command '%v' did not complete within %s", wd.prefix, wd.limit)), context.DeadlineExceeded)
+}
+
+// watchIfSlow starts watching for the client going away once the command
+// has run for watchAfter.
+func (wd *watchdog) watchIfSlow(now time.Time) {
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	if wd.running && !wd.gone && wd.unwatch == nil && now.Sub(wd.started) >= watchAfter {
+		wd.unwatch = asok.WatchHangup(wd.c.Raw(), wd.hangup)
+	}
+}
+
+// sweeper makes sure the sweeper runs: it starts hangup watchers for
+// framed commands that run longer than watchAfter, and stops once no
+// command has run for a while.
+func (s *Server) sweeper() {
+	if s.sweeping.Load() || !s.sweeping.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		t := time.NewTicker(watchAfter)
+		defer t.Stop()
+		quiet := 0
+		for {
+			select {
+			case <-s.closed:
+				return
+			case now := <-t.C:
+				if s.conns.Busy() == 0 {
+					if quiet++; quiet < 100 {
+						continue
+					}
+					s.sweeping.Store(false)
+					if s.conns.Busy() == 0 || !s.sweeping.CompareAndSwap(false, true) {
+						return
+					}
+				}
+				quiet = 0
+				s.mu.Lock()
+				for wd := range s.framed {
+					wd.watchIfSlow(now)
+				}
+				s.mu.Unlock()
+			}
+		}
+	}()
 }
 
 // hangup cancels the command of a client that went away.

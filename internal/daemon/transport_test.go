@@ -114,6 +114,24 @@ func runDaemon(t *testing.T, o Options) (*Daemon, *slow, context.CancelFunc, cha
 	return d, s, cancel, done
 }
 
+// active waits for the daemon to be active.
+func active(t *testing.T, d *Daemon) {
+	t.Helper()
+	require.Eventually(t, func() bool { return d.Role() == "active" }, 10*time.Second, time.Millisecond)
+}
+
+// started waits for n commands of the slow module to start.
+func (s *slow) started(t *testing.T, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		select {
+		case <-s.running:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d commands started", i, n)
+		}
+	}
+}
+
 func rawHTTP(path string) *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", path)
@@ -238,7 +256,7 @@ func TestStillStartingAnswersEAGAIN(t *testing.T) {
 	dir := testutil.ShortTempDir(t)
 	data := filepath.Join(dir, "data")
 	a, _, _, _ := runDaemon(t, Options{ID: "a", DataDir: data, RunDir: dir})
-	require.Eventually(t, func() bool { return a.Role() == "active" }, 10*time.Second, time.Millisecond)
+	active(t, a)
 	b, _, _, _ := runDaemon(t, Options{ID: "b", DataDir: data, RunDir: dir, StandbyPoll: 5 * time.Second, StartWait: 100 * time.Millisecond})
 	require.Equal(t, "starting", b.Role())
 	const msg = "mgr.b is starting; try again"
@@ -275,6 +293,7 @@ func TestStillStartingAnswersEAGAIN(t *testing.T) {
 // shutting down" before their connection closes, on every transport.
 func TestShutdownAnswersInFlight(t *testing.T) {
 	d, s, cancel, done := runDaemon(t, Options{CommandTimeout: time.Minute, ShutdownGrace: time.Second})
+	active(t, d)
 	type result struct{ what, got string }
 	results := make(chan result, 6)
 	var wg sync.WaitGroup
@@ -310,12 +329,16 @@ func TestShutdownAnswersInFlight(t *testing.T) {
 			results <- result{"http " + name, fmt.Sprintf("<nil> %d %s%s", r.Retval, r.Stdout, r.Stderr)}
 		}()
 	}
-	for i := 0; i < 6; i++ {
-		<-s.running
-	}
+	s.started(t, 6)
 	start := time.Now()
 	cancel()
-	wg.Wait()
+	replied := make(chan struct{})
+	go func() { wg.Wait(); close(replied) }()
+	select {
+	case <-replied:
+	case <-time.After(10 * time.Second):
+		t.Fatal("clients still wait for an answer 10 s after the shutdown began")
+	}
 	close(results)
 	stopping := "daemon is shutting down: command 'slow stuck' did not complete"
 	want := map[string]string{
@@ -348,6 +371,7 @@ func TestShutdownAnswersInFlight(t *testing.T) {
 // timeout.
 func TestClientGoneCancelsCommand(t *testing.T) {
 	d, s, _, _ := runDaemon(t, Options{CommandTimeout: time.Minute})
+	active(t, d)
 	ended := func(t *testing.T) error {
 		t.Helper()
 		select {
@@ -363,7 +387,7 @@ func TestClientGoneCancelsCommand(t *testing.T) {
 		require.NoError(t, err)
 		_, err = c.Write([]byte(`{"prefix": "slow wait"}` + "\x00"))
 		require.NoError(t, err)
-		<-s.running
+		s.started(t, 1)
 		c.Close()
 		require.Error(t, ended(t))
 	})
@@ -392,6 +416,7 @@ func TestClientGoneCancelsCommand(t *testing.T) {
 // to reply), with the daemon's default 10 s client timeout.
 func TestIdleClientsDoNotStarve(t *testing.T) {
 	d, _, _, _ := runDaemon(t, Options{})
+	active(t, d)
 	n := asoktest.FDBudget(t, 2, 1800, 1200)
 	asoktest.OpenIdle(t, d.AsokPath(), n, 10)
 	asoktest.OpenIdle(t, d.APIPath(), n, 10)
@@ -504,6 +529,7 @@ func TestLargeRequestsCost(t *testing.T) {
 
 	t.Run("refused", func(t *testing.T) {
 		d, _, _, _ := runDaemon(t, Options{ROSocketMode: 0o666})
+		active(t, d)
 		ro := api.NewClient(filepath.Join(filepath.Dir(d.APIPath()), "ceph-mgr.t.ro.api"))
 		defer ro.Close()
 		before := allocated()
@@ -523,7 +549,7 @@ func TestLargeRequestsCost(t *testing.T) {
 	t.Run("writes", func(t *testing.T) {
 		mem := module.NewMemoryBackend()
 		d, _, _, _ := runDaemon(t, Options{Cluster: memoryCluster{mem}, ClientTimeout: time.Minute})
-		require.Eventually(t, func() bool { return d.Role() == "active" }, 10*time.Second, time.Millisecond)
+		active(t, d)
 		rw := api.NewClient(d.APIPath())
 		defer rw.Close()
 		_, err := rw.Command(ctx, map[string]any{"prefix": "version"}, nil)
