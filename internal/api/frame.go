@@ -85,6 +85,11 @@ func (sl *sniffListener) classify(c *asok.Conn) {
 	// not get an HTTP reply.
 	_ = c.SetReadDeadline(time.Now().Add(idleTimeout))
 	br := bufio.NewReaderSize(c, connBufSize)
+	if _, err := br.Peek(1); err != nil {
+		c.Close()
+		return
+	}
+	_ = c.SetReadDeadline(time.Now().Add(sl.s.o.ReadTimeout))
 	head, err := br.Peek(len(frameMagic))
 	if err != nil {
 		c.Close()
@@ -186,8 +191,8 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 		// path); a watchdog answers -ETIMEDOUT and drops the connection if
 		// it overruns, leaving a stuck handler behind but not the client,
 		// and watches for the client going away once the command has run
-		// for a while. It cancels the command's context when it fires; no
-		// per-command timer is needed.
+		// for a while (see sweeper). It cancels the command's context when
+		// it fires; one timer per connection serves all its commands.
 		ctx, cancel := context.WithCancelCause(context.Background())
 		wd.start(cmd["prefix"], cancel)
 		s.sweeper()

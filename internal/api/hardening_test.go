@@ -414,3 +414,26 @@ func TestIdleConnectionsAreCheap(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// TestSlowFramedClientIsNotHTTP: a framed client that is slow to send its
+// first bytes (a busy machine) still speaks the framed protocol; it used
+// to be handed to HTTP after the read timeout and get "HTTP/1.1 400".
+func TestSlowFramedClientIsNotHTTP(t *testing.T) {
+	path := serve(t, &fakeHandler{}, ServerOptions{ReadTimeout: 100 * time.Millisecond})
+	c, err := net.Dial("unix", path)
+	require.NoError(t, err)
+	defer c.Close()
+	time.Sleep(300 * time.Millisecond)
+	var b bytes.Buffer
+	b.WriteString("GMR1\x00")
+	binary.Write(&b, binary.BigEndian, uint32(len(`{"prefix": "hi"}`)))
+	b.WriteString(`{"prefix": "hi"}`)
+	binary.Write(&b, binary.BigEndian, uint32(0))
+	_, err = c.Write(b.Bytes())
+	require.NoError(t, err)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	reply := make([]byte, 8+3+4+2)
+	_, err = io.ReadFull(c, reply)
+	require.NoError(t, err)
+	require.Equal(t, "\x00\x00\x00\x00\x00\x00\x00\x03rw:\x00\x00\x00\x02hi", string(reply))
+}
