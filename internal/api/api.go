@@ -13,6 +13,15 @@
 // Errors of the transport itself (bad JSON, a request over the size cap)
 // are also answered with a Reply carrying a negative errno, so a client
 // always gets (retval, stdout, stderr).
+//
+// A request is decided on before its input is read: "cmd" must come before
+// "inbuf" in the HTTP body; a request the client may not run, or one past
+// the bytes-in-flight budget (-EBUSY, -E2BIG), is refused without reading
+// its input. Command text must be valid UTF-8 (no escaped lone
+// surrogates), with nothing after the object; both are refused with
+// -EINVAL otherwise. Commands whose client goes away are cancelled, and
+// at shutdown (Drain) unfinished ones are answered -EAGAIN "daemon is
+// shutting down".
 package api
 
 import (
@@ -26,9 +35,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/asok"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -81,8 +92,19 @@ const PermHeader = "X-Gomgr-Perm"
 // Handler is what a Server serves.
 type Handler interface {
 	// Command runs a command. It may block past ctx's deadline; the
-	// server answers -ETIMEDOUT at the deadline either way.
+	// server answers -ETIMEDOUT at the deadline either way. ctx is also
+	// cancelled when the client goes away (cause asok.ErrClientGone) and
+	// when the server gives up on it while stopping (cause
+	// asok.ErrShuttingDown). inbuf is the handler's to keep: the server
+	// allocates it for this request and never touches it again.
 	Command(ctx context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result
+	// Permit is asked, before a request's input buffer is read, whether a
+	// client with perm may run cmd; if not (ok false) deny is the reply
+	// and the input is skipped unread. It is only asked for requests with
+	// an input buffer.
+	Permit(ctx context.Context, cmd map[string]any, perm string) (deny objectformat.Result, ok bool)
+	// Descriptions answers get_command_descriptions; an error carries its
+	// errno (objectformat.ErrnoOf) to the client.
 	Descriptions(ctx context.Context) ([]byte, error)
 	Status(ctx context.Context) Status
 	Snapshot(ctx context.Context) (Snapshot, error)
@@ -99,27 +121,90 @@ type ServerOptions struct {
 	// CommandTimeout bounds a command (default 5 min; the handler should
 	// honour its context, the client gets -ETIMEDOUT either way).
 	ReadTimeout, CommandTimeout time.Duration
+	// MaxConns is the number of open connections past which the one idle
+	// the longest is closed to make room (default asok.DefaultMaxConns).
+	MaxConns int
+	// Inflight caps the request bytes in flight; servers of one daemon
+	// share it. Nil means a budget of its own of MaxInflight bytes
+	// (default DefaultMaxInflight).
+	Inflight    *Budget
+	MaxInflight int64
 }
 
 // Server serves the API on a listener: HTTP, and the framed protocol for
 // clients that open with its magic.
 type Server struct {
-	http *http.Server
-	h    Handler
-	o    ServerOptions
+	http  *http.Server
+	h     Handler
+	o     ServerOptions
+	conns asok.Conns
+
+	draining, aborted, sweeping atomic.Bool
+	abortOnce, closeOnce        sync.Once
+	abortCh, closed             chan struct{}
+	mu                          sync.Mutex
+	framed                      map[*watchdog]struct{}
 }
 
 // Serve accepts connections until Close.
 func (s *Server) Serve(l net.Listener) error {
-	sl := newSniffListener(l, s.o.ReadTimeout, func(c net.Conn) { serveFramed(c, s.h, s.o) })
-	return s.http.Serve(sl)
+	return s.http.Serve(newSniffListener(l, s))
 }
 
-// Close stops the server; Shutdown waits for HTTP requests in flight.
-func (s *Server) Close() error { return s.http.Close() }
+// Close stops the server and closes every connection.
+func (s *Server) Close() error {
+	err := s.http.Close()
+	s.closeConns()
+	return err
+}
 
-// Shutdown stops accepting and waits for HTTP requests in flight.
-func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+// Shutdown stops accepting, waits for HTTP requests in flight, and closes
+// every connection.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	s.closeConns()
+	return err
+}
+
+func (s *Server) closeConns() {
+	s.closeOnce.Do(func() { close(s.closed) })
+	s.conns.Close()
+}
+
+// Drain stops taking commands (new ones are answered -EAGAIN "daemon is
+// shutting down"), gives those running until grace to finish with their
+// real result, then cancels the rest (cause asok.ErrShuttingDown) and
+// answers them -EAGAIN "daemon is shutting down" on every transport. It
+// returns once those replies are written (bounded); Shutdown or Close
+// still has to be called.
+func (s *Server) Drain(grace time.Duration) {
+	s.draining.Store(true)
+	if s.conns.WaitIdle(time.Now().Add(grace)) {
+		return
+	}
+	s.aborted.Store(true)
+	s.abortOnce.Do(func() { close(s.abortCh) })
+	s.mu.Lock()
+	wds := make([]*watchdog, 0, len(s.framed))
+	for wd := range s.framed {
+		wds = append(wds, wd)
+	}
+	s.mu.Unlock()
+	for _, wd := range wds {
+		wd.abort()
+	}
+	s.conns.WaitIdle(time.Now().Add(time.Second))
+}
+
+func (s *Server) trackFramed(wd *watchdog, add bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		s.framed[wd] = struct{}{}
+	} else {
+		delete(s.framed, wd)
+	}
+}
 
 // NewServer returns a Server for h.
 func NewServer(h Handler, o ServerOptions) *Server {
@@ -135,46 +220,17 @@ func NewServer(h Handler, o ServerOptions) *Server {
 	if o.Perm == "" {
 		o.Perm = "rw"
 	}
+	if o.Inflight == nil {
+		o.Inflight = NewBudget(o.MaxInflight)
+	}
+	s := &Server{h: h, o: o, abortCh: make(chan struct{}), closed: make(chan struct{}), framed: map[*watchdog]struct{}{}}
+	s.conns.Max = o.MaxConns
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/command", func(w http.ResponseWriter, r *http.Request) {
-		perm := o.Perm
-		if p := r.Header.Get(PermHeader); p != "" {
-			perm = narrow(perm, p)
-		}
-		var req Request
-		body := http.MaxBytesReader(w, r.Body, o.MaxRequest)
-		dec := json.NewDecoder(body)
-		dec.UseNumber()
-		if err := dec.Decode(&req); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				writeReply(w, http.StatusRequestEntityTooLarge, Reply{Retval: -int(syscall.E2BIG),
-					Stderr: fmt.Sprintf("request larger than the %d byte limit", o.MaxRequest)})
-				return
-			}
-			writeReply(w, http.StatusBadRequest, Reply{Retval: -int(syscall.EINVAL), Stderr: "bad request: " + err.Error()})
-			return
-		}
-		if req.Cmd == nil {
-			writeReply(w, http.StatusBadRequest, Reply{Retval: -int(syscall.EINVAL), Stderr: "bad request: no \"cmd\" object"})
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), o.CommandTimeout)
-		defer cancel()
-		done := make(chan objectformat.Result, 1)
-		go func() { done <- h.Command(ctx, req.Cmd, req.Inbuf, perm) }()
-		select {
-		case res := <-done:
-			writeReply(w, http.StatusOK, Reply{Retval: res.Retval, Stdout: res.Stdout, Stderr: res.Stderr})
-		case <-ctx.Done():
-			writeReply(w, http.StatusOK, Reply{Retval: -int(syscall.ETIMEDOUT),
-				Stderr: fmt.Sprintf("command did not complete within %s", o.CommandTimeout)})
-		}
-	})
+	mux.HandleFunc("POST /v1/command", s.serveHTTPCommand)
 	mux.HandleFunc("GET /v1/command-descriptions", func(w http.ResponseWriter, r *http.Request) {
 		b, err := h.Descriptions(r.Context())
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			writeReply(w, http.StatusServiceUnavailable, Reply{Retval: objectformat.ErrnoOf(err), Stderr: err.Error()})
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -191,13 +247,82 @@ func NewServer(h Handler, o ServerOptions) *Server {
 		}
 		writeJSON(w, http.StatusOK, s)
 	})
-	return &Server{h: h, o: o, http: &http.Server{
+	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: o.ReadTimeout,
 		ReadTimeout:       o.ReadTimeout,
 		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    64 << 10,
-	}}
+		MaxHeaderBytes:    16 << 10,
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if tc := tracked(c); tc != nil {
+				switch st {
+				case http.StateActive:
+					tc.Busy()
+				case http.StateIdle:
+					tc.Idle(time.Now())
+				}
+			}
+		},
+	}
+	return s
+}
+
+// serveHTTPCommand answers POST /v1/command.
+func (s *Server) serveHTTPCommand(w http.ResponseWriter, r *http.Request) {
+	perm := s.o.Perm
+	if p := r.Header.Get(PermHeader); p != "" {
+		perm = narrow(perm, p)
+	}
+	if s.draining.Load() {
+		writeReply(w, http.StatusServiceUnavailable, replyOf(ShuttingDown(nil)))
+		return
+	}
+	if r.ContentLength > s.o.MaxRequest {
+		writeReply(w, http.StatusRequestEntityTooLarge, Reply{Retval: -int(syscall.E2BIG),
+			Stderr: fmt.Sprintf("request larger than the %d byte limit", s.o.MaxRequest)})
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, s.o.MaxRequest)
+	req, err := s.readBody(r.Context(), body, r.ContentLength, perm)
+	defer s.o.Inflight.release(req.reserved)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			writeReply(w, http.StatusRequestEntityTooLarge, Reply{Retval: -int(syscall.E2BIG),
+				Stderr: fmt.Sprintf("request larger than the %d byte limit", s.o.MaxRequest)})
+		default:
+			writeReply(w, http.StatusBadRequest, Reply{Retval: -int(syscall.EINVAL), Stderr: "bad request: " + err.Error()})
+		}
+		return
+	}
+	if req.refusal != nil {
+		writeReply(w, http.StatusOK, replyOf(*req.refusal))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.o.CommandTimeout)
+	defer cancel()
+	cctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	done := make(chan objectformat.Result, 1)
+	go func() { done <- s.h.Command(cctx, req.cmd, req.inbuf, perm) }()
+	select {
+	case res := <-done:
+		writeReply(w, http.StatusOK, replyOf(res))
+	case <-ctx.Done():
+		if r.Context().Err() != nil {
+			return // the client went away; its command is cancelled
+		}
+		writeReply(w, http.StatusOK, Reply{Retval: -int(syscall.ETIMEDOUT),
+			Stderr: fmt.Sprintf("command did not complete within %s", s.o.CommandTimeout)})
+	case <-s.abortCh:
+		abort(asok.ErrShuttingDown)
+		writeReply(w, http.StatusServiceUnavailable, replyOf(ShuttingDown(req.cmd["prefix"])))
+	}
+}
+
+func replyOf(res objectformat.Result) Reply {
+	return Reply{Retval: res.Retval, Stdout: res.Stdout, Stderr: res.Stderr}
 }
 
 // narrow returns the permissions in both a and b.
@@ -219,7 +344,9 @@ func writeReply(w http.ResponseWriter, code int, r Reply) { writeJSON(w, code, r
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // stderr such as "<key>" reads as it is
+	_ = enc.Encode(v)
 }
 
 // Client talks to a daemon's API socket. Commands use the framed protocol
@@ -231,7 +358,12 @@ type Client struct {
 	// Perm, if set, asks for fewer permissions ("r"). Set it before the
 	// first command.
 	Perm string
-	hc   *http.Client
+	// TrustedUIDs are the users the daemon may run as (nil: root and the
+	// caller's own user, asok.DefaultTrusted). Every connection checks the
+	// peer with SO_PEERCRED before sending a byte and fails with an
+	// *asok.PeerError otherwise. Set it before the first call.
+	TrustedUIDs []int
+	hc          *http.Client
 
 	mu   sync.Mutex
 	idle []*framedConn
@@ -242,15 +374,16 @@ const maxIdleFramed = 64
 
 // NewClient returns a client for the socket at path.
 func NewClient(path string) *Client {
+	c := &Client{Socket: path}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
+			return asok.Dial(ctx, path, c.TrustedUIDs)
 		},
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 	}
-	return &Client{Socket: path, hc: &http.Client{Transport: tr}}
+	c.hc = &http.Client{Transport: tr}
+	return c
 }
 
 // Close releases idle connections.
@@ -281,7 +414,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("cannot reach the daemon at %s: %w", c.Socket, err)
+		return nil, 0, dialError(c.Socket, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
@@ -313,12 +446,13 @@ func (c *Client) CommandJSON(ctx context.Context, cmdJSON, inbuf []byte) (object
 			return res, nil
 		}
 		f.c.Close()
-		if ctx.Err() != nil {
-			return objectformat.Result{}, ctx.Err()
+		if cerr := asok.ContextError(ctx, err); cerr != nil {
+			return objectformat.Result{}, cerr
 		}
 		// A pooled connection may have been closed by the daemon while
 		// idle; retry once on a fresh one.
-		if !reused || attempt > 0 {
+		var pe *asok.PeerError
+		if !reused || attempt > 0 || errors.As(err, &pe) {
 			return objectformat.Result{}, fmt.Errorf("command to %s: %w", c.Socket, err)
 		}
 	}
@@ -333,7 +467,7 @@ func (c *Client) conn(ctx context.Context) (*framedConn, bool, error) {
 		return f, true, nil
 	}
 	c.mu.Unlock()
-	f, err := dialFramed(ctx, c.Socket, c.Perm)
+	f, err := dialFramed(ctx, c.Socket, c.Perm, c.TrustedUIDs)
 	return f, false, err
 }
 
@@ -347,16 +481,27 @@ func (c *Client) put(f *framedConn) {
 	c.idle = append(c.idle, f)
 }
 
-// Descriptions fetches get_command_descriptions.
+// Descriptions fetches get_command_descriptions. A daemon that cannot
+// answer (starting: -EAGAIN) gives an error carrying its errno
+// (objectformat.ErrnoOf) and message.
 func (c *Client) Descriptions(ctx context.Context) ([]byte, error) {
 	data, code, err := c.do(ctx, http.MethodGet, "/v1/command-descriptions", nil)
 	if err != nil {
 		return nil, err
 	}
 	if code != http.StatusOK {
-		return nil, fmt.Errorf("command descriptions: %s", strings.TrimSpace(string(data)))
+		return nil, replyError("command descriptions", data)
 	}
 	return data, nil
+}
+
+// replyError turns an error Reply into an error with its errno.
+func replyError(what string, data []byte) error {
+	var r Reply
+	if err := json.Unmarshal(data, &r); err != nil || r.Retval >= 0 {
+		return fmt.Errorf("%s: %s", what, strings.TrimSpace(string(data)))
+	}
+	return objectformat.NewErrorResponseCode(r.Stderr, r.Retval)
 }
 
 // Status fetches the daemon's status.
@@ -377,9 +522,7 @@ func (c *Client) Snapshot(ctx context.Context) (Snapshot, error) {
 		return s, err
 	}
 	if code != http.StatusOK {
-		var r Reply
-		_ = json.Unmarshal(data, &r)
-		return s, objectformat.NewErrorResponseCode(r.Stderr, r.Retval)
+		return s, replyError("snapshot", data)
 	}
 	return s, json.Unmarshal(data, &s)
 }

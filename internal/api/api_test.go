@@ -20,21 +20,44 @@ import (
 )
 
 type fakeHandler struct {
-	calls atomic.Int64
-	block chan struct{}
+	calls   atomic.Int64
+	block   chan struct{}
+	causes  chan error // "wait" sends why its context ended
+	descErr error
 }
 
-func (f *fakeHandler) Command(_ context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result {
+func (f *fakeHandler) Command(ctx context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result {
 	f.calls.Add(1)
-	if cmd["prefix"] == "block" {
+	switch cmd["prefix"] {
+	case "block":
 		<-f.block
-	}
-	if cmd["prefix"] == "fail" {
+	case "fail":
 		return objectformat.Failed(-2, "no such thing")
+	case "wait":
+		<-ctx.Done()
+		f.causes <- context.Cause(ctx)
+		return objectformat.Failed(-int(syscall.ECANCELED), "cancelled")
+	case "quick":
+		time.Sleep(100 * time.Millisecond)
+		return objectformat.OK("done")
+	case "stuck":
+		select {} // ignores its context
 	}
 	return objectformat.Result{Stdout: append([]byte(perm+":"), inbuf...), Stderr: cmd["prefix"].(string)}
 }
+
+// Permit refuses "secret" to clients without "w".
+func (f *fakeHandler) Permit(_ context.Context, cmd map[string]any, perm string) (objectformat.Result, bool) {
+	if cmd["prefix"] == "secret" && !strings.Contains(perm, "w") {
+		return objectformat.Failed(-int(syscall.EACCES), "access denied: 'secret' needs 'w'"), false
+	}
+	return objectformat.Result{}, true
+}
+
 func (f *fakeHandler) Descriptions(context.Context) ([]byte, error) {
+	if f.descErr != nil {
+		return nil, f.descErr
+	}
 	return []byte(`{"cmd000": {}}`), nil
 }
 func (f *fakeHandler) Status(context.Context) Status { return Status{ID: "x", Role: "active"} }
@@ -43,6 +66,11 @@ func (f *fakeHandler) Snapshot(context.Context) (Snapshot, error) {
 }
 
 func serve(t *testing.T, h Handler, o ServerOptions) string {
+	_, path := serveS(t, h, o)
+	return path
+}
+
+func serveS(t *testing.T, h Handler, o ServerOptions) (*Server, string) {
 	dir, err := os.MkdirTemp("", "api")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(dir) })
@@ -52,7 +80,7 @@ func serve(t *testing.T, h Handler, o ServerOptions) string {
 	s := NewServer(h, o)
 	go s.Serve(l)
 	t.Cleanup(func() { s.Close() })
-	return path
+	return s, path
 }
 
 func TestFramedAndHTTPOnOneSocket(t *testing.T) {

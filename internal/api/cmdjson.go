@@ -4,40 +4,84 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
+	"syscall"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// decodeCommand decodes a command object: the shape every Ceph client
-// sends, {"prefix": "...", "key": value, ...} with string, number, boolean,
-// null and list values. Numbers become json.Number, as with a Decoder set
-// to UseNumber. Commands are small and flat, so a direct scan is several
-// times cheaper than encoding/json; anything it does not handle (nested
-// objects, unusual spacing it cannot parse) is left to encoding/json, so
-// both accept exactly the same inputs.
-func decodeCommand(data []byte) (map[string]any, error) {
-	if m, ok := fastDecode(data); ok {
-		return m, nil
+// DecodeCommand decodes a command object: the shape every Ceph client
+// sends, {"prefix": "...", "key": value, ...}. Values decode as
+// encoding/json (with UseNumber) decodes them into an any: numbers become
+// json.Number, objects map[string]any, lists []any. It accepts exactly
+// what encoding/json accepts, with two differences: nothing may follow the
+// object but white space, and a string holding invalid UTF-8, or an
+// escaped UTF-16 surrogate that is not part of a pair, is refused with an
+// *InvalidUTF8Error naming the argument (encoding/json would turn it into
+// U+FFFD, so "k\xff" and "k\xfe" would be the same key). A direct scan is
+// several times cheaper than encoding/json for the small, flat commands
+// clients send; encoding/json is only asked for the message of a syntax
+// error.
+func DecodeCommand(data []byte) (map[string]any, error) {
+	s := &scanner{b: data}
+	s.ws()
+	if s.peek() == '{' {
+		if m, ok := s.object(1, true); ok {
+			s.ws()
+			if s.i == len(s.b) {
+				return m, nil
+			}
+			return nil, errors.New("data after the command object")
+		}
 	}
+	if s.bad != nil {
+		return nil, s.bad
+	}
+	return nil, syntaxError(data)
+}
+
+// syntaxError explains why data is not a command object, in encoding/json's
+// words where it has them.
+func syntaxError(data []byte) error {
 	var m map[string]any
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(&m); err != nil {
-		return nil, err
+		return err
 	}
 	if m == nil {
-		return nil, errors.New("null is not a command object")
+		return errors.New("null is not a command object")
 	}
-	if dec.More() {
-		return nil, errors.New("data after the command object")
-	}
-	return m, nil
+	return errors.New("data after the command object")
 }
 
+// InvalidUTF8Error refuses a command whose text is not valid UTF-8.
+type InvalidUTF8Error struct {
+	// Arg is the (top-level) argument whose value holds the invalid text;
+	// "" when it is in an argument's name.
+	Arg string
+}
+
+func (e *InvalidUTF8Error) Error() string {
+	if e.Arg == "" {
+		return "invalid UTF-8 in an argument name"
+	}
+	return fmt.Sprintf("invalid UTF-8 in argument '%s'", e.Arg)
+}
+
+// ErrorCode makes objectformat.ErrnoOf report -EINVAL.
+func (e *InvalidUTF8Error) ErrorCode() int { return -int(syscall.EINVAL) }
+
+// maxDepth is encoding/json's nesting limit.
+const maxDepth = 10000
+
 type scanner struct {
-	b []byte
-	i int
+	b   []byte
+	i   int
+	arg string // the top-level argument being read
+	key bool   // reading a top-level argument's name
+	bad *InvalidUTF8Error
 }
 
 func (s *scanner) ws() {
@@ -58,25 +102,29 @@ func (s *scanner) peek() byte {
 	return 0
 }
 
-func fastDecode(data []byte) (map[string]any, bool) {
-	s := &scanner{b: data}
-	s.ws()
-	if s.peek() != '{' {
-		return nil, false
-	}
+// object scans an object at its '{'; top is the command itself.
+func (s *scanner) object(depth int, top bool) (map[string]any, bool) {
 	s.i++
-	m := make(map[string]any, 8)
+	size := 4
+	if top {
+		size = 8
+	}
+	m := make(map[string]any, size)
 	s.ws()
 	if s.peek() == '}' {
 		s.i++
-		s.ws()
-		return m, s.i == len(s.b)
+		return m, true
 	}
 	for {
 		s.ws()
+		s.key = top
 		k, ok := s.str()
+		s.key = false
 		if !ok {
 			return nil, false
+		}
+		if top {
+			s.arg = k
 		}
 		s.ws()
 		if s.peek() != ':' {
@@ -84,7 +132,7 @@ func fastDecode(data []byte) (map[string]any, bool) {
 		}
 		s.i++
 		s.ws()
-		v, ok := s.value(true)
+		v, ok := s.value(depth)
 		if !ok {
 			return nil, false
 		}
@@ -95,16 +143,15 @@ func fastDecode(data []byte) (map[string]any, bool) {
 			s.i++
 		case '}':
 			s.i++
-			s.ws()
-			return m, s.i == len(s.b)
+			return m, true
 		default:
 			return nil, false
 		}
 	}
 }
 
-// value scans a scalar, or (when lists is set) a list of scalars.
-func (s *scanner) value(lists bool) (any, bool) {
+// value scans any value inside a container at depth.
+func (s *scanner) value(depth int) (any, bool) {
 	switch c := s.peek(); {
 	case c == '"':
 		return s.str()
@@ -116,34 +163,46 @@ func (s *scanner) value(lists bool) (any, bool) {
 		return nil, s.lit("null")
 	case c == '-' || (c >= '0' && c <= '9'):
 		return s.num()
-	case c == '[' && lists:
-		s.i++
-		out := []any{}
-		s.ws()
-		if s.peek() == ']' {
-			s.i++
-			return out, true
+	case c == '{':
+		if depth >= maxDepth {
+			return nil, false
 		}
-		for {
-			s.ws()
-			v, ok := s.value(false)
-			if !ok {
-				return nil, false
-			}
-			out = append(out, v)
-			s.ws()
-			switch s.peek() {
-			case ',':
-				s.i++
-			case ']':
-				s.i++
-				return out, true
-			default:
-				return nil, false
-			}
+		return s.object(depth+1, false)
+	case c == '[':
+		if depth >= maxDepth {
+			return nil, false
 		}
+		return s.array(depth + 1)
 	}
 	return nil, false
+}
+
+func (s *scanner) array(depth int) (any, bool) {
+	s.i++
+	out := []any{}
+	s.ws()
+	if s.peek() == ']' {
+		s.i++
+		return out, true
+	}
+	for {
+		s.ws()
+		v, ok := s.value(depth)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, v)
+		s.ws()
+		switch s.peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return out, true
+		default:
+			return nil, false
+		}
+	}
 }
 
 func (s *scanner) lit(w string) bool {
@@ -194,8 +253,19 @@ func (s *scanner) num() (any, bool) {
 	return json.Number(s.b[start:s.i]), true
 }
 
-// str scans a string, unescaping it as encoding/json does (invalid UTF-8
-// and lone surrogates become U+FFFD).
+// invalid records invalid text in the string being scanned.
+func (s *scanner) invalid() {
+	if s.bad == nil {
+		if s.key {
+			s.bad = &InvalidUTF8Error{}
+		} else {
+			s.bad = &InvalidUTF8Error{Arg: s.arg}
+		}
+	}
+}
+
+// str scans a string, unescaping it as encoding/json does, and refuses
+// invalid UTF-8 and lone surrogates.
 func (s *scanner) str() (string, bool) {
 	if s.peek() != '"' {
 		return "", false
@@ -205,12 +275,13 @@ func (s *scanner) str() (string, bool) {
 	for s.i < len(s.b) {
 		c := s.b[s.i]
 		if c == '"' {
-			out := string(s.b[start:s.i])
+			raw := s.b[start:s.i]
 			s.i++
-			if !utf8.ValidString(out) {
-				return "", false // let encoding/json apply its replacement rules
+			if !utf8.Valid(raw) {
+				s.invalid()
+				return "", false
 			}
-			return out, true
+			return string(raw), true
 		}
 		if c == '\\' {
 			return s.strSlow(start)
@@ -230,7 +301,10 @@ func (s *scanner) strSlow(start int) (string, bool) {
 		switch {
 		case c == '"':
 			s.i++
+			// Escapes add whole, valid sequences, so the text is valid
+			// exactly when its unescaped parts are.
 			if !utf8.Valid(buf) {
+				s.invalid()
 				return "", false
 			}
 			return string(buf), true
@@ -266,8 +340,12 @@ func (s *scanner) strSlow(start int) (string, bool) {
 				return "", false
 			}
 			if utf16.IsSurrogate(r) {
-				// Pairs and lone surrogates: leave to encoding/json.
-				return "", false
+				lo, ok := s.lowSurrogate()
+				if !ok || r >= 0xdc00 {
+					s.invalid() // a lone surrogate has no UTF-8 form
+					return "", false
+				}
+				r = utf16.DecodeRune(r, lo)
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
@@ -275,6 +353,21 @@ func (s *scanner) strSlow(start int) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// lowSurrogate scans the "\uDC00"-"\uDFFF" escape completing a pair.
+func (s *scanner) lowSurrogate() (rune, bool) {
+	if s.i+6 > len(s.b) || s.b[s.i] != '\\' || s.b[s.i+1] != 'u' {
+		return 0, false
+	}
+	save := s.i
+	s.i += 2
+	r, ok := s.hex4()
+	if !ok || r < 0xdc00 || r > 0xdfff {
+		s.i = save
+		return 0, false
+	}
+	return r, true
 }
 
 func (s *scanner) hex4() (rune, bool) {
@@ -287,4 +380,17 @@ func (s *scanner) hex4() (rune, bool) {
 	}
 	s.i += 4
 	return rune(v), true
+}
+
+// decodeString decodes one JSON string (a member name of an HTTP request).
+func decodeString(raw []byte) (string, error) {
+	s := &scanner{b: raw, key: true}
+	v, ok := s.str()
+	switch {
+	case s.bad != nil:
+		return "", s.bad
+	case !ok || s.i != len(raw):
+		return "", fmt.Errorf("invalid member name %s", strconv.Quote(string(raw)))
+	}
+	return v, nil
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/asok"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -24,63 +25,95 @@ import (
 //	reply:    i32 retval | u32 n | stdout | u32 m | stderr
 //
 // Integers are big-endian. Data travels raw (no base64), so large inbufs
-// and outputs cost no more than their size.
+// and outputs cost no more than their size. The server decides on a
+// request (permission, size, in-flight budget) before reading its inbuf;
+// a refused request's inbuf is skipped unread and the connection stays
+// usable.
 const frameMagic = "GMR1"
 
-// maxFrameCmd caps the command JSON of one framed request.
+// maxFrameCmd caps the command JSON of one framed request (and of an HTTP
+// request's "cmd").
 const maxFrameCmd = 1 << 20
+
+// smallCmd is the size of command JSON read without asking the in-flight
+// budget (the fast path does not touch it).
+const smallCmd = 16 << 10
+
+// watchAfter is how long a framed command runs before a watcher starts
+// looking for its client going away. Shorter commands cost nothing: a
+// sweeper, running only while commands do, looks at the running commands
+// every watchAfter, so no command arms a short timer (which would wake the
+// runtime's network poller each time).
+var watchAfter = 10 * time.Millisecond
+
+// connBufSize is each connection's read buffer: requests are small, large
+// inbufs are read straight into their own buffer.
+const connBufSize = 4 << 10
 
 // sniffListener hands HTTP connections to an http.Server and serves framed
 // ones itself.
 type sniffListener struct {
 	net.Listener
+	s     *Server
 	conns chan net.Conn
-	serve func(net.Conn)
-	read  time.Duration
 	once  sync.Once
 	done  chan struct{}
 }
 
-func newSniffListener(l net.Listener, readTimeout time.Duration, serve func(net.Conn)) *sniffListener {
-	s := &sniffListener{Listener: l, conns: make(chan net.Conn), serve: serve, read: readTimeout, done: make(chan struct{})}
-	go s.loop()
-	return s
+func newSniffListener(l net.Listener, s *Server) *sniffListener {
+	sl := &sniffListener{Listener: l, s: s, conns: make(chan net.Conn), done: make(chan struct{})}
+	go sl.loop()
+	return sl
 }
 
-func (s *sniffListener) loop() {
+func (sl *sniffListener) loop() {
+	defer sl.once.Do(func() { close(sl.done) })
 	for {
-		c, err := s.Listener.Accept()
+		c, err := sl.s.conns.Accept(sl.Listener)
 		if err != nil {
-			s.once.Do(func() { close(s.done) })
 			return
 		}
-		go s.classify(c)
+		go sl.classify(c)
 	}
 }
 
-func (s *sniffListener) classify(c net.Conn) {
-	_ = c.SetReadDeadline(time.Now().Add(s.read))
-	br := bufio.NewReaderSize(c, 64<<10)
+func (sl *sniffListener) classify(c *asok.Conn) {
+	// A connection that has sent nothing yet is idle (and can be shed for
+	// room); one that goes quiet before its first four bytes is no client
+	// of either protocol. Only what starts otherwise than the magic is
+	// handed to HTTP: a framed client slow to send (a busy machine) must
+	// not get an HTTP reply.
+	_ = c.SetReadDeadline(time.Now().Add(idleTimeout))
+	br := bufio.NewReaderSize(c, connBufSize)
+	if _, err := br.Peek(1); err != nil {
+		c.Close()
+		return
+	}
+	_ = c.SetReadDeadline(time.Now().Add(sl.s.o.ReadTimeout))
 	head, err := br.Peek(len(frameMagic))
-	if err == nil && string(head) == frameMagic {
+	if err != nil {
+		c.Close()
+		return
+	}
+	if string(head) == frameMagic {
 		_, _ = br.Discard(len(frameMagic))
-		s.serve(&bufConn{Conn: c, r: br})
+		sl.s.serveFramed(c, br)
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
 	select {
-	case s.conns <- &bufConn{Conn: c, r: br}:
-	case <-s.done:
+	case sl.conns <- &bufConn{Conn: c, r: br}:
+	case <-sl.done:
 		c.Close()
 	}
 }
 
 // Accept returns the next HTTP connection.
-func (s *sniffListener) Accept() (net.Conn, error) {
+func (sl *sniffListener) Accept() (net.Conn, error) {
 	select {
-	case c := <-s.conns:
+	case c := <-sl.conns:
 		return c, nil
-	case <-s.done:
+	case <-sl.done:
 		return nil, net.ErrClosed
 	}
 }
@@ -93,25 +126,46 @@ type bufConn struct {
 
 func (b *bufConn) Read(p []byte) (int, error) { return b.r.Read(p) }
 
+// CloseWrite lets net/http shut the writing side down before it closes a
+// connection whose client is still sending (a request over the size
+// limit), so the client reads the reply before it sees the close.
+func (b *bufConn) CloseWrite() error {
+	if cw, ok := b.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// tracked returns the tracked connection under an HTTP connection.
+func tracked(c net.Conn) *asok.Conn {
+	if b, ok := c.(*bufConn); ok {
+		tc, _ := b.Conn.(*asok.Conn)
+		return tc
+	}
+	return nil
+}
+
 // serveFramed answers framed requests on one connection until it closes.
-func serveFramed(c net.Conn, h Handler, o ServerOptions) {
+func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 	defer c.Close()
-	r := c.(*bufConn).r
 	perm, err := readHello(r)
 	if err != nil {
 		return
 	}
 	if perm == "" {
-		perm = o.Perm
+		perm = s.o.Perm
 	} else {
-		perm = narrow(o.Perm, perm)
+		perm = narrow(s.o.Perm, perm)
 	}
-	w := bufio.NewWriterSize(c, 64<<10)
-	wd := newWatchdog(c, w, o.CommandTimeout)
+	wd := newWatchdog(s, c, s.o.CommandTimeout)
+	s.trackFramed(wd, true)
+	defer s.trackFramed(wd, false)
 	defer wd.stop()
 	for {
-		_ = c.SetReadDeadline(time.Now().Add(idleTimeout))
-		cmdJSON, inbuf, err := readFrame(r, o.MaxRequest, func() { _ = c.SetReadDeadline(time.Now().Add(o.ReadTimeout)) })
+		now := time.Now()
+		c.Idle(now)
+		_ = c.SetReadDeadline(now.Add(idleTimeout))
+		cmd, inbuf, refusal, err := s.readFramed(c, r, perm)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return
@@ -120,37 +174,145 @@ func serveFramed(c net.Conn, h Handler, o ServerOptions) {
 			if errors.Is(err, errTooLarge) {
 				res = objectformat.Failed(-int(syscall.E2BIG), err.Error())
 			}
-			_ = writeReplyFrame(w, res)
-			_ = w.Flush()
+			_ = writeFrameReply(c, res)
 			return
 		}
-		cmd, err := decodeCommand(cmdJSON)
-		if err != nil {
-			if reply(c, w, objectformat.Failed(-int(syscall.EINVAL), "bad request: the command is not a JSON object")) != nil {
+		if refusal != nil {
+			if writeFrameReply(c, *refusal) != nil || s.draining.Load() {
 				return
 			}
 			continue
 		}
+		if !c.Busy() {
+			s.o.Inflight.release(int64(len(inbuf)))
+			return // shed for room while its request arrived
+		}
 		// The command runs in this goroutine (no hand-off on the fast
 		// path); a watchdog answers -ETIMEDOUT and drops the connection if
-		// it overruns, leaving a stuck handler behind but not the client.
-		// The watchdog cancels the command's context when it fires; no
-		// per-command timer is needed.
-		ctx, cancel := context.WithCancel(context.Background())
+		// it overruns, leaving a stuck handler behind but not the client,
+		// and watches for the client going away once the command has run
+		// for a while (see sweeper). It cancels the command's context when
+		// it fires; one timer per connection serves all its commands.
+		ctx, cancel := context.WithCancelCause(context.Background())
 		wd.start(cmd["prefix"], cancel)
-		res := h.Command(ctx, cmd, inbuf, perm)
-		cancel()
-		if !wd.finish() || reply(c, w, res) != nil {
+		s.sweeper()
+		res := s.h.Command(ctx, cmd, inbuf, perm)
+		cancel(nil)
+		s.o.Inflight.release(int64(len(inbuf)))
+		if !wd.finish() || writeFrameReply(c, res) != nil {
 			return
 		}
 	}
 }
 
-// watchdog answers -ETIMEDOUT and drops the connection when a command
-// overruns; one timer serves all the commands of a connection.
+// readFramed reads one request. A request refused before its inbuf is read
+// (bad command, permission, size, budget, shutdown) comes back as a
+// refusal, with the inbuf skipped; err is a broken connection or frame.
+// A returned inbuf holds its size of the in-flight budget.
+func (s *Server) readFramed(c net.Conn, r *bufio.Reader, perm string) (cmd map[string]any, inbuf []byte, refusal *objectformat.Result, err error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:1]); err != nil {
+		return nil, nil, nil, err
+	}
+	_ = c.SetReadDeadline(time.Now().Add(s.o.ReadTimeout))
+	if _, err := io.ReadFull(r, hdr[1:]); err != nil {
+		return nil, nil, nil, fmt.Errorf("truncated frame: %w", err)
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxFrameCmd {
+		return nil, nil, nil, fmt.Errorf("%w: command of %d bytes (limit %d)", errTooLarge, n, maxFrameCmd)
+	}
+	skip := func(m uint32, res objectformat.Result) (map[string]any, []byte, *objectformat.Result, error) {
+		if _, err := r.Discard(int(m)); err != nil {
+			return nil, nil, nil, fmt.Errorf("truncated frame: %w", err)
+		}
+		return nil, nil, &res, nil
+	}
+	var cmdJSON []byte
+	busy, ok := objectformat.Result{}, true
+	if n > smallCmd {
+		if busy, ok = s.o.Inflight.reserve(int64(n)); ok {
+			defer s.o.Inflight.release(int64(n))
+		}
+	}
+	if ok {
+		cmdJSON = make([]byte, n)
+		_, err = io.ReadFull(r, cmdJSON)
+	} else {
+		_, err = r.Discard(int(n))
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("truncated frame: %w", err)
+	}
+	m, err := readLen(r)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if int64(m) > s.o.MaxRequest {
+		return nil, nil, nil, fmt.Errorf("%w: input of %d bytes (limit %d)", errTooLarge, m, s.o.MaxRequest)
+	}
+	if !ok {
+		return skip(m, busy)
+	}
+	cmd, err = DecodeCommand(cmdJSON)
+	if err != nil {
+		return skip(m, badCommand(err))
+	}
+	if s.draining.Load() {
+		return skip(m, ShuttingDown(cmd["prefix"]))
+	}
+	if m == 0 {
+		return cmd, nil, nil, nil
+	}
+	if res, ok := s.h.Permit(context.Background(), cmd, perm); !ok {
+		return skip(m, res)
+	}
+	if res, ok := s.o.Inflight.reserve(int64(m)); !ok {
+		return skip(m, res)
+	}
+	inbuf = make([]byte, m)
+	if _, err := io.ReadFull(r, inbuf); err != nil {
+		s.o.Inflight.release(int64(m))
+		return nil, nil, nil, fmt.Errorf("truncated frame: %w", err)
+	}
+	return cmd, inbuf, nil, nil
+}
+
+func readLen(r *bufio.Reader) (uint32, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, fmt.Errorf("truncated frame: %w", err)
+	}
+	return binary.BigEndian.Uint32(hdr[:]), nil
+}
+
+// badCommand is the reply to command JSON that does not decode.
+func badCommand(err error) objectformat.Result {
+	var u *InvalidUTF8Error
+	if errors.As(err, &u) {
+		return objectformat.Failed(-int(syscall.EINVAL), u.Error())
+	}
+	return objectformat.Failed(-int(syscall.EINVAL), "bad request: the command is not a JSON object")
+}
+
+// ShuttingDown is the reply to a command the daemon will not finish
+// because it is stopping: -EAGAIN, so scripts retry (against the daemon
+// that takes over, or once this one is back) as they do for a starting or
+// standby daemon.
+func ShuttingDown(prefix any) objectformat.Result {
+	if prefix == nil {
+		return objectformat.Failed(-int(syscall.EAGAIN), asok.ErrShuttingDown.Error())
+	}
+	return objectformat.Failed(-int(syscall.EAGAIN), fmt.Sprintf("%s: command '%v' did not complete", asok.ErrShuttingDown, prefix))
+}
+
+// watchdog ends a command that overruns (answering -ETIMEDOUT and dropping
+// the connection), cancels one whose client went away, and one the server
+// gives up on as it stops (answering shuttingDown); one timer serves all
+// the commands of a connection.
 type watchdog struct {
-	c       net.Conn
-	w       *bufio.Writer
+	s       *Server
+	c       *asok.Conn
 	limit   time.Duration
 	t       *time.Timer
 	mu      sync.Mutex
@@ -158,56 +320,151 @@ type watchdog struct {
 	gone    bool
 	prefix  any
 	started time.Time
-	cancel  context.CancelFunc
+	cancel  context.CancelCauseFunc
+	unwatch func()
 }
 
-func newWatchdog(c net.Conn, w *bufio.Writer, limit time.Duration) *watchdog {
-	wd := &watchdog{c: c, w: w, limit: limit}
+func newWatchdog(s *Server, c *asok.Conn, limit time.Duration) *watchdog {
+	wd := &watchdog{s: s, c: c, limit: limit}
 	wd.t = time.AfterFunc(time.Hour, wd.fire)
 	wd.t.Stop()
 	return wd
 }
 
-func (wd *watchdog) start(prefix any, cancel context.CancelFunc) {
+func (wd *watchdog) start(prefix any, cancel context.CancelCauseFunc) {
 	wd.mu.Lock()
 	wd.running, wd.prefix, wd.started, wd.cancel = true, prefix, time.Now(), cancel
 	wd.mu.Unlock()
 	wd.t.Reset(wd.limit)
+	if wd.s.aborted.Load() {
+		wd.abort()
+	}
 }
 
-// finish reports whether the command finished before the watchdog fired.
+// finish reports whether the command finished before the watchdog ended
+// it (then the reply is the caller's to write).
 func (wd *watchdog) finish() bool {
 	wd.t.Stop()
 	wd.mu.Lock()
-	defer wd.mu.Unlock()
 	wd.running = false
-	return !wd.gone
+	unwatch := wd.unwatch
+	wd.unwatch = nil
+	gone := wd.gone
+	wd.mu.Unlock()
+	if unwatch != nil {
+		unwatch()
+	}
+	return !gone
 }
 
 func (wd *watchdog) fire() {
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
-	// A late firing armed for the previous command finds the current one
-	// younger than the limit and leaves it alone.
-	if !wd.running || wd.gone || time.Since(wd.started) < wd.limit {
+	if !wd.running || wd.gone {
 		return
 	}
+	// A late firing armed for the previous command finds the current one
+	// younger than the limit and leaves it alone.
+	if time.Since(wd.started) < wd.limit {
+		return
+	}
+	wd.end(objectformat.Failed(-int(syscall.ETIMEDOUT),
+		fmt.Sprintf("command '%v' did not complete within %s", wd.prefix, wd.limit)), context.DeadlineExceeded)
+}
+
+// watchIfSlow starts watching for the client going away once the command
+// has run for watchAfter.
+func (wd *watchdog) watchIfSlow(now time.Time) {
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	if wd.running && !wd.gone && wd.unwatch == nil && now.Sub(wd.started) >= watchAfter {
+		wd.unwatch = asok.WatchHangup(wd.c.Raw(), wd.hangup)
+	}
+}
+
+// sweeper makes sure the sweeper runs: it starts hangup watchers for
+// framed commands that run longer than watchAfter, and stops once no
+// command has run for a while.
+func (s *Server) sweeper() {
+	if s.sweeping.Load() || !s.sweeping.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		t := time.NewTicker(watchAfter)
+		defer t.Stop()
+		quiet := 0
+		for {
+			select {
+			case <-s.closed:
+				return
+			case now := <-t.C:
+				if s.conns.Busy() == 0 {
+					if quiet++; quiet < 100 {
+						continue
+					}
+					s.sweeping.Store(false)
+					if s.conns.Busy() == 0 || !s.sweeping.CompareAndSwap(false, true) {
+						return
+					}
+				}
+				quiet = 0
+				s.mu.Lock()
+				for wd := range s.framed {
+					wd.watchIfSlow(now)
+				}
+				s.mu.Unlock()
+			}
+		}
+	}()
+}
+
+// hangup cancels the command of a client that went away.
+func (wd *watchdog) hangup() {
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	if wd.running && !wd.gone {
+		wd.gone = true
+		wd.cancel(asok.ErrClientGone)
+		wd.c.Close()
+	}
+}
+
+// abort ends a running command because the server stops.
+func (wd *watchdog) abort() {
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	if wd.running && !wd.gone {
+		wd.end(ShuttingDown(wd.prefix), asok.ErrShuttingDown)
+	}
+}
+
+// end answers for the running command and drops the connection; wd.mu is
+// held.
+func (wd *watchdog) end(res objectformat.Result, cause error) {
 	wd.gone = true
-	wd.cancel()
-	_ = reply(wd.c, wd.w, objectformat.Failed(-int(syscall.ETIMEDOUT),
-		fmt.Sprintf("command '%v' did not complete within %s", wd.prefix, wd.limit)))
+	wd.cancel(cause)
+	_ = writeFrameReply(wd.c, res)
 	wd.c.Close()
 }
 
 func (wd *watchdog) stop() { wd.t.Stop() }
 
-// reply writes one reply frame.
-func reply(c net.Conn, w *bufio.Writer, res objectformat.Result) error {
+// writers buffer replies: a connection holds a buffer only while it
+// writes.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+
+// writeFrameReply writes one reply frame.
+func writeFrameReply(c net.Conn, res objectformat.Result) error {
 	_ = c.SetWriteDeadline(time.Now().Add(time.Minute))
-	if err := writeReplyFrame(w, res); err != nil {
-		return err
+	w := writers.Get().(*bufio.Writer)
+	w.Reset(c)
+	err := writeReplyFrame(w, res)
+	if err == nil {
+		err = w.Flush()
 	}
-	return w.Flush()
+	w.Reset(nil)
+	writers.Put(w)
+	return err
 }
 
 const idleTimeout = 2 * time.Minute
@@ -224,42 +481,6 @@ func readHello(r *bufio.Reader) (string, error) {
 		return "", err
 	}
 	return string(p), nil
-}
-
-// readFrame reads one request; started is called once its first byte has
-// arrived (to switch from the idle to the read timeout).
-func readFrame(r *bufio.Reader, maxInbuf int64, started func()) ([]byte, []byte, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:1]); err != nil {
-		return nil, nil, err
-	}
-	started()
-	if _, err := io.ReadFull(r, hdr[1:]); err != nil {
-		return nil, nil, fmt.Errorf("truncated frame: %w", err)
-	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n > maxFrameCmd {
-		return nil, nil, fmt.Errorf("%w: command of %d bytes (limit %d)", errTooLarge, n, maxFrameCmd)
-	}
-	cmd := make([]byte, n)
-	if _, err := io.ReadFull(r, cmd); err != nil {
-		return nil, nil, fmt.Errorf("truncated frame: %w", err)
-	}
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, nil, fmt.Errorf("truncated frame: %w", err)
-	}
-	m := binary.BigEndian.Uint32(hdr[:])
-	if int64(m) > maxInbuf {
-		return nil, nil, fmt.Errorf("%w: input of %d bytes (limit %d)", errTooLarge, m, maxInbuf)
-	}
-	var inbuf []byte
-	if m > 0 {
-		inbuf = make([]byte, m)
-		if _, err := io.ReadFull(r, inbuf); err != nil {
-			return nil, nil, fmt.Errorf("truncated frame: %w", err)
-		}
-	}
-	return cmd, inbuf, nil
 }
 
 func writeReplyFrame(w *bufio.Writer, res objectformat.Result) error {
@@ -281,17 +502,26 @@ type framedConn struct {
 	w *bufio.Writer
 }
 
-func dialFramed(ctx context.Context, path, perm string) (*framedConn, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", path)
+func dialFramed(ctx context.Context, path, perm string, trusted []int) (*framedConn, error) {
+	c, err := asok.Dial(ctx, path, trusted)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach the daemon at %s: %w", path, err)
+		return nil, dialError(path, err)
 	}
 	fc := &framedConn{c: c, r: bufio.NewReaderSize(c, 64<<10), w: bufio.NewWriterSize(c, 64<<10)}
 	fc.w.WriteString(frameMagic)
 	fc.w.WriteByte(byte(len(perm)))
 	fc.w.WriteString(perm)
 	return fc, nil
+}
+
+// dialError describes a failed connection; a refused peer stays a
+// *asok.PeerError (with its errno) for the caller.
+func dialError(path string, err error) error {
+	var pe *asok.PeerError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return fmt.Errorf("cannot reach the daemon at %s: %w", path, err)
 }
 
 func (f *framedConn) roundTrip(ctx context.Context, cmdJSON, inbuf []byte) (objectformat.Result, error) {
@@ -312,8 +542,19 @@ func (f *framedConn) roundTrip(ctx context.Context, cmdJSON, inbuf []byte) (obje
 	f.w.Write(hdr[:4])
 	f.w.Write(inbuf)
 	if err := f.w.Flush(); err != nil {
+		// The daemon may have refused the request (too large) and closed
+		// before taking all of it: its answer is worth more than the
+		// broken pipe.
+		if res, rerr := f.readReply(); rerr == nil {
+			return res, nil
+		}
 		return objectformat.Result{}, err
 	}
+	return f.readReply()
+}
+
+func (f *framedConn) readReply() (objectformat.Result, error) {
+	var hdr [8]byte
 	if _, err := io.ReadFull(f.r, hdr[:]); err != nil {
 		return objectformat.Result{}, err
 	}

@@ -6,6 +6,11 @@
 // followed by that many bytes. The connection then closes. The protocol has
 // no place for a return code; Server leaves the encoding of errors to its
 // Handler.
+//
+// The package also holds what gomgr's sockets share: Dial, which checks
+// who serves a socket before a client sends anything; Conns, which keeps
+// idle and slow clients from crowding out new ones; and WatchHangup, which
+// notices a client that went away while its command runs.
 package asok
 
 import (
@@ -19,10 +24,13 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// Handler answers one request with the reply payload.
+// Handler answers one request with the reply payload. Its context is
+// cancelled when the client goes away (cause ErrClientGone) or when the
+// server stops (cause ErrShuttingDown).
 type Handler func(ctx context.Context, request []byte) []byte
 
 // Server serves the admin-socket protocol.
@@ -37,29 +45,40 @@ type Server struct {
 	ReadTimeout time.Duration
 	// WriteTimeout bounds the time to send the reply (default 60 s).
 	WriteTimeout time.Duration
-	// MaxConns caps concurrent connections (default 256); further clients
-	// wait in the listen backlog.
+	// MaxConns is the number of open connections past which the one idle
+	// the longest (still sending its request) is closed to make room
+	// (default DefaultMaxConns). Accepting is never held up, so a new
+	// client is served however many idle or slow ones are connected.
 	MaxConns int
 	// ErrorReply formats protocol errors (oversized, unterminated or
-	// malformed requests) as a reply payload; nil means "ERROR: <text>\n".
+	// malformed requests, ErrShuttingDown) as a reply payload; nil means
+	// "ERROR: <text>\n".
 	ErrorReply func(err error) []byte
 
-	mu     sync.Mutex
-	ls     map[net.Listener]bool
-	conns  sync.WaitGroup
-	closed bool
-	ctx    context.Context
-	cancel context.CancelFunc
+	mu       sync.Mutex
+	ls       map[net.Listener]bool
+	conns    Conns
+	closed   bool
+	draining atomic.Bool
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
 }
 
 // ErrRequestTooLarge is reported for requests past MaxRequest.
 var ErrRequestTooLarge = errors.New("request too large")
 
+// ErrShuttingDown is the cause of a handler's cancelled context, and the
+// error replied, when the server stops with the command unfinished.
+var ErrShuttingDown = errors.New("daemon is shutting down")
+
+// ErrClientGone is the cause of a handler's cancelled context when its
+// client closed the connection.
+var ErrClientGone = errors.New("the client went away")
+
 const (
 	defaultMaxRequest   = 1 << 20
 	defaultReadTimeout  = 10 * time.Second
 	defaultWriteTimeout = 60 * time.Second
-	defaultMaxConns     = 256
 )
 
 // Listen creates a unix socket at path with the given file mode, removing a
@@ -89,6 +108,14 @@ func Listen(path string, mode os.FileMode) (net.Listener, error) {
 	return l, nil
 }
 
+func (s *Server) init() {
+	if s.ls == nil {
+		s.ls = map[net.Listener]bool{}
+		s.ctx, s.cancel = context.WithCancelCause(context.Background())
+		s.conns.Max = s.MaxConns
+	}
+}
+
 // Serve accepts connections until the listener is closed or Close is called.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
@@ -96,61 +123,58 @@ func (s *Server) Serve(l net.Listener) error {
 		s.mu.Unlock()
 		return net.ErrClosed
 	}
-	if s.ls == nil {
-		s.ls = map[net.Listener]bool{}
-		s.ctx, s.cancel = context.WithCancel(context.Background())
-	}
+	s.init()
 	s.ls[l] = true
 	ctx := s.ctx
 	s.mu.Unlock()
-	max := s.MaxConns
-	if max <= 0 {
-		max = defaultMaxConns
-	}
-	sem := make(chan struct{}, max)
 	for {
-		sem <- struct{}{}
-		c, err := l.Accept()
+		c, err := s.conns.Accept(l)
 		if err != nil {
-			<-sem
 			s.mu.Lock()
 			closed := s.closed
 			s.mu.Unlock()
 			if closed || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
 			return fmt.Errorf("accept: %w", err)
 		}
-		s.conns.Add(1)
-		go func() {
-			defer func() { <-sem; s.conns.Done() }()
-			s.serveConn(ctx, c)
-		}()
+		go s.serveConn(ctx, c)
 	}
 }
 
-// Close stops accepting, cancels the context of running handlers and waits
-// for open connections to finish.
+// Drain stops taking commands (new requests are answered with
+// ErrShuttingDown), gives those running until grace to finish, then
+// cancels the rest (cause ErrShuttingDown) and answers them with
+// ErrShuttingDown. It returns once every reply is written or abandoned.
+// Close still has to be called.
+func (s *Server) Drain(grace time.Duration) {
+	s.draining.Store(true)
+	s.mu.Lock()
+	s.init()
+	s.mu.Unlock()
+	if !s.conns.WaitIdle(time.Now().Add(grace)) {
+		s.cancel(ErrShuttingDown)
+		s.conns.WaitIdle(time.Now().Add(time.Second))
+	}
+}
+
+// Close stops accepting, cancels the context of running handlers (cause
+// ErrShuttingDown), closes every connection and waits for them.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
+	s.init()
 	for l := range s.ls {
 		l.Close()
 	}
-	if s.cancel != nil {
-		s.cancel()
-	}
+	s.cancel(ErrShuttingDown)
 	s.mu.Unlock()
+	s.conns.Close()
 	s.conns.Wait()
 	return nil
 }
 
-func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+func (s *Server) serveConn(ctx context.Context, c *Conn) {
 	defer c.Close()
 	rt := s.ReadTimeout
 	if rt <= 0 {
@@ -161,18 +185,47 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		wt = defaultWriteTimeout
 	}
 	_ = c.SetReadDeadline(time.Now().Add(rt))
-	req, err := ReadRequest(bufio.NewReader(c), s.maxRequest())
+	req, err := ReadRequest(bufio.NewReaderSize(c, 512), s.maxRequest())
 	var reply []byte
-	if err != nil {
+	switch {
+	case err != nil:
 		if errors.Is(err, io.EOF) && len(req) == 0 {
 			return // a probe that connected and went away
 		}
 		reply = s.errorReply(err)
-	} else {
-		reply = s.Handler(ctx, req)
+	case s.draining.Load():
+		reply = s.errorReply(ErrShuttingDown)
+	default:
+		if !c.Busy() {
+			return // shed while its request arrived
+		}
+		var ok bool
+		if reply, ok = s.handle(ctx, c, req); !ok {
+			return
+		}
 	}
 	_ = c.SetWriteDeadline(time.Now().Add(wt))
 	_ = WriteReply(c, reply)
+}
+
+// handle runs the handler, cancelling it if the client goes away or the
+// server stops; ok is false if there is nobody left to answer.
+func (s *Server) handle(ctx context.Context, c *Conn, req []byte) (reply []byte, ok bool) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := WatchHangup(c.Raw(), func() { cancel(ErrClientGone) })
+	defer stop()
+	done := make(chan []byte, 1)
+	go func() { done <- s.Handler(ctx, req) }()
+	select {
+	case reply = <-done:
+		return reply, true
+	case <-ctx.Done():
+		if err := context.Cause(ctx); !errors.Is(err, ErrClientGone) {
+			return s.errorReply(err), true
+		}
+		return nil, false
+	}
 }
 
 func (s *Server) maxRequest() int {
@@ -237,10 +290,11 @@ func WriteReply(w io.Writer, payload []byte) error {
 }
 
 // Call sends one request to the socket at path and returns the reply.
-// maxReply caps the accepted reply size (0: 1 GiB).
+// maxReply caps the accepted reply size (0: 1 GiB). The socket must be
+// served by root or the caller's user (see Dial); nothing is sent
+// otherwise.
 func Call(ctx context.Context, path string, request []byte, maxReply int) ([]byte, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", path)
+	c, err := Dial(ctx, path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("connect to admin socket: %w", err)
 	}
@@ -255,7 +309,7 @@ func Call(ctx context.Context, path string, request []byte, maxReply int) ([]byt
 	}
 	var hdr [4]byte
 	if _, err := io.ReadFull(c, hdr[:]); err != nil {
-		if cerr := ctxError(ctx, err); cerr != nil {
+		if cerr := ContextError(ctx, err); cerr != nil {
 			return nil, cerr
 		}
 		return nil, fmt.Errorf("no reply from admin socket: %w", err)
@@ -269,7 +323,7 @@ func Call(ctx context.Context, path string, request []byte, maxReply int) ([]byt
 	}
 	reply := make([]byte, n)
 	if _, err := io.ReadFull(c, reply); err != nil {
-		if cerr := ctxError(ctx, err); cerr != nil {
+		if cerr := ContextError(ctx, err); cerr != nil {
 			return nil, cerr
 		}
 		return nil, fmt.Errorf("short reply from admin socket: %w", err)
@@ -277,10 +331,10 @@ func Call(ctx context.Context, path string, request []byte, maxReply int) ([]byt
 	return reply, nil
 }
 
-// ctxError returns the context's error when err is the socket deadline
-// that mirrors it (the socket may time out a moment before the context
-// records its own deadline).
-func ctxError(ctx context.Context, err error) error {
+// ContextError returns the context's error when err is the socket
+// deadline that mirrors it (the socket may time out a moment before the
+// context records its own deadline), and nil otherwise.
+func ContextError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	"unsafe"
 
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
@@ -420,8 +421,11 @@ func (d *Daemon) keySet(ctx context.Context, a *keySetArgs) (objectformat.Result
 	switch {
 	case a.Val != nil:
 		val = *a.Val
-	case a.Inbuf != nil:
-		val = string(a.Inbuf)
+	case len(a.Inbuf) > 0:
+		// The transports hand each request a fresh inbuf and never touch
+		// it again (api.Handler), so the value shares it instead of
+		// costing a second copy of a large input.
+		val = unsafe.String(unsafe.SliceData(a.Inbuf), len(a.Inbuf))
 	}
 	if err := d.backend.KV().Set(ctx, a.Key, val); err != nil {
 		return objectformat.Result{}, fmt.Errorf("config-key set %s: %w", a.Key, err)

@@ -66,6 +66,18 @@ type Options struct {
 	// ClientTimeout bounds the time a client may take to send a request
 	// (10 s), so slow or stuck clients cannot hold connections.
 	ClientTimeout time.Duration
+	// MaxInflight caps the bytes of API requests in flight across all
+	// connections (256 MiB); a request past it gets -EBUSY, or -E2BIG if
+	// it could never fit.
+	MaxInflight int64
+	// ShutdownGrace is how long commands running at shutdown may take to
+	// finish with their real result (1 s); the rest are cancelled and
+	// answered -EAGAIN "daemon is shutting down".
+	ShutdownGrace time.Duration
+	// StartWait is how long a command arriving while the daemon starts
+	// waits for the modules to be registered before it is answered -EAGAIN
+	// "starting" (2 s).
+	StartWait time.Duration
 	// StandbyPoll is how often a standby tries to take over (200 ms).
 	StandbyPoll time.Duration
 	// Ready, if set, is called once the sockets listen.
@@ -125,6 +137,9 @@ type Daemon struct {
 	activeName  string
 
 	stats counters
+
+	inflight *api.Budget
+	drain    func() // drains the servers (see listen)
 }
 
 type counters struct {
@@ -165,6 +180,15 @@ func (o *Options) defaults() error {
 	}
 	if o.CommandTimeout <= 0 {
 		o.CommandTimeout = 5 * time.Minute
+	}
+	if o.MaxInflight <= 0 {
+		o.MaxInflight = api.DefaultMaxInflight
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = time.Second
+	}
+	if o.StartWait <= 0 {
+		o.StartWait = 2 * time.Second
 	}
 	if o.StandbyPoll <= 0 {
 		o.StandbyPoll = 200 * time.Millisecond
@@ -263,7 +287,8 @@ func Run(ctx context.Context, opts Options) error {
 	}
 }
 
-// listen starts the admin socket and API servers.
+// listen starts the admin socket and API servers. The returned stop
+// drains them (see drainServers) and closes them.
 func (d *Daemon) listen() (func(), error) {
 	al, err := asok.Listen(d.asokPath, 0o600)
 	if err != nil {
@@ -275,6 +300,7 @@ func (d *Daemon) listen() (func(), error) {
 			d.log.Error("admin socket stopped", "err", err)
 		}
 	}()
+	d.inflight = api.NewBudget(d.opts.MaxInflight)
 	servers := []*api.Server{}
 	var paths []string
 	start := func(path string, mode os.FileMode, perm string) error {
@@ -283,7 +309,7 @@ func (d *Daemon) listen() (func(), error) {
 			return fmt.Errorf("api socket: %w", err)
 		}
 		s := api.NewServer(apiHandler{d}, api.ServerOptions{Perm: perm, MaxRequest: d.opts.MaxAPIRequest,
-			CommandTimeout: d.opts.CommandTimeout, ReadTimeout: d.opts.ClientTimeout})
+			CommandTimeout: d.opts.CommandTimeout, ReadTimeout: d.opts.ClientTimeout, Inflight: d.inflight})
 		servers = append(servers, s)
 		paths = append(paths, path)
 		go func() {
@@ -293,7 +319,20 @@ func (d *Daemon) listen() (func(), error) {
 		}()
 		return nil
 	}
+	var once sync.Once
+	d.drain = func() {
+		once.Do(func() {
+			var wg sync.WaitGroup
+			wg.Add(1 + len(servers))
+			go func() { defer wg.Done(); as.Drain(d.opts.ShutdownGrace) }()
+			for _, s := range servers {
+				go func() { defer wg.Done(); s.Drain(d.opts.ShutdownGrace) }()
+			}
+			wg.Wait()
+		})
+	}
 	stop := func() {
+		d.drain()
 		as.Close()
 		for _, s := range servers {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -316,6 +355,15 @@ func (d *Daemon) listen() (func(), error) {
 		}
 	}
 	return stop, nil
+}
+
+// drainServers stops taking commands on every socket, lets those running
+// finish within the shutdown grace, and answers the rest -EAGAIN "daemon
+// is shutting down" (once; later calls return at once).
+func (d *Daemon) drainServers() {
+	if d.drain != nil {
+		d.drain()
+	}
 }
 
 // newManager builds a module manager over a backend.
@@ -362,10 +410,10 @@ func (d *Daemon) runActive(ctx context.Context) (lost bool, err error) {
 	d.mu.Lock()
 	d.mgr, d.backend, d.activeSince, d.activeName = m, b, time.Now(), d.opts.ID
 	d.mu.Unlock()
-	d.role.Store("active")
 	if err := m.Start(ctx); err != nil {
 		return false, err
 	}
+	d.role.Store("active") // commands wait for this (see ready)
 	d.log.Info("active", "backend", d.backendName)
 	publish := func() {
 		if err := d.election.Publish(ActiveInfo{ID: d.opts.ID, PID: os.Getpid(), API: d.apiPath, Asok: d.asokPath,
@@ -381,6 +429,7 @@ func (d *Daemon) runActive(ctx context.Context) (lost bool, err error) {
 		case <-ctx.Done():
 			d.role.Store("stopping")
 			d.log.Info("shutting down")
+			d.drainServers() // commands in flight end before the modules do
 			m.Close()
 			_ = d.election.Resign()
 			return false, nil
@@ -408,7 +457,10 @@ func (d *Daemon) manager() *module.Manager {
 // Command runs a command as the daemon's clients do. A command that
 // outlives the command timeout is answered with -ETIMEDOUT so its client
 // and connection are released; a handler that ignores its context keeps
-// running in the background, but cannot hold up anyone else.
+// running in the background, but cannot hold up anyone else. A command
+// whose ctx ends first is answered by why (context.Cause): the daemon
+// shutting down, or its client gone. inbuf becomes the command's (a stored
+// value may share it): the caller must not change it afterwards.
 func (d *Daemon) Command(ctx context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.CommandTimeout)
 	defer cancel()
@@ -419,7 +471,45 @@ func (d *Daemon) Command(ctx context.Context, cmd map[string]any, inbuf []byte, 
 		return res
 	case <-ctx.Done():
 		d.stats.errors.Add(1)
-		return timedOut(cmd, d.opts.CommandTimeout)
+		return d.interrupted(ctx, cmd)
+	}
+}
+
+// interrupted is the reply to a command whose context ended before it did.
+func (d *Daemon) interrupted(ctx context.Context, cmd map[string]any) objectformat.Result {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, asok.ErrShuttingDown):
+		return api.ShuttingDown(cmd["prefix"])
+	case errors.Is(cause, asok.ErrClientGone):
+		return objectformat.Failed(-int(syscall.ECANCELED), fmt.Sprintf("command '%v' cancelled: %v", cmd["prefix"], cause))
+	}
+	return timedOut(cmd, d.opts.CommandTimeout)
+}
+
+// starting answers a command that came while the daemon starts.
+func (d *Daemon) starting() objectformat.Result {
+	return objectformat.Failed(-int(syscall.EAGAIN), fmt.Sprintf("mgr.%s is starting; try again", d.opts.ID))
+}
+
+// ready returns the manager once the daemon can answer commands with it:
+// its modules are registered (role active or standby). While the daemon
+// starts it waits up to StartWait; nil means it is still starting (or
+// stopping: then role says so).
+func (d *Daemon) ready(ctx context.Context) (m *module.Manager, role string) {
+	var deadline time.Time
+	for {
+		m, role = d.manager(), d.Role()
+		if m != nil && (role == "active" || role == "standby") || role == "stopping" {
+			return m, role
+		}
+		now := time.Now()
+		if deadline.IsZero() {
+			deadline = now.Add(d.opts.StartWait)
+		}
+		if !now.Before(deadline) || ctx.Err() != nil {
+			return nil, role
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -441,12 +531,14 @@ func (d *Daemon) run(ctx context.Context, cmd map[string]any, inbuf []byte, perm
 }
 
 func (d *Daemon) dispatch(ctx context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result {
-	m := d.manager()
+	m, role := d.ready(ctx)
 	prefix, _ := cmd["prefix"].(string)
 	switch {
+	case role == "stopping":
+		return api.ShuttingDown(prefix)
 	case m == nil:
-		return objectformat.Failed(-int(syscall.EAGAIN), "the daemon is starting; try again")
-	case d.Role() != "active":
+		return d.starting()
+	case role != "active":
 		if _, _, ok := m.Commands().Lookup(prefix); !ok {
 			return d.standbyRefusal(prefix)
 		}
@@ -472,13 +564,29 @@ func finishOutput(cmd map[string]any, b []byte) []byte {
 // a value's exact bytes, with or without a trailing newline).
 var exactOutput = map[string]bool{"config-key get": true}
 
-// Describe returns the command descriptions.
+// Describe returns the command descriptions (none while the daemon
+// starts).
 func (d *Daemon) Describe(opts clicommand.DescribeOptions) []clicommand.Description {
 	m := d.manager()
 	if m == nil {
 		return nil
 	}
 	return m.Describe(opts)
+}
+
+// describeReady returns the command descriptions once the daemon can run
+// them, waiting for it to start as commands do; a nil Result means ok.
+func (d *Daemon) describeReady(ctx context.Context, opts clicommand.DescribeOptions) ([]clicommand.Description, *objectformat.Result) {
+	m, role := d.ready(ctx)
+	switch {
+	case role == "stopping":
+		res := api.ShuttingDown("get_command_descriptions")
+		return nil, &res
+	case m == nil:
+		res := d.starting()
+		return nil, &res
+	}
+	return m.Describe(opts), nil
 }
 
 // daemonInfo answers metadata and counters about this daemon.

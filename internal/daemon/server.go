@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/gomgr/gomgr/internal/api"
+	"github.com/gomgr/gomgr/internal/asok"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -29,38 +32,60 @@ func (d *Daemon) serveAsok(ctx context.Context, req []byte) []byte {
 		}
 		return asokErrorText(-22, "unknown command prefix foo")
 	}
-	var cmd map[string]any
-	dec := json.NewDecoder(bytes.NewReader(req))
-	dec.UseNumber()
-	if err := dec.Decode(&cmd); err != nil || cmd == nil {
-		return asokErrorText(-22, "invalid json")
+	cmd, err := api.DecodeCommand(req)
+	if err != nil {
+		var u *api.InvalidUTF8Error
+		if errors.As(err, &u) {
+			return asokErrorText(-int(syscall.EINVAL), u.Error())
+		}
+		return asokErrorText(-int(syscall.EINVAL), "invalid json")
 	}
 	prefix, _ := cmd["prefix"].(string)
 	switch prefix {
 	case "get_command_descriptions":
-		out, err := clicommand.DescriptionsJSON(d.Describe(clicommand.DescribeOptions{PacificCompat: true}))
+		// While the daemon starts this waits for it (StartWait); a daemon
+		// still starting answers the error text, which the ceph CLI shows
+		// as it fails to parse it ("Couldn't parse JSON ERROR: (11) ...").
+		descs, res := d.describeReady(ctx, clicommand.DescribeOptions{PacificCompat: true})
+		if res != nil {
+			return asokErrorText(res.Retval, res.Stderr)
+		}
+		out, err := clicommand.DescriptionsJSON(descs)
 		if err != nil {
-			return asokErrorText(-22, err.Error())
+			return asokErrorText(-int(syscall.EINVAL), err.Error())
 		}
 		return append(out, '\n')
 	case "0":
 		return []byte("2")
 	case "help":
+		descs, res := d.describeReady(ctx, clicommand.DescribeOptions{})
+		if res != nil {
+			return asokErrorText(res.Retval, res.Stderr)
+		}
 		help := map[string]string{}
-		for _, desc := range d.Describe(clicommand.DescribeOptions{}) {
+		for _, desc := range descs {
 			if desc.Help != "" {
 				help[desc.Sig.Prefix()] = desc.Help
 			}
 		}
 		f, _ := cmd["format"].(string)
 		if f == "json" {
-			b, _ := json.Marshal(help)
-			return b
+			return bytes.TrimSuffix(plainJSON(help, ""), []byte("\n"))
 		}
-		b, _ := json.MarshalIndent(help, "", "    ")
-		return append(b, '\n')
+		return plainJSON(help, "    ")
 	}
 	return d.asokCommand(ctx, cmd)
+}
+
+// plainJSON encodes v as the Ceph daemons do, without Go's escaping of
+// <, > and & (help texts are full of <key>), ending with a newline.
+func plainJSON(v any, indent string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", indent)
+	_ = enc.Encode(v)
+	return b.Bytes()
 }
 
 func (d *Daemon) asokCommand(ctx context.Context, cmd map[string]any) []byte {
@@ -78,8 +103,15 @@ func asokErrorText(retval int, msg string) []byte {
 	return []byte(fmt.Sprintf("ERROR: (%d) %s\n%s\n", -retval, objectformat.Strerror(retval), msg))
 }
 
-// asokError formats protocol errors (oversized or incomplete requests).
-func asokError(err error) []byte { return asokErrorText(-22, err.Error()) }
+// asokError formats the admin socket server's own errors: oversized or
+// incomplete requests (-EINVAL), and commands it gives up on as the
+// daemon stops (-EAGAIN, as the other transports answer).
+func asokError(err error) []byte {
+	if errors.Is(err, asok.ErrShuttingDown) {
+		return asokErrorText(-int(syscall.EAGAIN), err.Error())
+	}
+	return asokErrorText(-int(syscall.EINVAL), err.Error())
+}
 
 // apiHandler serves the mgrctl API.
 type apiHandler struct{ d *Daemon }
@@ -91,8 +123,43 @@ func (h apiHandler) Command(ctx context.Context, cmd map[string]any, inbuf []byt
 	return res
 }
 
-func (h apiHandler) Descriptions(context.Context) ([]byte, error) {
-	return clicommand.DescriptionsJSON(h.d.Describe(clicommand.DescribeOptions{}))
+// Permit refuses, before the input buffer is read, a command the client
+// may not run: the daemon still starting or stopping, or a permission it
+// lacks (the reply is the one running it would give). Commands it does not
+// know are left to Command to answer.
+func (h apiHandler) Permit(ctx context.Context, cmd map[string]any, perm string) (objectformat.Result, bool) {
+	d := h.d
+	m, role := d.ready(ctx)
+	prefix, _ := cmd["prefix"].(string)
+	var deny objectformat.Result
+	switch {
+	case role == "stopping":
+		deny = api.ShuttingDown(prefix)
+	case m == nil:
+		deny = d.starting()
+	default:
+		c, _, ok := m.Commands().Lookup(prefix)
+		if !ok || clicommand.Allowed(perm, c.Spec().Perm) {
+			return objectformat.Result{}, true
+		}
+		// Call refuses a caller without the permission before anything
+		// else, so this runs nothing and says what running would.
+		deny = c.Call(ctx, clicommand.Call{Cmd: cmd, Perm: perm})
+	}
+	d.stats.apiRequests.Add(1)
+	d.stats.commands.Add(1)
+	d.stats.errors.Add(1)
+	return deny, false
+}
+
+// Descriptions waits for a starting daemon like commands do; one still
+// starting answers -EAGAIN.
+func (h apiHandler) Descriptions(ctx context.Context) ([]byte, error) {
+	descs, res := h.d.describeReady(ctx, clicommand.DescribeOptions{})
+	if res != nil {
+		return nil, objectformat.NewErrorResponseCode(res.Stderr, res.Retval)
+	}
+	return clicommand.DescriptionsJSON(descs)
 }
 
 func (h apiHandler) Status(context.Context) api.Status {

@@ -249,20 +249,22 @@ func (r *Registry) Describe(opts DescribeOptions) []Description {
 }
 
 // DescriptionsJSON writes descriptions as the get_command_descriptions
-// object: {"cmd000": {...}, "cmd001": {...}, ...} in the given order.
+// object: {"cmd000": {...}, "cmd001": {...}, ...} in the given order, with
+// help texts' < > & as they are (as Ceph writes them), not escaped.
 func DescriptionsJSON(descs []Description) ([]byte, error) {
 	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
 	buf.WriteByte('{')
 	for i, d := range descs {
 		if i > 0 {
 			buf.WriteString(", ")
 		}
 		fmt.Fprintf(&buf, "\"cmd%03d\": ", i)
-		b, err := json.Marshal(d)
-		if err != nil {
+		if err := enc.Encode(d); err != nil {
 			return nil, fmt.Errorf("describe %q: %w", d.Sig.Prefix(), err)
 		}
-		buf.Write(b)
+		buf.Truncate(buf.Len() - 1) // Encode's newline
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
