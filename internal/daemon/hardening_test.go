@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/gomgr/gomgr/internal/api"
-	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -48,30 +47,14 @@ func (stuck) Shutdown(context.Context) error { select {} }
 
 // hardDaemon starts an in-process daemon with tight limits and the stuck
 // module enabled.
-func hardDaemon(t *testing.T) (*Daemon, context.CancelFunc, chan error) {
+func hardDaemon(t *testing.T) (*Daemon, context.CancelFunc, <-chan error) {
 	t.Helper()
 	reg := module.NewRegistry()
 	require.NoError(t, reg.Register(module.Info{Name: "stuck", AlwaysOn: true, New: func() any { return stuck{} }}))
-	dir := testutil.ShortTempDir(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan *Daemon, 1)
-	go func() {
-		done <- Run(ctx, Options{ID: "h", DataDir: filepath.Join(dir, "data"), RunDir: dir, Log: io.Discard, Registry: reg,
-			MaxAsokRequest: 4096, MaxAPIRequest: 1 << 20, ClientTimeout: 300 * time.Millisecond,
-			CommandTimeout: 300 * time.Millisecond, ShutdownTimeout: 300 * time.Millisecond, ROSocketMode: 0o666,
-			Ready: func(d *Daemon) { ready <- d }})
-	}()
-	d := <-ready
-	require.Eventually(t, func() bool { return d.Role() == "active" }, 5*time.Second, 5*time.Millisecond)
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("daemon did not stop")
-		}
-	})
+	d, cancel, done := runInProcess(t, context.Background(), Options{ID: "h", Registry: reg,
+		MaxAsokRequest: 4096, MaxAPIRequest: 1 << 20, ClientTimeout: 300 * time.Millisecond,
+		CommandTimeout: 300 * time.Millisecond, ShutdownTimeout: 300 * time.Millisecond, ROSocketMode: 0o666})
+	waitActive(t, d)
 	return d, cancel, done
 }
 
@@ -272,7 +255,6 @@ func TestStuckModule(t *testing.T) {
 	select {
 	case err := <-done:
 		require.NoError(t, err)
-		done <- nil // for the cleanup
 	case <-time.After(5 * time.Second):
 		t.Fatal("shutdown wedged by a stuck module")
 	}

@@ -2,15 +2,12 @@ package daemon
 
 import (
 	"context"
-	"io"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gomgr/gomgr/internal/api"
-	"github.com/gomgr/gomgr/internal/testutil"
 	_ "github.com/gomgr/gomgr/modules/hello"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
@@ -74,23 +71,9 @@ func TestModulePanicsDoNotHurtOthers(t *testing.T) {
 	require.NoError(t, reg.Register(module.Info{Name: "panicky", New: func() any { return &panicky{servePanic: make(chan struct{})} },
 		NotifyTypes: []module.NotifyType{module.NotifyCommand}}))
 
-	dir := testutil.ShortTempDir(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan *Daemon, 1)
-	go func() {
-		done <- Run(ctx, Options{ID: "x", DataDir: filepath.Join(dir, "data"), RunDir: dir, Log: io.Discard,
-			Registry: reg, Ready: func(d *Daemon) { ready <- d }})
-	}()
-	var d *Daemon
-	select {
-	case d = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("daemon did not start")
-	}
-	require.Eventually(t, func() bool { return d.Role() == "active" }, 5*time.Second, 10*time.Millisecond)
+	ctx := context.Background()
+	d, cancel, done := runInProcess(t, ctx, Options{Registry: reg})
+	waitActive(t, d)
 	c := api.NewClient(d.APIPath())
 	defer c.Close()
 	run := func(words string) objectformat.Result {

@@ -142,16 +142,9 @@ func TestSymlinksNotFollowed(t *testing.T) {
 		reg := module.NewRegistry()
 		require.NoError(t, reg.Register(module.Info{Name: "chatty", AlwaysOn: true, New: func() any { return &chatty{} }}))
 		var daemonLog testutil.SyncBuffer
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		done := make(chan error, 1)
-		ready := make(chan *Daemon, 1)
-		go func() {
-			done <- Run(ctx, Options{ID: "x", DataDir: filepath.Join(base, "data"), RunDir: base, LogDir: logs,
-				Log: &daemonLog, Registry: reg, Ready: func(d *Daemon) { ready <- d }})
-		}()
-		d := <-ready
-		require.Eventually(t, func() bool { return d.Role() == "active" }, 5*time.Second, 5*time.Millisecond)
+		d, cancel, done := runInProcess(t, context.Background(), Options{DataDir: filepath.Join(base, "data"), RunDir: base, LogDir: logs,
+			Log: &daemonLog, Registry: reg})
+		waitActive(t, d)
 		res := d.Command(context.Background(), map[string]any{"prefix": "config set", "who": "mgr", "name": "mgr/chatty/log_to_file", "value": "true"}, nil, "rw")
 		require.Equal(t, 0, res.Retval, res.Stderr)
 		// The option is applied asynchronously: log until the daemon

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"io"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -57,23 +56,10 @@ func (s *webbyStandby) last() string {
 	return s.seen[len(s.seen)-1]
 }
 
-func startInProcess(t *testing.T, ctx context.Context, id, data, run string, reg *module.Registry) (*Daemon, chan error) {
+func startInProcess(t *testing.T, ctx context.Context, id, data, run string, reg *module.Registry) (*Daemon, <-chan error) {
 	t.Helper()
-	done := make(chan error, 1)
-	ready := make(chan *Daemon, 1)
-	go func() {
-		done <- Run(ctx, Options{ID: id, DataDir: data, RunDir: run, Log: io.Discard, Registry: reg, StandbyPoll: 20 * time.Millisecond,
-			Ready: func(d *Daemon) { ready <- d }})
-	}()
-	select {
-	case d := <-ready:
-		return d, done
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("daemon did not start")
-	}
-	return nil, nil
+	d, _, done := runInProcess(t, ctx, Options{ID: id, DataDir: data, RunDir: run, Registry: reg, StandbyPoll: 20 * time.Millisecond})
+	return d, done
 }
 
 // TestStandbyModules: a standby daemon runs standby variants, which see the

@@ -68,49 +68,18 @@ func (s *slow) Commands() []*clicommand.Command {
 
 // runDaemon runs an in-process daemon with the slow module and returns it
 // once it is active.
-func runDaemon(t *testing.T, o Options) (*Daemon, *slow, context.CancelFunc, chan error) {
+func runDaemon(t *testing.T, o Options) (*Daemon, *slow, context.CancelFunc, <-chan error) {
 	t.Helper()
 	s := &slow{running: make(chan string, 16), ended: make(chan error, 16)}
 	if o.Registry == nil {
 		o.Registry = module.NewRegistry()
 		require.NoError(t, o.Registry.Register(module.Info{Name: "slow", AlwaysOn: true, New: func() any { return s }}))
 	}
-	dir := testutil.ShortTempDir(t)
 	if o.ID == "" {
 		o.ID = "t"
 	}
-	if o.DataDir == "" {
-		o.DataDir = filepath.Join(dir, "data")
-	}
-	if o.RunDir == "" {
-		o.RunDir = dir
-	}
 	o.Log = io.Discard
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan *Daemon, 1)
-	user := o.Ready
-	o.Ready = func(d *Daemon) {
-		if user != nil {
-			user(d)
-		}
-		ready <- d
-	}
-	go func() { done <- Run(ctx, o) }()
-	var d *Daemon
-	select {
-	case d = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("daemon did not stop")
-		}
-	})
+	d, cancel, done := runInProcess(t, context.Background(), o)
 	return d, s, cancel, done
 }
 
@@ -359,7 +328,6 @@ func TestShutdownAnswersInFlight(t *testing.T) {
 	select {
 	case err := <-done:
 		require.NoError(t, err)
-		done <- nil
 	case <-time.After(10 * time.Second):
 		t.Fatal("the daemon did not stop")
 	}
