@@ -28,14 +28,15 @@ import (
 // testCluster is the running cluster.
 type testCluster struct {
 	dir, conf, keyring string
+	cc                 *testutil.CephCluster
 }
 
 var shared struct {
 	once    sync.Once
 	mu      sync.Mutex
 	cluster *testCluster
+	started *testutil.CephCluster // as soon as start returns, for destroy
 	err     error
-	dir     string // set as soon as start begins, for destroy
 }
 
 // repoRoot is the module root (the tests run in internal/clusterbackend).
@@ -64,36 +65,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// watchdog starts a process that destroys the cluster in dir once this test
-// binary has exited, however it exits: a panic in a test or go test's
-// -timeout end the binary without running TestMain's cleanup. It runs in
-// its own process group (so a Ctrl-C reaches only the tests, which clean
-// up themselves) with no stdio, so go test does not wait for it.
-func watchdog(dir string) error {
-	cmd := exec.Command("sh", "-c", `while kill -0 "$0" 2>/dev/null; do sleep 1; done; exec "$1" destroy "$2"`,
-		fmt.Sprint(os.Getpid()), script(), dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start the cluster watchdog: %w", err)
-	}
-	go func() { _ = cmd.Wait() }()
-	return nil
-}
-
 // destroyCluster stops the cluster's daemons and removes its directory.
 func destroyCluster() {
 	shared.mu.Lock()
-	dir := shared.dir
-	shared.dir = ""
+	c := shared.started
+	shared.started = nil
 	shared.mu.Unlock()
-	if dir == "" {
+	if c == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, script(), "destroy", dir).CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "destroy the test cluster %s: %v\n%s", dir, err, out)
+	if err := c.Destroy(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 	}
 }
 
@@ -102,10 +84,7 @@ func destroyCluster() {
 // CI=true).
 func needCluster(t *testing.T) *testCluster {
 	t.Helper()
-	for _, tool := range [][2]string{{"ceph", "ceph-common"}, {"ceph-authtool", "ceph-common"}, {"monmaptool", "ceph-base"},
-		{"ceph-mon", "ceph-mon"}, {"ceph-mgr", "ceph-mgr"}, {"ceph-osd", "ceph-osd"}} {
-		testutil.NeedTool(t, tool[0], tool[1])
-	}
+	testutil.NeedCephTools(t)
 	helper.once.Do(buildHelper)
 	if helper.err != nil {
 		if testutil.CI() {
@@ -126,56 +105,27 @@ func needCluster(t *testing.T) *testCluster {
 	return c
 }
 
+// startCluster starts the shared cluster (testutil.StartCephCluster: its
+// watchdog destroys it if the test binary dies without cleaning up).
+// testdata/mgr-modules adds gomgrpy, a Python module with an eval command
+// for the REPL test.
 func startCluster() {
-	dir, err := os.MkdirTemp("", "gomgr-ceph-")
+	start := time.Now()
+	cc, err := testutil.StartCephCluster(script(), []string{
+		"CEPH_CLUSTER_MGR_MODULES=" + filepath.Join(repoRoot(), "internal", "clusterbackend", "testdata", "mgr-modules")})
+	shared.mu.Lock()
+	shared.started = cc
+	shared.mu.Unlock()
 	if err != nil {
 		shared.err = err
 		return
 	}
-	shared.mu.Lock()
-	shared.dir = dir
-	shared.mu.Unlock()
-	if shared.err = watchdog(dir); shared.err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, script(), "start", dir)
-	// testdata/mgr-modules adds gomgrpy, a Python module with an eval
-	// command for the REPL test.
-	cmd.Env = append(os.Environ(), "CEPH_CLUSTER_TIMEOUT=120",
-		"CEPH_CLUSTER_MGR_MODULES="+filepath.Join(repoRoot(), "internal", "clusterbackend", "testdata", "mgr-modules"))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		shared.err = fmt.Errorf("%s start %s: %v\n%s%s", script(), dir, err, stderr.String(), tailLogs(dir))
-		return
-	}
-	fmt.Fprintf(os.Stderr, "clusterbackend tests: test cluster in %s ready in %s\n", dir, time.Since(start).Round(100*time.Millisecond))
-	shared.cluster = &testCluster{dir: dir, conf: filepath.Join(dir, "ceph.conf"), keyring: filepath.Join(dir, "keyring")}
-}
-
-// tailLogs returns the end of every log of a cluster directory.
-func tailLogs(dir string) string {
-	var b strings.Builder
-	files, _ := filepath.Glob(filepath.Join(dir, "log", "*"))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil || len(data) == 0 {
-			continue
-		}
-		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-		if len(lines) > 30 {
-			lines = lines[len(lines)-30:]
-		}
-		fmt.Fprintf(&b, "---- %s ----\n%s\n", f, strings.Join(lines, "\n"))
-	}
-	return b.String()
+	fmt.Fprintf(os.Stderr, "clusterbackend tests: test cluster in %s ready in %s\n", cc.Dir, time.Since(start).Round(100*time.Millisecond))
+	shared.cluster = &testCluster{dir: cc.Dir, conf: cc.Conf, keyring: cc.Keyring, cc: cc}
 }
 
 func (c *testCluster) dumpLogs(t *testing.T) {
-	t.Logf("test cluster logs (%s):\n%s", c.dir, tailLogs(c.dir))
+	t.Logf("test cluster logs (%s):\n%s", c.dir, c.cc.TailLogs(30))
 }
 
 // ceph runs the real ceph CLI against the cluster.
@@ -226,16 +176,7 @@ func buildHelper() {
 		return
 	}
 	helper.dir = dir
-	out := filepath.Join(dir, radosproc.HelperName)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/gomgr-rados")
-	cmd.Dir = repoRoot()
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		helper.err = fmt.Errorf("go build ./cmd/gomgr-rados: %v\n%s", err, msg)
-		return
-	}
-	helper.err = os.Setenv(radosproc.HelperEnv, out)
+	helper.err = testutil.BuildRadosHelper(repoRoot(), dir, radosproc.HelperName, radosproc.HelperEnv)
 }
 
 // buildBinary builds a command of this module into a temporary directory.

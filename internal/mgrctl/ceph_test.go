@@ -42,10 +42,7 @@ func repoRoot() string {
 // skipped, a failure under CI=true.
 func needCluster(t *testing.T) *testutil.CephCluster {
 	t.Helper()
-	for _, tool := range [][2]string{{"ceph", "ceph-common"}, {"ceph-authtool", "ceph-common"}, {"monmaptool", "ceph-base"},
-		{"ceph-mon", "ceph-mon"}, {"ceph-mgr", "ceph-mgr"}, {"ceph-osd", "ceph-osd"}} {
-		testutil.NeedTool(t, tool[0], tool[1])
-	}
+	testutil.NeedCephTools(t)
 	testCluster.once.Do(startTestCluster)
 	if testCluster.buildErr != nil {
 		if testutil.CI() {
@@ -62,14 +59,7 @@ func startTestCluster() {
 	if tc.helper, tc.err = os.MkdirTemp("", "mgrctl-rados-"); tc.err != nil {
 		return
 	}
-	helper := filepath.Join(tc.helper, radosproc.HelperName)
-	build := exec.Command("go", "build", "-o", helper, "./cmd/gomgr-rados")
-	build.Dir = repoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		tc.buildErr = fmt.Errorf("go build ./cmd/gomgr-rados (needs librados-dev): %v\n%s", err, out)
-		return
-	}
-	if tc.err = os.Setenv(radosproc.HelperEnv, helper); tc.err != nil {
+	if tc.buildErr = testutil.BuildRadosHelper(repoRoot(), tc.helper, radosproc.HelperName, radosproc.HelperEnv); tc.buildErr != nil {
 		return
 	}
 	start := time.Now()

@@ -7,9 +7,42 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
+
+// cephTools are the programs scripts/ceph-cluster.sh runs, with the Debian
+// package of each.
+var cephTools = [][2]string{{"ceph", "ceph-common"}, {"ceph-authtool", "ceph-common"}, {"monmaptool", "ceph-base"},
+	{"ceph-mon", "ceph-mon"}, {"ceph-mgr", "ceph-mgr"}, {"ceph-osd", "ceph-osd"}}
+
+// NeedCephTools skips the test (fails it under CI) unless everything a
+// loopback cluster needs is installed.
+func NeedCephTools(t testing.TB) {
+	t.Helper()
+	for _, tool := range cephTools {
+		NeedTool(t, tool[0], tool[1])
+	}
+}
+
+// BuildRadosHelper builds cmd/gomgr-rados of the module at root into dir
+// under the name radosproc.HelperName and points the environment variable
+// radosproc.HelperEnv at it (passed in: this package cannot import
+// radosproc), so radosproc.Dial and the binaries a test starts use it. It
+// fails where librados-dev is missing.
+func BuildRadosHelper(root, dir, name, env string) error {
+	out := filepath.Join(dir, name)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/gomgr-rados")
+	cmd.Dir = root
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/gomgr-rados (needs librados-dev): %v\n%s", err, msg)
+	}
+	return os.Setenv(env, out)
+}
 
 // CephCluster is a throwaway loopback Ceph cluster started with
 // scripts/ceph-cluster.sh (1 mon, 1 mgr, 1 memstore OSD, cephx).
@@ -49,9 +82,27 @@ func StartCephCluster(script string, env []string) (*CephCluster, error) {
 	var stderr bytes.Buffer
 	start.Stderr = &stderr
 	if err := start.Run(); err != nil {
-		return c, fmt.Errorf("%s start %s: %v\n%s", script, dir, err, stderr.String())
+		return c, fmt.Errorf("%s start %s: %v\n%s%s", script, dir, err, stderr.String(), c.TailLogs(30))
 	}
 	return c, nil
+}
+
+// TailLogs returns the last n lines of each of the cluster's logs.
+func (c *CephCluster) TailLogs(n int) string {
+	var b strings.Builder
+	files, _ := filepath.Glob(filepath.Join(c.Dir, "log", "*"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(lines) > n {
+			lines = lines[len(lines)-n:]
+		}
+		fmt.Fprintf(&b, "---- %s ----\n%s\n", f, strings.Join(lines, "\n"))
+	}
+	return b.String()
 }
 
 // Destroy stops the cluster's daemons and removes its directory.
