@@ -1,7 +1,6 @@
 package clusterbackend_test
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -193,25 +192,12 @@ func buildBinary(t *testing.T, pkg string) string {
 	return out
 }
 
-// logBuffer collects a test's logs, shown if the test fails.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func newLogBuffer(t *testing.T) *logBuffer {
-	l := &logBuffer{}
+// newLogBuffer collects a test's logs, shown if the test fails.
+func newLogBuffer(t *testing.T) *testutil.SyncBuffer {
+	l := &testutil.SyncBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() || testing.Verbose() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			t.Logf("gomgr log:\n%s", l.buf.String())
+			t.Logf("gomgr log:\n%s", l.String())
 		}
 	})
 	return l

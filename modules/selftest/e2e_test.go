@@ -24,7 +24,7 @@ type daemonProc struct {
 	cmd  *exec.Cmd
 	cli  string
 	sock string
-	out  *syncBuffer
+	out  *testutil.SyncBuffer
 	done chan struct{}
 	err  error
 }
@@ -79,7 +79,7 @@ func startDaemon(t *testing.T) *daemonProc {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(runDir) })
-	d := &daemonProc{t: t, cli: ceph, sock: filepath.Join(runDir, "ceph-mgr.x.asok"), out: &syncBuffer{}, done: make(chan struct{})}
+	d := &daemonProc{t: t, cli: ceph, sock: filepath.Join(runDir, "ceph-mgr.x.asok"), out: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command(bin, "-i", "x", "--data", t.TempDir(), "--run-dir", runDir)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {

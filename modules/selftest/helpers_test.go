@@ -1,14 +1,13 @@
 package selftest
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -33,31 +32,13 @@ func fakeDaemonInfo(kind string) map[string]any {
 	return nil
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is a Manager over a backend with selftest enabled.
 type env struct {
 	t   *testing.T
 	m   *module.Manager
 	b   module.Backend
 	mod *Module // the running selftest instance
-	log *syncBuffer
+	log *testutil.SyncBuffer
 }
 
 type envOption func(*module.Config)
@@ -69,7 +50,7 @@ func newEnv(t *testing.T, b module.Backend, opts ...envOption) *env {
 	if b == nil {
 		b = module.NewMemoryBackend()
 	}
-	e := &env{t: t, b: b, log: &syncBuffer{}}
+	e := &env{t: t, b: b, log: &testutil.SyncBuffer{}}
 	cfg := module.Config{
 		MgrID: "x", Version: testVersion, ReleaseName: "pacific", Backend: b,
 		LogWriter: e.log, DebugLevel: 2, DaemonInfo: fakeDaemonInfo, ShutdownTimeout: 2 * time.Second,
@@ -164,8 +145,6 @@ func mustContain(t *testing.T, what, s string, subs ...string) {
 		}
 	}
 }
-
-var _ io.Writer = (*syncBuffer)(nil)
 
 // atomicString is a string shared between goroutines.
 type atomicString struct {

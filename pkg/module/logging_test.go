@@ -1,35 +1,18 @@
 package module
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gomgr/gomgr/internal/testutil"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestLevelFromDebug(t *testing.T) {
 	for debug, want := range map[int]slog.Level{-1: LevelCritical, 0: LevelCritical, 1: slog.LevelWarn, 2: slog.LevelInfo, 4: slog.LevelInfo, 5: slog.LevelDebug, 20: slog.LevelDebug} {
@@ -40,7 +23,7 @@ func TestLevelFromDebug(t *testing.T) {
 // TestModuleLogging: a module's log level follows its log_level option (or
 // the daemon's debug level), and log_to_file moves its log to its own file.
 func TestModuleLogging(t *testing.T) {
-	var daemonLog lockedBuffer
+	var daemonLog testutil.SyncBuffer
 	logDir := t.TempDir()
 	b := NewMemoryBackend()
 	reg := NewRegistry()
