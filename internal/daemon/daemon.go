@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -140,6 +141,41 @@ type Daemon struct {
 
 	inflight *api.Budget
 	drain    func() // drains the servers (see listen)
+	release  memRelease
+}
+
+// largeInput is the input size from which a command's completion hands
+// the memory it freed back to the OS (memRelease).
+const largeInput = 16 << 20
+
+const releaseGap = 100 * time.Millisecond
+
+// memRelease returns the memory a command with a large input left
+// behind (bbolt's page buffers, a replaced value) to the OS soon after
+// the command completes. The garbage collector frees it, but the runtime
+// returns free memory only gradually and keeps up to the heap goal
+// (twice the live heap), so the process would otherwise stay near its
+// peak. Releases run in the background, one at a time and at least
+// releaseGap apart (one costs a garbage collection: a few ms for a heap
+// of large values, which hold no pointers); one is always due after the
+// last large command.
+type memRelease struct {
+	pending atomic.Bool
+	last    atomic.Int64 // when the last release started (UnixNano)
+	runs    atomic.Int64
+}
+
+func (r *memRelease) soon() {
+	if !r.pending.CompareAndSwap(false, true) {
+		return // the pending release starts after this command completed
+	}
+	wait := time.Until(time.Unix(0, r.last.Load()).Add(releaseGap))
+	time.AfterFunc(max(wait, 0), func() {
+		r.last.Store(time.Now().UnixNano())
+		r.pending.Store(false)
+		debug.FreeOSMemory()
+		r.runs.Add(1)
+	})
 }
 
 type counters struct {

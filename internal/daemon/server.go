@@ -119,6 +119,9 @@ type apiHandler struct{ d *Daemon }
 func (h apiHandler) Command(ctx context.Context, cmd map[string]any, inbuf []byte, perm string) objectformat.Result {
 	h.d.stats.apiRequests.Add(1)
 	res := h.d.run(ctx, cmd, inbuf, perm) // the API server enforces the timeout
+	if len(inbuf) >= largeInput {
+		h.d.release.soon()
+	}
 	res.Stdout = finishOutput(cmd, res.Stdout)
 	return res
 }

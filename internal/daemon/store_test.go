@@ -3,9 +3,12 @@ package daemon_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -127,4 +130,90 @@ func TestStoreRefusesEmptyFile(t *testing.T) {
 	r = checkStore(t, data)
 	require.Equal(t, 1, r.Code)
 	require.Contains(t, r.Stderr, "is empty (0 bytes)")
+}
+
+// writtenBytes is what process pid has passed to write calls (wchar in
+// /proc/PID/io).
+func writtenBytes(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		t.Skipf("cannot watch the daemon's writes: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "wchar: "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	t.Fatalf("no wchar in /proc/%d/io", pid)
+	return 0
+}
+
+// TestCrashDuringLongWrite: kill -9 while the daemon writes a long value
+// (stored in chunks) leaves the old value or the new one, whole, and a
+// store that passes --check-store (no stray chunks).
+func TestCrashDuringLongWrite(t *testing.T) {
+	dir := testutil.ShortTempDir(t)
+	data := filepath.Join(dir, "data")
+	ctx := context.Background()
+	value := func(n int, seed byte) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i*7) ^ seed
+		}
+		return b
+	}
+	set := func(c *api.Client, v []byte) error {
+		res, err := c.Command(ctx, map[string]any{"prefix": "config-key set", "key": "long"}, v)
+		if err == nil && res.Retval != 0 {
+			err = fmt.Errorf("%d %s", res.Retval, res.Stderr)
+		}
+		return err
+	}
+	current := value(8<<20, 1)
+	p := startMgr(t, "x", data, dir)
+	c := api.NewClient(p.api())
+	require.NoError(t, set(c, current))
+	c.Close()
+	outcomes := map[string]int{}
+	for round, n := range []int{12<<20 + 5, 3<<20 + 1, 9 << 20} {
+		next := value(n, byte(round+2))
+		c := api.NewClient(p.api())
+		before := writtenBytes(t, p.cmd.Process.Pid)
+		done := make(chan error, 1)
+		go func() { done <- set(c, next) }()
+		// Kill once the commit has written part of the value's pages.
+		require.Eventually(t, func() bool { return writtenBytes(t, p.cmd.Process.Pid)-before >= 2<<20 }, 10*time.Second, 100*time.Microsecond)
+		p.kill9()
+		<-done
+		c.Close()
+
+		p = startMgr(t, "x", data, dir)
+		require.Eventually(t, func() bool { return p.status().Role == "active" }, 10*time.Second, 10*time.Millisecond)
+		c = api.NewClient(p.api())
+		res, err := c.Command(ctx, map[string]any{"prefix": "config-key get", "key": "long"}, nil)
+		require.NoError(t, err)
+		require.Zero(t, res.Retval, res.Stderr)
+		switch {
+		case bytes.Equal(res.Stdout, current):
+			outcomes["old"]++
+		case bytes.Equal(res.Stdout, next):
+			outcomes["new"]++
+			current = next
+		default:
+			t.Fatalf("round %d: after kill -9 the value is neither the old one nor the new one (%d bytes)", round, len(res.Stdout))
+		}
+		res, err = c.Command(ctx, map[string]any{"prefix": "health"}, nil)
+		require.NoError(t, err)
+		require.Equal(t, "HEALTH_OK", string(bytes.TrimSpace(res.Stdout)))
+		c.Close()
+		p.stop()
+		r := checkStore(t, data)
+		require.Equal(t, 0, r.Code, "%s%s", r.Stdout, r.Stderr)
+		p = startMgr(t, "x", data, dir)
+	}
+	t.Logf("outcomes of kill -9 during a long write: %v", outcomes)
+	p.stop()
 }

@@ -14,7 +14,8 @@ import (
 // Check reports on the store in dir without changing it (ceph-mgr
 // --check-store): it opens the database read-only (which fails if a
 // daemon holds it), checks its page structure, runs bbolt's consistency
-// check, and verifies every value's checksum. It prints what it found to
+// check, and verifies every value's checksum (and every chunk of the
+// values stored out of line). It prints what it found to
 // w and returns an error if the store has any problem or cannot be
 // checked.
 func Check(dir string, w io.Writer) error {
@@ -66,6 +67,9 @@ func Check(dir string, w io.Writer) error {
 		for _, name := range []string{string(bucketConfig), string(bucketKV)} {
 			bad := c.corrupt[name]
 			fmt.Fprintf(w, "  %s: %d values", name, c.counts[name])
+			if n := c.outOfLine[name]; n > 0 {
+				fmt.Fprintf(w, " (%d of more than %d KiB, stored in chunks)", n, inlineMax>>10)
+			}
 			if len(bad) > 0 {
 				fmt.Fprintf(w, ", %d failing their checksum (not served)", len(bad))
 			}
@@ -73,6 +77,9 @@ func Check(dir string, w io.Writer) error {
 			for _, k := range slices.Sorted(maps.Keys(bad)) {
 				problem("%s '%s': %v", name, k, bad[k])
 			}
+		}
+		if o := c.orphans; len(o.list) > 0 {
+			problem("%d chunks (%d bytes) belong to no value (left by damage): they are never served, and ceph-mgr removes them on its next start", o.chunks, o.bytes)
 		}
 	}
 	if err == nil && scanErr == nil {

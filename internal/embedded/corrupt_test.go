@@ -48,9 +48,17 @@ func fillN(t testing.TB, dir string, n int) []byte {
 	require.NoError(t, b.KV().Set(ctx, "target", secret))
 	require.NoError(t, b.KV().Set(ctx, "last", "x"))
 	require.NoError(t, b.Close())
+	return usedPages(t, dir)
+}
+
+// usedPages returns the pages in use of the database file in dir (bbolt
+// grows the file ahead of its needs): what tests damage or fuzz.
+func usedPages(t testing.TB, dir string) []byte {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, DBName))
 	require.NoError(t, err)
-	return data
+	ps, _ := pagesOf(data)
+	return data[:int64(newest(data, ps).pgid)*ps]
 }
 
 // page is a page header found in a database file.
@@ -459,6 +467,7 @@ func TestMigrateLegacy(t *testing.T) {
 	for i := range 50 {
 		kv[fmt.Sprint("k", i)] = strings.Repeat("x", i*40)
 	}
+	kv["long"] = randomValue(2*chunkSize+7, 1) // stored out of line once migrated
 	writeLegacy(t, path, map[string]string{"fsid": fsid}, kv)
 	var out strings.Builder
 	require.NoError(t, Check(dir, &out))
@@ -482,11 +491,15 @@ func TestMigrateLegacy(t *testing.T) {
 		require.Equal(t, "1", string(tx.Bucket(bucketMeta).Get(keyFormat)))
 		raw := tx.Bucket(bucketKV).Get([]byte("a"))
 		require.Equal(t, seal([]byte("a"), "1"), raw, "values are stored sealed")
+		h, err := parseChunked([]byte("long"), tx.Bucket(bucketKV).Get([]byte("long")))
+		require.NoError(t, err, "a long value is stored out of line")
+		require.Equal(t, 3, h.count())
 		return nil
 	}))
 	out.Reset()
 	require.NoError(t, Check(dir, &out))
 	require.Contains(t, out.String(), "store format 1")
+	require.Contains(t, out.String(), "config-key: 54 values (1 of more than 256 KiB, stored in chunks)")
 }
 
 // TestCheck: a clean store passes; a store held by a daemon is reported

@@ -9,6 +9,12 @@
 // "gomgr_embedded", and commands that need monitors fail with -ENOTCONN;
 // the config and config-key monitor commands work locally.
 //
+// Values longer than 256 KiB are stored out of line, in chunks of their
+// own (see format.go), so writing one costs about its size in memory and
+// I/O, however many other long values the store holds; after Open has
+// read the file, its pages are dropped from the process's resident
+// memory (the values are held once, in the in-memory copy).
+//
 // The store guards what it holds. Every value is stored with a CRC32C
 // checksum (see format.go); Open verifies them all, and a value that fails
 // is never served: the key reads as absent, Corrupt reports -EIO for it,
@@ -34,6 +40,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -62,6 +69,8 @@ type Backend struct {
 	kv       *store
 	fsid     string
 	warnings []string // damage found at open that bbolt works around
+
+	cleanup error // why the orphan chunks found at open are still there
 
 	mu     sync.Mutex
 	broken error // non-nil once the file proved damaged: writes are refused
@@ -182,6 +191,20 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
+// initialMmapSize is how much of the file bbolt maps for writing from the
+// start (address space, not memory: only pages read become resident).
+// When a commit grows the file past the mapping, bbolt maps it again, and
+// first copies every node the transaction holds to the heap (all of a
+// long value being written, once more) so nothing points into the old
+// mapping; beyond this size that happens once per GiB of growth (bbolt
+// grows the mapping in 1 GiB steps), not at each doubling of the file.
+const initialMmapSize = (1 << 30) * (strconv.IntSize / 64) // none on 32-bit systems
+
+// allocSize is how far past what it needs bbolt grows the file (and
+// fsyncs its size): bbolt's 16 MiB would make even an empty store a
+// 16 MiB file once the mapping is larger than that.
+const allocSize = 1 << 20
+
 // openBolt opens a bbolt file without following a symlink, turning its
 // errors (and panics) into ones that say what is wrong with the file.
 func openBolt(path string, timeout time.Duration, readOnly bool, flags int) (*bolt.DB, error) {
@@ -191,12 +214,16 @@ func openBolt(path string, timeout time.Duration, readOnly bool, flags int) (*bo
 		f, err = os.OpenFile(name, flag|flags|syscall.O_NOFOLLOW, perm)
 		return f, err
 	}}
+	if !readOnly {
+		opts.InitialMmapSize = initialMmapSize
+	}
 	var db *bolt.DB
 	err := guard(func() (err error) {
 		db, err = bolt.Open(path, 0o600, opts)
 		return err
 	})
 	if err == nil {
+		db.AllocSize = allocSize
 		return db, nil
 	}
 	if f != nil {
@@ -280,6 +307,12 @@ func (b *Backend) load() error {
 		err := guard(func() error { return b.db.Update(func(tx *bolt.Tx) error { return initialise(tx, c) }) })
 		if err != nil {
 			return fmt.Errorf("initialise %s (format %d to %d): %w", b.path, c.format, formatCurrent, err)
+		}
+	}
+	if o := c.orphans; len(o.list) > 0 && b.broken == nil {
+		if err := b.update(func(tx *bolt.Tx) error { return removeOrphans(tx, o.list) }); err != nil {
+			// Orphans harm nothing; the next open tries again.
+			b.cleanup = fmt.Errorf("removing %d chunks (%d bytes) that no value names failed: %w", o.chunks, o.bytes, err)
 		}
 	}
 	b.fsid = c.fsid
@@ -374,6 +407,10 @@ func (b *Backend) HealthChecks() map[string]module.HealthCheck {
 		summary = append(summary, "a bbolt meta page of the store is damaged")
 		detail = append(detail, b.warnings...)
 	}
+	if b.cleanup != nil {
+		summary = append(summary, "orphan chunks could not be removed from the store")
+		detail = append(detail, b.cleanup.Error())
+	}
 	if len(detail) == 0 {
 		return nil
 	}
@@ -406,6 +443,13 @@ func (s *store) Corrupt(key string) error {
 		s.bucket, key, why, syscall.EIO)
 }
 
+func (s *store) isCorrupt(key string) bool {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	_, ok := s.corrupt[key]
+	return ok
+}
+
 func (s *store) corruptKeys() []string {
 	s.cmu.Lock()
 	defer s.cmu.Unlock()
@@ -427,9 +471,9 @@ func (s *store) Set(ctx context.Context, key, value string) error {
 		return errors.New("empty key")
 	}
 	k := []byte(key)
-	v := seal(k, value)
 	s.wmu.Lock()
-	err := s.b.update(func(tx *bolt.Tx) error { return tx.Bucket(s.bucket).Put(k, v) })
+	damaged := s.isCorrupt(key)
+	err := s.b.update(func(tx *bolt.Tx) error { return put(tx, tx.Bucket(s.bucket), k, value, damaged) })
 	if err == nil {
 		s.Put(key, value)
 		s.replaced(key)
@@ -450,7 +494,8 @@ func (s *store) Delete(ctx context.Context, key string) error {
 	}
 	s.wmu.Lock()
 	_, existed := s.Get(key)
-	err := s.b.update(func(tx *bolt.Tx) error { return tx.Bucket(s.bucket).Delete([]byte(key)) })
+	damaged := s.isCorrupt(key)
+	err := s.b.update(func(tx *bolt.Tx) error { return remove(tx, tx.Bucket(s.bucket), []byte(key), damaged) })
 	if err == nil {
 		s.Remove(key)
 		s.replaced(key)
