@@ -30,7 +30,7 @@ build:
 # make run: build, then start the daemon in the foreground on the embedded
 # state under ./run (Ctrl-C stops it). It prints how to talk to it.
 run: deps build
-	mkdir -p $(RUN_DIR)
+	mkdir -p -m 0700 $(RUN_DIR)
 	./bin/ceph-mgr -i $(ID) --data $(RUN_DIR)/data --run-dir $(RUN_DIR) --log-dir $(RUN_DIR)
 
 test: deps lint gotest

@@ -50,9 +50,9 @@ It serves a Ceph admin socket, RUN-DIR/ceph-mgr.ID.asok, that the real ceph
 CLI drives (ceph --admin-daemon RUN-DIR/ceph-mgr.ID.asok hello), and an API
 socket, RUN-DIR/ceph-mgr.ID.api (mode 0600), for mgrctl. The run directory
 defaults to $XDG_RUNTIME_DIR/gomgr (/run/gomgr for root); without either,
-pass --run-dir. The run and data directories are created 0700 if missing
-and refused if another user owns them or could write to them (or to a
-directory above them).
+pass --run-dir. The run, data and log directories are created 0700 if
+missing and refused if another user owns them or could write to them (or
+to a directory above them).
 
 Daemons sharing a data directory (or a cluster) elect one active daemon; the
 others wait as standbys and take over when it exits. SIGTERM or SIGINT shuts
@@ -94,6 +94,9 @@ finds a problem.`,
 			}
 			o.Log = stderr
 			if logFile != "" {
+				if err := privdir.Ensure("log directory", filepath.Dir(logFile)); err != nil {
+					return fmt.Errorf("--log-file: %w", err)
+				}
 				f, err := privdir.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 				if err != nil {
 					return fmt.Errorf("--log-file: %w", err)

@@ -41,7 +41,8 @@ type Options struct {
 	// RunDir holds the sockets: ceph-mgr.<id>.asok, ceph-mgr.<id>.api and
 	// ceph-mgr.<id>.ro.api.
 	RunDir string
-	// LogDir receives modules' log_to_file logs ("" disables them).
+	// LogDir receives modules' log_to_file logs ("" disables them). Like
+	// DataDir and RunDir it must be private (see internal/privdir).
 	LogDir string
 	// Log is where the daemon logs (os.Stderr if nil).
 	Log io.Writer
@@ -271,6 +272,11 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	if err := privdir.Ensure("run directory", opts.RunDir); err != nil {
 		return err
+	}
+	if opts.LogDir != "" {
+		if err := privdir.Ensure("log directory", opts.LogDir); err != nil {
+			return err
+		}
 	}
 	unlockID, err := lockID(opts.DataDir, opts.ID)
 	if err != nil {

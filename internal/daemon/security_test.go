@@ -48,26 +48,29 @@ func TestUntrustedDirectories(t *testing.T) {
 		t.Skip("needs root to create directories owned by another user")
 	}
 	base := testutil.ShortTempDir(t)
+	// Directories in nobody's group: a group that is not the user's own.
 	dir := func(name string, mode os.FileMode, uid int) string {
 		p := filepath.Join(base, name)
 		require.NoError(t, os.Mkdir(p, 0o700))
 		require.NoError(t, os.Chmod(p, mode))
-		require.NoError(t, os.Chown(p, uid, -1))
+		require.NoError(t, os.Chown(p, uid, 65534))
 		return p
 	}
 	good := dir("good", 0o700, 0)
 	for _, tc := range []struct {
-		name      string
-		data, run string
-		want      string
+		name            string
+		data, run, logs string
+		want            string
 	}{
-		{"run dir of another user", filepath.Join(good, "d1"), dir("theirs", 0o700, 65534), "run directory " + filepath.Join(base, "theirs") + " is owned by uid 65534"},
-		{"world-writable run dir", filepath.Join(good, "d2"), dir("open", 0o777, 0), "is writable by group or others (mode 0777)"},
-		{"data dir of another user", dir("theirdata", 0o700, 65534), filepath.Join(good, "r3"), "data directory " + filepath.Join(base, "theirdata") + " is owned by uid 65534"},
-		{"group-writable data dir", dir("gdata", 0o770, 0), filepath.Join(good, "r4"), "data directory"},
+		{"run dir of another user", filepath.Join(good, "d1"), dir("theirs", 0o700, 65534), "", "run directory " + filepath.Join(base, "theirs") + " is owned by uid 65534"},
+		{"world-writable run dir", filepath.Join(good, "d2"), dir("open", 0o777, 0), "", "is writable by group or others (mode 0777)"},
+		{"data dir of another user", dir("theirdata", 0o700, 65534), filepath.Join(good, "r3"), "", "data directory " + filepath.Join(base, "theirdata") + " is owned by uid 65534"},
+		{"group-writable data dir", dir("gdata", 0o770, 0), filepath.Join(good, "r4"), "", "data directory"},
+		{"log dir of another user", filepath.Join(good, "d5"), filepath.Join(good, "r5"), dir("theirlogs", 0o700, 65534), "log directory " + filepath.Join(base, "theirlogs") + " is owned by uid 65534"},
+		{"log dir below another user's dir", filepath.Join(good, "d6"), filepath.Join(good, "r6"), filepath.Join(dir("theirs2", 0o777, 65534), "logs"), "refusing to create it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := runErr(t, Options{DataDir: tc.data, RunDir: tc.run})
+			err := runErr(t, Options{DataDir: tc.data, RunDir: tc.run, LogDir: tc.logs})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 			ents, _ := os.ReadDir(tc.run)
@@ -76,6 +79,15 @@ func TestUntrustedDirectories(t *testing.T) {
 			}
 		})
 	}
+
+	// A --log-file in a shared directory (/tmp) is refused before the
+	// daemon opens anything there.
+	var stderr bytes.Buffer
+	code := Main([]string{"-i", "x", "--data", filepath.Join(good, "d7"), "--run-dir", filepath.Join(good, "r7"),
+		"--log-file", filepath.Join(os.TempDir(), "gomgr-test-shared.log")}, nil, io.Discard, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "--log-file: log directory "+os.TempDir()+" is writable by group or others")
+	assert.NoFileExists(t, filepath.Join(os.TempDir(), "gomgr-test-shared.log"))
 
 	// Missing directories are created private, and the daemon runs.
 	data, run := filepath.Join(good, "new", "data"), filepath.Join(good, "new", "run")

@@ -8,7 +8,9 @@
 // writable by group or others, and every directory above it is owned by
 // root or that user and, if others may write to it, has the sticky bit
 // (as /tmp does), so nobody else can rename or replace any part of the
-// path. This is the rule OpenSSH's StrictModes applies to ~/.ssh.
+// path. This is the rule OpenSSH's StrictModes applies to ~/.ssh, with one
+// allowance: group write permission is fine when the group is the user's
+// private group (Debian's adduser gives each user one, with umask 002).
 package privdir
 
 import (
@@ -16,8 +18,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -41,14 +46,45 @@ func DefaultRunDir(getenv func(string) string) (string, error) {
 }
 
 // Ensure creates dir (and missing parents) with mode 0700 if it does not
-// exist, then checks that it is private (see Check). what names the
-// directory in errors ("run directory", "data directory").
+// exist, then checks that it is private (see Check). Nothing is created
+// below a directory that fails the checks: the deepest existing directory
+// on the path is checked first. what names the directory in errors ("run
+// directory", "data directory").
 func Ensure(what, dir string) error {
 	if dir == "" {
 		return fmt.Errorf("%s: no path given", what)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", what, err)
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, dir, err)
+	}
+	var missing []string
+	base := abs
+	for {
+		if _, err := os.Lstat(base); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s %s: %w", what, dir, err)
+		}
+		missing = append(missing, filepath.Base(base))
+		base = filepath.Dir(base)
+	}
+	if len(missing) > 0 {
+		uid := os.Geteuid()
+		real, err := resolve(base, uid)
+		if err == nil {
+			err = checkChain(real, uid)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: refusing to create it: %w", what, dir, err)
+		}
+		for i := len(missing) - 1; i >= 0; i-- {
+			real = filepath.Join(real, missing[i])
+			// EEXIST: someone made it since we looked; Check judges it.
+			if err := os.Mkdir(real, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("create %s: %w", what, err)
+			}
+		}
 	}
 	return Check(what, dir)
 }
@@ -79,7 +115,7 @@ func Check(what, dir string) error {
 		return fmt.Errorf("%s %s is not a directory", what, dir)
 	case int(st.Uid) != uid:
 		return fmt.Errorf("%s %s is owned by uid %d, not by this user (uid %d): refusing to use it; pass a directory you own (mode 0700)", what, dir, st.Uid, uid)
-	case mode&0o022 != 0:
+	case othersMayWrite(st):
 		return fmt.Errorf("%s %s is writable by group or others (mode %04o): refusing to use it; run chmod go-w %s, or pass a private directory (mode 0700)", what, dir, mode, dir)
 	}
 	if err := checkChain(filepath.Dir(real), uid); err != nil {
@@ -100,7 +136,7 @@ func checkChain(dir string, uid int) error {
 		if int(st.Uid) != 0 && int(st.Uid) != uid {
 			return fmt.Errorf("%s is owned by uid %d, who could replace what is in it: refusing to use it", p, st.Uid)
 		}
-		if mode&0o022 != 0 && st.Mode&syscall.S_ISVTX == 0 {
+		if othersMayWrite(st) && st.Mode&syscall.S_ISVTX == 0 {
 			return fmt.Errorf("%s is writable by group or others without the sticky bit (mode %04o), so another user could replace what is in it: refusing to use it", p, mode)
 		}
 		if p == filepath.Dir(p) {
@@ -160,6 +196,41 @@ func resolve(path string, uid int) (string, error) {
 	return resolved, nil
 }
 
+// othersMayWrite reports whether someone other than the owner may write
+// to the file: others' write bit, or the group's for any group but the
+// user's private group (the group of the same name that is the user's
+// primary group, as Debian's adduser makes them; umask 002 is the usual
+// companion, so group-writable directories are common and harmless there).
+func othersMayWrite(st *unix.Stat_t) bool {
+	if st.Mode&0o002 != 0 {
+		return true
+	}
+	return st.Mode&0o020 != 0 && !(int(st.Uid) == os.Geteuid() && privateGroup(st.Gid))
+}
+
+var upg struct {
+	once sync.Once
+	gid  uint32
+	ok   bool
+}
+
+// privateGroup reports whether gid is the effective user's private group.
+func privateGroup(gid uint32) bool {
+	upg.once.Do(func() {
+		u, err := user.LookupId(strconv.Itoa(os.Geteuid()))
+		if err != nil {
+			return
+		}
+		g, err := user.LookupGroupId(u.Gid)
+		if err != nil || g.Name != u.Username {
+			return
+		}
+		n, err := strconv.ParseUint(g.Gid, 10, 32)
+		upg.gid, upg.ok = uint32(n), err == nil
+	})
+	return upg.ok && gid == upg.gid
+}
+
 func lstat(path string) (*unix.Stat_t, error) {
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err != nil {
@@ -187,6 +258,10 @@ func OpenFile(path string, flag int, perm os.FileMode) (*os.File, error) {
 	if !fi.Mode().IsRegular() {
 		f.Close()
 		return nil, fmt.Errorf("open %s: not a regular file (%s); refusing to use it", path, fi.Mode().Type())
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		f.Close()
+		return nil, fmt.Errorf("open %s: owned by uid %d, not by this user (uid %d); refusing to use it", path, st.Uid, os.Geteuid())
 	}
 	// O_NONBLOCK only guarded the open; regular files ignore it, but clear
 	// it so the descriptor behaves as usual.

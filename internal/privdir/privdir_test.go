@@ -59,6 +59,12 @@ func TestCheck(t *testing.T) {
 		require.NoError(t, os.Lchown(p, uid, -1))
 		return p
 	}
+	// mkg is mk with a group: nobody's group is nobody else's private one.
+	mkg := func(name string, mode os.FileMode, gid int) string {
+		p := mk(name, mode, 0)
+		require.NoError(t, os.Lchown(p, -1, gid))
+		return p
+	}
 	for _, tc := range []struct {
 		name string
 		dir  func() string
@@ -67,7 +73,12 @@ func TestCheck(t *testing.T) {
 		{"own 0700", func() string { return mk("ok", 0o700, 0) }, ""},
 		{"own 0755", func() string { return mk("ok755", 0o755, 0) }, ""},
 		{"world-writable", func() string { return mk("ww", 0o777, 0) }, "writable by group or others (mode 0777)"},
-		{"group-writable", func() string { return mk("gw", 0o770, 0) }, "writable by group or others (mode 0770)"},
+		{"group-writable", func() string { return mkg("gw", 0o770, nobody) }, "writable by group or others (mode 0770)"},
+		{"group-writable by the user's private group", func() string { return mkg("upg", 0o775, privateGID(t)) }, ""},
+		{"below a group-writable dir", func() string {
+			mkg("gwp", 0o775, nobody)
+			return mk("gwp/run", 0o700, 0)
+		}, "without the sticky bit"},
 		{"other owner", func() string { return mk("other", 0o700, nobody) }, "owned by uid 65534"},
 		{"below a world-writable dir", func() string {
 			mk("open", 0o777, 0)
@@ -114,6 +125,48 @@ func TestCheck(t *testing.T) {
 			assert.Contains(t, err.Error(), "run directory")
 		})
 	}
+}
+
+// privateGID is the test user's private group (root's is root).
+func privateGID(t *testing.T) int {
+	gid := os.Getegid()
+	if !privateGroup(uint32(gid)) {
+		t.Skip("the test user's group is not a private group")
+	}
+	return gid
+}
+
+func TestEnsureCreatesNothingBelowAnUntrustedDir(t *testing.T) {
+	needRoot(t)
+	base := testutil.ShortTempDir(t)
+	theirs := filepath.Join(base, "theirs")
+	require.NoError(t, os.Mkdir(theirs, 0o777))
+	require.NoError(t, os.Chmod(theirs, 0o777))
+	require.NoError(t, os.Chown(theirs, nobody, -1))
+	err := Ensure("run directory", filepath.Join(theirs, "a", "b"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "refusing to create it")
+	assert.NoDirExists(t, filepath.Join(theirs, "a"), "nothing may be created in another user's directory")
+
+	// Through another user's link: refused before anything is made at
+	// the link's target.
+	target := testutil.ShortTempDir(t)
+	link := filepath.Join(base, "link")
+	require.NoError(t, os.Symlink(target, link))
+	require.NoError(t, os.Lchown(link, nobody, -1))
+	require.Error(t, Ensure("run directory", filepath.Join(link, "run")))
+	assert.NoDirExists(t, filepath.Join(target, "run"))
+}
+
+func TestOpenFileRefusesAnotherUsersFile(t *testing.T) {
+	needRoot(t)
+	dir := testutil.ShortTempDir(t)
+	p := filepath.Join(dir, "ceph-mgr.x.hello.log")
+	require.NoError(t, os.WriteFile(p, nil, 0o666))
+	require.NoError(t, os.Chown(p, nobody, -1))
+	_, err := OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "owned by uid 65534")
 }
 
 func TestEnsureCreatesPrivate(t *testing.T) {
