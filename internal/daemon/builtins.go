@@ -229,16 +229,8 @@ func (d *Daemon) mgrStat(context.Context, *mgrStatArgs) (map[string]any, error) 
 	return map[string]any{"epoch": 0, "available": true, "active_name": d.opts.ID, "num_standby": len(standbys)}, nil
 }
 
-// checkWho accepts the mgr sections of Ceph's config database.
-func checkWho(who string) error {
-	if who == "mgr" || strings.HasPrefix(who, "mgr.") {
-		return nil
-	}
-	return objectformat.NewErrorResponseCode(fmt.Sprintf("'%s': this daemon holds mgr options only (who must be 'mgr' or 'mgr.<id>')", who), -int(syscall.EINVAL))
-}
-
 func (d *Daemon) configGet(_ context.Context, a *configGetArgs) (objectformat.Result, error) {
-	if err := checkWho(a.Who); err != nil {
+	if err := module.CheckWho(a.Who); err != nil {
 		return objectformat.Result{}, err
 	}
 	if a.Key == nil {
@@ -271,24 +263,11 @@ func optionText(v any) string {
 }
 
 func (d *Daemon) configSet(ctx context.Context, a *configSetArgs) error {
-	if err := checkWho(a.Who); err != nil {
-		return err
-	}
-	module, who, opt, err := d.mgr.ParseOptionKey(a.Name)
-	if err != nil {
-		return err
-	}
-	return d.mgr.SetOption(ctx, module, who, opt, a.Value)
+	return d.mgr.ConfigSet(ctx, a.Who, a.Name, a.Value)
 }
 
 func (d *Daemon) configRm(ctx context.Context, a *configRmArgs) error {
-	if err := checkWho(a.Who); err != nil {
-		return err
-	}
-	if err := d.backend.Config().Delete(ctx, a.Name); err != nil {
-		return fmt.Errorf("config rm %s: %w", a.Name, err)
-	}
-	return nil
+	return d.mgr.ConfigRm(ctx, a.Who, a.Name)
 }
 
 // configEntry is a row of "config dump".
@@ -368,7 +347,7 @@ func (d *Daemon) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Result, 
 	if err := module.StoreCorrupt(d.backend.KV(), a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
-	v, ok := d.visibleKV(a.Key)
+	v, ok := module.VisibleKV(d.backend.KV(), a.Key)
 	if !ok {
 		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("error obtaining '%s': (2) No such file or directory", a.Key), -int(syscall.ENOENT))
 	}
@@ -381,40 +360,13 @@ func (d *Daemon) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Result, 
 // module.ReservedKVPrefix (mgr/.gomgr/): the config-key commands act as if
 // no key were there (get, exists, ls, dump) and refuse to write or remove
 // one (-EPERM), so a user cannot disable every module by overwriting the
-// enabled list. (Attached to a cluster, the real `ceph config-key` can
-// still write it; the manager then reads what it can and raises
-// MGR_ENABLED_MODULES_CORRUPT.)
-
-// visibleKV reads a key that is not reserved.
-func (d *Daemon) visibleKV(key string) (string, bool) {
-	if module.IsReservedKey(key) {
-		return "", false
-	}
-	return d.backend.KV().Get(key)
-}
-
-// visibleKVList lists the keys under prefix that are not reserved.
-func (d *Daemon) visibleKVList(prefix string) map[string]string {
-	out := map[string]string{}
-	for k, v := range d.backend.KV().List(prefix) {
-		if !module.IsReservedKey(k) {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-// refuseReserved refuses a write of a reserved key.
-func refuseReserved(op, key string) error {
-	if !module.IsReservedKey(key) {
-		return nil
-	}
-	return objectformat.NewErrorResponseCode(fmt.Sprintf("%s '%s': keys under '%s' hold the daemon's own state and cannot be changed with config-key (use `mgr module enable|disable` for the enabled module list)",
-		op, key, module.ReservedKVPrefix), -int(syscall.EPERM))
-}
+// enabled list. The rules are pkg/module's (CheckKVWrite, RefuseReserved,
+// VisibleKV), which modules' monitor commands follow too. (Attached to a
+// cluster, the real `ceph config-key` can still write it; the manager then
+// reads what it can and raises MGR_ENABLED_MODULES_CORRUPT.)
 
 func (d *Daemon) keySet(ctx context.Context, a *keySetArgs) (objectformat.Result, error) {
-	if err := refuseReserved("config-key set", a.Key); err != nil {
+	if err := module.CheckKVWrite("config-key set", a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
 	val := ""
@@ -434,7 +386,7 @@ func (d *Daemon) keySet(ctx context.Context, a *keySetArgs) (objectformat.Result
 }
 
 func (d *Daemon) keyRm(ctx context.Context, a *keyRmArgs) (objectformat.Result, error) {
-	if err := refuseReserved("config-key rm", a.Key); err != nil {
+	if err := module.RefuseReserved("config-key rm", a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
 	if err := d.backend.KV().Delete(ctx, a.Key); err != nil {
@@ -447,14 +399,14 @@ func (d *Daemon) keyExists(_ context.Context, a *keyExistsArgs) (objectformat.Re
 	if err := module.StoreCorrupt(d.backend.KV(), a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
-	if _, ok := d.visibleKV(a.Key); !ok {
+	if _, ok := module.VisibleKV(d.backend.KV(), a.Key); !ok {
 		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("key '%s' doesn't exist", a.Key), -int(syscall.ENOENT))
 	}
 	return objectformat.Result{Stderr: fmt.Sprintf("key '%s' exists", a.Key)}, nil
 }
 
 func (d *Daemon) keyLs(context.Context, *keyLsArgs) ([]string, error) {
-	keys := sortedKeys(d.visibleKVList(""))
+	keys := sortedKeys(module.VisibleKVList(d.backend.KV(), ""))
 	if keys == nil {
 		keys = []string{}
 	}
@@ -466,7 +418,7 @@ func (d *Daemon) keyDump(_ context.Context, a *keyDumpArgs) (map[string]string, 
 	if a.Key != nil {
 		prefix = *a.Key
 	}
-	return d.visibleKVList(prefix), nil
+	return module.VisibleKVList(d.backend.KV(), prefix), nil
 }
 
 // healthReply is the health report and whether detail was asked for.

@@ -558,6 +558,8 @@ func (r *runner) testOptions() {
 
 	// Typed values: untyped options are strings.
 	r.setAndWant("rwoption1", 8080, "8080")
+	r.setAndWant("rwoption2", "010", int64(10)) // Ceph's base 10, SI suffixes
+	r.setAndWant("rwoption2", "10K", int64(10000))
 	r.setAndWant("rwoption2", 10, int64(10))
 	r.setAndWant("rwoption3", 1.5, 1.5)
 	r.setAndWant("rwoption4", "foo", "foo")
@@ -566,15 +568,18 @@ func (r *runner) testOptions() {
 	r.setAndWant("rwoption_uint", 7, int64(7))
 	r.setAndWant("rwoption_secs", "90s", 90.0)
 	r.setAndWant("rwoption_secs", 2.5, 2.5)
+	r.setAndWant("rwoption_secs", "1h 30m", 5400.0)
 	r.setAndWant("rwoption_size", "4K", int64(4096))
 	r.setAndWant("rwoption_addr", "127.0.0.1:6789", "127.0.0.1:6789")
 	r.setAndWant("rwoption_uuid", "2F0E0B8C-8F3B-4C1E-9D55-6A1D1F0F9E7A", "2f0e0b8c-8f3b-4c1e-9d55-6a1d1f0f9e7a")
-	r.refused("rwoption2", "abc", "not an integer")
+	r.refused("rwoption2", "abc", "strict_si_cast: unit prefix not recognized")
+	r.refused("rwoption2", "0x10", "strict_si_cast: unit prefix not recognized")
 	r.refused("rwoption3", "abc", "not a number")
 	r.refused("rwoption5", "maybe", "Expected option value to be integer, got 'maybe'")
 	r.refused("rwoption_uint", -1, "negative")
-	r.refused("rwoption_secs", "soon", "not a duration")
-	r.refused("rwoption_size", "lots", "not a size")
+	r.refused("rwoption_secs", "soon", "expected digit")
+	r.refused("rwoption_size", "lots", "strict_iecstrtoll: illegal prefix (length > 2)")
+	r.refused("rwoption_size", "4KiB", "strict_iecstrtoll: illegal prefix (length > 2)")
 	r.refused("rwoption_addr", "not-an-address", "not an IP address")
 	r.refused("rwoption_uuid", "not-a-uuid", "not a UUID")
 

@@ -69,7 +69,8 @@ func (m *Manager) daemonInfo(ctx context.Context, kind, svcType, svcID string) (
 // metadata, as the Pacific monitors take it: `osd metadata` wants an
 // integer id, `mon metadata` a name in "id", `mgr metadata` and `mds
 // metadata` a name in "who". ok is false for other daemon types and for
-// ids that cannot name a daemon (an empty id would list every daemon).
+// ids that cannot name a daemon (an empty id would list every daemon; an
+// OSD id that is not canonical decimal names none).
 func metadataCommand(svcType, svcID string) (cmd map[string]any, ok bool) {
 	if svcID == "" {
 		return nil, false
@@ -77,8 +78,11 @@ func metadataCommand(svcType, svcID string) (cmd map[string]any, ok bool) {
 	cmd = map[string]any{"prefix": svcType + " metadata", "format": "json"}
 	switch svcType {
 	case "osd":
-		id, err := strconv.Atoi(strings.TrimPrefix(svcID, "osd."))
-		if err != nil || id < 0 {
+		// Python's mgr looks daemons up by their name as a string, so only
+		// an OSD's canonical decimal id names it: "00", "+0", " 0" and
+		// "osd.0" give None there.
+		id, err := strconv.Atoi(svcID)
+		if err != nil || id < 0 || strconv.Itoa(id) != svcID {
 			return nil, false
 		}
 		cmd["id"] = id

@@ -111,20 +111,45 @@ type storedState struct {
 	present bool
 	names   []string
 	problem string
+	// damaged is the store's error for a stored list that fails its
+	// checksum (module.CorruptReporter): the store withholds it, and no
+	// module is enabled from it.
+	damaged string
 }
 
 // stored reads and parses the stored enabled list, reusing the last parse
 // while the value is unchanged.
+//
+// A list whose bytes fail their checksum is not read at all: the store
+// does not serve it, and the damaged bytes are not salvaged for module
+// names. A checksum says only that some byte changed, not which: a
+// changed byte can turn a name into another compiled-in module's, or
+// garble a list the tolerant scan would then half read, and starting a
+// module is an action on the cluster (balancing, scrubbing, ...) that the
+// operator did not ask for. So nothing from it is enabled, and
+// MGR_ENABLED_MODULES_CORRUPT says that the modules it named are not
+// running, until the operator enables or disables a module (which writes
+// the list again). `ceph-mgr --check-store` reports the damage.
 func (m *Manager) stored() storedState {
-	raw, ok := m.cfg.Backend.KV().Get(enabledKey)
+	kv := m.cfg.Backend.KV()
+	raw, ok := kv.Get(enabledKey)
+	damaged := ""
+	if !ok {
+		if err := StoreCorrupt(kv, enabledKey); err != nil {
+			damaged = err.Error()
+		}
+	}
 	m.parseMu.Lock()
 	defer m.parseMu.Unlock()
-	if m.lastParse.parsed && m.lastParse.present == ok && m.lastParse.raw == raw {
+	if m.lastParse.parsed && m.lastParse.present == ok && m.lastParse.raw == raw && m.lastParse.damaged == damaged {
 		return m.lastParse
 	}
-	st := storedState{parsed: true, raw: raw, present: ok}
-	if ok {
+	st := storedState{parsed: true, raw: raw, present: ok, damaged: damaged}
+	switch {
+	case ok:
 		st.names, st.problem = parseEnabled(raw)
+	case damaged != "":
+		st.problem = "the stored value fails its checksum"
 	}
 	m.lastParse = st
 	return st
@@ -273,7 +298,18 @@ func (m *Manager) stateChecks(checks map[string]HealthReport, dependency []strin
 			dependency = append(dependency, fmt.Sprintf("Module '%s' has failed dependency: %s", n, unavailableWhy))
 		}
 	}
-	if st := m.stored(); st.problem != "" {
+	switch st := m.stored(); {
+	case st.damaged != "":
+		checks[enabledCorruptCheck] = HealthReport{
+			Severity: HealthWarn,
+			Summary:  HealthMessage{Message: "the stored list of enabled mgr modules is unreadable: the modules it named are not running", Count: 1},
+			Detail: []HealthMessage{
+				{Message: st.damaged},
+				{Message: "no module was enabled from it: enable again the modules that should run (`mgr module enable NAME`; `mgr module ls` shows what runs now)"},
+				{Message: "enabling or disabling any module (`mgr module enable|disable`) writes the list again and clears this warning"},
+			},
+		}
+	case st.problem != "":
 		recovered := "no module name could be read from it"
 		if len(st.names) > 0 {
 			recovered = "modules read from it: " + strings.Join(st.names, ", ")

@@ -52,41 +52,29 @@ func (h *Handle) option(key string) (*compiledOption, error) {
 	return o, nil
 }
 
-// typed reads stored text through the option's type, falling back to the
-// declared default when the stored text does not parse.
-func (h *Handle) typed(o *compiledOption, key string) any {
-	if text, ok := h.m.cfg.Backend.Config().Get(key); ok {
-		v, err := o.parse(text)
-		if err == nil {
-			return v
-		}
-		h.log.Warn("ignoring unparsable option value", "key", key, "value", text, "err", err)
-	}
-	return o.def
-}
-
 // Option returns the value of a declared option: the value set in the
 // configuration database (mgr/<module>/<key>), else the declared default,
-// else nil. Reading an undeclared option is an error.
+// else nil. A stored value that the option's schema refuses (one that
+// does not parse, or is outside its enum or bounds, as the real `ceph
+// config set --force` can store when attached) or that fails its checksum
+// is logged and read as unset. Reading an undeclared option is an error.
 func (h *Handle) Option(key string) (any, error) {
 	o, err := h.option(key)
 	if err != nil {
 		return nil, err
 	}
-	return h.typed(o, optionKey(h.name, "", key)), nil
+	return h.m.optionValue(o, optionKeys(h.name, "", key)...), nil
 }
 
 // LocalizedOption reads mgr/<module>/<mgr id>/<key>, falling back to the
-// global mgr/<module>/<key> and then to the default.
+// global mgr/<module>/<key> and then to the default (a stored value that
+// cannot be served is skipped, as by Option).
 func (h *Handle) LocalizedOption(key string) (any, error) {
 	o, err := h.option(key)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := h.m.cfg.Backend.Config().Get(optionKey(h.name, h.MgrID(), key)); ok {
-		return h.typed(o, optionKey(h.name, h.MgrID(), key)), nil
-	}
-	return h.typed(o, optionKey(h.name, "", key)), nil
+	return h.m.optionValue(o, optionKeys(h.name, h.MgrID(), key)...), nil
 }
 
 // StringOption is Option for a string-valued option ("" when unset
@@ -168,7 +156,7 @@ func (h *Handle) ModuleOption(module, key string) (any, error) {
 	if !ok {
 		return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("config option '%s' is not declared by module %s", key, module), -int(syscall.ENOENT))
 	}
-	return h.typed(o, optionKey(module, "", key)), nil
+	return h.m.optionValue(o, optionKeys(module, "", key)...), nil
 }
 
 // SetModuleOption sets another module's option, validated by its schema.
@@ -192,8 +180,13 @@ func (h *Handle) Store(key string) (string, bool) {
 	return h.m.cfg.Backend.KV().Get(h.storeKey(key))
 }
 
-// SetStore writes the KV store; it returns once the value is durable.
+// SetStore writes the KV store; it returns once the value is durable. The
+// key must be valid UTF-8 (-EINVAL otherwise); the value may hold any
+// bytes.
 func (h *Handle) SetStore(ctx context.Context, key, val string) error {
+	if err := CheckKey("key", key); err != nil {
+		return fmt.Errorf("set_store: %w", err)
+	}
 	if err := h.m.cfg.Backend.KV().Set(ctx, h.storeKey(key), val); err != nil {
 		return fmt.Errorf("set_store %s: %w", key, err)
 	}
@@ -335,7 +328,7 @@ func (c *CommandResult) Done() <-chan struct{} { return c.done }
 func (h *Handle) SendCommand(ctx context.Context, target Target, cmd map[string]any, inbuf []byte, tag string) *CommandResult {
 	cr := &CommandResult{Tag: tag, done: make(chan struct{})}
 	go func() {
-		cr.res = h.m.cfg.Backend.Cluster().Command(ctx, target, cmd, inbuf)
+		cr.res = h.command(ctx, target, cmd, inbuf)
 		close(cr.done)
 		h.m.notifyModule(h.name, Notification{Type: NotifyCommand, ID: tag})
 	}()
@@ -343,8 +336,28 @@ func (h *Handle) SendCommand(ctx context.Context, target Target, cmd map[string]
 }
 
 // MonCommand sends a command to the monitors and waits for the result.
+//
+// The daemon's rules apply to it as to its own commands, also when the
+// monitors are real: config-key writes of keys that are not valid UTF-8
+// are refused (-EINVAL) and those of the daemon's own keys (under
+// ReservedKVPrefix) too (-EPERM), those keys read as absent, and `config
+// set|rm` of an option of a module compiled into this daemon is done as
+// the daemon's `config set|rm` does it (checked against the option's
+// type, enum and bounds, -EINVAL with the monitor's texts; "force" is not
+// honoured).
 func (h *Handle) MonCommand(ctx context.Context, cmd map[string]any, inbuf []byte) objectformat.Result {
-	return h.m.cfg.Backend.Cluster().Command(ctx, Target{Type: "mon"}, cmd, inbuf)
+	return h.command(ctx, Target{Type: "mon"}, cmd, inbuf)
+}
+
+// command runs a command for the module: monitor commands through the
+// daemon's rules (see MonCommand), then the backend.
+func (h *Handle) command(ctx context.Context, target Target, cmd map[string]any, inbuf []byte) objectformat.Result {
+	if target.Type == "mon" {
+		if res, done := h.m.moduleMonCommand(ctx, cmd); done {
+			return res
+		}
+	}
+	return h.m.cfg.Backend.Cluster().Command(ctx, target, cmd, inbuf)
 }
 
 // Remote calls a method another enabled module exports, with arguments and

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"syscall"
 
@@ -12,18 +11,26 @@ import (
 )
 
 // LocalMonCommand answers the monitor commands that make sense without
-// monitors, on local stores: config-key get/set/put/rm/del/exists/ls/list
-// on kv, and config get/set/rm for mgr options on config. ok is false for
-// every other command. Backends without a cluster (the embedded store,
+// monitors, on local stores: config-key get/set/put/rm/del/exists/ls/list/
+// dump on kv, and config get/set/rm for mgr options on config. ok is false
+// for every other command. Backends without a cluster (the embedded store,
 // MemoryBackend) use it so modules' MonCommand calls work the same there.
+// It applies the daemon's key rules (see CheckKey and RefuseReserved): the
+// daemon's own keys (ReservedKVPrefix) read as absent and cannot be
+// written, and a key written must be valid UTF-8. A module's option
+// values are checked against its schema before they get here, by
+// Handle.MonCommand.
 func LocalMonCommand(ctx context.Context, config, kv Store, cmd map[string]any, inbuf []byte) (res objectformat.Result, ok bool) {
 	prefix, _ := cmd["prefix"].(string)
 	str := func(k string) string { s, _ := cmd[k].(string); return s }
+	if res, refused := kvCommandRule(cmd); refused {
+		return res, true
+	}
 	switch prefix {
 	case "config-key get":
 		v, found := kv.Get(str("key"))
 		if !found {
-			return objectformat.Failed(-int(syscall.ENOENT), fmt.Sprintf("error obtaining '%s': (2) No such file or directory", str("key"))), true
+			return kvAbsent(str("key")), true
 		}
 		return objectformat.OK(v), true
 	case "config-key set", "config-key put":
@@ -42,16 +49,15 @@ func LocalMonCommand(ctx context.Context, config, kv Store, cmd map[string]any, 
 		return objectformat.Result{Stderr: "key deleted"}, true
 	case "config-key exists":
 		if _, found := kv.Get(str("key")); !found {
-			return objectformat.Failed(-int(syscall.ENOENT), fmt.Sprintf("key '%s' doesn't exist", str("key"))), true
+			return kvNotExists(str("key")), true
 		}
 		return objectformat.Result{Stderr: fmt.Sprintf("key '%s' exists", str("key"))}, true
 	case "config-key ls", "config-key list":
-		keys := make([]string, 0)
-		for k := range kv.List("") {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := sortedKeys(VisibleKVList(kv, ""))
 		b, _ := json.MarshalIndent(keys, "", "    ")
+		return objectformat.Result{Stdout: b}, true
+	case "config-key dump":
+		b, _ := json.MarshalIndent(VisibleKVList(kv, str("key")), "", "    ")
 		return objectformat.Result{Stdout: b}, true
 	case "config get":
 		if v, found := config.Get(str("key")); found && strings.HasPrefix(str("who"), "mgr") {
@@ -59,6 +65,9 @@ func LocalMonCommand(ctx context.Context, config, kv Store, cmd map[string]any, 
 		}
 		return objectformat.Failed(-int(syscall.ENOENT), fmt.Sprintf("unrecognized key '%s'", str("key"))), true
 	case "config set":
+		if err := CheckKey("name", str("name")); err != nil {
+			return objectformat.ResultOf(err), true
+		}
 		if err := config.Set(ctx, str("name"), str("value")); err != nil {
 			return objectformat.ResultOf(err), true
 		}

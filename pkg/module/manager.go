@@ -101,6 +101,9 @@ type Manager struct {
 	parseMu   sync.Mutex
 	lastParse storedState
 
+	warnMu sync.Mutex
+	warned map[string]string // option key → the stored text last warned about
+
 	counters struct{ notifyDropped atomic.Int64 }
 }
 
@@ -252,7 +255,11 @@ func (m *Manager) Start(ctx context.Context) error {
 	m.mu.Unlock()
 	m.unsubscribe = m.cfg.Backend.Subscribe(m.onEvent)
 	st := m.stored()
-	if st.problem != "" {
+	switch {
+	case st.damaged != "":
+		m.cfg.Log.Error("the stored enabled module list is unreadable (it fails its checksum): no module is enabled from it, and the modules it named are not running; enable them again (MGR_ENABLED_MODULES_CORRUPT until then)",
+			"key", enabledKey, "err", st.damaged)
+	case st.problem != "":
 		m.cfg.Log.Error("the stored enabled module list is corrupt; enabling the modules that could be read from it",
 			"key", enabledKey, "value", clip(st.raw, 80), "problem", st.problem, "modules", st.names)
 	}
@@ -858,13 +865,16 @@ func (m *Manager) setOption(ctx context.Context, module, who, key string, val an
 		return objectformat.NewErrorResponseCode(fmt.Sprintf("config option '%s' is not declared by module %s", key, module), -int(syscall.ENOENT))
 	}
 	full := optionKey(module, who, key)
+	if err := CheckKey("name", full); err != nil {
+		return err
+	}
 	if val == nil {
 		if err := m.cfg.Backend.Config().Delete(ctx, full); err != nil {
 			return fmt.Errorf("remove %s: %w", full, err)
 		}
 		return nil
 	}
-	text, err := valueText(val)
+	text, err := o.valueText(val)
 	if err != nil {
 		return objectformat.WrapCode(fmt.Errorf("%s: %w", full, err), -int(syscall.EINVAL))
 	}
@@ -876,22 +886,6 @@ func (m *Manager) setOption(ctx context.Context, module, who, key string, val an
 		return fmt.Errorf("set %s: %w", full, err)
 	}
 	return nil
-}
-
-// OptionValue returns the effective typed value of a module option as a
-// module would read it (localized when who is set).
-func (m *Manager) OptionValue(module, who, key string) (any, error) {
-	c, ok := m.catalog[module]
-	if !ok {
-		return nil, fmt.Errorf("module '%s' does not exist", module)
-	}
-	h := &Handle{name: module, m: m, opts: c.opts, log: m.cfg.Log}
-	if who != "" {
-		if _, ok := m.cfg.Backend.Config().Get(optionKey(module, who, key)); ok {
-			return h.typed(c.opts[key], optionKey(module, who, key)), nil
-		}
-	}
-	return h.Option(key)
 }
 
 func (m *Manager) setHealth(module string, checks map[string]HealthCheck) {

@@ -232,7 +232,7 @@ func TestOptions(t *testing.T) {
 	}{
 		{"count", 43, "error parsing value: Value '43' exceeds maximum 10"},
 		{"count", 0, "error parsing value: Value '0' is below minimum 1"},
-		{"count", "abc", `error parsing value: "abc" is not an integer`},
+		{"count", "abc", "error parsing value: strict_si_cast: unit prefix not recognized"},
 		{"flag", "maybe", "error parsing value: Expected option value to be integer, got 'maybe'"},
 		{"color", "green", "error parsing value: 'green' is not one of the permitted values: blue, red"},
 		{"nope", 1, "config option 'nope' is not declared by module t"},

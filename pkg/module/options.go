@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // OptionType is the type of a module option (MODULE_OPTIONS "type").
@@ -104,7 +105,7 @@ func compileOptions(module string, decl []Option) (options, error) {
 	out := options{}
 	all := append(append([]Option(nil), decl...), builtinOptions...)
 	for _, o := range all {
-		if o.Name == "" || strings.ContainsFunc(o.Name, func(r rune) bool { return r == '/' || unicode.IsSpace(r) }) {
+		if o.Name == "" || !utf8.ValidString(o.Name) || strings.ContainsFunc(o.Name, func(r rune) bool { return r == '/' || unicode.IsSpace(r) }) {
 			return nil, fmt.Errorf("module %s: invalid option name %q", module, o.Name)
 		}
 		if _, dup := out[o.Name]; dup {
@@ -140,7 +141,7 @@ func compileOptions(module string, decl []Option) (options, error) {
 			return nil, fmt.Errorf("module %s: option %q: min %s is above max %s", module, o.Name, fmtNum(*c.min), fmtNum(*c.max))
 		}
 		if o.Default != nil {
-			text, err := valueText(o.Default)
+			text, err := c.valueText(o.Default)
 			if err != nil {
 				return nil, fmt.Errorf("module %s: option %q: default: %v", module, o.Name, err)
 			}
@@ -180,9 +181,15 @@ func toFloat(v any) (float64, error) {
 	switch x := v.(type) {
 	case int:
 		return float64(x), nil
+	case int32:
+		return float64(x), nil
 	case int64:
 		return float64(x), nil
+	case uint:
+		return float64(x), nil
 	case uint64:
+		return float64(x), nil
+	case float32:
 		return float64(x), nil
 	case float64:
 		return x, nil
@@ -222,18 +229,13 @@ func valueText(v any) (string, error) {
 }
 
 // parse converts option text to the typed value (no enum or bound check).
+// Int, Uint, Size, Secs and Bool read text as Ceph's Option::parse_value
+// does, with its error texts (see cephnum.go).
 func (c *compiledOption) parse(text string) (any, error) {
 	s := strings.TrimSpace(text)
 	switch c.Type {
 	case Int, Uint:
-		v, err := strconv.ParseInt(s, 0, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not an integer", text)
-		}
-		if c.Type == Uint && v < 0 {
-			return nil, fmt.Errorf("%q is negative", text)
-		}
-		return v, nil
+		return strictSICast(text, c.Type == Uint)
 	case Float:
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(v) {
@@ -241,20 +243,9 @@ func (c *compiledOption) parse(text string) (any, error) {
 		}
 		return v, nil
 	case Secs:
-		if v, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(v) && v >= 0 {
-			return v, nil
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			return nil, fmt.Errorf("%q is not a duration (seconds, or like 90s, 5m, 1h)", text)
-		}
-		return d.Seconds(), nil
+		return parseTimespan(text)
 	case Size:
-		v, err := parseSize(s)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a size (bytes, or like 4K, 10M, 2G)", text)
-		}
-		return v, nil
+		return strictIECStrtoll(text)
 	case Bool:
 		return parseBool(text)
 	case Addr:
@@ -290,34 +281,6 @@ func parseBool(text string) (bool, error) {
 		return false, err
 	}
 	return n != 0, nil
-}
-
-// strictStrtol is Ceph's strict_strtol in base 10 (Pacific): strtoll's
-// syntax (leading C white space, an optional sign, decimal digits) with
-// nothing after the digits, within int64 and then within C's int.
-func strictStrtol(text string) (int64, error) {
-	i := 0
-	for i < len(text) && strings.IndexByte(" \t\n\v\f\r", text[i]) >= 0 {
-		i++
-	}
-	start := i
-	if i < len(text) && (text[i] == '+' || text[i] == '-') {
-		i++
-	}
-	digits := i
-	for i < len(text) && text[i] >= '0' && text[i] <= '9' {
-		i++
-	}
-	if i == digits || i != len(text) {
-		//lint:ignore ST1005 Ceph's message, capitalised as the monitor writes it
-		return 0, fmt.Errorf("Expected option value to be integer, got '%s'", text)
-	}
-	n, err := strconv.ParseInt(text[start:], 10, 64)
-	if err != nil || n < math.MinInt32 || n > math.MaxInt32 {
-		//lint:ignore ST1005 Ceph's message, capitalised as the monitor writes it
-		return 0, fmt.Errorf("The option value '%s' seems to be invalid", text)
-	}
-	return n, nil
 }
 
 // asciiEqualFold is C's strcasecmp(s, t) == 0: case folded in ASCII only.
@@ -359,24 +322,6 @@ func isUUID(s string) bool {
 	return true
 }
 
-func parseSize(s string) (int64, error) {
-	i := len(s)
-	for i > 0 && !(s[i-1] >= '0' && s[i-1] <= '9') {
-		i--
-	}
-	n, err := strconv.ParseInt(s[:i], 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("bad size")
-	}
-	shift := map[string]uint{"": 0, "B": 0, "K": 10, "KB": 10, "KI": 10, "KIB": 10, "M": 20, "MB": 20, "MI": 20, "MIB": 20,
-		"G": 30, "GB": 30, "GI": 30, "GIB": 30, "T": 40, "TB": 40, "TI": 40, "TIB": 40, "P": 50, "PB": 50, "PI": 50, "PIB": 50}
-	sh, ok := shift[strings.ToUpper(s[i:])]
-	if !ok || (sh > 0 && n > math.MaxInt64>>sh) {
-		return 0, fmt.Errorf("bad size")
-	}
-	return n << sh, nil
-}
-
 // validate parses text and checks the enum and bounds; it returns the
 // canonical text to store and the typed value. The errors are the
 // monitor's texts.
@@ -398,13 +343,32 @@ func (c *compiledOption) validate(text string) (string, any, error) {
 }
 
 // canonical is the text stored for a parsed value: a Str as given, any
-// other type as its value prints.
+// other type as its value prints (as Ceph normalises it: "10K" is stored
+// as 10000, "1h 30m" as 5400).
 func (c *compiledOption) canonical(text string, v any) string {
 	if c.Type == Str {
 		return text
 	}
-	canon, _ := valueText(v)
+	canon, _ := c.valueText(v)
 	return canon
+}
+
+// valueText is valueText for this option: a number given for a Secs
+// option is written as decimal seconds, which parse reads back (Go's
+// shortest form of 1e6 has an exponent, which parse_timespan refuses).
+func (c *compiledOption) valueText(v any) (string, error) {
+	if c.Type == Secs {
+		switch x := v.(type) {
+		case time.Duration:
+			return formatSecs(x.Seconds()), nil
+		case float64, float32, int, int32, int64, uint, uint64:
+			f, err := toFloat(x)
+			if err == nil {
+				return formatSecs(f), nil
+			}
+		}
+	}
+	return valueText(v)
 }
 
 // violation reports which rule a parsed value breaks: "enum" (canon is

@@ -31,20 +31,31 @@ type Code interface {
 	~int | syscall.Errno
 }
 
+// MaxErrno is the largest errno value (Linux's and Ceph's MAX_ERRNO): a
+// failure's return value is between -MaxErrno and -1.
+const MaxErrno = 4095
+
 // failureCode is the return value an error constructor gives code: a
-// negative value as is, a positive errno negated, and 0, which would
-// report success, -EINVAL. An error always fails; a zero or positive
-// return value comes only from an explicit [Result] (or an
-// [ErrorResponseBase] that returns one).
+// negative errno as is, a positive errno negated, and anything that is no
+// errno -EINVAL: 0 (which would report success), and codes beyond
+// MaxErrno either way (-1<<32, say, which a transport that carries the
+// value as an int32 would turn into 0, a success). An error always fails
+// with an errno; a zero or positive return value, or one outside the
+// errno range, comes only from an explicit [Result] (or an
+// [ErrorResponseBase] that returns one), and is then the transport's to
+// carry or refuse.
 func failureCode[C Code](code C) int {
+	if e, ok := any(code).(syscall.Errno); ok && uint64(e) > MaxErrno {
+		return -int(syscall.EINVAL) // a huge uintptr would turn negative as an int
+	}
 	n := int(code)
 	switch {
-	case n > 0:
+	case n > 0 && n <= MaxErrno:
 		return -n
-	case n == 0:
-		return -int(syscall.EINVAL)
+	case n < 0 && n >= -MaxErrno:
+		return n
 	}
-	return n
+	return -int(syscall.EINVAL)
 }
 
 // NewErrorResponse returns an ErrorResponse with status text and -EINVAL.
@@ -56,7 +67,8 @@ func NewErrorResponse(status string) *ErrorResponse {
 // value. The sign of retval does not matter: syscall.ENOENT, 2 and -2 all
 // give -ENOENT. A zero retval gives -EINVAL: unlike Python's
 // ErrorResponse(status, return_value=0), an error never reports success
-// (return a Result with a Stderr text for that).
+// (return a Result with a Stderr text for that). A retval that is no
+// errno (beyond [MaxErrno] either way) gives -EINVAL too.
 func NewErrorResponseCode[C Code](status string, retval C) *ErrorResponse {
 	return &ErrorResponse{status: status, retval: failureCode(retval)}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"syscall"
 	"testing"
 
@@ -54,9 +55,21 @@ func TestErrorConstructorsNormaliseTheCode(t *testing.T) {
 		{int(syscall.ENOENT), -2},
 		{-22, -22},
 		{22, -22},
-		{-4242, -4242}, // no name, still a failure as given
-		{4242, -4242},
+		{-4000, -4000}, // no name, still a failure as given
+		{4000, -4000},
+		{-MaxErrno, -MaxErrno},
+		{MaxErrno, -MaxErrno},
 		{0, -22},
+		// Not errnos: -EINVAL rather than a value a transport might
+		// truncate (-1<<32 as an int32 is 0, a success).
+		{-MaxErrno - 1, -22},
+		{MaxErrno + 1, -22},
+		{-1 << 32, -22},
+		{1 << 32, -22},
+		{-1<<32 - 2, -22},
+		{math.MinInt, -22},
+		{math.MaxInt, -22},
+		{math.MinInt32, -22},
 	}
 	errnos := []struct {
 		code syscall.Errno
@@ -65,6 +78,8 @@ func TestErrorConstructorsNormaliseTheCode(t *testing.T) {
 		{syscall.ENOENT, -2},
 		{syscall.EACCES, -13},
 		{syscall.Errno(0), -22},
+		{syscall.Errno(MaxErrno + 1), -22},
+		{syscall.Errno(1 << 32), -22},
 	}
 	for _, c := range constructors {
 		for _, tt := range ints {
@@ -92,6 +107,12 @@ func TestErrorConstructorsNormaliseTheCode(t *testing.T) {
 	require.Equal(t, 0, ErrnoOf(nil))
 	require.Equal(t, -22, ErrnoOf(syscall.Errno(0)))
 	require.Equal(t, -22, ErrnoOf(coolErr{"zero", 0}))
+	require.Equal(t, -22, ErrnoOf(coolErr{"huge", -1 << 32}), "a code that is no errno")
+	huge := syscall.Errno(^uintptr(0)) // -1 as an int, but no errno
+	require.Equal(t, -22, NewErrorResponseCode("x", huge).ReturnValue())
+	require.Equal(t, -22, Failed(huge, "x").Retval)
+	require.Equal(t, -22, ErrnoOf(fmt.Errorf("x: %w", huge)))
+	require.Equal(t, -22, ErrnoOf(ownResult{Result{Retval: -1 << 32}}))
 	require.Equal(t, -22, ErrnoOf(ownResult{Result{Stderr: "fine"}}))
 	require.Equal(t, -5, ErrnoOf(ownResult{Result{Retval: 5}}))
 

@@ -20,8 +20,8 @@ func OK(stdout string) Result { return Result{Stdout: []byte(stdout)} }
 
 // Failed returns a failed Result with a status message and no output. Like
 // the error constructors it normalises retval: syscall.EINVAL, 22 and -22
-// all give -22, and 0 gives -EINVAL. Build a Result literal for a zero or
-// positive return value.
+// all give -22, and 0 (or a code beyond MaxErrno) gives -EINVAL. Build a
+// Result literal for a zero or positive return value.
 func Failed[C Code](retval C, stderr string) Result {
 	return Result{Retval: failureCode(retval), Stderr: stderr}
 }
