@@ -19,9 +19,15 @@
 // the bytes-in-flight budget (-EBUSY, -E2BIG), is refused without reading
 // its input. Command text must be valid UTF-8 (no escaped lone
 // surrogates), with nothing after the object; both are refused with
-// -EINVAL otherwise. Commands whose client goes away are cancelled, and
-// at shutdown (Drain) unfinished ones are answered -EAGAIN "daemon is
-// shutting down".
+// -EINVAL otherwise (Client refuses such text before sending it). Commands
+// whose client goes away are cancelled, and at shutdown (Drain)
+// unfinished ones are answered -EAGAIN "daemon is shutting down".
+//
+// Replies are bounded too (see reply.go): one over 64 KiB holds its size
+// of the same in-flight budget until written, and is answered -EBUSY
+// instead when the budget cannot hold it; a client has the write timeout
+// plus a second per MiB to read it. A return value that does not fit 32
+// bits is sent as -EINVAL with a note (FitRetval), on every transport.
 package api
 
 import (
@@ -121,10 +127,19 @@ type ServerOptions struct {
 	// CommandTimeout bounds a command (default 5 min; the handler should
 	// honour its context, the client gets -ETIMEDOUT either way).
 	ReadTimeout, CommandTimeout time.Duration
+	// WriteTimeout bounds the time a client may take to read its reply:
+	// WriteTimeout plus a second per MiB of reply (asok.ReplyDeadline;
+	// default 10 s). A client that does not read its reply by then loses
+	// it (and its connection).
+	WriteTimeout time.Duration
+	// IdleTimeout is how long a connection may wait for its next request
+	// (default 2 min).
+	IdleTimeout time.Duration
 	// MaxConns is the number of open connections past which the one idle
 	// the longest is closed to make room (default asok.DefaultMaxConns).
 	MaxConns int
-	// Inflight caps the request bytes in flight; servers of one daemon
+	// Inflight caps the request bytes in flight and the bytes of replies
+	// (over asok.SmallReply) waiting to be written; servers of one daemon
 	// share it. Nil means a budget of its own of MaxInflight bytes
 	// (default DefaultMaxInflight).
 	Inflight    *Budget
@@ -217,6 +232,12 @@ func NewServer(h Handler, o ServerOptions) *Server {
 	if o.CommandTimeout <= 0 {
 		o.CommandTimeout = 5 * time.Minute
 	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = defaultIdleTimeout
+	}
 	if o.Perm == "" {
 		o.Perm = "rw"
 	}
@@ -230,29 +251,29 @@ func NewServer(h Handler, o ServerOptions) *Server {
 	mux.HandleFunc("GET /v1/command-descriptions", func(w http.ResponseWriter, r *http.Request) {
 		b, err := h.Descriptions(r.Context())
 		if err != nil {
-			writeReply(w, http.StatusServiceUnavailable, Reply{Retval: objectformat.ErrnoOf(err), Stderr: err.Error()})
+			s.reply(w, r, http.StatusServiceUnavailable, objectformat.Failed(objectformat.ErrnoOf(err), err.Error()))
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(b)
+		s.sendRaw(w, r, http.StatusOK, b)
 	})
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, h.Status(r.Context()))
+		s.replyJSON(w, r, http.StatusOK, h.Status(r.Context()))
 	})
 	mux.HandleFunc("GET /v1/snapshot", func(w http.ResponseWriter, r *http.Request) {
-		s, err := h.Snapshot(r.Context())
+		snap, err := h.Snapshot(r.Context())
 		if err != nil {
-			writeReply(w, http.StatusServiceUnavailable, Reply{Retval: objectformat.ErrnoOf(err), Stderr: err.Error()})
+			s.reply(w, r, http.StatusServiceUnavailable, objectformat.Failed(objectformat.ErrnoOf(err), err.Error()))
 			return
 		}
-		writeJSON(w, http.StatusOK, s)
+		s.replyJSON(w, r, http.StatusOK, snap)
 	})
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: o.ReadTimeout,
 		ReadTimeout:       o.ReadTimeout,
-		IdleTimeout:       idleTimeout,
+		IdleTimeout:       o.IdleTimeout,
 		MaxHeaderBytes:    16 << 10,
+		ConnContext:       withConn,
 		ConnState: func(c net.Conn, st http.ConnState) {
 			if tc := tracked(c); tc != nil {
 				switch st {
@@ -274,30 +295,29 @@ func (s *Server) serveHTTPCommand(w http.ResponseWriter, r *http.Request) {
 		perm = narrow(perm, p)
 	}
 	if s.draining.Load() {
-		writeReply(w, http.StatusServiceUnavailable, replyOf(ShuttingDown(nil)))
+		s.reply(w, r, http.StatusServiceUnavailable, ShuttingDown(nil))
 		return
 	}
+	tooLarge := objectformat.Failed(-int(syscall.E2BIG), fmt.Sprintf("request larger than the %d byte limit", s.o.MaxRequest))
 	if r.ContentLength > s.o.MaxRequest {
-		writeReply(w, http.StatusRequestEntityTooLarge, Reply{Retval: -int(syscall.E2BIG),
-			Stderr: fmt.Sprintf("request larger than the %d byte limit", s.o.MaxRequest)})
+		s.reply(w, r, http.StatusRequestEntityTooLarge, tooLarge)
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, s.o.MaxRequest)
 	req, err := s.readBody(r.Context(), body, r.ContentLength, perm)
-	defer s.o.Inflight.release(req.reserved)
+	defer func() { s.o.Inflight.Release(req.reserved) }()
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			writeReply(w, http.StatusRequestEntityTooLarge, Reply{Retval: -int(syscall.E2BIG),
-				Stderr: fmt.Sprintf("request larger than the %d byte limit", s.o.MaxRequest)})
+			s.reply(w, r, http.StatusRequestEntityTooLarge, tooLarge)
 		default:
-			writeReply(w, http.StatusBadRequest, Reply{Retval: -int(syscall.EINVAL), Stderr: "bad request: " + err.Error()})
+			s.reply(w, r, http.StatusBadRequest, objectformat.Failed(-int(syscall.EINVAL), "bad request: "+err.Error()))
 		}
 		return
 	}
 	if req.refusal != nil {
-		writeReply(w, http.StatusOK, replyOf(*req.refusal))
+		s.reply(w, r, http.StatusOK, *req.refusal)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.o.CommandTimeout)
@@ -308,21 +328,21 @@ func (s *Server) serveHTTPCommand(w http.ResponseWriter, r *http.Request) {
 	go func() { done <- s.h.Command(cctx, req.cmd, req.inbuf, perm) }()
 	select {
 	case res := <-done:
-		writeReply(w, http.StatusOK, replyOf(res))
+		// The input is the handler's now; its budget goes back before
+		// the reply takes its own.
+		s.o.Inflight.Release(req.reserved)
+		req.reserved = 0
+		s.reply(w, r, http.StatusOK, res)
 	case <-ctx.Done():
 		if r.Context().Err() != nil {
 			return // the client went away; its command is cancelled
 		}
-		writeReply(w, http.StatusOK, Reply{Retval: -int(syscall.ETIMEDOUT),
-			Stderr: fmt.Sprintf("command did not complete within %s", s.o.CommandTimeout)})
+		s.reply(w, r, http.StatusOK, objectformat.Failed(-int(syscall.ETIMEDOUT),
+			fmt.Sprintf("command did not complete within %s", s.o.CommandTimeout)))
 	case <-s.abortCh:
 		abort(asok.ErrShuttingDown)
-		writeReply(w, http.StatusServiceUnavailable, replyOf(ShuttingDown(req.cmd["prefix"])))
+		s.reply(w, r, http.StatusServiceUnavailable, ShuttingDown(req.cmd["prefix"]))
 	}
-}
-
-func replyOf(res objectformat.Result) Reply {
-	return Reply{Retval: res.Retval, Stdout: res.Stdout, Stderr: res.Stderr}
 }
 
 // narrow returns the permissions in both a and b.
@@ -337,16 +357,6 @@ func narrow(a, b string) string {
 		return "-" // no permission at all, never empty (empty means unlimited)
 	}
 	return out.String()
-}
-
-func writeReply(w http.ResponseWriter, code int, r Reply) { writeJSON(w, code, r) }
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false) // stderr such as "<key>" reads as it is
-	_ = enc.Encode(v)
 }
 
 // Client talks to a daemon's API socket. Commands use the framed protocol
@@ -424,11 +434,13 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 	return data, resp.StatusCode, nil
 }
 
-// Command runs one command.
+// Command runs one command. A command holding text that is not valid
+// UTF-8 is not sent: the error is the daemon's *InvalidUTF8Error (-EINVAL;
+// see EncodeCommand).
 func (c *Client) Command(ctx context.Context, cmd map[string]any, inbuf []byte) (objectformat.Result, error) {
-	cmdJSON, err := json.Marshal(cmd)
+	cmdJSON, err := EncodeCommand(cmd)
 	if err != nil {
-		return objectformat.Result{}, fmt.Errorf("encode command: %w", err)
+		return objectformat.Result{}, err
 	}
 	return c.CommandJSON(ctx, cmdJSON, inbuf)
 }

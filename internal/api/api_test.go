@@ -162,15 +162,7 @@ func TestFramedBadInput(t *testing.T) {
 		io.ReadFull(c, e)
 		return int32(binary.BigEndian.Uint32(hdr[:4])), string(e)
 	}
-	frame := func(cmd string, inbuf []byte) []byte {
-		var b bytes.Buffer
-		b.WriteString("GMR1\x00")
-		binary.Write(&b, binary.BigEndian, uint32(len(cmd)))
-		b.WriteString(cmd)
-		binary.Write(&b, binary.BigEndian, uint32(len(inbuf)))
-		b.Write(inbuf)
-		return b.Bytes()
-	}
+	frame := func(cmd string, inbuf []byte) []byte { return framedRequest(true, cmd, inbuf) }
 	rv, msg := talk(frame("not json", nil))
 	require.Equal(t, int32(-22), rv)
 	require.Contains(t, msg, "not a JSON object")

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"sort"
 	"strconv"
 	"syscall"
 	"unicode/utf16"
@@ -32,7 +34,7 @@ func DecodeCommand(data []byte) (map[string]any, error) {
 			if s.i == len(s.b) {
 				return m, nil
 			}
-			return nil, errors.New("data after the command object")
+			return nil, ErrTrailingData
 		}
 	}
 	if s.bad != nil {
@@ -53,8 +55,11 @@ func syntaxError(data []byte) error {
 	if m == nil {
 		return errors.New("null is not a command object")
 	}
-	return errors.New("data after the command object")
+	return ErrTrailingData
 }
+
+// ErrTrailingData refuses a command followed by more than white space.
+var ErrTrailingData = errors.New("trailing data after the command")
 
 // InvalidUTF8Error refuses a command whose text is not valid UTF-8.
 type InvalidUTF8Error struct {
@@ -72,6 +77,81 @@ func (e *InvalidUTF8Error) Error() string {
 
 // ErrorCode makes objectformat.ErrnoOf report -EINVAL.
 func (e *InvalidUTF8Error) ErrorCode() int { return -int(syscall.EINVAL) }
+
+// EncodeCommand encodes a command object as encoding/json does, but
+// refuses text that is not valid UTF-8 with the *InvalidUTF8Error the
+// daemon would answer (naming the first such argument in the encoded
+// order): encoding/json would silently send U+FFFD instead, so "k\xff"
+// and "k\xfe" would reach the daemon as one key.
+func EncodeCommand(cmd map[string]any) ([]byte, error) {
+	bad := false
+	for k, v := range cmd {
+		if !utf8.ValidString(k) || !validText(reflect.ValueOf(v), 0) {
+			bad = true
+			break
+		}
+	}
+	if bad {
+		keys := make([]string, 0, len(cmd))
+		for k := range cmd {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			switch {
+			case !utf8.ValidString(k):
+				return nil, &InvalidUTF8Error{}
+			case !validText(reflect.ValueOf(cmd[k]), 0):
+				return nil, &InvalidUTF8Error{Arg: k}
+			}
+		}
+	}
+	b, err := json.Marshal(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("encode command: %w", err)
+	}
+	return b, nil
+}
+
+// validText reports whether the strings that encoding/json would encode
+// from v (values, map keys, struct fields) are valid UTF-8. Past
+// encoding/json's own nesting limit it stops looking: encoding/json then
+// fails on the cycle.
+func validText(v reflect.Value, depth int) bool {
+	if depth > maxDepth {
+		return true
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return utf8.ValidString(v.String())
+	case reflect.Interface, reflect.Pointer:
+		return v.IsNil() || validText(v.Elem(), depth+1)
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return true // base64
+		}
+		fallthrough
+	case reflect.Array:
+		for i := range v.Len() {
+			if !validText(v.Index(i), depth+1) {
+				return false
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if !validText(it.Key(), depth+1) || !validText(it.Value(), depth+1) {
+				return false
+			}
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() && !validText(v.Field(i), depth+1) {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // maxDepth is encoding/json's nesting limit.
 const maxDepth = 10000

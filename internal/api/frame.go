@@ -83,7 +83,7 @@ func (sl *sniffListener) classify(c *asok.Conn) {
 	// of either protocol. Only what starts otherwise than the magic is
 	// handed to HTTP: a framed client slow to send (a busy machine) must
 	// not get an HTTP reply.
-	_ = c.SetReadDeadline(time.Now().Add(idleTimeout))
+	_ = c.SetReadDeadline(time.Now().Add(sl.s.o.IdleTimeout))
 	br := bufio.NewReaderSize(c, connBufSize)
 	if _, err := br.Peek(1); err != nil {
 		c.Close()
@@ -164,27 +164,28 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 	for {
 		now := time.Now()
 		c.Idle(now)
-		_ = c.SetReadDeadline(now.Add(idleTimeout))
+		_ = c.SetReadDeadline(now.Add(s.o.IdleTimeout))
 		cmd, inbuf, refusal, err := s.readFramed(c, r, perm)
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return
+			if errors.Is(err, errBetween) {
+				return // closed, or idle too long, between requests
 			}
 			res := objectformat.Failed(-int(syscall.EINVAL), "bad request: "+err.Error())
 			if errors.Is(err, errTooLarge) {
 				res = objectformat.Failed(-int(syscall.E2BIG), err.Error())
 			}
-			_ = writeFrameReply(c, res)
+			// A client that shut its sending side down still reads this.
+			_ = s.writeFrameReply(c, res)
 			return
 		}
 		if refusal != nil {
-			if writeFrameReply(c, *refusal) != nil || s.draining.Load() {
+			if s.writeFrameReply(c, *refusal) != nil || s.draining.Load() {
 				return
 			}
 			continue
 		}
 		if !c.Busy() {
-			s.o.Inflight.release(int64(len(inbuf)))
+			s.o.Inflight.Release(int64(len(inbuf)))
 			return // shed for room while its request arrived
 		}
 		// The command runs in this goroutine (no hand-off on the fast
@@ -198,8 +199,14 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 		s.sweeper()
 		res := s.h.Command(ctx, cmd, inbuf, perm)
 		cancel(nil)
-		s.o.Inflight.release(int64(len(inbuf)))
-		if !wd.finish() || writeFrameReply(c, res) != nil {
+		s.o.Inflight.Release(int64(len(inbuf)))
+		if !wd.finish() {
+			return
+		}
+		res, held := s.budgetReply(res)
+		err = s.writeFrameReply(c, res)
+		s.o.Inflight.Release(held)
+		if err != nil {
 			return
 		}
 	}
@@ -207,16 +214,18 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 
 // readFramed reads one request. A request refused before its inbuf is read
 // (bad command, permission, size, budget, shutdown) comes back as a
-// refusal, with the inbuf skipped; err is a broken connection or frame.
+// refusal, with the inbuf skipped; err is a broken connection or frame:
+// errBetween when the connection ended (or idled out) before a request
+// began, else one to answer.
 // A returned inbuf holds its size of the in-flight budget.
 func (s *Server) readFramed(c net.Conn, r *bufio.Reader, perm string) (cmd map[string]any, inbuf []byte, refusal *objectformat.Result, err error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:1]); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, fmt.Errorf("%w: %w", errBetween, err)
 	}
 	_ = c.SetReadDeadline(time.Now().Add(s.o.ReadTimeout))
 	if _, err := io.ReadFull(r, hdr[1:]); err != nil {
-		return nil, nil, nil, fmt.Errorf("truncated frame: %w", err)
+		return nil, nil, nil, truncated(err)
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n > maxFrameCmd {
@@ -224,7 +233,7 @@ func (s *Server) readFramed(c net.Conn, r *bufio.Reader, perm string) (cmd map[s
 	}
 	skip := func(m uint32, res objectformat.Result) (map[string]any, []byte, *objectformat.Result, error) {
 		if _, err := r.Discard(int(m)); err != nil {
-			return nil, nil, nil, fmt.Errorf("truncated frame: %w", err)
+			return nil, nil, nil, truncated(err)
 		}
 		return nil, nil, &res, nil
 	}
@@ -232,7 +241,7 @@ func (s *Server) readFramed(c net.Conn, r *bufio.Reader, perm string) (cmd map[s
 	busy, ok := objectformat.Result{}, true
 	if n > smallCmd {
 		if busy, ok = s.o.Inflight.reserve(int64(n)); ok {
-			defer s.o.Inflight.release(int64(n))
+			defer s.o.Inflight.Release(int64(n))
 		}
 	}
 	if ok {
@@ -242,7 +251,7 @@ func (s *Server) readFramed(c net.Conn, r *bufio.Reader, perm string) (cmd map[s
 		_, err = r.Discard(int(n))
 	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("truncated frame: %w", err)
+		return nil, nil, nil, truncated(err)
 	}
 	m, err := readLen(r)
 	if err != nil {
@@ -272,8 +281,8 @@ func (s *Server) readFramed(c net.Conn, r *bufio.Reader, perm string) (cmd map[s
 	}
 	inbuf = make([]byte, m)
 	if _, err := io.ReadFull(r, inbuf); err != nil {
-		s.o.Inflight.release(int64(m))
-		return nil, nil, nil, fmt.Errorf("truncated frame: %w", err)
+		s.o.Inflight.Release(int64(m))
+		return nil, nil, nil, truncated(err)
 	}
 	return cmd, inbuf, nil, nil
 }
@@ -281,9 +290,26 @@ func (s *Server) readFramed(c net.Conn, r *bufio.Reader, perm string) (cmd map[s
 func readLen(r *bufio.Reader) (uint32, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return 0, fmt.Errorf("truncated frame: %w", err)
+		return 0, truncated(err)
 	}
 	return binary.BigEndian.Uint32(hdr[:]), nil
+}
+
+// errBetween marks the end of a framed connection between requests: a
+// clean close, or the idle timeout. It gets no reply (the client sent no
+// request to answer, and a reply it did not ask for would be read as the
+// answer to its next one).
+var errBetween = errors.New("no request")
+
+// truncated reports a request cut off inside its frame: the end of the
+// stream there (even exactly at a length field) is io.ErrUnexpectedEOF,
+// never io.EOF, so that it is answered rather than taken for a clean
+// close.
+func truncated(err error) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("truncated frame: %w", err)
 }
 
 // badCommand is the reply to command JSON that does not decode.
@@ -291,6 +317,9 @@ func badCommand(err error) objectformat.Result {
 	var u *InvalidUTF8Error
 	if errors.As(err, &u) {
 		return objectformat.Failed(-int(syscall.EINVAL), u.Error())
+	}
+	if errors.Is(err, ErrTrailingData) {
+		return objectformat.Failed(-int(syscall.EINVAL), "bad request: "+err.Error())
 	}
 	return objectformat.Failed(-int(syscall.EINVAL), "bad request: the command is not a JSON object")
 }
@@ -443,7 +472,7 @@ func (wd *watchdog) abort() {
 func (wd *watchdog) end(res objectformat.Result, cause error) {
 	wd.gone = true
 	wd.cancel(cause)
-	_ = writeFrameReply(wd.c, res)
+	_ = wd.s.writeFrameReply(wd.c, res)
 	wd.c.Close()
 }
 
@@ -453,9 +482,12 @@ func (wd *watchdog) stop() { wd.t.Stop() }
 // writes.
 var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
-// writeFrameReply writes one reply frame.
-func writeFrameReply(c net.Conn, res objectformat.Result) error {
-	_ = c.SetWriteDeadline(time.Now().Add(time.Minute))
+// writeFrameReply writes one reply frame within the reply deadline; the
+// connection may be shed for room meanwhile (asok.Conn.Writing).
+func (s *Server) writeFrameReply(c *asok.Conn, res objectformat.Result) error {
+	now := time.Now()
+	c.Writing(now)
+	_ = c.SetWriteDeadline(now.Add(asok.ReplyDeadline(s.o.WriteTimeout, len(res.Stdout)+len(res.Stderr))))
 	w := writers.Get().(*bufio.Writer)
 	w.Reset(c)
 	err := writeReplyFrame(w, res)
@@ -467,7 +499,8 @@ func writeFrameReply(c net.Conn, res objectformat.Result) error {
 	return err
 }
 
-const idleTimeout = 2 * time.Minute
+// defaultIdleTimeout is ServerOptions.IdleTimeout's default.
+const defaultIdleTimeout = 2 * time.Minute
 
 var errTooLarge = errors.New("request too large")
 
@@ -484,6 +517,7 @@ func readHello(r *bufio.Reader) (string, error) {
 }
 
 func writeReplyFrame(w *bufio.Writer, res objectformat.Result) error {
+	res = FitRetval(res)
 	var hdr [8]byte
 	binary.BigEndian.PutUint32(hdr[:4], uint32(int32(res.Retval)))
 	binary.BigEndian.PutUint32(hdr[4:], uint32(len(res.Stdout)))

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -245,8 +244,8 @@ func TestHTTPBody(t *testing.T) {
 		{"escaped slash", `{"cmd": {"prefix": "hi"}, "inbuf": "\/w=="}`, 200, "rw:\xff"},
 		{"unknown members", `{"x": [1, {"y": "}"}], "cmd": {"prefix": "hi"}, "z": null}`, 200, "rw:"},
 		{"nested command", `{"cmd": {"prefix": "hi", "o": {"a": [1]}}}`, 200, "rw:"},
-		{"trailing bytes", `{"cmd": {"prefix": "hi"}} x`, 400, `invalid character 'x' after the request object`},
-		{"second object", `{"cmd": {"prefix": "hi"}}{}`, 400, `after the request object`},
+		{"trailing bytes", `{"cmd": {"prefix": "hi"}} x`, 400, `"bad request: trailing data after the request object"`},
+		{"second object", `{"cmd": {"prefix": "hi"}}{}`, 400, `"bad request: trailing data after the request object"`},
 		{"inbuf first", `{"inbuf": "aGk=", "cmd": {"prefix": "hi"}}`, 400, `\"cmd\" must come before \"inbuf\"`},
 		{"twice", `{"cmd": {"prefix": "hi"}, "cmd": {"prefix": "hi"}}`, 400, `given twice`},
 		{"invalid utf-8", `{"cmd": {"prefix": "hi", "key": "k` + "\xff" + `"}}`, 400, `invalid UTF-8 in argument 'key'`},
@@ -378,12 +377,7 @@ func TestIdleConnectionsAreCheap(t *testing.T) {
 	for i := 0; i < n; i++ {
 		dial() // silent
 		c := dial()
-		var b bytes.Buffer
-		b.WriteString("GMR1\x00")
-		binary.Write(&b, binary.BigEndian, uint32(len(`{"prefix": "hi"}`)))
-		b.WriteString(`{"prefix": "hi"}`)
-		binary.Write(&b, binary.BigEndian, uint32(0))
-		_, err := c.Write(b.Bytes())
+		_, err := c.Write(framedRequest(true, `{"prefix": "hi"}`, nil))
 		require.NoError(t, err)
 		var reply [8 + 3 + 4 + 2]byte
 		_, err = io.ReadFull(c, reply[:])
@@ -424,12 +418,7 @@ func TestSlowFramedClientIsNotHTTP(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	time.Sleep(300 * time.Millisecond)
-	var b bytes.Buffer
-	b.WriteString("GMR1\x00")
-	binary.Write(&b, binary.BigEndian, uint32(len(`{"prefix": "hi"}`)))
-	b.WriteString(`{"prefix": "hi"}`)
-	binary.Write(&b, binary.BigEndian, uint32(0))
-	_, err = c.Write(b.Bytes())
+	_, err = c.Write(framedRequest(true, `{"prefix": "hi"}`, nil))
 	require.NoError(t, err)
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	reply := make([]byte, 8+3+4+2)

@@ -101,8 +101,8 @@ func (s *Server) readBody(ctx context.Context, body io.Reader, length int64, per
 			return req, fmt.Errorf("invalid character %q after member %q", c, key)
 		}
 	}
-	if c, err := p.next(); err == nil {
-		return req, fmt.Errorf("invalid character %q after the request object", c)
+	if _, err := p.next(); err == nil {
+		return req, errTrailingRequest
 	} else if !errors.Is(err, io.ErrUnexpectedEOF) {
 		return req, err
 	}
@@ -259,6 +259,10 @@ func (s *Server) readInbuf(p *bodyParser, req *httpRequest, length int64, perm s
 }
 
 var errRefused = errors.New("refused")
+
+// errTrailingRequest refuses a body with more than white space after the
+// request object.
+var errTrailingRequest = errors.New("trailing data after the request object")
 
 // bodyParser reads the tokens of a request body.
 type bodyParser struct {

@@ -58,7 +58,7 @@ func FuzzReadBody(f *testing.F) {
 			length = int64(len(body))
 		}
 		req, err := s.readBody(context.Background(), bytes.NewReader(body), length, "rw")
-		s.o.Inflight.release(req.reserved)
+		s.o.Inflight.Release(req.reserved)
 		require.Zero(t, s.o.Inflight.InUse())
 		if err != nil {
 			return

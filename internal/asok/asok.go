@@ -43,8 +43,15 @@ type Server struct {
 	// ReadTimeout bounds the time to receive a whole request (default 10 s),
 	// so a slow or silent client cannot hold a connection.
 	ReadTimeout time.Duration
-	// WriteTimeout bounds the time to send the reply (default 60 s).
+	// WriteTimeout bounds the time a client may take to read its reply:
+	// WriteTimeout plus a second per MiB of reply (ReplyDeadline; default
+	// 10 s). A client that does not read its reply by then loses it.
 	WriteTimeout time.Duration
+	// Replies, if set, holds replies larger than SmallReply until they
+	// are written (or their client gives up), so that clients that never
+	// read cannot pin unbounded memory; a reply it refuses is dropped and
+	// ErrorReply(its error) sent instead.
+	Replies ReplyBudget
 	// MaxConns is the number of open connections past which the one idle
 	// the longest (still sending its request) is closed to make room
 	// (default DefaultMaxConns). Accepting is never held up, so a new
@@ -78,8 +85,30 @@ var ErrClientGone = errors.New("the client went away")
 const (
 	defaultMaxRequest   = 1 << 20
 	defaultReadTimeout  = 10 * time.Second
-	defaultWriteTimeout = 60 * time.Second
+	defaultWriteTimeout = 10 * time.Second
 )
+
+// ReplyBudget is a cap, shared by the servers of a daemon, on the bytes of
+// replies waiting to be written (api.Budget is one).
+type ReplyBudget interface {
+	// ReserveReply takes n bytes, or returns the error the client gets
+	// instead (one carrying its errno: -EBUSY, -E2BIG).
+	ReserveReply(n int64) error
+	// Release gives n reserved bytes back.
+	Release(n int64)
+}
+
+// SmallReply is the size up to which a reply is written without asking the
+// ReplyBudget: small replies cost little, and the fast path touches no
+// shared counter.
+const SmallReply = 64 << 10
+
+// ReplyDeadline is the time a client has to read a reply of n bytes: base
+// plus a second per MiB, so a large reply to a client on a busy machine
+// is not cut off, and one nobody reads does not wait long.
+func ReplyDeadline(base time.Duration, n int) time.Duration {
+	return base + time.Duration(int64(n)*int64(time.Second)/(1<<20))
+}
 
 // Listen creates a unix socket at path with the given file mode, removing a
 // stale socket file first (but refusing to remove anything that is not a
@@ -204,7 +233,16 @@ func (s *Server) serveConn(ctx context.Context, c *Conn) {
 			return
 		}
 	}
-	_ = c.SetWriteDeadline(time.Now().Add(wt))
+	if n := int64(len(reply)); n > SmallReply && s.Replies != nil {
+		if err := s.Replies.ReserveReply(n); err != nil {
+			reply = s.errorReply(err)
+		} else {
+			defer s.Replies.Release(n)
+		}
+	}
+	now := time.Now()
+	c.Writing(now)
+	_ = c.SetWriteDeadline(now.Add(ReplyDeadline(wt, len(reply))))
 	_ = WriteReply(c, reply)
 }
 
@@ -279,11 +317,18 @@ func ReadRequest(r *bufio.Reader, max int) ([]byte, error) {
 	}
 }
 
-// WriteReply writes the length-prefixed reply.
+// WriteReply writes the length-prefixed reply: a small one in one write, a
+// large one after its header, not copied.
 func WriteReply(w io.Writer, payload []byte) error {
 	var hdr [4]byte
 	binary.BigEndian.PutUint32(hdr[:], uint32(len(payload)))
-	if _, err := w.Write(append(hdr[:], payload...)); err != nil {
+	var err error
+	if len(payload) <= SmallReply {
+		_, err = w.Write(append(hdr[:], payload...))
+	} else if _, err = w.Write(hdr[:]); err == nil {
+		_, err = w.Write(payload)
+	}
+	if err != nil {
 		return fmt.Errorf("write reply: %w", err)
 	}
 	return nil

@@ -14,8 +14,9 @@ import (
 // Conns tracks the connections of a server so that idle and slow clients
 // cannot crowd out new ones: nothing limits accepting, and past Max open
 // connections the one idle the longest (waiting for, or still receiving,
-// a request) is closed to make room. Connections running a command are
-// never closed for room. It is safe for concurrent use.
+// a request, or with its reply still unread since the longest) is closed
+// to make room. Connections running a command are never closed for room.
+// It is safe for concurrent use.
 type Conns struct {
 	// Max is the number of connections past which idle ones are shed
 	// (DefaultMaxConns if 0).
@@ -33,6 +34,9 @@ type Conns struct {
 const DefaultMaxConns = 1024
 
 // Conn is a tracked connection: idle until Busy, idle again after Idle.
+// Between the two, Writing marks it as sending its reply: it still counts
+// as busy (Conns.Busy, WaitIdle) but can be shed for room like an idle
+// one, so that clients that never read their replies cannot pile up.
 type Conn struct {
 	net.Conn
 	owner *Conns
@@ -44,6 +48,7 @@ type Conn struct {
 const (
 	stateIdle int32 = iota
 	stateBusy
+	stateWriting
 	stateShed
 )
 
@@ -124,7 +129,7 @@ func (s *Conns) shedLocked(n int) int {
 	}
 	idle := make([]entry, 0, len(s.set))
 	for c := range s.set {
-		if c.state.Load() == stateIdle {
+		if st := c.state.Load(); st == stateIdle || st == stateWriting {
 			idle = append(idle, entry{c, c.since.Load()})
 		}
 	}
@@ -136,7 +141,7 @@ func (s *Conns) shedLocked(n int) int {
 		if shed == n {
 			break
 		}
-		if e.c.state.CompareAndSwap(stateIdle, stateShed) {
+		if e.c.shed() {
 			delete(s.set, e.c)
 			_ = e.c.Conn.Close()
 			shed++
@@ -156,12 +161,33 @@ func (c *Conn) Busy() bool {
 	return c.state.Load() == stateBusy
 }
 
+// Writing marks a busy connection as sending its reply since now: it may
+// be shed (closed) for room until Idle. A client that reads its reply
+// keeps its connection unless the server is full of others.
+func (c *Conn) Writing(now time.Time) {
+	c.since.Store(now.UnixNano())
+	c.state.CompareAndSwap(stateBusy, stateWriting)
+}
+
 // Idle marks the connection as waiting for its next request since now.
 func (c *Conn) Idle(now time.Time) {
 	c.since.Store(now.UnixNano())
-	if c.state.CompareAndSwap(stateBusy, stateIdle) {
+	if c.state.CompareAndSwap(stateBusy, stateIdle) || c.state.CompareAndSwap(stateWriting, stateIdle) {
 		c.owner.busy.Add(-1)
 	}
+}
+
+// shed marks an idle or writing connection as shed, reporting whether it
+// was one; the caller closes it.
+func (c *Conn) shed() bool {
+	if c.state.CompareAndSwap(stateIdle, stateShed) {
+		return true
+	}
+	if c.state.CompareAndSwap(stateWriting, stateShed) {
+		c.owner.busy.Add(-1)
+		return true
+	}
+	return false
 }
 
 // CloseWrite shuts the writing side down, when the connection has one.
@@ -179,7 +205,7 @@ func (c *Conn) Raw() net.Conn { return c.Conn }
 func (c *Conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
-		if c.state.Swap(stateShed) == stateBusy {
+		if st := c.state.Swap(stateShed); st == stateBusy || st == stateWriting {
 			c.owner.busy.Add(-1)
 		}
 		c.owner.mu.Lock()
@@ -190,7 +216,8 @@ func (c *Conn) Close() error {
 	return err
 }
 
-// Busy is the number of connections running a command.
+// Busy is the number of connections running a command or writing its
+// reply.
 func (s *Conns) Busy() int { return int(s.busy.Load()) }
 
 // Len is the number of open connections.
@@ -203,7 +230,7 @@ func (s *Conns) Len() int {
 // Shed is the number of connections closed to make room so far.
 func (s *Conns) Shed() int64 { return s.shed.Load() }
 
-// CloseIdle closes the connections not running a command.
+// CloseIdle closes the connections waiting for a request.
 func (s *Conns) CloseIdle() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -228,8 +255,8 @@ func (s *Conns) Close() {
 // Wait waits until every tracked connection is closed by its owner.
 func (s *Conns) Wait() { s.wg.Wait() }
 
-// WaitIdle waits until no connection runs a command, or until the
-// deadline; it reports whether none does.
+// WaitIdle waits until no connection runs a command or writes its reply,
+// or until the deadline; it reports whether none does.
 func (s *Conns) WaitIdle(deadline time.Time) bool {
 	for s.Busy() > 0 {
 		if !time.Now().Before(deadline) {

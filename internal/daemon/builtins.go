@@ -352,8 +352,11 @@ func (d *Daemon) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Result, 
 		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("error obtaining '%s': (2) No such file or directory", a.Key), -int(syscall.ENOENT))
 	}
 	// The value's bytes and nothing else, as Ceph's monitor answers (no
-	// "obtained" status; see exactOutput for the newline).
-	return objectformat.Result{Stdout: []byte(v)}, nil
+	// "obtained" status; see exactOutput for the newline). The reply
+	// shares the stored string's bytes rather than copying a large value
+	// for each get: nothing writes to an exactOutput command's Stdout
+	// (finishOutput returns it as is, the transports only read it).
+	return objectformat.Result{Stdout: unsafe.Slice(unsafe.StringData(v), len(v))}, nil
 }
 
 // The daemon keeps its own state in the KV store under
@@ -380,7 +383,7 @@ func (d *Daemon) keySet(ctx context.Context, a *keySetArgs) (objectformat.Result
 		val = unsafe.String(unsafe.SliceData(a.Inbuf), len(a.Inbuf))
 	}
 	if err := d.backend.KV().Set(ctx, a.Key, val); err != nil {
-		return objectformat.Result{}, fmt.Errorf("config-key set %s: %w", a.Key, err)
+		return objectformat.Result{}, storeError("config-key set "+a.Key, err)
 	}
 	return objectformat.Result{Stderr: "set " + a.Key}, nil
 }
@@ -390,9 +393,19 @@ func (d *Daemon) keyRm(ctx context.Context, a *keyRmArgs) (objectformat.Result, 
 		return objectformat.Result{}, err
 	}
 	if err := d.backend.KV().Delete(ctx, a.Key); err != nil {
-		return objectformat.Result{}, fmt.Errorf("config-key rm %s: %w", a.Key, err)
+		return objectformat.Result{}, storeError("config-key rm "+a.Key, err)
 	}
 	return objectformat.Result{Stderr: "key deleted"}, nil
+}
+
+// storeError names the failed operation op ("config-key set KEY") in a
+// store's error once: the cluster backend's errors already start with it
+// (the monitor command they ran), the embedded store's do not.
+func storeError(op string, err error) error {
+	if strings.HasPrefix(err.Error(), op+":") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 func (d *Daemon) keyExists(_ context.Context, a *keyExistsArgs) (objectformat.Result, error) {

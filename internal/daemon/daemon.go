@@ -65,12 +65,14 @@ type Options struct {
 	// CommandTimeout bounds a command (5 min); ShutdownTimeout bounds a
 	// module's shutdown (10 s).
 	CommandTimeout, ShutdownTimeout time.Duration
-	// ClientTimeout bounds the time a client may take to send a request
-	// (10 s), so slow or stuck clients cannot hold connections.
+	// ClientTimeout bounds the time a client may take to send a request,
+	// and to read its reply (plus a second per MiB of reply) (10 s), so
+	// slow or stuck clients cannot hold connections.
 	ClientTimeout time.Duration
-	// MaxInflight caps the bytes of API requests in flight across all
-	// connections (256 MiB); a request past it gets -EBUSY, or -E2BIG if
-	// it could never fit.
+	// MaxInflight caps the bytes of API requests in flight, and of replies
+	// over 64 KiB not yet read (on every socket), across all connections
+	// (256 MiB); a request or reply past it gets -EBUSY, or -E2BIG if it
+	// could never fit.
 	MaxInflight int64
 	// ShutdownGrace is how long commands running at shutdown may take to
 	// finish with their real result (1 s); the rest are cancelled and
@@ -336,13 +338,16 @@ func (d *Daemon) listen() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
-	as := &asok.Server{Handler: d.serveAsok, MaxRequest: d.opts.MaxAsokRequest, ErrorReply: asokError, ReadTimeout: d.opts.ClientTimeout}
+	// One budget bounds what clients make the daemon hold on every
+	// socket: request inputs and unread replies.
+	d.inflight = api.NewBudget(d.opts.MaxInflight)
+	as := &asok.Server{Handler: d.serveAsok, MaxRequest: d.opts.MaxAsokRequest, ErrorReply: asokError,
+		ReadTimeout: d.opts.ClientTimeout, WriteTimeout: d.opts.ClientTimeout, Replies: d.inflight}
 	go func() {
 		if err := as.Serve(al); err != nil {
 			d.log.Error("admin socket stopped", "err", err)
 		}
 	}()
-	d.inflight = api.NewBudget(d.opts.MaxInflight)
 	servers := []*api.Server{}
 	var paths []string
 	start := func(path string, mode os.FileMode, perm string) error {
@@ -351,7 +356,8 @@ func (d *Daemon) listen() (func(), error) {
 			return fmt.Errorf("api socket: %w", err)
 		}
 		s := api.NewServer(apiHandler{d}, api.ServerOptions{Perm: perm, MaxRequest: d.opts.MaxAPIRequest,
-			CommandTimeout: d.opts.CommandTimeout, ReadTimeout: d.opts.ClientTimeout, Inflight: d.inflight})
+			CommandTimeout: d.opts.CommandTimeout, ReadTimeout: d.opts.ClientTimeout, WriteTimeout: d.opts.ClientTimeout,
+			Inflight: d.inflight})
 		servers = append(servers, s)
 		paths = append(paths, path)
 		go func() {

@@ -35,8 +35,11 @@ func (d *Daemon) serveAsok(ctx context.Context, req []byte) []byte {
 	cmd, err := api.DecodeCommand(req)
 	if err != nil {
 		var u *api.InvalidUTF8Error
-		if errors.As(err, &u) {
+		switch {
+		case errors.As(err, &u):
 			return asokErrorText(-int(syscall.EINVAL), u.Error())
+		case errors.Is(err, api.ErrTrailingData):
+			return asokErrorText(-int(syscall.EINVAL), "bad request: "+err.Error())
 		}
 		return asokErrorText(-int(syscall.EINVAL), "invalid json")
 	}
@@ -89,7 +92,7 @@ func plainJSON(v any, indent string) []byte {
 }
 
 func (d *Daemon) asokCommand(ctx context.Context, cmd map[string]any) []byte {
-	res := d.Command(ctx, cmd, nil, "rw")
+	res := api.FitRetval(d.Command(ctx, cmd, nil, "rw"))
 	if res.Retval < 0 {
 		return asokErrorText(res.Retval, res.Stderr)
 	}
@@ -104,11 +107,17 @@ func asokErrorText(retval int, msg string) []byte {
 }
 
 // asokError formats the admin socket server's own errors: oversized or
-// incomplete requests (-EINVAL), and commands it gives up on as the
-// daemon stops (-EAGAIN, as the other transports answer).
+// incomplete requests (-EINVAL), commands it gives up on as the daemon
+// stops (-EAGAIN, as the other transports answer), and replies the
+// in-flight budget cannot hold (the errno the budget's error carries:
+// -EBUSY, -E2BIG).
 func asokError(err error) []byte {
-	if errors.Is(err, asok.ErrShuttingDown) {
+	var coded objectformat.ErrorResponseBase
+	switch {
+	case errors.Is(err, asok.ErrShuttingDown):
 		return asokErrorText(-int(syscall.EAGAIN), err.Error())
+	case errors.As(err, &coded):
+		return asokErrorText(objectformat.ErrnoOf(err), err.Error())
 	}
 	return asokErrorText(-int(syscall.EINVAL), err.Error())
 }

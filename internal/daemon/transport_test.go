@@ -140,12 +140,18 @@ func TestInvalidTextRefused(t *testing.T) {
 		require.Equal(t, -int(syscall.EINVAL), r.Retval)
 		require.Equal(t, "bad request: "+wantMsg, r.Stderr)
 	}
+	// Trailing data is named as such on every transport.
 	got, err := asokRaw(t, d.AsokPath(), []byte(`{"prefix": "config-key set", "key": "a", "val": "v"} {"x": 1}`+"\x00"), false)
 	require.NoError(t, err)
-	require.Equal(t, "ERROR: (22) Invalid argument\ninvalid json\n", got, "trailing bytes on the admin socket")
+	require.Equal(t, "ERROR: (22) Invalid argument\nbad request: trailing data after the command\n", got, "trailing bytes on the admin socket")
+	c := api.NewClient(d.APIPath())
+	res, err := c.CommandJSON(context.Background(), []byte(`{"prefix": "config-key set", "key": "a", "val": "v"} x`), nil)
+	c.Close()
+	require.NoError(t, err)
+	require.Equal(t, [2]any{-int(syscall.EINVAL), "bad request: trailing data after the command"}, [2]any{res.Retval, res.Stderr}, "framed")
 	code, r := postCommand(t, d.APIPath(), strings.NewReader(`{"cmd": {"prefix": "config-key set", "key": "a", "val": "v"}} trailing`))
 	require.Equal(t, http.StatusBadRequest, code)
-	require.Equal(t, -int(syscall.EINVAL), r.Retval, r.Stderr)
+	require.Equal(t, [2]any{-int(syscall.EINVAL), "bad request: trailing data after the request object"}, [2]any{r.Retval, r.Stderr}, "HTTP")
 
 	got, err = asokRaw(t, d.AsokPath(), []byte(`{"prefix": "config-key ls"}`+"\x00"), false)
 	require.NoError(t, err)

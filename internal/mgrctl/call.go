@@ -226,7 +226,9 @@ func stdinClosed(r io.Reader) bool {
 
 // readInbuf reads -i (a file, or stdin for "-"): at most the daemon's
 // (or, with -c, mgrctl's) input limit, so that a larger input fails with
-// E2BIG before it is read in full.
+// E2BIG before it is read in full. Opening and reading happen aside, so
+// that --timeout and a signal end the wait for a FIFO without a writer or
+// a stalled pipe (ETIMEDOUT, 110; "interrupted", 130).
 func (a *app) readInbuf(ctx context.Context, c conn) ([]byte, error) {
 	if a.g.inFile == "" {
 		return nil, nil
@@ -237,6 +239,31 @@ func (a *app) readInbuf(ctx context.Context, c conn) ([]byte, error) {
 	if err != nil {
 		return nil, a.transportError(cctx, err)
 	}
+	type input struct {
+		b   []byte
+		err error
+	}
+	done := make(chan input, 1)
+	go func() {
+		b, err := a.readInput(limit)
+		done <- input{b, err}
+	}()
+	select {
+	case in := <-done:
+		return in.b, in.err
+	case <-ctx.Done():
+		// The reader is left blocked (in open or read); mgrctl exits.
+		var te *timeoutError
+		if errors.As(context.Cause(ctx), &te) {
+			return nil, &exitError{code: int(syscall.ETIMEDOUT),
+				msg: fmt.Sprintf("Error ETIMEDOUT: reading the input file %s did not finish within %s (--%s)", a.g.inFile, te.after, te.flag)}
+		}
+		return nil, &exitError{code: 130, msg: "mgrctl: interrupted"}
+	}
+}
+
+// readInput opens and reads -i, up to limit bytes (one more is E2BIG).
+func (a *app) readInput(limit int64) ([]byte, error) {
 	cantOpen := func(err error) error {
 		var pe *os.PathError
 		if errors.As(err, &pe) {

@@ -2,7 +2,6 @@ package mgrctl
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -181,9 +180,9 @@ func (c *clusterConn) command(ctx context.Context, cmd map[string]any, inbuf []b
 // run sends a command and waits for it or for ctx (librados calls cannot
 // be cancelled; an abandoned call finishes in the background).
 func (c *clusterConn) run(ctx context.Context, cmd map[string]any, inbuf []byte, mgr bool) (objectformat.Result, error) {
-	b, err := json.Marshal(cmd)
+	b, err := api.EncodeCommand(cmd) // refuses invalid UTF-8, as for a daemon
 	if err != nil {
-		return objectformat.Result{}, fmt.Errorf("encode command: %w", err)
+		return objectformat.Result{}, err
 	}
 	send := c.cc.MonCommand
 	if mgr {

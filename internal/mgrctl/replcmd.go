@@ -75,7 +75,11 @@ environment variables mgrctl reads) and exits.`,
 }
 
 func (a *app) runRepl(ctx context.Context, prefix string) error {
-	c, descs, err := a.reach(ctx)
+	// Reaching the daemon is bounded by --timeout as well as by
+	// --connect-timeout, as for any command.
+	rctx, cancel := a.within(ctx, a.g.timeout, "timeout")
+	c, descs, err := a.reach(rctx)
+	cancel()
 	if err != nil {
 		return err
 	}

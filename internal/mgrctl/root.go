@@ -261,18 +261,26 @@ func (a *app) runDir() string {
 // socketPath is the daemon's API socket: --socket, else $GOMGR_SOCKET
 // unless --run-dir or --id was given, else RUN-DIR/ceph-mgr.ID.api.
 func (a *app) socketPath() string {
+	p, _ := a.socket()
+	return p
+}
+
+// socket is socketPath; given reports that the path was given as such
+// (--socket or $GOMGR_SOCKET) rather than made of the run directory and
+// id.
+func (a *app) socket() (path string, given bool) {
 	if a.g.socket != "" {
-		return a.g.socket
+		return a.g.socket, true
 	}
 	fs := a.root.PersistentFlags()
 	if v := a.getenv("GOMGR_SOCKET"); v != "" && !fs.Changed("run-dir") && !fs.Changed("id") {
-		return v
+		return v, true
 	}
 	dir := a.runDir()
 	if dir == "" {
-		return "" // no safe default: connect asks for --run-dir
+		return "", false // no safe default: connect asks for --run-dir
 	}
-	return filepath.Join(dir, "ceph-mgr."+a.daemonID()+".api")
+	return filepath.Join(dir, "ceph-mgr."+a.daemonID()+".api"), false
 }
 
 // asokPath is the daemon's admin socket next to the API socket.
@@ -281,7 +289,28 @@ func (a *app) asokPath() string {
 	return strings.TrimSuffix(strings.TrimSuffix(api, ".api"), ".ro") + ".asok"
 }
 
-// startHint tells how to start the daemon the socket belongs to.
+// startHint tells how to start the daemon the socket belongs to. A socket
+// given as such (--socket, $GOMGR_SOCKET) names its daemon: ceph-mgr -i
+// ID --run-dir DIR serves DIR/ceph-mgr.ID.api (and, with
+// --ro-socket-mode, DIR/ceph-mgr.ID.ro.api).
 func (a *app) startHint() string {
-	return fmt.Sprintf("start it with: ceph-mgr -i %s --run-dir %s", a.daemonID(), a.runDir())
+	sock, given := a.socket()
+	if !given {
+		return fmt.Sprintf("start it with: ceph-mgr -i %s --run-dir %s", a.daemonID(), a.runDir())
+	}
+	dir, base := filepath.Dir(sock), filepath.Base(sock)
+	id, ok := strings.CutPrefix(base, "ceph-mgr.")
+	ro := false
+	if ok {
+		if id, ro = strings.CutSuffix(id, ".ro.api"); !ro {
+			id, ok = strings.CutSuffix(id, ".api")
+		}
+	}
+	switch {
+	case !ok || id == "":
+		return fmt.Sprintf("no ceph-mgr serves %s: a daemon started with -i ID --run-dir DIR serves DIR/ceph-mgr.ID.api", sock)
+	case ro:
+		return fmt.Sprintf("start it with: ceph-mgr -i %s --run-dir %s --ro-socket-mode MODE", id, dir)
+	}
+	return fmt.Sprintf("start it with: ceph-mgr -i %s --run-dir %s", id, dir)
 }

@@ -3,6 +3,7 @@ package testutil
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 )
 
@@ -16,4 +17,13 @@ func ProcessAlive(pid int) bool {
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	return len(f) > 0 && f[0] != "Z"
+}
+
+// HeapInuse is the bytes of the Go heap in use after a collection: what
+// a test's process still holds, garbage excluded.
+func HeapInuse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse)
 }

@@ -39,6 +39,11 @@ func TestCheckName(t *testing.T) {
 		"d_mips64p32le": "ends in _mips64p32le",
 		"all":           "reserved",
 		"Bad":           "use lower case letters",
+		"testdata":      "leaves directories named testdata out of ./...",
+		"vendor":        "directory named vendor for vendored packages",
+		"_x":            "starting with a letter",
+		".x":            "starting with a letter",
+		"_":             "starting with a letter",
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := CheckName(name)
@@ -47,7 +52,7 @@ func TestCheckName(t *testing.T) {
 			assert.Contains(t, err.Error(), strconv.Quote(name))
 		})
 	}
-	for _, name := range []string{"hello", "my-mod", "linux", "windows", "amd64", "test", "x_tests", "testing", "mainly", "x_linuxy"} {
+	for _, name := range []string{"hello", "my-mod", "linux", "windows", "amd64", "test", "x_tests", "testing", "mainly", "x_linuxy", "testdata2", "x_testdata", "vendored"} {
 		assert.NoError(t, CheckName(name), name)
 	}
 }

@@ -49,6 +49,10 @@ var templates = template.Must(template.New("").ParseFS(templateFS, "templates/*.
 var reserved = map[string]string{
 	"all": "modules/all is the list of compiled-in modules",
 	"mgr": "the daemon's built-in commands use the name mgr",
+	// The go command's special directory names (names starting with '.'
+	// or '_', which it ignores too, are not valid module names).
+	"testdata": "the go command leaves directories named testdata out of ./..., so go test ./... would never run the module's tests",
+	"vendor":   "the go command takes a directory named vendor for vendored packages (at a module's root it builds in vendor mode)",
 }
 
 // Options describe a module to generate.
@@ -91,8 +95,11 @@ type data struct {
 	Serve, Options, Eval bool
 }
 
-// CheckName validates a module name. Besides module.ValidName and the
-// reserved names, the module's Go package name (the name with '-' as '_')
+// CheckName validates a module name. Besides module.ValidName (which
+// refuses names starting with '.' or '_', which the go command ignores) and
+// the reserved names (among them testdata and vendor, directory names the
+// go command treats specially), the module's Go package name (the name
+// with '-' as '_')
 // must be an ordinary package: not a Go keyword or predeclared identifier,
 // not main (a command, which cannot be imported), and not ending in _test
 // (Go's suffix for test packages and files) or in _GOOS or _GOARCH
