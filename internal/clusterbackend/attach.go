@@ -112,10 +112,18 @@ func (a *Attacher) Open(ctx context.Context, id string, log *slog.Logger) (modul
 	}
 	eo := a.o.Election
 	eo.Log = log.With("election", eo.Pool)
+	claim, err := claimID(ctx, conn, id, eo)
+	if err != nil {
+		_ = b.Close()
+		return nil, nil, err
+	}
 	e := NewElection(conn, id, eo)
 	b.onClose = func() {
 		if err := e.Resign(); err != nil {
 			eo.Log.Warn("resign", "err", err)
+		}
+		if err := claim.Resign(); err != nil {
+			eo.Log.Warn("release the id", "err", err)
 		}
 	}
 	if err := e.EnsurePool(ctx); err != nil {

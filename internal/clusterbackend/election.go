@@ -93,6 +93,7 @@ type Election struct {
 	conn   Conn
 	id     string
 	cookie string
+	what   string // the lock's purpose in messages: "active", "id"
 	o      ElectionOptions
 	log    *slog.Logger
 
@@ -118,7 +119,7 @@ func NewElection(conn Conn, id string, o ElectionOptions) *Election {
 	o.defaults()
 	var r [8]byte
 	_, _ = rand.Read(r[:])
-	return &Election{conn: conn, id: id, cookie: id + "/" + hex.EncodeToString(r[:]), o: o,
+	return &Election{conn: conn, id: id, cookie: id + "/" + hex.EncodeToString(r[:]), what: "active", o: o,
 		log: o.Log, lost: make(chan struct{})}
 }
 
@@ -251,7 +252,7 @@ func (e *Election) Campaign(ctx context.Context) error {
 		}
 		if Errno(err) != -int(syscall.EBUSY) && err.Error() != lastErr {
 			lastErr = err.Error()
-			e.log.Warn("campaign: cannot take the active lock; retrying", "err", err)
+			e.log.Warn("campaign: cannot take the "+e.what+" lock; retrying", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -274,7 +275,7 @@ func (e *Election) win(start time.Time) {
 	e.cancelTerm = cancel
 	e.renewDone = make(chan struct{})
 	e.invalidateActive()
-	e.log.Info("took the active lock", "pool", e.o.Pool, "object", e.o.Object, "cookie", e.cookie)
+	e.log.Info("took the "+e.what+" lock", "pool", e.o.Pool, "object", e.o.Object, "cookie", e.cookie)
 	go e.renew(ctx, start, e.lost, e.renewDone)
 }
 
@@ -313,7 +314,7 @@ func (e *Election) renew(ctx context.Context, lastOK time.Time, lost, done chan 
 			e.lose(lost, fmt.Sprintf("the lock is no longer ours: %v", err))
 			return
 		default:
-			e.log.Warn("cannot renew the active lock; retrying", "err", err, "expires_in", time.Until(lastOK.Add(e.o.Duration)).Round(time.Millisecond))
+			e.log.Warn("cannot renew the "+e.what+" lock; retrying", "err", err, "expires_in", time.Until(lastOK.Add(e.o.Duration)).Round(time.Millisecond))
 			t.Reset(min(e.o.RetryInterval, max(time.Until(deadline), 0)))
 		}
 	}
@@ -329,7 +330,7 @@ func (e *Election) lose(lost chan struct{}, why string) {
 	e.held = false
 	close(lost)
 	e.invalidateActive()
-	e.log.Error("lost the active role", "why", why)
+	e.log.Error("lost the "+e.what+" lock", "why", why)
 }
 
 // Lost is closed when the current term ends because the lock was lost.
@@ -364,9 +365,9 @@ func (e *Election) Resign() error {
 		err = e.call(context.Background(), func() error { return p.Unlock(e.o.Object, e.o.LockName, e.cookie) })
 	}
 	if err != nil {
-		return fmt.Errorf("release the active lock: %w", err)
+		return fmt.Errorf("release the %s lock: %w", e.what, err)
 	}
-	e.log.Info("released the active lock")
+	e.log.Info("released the " + e.what + " lock")
 	return nil
 }
 

@@ -186,8 +186,9 @@ func TestAttacherOpenAndClose(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, DialOptions{Conf: "/etc/ceph/ceph.conf", Name: "client.admin", OpTimeout: DefaultOpTimeout, MountTimeout: 2 * DefaultOpTimeout}, got)
 	assert.Contains(t, f.pools, ".locks", "the lock pool is created when attaching")
+	assert.Len(t, f.locks, 1, "the daemon's id is claimed when attaching")
 	require.NoError(t, e.Campaign(context.Background()))
-	assert.Len(t, f.locks, 1)
+	assert.Len(t, f.locks, 2)
 	var _ module.Backend = b
 	require.NoError(t, b.Close())
 	assert.Empty(t, f.locks, "closing the backend releases the lock")
@@ -198,4 +199,48 @@ func TestAttacherOpenAndClose(t *testing.T) {
 	}).Open(context.Background(), "x", log)
 	assert.Equal(t, -int(syscall.ETIMEDOUT), Errno(err))
 	assert.True(t, strings.HasPrefix(err.Error(), "connect to the cluster ( as client.admin)"), err.Error())
+}
+
+func TestAttachedDaemonIDIsUnique(t *testing.T) {
+	f := newFakeCluster()
+	log := testLog(t)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	attacher := NewAttacher(AttachOptions{Election: ElectionOptions{Duration: 300 * time.Millisecond,
+		RenewInterval: 50 * time.Millisecond, RetryInterval: 10 * time.Millisecond, OpTimeout: time.Second}},
+		func(context.Context, DialOptions) (Conn, error) { return f.conn(), nil })
+	first, _, err := attacher.Open(context.Background(), "g1", log)
+	require.NoError(t, err)
+
+	// Another daemon with the same id (another data directory, another
+	// host): refused once the holder has kept renewing past the lock's
+	// lifetime.
+	begin := time.Now()
+	_, _, err = attacher.Open(context.Background(), "g1", log)
+	require.Error(t, err)
+	assert.Equal(t, -int(syscall.EEXIST), Errno(err))
+	assert.Regexp(t, `^mgr\.g1 is already running attached to this cluster: another daemon holds the id's lock \(object \.gomgr/gomgr\.id\.g1, cookie g1/[0-9a-f]+\) `, err.Error())
+	assert.GreaterOrEqual(t, time.Since(begin), 300*time.Millisecond, "a holder gets the lock's lifetime to renew")
+
+	// Other ids are not affected.
+	other, _, err := attacher.Open(context.Background(), "g2", log)
+	require.NoError(t, err)
+	require.NoError(t, other.Close())
+
+	// Once the first stops, its id is free at once.
+	require.NoError(t, first.Close())
+	again, _, err := attacher.Open(context.Background(), "g1", log)
+	require.NoError(t, err)
+
+	// A holder that died (it stops renewing) frees the id within the
+	// lock's lifetime: the next start waits for it rather than failing.
+	dead := f.conn()
+	require.NoError(t, (&fakePool{c: dead}).LockExclusive(idObject("g3"), idLockName, "g3/dead", "", 300*time.Millisecond, 0))
+	begin = time.Now()
+	later, _, err := attacher.Open(context.Background(), "g3", log)
+	require.NoError(t, err, "the dead daemon's claim expired")
+	assert.GreaterOrEqual(t, time.Since(begin), 250*time.Millisecond)
+	require.NoError(t, later.Close())
+	require.NoError(t, again.Close())
 }

@@ -442,6 +442,35 @@ func TestClusterFailoverThroughTheRADOSLock(t *testing.T) {
 		assert.Less(t, took, 15*time.Second)
 		assert.Greater(t, took, 3*time.Second, "a killed daemon's lock is not released early")
 	})
+
+	t.Run("a second daemon with the same id is refused", func(t *testing.T) {
+		bin := buildBinary(t, "./cmd/ceph-mgr")
+		run := func(id string) (*exec.Cmd, *testutil.SyncBuffer) {
+			dir := testutil.ShortTempDir(t) // another data directory each
+			cmd := exec.Command(bin, "-i", id, "-c", c.conf, "--keyring", c.keyring, "--lock-pool", pool,
+				"--data", filepath.Join(dir, "data"), "--run-dir", dir)
+			out := &testutil.SyncBuffer{}
+			cmd.Stdout, cmd.Stderr = out, out
+			require.NoError(t, cmd.Start())
+			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+			return cmd, out
+		}
+		first, firstOut := run("dup")
+		require.Eventually(t, func() bool { return strings.Contains(firstOut.String(), "took the id lock") },
+			eventually, 100*time.Millisecond, "the first daemon claims its id")
+		second, secondOut := run("dup")
+		done := make(chan error, 1)
+		go func() { done <- second.Wait() }()
+		select {
+		case err := <-done:
+			var ee *exec.ExitError
+			require.ErrorAs(t, err, &ee, "the second daemon exits non-zero: %s", secondOut.String())
+			assert.Contains(t, secondOut.String(), "mgr.dup is already running attached to this cluster")
+		case <-time.After(40 * time.Second):
+			t.Fatalf("the second mgr.dup still runs after 40s:\n%s", secondOut.String())
+		}
+		assert.Nil(t, first.ProcessState, "the first daemon runs on: %s", firstOut.String())
+	})
 }
 
 func TestMgrctlMatchesTheCephCLI(t *testing.T) {

@@ -145,6 +145,9 @@ type Daemon struct {
 	inflight *api.Budget
 	drain    func() // drains the servers (see listen)
 	release  memRelease
+
+	builtinOnce     sync.Once
+	builtinPrefixes map[string]bool // see isBuiltin
 }
 
 // largeInput is the input size from which a command's completion hands
@@ -587,7 +590,10 @@ func (d *Daemon) dispatch(ctx context.Context, cmd map[string]any, inbuf []byte,
 	case m == nil:
 		return d.starting()
 	case role != "active":
-		if _, _, ok := m.Commands().Lookup(prefix); !ok {
+		// A command the active daemon runs is refused as retryable
+		// (-EAGAIN, naming the active daemon); one nobody runs goes to
+		// the router, which answers -EINVAL as the active daemon would.
+		if _, _, ok := m.Commands().Lookup(prefix); !ok && (m.ModuleCommand(prefix) != "" || d.isBuiltin(prefix)) {
 			return d.standbyRefusal(prefix)
 		}
 	}

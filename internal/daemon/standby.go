@@ -102,6 +102,18 @@ func (d *Daemon) standbyBuiltins() []*clicommand.Command {
 	}
 }
 
+// isBuiltin reports whether prefix is one of the active daemon's built-in
+// commands.
+func (d *Daemon) isBuiltin(prefix string) bool {
+	d.builtinOnce.Do(func() {
+		d.builtinPrefixes = map[string]bool{}
+		for _, c := range d.builtins() {
+			d.builtinPrefixes[c.Prefix()] = true
+		}
+	})
+	return d.builtinPrefixes[prefix]
+}
+
 // standbyRefusal is the reply to commands a standby cannot run.
 func (d *Daemon) standbyRefusal(prefix string) objectformat.Result {
 	where := ""

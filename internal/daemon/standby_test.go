@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gomgr/gomgr/internal/testutil"
+	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/objectformat"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/stretchr/testify/require"
 )
@@ -21,6 +23,14 @@ func (w *webby) Init(h *module.Handle) error {
 	w.h = h
 	h.SetURI("http://active.example:8080/")
 	return nil
+}
+
+type webbyPokeArgs struct {
+	clicommand.Read `prefix:"webby poke" desc:"poke the active daemon's webby"`
+}
+
+func (w *webby) Commands() []*clicommand.Command {
+	return []*clicommand.Command{clicommand.Func(func(context.Context, *webbyPokeArgs) objectformat.Result { return objectformat.OK("poked") })}
 }
 
 type webbyStandby struct {
@@ -86,6 +96,15 @@ func TestStandbyModules(t *testing.T) {
 		"the standby module sees the active URI and the options; last saw %q", standby.last())
 	res = y.Command(context.Background(), map[string]any{"prefix": "mgr module ls"}, nil, "rw")
 	require.Equal(t, -11, res.Retval, "standbys refuse commands: %s", res.Stderr)
+	require.Equal(t, "mgr.y is a standby and cannot run 'mgr module ls'; the active daemon is mgr.x (admin socket "+x.AsokPath()+", api "+x.APIPath()+")", res.Stderr)
+	res = y.Command(context.Background(), map[string]any{"prefix": "webby poke"}, nil, "rw")
+	require.Equal(t, -11, res.Retval, "a module's command is the active daemon's: %s", res.Stderr)
+	// A command no daemon runs is not worth retrying: -EINVAL, as the
+	// active daemon answers it.
+	res = y.Command(context.Background(), map[string]any{"prefix": "no such thing"}, nil, "rw")
+	want := x.Command(context.Background(), map[string]any{"prefix": "no such thing"}, nil, "rw")
+	require.Equal(t, -22, want.Retval, want.Stderr)
+	require.Equal(t, [2]any{want.Retval, want.Stderr}, [2]any{res.Retval, res.Stderr})
 
 	stopX()
 	require.NoError(t, <-doneX)

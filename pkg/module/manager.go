@@ -712,6 +712,10 @@ func (m *Manager) Dispatch(ctx context.Context, call clicommand.Call) objectform
 	return cmd.Call(ctx, call)
 }
 
+// ModuleCommand reports which compiled-in module declares the command
+// prefix (enabled or not): "" when none does.
+func (m *Manager) ModuleCommand(prefix string) string { return m.byCmd[prefix] }
+
 // Describe returns the descriptions of every command: built-ins, and the
 // commands of all compiled-in modules whether enabled or not (like the
 // mon's table, so clients validate them and the daemon can say a module is
