@@ -9,8 +9,8 @@ import (
 
 	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/clicommand"
-	"github.com/gomgr/gomgr/pkg/objectformat"
 	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/pkg/objectformat"
 	"github.com/stretchr/testify/require"
 )
 
