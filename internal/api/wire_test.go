@@ -77,16 +77,9 @@ func TestUnreadRepliesAreBounded(t *testing.T) {
 	h := &wireHandler{size: size}
 	s, path := serveS(t, h, ServerOptions{MaxInflight: budget, WriteTimeout: time.Second})
 	before := testutil.HeapInuse()
-	var conns []net.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
 	for i := 0; i < clients; i++ {
-		c, err := net.Dial("unix", path)
-		require.NoError(t, err)
-		conns = append(conns, c)
+		c := testutil.DialUnix(t, path)
+		var err error
 		if i%2 == 0 {
 			_, err = c.Write(framedRequest(true, `{"prefix": "big"}`, nil))
 		} else {

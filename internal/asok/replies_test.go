@@ -56,16 +56,10 @@ func TestUnreadRepliesAreBounded(t *testing.T) {
 	defer s.Close()
 	before := testutil.HeapInuse()
 	var conns []net.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
 	for i := 0; i < clients; i++ {
-		c, err := net.Dial("unix", path)
-		require.NoError(t, err)
+		c := testutil.DialUnix(t, path)
 		conns = append(conns, c)
-		_, err = c.Write([]byte("big\x00"))
+		_, err := c.Write([]byte("big\x00"))
 		require.NoError(t, err)
 	}
 	held := budget / size

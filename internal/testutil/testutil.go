@@ -7,6 +7,7 @@ package testutil
 import (
 	"bytes"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"sync"
@@ -91,4 +92,16 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// DialUnix connects to the unix socket at path, failing the test if it
+// cannot; the connection is closed when the test ends.
+func DialUnix(t testing.TB, path string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatalf("dial %s: %v", path, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
