@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,10 +21,20 @@ import (
 // the embedded store reports them: absent to Get, -EIO from Corrupt.
 type corruptStore struct {
 	*MemoryStore
+	mu  sync.Mutex
 	bad map[string]bool
 }
 
+// damage makes key fail its checksum.
+func (s *corruptStore) damage(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bad[key] = true
+}
+
 func (s *corruptStore) Corrupt(key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.bad[key] {
 		return nil
 	}
@@ -31,7 +42,9 @@ func (s *corruptStore) Corrupt(key string) error {
 }
 
 func (s *corruptStore) Set(ctx context.Context, key, value string) error {
+	s.mu.Lock()
 	delete(s.bad, key) // a write replaces the damaged value
+	s.mu.Unlock()
 	return s.MemoryStore.Set(ctx, key, value)
 }
 
@@ -132,7 +145,7 @@ func TestStoredOptionOutsideItsSchemaReadsAsDefault(t *testing.T) {
 // key).
 func TestOptionFailingItsChecksum(t *testing.T) {
 	b := newDamagedBackend()
-	b.config.bad["mgr/t/place"] = true
+	b.config.damage("mgr/t/place")
 	m, logs := managerOn(t, b)
 	_, err := m.Enable(context.Background(), "t", false)
 	require.NoError(t, err)
@@ -170,7 +183,7 @@ func TestOptionFailingItsChecksum(t *testing.T) {
 // the operator changes the list.
 func TestEnabledListFailingItsChecksum(t *testing.T) {
 	b := newDamagedBackend()
-	b.kv.bad[enabledKey] = true
+	b.kv.damage(enabledKey)
 	m, logs := managerOn(t, b)
 	require.Empty(t, m.List().Enabled)
 	require.Contains(t, logs.String(), "level=ERROR msg=\"the stored enabled module list is unreadable (it fails its checksum): no module is enabled from it, and the modules it named are not running")
@@ -192,7 +205,7 @@ func TestEnabledListFailingItsChecksum(t *testing.T) {
 	require.Equal(t, `["t"]`, v)
 
 	// A no-op enable or disable is the operator acting on the list too.
-	b.kv.bad[enabledKey] = true
+	b.kv.damage(enabledKey)
 	b.KVStore.Remove(enabledKey)
 	m.parseMu.Lock()
 	m.lastParse = storedState{}
