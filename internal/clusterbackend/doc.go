@@ -106,4 +106,8 @@
 // on an object in a dedicated pool (--lock-pool, default .gomgr, created
 // on first use). A standby runs its standby modules on this same backend
 // (read-only by construction: the standby handle cannot write).
+//
+// The daemon id is claimed the same way (see claimID): a lock on
+// gomgr.id.<ID> in the same pool, held for the daemon's life, so a second
+// daemon calling itself mgr.<ID> on the cluster is refused (-EEXIST).
 package clusterbackend
