@@ -593,7 +593,7 @@ func (d *Daemon) dispatch(ctx context.Context, cmd map[string]any, inbuf []byte,
 		// A command the active daemon runs is refused as retryable
 		// (-EAGAIN, naming the active daemon); one nobody runs goes to
 		// the router, which answers -EINVAL as the active daemon would.
-		if _, _, ok := m.Commands().Lookup(prefix); !ok && (m.ModuleCommand(prefix) != "" || d.isBuiltin(prefix)) {
+		if _, _, ok := m.Commands().Lookup(prefix); !ok && d.activeRuns(m, prefix) {
 			return d.standbyRefusal(prefix)
 		}
 	}

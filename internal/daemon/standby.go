@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -100,6 +101,21 @@ func (d *Daemon) standbyBuiltins() []*clicommand.Command {
 		clicommand.Responder(d.version),
 		clicommand.Responder(d.help),
 	}
+}
+
+// activeRuns reports whether the active daemon has a command that prefix
+// names: one of its built-in commands or a compiled-in module's, given as
+// the prefix or followed by arguments (mgrctl sends a standby the words of
+// a command it cannot match, "config-key get k", to get its refusal).
+func (d *Daemon) activeRuns(m *module.Manager, prefix string) bool {
+	words := strings.Fields(prefix)
+	for n := len(words); n > 0; n-- {
+		p := strings.Join(words[:n], " ")
+		if m.ModuleCommand(p) != "" || d.isBuiltin(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // isBuiltin reports whether prefix is one of the active daemon's built-in

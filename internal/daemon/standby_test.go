@@ -99,6 +99,8 @@ func TestStandbyModules(t *testing.T) {
 	require.Equal(t, "mgr.y is a standby and cannot run 'mgr module ls'; the active daemon is mgr.x (admin socket "+x.AsokPath()+", api "+x.APIPath()+")", res.Stderr)
 	res = y.Command(context.Background(), map[string]any{"prefix": "webby poke"}, nil, "rw")
 	require.Equal(t, -11, res.Retval, "a module's command is the active daemon's: %s", res.Stderr)
+	res = y.Command(context.Background(), map[string]any{"prefix": "config-key get k"}, nil, "rw")
+	require.Equal(t, -11, res.Retval, "a built-in command followed by arguments (how mgrctl asks): %s", res.Stderr)
 	// A command no daemon runs is not worth retrying: -EINVAL, as the
 	// active daemon answers it.
 	res = y.Command(context.Background(), map[string]any{"prefix": "no such thing"}, nil, "rw")

@@ -76,8 +76,10 @@ func (d *daemonConn) maxInput(ctx context.Context) (int64, error) {
 // refusal: a standby describes only the commands it runs itself, so the
 // words of any other command match nothing; the daemon's own answer
 // (EAGAIN, "standby; the active daemon is mgr.X ...") says more than
-// EINVAL. The words are sent as the prefix: a standby refuses every
-// prefix it does not serve, naming what it was asked.
+// EINVAL. The words are sent as the prefix: a standby refuses a prefix
+// that starts with a command of the active daemon with EAGAIN, naming what
+// it was asked; words no daemon runs (EINVAL) are the user's mistake, left
+// to the caller to explain.
 func (d *daemonConn) refusal(ctx context.Context, words []string) (objectformat.Result, bool, error) {
 	s, err := d.c.Status(ctx)
 	if err != nil {
@@ -90,7 +92,7 @@ func (d *daemonConn) refusal(ctx context.Context, words []string) (objectformat.
 	if err != nil {
 		return res, false, d.explain(err)
 	}
-	return res, res.Retval < 0, nil
+	return res, res.Retval == -int(syscall.EAGAIN), nil
 }
 
 func (d *daemonConn) close() { d.c.Close() }
