@@ -117,7 +117,7 @@ func (a *Attacher) Open(ctx context.Context, id string, log *slog.Logger) (modul
 		_ = b.Close()
 		return nil, nil, err
 	}
-	e := NewElection(conn, id, eo)
+	e := newClaimedElection(NewElection(conn, id, eo), claim)
 	b.onClose = func() {
 		if err := e.Resign(); err != nil {
 			eo.Log.Warn("resign", "err", err)

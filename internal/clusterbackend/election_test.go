@@ -244,3 +244,52 @@ func TestAttachedDaemonIDIsUnique(t *testing.T) {
 	require.NoError(t, later.Close())
 	require.NoError(t, again.Close())
 }
+
+// TestAttachedDaemonLosingItsID: a daemon whose id lock is lost (broken
+// with `rados lock break`, or expired while renewals failed) gives the
+// active role up, and takes the id again before it campaigns; if another
+// daemon of that id has it now, Campaign fails (the daemon stops) rather
+// than running beside it.
+func TestAttachedDaemonLosingItsID(t *testing.T) {
+	f := newFakeCluster()
+	log := slog.New(slog.DiscardHandler)
+	attacher := NewAttacher(AttachOptions{Election: ElectionOptions{Duration: 300 * time.Millisecond,
+		RenewInterval: 50 * time.Millisecond, RetryInterval: 10 * time.Millisecond, OpTimeout: time.Second}},
+		func(context.Context, DialOptions) (Conn, error) { return f.conn(), nil })
+	breakLock := func(id string) {
+		f.mu.Lock()
+		delete(f.locks, idObject(id)+"/"+idLockName)
+		f.mu.Unlock()
+	}
+	ctx := context.Background()
+
+	// Broken, nobody else takes it: the daemon steps down and takes it
+	// again.
+	b1, e1, err := attacher.Open(ctx, "g1", log)
+	require.NoError(t, err)
+	defer b1.Close()
+	require.NoError(t, e1.Campaign(ctx))
+	lost := e1.Lost()
+	breakLock("g1")
+	select {
+	case <-lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("losing the id lock did not end the active term")
+	}
+	require.NoError(t, e1.Campaign(ctx), "the id is taken again, then the active role")
+	f.mu.Lock()
+	assert.Contains(t, f.locks, idObject("g1")+"/"+idLockName)
+	f.mu.Unlock()
+
+	// Broken, and a second daemon of the same id takes it: the first
+	// one's next campaign fails with EEXIST.
+	lost = e1.Lost()
+	breakLock("g1")
+	b2, _, err := attacher.Open(ctx, "g1", log)
+	require.NoError(t, err, "the id was free when the second daemon started")
+	defer b2.Close()
+	<-lost
+	err = e1.Campaign(ctx)
+	require.Error(t, err)
+	assert.Equal(t, -int(syscall.EEXIST), Errno(err), err.Error())
+}
