@@ -43,7 +43,7 @@ func (b *Budget) InUse() int64 { return b.used.Load() }
 func (b *Budget) reserve(n int64) (res objectformat.Result, ok bool) {
 	return b.take(n,
 		"request of %[1]d bytes exceeds the daemon's limit of %[2]d bytes in flight",
-		"the daemon is busy: other requests hold its %[2]d bytes of input in flight; try again")
+		"the daemon is busy: other clients' requests and unread replies hold its %[2]d bytes in flight; try again")
 }
 
 // reserveReply takes n bytes for a reply; when it cannot, ok is false and

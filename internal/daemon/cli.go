@@ -143,7 +143,7 @@ finds a problem.`,
 	f.StringVar(&roMode, "ro-socket-mode", "0", "file mode of the read-only API socket ceph-mgr.ID.ro.api (0: no such socket)")
 	f.IntVar(&o.MaxAsokRequest, "max-asok-request", 64<<10, "largest admin-socket request in bytes")
 	f.Int64Var(&o.MaxAPIRequest, "max-api-request", 64<<20, "largest API request in bytes (commands and -i input)")
-	f.Int64Var(&o.MaxInflight, "max-inflight", 256<<20, "most bytes of API requests in flight and of unread replies over 64 KiB, across all clients (past it they get EBUSY)")
+	f.Int64Var(&o.MaxInflight, "max-inflight", 256<<20, "most bytes of requests in flight and of unread replies over 64 KiB, across the clients of the admin and API sockets, and separately of the read-only socket (past it they get EBUSY)")
 	f.DurationVar(&o.CommandTimeout, "command-timeout", 5*time.Minute, "longest time a command may run")
 	f.DurationVar(&o.ClientTimeout, "client-timeout", 10*time.Second, "longest time a client may take to send a request, or to read its reply (plus 1 s per MiB)")
 	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "longest time a module may take to shut down")

@@ -70,9 +70,10 @@ type Options struct {
 	// slow or stuck clients cannot hold connections.
 	ClientTimeout time.Duration
 	// MaxInflight caps the bytes of API requests in flight, and of replies
-	// over 64 KiB not yet read (on every socket), across all connections
-	// (256 MiB); a request or reply past it gets -EBUSY, or -E2BIG if it
-	// could never fit.
+	// over 64 KiB not yet read, across all connections of the admin and
+	// read-write API sockets, and separately across those of the
+	// read-only socket (256 MiB each); a request or reply past it gets
+	// -EBUSY, or -E2BIG if it could never fit.
 	MaxInflight int64
 	// ShutdownGrace is how long commands running at shutdown may take to
 	// finish with their real result (1 s); the rest are cancelled and
@@ -142,9 +143,10 @@ type Daemon struct {
 
 	stats counters
 
-	inflight *api.Budget
-	drain    func() // drains the servers (see listen)
-	release  memRelease
+	inflight   *api.Budget // the admin and read-write API sockets
+	roInflight *api.Budget // the read-only API sockets
+	drain      func()      // drains the servers (see listen)
+	release    memRelease
 
 	builtinOnce     sync.Once
 	builtinPrefixes map[string]bool // see isBuiltin
@@ -341,9 +343,12 @@ func (d *Daemon) listen() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
-	// One budget bounds what clients make the daemon hold on every
-	// socket: request inputs and unread replies.
-	d.inflight = api.NewBudget(d.opts.MaxInflight)
+	// A budget bounds what clients make the daemon hold: request inputs
+	// and unread replies. The admin socket and the read-write API socket
+	// share one; the read-only socket has its own (of the same size), so
+	// read-only clients that send large requests or leave large replies
+	// unread cannot make the administrators' commands EBUSY.
+	d.inflight, d.roInflight = api.NewBudget(d.opts.MaxInflight), api.NewBudget(d.opts.MaxInflight)
 	as := &asok.Server{Handler: d.serveAsok, MaxRequest: d.opts.MaxAsokRequest, ErrorReply: asokError,
 		ReadTimeout: d.opts.ClientTimeout, WriteTimeout: d.opts.ClientTimeout, Replies: d.inflight}
 	go func() {
@@ -353,14 +358,14 @@ func (d *Daemon) listen() (func(), error) {
 	}()
 	servers := []*api.Server{}
 	var paths []string
-	start := func(path string, mode os.FileMode, perm string) error {
+	start := func(path string, mode os.FileMode, perm string, budget *api.Budget) error {
 		l, err := asok.Listen(path, mode)
 		if err != nil {
 			return fmt.Errorf("api socket: %w", err)
 		}
 		s := api.NewServer(apiHandler{d}, api.ServerOptions{Perm: perm, MaxRequest: d.opts.MaxAPIRequest,
 			CommandTimeout: d.opts.CommandTimeout, ReadTimeout: d.opts.ClientTimeout, WriteTimeout: d.opts.ClientTimeout,
-			Inflight: d.inflight})
+			Inflight: budget})
 		servers = append(servers, s)
 		paths = append(paths, path)
 		go func() {
@@ -395,12 +400,12 @@ func (d *Daemon) listen() (func(), error) {
 			_ = os.Remove(p)
 		}
 	}
-	if err := start(d.apiPath, d.opts.APISocketMode, "rw"); err != nil {
+	if err := start(d.apiPath, d.opts.APISocketMode, "rw", d.inflight); err != nil {
 		stop()
 		return nil, err
 	}
 	if d.roPath != "" {
-		if err := start(d.roPath, d.opts.ROSocketMode, "r"); err != nil {
+		if err := start(d.roPath, d.opts.ROSocketMode, "r", d.roInflight); err != nil {
 			stop()
 			return nil, err
 		}
