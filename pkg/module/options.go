@@ -377,15 +377,47 @@ func (c *compiledOption) violation(canon string, v any) (kind, limit string) {
 	if len(c.EnumAllowed) > 0 && !slices.Contains(c.EnumAllowed, canon) {
 		return "enum", ""
 	}
-	if f, err := toFloat(v); err == nil {
-		if c.min != nil && f < *c.min {
-			return "min", fmtNum(*c.min)
+	// An integer value is compared with integer bounds exactly (a float64
+	// holds integers exactly only up to 2^53).
+	n, isInt := v.(int64)
+	f, err := toFloat(v)
+	if err != nil {
+		return "", ""
+	}
+	check := func(bound any, fb *float64, below bool) (string, bool) {
+		if fb == nil {
+			return "", false
 		}
-		if c.max != nil && f > *c.max {
-			return "max", fmtNum(*c.max)
+		if b, exact := exactInt(bound); exact && isInt {
+			return strconv.FormatInt(b, 10), below && n < b || !below && n > b
 		}
+		return fmtNum(*fb), below && f < *fb || !below && f > *fb
+	}
+	if limit, out := check(c.Min, c.min, true); out {
+		return "min", limit
+	}
+	if limit, out := check(c.Max, c.max, false); out {
+		return "max", limit
 	}
 	return "", ""
+}
+
+// exactInt is a bound given as a Go integer (not as a float or text), as
+// an int64.
+func exactInt(bound any) (int64, bool) {
+	switch x := bound.(type) {
+	case int:
+		return int64(x), true
+	case int32:
+		return int64(x), true
+	case int64:
+		return x, true
+	case uint:
+		return int64(min(uint64(x), math.MaxInt64)), true
+	case uint64:
+		return int64(min(x, math.MaxInt64)), true
+	}
+	return 0, false
 }
 
 // permitted lists EnumAllowed sorted, as the monitor's error does.
@@ -395,4 +427,11 @@ func (c *compiledOption) permitted() string {
 	return strings.Join(allowed, ", ")
 }
 
-func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+// fmtNum prints a bound as the monitor does: a whole number in full
+// ("68719476736", not "6.8719476736e+10"), else in Go's shortest form.
+func fmtNum(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}

@@ -111,3 +111,30 @@ func FuzzParseBool(f *testing.F) {
 		}
 	})
 }
+
+// TestIntegerBoundsAreExact: integer bounds are compared and printed as
+// integers (a bound of 64 GiB read "exceeds maximum 6.8719476736e+10", and
+// a float64 comparison cannot tell 2^53+1 from 2^53+2).
+func TestIntegerBoundsAreExact(t *testing.T) {
+	f := newFixture(t, Info{Name: "t", New: func() any { return &testMod{} }, Options: []Option{
+		{Name: "mem", Type: Size, Min: 8 << 20, Max: int64(64 << 30)},
+		{Name: "big", Type: Int, Max: int64(1<<53 + 1)},
+		{Name: "ratio", Type: Float, Max: 0.5},
+	}})
+	ctx := context.Background()
+	for _, tc := range []struct{ opt, val, err string }{
+		{"mem", "1T", "error parsing value: Value '1T' exceeds maximum 68719476736"},
+		{"mem", "1M", "error parsing value: Value '1M' is below minimum 8388608"},
+		{"mem", "64G", ""},
+		{"big", "9007199254740993", ""},
+		{"big", "9007199254740994", "error parsing value: Value '9007199254740994' exceeds maximum 9007199254740993"},
+		{"ratio", "0.75", "error parsing value: Value '0.75' exceeds maximum 0.5"},
+	} {
+		err := f.m.SetOption(ctx, "t", "", tc.opt, tc.val)
+		if tc.err == "" {
+			require.NoError(t, err, "%s %s", tc.opt, tc.val)
+			continue
+		}
+		require.EqualError(t, err, tc.err, "%s %s", tc.opt, tc.val)
+	}
+}
