@@ -144,6 +144,11 @@ type ServerOptions struct {
 	// (default DefaultMaxInflight).
 	Inflight    *Budget
 	MaxInflight int64
+	// MaxRunning caps the commands the server runs at once (0: no cap);
+	// past it a command waits up to ReadTimeout for one to finish, then
+	// gets -EBUSY. It bounds the memory of replies being built, which the
+	// in-flight budget sees only once they are built.
+	MaxRunning int
 }
 
 // Server serves the API on a listener: HTTP, and the framed protocol for
@@ -159,6 +164,7 @@ type Server struct {
 	abortCh, closed             chan struct{}
 	mu                          sync.Mutex
 	framed                      map[*watchdog]struct{}
+	running                     *running
 }
 
 // Serve accepts connections until Close.
@@ -244,7 +250,8 @@ func NewServer(h Handler, o ServerOptions) *Server {
 	if o.Inflight == nil {
 		o.Inflight = NewBudget(o.MaxInflight)
 	}
-	s := &Server{h: h, o: o, abortCh: make(chan struct{}), closed: make(chan struct{}), framed: map[*watchdog]struct{}{}}
+	s := &Server{h: h, o: o, abortCh: make(chan struct{}), closed: make(chan struct{}), framed: map[*watchdog]struct{}{},
+		running: newRunning(o.MaxRunning, o.ReadTimeout)}
 	s.conns.Max = o.MaxConns
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/command", s.serveHTTPCommand)
@@ -324,8 +331,15 @@ func (s *Server) serveHTTPCommand(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	cctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
+	if busy, ok := s.running.acquire(cctx); !ok {
+		s.reply(w, r, http.StatusOK, busy)
+		return
+	}
 	done := make(chan objectformat.Result, 1)
-	go func() { done <- s.h.Command(cctx, req.cmd, req.inbuf, perm) }()
+	go func() {
+		defer s.running.release()
+		done <- s.h.Command(cctx, req.cmd, req.inbuf, perm)
+	}()
 	select {
 	case res := <-done:
 		// The input is the handler's now; its budget goes back before

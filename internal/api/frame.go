@@ -194,10 +194,18 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 		// and watches for the client going away once the command has run
 		// for a while (see sweeper). It cancels the command's context when
 		// it fires; one timer per connection serves all its commands.
+		if busy, ok := s.running.acquire(context.Background()); !ok {
+			s.o.Inflight.Release(int64(len(inbuf)))
+			if s.writeFrameReply(c, busy) != nil {
+				return
+			}
+			continue
+		}
 		ctx, cancel := context.WithCancelCause(context.Background())
 		wd.start(cmd["prefix"], cancel)
 		s.sweeper()
 		res := s.h.Command(ctx, cmd, inbuf, perm)
+		s.running.release()
 		cancel(nil)
 		s.o.Inflight.Release(int64(len(inbuf)))
 		if !wd.finish() {

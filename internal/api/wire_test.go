@@ -307,3 +307,50 @@ func TestHTTPTrailingData(t *testing.T) {
 	require.NoError(t, jsonUnmarshal(b, &r))
 	require.Equal(t, Reply{Retval: -int(syscall.EINVAL), Stderr: "bad request: trailing data after the request object"}, r)
 }
+
+// TestRunningCommandsAreCapped: with MaxRunning, commands past the cap
+// wait for a slot up to ReadTimeout and then get -EBUSY, on both
+// protocols, so clients cannot make the server build more replies at once
+// than the cap (replies are built before the in-flight budget sees them).
+func TestRunningCommandsAreCapped(t *testing.T) {
+	h := &fakeHandler{block: make(chan struct{})}
+	path := serve(t, h, ServerOptions{MaxRunning: 2, ReadTimeout: 300 * time.Millisecond})
+	ctx := context.Background()
+	held := make(chan objectformat.Result, 2)
+	for range 2 {
+		c := NewClient(path)
+		defer c.Close()
+		go func() {
+			res, _ := c.Command(ctx, map[string]any{"prefix": "block"}, nil)
+			held <- res
+		}()
+	}
+	require.Eventually(t, func() bool { return h.calls.Load() == 2 }, 5*time.Second, time.Millisecond)
+
+	c := NewClient(path)
+	defer c.Close()
+	begin := time.Now()
+	res, err := c.Command(ctx, map[string]any{"prefix": "hi"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, -int(syscall.EBUSY), res.Retval, res.Stderr)
+	require.Equal(t, "the daemon is busy: 2 commands from this socket's clients are running and none finished within 300ms; try again", res.Stderr)
+	require.GreaterOrEqual(t, time.Since(begin), 300*time.Millisecond, "it waited for a slot")
+	resp, err := httpClient(path).Post("http://x/v1/command", "application/json", strings.NewReader(`{"cmd": {"prefix": "hi"}}`))
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Contains(t, string(b), fmt.Sprintf(`"retval":%d`, -int(syscall.EBUSY)))
+	require.Equal(t, int64(2), h.calls.Load(), "the refused commands did not run")
+
+	// A command that waits gets the slot a finished one gives back.
+	waiting := make(chan objectformat.Result, 1)
+	go func() {
+		res, _ := c.Command(ctx, map[string]any{"prefix": "hi"}, nil)
+		waiting <- res
+	}()
+	time.Sleep(50 * time.Millisecond)
+	close(h.block)
+	require.Zero(t, (<-held).Retval)
+	require.Zero(t, (<-held).Retval)
+	require.Zero(t, (<-waiting).Retval)
+}

@@ -293,3 +293,41 @@ func TestAttachedDaemonLosingItsID(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, -int(syscall.EEXIST), Errno(err), err.Error())
 }
+
+// TestAttachedDaemonIDThroughAnOutage: a daemon whose id lock expired
+// because the lock pool was out of reach (an OSD down past the lock's
+// lifetime) waits for it as a standby and takes it again; only another
+// daemon holding the id stops it (an OSD stopped for 45 s made the daemon
+// exit).
+func TestAttachedDaemonIDThroughAnOutage(t *testing.T) {
+	f := newFakeCluster()
+	attacher := NewAttacher(AttachOptions{Election: ElectionOptions{Duration: 300 * time.Millisecond,
+		RenewInterval: 50 * time.Millisecond, RetryInterval: 10 * time.Millisecond, OpTimeout: time.Second}},
+		func(context.Context, DialOptions) (Conn, error) { return f.conn(), nil })
+	ctx := context.Background()
+	b, e, err := attacher.Open(ctx, "g1", slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, e.Campaign(ctx))
+	lost := e.Lost()
+
+	f.mu.Lock()
+	f.lockErr = fail(syscall.ETIMEDOUT) // the lock pool's OSD stops answering
+	f.mu.Unlock()
+	<-lost
+	won := make(chan error, 1)
+	go func() {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		won <- e.Campaign(cctx)
+	}()
+	select {
+	case err := <-won:
+		t.Fatalf("the campaign ended during the outage: %v", err)
+	case <-time.After(time.Second): // three times the id claim's wait
+	}
+	f.mu.Lock()
+	f.lockErr = nil
+	f.mu.Unlock()
+	require.NoError(t, <-won, "after the outage the daemon takes its id and the active role again")
+}

@@ -106,7 +106,19 @@ func (c *claimedElection) ensureClaim(ctx context.Context) error {
 func (c *claimedElection) Campaign(ctx context.Context) error {
 	for {
 		if err := c.ensureClaim(ctx); err != nil {
-			return err
+			// Only another daemon holding the id stops this one; the
+			// lock pool being out of reach (an OSD down, peering) is
+			// waited out as a standby, as for the active lock.
+			if ctx.Err() != nil || Errno(err) == -int(syscall.EEXIST) {
+				return err
+			}
+			c.log.Warn("cannot take this daemon's id lock again; retrying", "id", "mgr."+c.id, "err", err)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(c.o.RetryInterval):
+			}
+			continue
 		}
 		idLost := c.claim.Lost()
 		cctx, cancel := context.WithCancel(ctx)

@@ -145,7 +145,7 @@ finds a problem.`,
 	f.Int64Var(&o.MaxAPIRequest, "max-api-request", 64<<20, "largest API request in bytes (commands and -i input)")
 	f.Int64Var(&o.MaxInflight, "max-inflight", 256<<20, "most bytes of requests in flight and of unread replies over 64 KiB, across the clients of the admin and API sockets, and separately of the read-only socket (past it they get EBUSY)")
 	f.DurationVar(&o.CommandTimeout, "command-timeout", 5*time.Minute, "longest time a command may run")
-	f.DurationVar(&o.ClientTimeout, "client-timeout", 10*time.Second, "longest time a client may take to send a request, or to read its reply (plus 1 s per MiB)")
+	f.DurationVar(&o.ClientTimeout, "client-timeout", 10*time.Second, "longest time a client may take to send a request, or to read its reply (plus 1 s per MiB); also how long a read-only socket command waits for one of its 16 slots")
 	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "longest time a module may take to shut down")
 	f.BoolVar(&checkStore, "check-store", false, "check the embedded store in --data (read-only; no daemon may hold it) and exit: 0 if it is sound")
 	f.BoolVarP(&foreground, "foreground", "f", true, "run in the foreground (always; accepted for Ceph compatibility)")

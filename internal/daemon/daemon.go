@@ -358,14 +358,14 @@ func (d *Daemon) listen() (func(), error) {
 	}()
 	servers := []*api.Server{}
 	var paths []string
-	start := func(path string, mode os.FileMode, perm string, budget *api.Budget) error {
+	start := func(path string, mode os.FileMode, perm string, budget *api.Budget, maxRunning int) error {
 		l, err := asok.Listen(path, mode)
 		if err != nil {
 			return fmt.Errorf("api socket: %w", err)
 		}
 		s := api.NewServer(apiHandler{d}, api.ServerOptions{Perm: perm, MaxRequest: d.opts.MaxAPIRequest,
 			CommandTimeout: d.opts.CommandTimeout, ReadTimeout: d.opts.ClientTimeout, WriteTimeout: d.opts.ClientTimeout,
-			Inflight: budget})
+			Inflight: budget, MaxRunning: maxRunning})
 		servers = append(servers, s)
 		paths = append(paths, path)
 		go func() {
@@ -400,18 +400,25 @@ func (d *Daemon) listen() (func(), error) {
 			_ = os.Remove(p)
 		}
 	}
-	if err := start(d.apiPath, d.opts.APISocketMode, "rw", d.inflight); err != nil {
+	if err := start(d.apiPath, d.opts.APISocketMode, "rw", d.inflight, 0); err != nil {
 		stop()
 		return nil, err
 	}
 	if d.roPath != "" {
-		if err := start(d.roPath, d.opts.ROSocketMode, "r", d.roInflight); err != nil {
+		if err := start(d.roPath, d.opts.ROSocketMode, "r", d.roInflight, roMaxRunning); err != nil {
 			stop()
 			return nil, err
 		}
 	}
 	return stop, nil
 }
+
+// roMaxRunning caps the commands the read-only socket runs at once: a
+// command builds its reply before the in-flight budget can be asked for it,
+// so without a cap many read-only clients asking at once for a large reply
+// (`config-key dump` of a large store) would hold many large replies being
+// built. Past it a command waits up to --client-timeout, then gets EBUSY.
+const roMaxRunning = 16
 
 // drainServers stops taking commands on every socket, lets those running
 // finish within the shutdown grace, and answers the rest -EAGAIN "daemon

@@ -28,7 +28,7 @@ func (d *Daemon) runStandby(ctx context.Context) error {
 	case <-time.After(2 * d.opts.StandbyPoll):
 	}
 
-	d.log.Info("standby: another daemon is active", "data", d.opts.DataDir)
+	d.log.Info("standby: another daemon is active, or the active role cannot be taken yet", "data", d.opts.DataDir)
 	_ = registerStandby(d.opts.DataDir, d.opts.ID)
 	defer unregisterStandby(d.opts.DataDir, d.opts.ID)
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -218,4 +219,70 @@ func TestStoreErrorsNameTheCommandOnce(t *testing.T) {
 			})
 		}
 	}
+}
+
+// holder is a module whose read command waits until released.
+type holder struct {
+	started atomic.Int64
+	release chan struct{}
+}
+
+type holdArgs struct {
+	clicommand.Read `prefix:"hold wait"`
+}
+
+func (h *holder) Commands() []*clicommand.Command {
+	return []*clicommand.Command{
+		clicommand.Func(func(context.Context, *holdArgs) objectformat.Result {
+			h.started.Add(1)
+			<-h.release
+			return objectformat.OK("released")
+		}),
+	}
+}
+
+// TestReadOnlySocketCapsRunningCommands: the read-only socket runs at most
+// roMaxRunning commands at once (a hundred concurrent `config-key dump`
+// of a 27 MB store from a read-only user took the daemon past 2 GB while
+// the replies were built, before the budget saw them); past it a command
+// gets -EBUSY after --client-timeout, while the read-write socket is
+// served.
+func TestReadOnlySocketCapsRunningCommands(t *testing.T) {
+	h := &holder{release: make(chan struct{})}
+	reg := module.NewRegistry()
+	require.NoError(t, reg.Register(module.Info{Name: "hold", AlwaysOn: true, New: func() any { return h }}))
+	d, _, _, _ := runDaemon(t, Options{Registry: reg, ROSocketMode: 0o666, ClientTimeout: 300 * time.Millisecond})
+	active(t, d)
+	ctx := context.Background()
+	roPath := filepath.Join(filepath.Dir(d.APIPath()), "ceph-mgr.t.ro.api")
+	done := make(chan objectformat.Result, roMaxRunning)
+	for range roMaxRunning {
+		c := api.NewClient(roPath)
+		defer c.Close()
+		go func() {
+			res, _ := c.Command(ctx, map[string]any{"prefix": "hold wait"}, nil)
+			done <- res
+		}()
+	}
+	require.Eventually(t, func() bool { return h.started.Load() == roMaxRunning }, 10*time.Second, time.Millisecond)
+
+	ro := api.NewClient(roPath)
+	defer ro.Close()
+	res, err := ro.Command(ctx, map[string]any{"prefix": "config-key ls"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, -int(syscall.EBUSY), res.Retval, res.Stderr)
+	require.Contains(t, res.Stderr, fmt.Sprintf("%d commands from this socket's clients are running", roMaxRunning))
+	rw := api.NewClient(d.APIPath())
+	defer rw.Close()
+	res, err = rw.Command(ctx, map[string]any{"prefix": "config-key ls"}, nil)
+	require.NoError(t, err)
+	require.Zero(t, res.Retval, "the read-write socket is not capped by the read-only one: %s", res.Stderr)
+
+	close(h.release)
+	for range roMaxRunning {
+		require.Zero(t, (<-done).Retval)
+	}
+	res, err = ro.Command(ctx, map[string]any{"prefix": "config-key ls"}, nil)
+	require.NoError(t, err)
+	require.Zero(t, res.Retval, res.Stderr)
 }
