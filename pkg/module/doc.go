@@ -16,6 +16,9 @@
 //   - Commander: Commands() lists its CLI commands (see package clicommand).
 //   - LegacyCommander: COMMANDS-style cmd strings plus HandleCommand.
 //   - Server: Serve(ctx) runs until ctx is cancelled (Python's serve).
+//     Other background work runs with Handle.Go rather than a bare go
+//     statement: its panics fail the module instead of the daemon, and
+//     stopping the module waits for it.
 //   - Shutdowner: Shutdown(ctx) is called before Serve's context is
 //     cancelled (Python's shutdown).
 //   - Notifier / ConfigNotifier: cluster-map and configuration changes.
@@ -26,7 +29,7 @@
 //
 // The Manager runs enabled modules: it enables and disables them at run
 // time, routes their commands, queues notifications per module so a slow
-// module delays only itself, turns a panic in Serve into a failed module
+// module delays only itself, turns a panic in Serve (or in a Handle.Go goroutine) into a failed module
 // and an MGR_MODULE_ERROR health warning, and bounds shutdown by a
 // deadline. State lives behind a Backend: the daemon's embedded store, or a
 // real Ceph cluster.

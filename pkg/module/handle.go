@@ -24,6 +24,19 @@ type Handle struct {
 // Name is the module's name.
 func (h *Handle) Name() string { return h.name }
 
+// Go runs fn in a goroutine of the module's, the supported way to do
+// background work besides Serve: fn's ctx ends when the module stops
+// (disabled, or the daemon shuts down), and stopping waits for fn to
+// return, within the shutdown deadline. A panic in fn, or an error it
+// returns while the module runs, fails the module as one in Serve does
+// (MGR_MODULE_ERROR in health, its commands answer -EIO, the panic and its
+// stack in the log) instead of killing the daemon, as a panic in a plain
+// `go` statement would. Go returns false, and does not run fn, once the
+// module is stopping.
+func (h *Handle) Go(fn func(ctx context.Context) error) bool {
+	return h.m.goroutine(h.inst, fn)
+}
+
 // MgrID is the daemon's id (Python's get_mgr_id).
 func (h *Handle) MgrID() string { return h.m.cfg.MgrID }
 
@@ -390,6 +403,9 @@ type StandbyHandle struct {
 
 // Name is the module's name.
 func (s *StandbyHandle) Name() string { return s.h.name }
+
+// Go is Handle.Go for a standby module.
+func (s *StandbyHandle) Go(fn func(ctx context.Context) error) bool { return s.h.Go(fn) }
 
 // MgrID is the standby daemon's id.
 func (s *StandbyHandle) MgrID() string { return s.h.MgrID() }

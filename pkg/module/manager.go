@@ -123,6 +123,11 @@ type instance struct {
 	standbyMod StandbyModule
 	stopping   atomic.Bool
 	queueMu    sync.RWMutex // senders hold it for reading; stop closes queue under it
+
+	// bg counts the module's goroutines started with Handle.Go; bgMu
+	// fences their start against stop's wait.
+	bgMu sync.Mutex
+	bg   sync.WaitGroup
 }
 
 // NewManager checks every registered module (options and command
@@ -507,6 +512,46 @@ func (m *Manager) serve(inst *instance, srv Server) {
 	}
 }
 
+// goroutine runs fn for Handle.Go: a panic, or an error returned while the
+// module runs, fails the module as Serve's do.
+func (m *Manager) goroutine(inst *instance, fn func(ctx context.Context) error) bool {
+	inst.bgMu.Lock()
+	defer inst.bgMu.Unlock()
+	if inst.stopping.Load() {
+		return false
+	}
+	inst.bg.Add(1)
+	go func() {
+		defer inst.bg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				inst.handle.log.Error("module goroutine panicked", "panic", p, "stack", string(debug.Stack()))
+				m.failRunning(inst, fmt.Sprintf("%v", p))
+			}
+		}()
+		if err := fn(inst.ctx); err != nil && inst.ctx.Err() == nil {
+			inst.handle.log.Error("module goroutine failed", "err", err)
+			m.failRunning(inst, err.Error())
+		}
+	}()
+	return true
+}
+
+// failRunning is fail for inst while it is the module's running
+// instance (not once it is stopping or stopped, when the failure of its
+// leftovers is only logged).
+func (m *Manager) failRunning(inst *instance, why string) {
+	m.mu.Lock()
+	current := m.running[inst.name] == inst && !inst.stopping.Load()
+	if current {
+		m.failed[inst.name] = why
+	}
+	m.mu.Unlock()
+	if current {
+		m.cfg.Log.Error("module failed", "module", inst.name, "err", why)
+	}
+}
+
 // fail marks a module failed: its commands answer -EIO and health shows
 // MGR_MODULE_ERROR until it is disabled.
 func (m *Manager) fail(name, why string) {
@@ -644,11 +689,20 @@ func (m *Manager) stop(name string) {
 			m.cfg.Log.Error("module shutdown did not return before the deadline; abandoning it", "module", name, "timeout", m.cfg.ShutdownTimeout)
 		}
 	}
+	inst.bgMu.Lock() // no Handle.Go is between its stopping check and its Add
+	inst.bgMu.Unlock()
 	inst.cancel()
 	select {
 	case <-inst.serveDone:
 	case <-ctx.Done():
 		m.cfg.Log.Error("module serve did not return before the deadline; abandoning it", "module", name, "timeout", m.cfg.ShutdownTimeout)
+	}
+	bgDone := make(chan struct{})
+	go func() { inst.bg.Wait(); close(bgDone) }()
+	select {
+	case <-bgDone:
+	case <-ctx.Done():
+		m.cfg.Log.Error("module goroutines (Handle.Go) did not return before the deadline; abandoning them", "module", name, "timeout", m.cfg.ShutdownTimeout)
 	}
 	inst.queueMu.Lock() // no sender is between its stopping check and its send
 	close(inst.queue)
