@@ -1,5 +1,5 @@
 // Package cephrados is gomgr's only use of go-ceph (cgo, librados): a
-// connection to a Ceph cluster that implements clusterbackend.Conn, and
+// connection to a Ceph cluster that implements cephconn.Conn, and
 // the monitor and mgr command calls mgrctl -c needs.
 //
 // Build with the Ceph release tag of the installed librados (-tags pacific
@@ -22,14 +22,14 @@ import (
 	"context"
 	"errors"
 
-	"github.com/gomgr/gomgr/internal/clusterbackend"
+	"github.com/gomgr/gomgr/internal/cephconn"
 )
 
 // ErrNoCgo is returned by Connect in a binary built without cgo.
 var ErrNoCgo = errors.New("built without cgo: no librados, so no Ceph cluster support (build with CGO_ENABLED=1 -tags pacific)")
 
-// Dial is Connect as a clusterbackend.DialFunc.
-func Dial(ctx context.Context, o clusterbackend.DialOptions) (clusterbackend.Conn, error) {
+// Dial is Connect as a cephconn.DialFunc.
+func Dial(ctx context.Context, o cephconn.DialOptions) (cephconn.Conn, error) {
 	c, err := Connect(ctx, o)
 	if err != nil {
 		return nil, err
@@ -37,4 +37,4 @@ func Dial(ctx context.Context, o clusterbackend.DialOptions) (clusterbackend.Con
 	return c, nil
 }
 
-var _ clusterbackend.DialFunc = Dial
+var _ cephconn.DialFunc = Dial

@@ -6,7 +6,7 @@ import (
 	"context"
 	"syscall"
 
-	"github.com/gomgr/gomgr/internal/clusterbackend"
+	"github.com/gomgr/gomgr/internal/cephconn"
 )
 
 // Available reports whether this build can connect to clusters.
@@ -15,10 +15,10 @@ func Available() error { return ErrNoCgo }
 // Conn is a cluster connection; without cgo there are none.
 type Conn struct{}
 
-var _ clusterbackend.Conn = (*Conn)(nil)
+var _ cephconn.Conn = (*Conn)(nil)
 
 // Connect fails with ErrNoCgo.
-func Connect(context.Context, clusterbackend.DialOptions) (*Conn, error) { return nil, ErrNoCgo }
+func Connect(context.Context, cephconn.DialOptions) (*Conn, error) { return nil, ErrNoCgo }
 
 // MonCommand fails with -ENOTCONN.
 func (*Conn) MonCommand(_, _ []byte) ([]byte, string, error) { return nil, "", syscall.ENOTCONN }
@@ -40,7 +40,7 @@ func (*Conn) PGCommand(string, []byte, []byte) ([]byte, string, error) {
 func (*Conn) FSID() string { return "" }
 
 // Pool fails with -ENOTCONN.
-func (*Conn) Pool(string) (clusterbackend.Pool, error) { return nil, syscall.ENOTCONN }
+func (*Conn) Pool(string) (cephconn.Pool, error) { return nil, syscall.ENOTCONN }
 
 // Close does nothing.
 func (*Conn) Close() {}

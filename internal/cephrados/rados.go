@@ -13,7 +13,7 @@ import (
 
 	"github.com/ceph/go-ceph/rados"
 
-	"github.com/gomgr/gomgr/internal/clusterbackend"
+	"github.com/gomgr/gomgr/internal/cephconn"
 )
 
 // Available reports whether this build can connect to clusters.
@@ -31,7 +31,7 @@ type Conn struct {
 	pmu    sync.Mutex
 }
 
-var _ clusterbackend.Conn = (*Conn)(nil)
+var _ cephconn.Conn = (*Conn)(nil)
 
 func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
 
@@ -39,8 +39,8 @@ func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), '
 // timeouts and connects. It returns when connected, when connecting failed
 // (after at most o.MountTimeout) or when ctx ends (a connection that
 // completes later is shut down).
-func Connect(ctx context.Context, o clusterbackend.DialOptions) (*Conn, error) {
-	name := clusterbackend.EntityName(o.Name)
+func Connect(ctx context.Context, o cephconn.DialOptions) (*Conn, error) {
+	name := cephconn.EntityName(o.Name)
 	rc, err := rados.NewConnWithClusterAndUser("ceph", name)
 	if err != nil {
 		return nil, fmt.Errorf("create a librados handle for %s: %w", name, err)
@@ -173,7 +173,7 @@ func (c *Conn) Close() {
 }
 
 // Pool returns an I/O context on the named pool, opened on first use.
-func (c *Conn) Pool(name string) (clusterbackend.Pool, error) {
+func (c *Conn) Pool(name string) (cephconn.Pool, error) {
 	if err := c.enter(); err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ type pool struct {
 	io *rados.IOContext
 }
 
-var _ clusterbackend.Pool = (*pool)(nil)
+var _ cephconn.Pool = (*pool)(nil)
 
 // retErr turns the return values of go-ceph's lock calls (which report
 // EBUSY, EEXIST and ENOENT as a return code with a nil error) into an
@@ -213,7 +213,7 @@ func retErr(ret int, err error) error {
 	return nil
 }
 
-func (p *pool) LockExclusive(oid, name, cookie, desc string, duration time.Duration, flags clusterbackend.LockFlags) error {
+func (p *pool) LockExclusive(oid, name, cookie, desc string, duration time.Duration, flags cephconn.LockFlags) error {
 	if err := p.c.enter(); err != nil {
 		return err
 	}

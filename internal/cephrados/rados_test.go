@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gomgr/gomgr/internal/clusterbackend"
+	"github.com/gomgr/gomgr/internal/cephconn"
 	"github.com/gomgr/gomgr/internal/testutil"
 )
 
@@ -20,7 +20,7 @@ func needLibrados(t *testing.T) {
 	t.Helper()
 	if err := Available(); err != nil {
 		assert.ErrorIs(t, err, ErrNoCgo)
-		_, err := Connect(context.Background(), clusterbackend.DialOptions{})
+		_, err := Connect(context.Background(), cephconn.DialOptions{})
 		assert.ErrorIs(t, err, ErrNoCgo)
 		if testutil.CI() {
 			t.Fatalf("CI=true but this build has no librados: %v", err)
@@ -38,7 +38,7 @@ func deadConf(t *testing.T) string {
 
 func TestConnectMissingConf(t *testing.T) {
 	needLibrados(t)
-	_, err := Connect(context.Background(), clusterbackend.DialOptions{Conf: "/nonexistent/ceph.conf"})
+	_, err := Connect(context.Background(), cephconn.DialOptions{Conf: "/nonexistent/ceph.conf"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "/nonexistent/ceph.conf")
 }
@@ -46,9 +46,9 @@ func TestConnectMissingConf(t *testing.T) {
 func TestConnectGivesUpAfterTheMountTimeout(t *testing.T) {
 	needLibrados(t)
 	start := time.Now()
-	_, err := Connect(context.Background(), clusterbackend.DialOptions{Conf: deadConf(t), MountTimeout: time.Second, OpTimeout: time.Second})
+	_, err := Connect(context.Background(), cephconn.DialOptions{Conf: deadConf(t), MountTimeout: time.Second, OpTimeout: time.Second})
 	require.Error(t, err)
-	assert.Equal(t, -int(syscall.ETIMEDOUT), clusterbackend.Errno(err), err.Error())
+	assert.Equal(t, -int(syscall.ETIMEDOUT), cephconn.Errno(err), err.Error())
 	assert.Less(t, time.Since(start), 10*time.Second, "not librados' default of 300 s")
 }
 
@@ -57,7 +57,7 @@ func TestConnectHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := Connect(ctx, clusterbackend.DialOptions{Conf: deadConf(t), MountTimeout: 5 * time.Second})
+	_, err := Connect(ctx, cephconn.DialOptions{Conf: deadConf(t), MountTimeout: 5 * time.Second})
 	assert.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
 	assert.Less(t, time.Since(start), 2*time.Second)
 }

@@ -4,40 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/gomgr/gomgr/internal/daemon"
 	"github.com/gomgr/gomgr/pkg/module"
 )
-
-// DialOptions say how to connect to a cluster.
-type DialOptions struct {
-	// Conf is the ceph.conf path; Name the cephx entity ("client.admin";
-	// a bare id means client.<id>); Keyring overrides the keyring of
-	// ceph.conf when set.
-	Conf, Name, Keyring string
-	// OpTimeout is librados' rados_mon_op_timeout and
-	// rados_osd_op_timeout: no monitor, mgr or OSD call blocks longer.
-	OpTimeout time.Duration
-	// MountTimeout is client_mount_timeout: how long connecting may take.
-	MountTimeout time.Duration
-}
-
-// EntityName returns name as a cephx entity name ("admin" →
-// "client.admin"; "" → "client.admin").
-func EntityName(name string) string {
-	switch {
-	case name == "":
-		return "client.admin"
-	case !strings.Contains(name, "."):
-		return "client." + name
-	}
-	return name
-}
-
-// DialFunc connects to a cluster (radosproc.Dial in the binaries).
-type DialFunc func(ctx context.Context, o DialOptions) (Conn, error)
 
 // AttachOptions configure an Attacher. Zero values take the defaults.
 type AttachOptions struct {

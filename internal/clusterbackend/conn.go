@@ -6,85 +6,37 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
-	"time"
 
+	"github.com/gomgr/gomgr/internal/cephconn"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
-// Conn is a connection to a Ceph cluster: the few librados calls the
-// backend needs. internal/cephrados implements it with go-ceph, and
-// internal/radosproc forwards it to that in a helper process; tests use a
-// fake. Errors carry Ceph's errno: an ErrorCode() int method (go-ceph
-// errors have one) or a syscall.Errno, somewhere in the wrap chain.
-//
-// Every call may block up to the connection's operation timeout (librados'
-// rados_mon_op_timeout / rados_osd_op_timeout); the backend runs them off
-// the caller's goroutine so contexts are honoured.
-type Conn interface {
-	// MonCommand sends a command to the monitors (rados_mon_command).
-	MonCommand(cmd, inbuf []byte) (out []byte, status string, err error)
-	// MgrCommand sends a command to the active mgr (rados_mgr_command).
-	MgrCommand(cmd, inbuf []byte) (out []byte, status string, err error)
-	// OsdCommand sends a command to one OSD (rados_osd_command).
-	OsdCommand(osd int, cmd, inbuf []byte) (out []byte, status string, err error)
-	// PGCommand sends a command to the primary OSD of a PG
-	// (rados_pg_command).
-	PGCommand(pgid string, cmd, inbuf []byte) (out []byte, status string, err error)
-	// FSID is the cluster's fsid.
-	FSID() string
-	// Pool opens (and caches) an I/O context on a pool; the pool must
-	// exist.
-	Pool(name string) (Pool, error)
-	// Close shuts the connection down once the calls in flight have
-	// returned; later calls fail with -ENOTCONN.
-	Close()
-}
-
-// LockFlags are librados lock flags (LIBRADOS_LOCK_FLAG_*).
-type LockFlags uint8
-
-// Lock flags.
-const (
-	// LockMayRenew renews the lock if the caller already holds it.
-	LockMayRenew LockFlags = 1 << 0
-	// LockMustRenew renews the lock and fails with -ENOENT if the caller
-	// does not hold it (any more).
-	LockMustRenew LockFlags = 1 << 1
+// The connection contract lives in the leaf package internal/cephconn; these
+// are its names for the backend's own code.
+type (
+	// Conn is cephconn.Conn.
+	Conn = cephconn.Conn
+	// Pool is cephconn.Pool.
+	Pool = cephconn.Pool
+	// LockFlags is cephconn.LockFlags.
+	LockFlags = cephconn.LockFlags
+	// DialOptions is cephconn.DialOptions.
+	DialOptions = cephconn.DialOptions
+	// DialFunc is cephconn.DialFunc.
+	DialFunc = cephconn.DialFunc
 )
 
-// Pool is an I/O context on one pool: advisory object locks (cls_lock) and
-// whole-object reads and writes.
-type Pool interface {
-	// LockExclusive takes or renews an exclusive lock. It returns nil on
-	// success and an error with -EBUSY (held by someone else), -EEXIST
-	// (already held by this client and cookie, flags 0) or -ENOENT
-	// (LockMustRenew and not held) otherwise.
-	LockExclusive(oid, name, cookie, desc string, duration time.Duration, flags LockFlags) error
-	// Unlock releases a lock; releasing a lock not held is not an error.
-	Unlock(oid, name, cookie string) error
-	// LockerCookies returns the cookies of the current holders of a lock
-	// (expired holders are not listed).
-	LockerCookies(oid, name string) ([]string, error)
-	// WriteFull replaces an object's data.
-	WriteFull(oid string, data []byte) error
-	// Read returns an object's data (an error with -ENOENT if it does not
-	// exist).
-	Read(oid string) ([]byte, error)
-}
+// Lock flags (cephconn.LockMayRenew, cephconn.LockMustRenew).
+const (
+	LockMayRenew  = cephconn.LockMayRenew
+	LockMustRenew = cephconn.LockMustRenew
+)
 
-// Errno returns the negative errno an error carries (-EINVAL if none, 0 for
-// nil). Context errors map to -ETIMEDOUT and -ECANCELED.
-func Errno(err error) int {
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, context.DeadlineExceeded):
-		return -int(syscall.ETIMEDOUT)
-	case errors.Is(err, context.Canceled):
-		return -int(syscall.ECANCELED)
-	}
-	return objectformat.ErrnoOf(err)
-}
+// Errno is cephconn.Errno.
+func Errno(err error) int { return cephconn.Errno(err) }
+
+// EntityName is cephconn.EntityName.
+func EntityName(name string) string { return cephconn.EntityName(name) }
 
 // CommandError is a failed cluster command: the errno and status text the
 // cluster returned, like Python's (retval, outb, outs) with retval < 0.

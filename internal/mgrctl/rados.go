@@ -6,7 +6,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gomgr/gomgr/internal/clusterbackend"
+	"github.com/gomgr/gomgr/internal/cephconn"
 	"github.com/gomgr/gomgr/internal/radosproc"
 )
 
@@ -31,7 +31,7 @@ func RadosDialer(ctx context.Context, conf, name, keyring string) (ClusterConn, 
 		// client_mount_timeout; ctx ends the wait on time anyway.
 		mount = max(time.Until(dl).Round(time.Second), time.Second)
 	}
-	c, err := radosproc.Dial(ctx, clusterbackend.DialOptions{
+	c, err := radosproc.Dial(ctx, cephconn.DialOptions{
 		Conf: conf, Name: name, Keyring: keyring,
 		OpTimeout: clusterOpTimeout, MountTimeout: mount,
 	})
@@ -41,8 +41,8 @@ func RadosDialer(ctx context.Context, conf, name, keyring string) (ClusterConn, 
 	return radosConn{c}, nil
 }
 
-// radosConn adapts a clusterbackend.Conn to ClusterConn.
-type radosConn struct{ c clusterbackend.Conn }
+// radosConn adapts a cephconn.Conn to ClusterConn.
+type radosConn struct{ c cephconn.Conn }
 
 func (c radosConn) MonCommand(cmd, inbuf []byte) ([]byte, string, error) {
 	return c.c.MonCommand(cmd, inbuf)

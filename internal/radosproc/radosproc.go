@@ -4,7 +4,7 @@
 // start about 8 ms and every process some 17 MiB of resident memory, even
 // when no cluster is used. With -c they start the helper, which is the only
 // binary that links go-ceph (internal/cephrados); its Conn implements
-// clusterbackend.Conn, so the backend and mgrctl cannot tell the
+// cephconn.Conn, so the backend and mgrctl cannot tell the
 // difference. A crash or hang in librados also stays in the helper.
 //
 // The protocol is a stream of frames (a 4-byte big-endian length and a
@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gomgr/gomgr/internal/clusterbackend"
+	"github.com/gomgr/gomgr/internal/cephconn"
 )
 
 // HelperName is the helper binary's name.
@@ -40,21 +40,21 @@ const HelperEnv = "GOMGR_RADOS"
 
 // request is one call to the helper.
 type request struct {
-	ID       uint64                      `json:"id"`
-	Op       string                      `json:"op"`
-	Dial     *clusterbackend.DialOptions `json:"dial,omitempty"`
-	Cmd      []byte                      `json:"cmd,omitempty"`
-	Inbuf    []byte                      `json:"inbuf,omitempty"`
-	OSD      int                         `json:"osd,omitempty"`
-	PGID     string                      `json:"pgid,omitempty"`
-	Pool     string                      `json:"pool,omitempty"`
-	OID      string                      `json:"oid,omitempty"`
-	Name     string                      `json:"name,omitempty"`
-	Cookie   string                      `json:"cookie,omitempty"`
-	Desc     string                      `json:"desc,omitempty"`
-	Duration time.Duration               `json:"duration,omitempty"`
-	Flags    clusterbackend.LockFlags    `json:"flags,omitempty"`
-	Data     []byte                      `json:"data,omitempty"`
+	ID       uint64                `json:"id"`
+	Op       string                `json:"op"`
+	Dial     *cephconn.DialOptions `json:"dial,omitempty"`
+	Cmd      []byte                `json:"cmd,omitempty"`
+	Inbuf    []byte                `json:"inbuf,omitempty"`
+	OSD      int                   `json:"osd,omitempty"`
+	PGID     string                `json:"pgid,omitempty"`
+	Pool     string                `json:"pool,omitempty"`
+	OID      string                `json:"oid,omitempty"`
+	Name     string                `json:"name,omitempty"`
+	Cookie   string                `json:"cookie,omitempty"`
+	Desc     string                `json:"desc,omitempty"`
+	Duration time.Duration         `json:"duration,omitempty"`
+	Flags    cephconn.LockFlags    `json:"flags,omitempty"`
+	Data     []byte                `json:"data,omitempty"`
 }
 
 // reply is the helper's answer.
@@ -115,7 +115,7 @@ func readFrame(r io.Reader, v any) error {
 // Serve is the helper's main loop: it reads requests from r, runs them on
 // a connection made with dial (the first request) and writes replies to w.
 // Requests run concurrently. It returns when r ends.
-func Serve(r io.Reader, w io.Writer, dial clusterbackend.DialFunc) error {
+func Serve(r io.Reader, w io.Writer, dial cephconn.DialFunc) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var first request
 	if err := readFrame(br, &first); err != nil {
@@ -163,7 +163,7 @@ func Serve(r io.Reader, w io.Writer, dial clusterbackend.DialFunc) error {
 // sign included: a mgr module may return a positive value (2 for an
 // incomplete eval input), which the caller must see unchanged.
 func failure(id uint64, err error) reply {
-	code := clusterbackend.Errno(err)
+	code := cephconn.Errno(err)
 	var coded interface{ ErrorCode() int }
 	if errors.As(err, &coded) && coded.ErrorCode() != 0 {
 		code = coded.ErrorCode()
@@ -172,7 +172,7 @@ func failure(id uint64, err error) reply {
 }
 
 // call runs one request on the connection.
-func call(conn clusterbackend.Conn, req request) reply {
+func call(conn cephconn.Conn, req request) reply {
 	rep := reply{ID: req.ID}
 	var err error
 	switch req.Op {
@@ -185,7 +185,7 @@ func call(conn clusterbackend.Conn, req request) reply {
 	case "pg":
 		rep.Out, rep.Status, err = conn.PGCommand(req.PGID, req.Cmd, req.Inbuf)
 	case "lock", "unlock", "lockers", "write", "read":
-		var p clusterbackend.Pool
+		var p cephconn.Pool
 		if p, err = conn.Pool(req.Pool); err == nil {
 			switch req.Op {
 			case "lock":
@@ -230,7 +230,7 @@ func HelperPath() (string, error) {
 }
 
 // Conn is a connection to a cluster through the helper. It implements
-// clusterbackend.Conn and is safe for concurrent use.
+// cephconn.Conn and is safe for concurrent use.
 type Conn struct {
 	cmd  *exec.Cmd
 	in   io.WriteCloser
@@ -244,11 +244,11 @@ type Conn struct {
 	done    chan struct{}
 }
 
-var _ clusterbackend.Conn = (*Conn)(nil)
+var _ cephconn.Conn = (*Conn)(nil)
 
 // Dial starts the helper and connects it to the cluster. It is a
-// clusterbackend.DialFunc.
-func Dial(ctx context.Context, o clusterbackend.DialOptions) (clusterbackend.Conn, error) {
+// cephconn.DialFunc.
+func Dial(ctx context.Context, o cephconn.DialOptions) (cephconn.Conn, error) {
 	path, err := HelperPath()
 	if err != nil {
 		return nil, err
@@ -257,7 +257,7 @@ func Dial(ctx context.Context, o clusterbackend.DialOptions) (clusterbackend.Con
 }
 
 // DialHelper is Dial with an explicit helper binary.
-func DialHelper(ctx context.Context, path string, o clusterbackend.DialOptions) (*Conn, error) {
+func DialHelper(ctx context.Context, path string, o cephconn.DialOptions) (*Conn, error) {
 	cmd := exec.Command(path)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
@@ -365,31 +365,31 @@ func (c *Conn) command(req request) ([]byte, string, error) {
 	return rep.Out, rep.Status, err
 }
 
-// MonCommand implements clusterbackend.Conn.
+// MonCommand implements cephconn.Conn.
 func (c *Conn) MonCommand(cmd, inbuf []byte) ([]byte, string, error) {
 	return c.command(request{Op: "mon", Cmd: cmd, Inbuf: inbuf})
 }
 
-// MgrCommand implements clusterbackend.Conn.
+// MgrCommand implements cephconn.Conn.
 func (c *Conn) MgrCommand(cmd, inbuf []byte) ([]byte, string, error) {
 	return c.command(request{Op: "mgr", Cmd: cmd, Inbuf: inbuf})
 }
 
-// OsdCommand implements clusterbackend.Conn.
+// OsdCommand implements cephconn.Conn.
 func (c *Conn) OsdCommand(osd int, cmd, inbuf []byte) ([]byte, string, error) {
 	return c.command(request{Op: "osd", OSD: osd, Cmd: cmd, Inbuf: inbuf})
 }
 
-// PGCommand implements clusterbackend.Conn.
+// PGCommand implements cephconn.Conn.
 func (c *Conn) PGCommand(pgid string, cmd, inbuf []byte) ([]byte, string, error) {
 	return c.command(request{Op: "pg", PGID: pgid, Cmd: cmd, Inbuf: inbuf})
 }
 
-// FSID implements clusterbackend.Conn.
+// FSID implements cephconn.Conn.
 func (c *Conn) FSID() string { return c.fsid }
 
-// Pool implements clusterbackend.Conn.
-func (c *Conn) Pool(name string) (clusterbackend.Pool, error) { return pool{c, name}, nil }
+// Pool implements cephconn.Conn.
+func (c *Conn) Pool(name string) (cephconn.Pool, error) { return pool{c, name}, nil }
 
 // Close asks the helper to disconnect and exit, and waits for it (killing
 // it after a few seconds).
@@ -414,7 +414,7 @@ type pool struct {
 	name string
 }
 
-func (p pool) LockExclusive(oid, name, cookie, desc string, d time.Duration, flags clusterbackend.LockFlags) error {
+func (p pool) LockExclusive(oid, name, cookie, desc string, d time.Duration, flags cephconn.LockFlags) error {
 	_, err := p.c.do(request{Op: "lock", Pool: p.name, OID: oid, Name: name, Cookie: cookie, Desc: desc, Duration: d, Flags: flags})
 	return err
 }

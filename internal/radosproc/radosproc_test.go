@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gomgr/gomgr/internal/clusterbackend"
+	"github.com/gomgr/gomgr/internal/cephconn"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 	"github.com/stretchr/testify/require"
 )
 
-// fakeConn is a clusterbackend.Conn answering from memory.
+// fakeConn is a cephconn.Conn answering from memory.
 type fakeConn struct {
 	mu      sync.Mutex
 	objects map[string][]byte
@@ -43,7 +43,7 @@ func (f *fakeConn) PGCommand(pgid string, cmd, inbuf []byte) ([]byte, string, er
 	return []byte(pgid), "", nil
 }
 func (f *fakeConn) FSID() string { return "fsid-1" }
-func (f *fakeConn) Pool(name string) (clusterbackend.Pool, error) {
+func (f *fakeConn) Pool(name string) (cephconn.Pool, error) {
 	if name == "nopool" {
 		return nil, &Error{Code: -int(syscall.ENOENT), Msg: "no pool"}
 	}
@@ -53,7 +53,7 @@ func (f *fakeConn) Close() { f.mu.Lock(); f.closed = true; f.mu.Unlock() }
 
 type fakePool struct{ f *fakeConn }
 
-func (p fakePool) LockExclusive(oid, name, cookie, desc string, d time.Duration, fl clusterbackend.LockFlags) error {
+func (p fakePool) LockExclusive(oid, name, cookie, desc string, d time.Duration, fl cephconn.LockFlags) error {
 	if cookie == "busy" {
 		return &Error{Code: -int(syscall.EBUSY), Msg: "busy"}
 	}
@@ -83,7 +83,7 @@ func pipeConn(t *testing.T, fake *fakeConn, dialErr error) (*Conn, chan error, e
 	sr, cw := io.Pipe() // client → helper
 	served := make(chan error, 1)
 	go func() {
-		served <- Serve(sr, sw, func(context.Context, clusterbackend.DialOptions) (clusterbackend.Conn, error) {
+		served <- Serve(sr, sw, func(context.Context, cephconn.DialOptions) (cephconn.Conn, error) {
 			if dialErr != nil {
 				return nil, dialErr
 			}
@@ -93,7 +93,7 @@ func pipeConn(t *testing.T, fake *fakeConn, dialErr error) (*Conn, chan error, e
 	}()
 	c := &Conn{in: cw, pending: map[uint64]chan reply{}, done: make(chan struct{})}
 	go c.readLoop(cr)
-	rep, err := c.roundTrip(context.Background(), request{Op: "dial", Dial: &clusterbackend.DialOptions{Conf: "x"}})
+	rep, err := c.roundTrip(context.Background(), request{Op: "dial", Dial: &cephconn.DialOptions{Conf: "x"}})
 	if err == nil && rep.Errno != 0 {
 		err = &Error{Code: rep.Errno, Msg: rep.Err}
 	}
@@ -136,7 +136,7 @@ func TestProtocol(t *testing.T) {
 	require.Equal(t, []byte{0, 1, 2}, data)
 	_, err = p.Read("missing")
 	require.Equal(t, -int(syscall.ENOENT), objectformat.ErrnoOf(err))
-	require.Equal(t, -int(syscall.EBUSY), objectformat.ErrnoOf(p.LockExclusive("o", "l", "busy", "", time.Second, clusterbackend.LockMustRenew)))
+	require.Equal(t, -int(syscall.EBUSY), objectformat.ErrnoOf(p.LockExclusive("o", "l", "busy", "", time.Second, cephconn.LockMustRenew)))
 	require.NoError(t, p.LockExclusive("o", "l", "me", "", time.Second, 0))
 	cookies, err := p.LockerCookies("o", "l")
 	require.NoError(t, err)
@@ -185,7 +185,7 @@ func TestHelperPath(t *testing.T) {
 	if err != nil {
 		require.ErrorContains(t, err, "gomgr-rados (the librados helper) is neither next to this program nor in $PATH")
 	}
-	_, err = DialHelper(context.Background(), "/nonexistent/gomgr-rados", clusterbackend.DialOptions{})
+	_, err = DialHelper(context.Background(), "/nonexistent/gomgr-rados", cephconn.DialOptions{})
 	require.Error(t, err)
 	require.True(t, errors.Is(err, syscall.ENOENT) || err != nil)
 }

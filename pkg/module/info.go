@@ -3,11 +3,11 @@ package module
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"sync"
 
+	"github.com/gomgr/gomgr/internal/modname"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -159,10 +159,9 @@ func checkCommands(info Info) error {
 	return nil
 }
 
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
-
-// ValidName reports whether s is a valid module name.
-func ValidName(s string) bool { return nameRE.MatchString(s) }
+// ValidName reports whether s is a valid module name: a lower-case letter,
+// then up to 63 lower-case letters, digits, '_' or '-'.
+func ValidName(s string) bool { return modname.Valid(s) }
 
 // Registry holds module Infos by name. It is a value: the daemon uses
 // Default (filled by the modules' init functions), tests build their own.

@@ -27,7 +27,7 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/internal/modname"
 )
 
 // GomgrModule is the module path of the gomgr repository.
@@ -57,7 +57,7 @@ var reserved = map[string]string{
 
 // Options describe a module to generate.
 type Options struct {
-	// Name is the module name (module.ValidName).
+	// Name is the module name (modname.Valid).
 	Name string
 	// Dir is the modules directory: the module goes to Dir/Name and its
 	// import into Dir/all/all.go (when that file exists).
@@ -95,7 +95,7 @@ type data struct {
 	Serve, Options, Eval bool
 }
 
-// CheckName validates a module name. Besides module.ValidName (which
+// CheckName validates a module name. Besides modname.Valid (which
 // refuses names starting with '.' or '_', which the go command ignores) and
 // the reserved names (among them testdata and vendor, directory names the
 // go command treats specially), the module's Go package name (the name
@@ -105,7 +105,7 @@ type data struct {
 // (Go's suffix for test packages and files) or in _GOOS or _GOARCH
 // (NAME.go and NAME_test.go would build only on that system).
 func CheckName(name string) error {
-	if !module.ValidName(name) {
+	if !modname.Valid(name) {
 		return fmt.Errorf("invalid module name %q: use lower case letters, digits, '_' and '-', starting with a letter (at most 64 characters)", name)
 	}
 	if why, ok := reserved[name]; ok {
