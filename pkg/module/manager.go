@@ -666,7 +666,9 @@ func (m *Manager) stop(name string) {
 	if inst == nil {
 		return
 	}
+	inst.bgMu.Lock() // no Handle.Go is between its stopping check and its Add
 	inst.stopping.Store(true)
+	inst.bgMu.Unlock()
 	deadline := time.Now().Add(m.cfg.ShutdownTimeout)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
@@ -689,8 +691,6 @@ func (m *Manager) stop(name string) {
 			m.cfg.Log.Error("module shutdown did not return before the deadline; abandoning it", "module", name, "timeout", m.cfg.ShutdownTimeout)
 		}
 	}
-	inst.bgMu.Lock() // no Handle.Go is between its stopping check and its Add
-	inst.bgMu.Unlock()
 	inst.cancel()
 	select {
 	case <-inst.serveDone:
