@@ -40,7 +40,7 @@ test: deps lint gotest
 # every test file that asks for -race is in this list.
 RACE_PKGS := ./pkg/module/... ./pkg/objectformat/... ./pkg/evalsandbox/... ./internal/api/... ./internal/asok/... \
 	./internal/daemon/... ./internal/embedded/... ./internal/radosproc/... ./internal/privdir/... \
-	./internal/mgrctl/repl/... ./modules/...
+	./internal/mgrctl/repl/... ./modules/... ./pkg/mgr/...
 
 gotest:
 	$(GO) test -race -count=1 -timeout 60m $(RACE_PKGS)

@@ -1,13 +1,12 @@
-// Command ceph-mgr is the gomgr manager daemon; see `ceph-mgr --help`.
+// Command ceph-mgr is the gomgr manager daemon with the built-in modules;
+// see `ceph-mgr --help`. It is a host like any other (see package
+// github.com/gomgr/gomgr/pkg/mgr): the modules it imports, and Main.
 package main
 
 import (
-	"os"
+	"github.com/gomgr/gomgr/pkg/mgr"
 
-	"github.com/gomgr/gomgr/internal/daemon"
 	_ "github.com/gomgr/gomgr/modules/all"
 )
 
-func main() {
-	os.Exit(daemon.Main(os.Args[1:], attachCluster, os.Stdout, os.Stderr))
-}
+func main() { mgr.Main() }
