@@ -29,9 +29,13 @@ build:
 
 # make run: build, then start the daemon in the foreground on the embedded
 # state under ./run (Ctrl-C stops it). It prints how to talk to it.
+# The sockets go where mgrctl looks by default ($XDG_RUNTIME_DIR/gomgr, or
+# /run/gomgr for root), so `mgrctl mgr module ls` finds the daemon with no
+# flags; without either, they go in $(RUN_DIR) (mgrctl --run-dir $(RUN_DIR)).
 run: deps build
 	mkdir -p -m 0700 $(RUN_DIR)
-	./bin/ceph-mgr -i $(ID) --data $(RUN_DIR)/data --run-dir $(RUN_DIR) --log-dir $(RUN_DIR)
+	./bin/ceph-mgr -i $(ID) --data $(RUN_DIR)/data --log-dir $(RUN_DIR) \
+	  $$( [ "$$(id -u)" = 0 ] || [ -n "$$XDG_RUNTIME_DIR" ] || echo --run-dir $(RUN_DIR) )
 
 test: deps lint gotest
 

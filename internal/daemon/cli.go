@@ -112,7 +112,7 @@ finds a problem.`,
 				fmt.Fprintf(stdout, "gomgr mgr.%s: admin socket %s, api socket %s\n", d.opts.ID, d.AsokPath(), d.APIPath())
 				fmt.Fprintf(stdout, "  try: ceph --admin-daemon %s mgr module enable hello\n", d.AsokPath())
 				fmt.Fprintf(stdout, "       ceph --admin-daemon %s hello\n", d.AsokPath())
-				fmt.Fprintf(stdout, "       mgrctl --run-dir %s --id %s mgr module ls\n", d.opts.RunDir, d.opts.ID)
+				fmt.Fprintf(stdout, "       %s mgr module ls\n", mgrctlCommand(d.opts.RunDir, d.opts.ID, os.Getenv))
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
@@ -165,6 +165,20 @@ func Main(args []string, attach func(ClusterFlags) (ClusterAttacher, error), std
 		return 1
 	}
 	return 0
+}
+
+// mgrctlCommand is how mgrctl reaches a daemon with these run directory
+// and id: only the flags that differ from mgrctl's defaults (the default
+// run directory, id x).
+func mgrctlCommand(runDir, id string, getenv func(string) string) string {
+	cmd := "mgrctl"
+	if def, err := privdir.DefaultRunDir(getenv); err != nil || filepath.Clean(def) != filepath.Clean(runDir) {
+		cmd += " --run-dir " + runDir
+	}
+	if id != "x" {
+		cmd += " --id " + id
+	}
+	return cmd
 }
 
 func parseMode(s string) (os.FileMode, error) {

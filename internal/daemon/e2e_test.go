@@ -288,5 +288,5 @@ func TestRunPrintsHowToTalk(t *testing.T) {
 	out := p.out.String()
 	require.Contains(t, out, "try: ceph --admin-daemon "+p.asok()+" mgr module enable hello\n")
 	require.Contains(t, out, "ceph --admin-daemon "+p.asok()+" hello\n")
-	require.Contains(t, out, "mgrctl --run-dir "+dir+" --id x mgr module ls")
+	require.Contains(t, out, "mgrctl --run-dir "+dir+" mgr module ls")
 }

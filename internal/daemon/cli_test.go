@@ -1,0 +1,27 @@
+package daemon
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestMgrctlCommandNamesOnlyWhatDiffers: the printed mgrctl command has
+// the flags mgrctl needs and no others, so after `make run` (sockets in
+// the default run directory) it is plain `mgrctl mgr module ls`.
+func TestMgrctlCommandNamesOnlyWhatDiffers(t *testing.T) {
+	xdg := func(k string) string {
+		if k == "XDG_RUNTIME_DIR" {
+			return "/run/user/1000"
+		}
+		return ""
+	}
+	for _, tc := range []struct{ runDir, id, want string }{
+		{"/run/user/1000/gomgr", "x", "mgrctl"},
+		{"/run/user/1000/gomgr/", "y", "mgrctl --id y"},
+		{"/srv/run", "x", "mgrctl --run-dir /srv/run"},
+		{"/srv/run", "b", "mgrctl --run-dir /srv/run --id b"},
+	} {
+		require.Equal(t, tc.want, mgrctlCommand(tc.runDir, tc.id, xdg), "%s %s", tc.runDir, tc.id)
+	}
+}
