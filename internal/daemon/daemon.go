@@ -630,6 +630,15 @@ func finishOutput(cmd map[string]any, b []byte) []byte {
 // a value's exact bytes, with or without a trailing newline).
 var exactOutput = map[string]bool{"config-key get": true}
 
+// Health returns the health report (empty while the daemon starts).
+func (d *Daemon) Health() module.Health {
+	m := d.manager()
+	if m == nil {
+		return module.Health{Status: module.HealthOK, Checks: map[string]module.HealthReport{}}
+	}
+	return m.Health()
+}
+
 // Describe returns the command descriptions (none while the daemon
 // starts).
 func (d *Daemon) Describe(opts clicommand.DescribeOptions) []clicommand.Description {
