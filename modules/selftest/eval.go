@@ -13,10 +13,6 @@ import (
 // evalName names the eval command, its interpreter thread and its worker.
 const evalName = "mgr self-test eval"
 
-// evalLimitsHook, if set, adjusts the limits of every eval request (tests
-// use it).
-var evalLimitsHook func(*evalsandbox.Limits)
-
 // newEvaluator is the eval session of one module instance: its globals
 // persist between calls, in a worker process (see pkg/evalsandbox).
 func newEvaluator(m *Module) (*evalsandbox.Session, error) {
@@ -36,8 +32,8 @@ func (m *Module) evalLimits() evalsandbox.Limits {
 		MaxOutput: defaultEvalMaxOutput,
 		MaxMemory: m.evalMaxMemory(),
 	}
-	if evalLimitsHook != nil {
-		evalLimitsHook(&l)
+	if adjust := m.adjustLimits.Load(); adjust != nil {
+		(*adjust)(&l)
 	}
 	return l
 }

@@ -109,11 +109,14 @@ func TestEvalSandbox(t *testing.T) {
 	}
 }
 
-// setEvalLimits adjusts the limits of every eval request for one test.
-func setEvalLimits(t *testing.T, adjust func(*evalsandbox.Limits)) {
-	t.Helper()
-	evalLimitsHook = adjust
-	t.Cleanup(func() { evalLimitsHook = nil })
+// setEvalLimits adjusts the limits of the running instance's eval
+// requests (nil: the options' limits).
+func (e *env) setEvalLimits(adjust func(*evalsandbox.Limits)) {
+	if adjust == nil {
+		e.mod.adjustLimits.Store(nil)
+		return
+	}
+	e.mod.adjustLimits.Store(&adjust)
 }
 
 // noStepLimit disables the step limit: only the clock stops a run.
@@ -121,7 +124,7 @@ const noStepLimit = math.MaxUint64
 
 func TestEvalStepLimit(t *testing.T) {
 	e := newEnv(t, nil)
-	setEvalLimits(t, func(l *evalsandbox.Limits) { l.MaxSteps = 100_000 })
+	e.setEvalLimits(func(l *evalsandbox.Limits) { l.MaxSteps = 100_000 })
 	for _, src := range []string{
 		"for i in range(1000000000):\n  for j in range(1000000000):\n    pass\n",
 		"while True:\n  pass\n",
@@ -132,7 +135,7 @@ func TestEvalStepLimit(t *testing.T) {
 		}
 	}
 	// The default limit stops an endless loop too.
-	evalLimitsHook = nil
+	e.setEvalLimits(nil)
 	setConfig(t, e.b, "mgr/selftest/eval_timeout", "60")
 	if res := e.eval("while True:\n  pass\n"); !strings.Contains(res.Stderr, "too many steps") {
 		t.Errorf("default step limit: %s", res)
@@ -141,7 +144,7 @@ func TestEvalStepLimit(t *testing.T) {
 
 func TestEvalTimeLimit(t *testing.T) {
 	e := newEnv(t, nil)
-	setEvalLimits(t, func(l *evalsandbox.Limits) { l.MaxSteps = noStepLimit; l.Timeout = 200 * time.Millisecond })
+	e.setEvalLimits(func(l *evalsandbox.Limits) { l.MaxSteps = noStepLimit; l.Timeout = 200 * time.Millisecond })
 	e.want(e.eval("kept = 1"), 0, "", "")
 	start := time.Now()
 	res := e.eval("while True:\n  pass\n")
@@ -154,7 +157,7 @@ func TestEvalTimeLimit(t *testing.T) {
 	}
 	e.want(e.eval("kept"), 0, "1\n", "") // the interpreter stopped: the session is kept
 	// Cancelling the command stops it as well.
-	setEvalLimits(t, func(l *evalsandbox.Limits) { l.MaxSteps = noStepLimit; l.Timeout = time.Minute })
+	e.setEvalLimits(func(l *evalsandbox.Limits) { l.MaxSteps = noStepLimit; l.Timeout = time.Minute })
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	res = e.m.Dispatch(ctx, clicommand.Call{Cmd: map[string]any{"prefix": evalName, "s": "while True:\n  pass\n"}, Perm: "rw"})
@@ -173,7 +176,7 @@ func TestEvalTimeoutOption(t *testing.T) {
 	if got := e.mod.evalTimeout(); got != 250*time.Millisecond {
 		t.Errorf("eval_timeout = %s", got)
 	}
-	setEvalLimits(t, func(l *evalsandbox.Limits) { l.MaxSteps = noStepLimit })
+	e.setEvalLimits(func(l *evalsandbox.Limits) { l.MaxSteps = noStepLimit })
 	start := time.Now()
 	res := e.eval("while True:\n  pass\n")
 	if res.Retval != 0 || !strings.Contains(res.Stderr, "timeout: eval ran longer than eval_timeout (250ms)") {

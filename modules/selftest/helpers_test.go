@@ -58,15 +58,35 @@ func newEnv(t *testing.T, b module.Backend, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	// The running instance is reached through its constructor: the
+	// registry's selftest Info, with New wrapped.
+	var mu sync.Mutex
+	var last *Module
+	src := cfg.Registry
+	if src == nil {
+		src = module.Default
+	}
+	cfg.Registry = module.NewRegistry()
+	for _, info := range src.List() {
+		if info.Name == Name {
+			newInstance := info.New
+			info.New = func() any {
+				v := newInstance()
+				mu.Lock()
+				last, _ = v.(*Module)
+				mu.Unlock()
+				return v
+			}
+		}
+		if err := cfg.Registry.Register(info); err != nil {
+			t.Fatal(err)
+		}
+	}
 	m, err := module.NewManager(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.m = m
-	var mu sync.Mutex
-	var last *Module
-	newHook = func(mod *Module) { mu.Lock(); last = mod; mu.Unlock() }
-	t.Cleanup(func() { newHook = nil })
 	ctx := context.Background()
 	if err := m.Start(ctx); err != nil {
 		t.Fatal(err)

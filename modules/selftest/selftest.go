@@ -252,19 +252,15 @@ type Module struct {
 	runMu sync.Mutex // one "run" at a time
 
 	ev *evalsandbox.Session // set by Init
+	// adjustLimits, if set, adjusts the limits of this instance's eval
+	// requests (its tests set it).
+	adjustLimits atomic.Pointer[func(*evalsandbox.Limits)]
 }
-
-// newHook, if set, sees every new module value (tests use it to reach the
-// running instance).
-var newHook func(*Module)
 
 func newModule() *Module {
 	m := &Module{wake: make(chan struct{}, 1), health: map[string]module.HealthCheck{}}
 	m.notes.waiters = map[string]chan struct{}{}
 	m.notes.counts = map[module.NotifyType]int{}
-	if newHook != nil {
-		newHook(m)
-	}
 	return m
 }
 
