@@ -4,6 +4,8 @@
 #   make test    install what the tests need, then lint and run every test
 #   make bench   benchmarks and whole-process timings (see BENCHMARKS.md)
 #   make fuzz    run every fuzz target for FUZZTIME (default 60s) each
+#   make install put ceph-mgr, mgrctl, gomgr-rados and mgrctl's shell
+#                completions under PREFIX (default /usr/local; DESTDIR too)
 #
 # Set-up is automatic: scripts/install-deps.sh installs the Debian packages
 # (Ceph, librados-dev, tmux, zsh) and scripts/ensure-go.sh fetches a Go
@@ -17,7 +19,7 @@ FUZZTIME ?= 60s
 RUN_DIR ?= $(CURDIR)/run
 ID ?= x
 
-.PHONY: all build run test gotest lint deps bench fuzz completions clean
+.PHONY: all build run test gotest lint deps bench fuzz completions install clean
 
 all: build
 
@@ -72,6 +74,17 @@ completions: build
 	./bin/mgrctl completion zsh > completions/_mgrctl
 	./bin/mgrctl completion fish > completions/mgrctl.fish
 	./bin/mgrctl completion powershell > completions/mgrctl.ps1
+
+# The completions go where bash-completion, zsh (site-functions) and fish
+# look for them under PREFIX.
+PREFIX ?= /usr/local
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 bin/ceph-mgr bin/mgrctl bin/gomgr-rados $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 completions/mgrctl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mgrctl
+	install -m 0644 completions/_mgrctl $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mgrctl
+	install -m 0644 completions/mgrctl.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mgrctl.fish
 
 clean:
 	rm -rf bin run
