@@ -74,6 +74,10 @@ type configDumpArgs struct {
 	clicommand.Read `prefix:"config dump" desc:"Show all configuration option(s)"`
 }
 
+type configLsArgs struct {
+	clicommand.Read `prefix:"config ls" desc:"List available configuration options"`
+}
+
 type configHelpArgs struct {
 	clicommand.Read `prefix:"config help" desc:"Describe a configuration option"`
 	Key             string
@@ -152,6 +156,7 @@ func (d *Daemon) builtins() []*clicommand.Command {
 		clicommand.EmptyResponder(d.configRm),
 		clicommand.Responder(d.configDump, objectformat.WithPlain(plainConfigDump)),
 		clicommand.Responder(d.configHelp),
+		clicommand.Responder(d.configLs, objectformat.WithPlain(func(names []string) string { return strings.Join(names, "\n") })),
 		clicommand.ErrorResponseHandler(d.keyGet),
 		clicommand.ErrorResponseHandler(d.keySet),
 		clicommand.ErrorResponseHandler(d.keyRm),
@@ -317,6 +322,21 @@ func plainConfigDump(es []configEntry) string {
 	}
 	tw.Flush()
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// configLs lists the options this daemon holds, as the monitor's `config
+// ls` lists its own: the options of every compiled-in module (enabled or
+// not), as mgr/<module>/<option>, sorted.
+func (d *Daemon) configLs(context.Context, *configLsArgs) ([]string, error) {
+	names := []string{}
+	for _, module := range d.opts.Registry.Names() {
+		opts, _ := d.mgr.Options(module)
+		for name := range opts {
+			names = append(names, "mgr/"+module+"/"+name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 func (d *Daemon) configHelp(_ context.Context, a *configHelpArgs) (map[string]any, error) {

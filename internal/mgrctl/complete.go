@@ -2,6 +2,7 @@ package mgrctl
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 	"strings"
 	"time"
@@ -99,6 +100,10 @@ func (a *app) completeFromDaemon(ctx context.Context, words []string) []string {
 			done <- nil
 			return
 		}
+		if cands, ok := completeValues(ctx, c, words); ok {
+			done <- cands
+			return
+		}
 		done <- m.Complete(words)
 	}()
 	select {
@@ -107,4 +112,71 @@ func (a *app) completeFromDaemon(ctx context.Context, words []string) []string {
 	case <-ctx.Done():
 		return nil
 	}
+}
+
+// completeValues completes the argument values the descriptions cannot
+// list, from the daemon's state: module names after `mgr module enable`
+// (the disabled ones) and `mgr module disable` (the enabled ones), option
+// names after `config get|set|rm WHO` and `config help` (`config ls`), and
+// an option's choices after `config set WHO NAME` (its enum values, or
+// true and false for a bool, from `config help`). The
+// last of words is the word being completed. ok is false for the other
+// words, which the descriptions complete.
+func completeValues(ctx context.Context, c conn, words []string) (cands []string, ok bool) {
+	n := len(words) - 1
+	if n < 2 {
+		return nil, false
+	}
+	done, partial := words[:n], words[n]
+	var names []string
+	switch {
+	case n == 3 && done[0] == "mgr" && done[1] == "module" && (done[2] == "enable" || done[2] == "disable"):
+		var ls struct {
+			Enabled  []string `json:"enabled_modules"`
+			Disabled []struct {
+				Name string `json:"name"`
+			} `json:"disabled_modules"`
+		}
+		if !daemonJSON(ctx, c, map[string]any{"prefix": "mgr module ls", "format": "json"}, &ls) {
+			return nil, false
+		}
+		if done[2] == "disable" {
+			names = ls.Enabled
+		} else {
+			for _, d := range ls.Disabled {
+				names = append(names, d.Name)
+			}
+		}
+	case done[0] == "config" && (n == 3 && (done[1] == "get" || done[1] == "set" || done[1] == "rm") || n == 2 && done[1] == "help"):
+		if !daemonJSON(ctx, c, map[string]any{"prefix": "config ls", "format": "json"}, &names) {
+			return nil, false
+		}
+	case n == 4 && done[0] == "config" && done[1] == "set":
+		var help struct {
+			Type string   `json:"type"`
+			Enum []string `json:"enum_values"`
+		}
+		if !daemonJSON(ctx, c, map[string]any{"prefix": "config help", "key": done[3], "format": "json"}, &help) {
+			return nil, false
+		}
+		names = help.Enum
+		if help.Type == "bool" && len(names) == 0 {
+			names = []string{"false", "true"}
+		}
+	default:
+		return nil, false
+	}
+	for _, name := range names {
+		if strings.HasPrefix(name, partial) {
+			cands = append(cands, name)
+		}
+	}
+	sort.Strings(cands)
+	return cands, true
+}
+
+// daemonJSON runs cmd and decodes its JSON output into v.
+func daemonJSON(ctx context.Context, c conn, cmd map[string]any, v any) bool {
+	res, err := c.command(ctx, cmd, nil, true)
+	return err == nil && res.Retval == 0 && json.Unmarshal(res.Stdout, v) == nil
 }

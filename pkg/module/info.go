@@ -129,7 +129,7 @@ type Notification struct {
 // a test there holds to this list) and get_command_descriptions, which the
 // admin socket answers before any command lookup. Sorted.
 var reservedPrefixes = []string{
-	"config dump", "config get", "config help", "config rm", "config set",
+	"config dump", "config get", "config help", "config ls", "config rm", "config set",
 	"config-key dump", "config-key exists", "config-key get", "config-key ls", "config-key rm", "config-key set",
 	"get_command_descriptions", "health", "help",
 	"mgr module disable", "mgr module enable", "mgr module ls", "mgr services", "mgr stat",
