@@ -622,7 +622,7 @@ func TestClusterMonitorLoss(t *testing.T) {
 	assert.True(t, ok, "ConnectionChanged when the connection went")
 
 	// The module keeps serving its cached state.
-	res := e.mgr.Dispatch(ctx, clicommand.Call{Cmd: map[string]any{"prefix": "gomgrtest where"}})
+	res := e.mgr.Dispatch(ctx, clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "gomgrtest where"}})
 	assert.Equal(t, objectformat.OK("place=Mars mon=false"), res)
 	cached, err := g.h.Get(ctx, "osd_map")
 	require.NoError(t, err)
@@ -651,7 +651,7 @@ func TestClusterMonitorLoss(t *testing.T) {
 	running, _ := e.mgr.Running("gomgrtest")
 	assert.True(t, running, "a disable that was not saved leaves the module running")
 	assert.Contains(t, e.mgr.List().Enabled, "gomgrtest")
-	res = e.mgr.Dispatch(ctx, clicommand.Call{Cmd: map[string]any{"prefix": "gomgrtest where"}})
+	res = e.mgr.Dispatch(ctx, clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "gomgrtest where"}})
 	assert.Equal(t, objectformat.OK("place=Mars mon=false"), res)
 
 	begin = time.Now()
@@ -662,7 +662,7 @@ func TestClusterMonitorLoss(t *testing.T) {
 	assert.True(t, ok, "ConnectionChanged when the connection came back")
 	require.NoError(t, g.h.SetStore(ctx, "k", "w"))
 	assert.Equal(t, "w", c.mustCeph(t, "config-key", "get", "mgr/gomgrtest/k"))
-	res = e.mgr.Dispatch(ctx, clicommand.Call{Cmd: map[string]any{"prefix": "gomgrtest where"}})
+	res = e.mgr.Dispatch(ctx, clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "gomgrtest where"}})
 	assert.Equal(t, objectformat.OK("place=Mars mon=true"), res)
 
 	// After the recovery the monitors' copy of the enabled list agrees

@@ -101,7 +101,7 @@ func serveRegistry(t *testing.T, r *clicommand.Registry) string {
 			require.NoError(t, err)
 			return out
 		}
-		return []byte(jsonResult(r.Dispatch(ctx, clicommand.Call{Cmd: cmd})))
+		return []byte(jsonResult(r.Dispatch(ctx, clicommand.Call{Perm: "rw", Cmd: cmd})))
 	}}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })

@@ -100,7 +100,7 @@ func objectFormatRegistry(t *testing.T) *Registry {
 }
 
 func call(r *Registry, cmd map[string]any) objectformat.Result {
-	return r.Dispatch(context.Background(), Call{Cmd: cmd})
+	return r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: cmd})
 }
 
 func TestResponderThroughRegistry(t *testing.T) {
@@ -301,13 +301,13 @@ func TestInbuf(t *testing.T) {
 		}),
 		Func(func(context.Context, *noInbufArgs) objectformat.Result { return objectformat.OK("ran") }),
 	)
-	res := r.Dispatch(context.Background(), Call{Cmd: map[string]any{"prefix": "take file"}, Inbuf: []byte("data\n")})
+	res := r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: map[string]any{"prefix": "take file"}, Inbuf: []byte("data\n")})
 	require.Zero(t, res.Retval)
 	require.Equal(t, "data\n", *seen)
-	res = r.Dispatch(context.Background(), Call{Cmd: map[string]any{"prefix": "take file"}})
+	res = r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: map[string]any{"prefix": "take file"}})
 	require.Zero(t, res.Retval)
 	require.Nil(t, seen)
-	res = r.Dispatch(context.Background(), Call{Cmd: map[string]any{"prefix": "no file"}, Inbuf: []byte("x")})
+	res = r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: map[string]any{"prefix": "no file"}, Inbuf: []byte("x")})
 	require.Equal(t, objectformat.Failed(-int(syscall.EINVAL), "Invalid command: Input file data (-i) not supported").String(), res.String())
 }
 
@@ -327,9 +327,9 @@ func TestDispatchErrors(t *testing.T) {
 	)
 	ctx := context.Background()
 	// surface §4.4 vector 81: an unknown prefix sent raw.
-	res := r.Dispatch(ctx, Call{Cmd: map[string]any{"prefix": "antigravity nosuch"}})
+	res := r.Dispatch(ctx, Call{Perm: "rw", Cmd: map[string]any{"prefix": "antigravity nosuch"}})
 	require.Equal(t, objectformat.Failed(-22, "No handler found for 'antigravity nosuch'").String(), res.String())
-	res = r.Dispatch(ctx, Call{Cmd: map[string]any{}})
+	res = r.Dispatch(ctx, Call{Perm: "rw", Cmd: map[string]any{}})
 	require.Equal(t, -22, res.Retval)
 	// permissions: a read-only caller cannot run a write command.
 	res = r.Dispatch(ctx, Call{Cmd: map[string]any{"prefix": "do write"}, Perm: "r"})
@@ -369,10 +369,10 @@ func TestLegacyCommand(t *testing.T) {
 			got = req.Cmd
 			return objectformat.OK(string(req.Inbuf))
 		})))
-	res := r.Dispatch(context.Background(), Call{Cmd: map[string]any{"prefix": "foobar", "myarg": "x", "n": "7"}, Inbuf: []byte("in")})
+	res := r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: map[string]any{"prefix": "foobar", "myarg": "x", "n": "7"}, Inbuf: []byte("in")})
 	require.Equal(t, objectformat.OK("in").String(), res.String())
 	require.Equal(t, map[string]any{"prefix": "foobar", "myarg": "x", "n": int64(7)}, got)
-	res = r.Dispatch(context.Background(), Call{Cmd: map[string]any{"prefix": "foobar"}})
+	res = r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: map[string]any{"prefix": "foobar"}})
 	require.Equal(t, "Invalid command: missing required parameter myarg(<string>)", res.Stderr)
 
 	bad := Legacy("foobar name=x,type=CephBogus", "", "rw", nil)

@@ -45,7 +45,7 @@ func Example_responder() {
 	fmt.Println(c.Spec().Usage())
 
 	run := func(cmd map[string]any) {
-		res := reg.Dispatch(context.Background(), clicommand.Call{Cmd: cmd})
+		res := reg.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: cmd})
 		fmt.Printf("%d %s %q\n", res.Retval, res.Stdout, res.Stderr)
 	}
 	run(map[string]any{"prefix": "antigravity list wormholes", "oid": "rocket"})
@@ -85,7 +85,7 @@ func Example_errorResponseHandler() {
 	reg := clicommand.NewRegistry()
 	reg.MustAdd("antigravity", clicommand.ErrorResponseHandler(dump))
 	for _, oid := range []string{"rocket", "moon"} {
-		res := reg.Dispatch(context.Background(), clicommand.Call{Cmd: map[string]any{"prefix": "antigravity dump config", "oid": oid}})
+		res := reg.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "antigravity dump config", "oid": oid}})
 		fmt.Printf("%d %q %q\n", res.Retval, res.Stdout, res.Stderr)
 	}
 	// Output:
@@ -142,7 +142,7 @@ func Example_func() {
 	reg := clicommand.NewRegistry()
 	reg.MustAdd("hello", clicommand.Func(hello))
 	for _, cmd := range []map[string]any{{"prefix": "hello"}, {"prefix": "hello", "person_name": "Bob"}} {
-		res := reg.Dispatch(context.Background(), clicommand.Call{Cmd: cmd})
+		res := reg.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: cmd})
 		fmt.Println(string(res.Stdout))
 	}
 	// Output:
@@ -158,9 +158,9 @@ func Example_legacy() {
 	})
 	reg := clicommand.NewRegistry()
 	reg.MustAdd("foo", clicommand.Legacy("foobar name=myarg,type=CephInt,range=1|9", "Do something awesome", "rw", h))
-	res := reg.Dispatch(context.Background(), clicommand.Call{Cmd: map[string]any{"prefix": "foobar", "myarg": "7"}})
+	res := reg.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "foobar", "myarg": "7"}})
 	fmt.Println(string(res.Stdout))
-	res = reg.Dispatch(context.Background(), clicommand.Call{Cmd: map[string]any{"prefix": "foobar", "myarg": 10}})
+	res = reg.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "foobar", "myarg": 10}})
 	fmt.Println(res.Retval, res.Stderr)
 	// Output:
 	// myarg=7

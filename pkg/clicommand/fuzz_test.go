@@ -100,7 +100,7 @@ func FuzzDecodeCommand(f *testing.F) {
 		if dec.Decode(&cmd) != nil {
 			return
 		}
-		res := r.Dispatch(context.Background(), Call{Cmd: cmd, Inbuf: inbuf})
+		res := r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: cmd, Inbuf: inbuf})
 		if strings.Contains(res.Stderr, "panicked") {
 			t.Fatalf("handler saw invalid arguments: %s", res.Stderr)
 		}
@@ -163,7 +163,7 @@ func FuzzMatch(f *testing.F) {
 		if err := dec.Decode(&cmd); err != nil {
 			t.Fatal(err)
 		}
-		if res := r.Dispatch(context.Background(), Call{Cmd: cmd}); res.Retval != 0 {
+		if res := r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: cmd}); res.Retval != 0 {
 			t.Fatalf("matcher accepted %q as %s but the dispatcher says %s", line, data, res.Stderr)
 		}
 		m.Complete(words)

@@ -119,16 +119,16 @@ type Call struct {
 	Cmd map[string]any
 	// Inbuf is the input file (-i), nil if none.
 	Inbuf []byte
-	// Perm is what the caller may do: "r", "w", "rw"; "" means no limit.
+	// Perm is what the caller may do: "r", "w", "rw". It fails closed: the
+	// zero value grants nothing (only commands that need no permission
+	// run).
 	Perm string
 }
 
 // Allowed reports whether a caller with perm callerPerm may run a command
-// that needs cmdPerm: every letter of cmdPerm must be in callerPerm.
+// that needs cmdPerm: every letter of cmdPerm must be in callerPerm (so
+// an empty callerPerm may run only commands that need nothing).
 func Allowed(callerPerm, cmdPerm string) bool {
-	if callerPerm == "" {
-		return true
-	}
 	for _, c := range cmdPerm {
 		if !strings.ContainsRune(callerPerm, c) {
 			return false

@@ -59,7 +59,7 @@ func Example() {
 	_, _ = mgr.Enable(ctx, "greeter", false)
 
 	run := func(cmd map[string]any) {
-		res := mgr.Dispatch(ctx, clicommand.Call{Cmd: cmd})
+		res := mgr.Dispatch(ctx, clicommand.Call{Perm: "rw", Cmd: cmd})
 		fmt.Printf("%d %s%s\n", res.Retval, res.Stdout, res.Stderr)
 	}
 	run(map[string]any{"prefix": "greet"})

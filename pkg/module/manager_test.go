@@ -126,7 +126,7 @@ func (f *fixture) info(name string, setup func(*testMod)) Info {
 }
 
 func call(m *Manager, words map[string]any) objectformat.Result {
-	return m.Dispatch(context.Background(), clicommand.Call{Cmd: words})
+	return m.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: words})
 }
 
 func TestEnableDisableAndDispatch(t *testing.T) {

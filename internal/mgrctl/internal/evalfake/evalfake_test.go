@@ -42,7 +42,7 @@ func TestEval(t *testing.T) {
 		if len(extra) == 2 {
 			cmd[extra[0]] = extra[1]
 		}
-		res := mgr.Dispatch(ctx, clicommand.Call{Cmd: cmd, Inbuf: []byte(src)})
+		res := mgr.Dispatch(ctx, clicommand.Call{Perm: "rw", Cmd: cmd, Inbuf: []byte(src)})
 		return res.Retval, string(res.Stdout), res.Stderr
 	}
 	rv, out, _ := call("print(mgr.version)")
