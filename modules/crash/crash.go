@@ -113,7 +113,7 @@ func (m *Module) HandleCommand(ctx context.Context, inbuf []byte, cmd map[string
 		keep, _ := cmd["keep"].(string)
 		days, ok := pyInt(keep)
 		if !ok {
-			return objectformat.Failed(syscall.EINVAL, "keep argument must be integer")
+			return refuse("keep argument must be integer")
 		}
 		err = m.prune(ctx, time.Now().UTC().AddDate(0, 0, -int(days)))
 	case "crash rm":
@@ -123,7 +123,7 @@ func (m *Module) HandleCommand(ctx context.Context, inbuf []byte, cmd map[string
 	case "crash json_report":
 		hours, _ := cmd["hours"].(string)
 		if _, ok := pyInt(hours); !ok {
-			return objectformat.Failed(syscall.EINVAL, "<hours> argument must be integer")
+			return refuse("<hours> argument must be integer")
 		}
 		return m.jsonReport()
 	case "crash archive":
@@ -131,7 +131,11 @@ func (m *Module) HandleCommand(ctx context.Context, inbuf []byte, cmd map[string
 	case "crash archive-all":
 		err = m.archiveAll(ctx)
 	default:
-		return objectformat.Failed(syscall.EINVAL, "unknown command "+prefix)
+		return refuse("unknown command " + prefix)
+	}
+	var r refusal
+	if errors.As(err, &r) {
+		return refuse(string(r))
 	}
 	if err != nil {
 		return objectformat.ResultOf(err)
@@ -293,7 +297,7 @@ func (m *Module) refreshHealth() {
 func (m *Module) info(id string) objectformat.Result {
 	md, ok := m.crashes[id]
 	if !ok {
-		return objectformat.Failed(syscall.EINVAL, fmt.Sprintf("crash info: %s not found", id))
+		return refuse(fmt.Sprintf("crash info: %s not found", id))
 	}
 	out, err := objectformat.EncodeJSON(md.vals, 4)
 	if err != nil {
@@ -302,8 +306,27 @@ func (m *Module) info(id string) objectformat.Result {
 	return objectformat.Result{Stdout: out}
 }
 
+// refuse is the Python module's answer to bad input: errno.EINVAL as a
+// POSITIVE retval (it returns errno.EINVAL, not -errno.EINVAL), which the
+// ceph CLI prints on stderr with exit status 0, as it does here.
+func refuse(msg string) objectformat.Result {
+	return objectformat.Result{Retval: int(syscall.EINVAL), Stderr: msg}
+}
+
+// refusal is an error answered with refuse.
+type refusal string
+
+func (r refusal) Error() string { return string(r) }
+
+// exception is what a report the Python module fails on (its handler
+// raises, which the mgr answers with -EINVAL and the traceback) answers
+// here: -EINVAL and the reason.
+func exception(err error) error {
+	return objectformat.Errorf(syscall.EINVAL, "crash post: %v", err)
+}
+
 func malformed(format string, args ...any) error {
-	return objectformat.Errorf(syscall.EINVAL, "malformed crash metadata: "+format, args...)
+	return refusal("malformed crash metadata: " + fmt.Sprintf(format, args...))
 }
 
 // validate reads a posted report: a JSON object with a crash_id and a
@@ -358,7 +381,7 @@ func (m *Module) post(ctx context.Context, inbuf []byte) error {
 		am, _ := md.get("assert_msg")
 		sig, err := stackSig(bt, am)
 		if err != nil {
-			return malformed("%v", err)
+			return exception(err)
 		}
 		md.set("stack_sig", sig)
 	}
@@ -368,7 +391,7 @@ func (m *Module) post(ctx context.Context, inbuf []byte) error {
 	case string, json.Number, bool, nil:
 		id = pyStr(idv)
 	default:
-		return malformed("unhashable type: '%s'", pyTypeName(idv))
+		return exception(fmt.Errorf("unhashable type: '%s'", pyTypeName(idv)))
 	}
 	if _, ok := m.crashes[id]; ok {
 		return nil
@@ -529,7 +552,7 @@ func (m *Module) prune(ctx context.Context, cutoff time.Time) error {
 func (m *Module) archive(ctx context.Context, id string) objectformat.Result {
 	md, ok := m.crashes[id]
 	if !ok {
-		return objectformat.Failed(syscall.EINVAL, fmt.Sprintf("crash info: %s not found", id))
+		return refuse(fmt.Sprintf("crash info: %s not found", id))
 	}
 	if err := m.archiveOne(ctx, id, md, time.Now()); err != nil {
 		return objectformat.ResultOf(err)
