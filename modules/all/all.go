@@ -5,6 +5,7 @@ package all
 
 import (
 	// gomgr:modules:begin
+	_ "github.com/gomgr/gomgr/modules/crash"
 	_ "github.com/gomgr/gomgr/modules/hello"
 	_ "github.com/gomgr/gomgr/modules/selftest"
 	// gomgr:modules:end
