@@ -306,11 +306,12 @@ func (m *Module) info(id string) objectformat.Result {
 	return objectformat.Result{Stdout: out}
 }
 
-// refuse is the Python module's answer to bad input: errno.EINVAL as a
-// POSITIVE retval (it returns errno.EINVAL, not -errno.EINVAL), which the
-// ceph CLI prints on stderr with exit status 0, as it does here.
+// refuse answers bad input: -EINVAL with the Python module's text. (The
+// Python module returns errno.EINVAL as a positive retval, a bug: the ceph
+// CLI then prints the error on stderr and exits 0; here the command fails,
+// exit status 22, as intended.)
 func refuse(msg string) objectformat.Result {
-	return objectformat.Result{Retval: int(syscall.EINVAL), Stderr: msg}
+	return objectformat.Failed(syscall.EINVAL, msg)
 }
 
 // refusal is an error answered with refuse.
