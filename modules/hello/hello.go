@@ -15,17 +15,22 @@ import (
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
+// Config is the module's options (Python's MODULE_OPTIONS), declared like
+// its commands: read them with options.Get.
+type Config struct {
+	Place    string `option:"place" default:"world" desc:"a place in the world" runtime:"true"`
+	Emphatic bool   `option:"emphatic" default:"true" desc:"whether to say it loudly" runtime:"true"`
+	Foo      string `option:"foo" default:"a" enum:"a|b|c" desc:"a frobnicating setting" runtime:"true"`
+}
+
+var options = module.NewOptions[Config]()
+
 func init() {
 	module.Register(module.Info{
-		Name: "hello",
-		Desc: "A simple example module",
-		New:  func() any { return &Module{} },
-		Options: []module.Option{
-			{Name: "place", Type: module.Str, Default: "world", Desc: "a place in the world", Runtime: true},
-			{Name: "emphatic", Type: module.Bool, Default: true, Desc: "whether to say it loudly", Runtime: true},
-			{Name: "foo", Type: module.Str, Default: "a", EnumAllowed: []string{"a", "b", "c"}, Runtime: true,
-				Desc: "a frobnicating setting"},
-		},
+		Name:    "hello",
+		Desc:    "A simple example module",
+		New:     func() any { return &Module{} },
+		Options: options.Declare(),
 	})
 }
 
@@ -64,21 +69,12 @@ func (m *Module) Commands() []*clicommand.Command {
 // hello says hello to a person, or to the configured place; with
 // emphatic on (the default) it exclaims.
 func (m *Module) hello(_ context.Context, a *helloArgs) (objectformat.Result, error) {
-	var out string
+	cfg := options.Get(m.mgr)
+	out := "Hello " + cfg.Place
 	if a.PersonName != nil {
 		out = "Hello, " + *a.PersonName
-	} else {
-		place, err := m.mgr.StringOption("place")
-		if err != nil {
-			return objectformat.Result{}, err
-		}
-		out = "Hello " + place
 	}
-	emphatic, err := m.mgr.BoolOption("emphatic")
-	if err != nil {
-		return objectformat.Result{}, err
-	}
-	if emphatic {
+	if cfg.Emphatic {
 		out += "!"
 	}
 	return objectformat.OK(out), nil
@@ -101,10 +97,8 @@ func (m *Module) count(_ context.Context, a *countArgs) (objectformat.Result, er
 
 // ConfigNotify is called after one of the module's options changed.
 func (m *Module) ConfigNotify(context.Context) {
-	for _, opt := range []string{"place", "emphatic", "foo"} {
-		v, _ := m.mgr.Option(opt)
-		m.mgr.Log().Debug("mgr option", "name", opt, "value", v)
-	}
+	cfg := options.Get(m.mgr)
+	m.mgr.Log().Debug("mgr options", "place", cfg.Place, "emphatic", cfg.Emphatic, "foo", cfg.Foo)
 }
 
 // Serve is the module's background loop; it wakes up every tick until the
@@ -137,8 +131,8 @@ func (m *Module) Shutdown(context.Context) error {
 func (m *Module) Exports() map[string]module.RemoteFunc {
 	return map[string]module.RemoteFunc{
 		"self_test": module.Export(func(ctx context.Context, _ struct{}) (string, error) {
-			if _, err := m.mgr.StringOption("foo"); err != nil {
-				return "", fmt.Errorf("option foo: %w", err)
+			if foo := options.Get(m.mgr).Foo; foo == "" {
+				return "", fmt.Errorf("option foo is unset")
 			}
 			res, err := m.hello(ctx, &helloArgs{})
 			if err != nil {

@@ -33,12 +33,18 @@ func (m *goMod) Init(h *Handle) error {
 func TestGoroutinePanicFailsTheModule(t *testing.T) {
 	trigger := make(chan struct{})
 	var returned atomic.Bool
+	var panickies atomic.Int32 // only the first panicky instance panics
 	f := newFixture(t,
 		Info{Name: "panicky", New: func() any {
 			return &goMod{testMod: testMod{name: "panicky"}, work: func(ctx context.Context) error {
+				first := panickies.Add(1) == 1 // of the instances that run
 				select {
 				case <-trigger:
-					panic("background boom")
+					if first {
+						panic("background boom")
+					}
+					<-ctx.Done()
+					return nil
 				case <-ctx.Done():
 					return nil
 				}

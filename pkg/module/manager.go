@@ -128,6 +128,11 @@ type instance struct {
 	// fences their start against stop's wait.
 	bgMu sync.Mutex
 	bg   sync.WaitGroup
+	// registered is set (under Manager.mu) once the instance is running;
+	// earlyFailure is the failure of a goroutine it started from Init
+	// before that, applied when it registers.
+	registered   bool
+	earlyFailure string
 }
 
 // NewManager checks every registered module (options and command
@@ -484,6 +489,10 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 	}
 	m.running[name] = inst
 	delete(m.failed, name)
+	inst.registered = true
+	if inst.earlyFailure != "" { // a Handle.Go goroutine of Init failed
+		m.failed[name] = inst.earlyFailure
+	}
 	m.mu.Unlock()
 
 	go m.runQueue(inst)
@@ -538,13 +547,17 @@ func (m *Manager) goroutine(inst *instance, fn func(ctx context.Context) error) 
 }
 
 // failRunning is fail for inst while it is the module's running
-// instance (not once it is stopping or stopped, when the failure of its
-// leftovers is only logged).
+// instance, or once it is (a goroutine started from Init may fail first);
+// not once it is stopping or stopped, when the failure of its leftovers is
+// only logged.
 func (m *Manager) failRunning(inst *instance, why string) {
 	m.mu.Lock()
 	current := m.running[inst.name] == inst && !inst.stopping.Load()
-	if current {
+	switch {
+	case current:
 		m.failed[inst.name] = why
+	case !inst.registered && inst.earlyFailure == "":
+		inst.earlyFailure = why
 	}
 	m.mu.Unlock()
 	if current {
