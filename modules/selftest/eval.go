@@ -40,20 +40,18 @@ func (m *Module) evalLimits() evalsandbox.Limits {
 
 // evalTimeout is the eval_timeout option as a duration.
 func (m *Module) evalTimeout() time.Duration {
-	secs, err := m.h.FloatOption("eval_timeout")
-	if err != nil || secs <= 0 {
-		secs = defaultEvalTimeout
+	if d := options.Get(m.h).EvalTimeout; d > 0 {
+		return d
 	}
-	return time.Duration(secs * float64(time.Second))
+	return time.Duration(defaultEvalTimeout * float64(time.Second))
 }
 
 // evalMaxMemory is the eval_max_memory option in bytes.
 func (m *Module) evalMaxMemory() int64 {
-	n, err := m.h.IntOption("eval_max_memory")
-	if err != nil || n <= 0 {
-		n = defaultEvalMaxMemory
+	if n := options.Get(m.h).EvalMaxMemory; n > 0 {
+		return n
 	}
-	return n
+	return defaultEvalMaxMemory
 }
 
 // eval is "mgr self-test eval".

@@ -169,7 +169,7 @@ func (r *runner) waitFor(what string, cond func() bool) bool {
 
 // defaultOf is an option's declared default, typed as Option returns it.
 func defaultOf(key string) any {
-	for _, o := range options {
+	for _, o := range options.Declare() {
 		if o.Name == key {
 			return o.Default
 		}

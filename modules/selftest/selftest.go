@@ -167,47 +167,48 @@ const (
 	defaultEvalMaxOutput = evalsandbox.DefaultMaxOutput
 )
 
-// options are the module's options: those of Pacific's selftest, the
+// Config is the module's options: those of Pacific's selftest, the
 // failure injection switches of the newest one, eval_timeout and
-// eval_max_memory, and one
-// option per remaining option type for "run" to exercise.
-var options = []module.Option{
-	{Name: "testkey", Runtime: true, Desc: "a test key (used by Ceph's QA)"},
-	{Name: "testlkey", Runtime: true, Desc: "a test key read localized (used by Ceph's QA)"},
-	{Name: "testnewline", Runtime: true, Desc: "a test key whose value may hold a newline"},
-	{Name: "roption1", Runtime: true, Desc: "read-only test option without default"},
-	{Name: "roption2", Type: module.Str, Default: "xyz", Runtime: true, Desc: "read-only test option with default"},
-	{Name: "rwoption1", Runtime: true, Desc: "untyped test option"},
-	{Name: "rwoption2", Type: module.Int, Runtime: true, Desc: "int test option"},
-	{Name: "rwoption3", Type: module.Float, Runtime: true, Desc: "float test option"},
-	{Name: "rwoption4", Type: module.Str, Runtime: true, Desc: "str test option"},
-	{Name: "rwoption5", Type: module.Bool, Runtime: true, Desc: "bool test option"},
-	{Name: "rwoption6", Type: module.Bool, Default: true, Runtime: true, Desc: "bool test option, default true"},
-	{Name: "rwoption7", Type: module.Int, Min: 1, Max: 42, Runtime: true, Desc: "int test option between 1 and 42"},
-	{Name: "rwoption_uint", Type: module.Uint, Runtime: true, Desc: "uint test option"},
-	{Name: "rwoption_secs", Type: module.Secs, Runtime: true, Desc: "secs test option"},
-	{Name: "rwoption_size", Type: module.Size, Runtime: true, Desc: "size test option"},
-	{Name: "rwoption_addr", Type: module.Addr, Runtime: true, Desc: "addr test option"},
-	{Name: "rwoption_uuid", Type: module.UUID, Runtime: true, Desc: "uuid test option"},
-	{Name: "rwoption_enum", Type: module.Str, Default: "alpha", EnumAllowed: []string{"alpha", "beta", "gamma"}, Runtime: true,
-		Desc: "enum test option"},
-	{Name: "notify_throw", Type: module.Bool, Default: false, Runtime: true, Desc: "make notify() panic"},
-	{Name: "config_notify_throw", Type: module.Bool, Default: false, Runtime: true, Desc: "make config_notify() panic"},
-	{Name: "shutdown_throw", Type: module.Bool, Default: false, Runtime: true, Desc: "make shutdown() fail"},
-	{Name: "standby_shutdown_hang", Type: module.Bool, Default: false, Runtime: true,
-		Desc: "make the standby module's shutdown() hang until the runtime's deadline"},
-	{Name: "eval_timeout", Type: module.Secs, Default: defaultEvalTimeout, Min: 0.001, Max: 3600, Runtime: true,
-		Desc: "wall-clock limit of one 'mgr self-test eval' run, in seconds"},
-	{Name: "eval_max_memory", Type: module.Size, Default: int64(defaultEvalMaxMemory), Min: 8 << 20, Max: int64(64 << 30), Runtime: true,
-		Desc: "memory limit of the 'mgr self-test eval' session (its worker process beyond its start-up size)"},
+// eval_max_memory, and one option per remaining option type for "run" to
+// exercise (which reads them through the dynamic API it tests; the module
+// itself reads its own switches and limits with options.Get).
+type Config struct {
+	TestKey     string        `option:"testkey" runtime:"true" desc:"a test key (used by Ceph's QA)"`
+	TestLKey    string        `option:"testlkey" runtime:"true" desc:"a test key read localized (used by Ceph's QA)"`
+	TestNewline string        `option:"testnewline" runtime:"true" desc:"a test key whose value may hold a newline"`
+	ROption1    string        `option:"roption1" runtime:"true" desc:"read-only test option without default"`
+	ROption2    string        `option:"roption2" default:"xyz" runtime:"true" desc:"read-only test option with default"`
+	RWOption1   string        `option:"rwoption1" runtime:"true" desc:"untyped test option"`
+	RWOption2   int64         `option:"rwoption2" runtime:"true" desc:"int test option"`
+	RWOption3   float64       `option:"rwoption3" runtime:"true" desc:"float test option"`
+	RWOption4   string        `option:"rwoption4" runtime:"true" desc:"str test option"`
+	RWOption5   bool          `option:"rwoption5" runtime:"true" desc:"bool test option"`
+	RWOption6   bool          `option:"rwoption6" default:"true" runtime:"true" desc:"bool test option, default true"`
+	RWOption7   int64         `option:"rwoption7" min:"1" max:"42" runtime:"true" desc:"int test option between 1 and 42"`
+	RWUint      uint64        `option:"rwoption_uint" runtime:"true" desc:"uint test option"`
+	RWSecs      time.Duration `option:"rwoption_secs" runtime:"true" desc:"secs test option"`
+	RWSize      int64         `option:"rwoption_size" type:"size" runtime:"true" desc:"size test option"`
+	RWAddr      string        `option:"rwoption_addr" type:"addr" runtime:"true" desc:"addr test option"`
+	RWUUID      string        `option:"rwoption_uuid" type:"uuid" runtime:"true" desc:"uuid test option"`
+	RWEnum      string        `option:"rwoption_enum" default:"alpha" enum:"alpha|beta|gamma" runtime:"true" desc:"enum test option"`
+
+	NotifyThrow         bool `option:"notify_throw" default:"false" runtime:"true" desc:"make notify() panic"`
+	ConfigNotifyThrow   bool `option:"config_notify_throw" default:"false" runtime:"true" desc:"make config_notify() panic"`
+	ShutdownThrow       bool `option:"shutdown_throw" default:"false" runtime:"true" desc:"make shutdown() fail"`
+	StandbyShutdownHang bool `option:"standby_shutdown_hang" default:"false" runtime:"true" desc:"make the standby module's shutdown() hang until the runtime's deadline"`
+
+	EvalTimeout   time.Duration `option:"eval_timeout" default:"5" min:"0.001" max:"3600" runtime:"true" desc:"wall-clock limit of one 'mgr self-test eval' run, in seconds"`
+	EvalMaxMemory int64         `option:"eval_max_memory" type:"size" default:"256M" min:"8M" max:"64G" runtime:"true" desc:"memory limit of the 'mgr self-test eval' session (its worker process beyond its start-up size)"`
 }
+
+var options = module.NewOptions[Config]()
 
 func init() {
 	module.Register(module.Info{
 		Name:    Name,
 		Desc:    "Exercise the module API from inside the daemon; a Starlark REPL",
 		New:     func() any { return newModule() },
-		Options: options,
+		Options: options.Declare(),
 		NotifyTypes: []module.NotifyType{
 			module.NotifyMonMap, module.NotifyPGSummary, module.NotifyHealth, module.NotifyClog,
 			module.NotifyOSDMap, module.NotifyFSMap, module.NotifyCommand, module.NotifyMgrMap,
@@ -573,14 +574,14 @@ func (m *Module) Notify(_ context.Context, n module.Notification) {
 		delete(m.notes.waiters, n.ID)
 	}
 	m.notes.mu.Unlock()
-	if t, _ := m.h.BoolOption("notify_throw"); t {
+	if options.Get(m.h).NotifyThrow {
 		panic(fmt.Sprintf("Synthetic exception in notify (%s %s)", n.Type, n.ID))
 	}
 }
 
 // ConfigNotify panics when config_notify_throw is set.
 func (m *Module) ConfigNotify(context.Context) {
-	if t, _ := m.h.BoolOption("config_notify_throw"); t {
+	if options.Get(m.h).ConfigNotifyThrow {
 		panic("Synthetic exception in config_notify")
 	}
 	m.h.Log().Debug("configuration changed")
@@ -643,7 +644,7 @@ func (m *Module) commandSpam(ctx context.Context) {
 func (m *Module) Shutdown(context.Context) error {
 	m.ev.Close()
 	m.setWorkload(WorkloadShutdown)
-	if t, _ := m.h.BoolOption("shutdown_throw"); t {
+	if options.Get(m.h).ShutdownThrow {
 		return errors.New("synthetic exception in shutdown")
 	}
 	return nil
@@ -662,7 +663,7 @@ type failArgs struct {
 func (m *Module) Exports() map[string]module.RemoteFunc {
 	return map[string]module.RemoteFunc{
 		"self_test": module.Export(func(context.Context, struct{}) (string, error) {
-			for _, o := range options {
+			for _, o := range options.Declare() {
 				if _, err := m.h.Option(o.Name); err != nil {
 					return "", fmt.Errorf("option %s: %w", o.Name, err)
 				}
@@ -718,7 +719,7 @@ func (s *Standby) Serve(ctx context.Context) error {
 // Shutdown returns at once unless standby_shutdown_hang is set; then it
 // hangs until the runtime's shutdown deadline.
 func (s *Standby) Shutdown(ctx context.Context) error {
-	if hang, _ := s.h.Option("standby_shutdown_hang"); hang == true {
+	if options.GetStandby(s.h).StandbyShutdownHang {
 		s.h.Log().Warn("standby_shutdown_hang is set: hanging in shutdown until the deadline")
 		<-ctx.Done()
 		return ctx.Err()
