@@ -24,6 +24,10 @@
 //   - Notifier / ConfigNotifier: cluster-map and configuration changes.
 //   - Exporter: methods other modules may call with Handle.Remote.
 //
+// Options are declared as a struct with tags (NewOptions, see
+// TypedOptions) and read back as a typed snapshot; Info.Options and
+// Handle.Option are the dynamic form underneath.
+//
 // A Standby function in Info gives the module's standby variant, run on a
 // standby daemon with a restricted StandbyHandle.
 //
