@@ -3,6 +3,7 @@ package module_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
@@ -78,3 +79,39 @@ func Example() {
 	// }
 	// HEALTH_WARN nobody to greet
 }
+
+// A module's options declared as a struct: Declare gives Info.Options, Get
+// a typed snapshot.
+func ExampleNewOptions() {
+	type Config struct {
+		Place    string        `option:"place" default:"world" desc:"a place in the world" runtime:"true"`
+		Emphatic bool          `option:"emphatic" default:"true"`
+		Interval time.Duration `option:"interval" default:"1m" min:"1"`
+	}
+	options := module.NewOptions[Config]()
+
+	var h *module.Handle
+	reg := module.NewRegistry()
+	_ = reg.Register(module.Info{Name: "hello", Options: options.Declare(),
+		New: func() any { return initFunc(func(hh *module.Handle) { h = hh }) }})
+	mgr, _ := module.NewManager(module.Config{MgrID: "x", Registry: reg, Backend: module.NewMemoryBackend()})
+	ctx := context.Background()
+	_ = mgr.Start(ctx)
+	defer mgr.Close()
+	_, _ = mgr.Enable(ctx, "hello", false)
+
+	fmt.Printf("%+v\n", options.Get(h))
+	_ = mgr.SetOption(ctx, "hello", "", "place", "Mars")
+	_ = mgr.SetOption(ctx, "hello", "", "interval", "1h 30m")
+	fmt.Printf("%+v\n", options.Get(h))
+	fmt.Println(mgr.SetOption(ctx, "hello", "", "interval", "0"))
+	// Output:
+	// {Place:world Emphatic:true Interval:1m0s}
+	// {Place:Mars Emphatic:true Interval:1h30m0s}
+	// error parsing value: Value '0' is below minimum 1
+}
+
+// initFunc is a module whose Init calls f.
+type initFunc func(*module.Handle)
+
+func (f initFunc) Init(h *module.Handle) error { f(h); return nil }
