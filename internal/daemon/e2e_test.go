@@ -243,7 +243,7 @@ func TestStandbyTakeover(t *testing.T) {
 	dir := testutil.ShortTempDir(t)
 	data := filepath.Join(dir, "data")
 	x := startMgr(t, "x", data, dir)
-	require.Equal(t, "active", x.status().Role)
+	require.Eventually(t, func() bool { return x.status().Role == "active" }, 10*time.Second, 20*time.Millisecond, "the first daemon becomes active")
 	cx := api.NewClient(x.api())
 	defer cx.Close()
 	ctx := context.Background()
