@@ -196,9 +196,9 @@ type data struct {
 	// Flags are the new-module flags that chose the variant.
 	Flags string
 	// Standalone and the fields after it describe a standalone module.
-	Standalone                                    bool
+	Standalone                                     bool
 	ModulePath, ImportPath, GomgrVersion, GomgrDir string
-	GoVersion                                     string
+	GoVersion                                      string
 }
 
 // CheckName validates a module name. Besides modname.Valid (which
