@@ -8,7 +8,9 @@
 //	mgrctl [global flags] <command words...>   a daemon command (ceph-style matching)
 //	mgrctl call <command words...>             the same, even when the first word is a built-in
 //	mgrctl repl [--prefix P] [--show-env]      a REPL for an eval command
-//	mgrctl new-module NAME [--dir DIR] [--serve] [--options] [--eval] [--force]
+//	mgrctl new-module NAME [--dir DIR] [--serve] [--options] [--eval] [--force] [--overwrite]
+//	mgrctl new-module NAME --standalone DIR [--module-path P] [--gomgr-dir PATH] ...
+//	                                           a module in modules/, or a Go module of one's own
 //	mgrctl completion bash|zsh|fish|powershell shell completion scripts
 //	mgrctl version                             client (and daemon) version
 //	mgrctl help [command]                      help; for daemon commands, their usage

@@ -99,13 +99,58 @@ func TestNewModuleEndToEnd(t *testing.T) {
 	out := inDir(t, repo, goEnv, goTool, "test", "-count=1", "./modules/antigravity/", "./modules/ag-plain/")
 	assert.Contains(t, out, "ok  \tgithub.com/gomgr/gomgr/modules/antigravity")
 
-	// Run the new daemon.
-	run_ := testutil.ShortTempDir(t)
-	daemon := exec.Command(mgrBin, "-i", "x", "--data", filepath.Join(run_, "data"), "--run-dir", run_)
-	logPath := filepath.Join(run_, "ceph-mgr.log")
+	runDir := startBuiltDaemon(t, mgrBin, testutil.ShortTempDir(t))
+	driveAntigravity(t, runDir)
+}
+
+// TestNewModuleStandalone: outside the checkout, `mgrctl new-module
+// --standalone DIR --gomgr-dir CHECKOUT` writes a Go module of the author's
+// whose generated tests pass with go test ./..., whose cmd/ceph-mgr builds,
+// and whose daemon answers the module's commands through mgrctl and the
+// real ceph CLI (issue 10, item 2).
+func TestNewModuleStandalone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a daemon")
+	}
+	goTool := testutil.NeedTool(t, "go", "golang-go")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	top := testutil.ShortTempDir(t)
+	mod := filepath.Join(top, "ag")
+	out := inDir(t, top, nil, "mgrctl", "new-module", "antigravity", "--standalone", mod, "--gomgr-dir", root,
+		"--module-path", "example.com/me/ag", "--serve", "--options", "--eval")
+	assert.Contains(t, out, "\nnext: cd "+mod+" && make test && make run\n")
+	assert.NotContains(t, out, "all.go")
+	// Offline: the checkout's go.sum holds the hashes of every module it
+	// uses, and the module cache has them.
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(mod, "go.sum"), sum, 0o644))
+	goEnv := []string{"GOFLAGS=-mod=mod -buildvcs=false", "GOPROXY=off", "GOSUMDB=off", "GOWORK=off", "GOTOOLCHAIN=local"}
+	out = inDir(t, mod, goEnv, goTool, "test", "-count=1", "./...")
+	assert.Contains(t, out, "ok  \texample.com/me/ag/antigravity")
+	mgrBin := filepath.Join(mod, "bin", "ceph-mgr")
+	inDir(t, mod, goEnv, goTool, "build", "-o", mgrBin, "./cmd/ceph-mgr")
+	if makeTool, err := exec.LookPath("make"); err == nil {
+		out := inDir(t, mod, nil, makeTool, "-n", "run", "test")
+		assert.Contains(t, out, "\n./bin/ceph-mgr -i x --data ./run/data --run-dir ./run\n")
+		assert.Contains(t, out, "\ngo test ./...\n")
+	}
+	// What make run starts.
+	driveAntigravity(t, startBuiltDaemon(t, mgrBin, filepath.Join(mod, "run")))
+}
+
+// startBuiltDaemon starts the ceph-mgr at bin as mgr.x with its data and
+// sockets under run, waits until it is active, and stops it at the end of
+// the test. It returns run.
+func startBuiltDaemon(t *testing.T, bin, run string) string {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(run, 0o700))
+	daemon := exec.Command(bin, "-i", "x", "--data", filepath.Join(run, "data"), "--run-dir", run)
+	logPath := filepath.Join(run, "ceph-mgr.log")
 	logFile, err := os.Create(logPath)
 	require.NoError(t, err)
-	defer logFile.Close()
+	t.Cleanup(func() { logFile.Close() })
 	daemonLog := func() string { b, _ := os.ReadFile(logPath); return string(b) }
 	daemon.Stdout, daemon.Stderr = logFile, logFile
 	require.NoError(t, daemon.Start())
@@ -120,10 +165,17 @@ func TestNewModuleEndToEnd(t *testing.T) {
 			t.Errorf("ceph-mgr did not stop on SIGTERM; log:\n%s", daemonLog())
 		}
 	})
-	if err := waitActive(filepath.Join(run_, "ceph-mgr.x.api"), 30*time.Second); err != nil {
+	if err := waitActive(filepath.Join(run, "ceph-mgr.x.api"), 30*time.Second); err != nil {
 		t.Fatalf("%v; log:\n%s", err, daemonLog())
 	}
+	return run
+}
 
+// driveAntigravity drives the antigravity module generated with --serve
+// --options --eval in the daemon whose sockets are in run_, with mgrctl
+// and the real ceph CLI.
+func driveAntigravity(t *testing.T, run_ string) {
+	t.Helper()
 	mgrctl := func(stdin string, args ...string) result {
 		return run(t, stdin, append([]string{"--run-dir", run_}, args...))
 	}

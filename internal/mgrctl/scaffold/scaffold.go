@@ -1,12 +1,21 @@
 // Package scaffold writes new gomgr modules: `mgrctl new-module NAME`
 // renders a module package from templates (text/template over an
-// embedded tree; Go output run through go/format) and adds its import
-// between the "gomgr:modules:begin" and "gomgr:modules:end" markers of
-// modules/all/all.go, so the next ceph-mgr build compiles it in.
+// embedded tree; Go output run through go/format).
+//
+// Inside the gomgr repository the package goes to modules/NAME and its
+// import between the "gomgr:modules:begin" and "gomgr:modules:end"
+// markers of modules/all/all.go, so the next ceph-mgr build compiles it
+// in. A standalone module (Options.Standalone) is a Go module of the
+// author's own instead: go.mod requiring github.com/gomgr/gomgr, the
+// module package in NAME/, a cmd/ceph-mgr host calling pkg/mgr's Main, a
+// Makefile (make run, make test), a README and a .gitignore.
 //
 // Everything is rendered and checked in memory first; nothing is written
-// when the name is invalid, a file exists (without Force), or all.go
-// lacks its markers.
+// when the name is invalid, the target exists (without Force), all.go
+// lacks its markers, or an existing file differs from the one generated
+// (without Overwrite): Force only adds missing files and leaves identical
+// ones alone, so re-running new-module never loses an author's edits
+// unless Overwrite says so.
 package scaffold
 
 import (
@@ -22,6 +31,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,11 +75,93 @@ type Options struct {
 	// Serve adds a background loop; Options adds module options; Eval
 	// adds an eval command speaking the REPL protocol.
 	Serve, Options, Eval bool
-	// Force overwrites an existing module directory's files.
+	// Force accepts an existing target (the module directory, or a
+	// standalone module's root): missing files are written, files
+	// identical to the generated ones are left alone, and files that
+	// differ make NewPlan fail, listing them.
 	Force bool
+	// Overwrite (which implies Force) replaces the files that differ too:
+	// the author's edits in them are lost.
+	Overwrite bool
+	// Standalone, when set, makes Dir the root of a Go module of the
+	// author's own rather than a modules directory.
+	Standalone *Standalone
 }
 
-// File is a generated file; Path is relative to the modules directory.
+// Standalone describes the Go module around a standalone module.
+type Standalone struct {
+	// ModulePath is the module's path in go.mod (default
+	// example.com/NAME).
+	ModulePath string
+	// GomgrVersion is the required version of github.com/gomgr/gomgr
+	// (default v0.0.0; see RequireVersion).
+	GomgrVersion string
+	// GomgrDir, when set, is a gomgr checkout that go.mod replaces
+	// github.com/gomgr/gomgr with, for local development; it must be an
+	// absolute path.
+	GomgrDir string
+}
+
+// GoVersion is the go line of the generated go.mod: the one of gomgr's own
+// go.mod (TestGoVersion keeps them equal), which a module requiring gomgr
+// needs at least.
+const GoVersion = "1.26.0"
+
+// DefaultModulePath is a standalone module's path when none is given.
+func DefaultModulePath(name string) string { return "example.com/" + name }
+
+// RequireVersion is the version of github.com/gomgr/gomgr a standalone
+// module requires when built by a gomgr of version v (buildinfo.Version,
+// with or without its "v"): v itself when it is a release (vX.Y.Z, or
+// a -alpha/-beta/-rc pre-release of one), else v0.0.0, which resolves
+// only with a replace (Standalone.GomgrDir).
+func RequireVersion(v string) string {
+	if !strings.HasPrefix(v, "v") {
+		v = "v" + v
+	}
+	if releaseVersion.MatchString(v) {
+		return v
+	}
+	return "v0.0.0"
+}
+
+// plainPath is a path go.mod holds unquoted.
+var plainPath = regexp.MustCompile(`^[A-Za-z0-9/._+~-]+$`)
+
+var releaseVersion = regexp.MustCompile(`^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-(alpha|beta|rc)(\.?[0-9]+)*)?$`)
+
+// CheckModulePath checks a standalone module's path: slash-separated
+// elements of letters, digits and "-._~", none empty, "." or "..", none
+// starting or ending with a dot.
+func CheckModulePath(mp string) error {
+	bad := func(why string) error { return fmt.Errorf("invalid module path %q: %s", mp, why) }
+	if mp == "" {
+		return bad("it is empty")
+	}
+	if len(mp) > 256 {
+		return bad("it is longer than 256 bytes")
+	}
+	for _, el := range strings.Split(mp, "/") {
+		switch {
+		case el == "":
+			return bad("an element is empty (leading, trailing or doubled '/')")
+		case strings.HasPrefix(el, ".") || strings.HasSuffix(el, "."):
+			return bad(fmt.Sprintf("element %q starts or ends with a dot", el))
+		}
+		for _, r := range el {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r)) {
+				return bad(fmt.Sprintf("element %q has the character %q (use letters, digits and -._~)", el, r))
+			}
+		}
+	}
+	if mp == GomgrModule || strings.HasPrefix(mp, GomgrModule+"/") {
+		return bad("it is gomgr's own (a standalone module is outside it)")
+	}
+	return nil
+}
+
+// File is a generated file; Path is relative to the modules directory
+// (a standalone module's root).
 type File struct {
 	Path string
 	Data []byte
@@ -77,22 +169,36 @@ type File struct {
 
 // Plan is what Generate writes.
 type Plan struct {
-	// Dir is the modules directory.
+	// Dir is the modules directory, or a standalone module's root.
 	Dir string
-	// Files are the module's files.
+	// Standalone says Dir is a standalone module's root.
+	Standalone bool
+	// Files are the files to write: all of them for a new module; with
+	// Force, those missing (or, with Overwrite, differing).
 	Files []File
+	// Unchanged are the paths of existing files identical to the
+	// generated ones, which are left alone.
+	Unchanged []string
 	// ImportPath is the module package's import path ("" when Dir is not
 	// inside a Go module).
 	ImportPath string
-	// AllGo is the new modules/all/all.go; nil when there is none or it
+	// HasAllGo says Dir/all/all.go exists (never for a standalone
+	// module); AllGo is its new content, nil when there is none or it
 	// already imports the module.
-	AllGo *File
+	HasAllGo bool
+	AllGo    *File
 }
 
 // data is what the templates see.
 type data struct {
 	Name, Package        string
 	Serve, Options, Eval bool
+	// Flags are the new-module flags that chose the variant.
+	Flags string
+	// Standalone and the fields after it describe a standalone module.
+	Standalone                                     bool
+	ModulePath, ImportPath, GomgrVersion, GomgrDir string
+	GoVersion                                      string
 }
 
 // CheckName validates a module name. Besides modname.Valid (which
@@ -154,20 +260,67 @@ func setOf(names ...string) map[string]bool {
 // packageName is the Go package name for a module name.
 func packageName(name string) string { return strings.ReplaceAll(name, "-", "_") }
 
-// Render renders the module's files in memory, Go files formatted.
+// Render renders the module's files in memory, Go files formatted: the
+// module package under NAME/ and, for a standalone module, the files
+// around it.
 func Render(o Options) ([]File, error) {
 	if err := CheckName(o.Name); err != nil {
 		return nil, err
 	}
-	d := data{Name: o.Name, Package: packageName(o.Name), Serve: o.Serve, Options: o.Options, Eval: o.Eval}
+	d := data{Name: o.Name, Package: packageName(o.Name), Serve: o.Serve, Options: o.Options, Eval: o.Eval, GoVersion: GoVersion}
+	for _, f := range []struct {
+		on   bool
+		flag string
+	}{{o.Serve, " --serve"}, {o.Options, " --options"}, {o.Eval, " --eval"}} {
+		if f.on {
+			d.Flags += f.flag
+		}
+	}
 	type out struct{ tmpl, file string }
 	outs := []out{
-		{"module.go.tmpl", o.Name + ".go"},
-		{"module_test.go.tmpl", o.Name + "_test.go"},
-		{"README.md.tmpl", "README.md"},
+		{"module.go.tmpl", path.Join(o.Name, o.Name+".go")},
+		{"module_test.go.tmpl", path.Join(o.Name, o.Name+"_test.go")},
+		{"README.md.tmpl", path.Join(o.Name, "README.md")},
 	}
 	if o.Eval {
-		outs = append(outs, out{"eval.go.tmpl", "eval.go"})
+		outs = append(outs, out{"eval.go.tmpl", path.Join(o.Name, "eval.go")})
+	}
+	if sa := o.Standalone; sa != nil {
+		d.Standalone = true
+		d.ModulePath = sa.ModulePath
+		if d.ModulePath == "" {
+			d.ModulePath = DefaultModulePath(o.Name)
+		}
+		if err := CheckModulePath(d.ModulePath); err != nil {
+			return nil, err
+		}
+		d.ImportPath = d.ModulePath + "/" + o.Name
+		d.GomgrVersion = sa.GomgrVersion
+		if d.GomgrVersion == "" {
+			d.GomgrVersion = "v0.0.0"
+		}
+		if !releaseVersion.MatchString(d.GomgrVersion) && d.GomgrVersion != "v0.0.0" {
+			return nil, fmt.Errorf("invalid gomgr version %q (want vX.Y.Z)", d.GomgrVersion)
+		}
+		if sa.GomgrDir != "" {
+			if !filepath.IsAbs(sa.GomgrDir) {
+				return nil, fmt.Errorf("gomgr directory %q is not an absolute path", sa.GomgrDir)
+			}
+			if strings.ContainsAny(sa.GomgrDir, "\n\r\"`") {
+				return nil, fmt.Errorf("gomgr directory %q has a character go.mod cannot hold", sa.GomgrDir)
+			}
+			d.GomgrDir = sa.GomgrDir
+			if !plainPath.MatchString(d.GomgrDir) {
+				d.GomgrDir = strconv.Quote(d.GomgrDir)
+			}
+		}
+		outs = append(outs,
+			out{"go.mod.tmpl", "go.mod"},
+			out{"main.go.tmpl", "cmd/ceph-mgr/main.go"},
+			out{"Makefile.tmpl", "Makefile"},
+			out{"standalone_README.md.tmpl", "README.md"},
+			out{"gitignore.tmpl", ".gitignore"},
+		)
 	}
 	var files []File
 	for _, x := range outs {
@@ -183,7 +336,7 @@ func Render(o Options) ([]File, error) {
 			}
 			b = formatted
 		}
-		files = append(files, File{Path: path.Join(o.Name, x.file), Data: b})
+		files = append(files, File{Path: x.file, Data: b})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
@@ -203,17 +356,18 @@ func NewPlan(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("modules directory: %w", err)
 	}
+	if o.Standalone != nil {
+		return standalonePlan(o, dir, files)
+	}
 	if st, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("modules directory: %w", err)
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("modules directory %s is not a directory", dir)
 	}
-	p := &Plan{Dir: dir, Files: files}
+	p := &Plan{Dir: dir}
 	target := filepath.Join(dir, o.Name)
-	if _, err := os.Stat(target); err == nil && !o.Force {
-		return nil, fmt.Errorf("%s already exists (use --force to overwrite its files)", target)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("check %s: %w", target, err)
+	if err := p.keep(o, target, files); err != nil {
+		return nil, err
 	}
 	if modRoot, modPath, err := findGoMod(dir); err == nil {
 		rel, err := filepath.Rel(modRoot, target)
@@ -232,6 +386,7 @@ func NewPlan(o Options) (*Plan, error) {
 	case p.ImportPath == "":
 		return nil, fmt.Errorf("%s exists but %s is not inside a Go module, so the import path is unknown", allPath, dir)
 	}
+	p.HasAllGo = true
 	updated, changed, err := AddImport(src, p.ImportPath)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", allPath, err)
@@ -242,30 +397,102 @@ func NewPlan(o Options) (*Plan, error) {
 	return p, nil
 }
 
-// Apply writes the plan. If writing a module file fails, the files
-// written so far (and a directory it created) are removed.
+func standalonePlan(o Options, dir string, files []File) (*Plan, error) {
+	if st, err := os.Stat(filepath.Dir(dir)); err != nil {
+		return nil, fmt.Errorf("module directory %s: %w", dir, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("module directory %s: %s is not a directory", dir, filepath.Dir(dir))
+	}
+	mp := o.Standalone.ModulePath
+	if mp == "" {
+		mp = DefaultModulePath(o.Name)
+	}
+	p := &Plan{Dir: dir, Standalone: true, ImportPath: mp + "/" + o.Name}
+	if err := p.keep(o, dir, files); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// keep decides which files to write into p.Dir when target (the module
+// directory, or a standalone module's root) may exist: all of them when it
+// does not (or is an empty directory); with Force, those missing, or with
+// Overwrite those that differ too.
+func (p *Plan) keep(o Options, target string, files []File) error {
+	st, err := os.Stat(target)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		p.Files = files
+		return nil
+	case err != nil:
+		return fmt.Errorf("check %s: %w", target, err)
+	case !st.IsDir():
+		return fmt.Errorf("%s exists and is not a directory", target)
+	}
+	entries, err := os.ReadDir(target)
+	if err != nil {
+		return fmt.Errorf("check %s: %w", target, err)
+	}
+	if len(entries) > 0 && !o.Force && !o.Overwrite {
+		return fmt.Errorf("%s already exists (use --force to add the files it lacks)", target)
+	}
+	var differ []string
+	for _, f := range files {
+		full := filepath.Join(p.Dir, filepath.FromSlash(f.Path))
+		old, err := os.ReadFile(full)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			p.Files = append(p.Files, f)
+		case err != nil:
+			return fmt.Errorf("check %s: %w", full, err)
+		case bytes.Equal(old, f.Data):
+			p.Unchanged = append(p.Unchanged, f.Path)
+		case o.Overwrite:
+			p.Files = append(p.Files, f)
+		default:
+			differ = append(differ, f.Path)
+		}
+	}
+	if len(differ) > 0 {
+		return &DifferError{Dir: p.Dir, Paths: differ}
+	}
+	return nil
+}
+
+// DifferError is NewPlan's refusal to replace existing files that differ
+// from the generated ones (without Overwrite).
+type DifferError struct {
+	// Dir is the plan's directory; Paths are relative to it.
+	Dir   string
+	Paths []string
+}
+
+func (e *DifferError) Error() string {
+	return fmt.Sprintf("not replacing %d file(s) in %s that differ from what new-module writes (your edits?): %s; nothing written (use --overwrite to replace them)",
+		len(e.Paths), e.Dir, strings.Join(e.Paths, ", "))
+}
+
+// Apply writes the plan. If writing a file fails, the files it created
+// (and the directories it made) are removed.
 func (p *Plan) Apply() error {
-	var created []string
-	var madeDir string
+	var created, madeDirs []string
 	undo := func() {
 		for _, f := range created {
 			_ = os.Remove(f)
 		}
-		if madeDir != "" {
-			_ = os.Remove(madeDir)
+		for i := len(madeDirs) - 1; i >= 0; i-- {
+			_ = os.Remove(madeDirs[i])
 		}
 	}
 	for _, f := range p.Files {
 		full := filepath.Join(p.Dir, filepath.FromSlash(f.Path))
-		dir := filepath.Dir(full)
-		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				undo()
-				return fmt.Errorf("create %s: %w", dir, err)
-			}
-			madeDir = dir
+		made, err := mkdirs(filepath.Dir(full))
+		madeDirs = append(madeDirs, made...)
+		if err != nil {
+			undo()
+			return err
 		}
-		if _, err := os.Stat(full); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Lstat(full); errors.Is(err, fs.ErrNotExist) {
 			created = append(created, full)
 		}
 		if err := os.WriteFile(full, f.Data, 0o644); err != nil {
@@ -281,6 +508,31 @@ func (p *Plan) Apply() error {
 		}
 	}
 	return nil
+}
+
+// mkdirs makes dir and its missing parents and returns the ones it made,
+// outermost first.
+func mkdirs(dir string) ([]string, error) {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("create %s: %w", dir, err)
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	var made []string
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o755); err != nil {
+			return made, fmt.Errorf("create %s: %w", missing[i], err)
+		}
+		made = append(made, missing[i])
+	}
+	return made, nil
 }
 
 // Generate plans and writes a module.
@@ -421,6 +673,27 @@ func readModulePath(gomod string) (string, error) {
 	return "", fmt.Errorf("%s has no module line", gomod)
 }
 
+// GomgrCheckout checks that dir is a gomgr checkout (its go.mod's module
+// is github.com/gomgr/gomgr) and returns its absolute path.
+func GomgrCheckout(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("gomgr checkout %s: %w", dir, err)
+	}
+	mp, err := readModulePath(filepath.Join(abs, "go.mod"))
+	if err != nil {
+		return "", fmt.Errorf("gomgr checkout %s: %w", dir, err)
+	}
+	if mp != GomgrModule {
+		return "", fmt.Errorf("%s is not a gomgr checkout: its go.mod is module %s, not %s", dir, mp, GomgrModule)
+	}
+	return abs, nil
+}
+
+// ErrNoRepository is FindModulesDir's error when no gomgr repository
+// contains the start directory.
+var ErrNoRepository = errors.New("no gomgr repository")
+
 // FindModulesDir returns the modules directory of the gomgr repository
 // containing start: it walks up to the go.mod whose module is
 // github.com/gomgr/gomgr.
@@ -435,7 +708,7 @@ func FindModulesDir(start string) (string, error) {
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
-			return "", fmt.Errorf("%s is not inside the gomgr repository (no go.mod with module %s above it); use --dir", dir, GomgrModule)
+			return "", fmt.Errorf("%s is not inside the gomgr repository (no go.mod with module %s above it): %w", dir, GomgrModule, ErrNoRepository)
 		}
 		d = parent
 	}

@@ -106,12 +106,79 @@ func TestGenerateWritesAndIsIdempotent(t *testing.T) {
 	_, err = Generate(Options{Name: "my-mod", Dir: dir})
 	require.ErrorContains(t, err, "already exists (use --force")
 
-	p, err = Generate(Options{Name: "my-mod", Dir: dir, Force: true})
+	p, err = Generate(Options{Name: "my-mod", Dir: dir, Eval: true, Force: true})
 	require.NoError(t, err)
+	assert.Empty(t, p.Files, "every file is as generated")
+	assert.Len(t, p.Unchanged, 4)
 	assert.Nil(t, p.AllGo, "all.go already imports the module")
+	assert.True(t, p.HasAllGo)
 	all2, err := os.ReadFile(filepath.Join(dir, "all", "all.go"))
 	require.NoError(t, err)
 	assert.Equal(t, string(all), string(all2))
+}
+
+// TestForceKeepsEdits: --force adds missing files, leaves identical ones
+// and refuses (writing nothing) when one differs; --overwrite replaces it.
+// In the tree and standalone.
+func TestForceKeepsEdits(t *testing.T) {
+	for name, base := range map[string]func(t *testing.T) (Options, string){
+		"in tree": func(t *testing.T) (Options, string) {
+			dir := fakeRepo(t)
+			return Options{Name: "my-mod", Dir: dir}, filepath.Join(dir, "my-mod")
+		},
+		"standalone": func(t *testing.T) (Options, string) {
+			dir := filepath.Join(t.TempDir(), "mine")
+			return Options{Name: "my-mod", Dir: dir, Standalone: &Standalone{}}, dir
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			o, root := base(t)
+			_, err := Generate(o)
+			require.NoError(t, err)
+			code := filepath.Join(root, "my-mod", "my-mod.go")
+			if o.Standalone == nil {
+				code = filepath.Join(root, "my-mod.go")
+			}
+			readme := filepath.Join(filepath.Dir(code), "README.md")
+			edited := []byte("package my_mod // the author's edit\n")
+			require.NoError(t, os.WriteFile(code, edited, 0o644))
+			require.NoError(t, os.Remove(readme))
+
+			_, err = Generate(o)
+			require.ErrorContains(t, err, "already exists (use --force")
+			o.Force = true
+			_, err = Generate(o)
+			var de *DifferError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, []string{"my-mod/my-mod.go"}, de.Paths)
+			assert.ErrorContains(t, err, "use --overwrite")
+			assert.NoFileExists(t, readme, "nothing written on refusal")
+			got, err := os.ReadFile(code)
+			require.NoError(t, err)
+			assert.Equal(t, string(edited), string(got), "the edit is kept")
+
+			// Other flags change the generated file: refused too.
+			o.Serve = true
+			_, err = Generate(o)
+			require.ErrorAs(t, err, &de)
+			o.Serve = false
+
+			// Without the edit, --force adds only the missing README.
+			o.Overwrite = true
+			_, err = Generate(o)
+			require.NoError(t, err)
+			got, err = os.ReadFile(code)
+			require.NoError(t, err)
+			assert.NotEqual(t, string(edited), string(got), "--overwrite replaced it")
+			require.NoError(t, os.Remove(readme))
+			o.Overwrite = false
+			p, err := Generate(o)
+			require.NoError(t, err)
+			require.Len(t, p.Files, 1)
+			assert.Equal(t, "my-mod/README.md", p.Files[0].Path)
+			assert.FileExists(t, readme)
+		})
+	}
 }
 
 // TestNothingWrittenOnFailure checks that failures leave the tree as it
