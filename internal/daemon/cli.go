@@ -17,6 +17,7 @@ import (
 	"github.com/gomgr/gomgr/internal/buildinfo"
 	"github.com/gomgr/gomgr/internal/embedded"
 	"github.com/gomgr/gomgr/internal/privdir"
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // ClusterFlags are the flags that attach the daemon to a Ceph cluster.
@@ -110,8 +111,17 @@ finds a problem.`,
 			o.Version, o.Release = buildinfo.Full(), buildinfo.Release
 			o.Ready = func(d *Daemon) {
 				fmt.Fprintf(stdout, "gomgr mgr.%s: admin socket %s, api socket %s\n", d.opts.ID, d.AsokPath(), d.APIPath())
-				fmt.Fprintf(stdout, "  try: ceph --admin-daemon %s mgr module enable hello\n", d.AsokPath())
-				fmt.Fprintf(stdout, "       ceph --admin-daemon %s hello\n", d.AsokPath())
+				// The examples name a module this daemon has: hello when
+				// it is compiled in (gomgr's own), else the first one.
+				if name := exampleModule(d.opts.Registry); name == "hello" {
+					fmt.Fprintf(stdout, "  try: ceph --admin-daemon %s mgr module enable hello\n", d.AsokPath())
+					fmt.Fprintf(stdout, "       ceph --admin-daemon %s hello\n", d.AsokPath())
+				} else if name != "" {
+					fmt.Fprintf(stdout, "  try: ceph --admin-daemon %s mgr module enable %s\n", d.AsokPath(), name)
+					fmt.Fprintf(stdout, "       ceph --admin-daemon %s help\n", d.AsokPath())
+				} else {
+					fmt.Fprintf(stdout, "  try: ceph --admin-daemon %s help\n", d.AsokPath())
+				}
 				fmt.Fprintf(stdout, "       %s mgr module ls\n", mgrctlCommand(d.opts.RunDir, d.opts.ID, os.Getenv))
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
@@ -165,6 +175,21 @@ func Main(args []string, attach func(ClusterFlags) (ClusterAttacher, error), std
 		return 1
 	}
 	return 0
+}
+
+// exampleModule is the module the start-up hint enables: hello if the
+// registry has it, else its first module that is not always on ("" if
+// none).
+func exampleModule(r *module.Registry) string {
+	if _, ok := r.Lookup("hello"); ok {
+		return "hello"
+	}
+	for _, info := range r.List() {
+		if !info.AlwaysOn {
+			return info.Name
+		}
+	}
+	return ""
 }
 
 // mgrctlCommand is how mgrctl reaches a daemon with these run directory

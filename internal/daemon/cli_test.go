@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // TestMgrctlCommandNamesOnlyWhatDiffers: the printed mgrctl command has
@@ -24,4 +26,17 @@ func TestMgrctlCommandNamesOnlyWhatDiffers(t *testing.T) {
 	} {
 		require.Equal(t, tc.want, mgrctlCommand(tc.runDir, tc.id, xdg), "%s %s", tc.runDir, tc.id)
 	}
+}
+
+// TestExampleModule: the start-up hint names a module the daemon has
+// (an author's own ceph-mgr has no hello).
+func TestExampleModule(t *testing.T) {
+	reg := module.NewRegistry()
+	require.Equal(t, "", exampleModule(reg))
+	require.NoError(t, reg.Register(module.Info{Name: "always", AlwaysOn: true, New: func() any { return &struct{}{} }}))
+	require.Equal(t, "", exampleModule(reg))
+	require.NoError(t, reg.Register(module.Info{Name: "quota", New: func() any { return &struct{}{} }}))
+	require.Equal(t, "quota", exampleModule(reg))
+	require.NoError(t, reg.Register(module.Info{Name: "hello", New: func() any { return &struct{}{} }}))
+	require.Equal(t, "hello", exampleModule(reg))
 }
