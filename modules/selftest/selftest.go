@@ -186,7 +186,7 @@ type Config struct {
 	RWOption6   bool          `option:"rwoption6" default:"true" runtime:"true" desc:"bool test option, default true"`
 	RWOption7   int64         `option:"rwoption7" min:"1" max:"42" runtime:"true" desc:"int test option between 1 and 42"`
 	RWUint      uint64        `option:"rwoption_uint" runtime:"true" desc:"uint test option"`
-	RWSecs      time.Duration `option:"rwoption_secs" runtime:"true" desc:"secs test option"`
+	RWTimespan  time.Duration `option:"rwoption_secs" runtime:"true" desc:"secs test option"`
 	RWSize      int64         `option:"rwoption_size" type:"size" runtime:"true" desc:"size test option"`
 	RWAddr      string        `option:"rwoption_addr" type:"addr" runtime:"true" desc:"addr test option"`
 	RWUUID      string        `option:"rwoption_uuid" type:"uuid" runtime:"true" desc:"uuid test option"`
