@@ -1,67 +1,29 @@
 package selftest
 
 import (
-	"context"
-	"time"
-
 	"go.starlark.net/starlark"
 
+	"github.com/gomgr/gomgr/pkg/evalcmd"
 	"github.com/gomgr/gomgr/pkg/evalsandbox"
-	"github.com/gomgr/gomgr/pkg/objectformat"
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // evalName names the eval command, its interpreter thread and its worker.
 const evalName = "mgr self-test eval"
 
-// newEvaluator is the eval session of one module instance: its globals
-// persist between calls, in a worker process (see pkg/evalsandbox).
-func newEvaluator(m *Module) (*evalsandbox.Session, error) {
-	return evalsandbox.New(evalsandbox.Config{
-		Name:        evalName,
-		Globals:     starlark.StringDict{"mgr": newMgrValue(m)},
-		Limits:      m.evalLimits,
-		TimeoutName: "eval_timeout",
+// newEval is "mgr self-test eval" of one module instance (pkg/evalcmd):
+// a session whose globals ("mgr") persist between calls, in a worker
+// process (see pkg/evalsandbox), with the limits of the options
+// eval_timeout and eval_max_memory (declared in Config).
+func newEval(m *Module) *evalcmd.Eval {
+	return evalcmd.New(evalcmd.Config{
+		Prefix:  evalName,
+		Desc:    "eval given source",
+		Globals: func(*module.Handle) starlark.StringDict { return starlark.StringDict{"mgr": newMgrValue(m)} },
+		Adjust: func(l *evalsandbox.Limits) {
+			if adjust := m.adjustLimits.Load(); adjust != nil {
+				(*adjust)(l)
+			}
+		},
 	})
-}
-
-// evalLimits are the limits of the next eval request, from the options.
-func (m *Module) evalLimits() evalsandbox.Limits {
-	l := evalsandbox.Limits{
-		Timeout:   m.evalTimeout(),
-		MaxSteps:  defaultEvalMaxSteps,
-		MaxOutput: defaultEvalMaxOutput,
-		MaxMemory: m.evalMaxMemory(),
-	}
-	if adjust := m.adjustLimits.Load(); adjust != nil {
-		(*adjust)(&l)
-	}
-	return l
-}
-
-// evalTimeout is the eval_timeout option as a duration.
-func (m *Module) evalTimeout() time.Duration {
-	if d := options.Get(m.h).EvalTimeout; d > 0 {
-		return d
-	}
-	return time.Duration(defaultEvalTimeout * float64(time.Second))
-}
-
-// evalMaxMemory is the eval_max_memory option in bytes.
-func (m *Module) evalMaxMemory() int64 {
-	if n := options.Get(m.h).EvalMaxMemory; n > 0 {
-		return n
-	}
-	return defaultEvalMaxMemory
-}
-
-// eval is "mgr self-test eval".
-func (m *Module) eval(ctx context.Context, a *evalArgs) objectformat.Result {
-	src := ""
-	switch {
-	case a.S != nil && *a.S != "":
-		src = *a.S
-	case len(a.Inbuf) > 0:
-		src = string(a.Inbuf)
-	}
-	return m.ev.Command(ctx, src, a.Complete)
 }

@@ -169,11 +169,11 @@ func TestEvalTimeLimit(t *testing.T) {
 func TestEvalTimeoutOption(t *testing.T) {
 	b := module.NewMemoryBackend()
 	e := newEnv(t, b)
-	if got := e.mod.evalTimeout(); got != 5*time.Second {
+	if got := e.mod.ev.Limits().Timeout; got != 5*time.Second {
 		t.Errorf("default eval_timeout = %s", got)
 	}
 	setConfig(t, b, "mgr/selftest/eval_timeout", "0.25")
-	if got := e.mod.evalTimeout(); got != 250*time.Millisecond {
+	if got := e.mod.ev.Limits().Timeout; got != 250*time.Millisecond {
 		t.Errorf("eval_timeout = %s", got)
 	}
 	e.setEvalLimits(func(l *evalsandbox.Limits) { l.MaxSteps = noStepLimit })
@@ -194,14 +194,14 @@ func TestEvalTimeoutOption(t *testing.T) {
 func TestEvalMaxMemoryOption(t *testing.T) {
 	b := module.NewMemoryBackend()
 	e := newEnv(t, b)
-	if got := e.mod.evalMaxMemory(); got != 256<<20 {
+	if got := e.mod.ev.Limits().MaxMemory; got != 256<<20 {
 		t.Errorf("default eval_max_memory = %d", got)
 	}
 	if res := e.eval("mgr.set_module_option('eval_max_memory', '1M')"); !strings.Contains(res.Stderr, "below minimum") {
 		t.Errorf("eval_max_memory 1M: %s", res)
 	}
 	setConfig(t, b, "mgr/selftest/eval_max_memory", "64M")
-	if got := e.mod.evalMaxMemory(); got != 64<<20 {
+	if got := e.mod.ev.Limits().MaxMemory; got != 64<<20 {
 		t.Errorf("eval_max_memory = %d", got)
 	}
 	// The option applies to the running session.
@@ -235,7 +235,7 @@ func vmRSS(t *testing.T) int64 {
 func TestEvalMemoryLimit(t *testing.T) {
 	e := newEnv(t, nil)
 	e.want(e.eval("kept = 'before'"), 0, "", "")
-	pid := e.mod.ev.WorkerPID()
+	pid := e.mod.ev.Session().WorkerPID()
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -304,7 +304,7 @@ func TestEvalDisableStopsEval(t *testing.T) {
 	e := newEnv(t, b)
 	buildNested(t, e)
 	setConfig(t, b, "mgr/selftest/eval_timeout", "60")
-	pid := e.mod.ev.WorkerPID()
+	pid := e.mod.ev.Session().WorkerPID()
 	done := evalAsync(e, "mgr.log('stuck eval started')\nstr(x)")
 	waitFor(t, "the eval to start", func() bool { return strings.Contains(e.log.String(), "stuck eval started") })
 	start := time.Now()

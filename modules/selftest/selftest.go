@@ -147,6 +147,7 @@ import (
 	"time"
 
 	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/evalcmd"
 	"github.com/gomgr/gomgr/pkg/evalsandbox"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -154,18 +155,6 @@ import (
 
 // Name is the module's name.
 const Name = "selftest"
-
-// defaultEvalTimeout is eval_timeout's default, in seconds.
-const defaultEvalTimeout = 5.0
-
-// defaultEvalMaxMemory is eval_max_memory's default, in bytes.
-const defaultEvalMaxMemory = evalsandbox.DefaultMaxMemory
-
-// Limits of one eval run.
-const (
-	defaultEvalMaxSteps  = evalsandbox.DefaultMaxSteps
-	defaultEvalMaxOutput = evalsandbox.DefaultMaxOutput
-)
 
 // Config is the module's options: those of Pacific's selftest, the
 // failure injection switches of the newest one, eval_timeout and
@@ -252,7 +241,7 @@ type Module struct {
 
 	runMu sync.Mutex // one "run" at a time
 
-	ev *evalsandbox.Session // set by Init
+	ev *evalcmd.Eval // "mgr self-test eval"; its session is made by Init
 	// adjustLimits, if set, adjusts the limits of this instance's eval
 	// requests (its tests set it).
 	adjustLimits atomic.Pointer[func(*evalsandbox.Limits)]
@@ -260,6 +249,7 @@ type Module struct {
 
 func newModule() *Module {
 	m := &Module{wake: make(chan struct{}, 1), health: map[string]module.HealthCheck{}}
+	m.ev = newEval(m)
 	m.notes.waiters = map[string]chan struct{}{}
 	m.notes.counts = map[module.NotifyType]int{}
 	return m
@@ -269,12 +259,7 @@ func newModule() *Module {
 // with the first eval).
 func (m *Module) Init(h *module.Handle) error {
 	m.h = h
-	ev, err := newEvaluator(m)
-	if err != nil {
-		return err
-	}
-	m.ev = ev
-	return nil
+	return m.ev.Init(h)
 }
 
 type runArgs struct {
@@ -330,13 +315,6 @@ type clusterLogArgs struct {
 	Message         string
 }
 
-type evalArgs struct {
-	clicommand.Write `prefix:"mgr self-test eval" desc:"eval given source"`
-	S                *string
-	Complete         *string `ceph:"positional=false"`
-	Inbuf            []byte
-}
-
 // Commands lists the module's commands.
 func (m *Module) Commands() []*clicommand.Command {
 	return []*clicommand.Command{
@@ -351,7 +329,7 @@ func (m *Module) Commands() []*clicommand.Command {
 		clicommand.Func(m.healthClear),
 		clicommand.Func(m.commandThrow),
 		clicommand.Func(m.clusterLog),
-		clicommand.Func(m.eval),
+		m.ev.Command(),
 	}
 }
 
