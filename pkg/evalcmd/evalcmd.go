@@ -84,7 +84,7 @@ func (c Config) Options() []module.Option {
 	return []module.Option{
 		{Name: TimeoutOption, Type: module.Secs, Default: 5, Min: 0.001, Max: 3600, Runtime: true,
 			Desc: fmt.Sprintf("wall-clock limit of one '%s' run, in seconds", c.Prefix)},
-		{Name: MaxMemoryOption, Type: module.Size, Default: "256M", Min: "8M", Max: "64G", Runtime: true,
+		{Name: MaxMemoryOption, Type: module.Size, Default: int64(evalsandbox.DefaultMaxMemory), Min: int64(8 << 20), Max: int64(64 << 30), Runtime: true,
 			Desc: fmt.Sprintf("memory limit of the '%s' session (its worker process beyond its start-up size)", c.Prefix)},
 	}
 }
