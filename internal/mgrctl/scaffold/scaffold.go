@@ -282,9 +282,6 @@ func Render(o Options) ([]File, error) {
 		{"module_test.go.tmpl", path.Join(o.Name, o.Name+"_test.go")},
 		{"README.md.tmpl", path.Join(o.Name, "README.md")},
 	}
-	if o.Eval {
-		outs = append(outs, out{"eval.go.tmpl", path.Join(o.Name, "eval.go")})
-	}
 	if sa := o.Standalone; sa != nil {
 		d.Standalone = true
 		d.ModulePath = sa.ModulePath
