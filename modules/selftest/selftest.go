@@ -88,7 +88,8 @@
 //     backtrace goes to stderr; a syntax error goes to stderr. Several
 //     statements may be sent at once (Python's single mode refuses that).
 //
-// The sandbox (pkg/evalsandbox): the session runs in a worker process of
+// The command is pkg/evalcmd's (the mixin any module can add). The
+// sandbox (pkg/evalsandbox): the session runs in a worker process of
 // its own, the daemon's executable started again in worker mode; mgr's
 // methods run in the daemon, the worker holds a proxy whose calls are
 // forwarded to them. load() is not available, Starlark has no file,

@@ -1,7 +1,9 @@
 // Package evalsandbox runs the Starlark sessions of a module's eval
 // command (the REPL protocol of Ceph's "mgr self-test eval") in worker
 // processes, so that no input can crash the daemon, grow its memory or
-// hold a CPU past the session's time limit.
+// hold a CPU past the session's time limit. A module usually gets its
+// eval command from package evalcmd, which wraps a Session (its options,
+// command and life); this package is the sandbox underneath.
 //
 // go.starlark.net bounds a run by execution steps and can cancel it
 // between steps, but not inside one builtin (str() of a list nested a
