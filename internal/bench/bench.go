@@ -20,6 +20,7 @@ import (
 
 	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/internal/daemon"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -43,8 +44,8 @@ func (benchModule) Commands() []*clicommand.Command {
 
 // Registry returns the modules a benchmark daemon runs: the given ones plus
 // an always-on "bench" module with the echo command.
-func Registry(infos ...module.Info) (*module.Registry, error) {
-	reg := module.NewRegistry()
+func Registry(infos ...module.Info) (*modhost.Registry, error) {
+	reg := modhost.NewRegistry()
 	infos = append(infos, module.Info{Name: "bench", AlwaysOn: true, New: func() any { return benchModule{} }})
 	for _, i := range infos {
 		if err := reg.Register(i); err != nil {
@@ -63,7 +64,7 @@ type Daemon struct {
 }
 
 // StartDaemon runs a daemon in this process on a temporary directory.
-func StartDaemon(reg *module.Registry) (*Daemon, error) {
+func StartDaemon(reg *modhost.Registry) (*Daemon, error) {
 	dir, err := os.MkdirTemp("", "gmbench")
 	if err != nil {
 		return nil, err

@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/daemon"
-	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // AttachOptions configure an Attacher. Zero values take the defaults.
@@ -70,7 +70,7 @@ func (a *Attacher) Describe() string {
 
 // Open connects, loads the cluster state and prepares the election (the
 // lock pool is created here if missing, so the first campaign is quick).
-func (a *Attacher) Open(ctx context.Context, id string, log *slog.Logger) (module.Backend, daemon.Election, error) {
+func (a *Attacher) Open(ctx context.Context, id string, log *slog.Logger) (backend.Backend, daemon.Election, error) {
 	conn, err := a.dial(ctx, a.o.DialOptions)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to the cluster (%s as %s): %w", a.o.Conf, a.o.Name, err)

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -61,7 +62,7 @@ func (o *Options) defaults() {
 	}
 }
 
-// Backend is a module.Backend on a Ceph cluster.
+// Backend is a backend.Backend on a Ceph cluster.
 type Backend struct {
 	conn Conn
 	opts Options
@@ -76,7 +77,7 @@ type Backend struct {
 	vmu       sync.RWMutex
 	versions  map[string]string
 
-	module.Subscribers
+	backend.Subscribers
 
 	// onClose runs before the connection is closed (the election
 	// releases its lock there).
@@ -86,7 +87,7 @@ type Backend struct {
 	closeOnce sync.Once
 }
 
-var _ module.Backend = (*Backend)(nil)
+var _ backend.Backend = (*Backend)(nil)
 
 // New loads the configuration, the config-key cache and the cluster status
 // through conn, then keeps them fresh in the background until Close. It
@@ -120,14 +121,14 @@ func New(ctx context.Context, conn Conn, opts Options) (*Backend, error) {
 	return b, nil
 }
 
-// Config implements module.Backend: the monitors' configuration database.
-func (b *Backend) Config() module.Store { return b.config }
+// Config implements backend.Backend: the monitors' configuration database.
+func (b *Backend) Config() backend.Store { return b.config }
 
-// KV implements module.Backend: the config-key store.
-func (b *Backend) KV() module.Store { return b.kv }
+// KV implements backend.Backend: the config-key store.
+func (b *Backend) KV() backend.Store { return b.kv }
 
-// Cluster implements module.Backend.
-func (b *Backend) Cluster() module.Cluster { return b.cluster }
+// Cluster implements backend.Backend.
+func (b *Backend) Cluster() backend.Cluster { return b.cluster }
 
 // Close stops the background refresh, runs the close hook (the election's
 // release) and closes the connection. It is idempotent.
@@ -284,14 +285,14 @@ func (b *Backend) poll(ctx context.Context) (reconnected bool) {
 	if err != nil {
 		if b.connected.Swap(false) {
 			b.log.Warn("lost the monitor connection; serving cached state", "err", err)
-			b.Emit(module.Event{Kind: module.ConnectionChanged})
+			b.Emit(backend.Event{Kind: backend.ConnectionChanged})
 		}
 		return false
 	}
 	if !b.connected.Swap(true) {
 		reconnected = true
 		b.log.Info("monitor connection is back")
-		b.Emit(module.Event{Kind: module.ConnectionChanged})
+		b.Emit(backend.Event{Kind: backend.ConnectionChanged})
 	}
 	cctx, cancel = context.WithTimeout(ctx, b.opts.OpTimeout)
 	keys, err := b.config.refresh(cctx)
@@ -301,11 +302,11 @@ func (b *Backend) poll(ctx context.Context) (reconnected bool) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		b.Emit(module.Event{Kind: module.ConfigChanged, Key: k})
+		b.Emit(backend.Event{Kind: backend.ConfigChanged, Key: k})
 	}
 	for _, dep := range changed {
 		if t, ok := notifyOf[dep]; ok {
-			b.Emit(module.Event{Kind: module.ClusterNotify, Notification: module.Notification{Type: t}})
+			b.Emit(backend.Event{Kind: backend.ClusterNotify, Notification: module.Notification{Type: t}})
 		}
 	}
 	return reconnected

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -21,16 +22,16 @@ import (
 // events records a backend's events.
 type events struct {
 	mu  sync.Mutex
-	evs []module.Event
+	evs []backend.Event
 }
 
-func (e *events) add(ev module.Event) {
+func (e *events) add(ev backend.Event) {
 	e.mu.Lock()
 	e.evs = append(e.evs, ev)
 	e.mu.Unlock()
 }
 
-func (e *events) has(match func(module.Event) bool) bool {
+func (e *events) has(match func(backend.Event) bool) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.ContainsFunc(e.evs, match)
@@ -42,12 +43,12 @@ func (e *events) reset() {
 	e.mu.Unlock()
 }
 
-func configEvent(key string) func(module.Event) bool {
-	return func(ev module.Event) bool { return ev.Kind == module.ConfigChanged && ev.Key == key }
+func configEvent(key string) func(backend.Event) bool {
+	return func(ev backend.Event) bool { return ev.Kind == backend.ConfigChanged && ev.Key == key }
 }
 
-func notifyEvent(t module.NotifyType) func(module.Event) bool {
-	return func(ev module.Event) bool { return ev.Kind == module.ClusterNotify && ev.Notification.Type == t }
+func notifyEvent(t module.NotifyType) func(backend.Event) bool {
+	return func(ev backend.Event) bool { return ev.Kind == backend.ClusterNotify && ev.Notification.Type == t }
 }
 
 func testLog(t *testing.T) *slog.Logger {
@@ -317,7 +318,7 @@ func TestMonitorLossServesCachedState(t *testing.T) {
 	require.NoError(t, err)
 
 	f.setDown(true)
-	connChanged := func() bool { return ev.has(func(e module.Event) bool { return e.Kind == module.ConnectionChanged }) }
+	connChanged := func() bool { return ev.has(func(e backend.Event) bool { return e.Kind == backend.ConnectionChanged }) }
 	require.Eventually(t, func() bool { return !cl.HaveMonConnection() }, 5*time.Second, 5*time.Millisecond)
 	require.Eventually(t, connChanged, 5*time.Second, 5*time.Millisecond)
 

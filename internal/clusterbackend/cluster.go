@@ -190,7 +190,7 @@ type cacheEntry struct {
 // is served from the cache.
 const unversionedTTL = time.Second
 
-// cluster implements module.Cluster.
+// cluster implements backend.Cluster.
 type cluster struct {
 	b *Backend
 

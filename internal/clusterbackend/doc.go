@@ -1,5 +1,5 @@
 // Package clusterbackend attaches gomgr to a real Ceph cluster
-// (`ceph-mgr -c ceph.conf`): a module.Backend whose state lives in the
+// (`ceph-mgr -c ceph.conf`): a backend.Backend whose state lives in the
 // monitors, and a daemon.Election between gomgr daemons on any hosts
 // through a RADOS lock. It is pure Go: it talks to the cluster through the
 // small Conn interface, implemented with go-ceph (cgo) by
@@ -13,7 +13,7 @@
 // mgr/<module>/<mgr id>/<option>. Config().Get answers from a cache of
 // `config dump` (the global, mgr and mgr.<id> sections merged, most
 // specific first, host masks honoured) refreshed every PollInterval; keys
-// whose value changed there emit module.Event{Kind: ConfigChanged}, so
+// whose value changed there emit backend.Event{Kind: ConfigChanged}, so
 // `ceph config set` reaches a running module within about a second. Set
 // is `config set mgr <name> <value>` and Delete `config rm mgr <name>`.
 //
@@ -52,7 +52,7 @@
 // List ask the monitors on each call.
 //
 // The daemon keeps its enabled module list there too, under mgr/.gomgr/
-// (module.ReservedKVPrefix), shared by every gomgr daemon of the cluster.
+// (kvkeys.ReservedKVPrefix), shared by every gomgr daemon of the cluster.
 // The daemon's own config-key commands hide that prefix and refuse to
 // write it, but `ceph config-key set` on the cluster can: a value the
 // manager cannot parse keeps the module names it can read and raises

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/daemon"
-	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // fastElection returns an election on f with short timings.
@@ -189,7 +189,7 @@ func TestAttacherOpenAndClose(t *testing.T) {
 	assert.Len(t, f.locks, 1, "the daemon's id is claimed when attaching")
 	require.NoError(t, e.Campaign(context.Background()))
 	assert.Len(t, f.locks, 2)
-	var _ module.Backend = b
+	var _ backend.Backend = b
 	require.NoError(t, b.Close())
 	assert.Empty(t, f.locks, "closing the backend releases the lock")
 	assert.True(t, conn.closed)

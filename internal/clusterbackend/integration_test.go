@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gomgr/gomgr/internal/backend"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -21,9 +22,10 @@ import (
 
 	"github.com/gomgr/gomgr/internal/clusterbackend"
 	"github.com/gomgr/gomgr/internal/daemon"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/radosproc"
 	"github.com/gomgr/gomgr/internal/testutil"
-	_ "github.com/gomgr/gomgr/modules/selftest" // for TestClusterSelfTestRun, in module.Default
+	_ "github.com/gomgr/gomgr/modules/selftest" // for TestClusterSelfTestRun, in modhost.Default()
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -74,8 +76,8 @@ type whereArgs struct {
 // testModules returns a registry with two test modules: "selftest" with
 // options the real Pacific mgr reports (so the monitors know them), and
 // "gomgrtest", which no real mgr has. made receives the instances.
-func testModules(made map[string]*testModule, mu *sync.Mutex) *module.Registry {
-	reg := module.NewRegistry()
+func testModules(made map[string]*testModule, mu *sync.Mutex) *modhost.Registry {
+	reg := modhost.NewRegistry()
 	newMod := func(name string) func() any {
 		return func() any {
 			m := &testModule{}
@@ -123,8 +125,8 @@ func (c *testCluster) attacher(o clusterbackend.AttachOptions) *clusterbackend.A
 // env is a module manager attached to the test cluster.
 type env struct {
 	c       *testCluster
-	backend module.Backend
-	mgr     *module.Manager
+	backend backend.Backend
+	mgr     *modhost.Manager
 	mods    map[string]*testModule
 	modsMu  sync.Mutex
 }
@@ -146,7 +148,7 @@ func startEnv(t *testing.T, c *testCluster) *env {
 	require.NoError(t, err)
 	e.backend = b
 	t.Cleanup(func() { b.Close() })
-	m, err := module.NewManager(module.Config{MgrID: "gt", Registry: testModules(e.mods, &e.modsMu), Backend: b, Log: log, LogWriter: logWriter{log}})
+	m, err := modhost.NewManager(modhost.Config{MgrID: "gt", Registry: testModules(e.mods, &e.modsMu), Backend: b, Log: log, LogWriter: logWriter{log}})
 	require.NoError(t, err)
 	require.NoError(t, m.Start(ctx))
 	t.Cleanup(m.Close)
@@ -367,7 +369,7 @@ func TestClusterFailoverThroughTheRADOSLock(t *testing.T) {
 			dir := testutil.ShortTempDir(t)
 			a := c.attacher(clusterbackend.AttachOptions{Election: clusterbackend.ElectionOptions{Pool: pool}})
 			go func() {
-				r.done <- daemon.Run(ctx, daemon.Options{ID: id, DataDir: dir, Log: logs, Registry: module.NewRegistry(),
+				r.done <- daemon.Run(ctx, daemon.Options{ID: id, DataDir: dir, Log: logs, Registry: modhost.NewRegistry(),
 					Cluster: a, Ready: func(d *daemon.Daemon) { r.d <- d }})
 			}()
 			t.Cleanup(func() { cancel(); <-r.done })
@@ -572,7 +574,7 @@ func TestClusterSelfTestRun(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- daemon.Run(ctx, daemon.Options{ID: "st", DataDir: filepath.Join(dir, "data"), RunDir: dir, Log: logs,
-			Registry: module.Default, Cluster: c.attacher(clusterbackend.AttachOptions{}), Ready: func(d *daemon.Daemon) { ready <- d }})
+			Registry: modhost.Default(), Cluster: c.attacher(clusterbackend.AttachOptions{}), Ready: func(d *daemon.Daemon) { ready <- d }})
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	var d *daemon.Daemon
@@ -600,8 +602,8 @@ func TestClusterMonitorLoss(t *testing.T) {
 	g := e.mod("gomgrtest")
 	cl := e.backend.Cluster()
 	var connEvents sync.Map
-	e.backend.Subscribe(func(ev module.Event) {
-		if ev.Kind == module.ConnectionChanged {
+	e.backend.Subscribe(func(ev backend.Event) {
+		if ev.Kind == backend.ConnectionChanged {
 			connEvents.Store(cl.HaveMonConnection(), true)
 		}
 	})

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -248,7 +248,7 @@ func (s *configStore) Set(ctx context.Context, key, value string) error {
 		return err
 	}
 	s.local(key, &value)
-	s.b.Emit(module.Event{Kind: module.ConfigChanged, Key: key})
+	s.b.Emit(backend.Event{Kind: backend.ConfigChanged, Key: key})
 	return nil
 }
 
@@ -261,7 +261,7 @@ func (s *configStore) Delete(ctx context.Context, key string) error {
 	}
 	s.local(key, nil)
 	if existed {
-		s.b.Emit(module.Event{Kind: module.ConfigChanged, Key: key})
+		s.b.Emit(backend.Event{Kind: backend.ConfigChanged, Key: key})
 	}
 	return nil
 }

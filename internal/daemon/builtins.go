@@ -12,8 +12,11 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/health"
+	"github.com/gomgr/gomgr/internal/kvkeys"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/pkg/clicommand"
-	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -182,11 +185,11 @@ func (d *Daemon) builtins() []*clicommand.Command {
 	}
 }
 
-func (d *Daemon) moduleLs(context.Context, *moduleLsArgs) (module.ModuleList, error) {
+func (d *Daemon) moduleLs(context.Context, *moduleLsArgs) (modhost.ModuleList, error) {
 	return d.mgr.List(), nil
 }
 
-func plainModuleList(l module.ModuleList) string {
+func plainModuleList(l modhost.ModuleList) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MODULE\t")
@@ -235,7 +238,7 @@ func (d *Daemon) mgrStat(context.Context, *mgrStatArgs) (map[string]any, error) 
 }
 
 func (d *Daemon) configGet(_ context.Context, a *configGetArgs) (objectformat.Result, error) {
-	if err := module.CheckWho(a.Who); err != nil {
+	if err := modhost.CheckWho(a.Who); err != nil {
 		return objectformat.Result{}, err
 	}
 	if a.Key == nil {
@@ -364,10 +367,10 @@ func (d *Daemon) configHelp(_ context.Context, a *configHelpArgs) (map[string]an
 }
 
 func (d *Daemon) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Result, error) {
-	if err := module.StoreCorrupt(d.backend.KV(), a.Key); err != nil {
+	if err := backend.StoreCorrupt(d.backend.KV(), a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
-	v, ok := module.VisibleKV(d.backend.KV(), a.Key)
+	v, ok := backend.VisibleKV(d.backend.KV(), a.Key)
 	if !ok {
 		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("error obtaining '%s': (2) No such file or directory", a.Key), -int(syscall.ENOENT))
 	}
@@ -380,7 +383,7 @@ func (d *Daemon) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Result, 
 }
 
 // The daemon keeps its own state in the KV store under
-// module.ReservedKVPrefix (mgr/.gomgr/): the config-key commands act as if
+// kvkeys.ReservedKVPrefix (mgr/.gomgr/): the config-key commands act as if
 // no key were there (get, exists, ls, dump) and refuse to write or remove
 // one (-EPERM), so a user cannot disable every module by overwriting the
 // enabled list. The rules are pkg/module's (CheckKVWrite, RefuseReserved,
@@ -389,7 +392,7 @@ func (d *Daemon) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Result, 
 // reads what it can and raises MGR_ENABLED_MODULES_CORRUPT.)
 
 func (d *Daemon) keySet(ctx context.Context, a *keySetArgs) (objectformat.Result, error) {
-	if err := module.CheckKVWrite("config-key set", a.Key); err != nil {
+	if err := kvkeys.CheckKVWrite("config-key set", a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
 	val := ""
@@ -409,7 +412,7 @@ func (d *Daemon) keySet(ctx context.Context, a *keySetArgs) (objectformat.Result
 }
 
 func (d *Daemon) keyRm(ctx context.Context, a *keyRmArgs) (objectformat.Result, error) {
-	if err := module.RefuseReserved("config-key rm", a.Key); err != nil {
+	if err := kvkeys.RefuseReserved("config-key rm", a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
 	if err := d.backend.KV().Delete(ctx, a.Key); err != nil {
@@ -429,17 +432,17 @@ func storeError(op string, err error) error {
 }
 
 func (d *Daemon) keyExists(_ context.Context, a *keyExistsArgs) (objectformat.Result, error) {
-	if err := module.StoreCorrupt(d.backend.KV(), a.Key); err != nil {
+	if err := backend.StoreCorrupt(d.backend.KV(), a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
-	if _, ok := module.VisibleKV(d.backend.KV(), a.Key); !ok {
+	if _, ok := backend.VisibleKV(d.backend.KV(), a.Key); !ok {
 		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("key '%s' doesn't exist", a.Key), -int(syscall.ENOENT))
 	}
 	return objectformat.Result{Stderr: fmt.Sprintf("key '%s' exists", a.Key)}, nil
 }
 
 func (d *Daemon) keyLs(context.Context, *keyLsArgs) ([]string, error) {
-	keys := sortedKeys(module.VisibleKVList(d.backend.KV(), ""))
+	keys := sortedKeys(backend.VisibleKVList(d.backend.KV(), ""))
 	if keys == nil {
 		keys = []string{}
 	}
@@ -451,17 +454,17 @@ func (d *Daemon) keyDump(_ context.Context, a *keyDumpArgs) (map[string]string, 
 	if a.Key != nil {
 		prefix = *a.Key
 	}
-	return module.VisibleKVList(d.backend.KV(), prefix), nil
+	return backend.VisibleKVList(d.backend.KV(), prefix), nil
 }
 
 // healthReply is the health report and whether detail was asked for.
 type healthReply struct {
-	module.Health
+	health.Report
 	detail bool
 }
 
 func (d *Daemon) health(_ context.Context, a *healthArgs) (healthReply, error) {
-	return healthReply{Health: d.mgr.Health(), detail: a.Detail != nil}, nil
+	return healthReply{Report: d.mgr.Health(), detail: a.Detail != nil}, nil
 }
 
 // healthFormatter renders "health" as the monitor renders its own: plain
@@ -494,7 +497,7 @@ func (healthFormatter) Format(v any, f objectformat.Format) ([]byte, error) {
 
 // statusHealth is the health section of "status": without detail, as in
 // the monitor's "ceph status -f json".
-type statusHealth struct{ module.Health }
+type statusHealth struct{ health.Report }
 
 func (h statusHealth) MarshalJSON() ([]byte, error) { return h.JSON(false, false), nil }
 

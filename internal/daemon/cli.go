@@ -16,8 +16,8 @@ import (
 
 	"github.com/gomgr/gomgr/internal/buildinfo"
 	"github.com/gomgr/gomgr/internal/embedded"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/privdir"
-	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // ClusterFlags are the flags that attach the daemon to a Ceph cluster.
@@ -180,7 +180,7 @@ func Main(args []string, attach func(ClusterFlags) (ClusterAttacher, error), std
 // exampleModule is the module the start-up hint enables: hello if the
 // registry has it, else its first module that is not always on ("" if
 // none).
-func exampleModule(r *module.Registry) string {
+func exampleModule(r *modhost.Registry) string {
 	if _, ok := r.Lookup("hello"); ok {
 		return "hello"
 	}

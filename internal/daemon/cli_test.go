@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/pkg/module"
 )
 
@@ -31,7 +32,7 @@ func TestMgrctlCommandNamesOnlyWhatDiffers(t *testing.T) {
 // TestExampleModule: the start-up hint names a module the daemon has
 // (an author's own ceph-mgr has no hello).
 func TestExampleModule(t *testing.T) {
-	reg := module.NewRegistry()
+	reg := modhost.NewRegistry()
 	require.Equal(t, "", exampleModule(reg))
 	require.NoError(t, reg.Register(module.Info{Name: "always", AlwaysOn: true, New: func() any { return &struct{}{} }}))
 	require.Equal(t, "", exampleModule(reg))

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gomgr/gomgr/internal/backend"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,6 +26,8 @@ import (
 	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/internal/asok"
 	"github.com/gomgr/gomgr/internal/embedded"
+	"github.com/gomgr/gomgr/internal/health"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/privdir"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
@@ -50,8 +53,8 @@ type Options struct {
 	DebugLevel int
 	// Version and Release describe the daemon.
 	Version, Release string
-	// Registry lists the modules (module.Default if nil).
-	Registry *module.Registry
+	// Registry lists the modules (modhost.Default() if nil).
+	Registry *modhost.Registry
 	// Cluster, if set, is the Ceph cluster backend (-c ceph.conf) and its
 	// election; nil means the embedded store.
 	Cluster ClusterAttacher
@@ -93,7 +96,7 @@ type Options struct {
 // in a cgo package that only the ceph-mgr binary imports.
 type ClusterAttacher interface {
 	// Open returns the backend and the election among gomgr daemons.
-	Open(ctx context.Context, id string, log *slog.Logger) (module.Backend, Election, error)
+	Open(ctx context.Context, id string, log *slog.Logger) (backend.Backend, Election, error)
 	// Describe names the cluster for status output.
 	Describe() string
 }
@@ -135,8 +138,8 @@ type Daemon struct {
 
 	role        atomic.Value // "starting", "standby", "active", "stopping"
 	mu          sync.RWMutex
-	mgr         *module.Manager
-	backend     module.Backend
+	mgr         *modhost.Manager
+	backend     backend.Backend
 	election    Election
 	activeSince time.Time
 	activeName  string
@@ -211,7 +214,7 @@ func (o *Options) defaults() error {
 		o.DebugLevel = 2
 	}
 	if o.Registry == nil {
-		o.Registry = module.Default
+		o.Registry = modhost.Default()
 	}
 	if o.APISocketMode == 0 {
 		o.APISocketMode = 0o600
@@ -270,7 +273,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	d := &Daemon{opts: opts, logw: opts.Log}
-	d.log = slog.New(slog.NewTextHandler(opts.Log, &slog.HandlerOptions{Level: module.LevelFromDebug(opts.DebugLevel)})).With("daemon", "mgr."+opts.ID)
+	d.log = slog.New(slog.NewTextHandler(opts.Log, &slog.HandlerOptions{Level: modhost.LevelFromDebug(opts.DebugLevel)})).With("daemon", "mgr."+opts.ID)
 	d.role.Store("starting")
 	// Another local user who could write to these directories could
 	// replace the sockets or the store: refuse them unless private.
@@ -430,9 +433,9 @@ func (d *Daemon) drainServers() {
 }
 
 // newManager builds a module manager over a backend.
-func (d *Daemon) newManager(b module.Backend, standby bool, activeURIs func() map[string]string) (*module.Manager, error) {
+func (d *Daemon) newManager(b backend.Backend, standby bool, activeURIs func() map[string]string) (*modhost.Manager, error) {
 	cmds := clicommand.NewRegistry()
-	m, err := module.NewManager(module.Config{
+	m, err := modhost.NewManager(modhost.Config{
 		MgrID: d.opts.ID, Version: d.opts.Version, ReleaseName: d.opts.Release,
 		Registry: d.opts.Registry, Backend: b, Commands: cmds,
 		Log: d.log, LogWriter: d.logw, LogDir: d.opts.LogDir, DebugLevel: d.opts.DebugLevel,
@@ -511,7 +514,7 @@ func (d *Daemon) runActive(ctx context.Context) (lost bool, err error) {
 }
 
 // manager returns the current manager (nil before the first role starts).
-func (d *Daemon) manager() *module.Manager {
+func (d *Daemon) manager() *modhost.Manager {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return d.mgr
@@ -558,7 +561,7 @@ func (d *Daemon) starting() objectformat.Result {
 // its modules are registered (role active or standby). While the daemon
 // starts it waits up to StartWait; nil means it is still starting (or
 // stopping: then role says so).
-func (d *Daemon) ready(ctx context.Context) (m *module.Manager, role string) {
+func (d *Daemon) ready(ctx context.Context) (m *modhost.Manager, role string) {
 	var deadline time.Time
 	for {
 		m, role = d.manager(), d.Role()
@@ -631,10 +634,10 @@ func finishOutput(cmd map[string]any, b []byte) []byte {
 var exactOutput = map[string]bool{"config-key get": true}
 
 // Health returns the health report (empty while the daemon starts).
-func (d *Daemon) Health() module.Health {
+func (d *Daemon) Health() health.Report {
 	m := d.manager()
 	if m == nil {
-		return module.Health{Status: module.HealthOK, Checks: map[string]module.HealthReport{}}
+		return health.Report{Status: health.OK, Checks: map[string]health.Check{}}
 	}
 	return m.Health()
 }
@@ -681,7 +684,7 @@ func (d *Daemon) daemonInfo(kind string) map[string]any {
 		return map[string]any{"mgr": map[string]any{
 			"commands": d.stats.commands.Load(), "command_errors": d.stats.errors.Load(),
 			"asok_requests": d.stats.asokRequests.Load(), "api_requests": d.stats.apiRequests.Load(),
-			"command_latency_ns": d.stats.latencyNanos.Load(), "goroutines": module.Goroutines(),
+			"command_latency_ns": d.stats.latencyNanos.Load(), "goroutines": modhost.Goroutines(),
 		}}
 	case "status":
 		return map[string]any{"role": d.Role()}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gomgr/gomgr/internal/embedded"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/module"
 )
@@ -41,7 +42,7 @@ func flipIn(t *testing.T, data, s string) {
 //   - 13c: `config get` of the damaged option answered its default with
 //     rc 0; now -EIO, as config-key get.
 func TestDamagedEnabledListAndOption(t *testing.T) {
-	reg := module.NewRegistry()
+	reg := modhost.NewRegistry()
 	for _, n := range []string{"alpha_mod", "beta_mod"} {
 		require.NoError(t, reg.Register(module.Info{Name: n, New: func() any { return &nopModule{} },
 			Options: []module.Option{{Name: "place", Default: "home"}}}))
@@ -60,7 +61,7 @@ func TestDamagedEnabledListAndOption(t *testing.T) {
 	flipIn(t, data, place)
 
 	cmd, _ = runFor(t, data, dir, reg)
-	var l module.ModuleList
+	var l modhost.ModuleList
 	res = cmd(nil, "prefix", "mgr module ls", "format", "json")
 	require.NoError(t, json.Unmarshal(res.Stdout, &l))
 	require.Empty(t, l.Enabled, "nothing is enabled from a damaged list")

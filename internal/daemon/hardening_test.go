@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gomgr/gomgr/internal/api"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -49,7 +50,7 @@ func (stuck) Shutdown(context.Context) error { select {} }
 // module enabled.
 func hardDaemon(t *testing.T) (*Daemon, context.CancelFunc, <-chan error) {
 	t.Helper()
-	reg := module.NewRegistry()
+	reg := modhost.NewRegistry()
 	require.NoError(t, reg.Register(module.Info{Name: "stuck", AlwaysOn: true, New: func() any { return stuck{} }}))
 	d, cancel, done := runInProcess(t, context.Background(), Options{ID: "h", Registry: reg,
 		MaxAsokRequest: 4096, MaxAPIRequest: 1 << 20, ClientTimeout: 300 * time.Millisecond,

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/stretchr/testify/require"
@@ -25,7 +26,7 @@ func (r raiser) Init(h *module.Handle) error { r.h <- h; return nil }
 // does, and yaml has the json's shape.
 func TestHealthCommandMatchesTheMonitor(t *testing.T) {
 	handles := make(chan *module.Handle, 1)
-	reg := module.NewRegistry()
+	reg := modhost.NewRegistry()
 	require.NoError(t, reg.Register(module.Info{Name: "raiser", AlwaysOn: true, New: func() any { return raiser{handles} }}))
 	d := startDaemon(t, Options{Registry: reg})
 	ctx := context.Background()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gomgr/gomgr/internal/api"
+	"github.com/gomgr/gomgr/internal/modhost"
 	_ "github.com/gomgr/gomgr/modules/hello"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
@@ -64,8 +65,8 @@ func (p *panicky) Serve(ctx context.Context) error {
 // TestModulePanicsDoNotHurtOthers: a module that panics in a handler, in
 // notify and in serve leaves the daemon and the other modules serving.
 func TestModulePanicsDoNotHurtOthers(t *testing.T) {
-	reg := module.NewRegistry()
-	helloInfo, ok := module.Default.Lookup("hello")
+	reg := modhost.NewRegistry()
+	helloInfo, ok := modhost.Default().Lookup("hello")
 	require.True(t, ok, "modules/hello registers itself")
 	require.NoError(t, reg.Register(helloInfo))
 	require.NoError(t, reg.Register(module.Info{Name: "panicky", New: func() any { return &panicky{servePanic: make(chan struct{})} },

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
@@ -27,7 +28,7 @@ func runErr(t *testing.T, o Options) error {
 		o.ID = "x"
 	}
 	o.Log = io.Discard
-	o.Registry = module.NewRegistry()
+	o.Registry = modhost.NewRegistry()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := Run(ctx, o)
@@ -92,7 +93,7 @@ func TestUntrustedDirectories(t *testing.T) {
 	// Missing directories are created private, and the daemon runs.
 	data, run := filepath.Join(good, "new", "data"), filepath.Join(good, "new", "run")
 	ctx, cancel := context.WithCancel(context.Background())
-	d, done := startInProcess(t, ctx, "x", data, run, module.NewRegistry())
+	d, done := startInProcess(t, ctx, "x", data, run, modhost.NewRegistry())
 	require.NotNil(t, d)
 	for _, p := range []string{data, run} {
 		fi, err := os.Stat(p)
@@ -151,7 +152,7 @@ func TestSymlinksNotFollowed(t *testing.T) {
 		require.NoError(t, os.Mkdir(logs, 0o700))
 		require.NoError(t, os.Symlink(victim, filepath.Join(logs, "ceph-mgr.x.chatty.log")))
 
-		reg := module.NewRegistry()
+		reg := modhost.NewRegistry()
 		require.NoError(t, reg.Register(module.Info{Name: "chatty", AlwaysOn: true, New: func() any { return &chatty{} }}))
 		var daemonLog testutil.SyncBuffer
 		d, cancel, done := runInProcess(t, context.Background(), Options{DataDir: filepath.Join(base, "data"), RunDir: base, LogDir: logs,
@@ -184,7 +185,7 @@ func TestSecondDaemonSameID(t *testing.T) {
 	data := filepath.Join(base, "data")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	a, doneA := startInProcess(t, ctx, "x", data, filepath.Join(base, "a"), module.NewRegistry())
+	a, doneA := startInProcess(t, ctx, "x", data, filepath.Join(base, "a"), modhost.NewRegistry())
 	require.Eventually(t, func() bool { return a.Role() == "active" }, 5*time.Second, 5*time.Millisecond)
 
 	err := runErr(t, Options{ID: "x", DataDir: data, RunDir: filepath.Join(base, "b")})
@@ -192,7 +193,7 @@ func TestSecondDaemonSameID(t *testing.T) {
 	assert.Contains(t, err.Error(), "mgr.x is already running on data directory")
 	assert.Contains(t, err.Error(), "pid ")
 
-	b, doneB := startInProcess(t, ctx, "y", data, filepath.Join(base, "c"), module.NewRegistry())
+	b, doneB := startInProcess(t, ctx, "y", data, filepath.Join(base, "c"), modhost.NewRegistry())
 	require.Eventually(t, func() bool { return b.Role() == "standby" }, 5*time.Second, 5*time.Millisecond)
 	cancel()
 	require.NoError(t, <-doneA)
@@ -200,7 +201,7 @@ func TestSecondDaemonSameID(t *testing.T) {
 
 	// Once the first one has exited, the id is free again.
 	ctx2, cancel2 := context.WithCancel(context.Background())
-	c, doneC := startInProcess(t, ctx2, "x", data, filepath.Join(base, "a"), module.NewRegistry())
+	c, doneC := startInProcess(t, ctx2, "x", data, filepath.Join(base, "a"), modhost.NewRegistry())
 	require.Eventually(t, func() bool { return c.Role() == "active" }, 5*time.Second, 5*time.Millisecond)
 	cancel2()
 	require.NoError(t, <-doneC)

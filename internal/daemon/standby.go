@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gomgr/gomgr/internal/api"
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -107,7 +109,7 @@ func (d *Daemon) standbyBuiltins() []*clicommand.Command {
 // names: one of its built-in commands or a compiled-in module's, given as
 // the prefix or followed by arguments (mgrctl sends a standby the words of
 // a command it cannot match, "config-key get k", to get its refusal).
-func (d *Daemon) activeRuns(m *module.Manager, prefix string) bool {
+func (d *Daemon) activeRuns(m *modhost.Manager, prefix string) bool {
 	words := strings.Fields(prefix)
 	for n := len(words); n > 0; n-- {
 		p := strings.Join(words[:n], " ")
@@ -186,10 +188,10 @@ func (b *snapshotBackend) refresh() {
 	b.kv.set(s.KV)
 }
 
-func (b *snapshotBackend) Config() module.Store                { return b.config }
-func (b *snapshotBackend) KV() module.Store                    { return b.kv }
-func (b *snapshotBackend) Cluster() module.Cluster             { return standbyCluster{} }
-func (b *snapshotBackend) Subscribe(func(module.Event)) func() { return func() {} }
+func (b *snapshotBackend) Config() backend.Store                { return b.config }
+func (b *snapshotBackend) KV() backend.Store                    { return b.kv }
+func (b *snapshotBackend) Cluster() backend.Cluster             { return standbyCluster{} }
+func (b *snapshotBackend) Subscribe(func(backend.Event)) func() { return func() {} }
 func (b *snapshotBackend) Close() error {
 	select {
 	case <-b.stop:
@@ -201,7 +203,7 @@ func (b *snapshotBackend) Close() error {
 }
 
 // snapStore is a read-only Store refreshed from snapshots.
-type snapStore struct{ module.StringMap }
+type snapStore struct{ backend.StringMap }
 
 func (s *snapStore) set(m map[string]string) { s.Replace(m) }
 

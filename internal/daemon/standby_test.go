@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
@@ -66,7 +67,7 @@ func (s *webbyStandby) last() string {
 	return s.seen[len(s.seen)-1]
 }
 
-func startInProcess(t *testing.T, ctx context.Context, id, data, run string, reg *module.Registry) (*Daemon, <-chan error) {
+func startInProcess(t *testing.T, ctx context.Context, id, data, run string, reg *modhost.Registry) (*Daemon, <-chan error) {
 	t.Helper()
 	d, _, done := runInProcess(t, ctx, Options{ID: id, DataDir: data, RunDir: run, Registry: reg, StandbyPoll: 20 * time.Millisecond})
 	return d, done
@@ -76,7 +77,7 @@ func startInProcess(t *testing.T, ctx context.Context, id, data, run string, reg
 // active daemon's URI and the module options.
 func TestStandbyModules(t *testing.T) {
 	standby := &webbyStandby{}
-	reg := module.NewRegistry()
+	reg := modhost.NewRegistry()
 	require.NoError(t, reg.Register(module.Info{Name: "webby", AlwaysOn: true, New: func() any { return &webby{} },
 		Options: []module.Option{{Name: "place", Default: "home"}},
 		Standby: func() module.StandbyModule { return standby }}))

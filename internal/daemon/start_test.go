@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/testutil"
-	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // runInProcess runs a daemon in this process under ctx and returns once
@@ -34,7 +34,7 @@ func runInProcess(t *testing.T, ctx context.Context, o Options) (d *Daemon, canc
 		}
 	}
 	if o.Registry == nil {
-		o.Registry = module.NewRegistry()
+		o.Registry = modhost.NewRegistry()
 	}
 	if o.Log == nil {
 		o.Log = io.Discard

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomgr/gomgr/internal/kvkeys"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -18,9 +20,9 @@ import (
 type nopModule struct{}
 
 // stateRegistry returns a registry of modules that do nothing.
-func stateRegistry(t *testing.T, names ...string) *module.Registry {
+func stateRegistry(t *testing.T, names ...string) *modhost.Registry {
 	t.Helper()
-	reg := module.NewRegistry()
+	reg := modhost.NewRegistry()
 	for _, n := range names {
 		require.NoError(t, reg.Register(module.Info{Name: n, New: func() any { return &nopModule{} }}))
 	}
@@ -29,7 +31,7 @@ func stateRegistry(t *testing.T, names ...string) *module.Registry {
 
 // runFor starts an in-process daemon on data/run and returns a function
 // that runs a command on it and one that stops it.
-func runFor(t *testing.T, data, run string, reg *module.Registry) (cmd func(inbuf []byte, words ...any) objectformat.Result, stop func()) {
+func runFor(t *testing.T, data, run string, reg *modhost.Registry) (cmd func(inbuf []byte, words ...any) objectformat.Result, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d, done := startInProcess(t, ctx, "s", data, run, reg)
@@ -59,14 +61,14 @@ func TestConfigKeyHidesTheDaemonsState(t *testing.T) {
 	cmd, _ := runFor(t, filepath.Join(dir, "data"), dir, stateRegistry(t, "t"))
 	require.Zero(t, cmd(nil, "prefix", "mgr module enable", "module", "t").Retval)
 	require.Zero(t, cmd(nil, "prefix", "config-key set", "key", "mgr/t/k", "val", "v").Retval)
-	const key = module.ReservedKVPrefix + "enabled_modules"
+	const key = kvkeys.ReservedKVPrefix + "enabled_modules"
 
 	res := cmd(nil, "prefix", "config-key ls", "format", "json")
 	require.Zero(t, res.Retval, res.Stderr)
 	var keys []string
 	require.NoError(t, json.Unmarshal(res.Stdout, &keys))
 	require.Equal(t, []string{"mgr/t/k"}, keys)
-	for _, prefix := range []any{nil, "mgr/", module.ReservedKVPrefix} {
+	for _, prefix := range []any{nil, "mgr/", kvkeys.ReservedKVPrefix} {
 		words := []any{"prefix", "config-key dump", "format", "json"}
 		if prefix != nil {
 			words = append(words, "key", prefix)
@@ -88,7 +90,7 @@ func TestConfigKeyHidesTheDaemonsState(t *testing.T) {
 	}{
 		{[]any{"prefix", "config-key set", "key", key, "val", "{bad"}, nil},
 		{[]any{"prefix", "config-key set", "key", key}, []byte("[]")},
-		{[]any{"prefix", "config-key set", "key", module.ReservedKVPrefix + "other", "val", "x"}, nil},
+		{[]any{"prefix", "config-key set", "key", kvkeys.ReservedKVPrefix + "other", "val", "x"}, nil},
 		{[]any{"prefix", "config-key rm", "key", key}, nil},
 	} {
 		res := cmd(tc.inbuf, tc.words...)
@@ -96,7 +98,7 @@ func TestConfigKeyHidesTheDaemonsState(t *testing.T) {
 		require.Contains(t, res.Stderr, "keys under 'mgr/.gomgr/' hold the daemon's own state and cannot be changed with config-key")
 	}
 	// The module is still enabled, and stays so across a restart.
-	var l module.ModuleList
+	var l modhost.ModuleList
 	res = cmd(nil, "prefix", "mgr module ls", "format", "json")
 	require.NoError(t, json.Unmarshal(res.Stdout, &l))
 	require.Equal(t, []string{"t"}, l.Enabled)

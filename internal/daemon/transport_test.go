@@ -21,6 +21,8 @@ import (
 
 	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/internal/asok/asoktest"
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
@@ -72,7 +74,7 @@ func runDaemon(t *testing.T, o Options) (*Daemon, *slow, context.CancelFunc, <-c
 	t.Helper()
 	s := &slow{running: make(chan string, 16), ended: make(chan error, 16)}
 	if o.Registry == nil {
-		o.Registry = module.NewRegistry()
+		o.Registry = modhost.NewRegistry()
 		require.NoError(t, o.Registry.Register(module.Info{Name: "slow", AlwaysOn: true, New: func() any { return s }}))
 	}
 	if o.ID == "" {
@@ -454,9 +456,9 @@ func base64Body(cmd string, size int) io.Reader {
 // memoryCluster attaches a daemon to an in-memory backend whose store
 // keeps values as given, so that a test sees the cost of the transport and
 // the daemon alone.
-type memoryCluster struct{ b *module.MemoryBackend }
+type memoryCluster struct{ b *backend.MemoryBackend }
 
-func (m memoryCluster) Open(context.Context, string, *slog.Logger) (module.Backend, Election, error) {
+func (m memoryCluster) Open(context.Context, string, *slog.Logger) (backend.Backend, Election, error) {
 	return m.b, soloElection{}, nil
 }
 func (memoryCluster) Describe() string { return "memory" }
@@ -521,7 +523,7 @@ func TestLargeRequestsCost(t *testing.T) {
 	})
 
 	t.Run("writes", func(t *testing.T) {
-		mem := module.NewMemoryBackend()
+		mem := backend.NewMemoryBackend()
 		d, _, _, _ := runDaemon(t, Options{Cluster: memoryCluster{mem}, ClientTimeout: time.Minute})
 		active(t, d)
 		rw := api.NewClient(d.APIPath())

@@ -17,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/testutil"
 
 	"github.com/gomgr/gomgr/internal/api"
@@ -144,7 +146,7 @@ func (wide) Commands() []*clicommand.Command {
 // is -EINVAL with a note on every transport (framed, HTTP, admin socket),
 // never a truncation (-1<<32 arrived as 0 over the framed protocol).
 func TestRetvalFitsEveryTransport(t *testing.T) {
-	reg := module.NewRegistry()
+	reg := modhost.NewRegistry()
 	require.NoError(t, reg.Register(module.Info{Name: "wide", AlwaysOn: true, New: func() any { return wide{} }}))
 	d, _, _, _ := runDaemon(t, Options{Registry: reg})
 	active(t, d)
@@ -166,7 +168,7 @@ func TestRetvalFitsEveryTransport(t *testing.T) {
 // backend's do (their errors name the monitor command) or as the
 // embedded store's do (theirs name only the key).
 type failingKV struct {
-	*module.MemoryStore
+	*backend.MemoryStore
 	err error
 }
 
@@ -174,15 +176,15 @@ func (f failingKV) Set(context.Context, string, string) error { return f.err }
 func (f failingKV) Delete(context.Context, string) error      { return f.err }
 
 type failingBackend struct {
-	*module.MemoryBackend
+	*backend.MemoryBackend
 	kv failingKV
 }
 
-func (b failingBackend) KV() module.Store { return b.kv }
+func (b failingBackend) KV() backend.Store { return b.kv }
 
 type failingCluster struct{ b failingBackend }
 
-func (f failingCluster) Open(context.Context, string, *slog.Logger) (module.Backend, Election, error) {
+func (f failingCluster) Open(context.Context, string, *slog.Logger) (backend.Backend, Election, error) {
 	return f.b, soloElection{}, nil
 }
 func (failingCluster) Describe() string { return "failing" }
@@ -205,7 +207,7 @@ func TestStoreErrorsNameTheCommandOnce(t *testing.T) {
 	} {
 		for _, op := range []string{"config-key set a", "config-key rm a"} {
 			t.Run(tc.name+"/"+op, func(t *testing.T) {
-				mem := module.NewMemoryBackend()
+				mem := backend.NewMemoryBackend()
 				b := failingBackend{MemoryBackend: mem, kv: failingKV{MemoryStore: mem.KVStore, err: tc.err(op)}}
 				d, _, _, _ := runDaemon(t, Options{Cluster: failingCluster{b}})
 				active(t, d)
@@ -252,7 +254,7 @@ func (h *holder) Commands() []*clicommand.Command {
 // served.
 func TestReadOnlySocketCapsRunningCommands(t *testing.T) {
 	h := &holder{release: make(chan struct{})}
-	reg := module.NewRegistry()
+	reg := modhost.NewRegistry()
 	require.NoError(t, reg.Register(module.Info{Name: "hold", AlwaysOn: true, New: func() any { return h }}))
 	d, _, _, _ := runDaemon(t, Options{Registry: reg, ROSocketMode: 0o666, ClientTimeout: 300 * time.Millisecond})
 	active(t, d)

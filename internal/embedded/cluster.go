@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -68,16 +69,16 @@ func (c cluster) corrupt(cmd map[string]any) error {
 
 // Command runs the monitor commands that make sense without monitors
 // (config and config-key on the local database, see
-// module.LocalMonCommand) and fails all others with -ENOTCONN. Reading a
+// backend.LocalMonCommand) and fails all others with -ENOTCONN. Reading a
 // key whose stored value fails its checksum fails with -EIO.
 func (c cluster) Command(ctx context.Context, target module.Target, cmd map[string]any, inbuf []byte) objectformat.Result {
 	if target.Type == "mon" {
 		if err := c.corrupt(cmd); err != nil {
 			return objectformat.ResultOf(err)
 		}
-		if res, ok := module.LocalMonCommand(ctx, c.b.config, c.b.kv, cmd, inbuf); ok {
+		if res, ok := backend.LocalMonCommand(ctx, c.b.config, c.b.kv, cmd, inbuf); ok {
 			return res
 		}
 	}
-	return module.NoMonitor(target, cmd)
+	return backend.NoMonitor(target, cmd)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/pkg/module"
 )
 
@@ -300,10 +301,10 @@ func TestDamagedFiles(t *testing.T) {
 				_, ok := b.KV().Get("target")
 				require.False(t, ok, "a value failing its checksum is not served")
 				require.NotContains(t, b.KV().List(""), "target")
-				err := module.StoreCorrupt(b.KV(), "target")
+				err := backend.StoreCorrupt(b.KV(), "target")
 				require.ErrorIs(t, err, syscall.EIO)
 				require.ErrorContains(t, err, "config-key 'target': the stored value fails its checksum (checksum mismatch")
-				require.NoError(t, module.StoreCorrupt(b.KV(), "mgr/t/k001"))
+				require.NoError(t, backend.StoreCorrupt(b.KV(), "mgr/t/k001"))
 				v, ok := b.KV().Get("mgr/t/k001")
 				require.True(t, ok)
 				require.Equal(t, fillValue(1), v, "the other values are served")
@@ -319,7 +320,7 @@ func TestDamagedFiles(t *testing.T) {
 
 				// Setting the key replaces the damaged value.
 				require.NoError(t, b.KV().Set(ctx, "target", "new"))
-				require.NoError(t, module.StoreCorrupt(b.KV(), "target"))
+				require.NoError(t, backend.StoreCorrupt(b.KV(), "target"))
 				require.Empty(t, b.HealthChecks())
 			},
 			checkOut: []string{"config-key: 302 values, 1 failing their checksum", "PROBLEM: config-key 'target': checksum mismatch"},
@@ -337,7 +338,7 @@ func TestDamagedFiles(t *testing.T) {
 				return d
 			},
 			check: func(t *testing.T, b *Backend) {
-				require.Error(t, module.StoreCorrupt(b.KV(), "mgr/t/k950"), "the key is part of the checksum")
+				require.Error(t, backend.StoreCorrupt(b.KV(), "mgr/t/k950"), "the key is part of the checksum")
 				_, ok := b.KV().Get("mgr/t/k950")
 				require.False(t, ok)
 				v, _ := b.KV().Get("target")

@@ -49,6 +49,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/pkg/module"
 )
 
@@ -75,13 +76,13 @@ type Backend struct {
 	mu     sync.Mutex
 	broken error // non-nil once the file proved damaged: writes are refused
 
-	module.Subscribers
+	backend.Subscribers
 }
 
 var (
-	_ module.Backend         = (*Backend)(nil)
-	_ module.HealthReporter  = (*Backend)(nil)
-	_ module.CorruptReporter = (*store)(nil)
+	_ backend.Backend         = (*Backend)(nil)
+	_ backend.HealthReporter  = (*Backend)(nil)
+	_ backend.CorruptReporter = (*store)(nil)
 )
 
 // Options tune Open.
@@ -331,14 +332,14 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }
 
-// Config implements module.Backend.
-func (b *Backend) Config() module.Store { return b.config }
+// Config implements backend.Backend.
+func (b *Backend) Config() backend.Store { return b.config }
 
-// KV implements module.Backend.
-func (b *Backend) KV() module.Store { return b.kv }
+// KV implements backend.Backend.
+func (b *Backend) KV() backend.Store { return b.kv }
 
-// Cluster implements module.Backend.
-func (b *Backend) Cluster() module.Cluster { return cluster{b} }
+// Cluster implements backend.Backend.
+func (b *Backend) Cluster() backend.Cluster { return cluster{b} }
 
 // Close closes the database.
 func (b *Backend) Close() error { return b.db.Close() }
@@ -379,7 +380,7 @@ func (b *Backend) update(fn func(*bolt.Tx) error) error {
 	return err
 }
 
-// HealthChecks implements module.HealthReporter: MGR_STORE_CORRUPT names
+// HealthChecks implements backend.HealthReporter: MGR_STORE_CORRUPT names
 // the values that fail their checksum and the damage found in the file.
 func (b *Backend) HealthChecks() map[string]module.HealthCheck {
 	var summary, detail []string
@@ -420,7 +421,7 @@ func (b *Backend) HealthChecks() map[string]module.HealthCheck {
 // store is one bucket with an in-memory copy of the values that pass
 // their checksum.
 type store struct {
-	module.StringMap
+	backend.StringMap
 	b      *Backend
 	bucket []byte
 	notify bool
@@ -430,7 +431,7 @@ type store struct {
 	corrupt map[string]error // keys whose stored value fails its checksum
 }
 
-// Corrupt implements module.CorruptReporter: an -EIO error for a key
+// Corrupt implements backend.CorruptReporter: an -EIO error for a key
 // whose stored value fails its checksum (Get reports it absent).
 func (s *store) Corrupt(key string) error {
 	s.cmu.Lock()
@@ -483,7 +484,7 @@ func (s *store) Set(ctx context.Context, key, value string) error {
 		return fmt.Errorf("write %s: %w", key, err)
 	}
 	if s.notify {
-		s.b.Emit(module.Event{Kind: module.ConfigChanged, Key: key})
+		s.b.Emit(backend.Event{Kind: backend.ConfigChanged, Key: key})
 	}
 	return nil
 }
@@ -505,7 +506,7 @@ func (s *store) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	if s.notify && existed {
-		s.b.Emit(module.Event{Kind: module.ConfigChanged, Key: key})
+		s.b.Emit(backend.Event{Kind: backend.ConfigChanged, Key: key})
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/stretchr/testify/require"
 )
@@ -16,9 +17,9 @@ func TestStoreAndReopen(t *testing.T) {
 	b, err := Open(dir, Options{})
 	require.NoError(t, err)
 	ctx := context.Background()
-	var events []module.Event
+	var events []backend.Event
 	var mu sync.Mutex
-	b.Subscribe(func(ev module.Event) { mu.Lock(); events = append(events, ev); mu.Unlock() })
+	b.Subscribe(func(ev backend.Event) { mu.Lock(); events = append(events, ev); mu.Unlock() })
 	require.NoError(t, b.Config().Set(ctx, "mgr/hello/place", "Mars"))
 	require.NoError(t, b.KV().Set(ctx, "mgr/hello/k", "v"))
 	require.NoError(t, b.KV().Set(ctx, "other", "x"))
@@ -29,7 +30,7 @@ func TestStoreAndReopen(t *testing.T) {
 	require.Equal(t, "Mars", v)
 	require.Equal(t, map[string]string{"mgr/hello/k": "v"}, b.KV().List("mgr/"))
 	mu.Lock()
-	require.Equal(t, []module.Event{{Kind: module.ConfigChanged, Key: "mgr/hello/place"}}, events, "config writes notify; KV writes and no-op deletes do not")
+	require.Equal(t, []backend.Event{{Kind: backend.ConfigChanged, Key: "mgr/hello/place"}}, events, "config writes notify; KV writes and no-op deletes do not")
 	mu.Unlock()
 	fsid := b.Cluster().FSID()
 	require.Len(t, fsid, 36)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/pkg/module"
 )
 
@@ -324,7 +325,7 @@ func TestDamagedChunks(t *testing.T) {
 				_, ok := b.KV().Get(tc.corrupt)
 				require.False(t, ok, "a damaged value is not served")
 				require.NotContains(t, b.KV().List(""), tc.corrupt)
-				err := module.StoreCorrupt(b.KV(), tc.corrupt)
+				err := backend.StoreCorrupt(b.KV(), tc.corrupt)
 				require.ErrorIs(t, err, syscall.EIO)
 				require.ErrorContains(t, err, "config-key '"+tc.corrupt+"': the stored value fails its checksum ("+tc.why)
 				res := b.Cluster().Command(ctx, module.Target{Type: "mon"}, map[string]any{"prefix": "config-key get", "key": tc.corrupt}, nil)
@@ -338,7 +339,7 @@ func TestDamagedChunks(t *testing.T) {
 					served[tc.corrupt] = randomValue(chunkSize+5, 9)
 					require.NoError(t, b.KV().Set(ctx, tc.corrupt, served[tc.corrupt]), "setting the key replaces the damaged value")
 				}
-				require.NoError(t, module.StoreCorrupt(b.KV(), tc.corrupt))
+				require.NoError(t, backend.StoreCorrupt(b.KV(), tc.corrupt))
 			}
 			require.Empty(t, b.HealthChecks())
 			require.NoError(t, b.Close())

@@ -35,9 +35,7 @@ func init() {
 	// The REPL tests' eval command and a command with arguments named
 	// like mgrctl's cluster-only flags; only this test binary has them.
 	for _, info := range []module.Info{evalfake.Info(), cmdfake.Info()} {
-		if err := module.Default.Register(info); err != nil {
-			panic(err)
-		}
+		module.Register(info)
 	}
 }
 

@@ -22,6 +22,7 @@ func TestClientsDoNotLinkTheDaemon(t *testing.T) {
 		"github.com/gomgr/gomgr/internal/daemon",
 		"github.com/gomgr/gomgr/internal/embedded",
 		"github.com/gomgr/gomgr/internal/clusterbackend",
+		"github.com/gomgr/gomgr/internal/modhost",
 		"github.com/gomgr/gomgr/pkg/module",
 		"github.com/gomgr/gomgr/pkg/evalsandbox",
 		"go.etcd.io/bbolt",

@@ -71,7 +71,7 @@ func covered(pkgs []string, dir string) bool {
 func TestRaceDetectorWhereAsked(t *testing.T) {
 	top := root(t)
 	pkgs := racePkgs(t, top)
-	for _, must := range []string{"pkg/module", "internal/daemon", "internal/api", "internal/asok", "internal/embedded"} {
+	for _, must := range []string{"pkg/module", "internal/modhost", "internal/daemon", "internal/api", "internal/asok", "internal/embedded"} {
 		assert.True(t, covered(pkgs, must), "%s must run under -race in make test", must)
 	}
 	asks := regexp.MustCompile(`(?i)run (it |them )?with -race|under the race detector`)

@@ -108,7 +108,7 @@ func TestCrash(t *testing.T) {
 	// crash/<crash_id> in the module's KV store.
 	require.Equal(t, `{"crash_id": "`+idA+`", "timestamp": "`+recent+`", "entity_name": "osd.0", "process_name": "ceph-osd", "utsname_hostname": "node1"}`,
 		h.Out("config-key get mgr/crash/crash/"+idA))
-	_, ok := h.Backend().KV().Get("mgr/crash/crash/" + idC)
+	_, ok := h.KV("mgr/crash/crash/" + idC)
 	require.False(t, ok, "crash prune 7 removed the 10-day-old crash from the store")
 }
 
@@ -122,9 +122,9 @@ func TestCrashHealth(t *testing.T) {
 	id := ts + "_1"
 	h.Must("crash post", report(id, "osd.3", ts))
 	c := h.WaitHealth("RECENT_CRASH", 10*time.Second)
-	require.Equal(t, module.HealthWarn, c.Severity)
-	require.Equal(t, module.HealthMessage{Message: "1 daemons have recently crashed", Count: 1}, c.Summary)
-	require.Equal(t, []module.HealthMessage{{Message: "osd.3 crashed on host node1 at " + ts}}, c.Detail)
+	require.Equal(t, module.SeverityWarning, c.Severity)
+	require.Equal(t, [2]any{"1 daemons have recently crashed", 1}, [2]any{c.Summary, c.Count})
+	require.Equal(t, []string{"osd.3 crashed on host node1 at " + ts}, c.Detail)
 
 	waitGone := func(what string) {
 		t.Helper()
@@ -149,9 +149,9 @@ func TestCrashHealth(t *testing.T) {
 		h.Must("crash post", report(fmt.Sprintf("%s_%02d", ts, i), fmt.Sprintf("osd.%d", i), ts))
 	}
 	c = h.WaitHealth("RECENT_CRASH", 10*time.Second)
-	require.Equal(t, module.HealthMessage{Message: "32 daemons have recently crashed", Count: 32}, c.Summary)
+	require.Equal(t, [2]any{"32 daemons have recently crashed", 32}, [2]any{c.Summary, c.Count})
 	require.Len(t, c.Detail, 31)
-	require.Equal(t, "and 2 more", c.Detail[30].Message)
+	require.Equal(t, "and 2 more", c.Detail[30])
 	h.Must("crash archive-all")
 	waitGone("crash archive-all")
 	require.Contains(t, h.Out("crash info "+id), `"archived": "`+now.Format("2006-01-02"))

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/evalsandbox"
-	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -167,7 +167,7 @@ func TestEvalTimeLimit(t *testing.T) {
 }
 
 func TestEvalTimeoutOption(t *testing.T) {
-	b := module.NewMemoryBackend()
+	b := backend.NewMemoryBackend()
 	e := newEnv(t, b)
 	if got := e.mod.ev.Limits().Timeout; got != 5*time.Second {
 		t.Errorf("default eval_timeout = %s", got)
@@ -192,7 +192,7 @@ func TestEvalTimeoutOption(t *testing.T) {
 }
 
 func TestEvalMaxMemoryOption(t *testing.T) {
-	b := module.NewMemoryBackend()
+	b := backend.NewMemoryBackend()
 	e := newEnv(t, b)
 	if got := e.mod.ev.Limits().MaxMemory; got != 256<<20 {
 		t.Errorf("default eval_max_memory = %d", got)
@@ -278,7 +278,7 @@ func evalAsync(e *env, src string) <-chan objectformat.Result {
 // list ran for minutes inside one builtin, past eval_timeout, and every
 // other eval got EBUSY.
 func TestEvalStuckBuiltinTimesOut(t *testing.T) {
-	b := module.NewMemoryBackend()
+	b := backend.NewMemoryBackend()
 	e := newEnv(t, b)
 	buildNested(t, e)
 	setConfig(t, b, "mgr/selftest/eval_timeout", "1")
@@ -300,7 +300,7 @@ func TestEvalStuckBuiltinTimesOut(t *testing.T) {
 // TestEvalDisableStopsEval: disabling the module stops its running eval at
 // once and ends the worker.
 func TestEvalDisableStopsEval(t *testing.T) {
-	b := module.NewMemoryBackend()
+	b := backend.NewMemoryBackend()
 	e := newEnv(t, b)
 	buildNested(t, e)
 	setConfig(t, b, "mgr/selftest/eval_timeout", "60")
@@ -345,7 +345,7 @@ func TestEvalConcurrentCallsAreSerialised(t *testing.T) {
 }
 
 func TestEvalMgrAPI(t *testing.T) {
-	b := module.NewMemoryBackend()
+	b := backend.NewMemoryBackend()
 	e := newEnv(t, b)
 	for _, c := range []struct{ src, out string }{
 		{"mgr.get_mgr_id()", `"x"`},

@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/clicommand"
-	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 
 	_ "github.com/gomgr/gomgr/modules/hello" // a second module for remote calls
@@ -35,23 +36,23 @@ func fakeDaemonInfo(kind string) map[string]any {
 // env is a Manager over a backend with selftest enabled.
 type env struct {
 	t   *testing.T
-	m   *module.Manager
-	b   module.Backend
+	m   *modhost.Manager
+	b   backend.Backend
 	mod *Module // the running selftest instance
 	log *testutil.SyncBuffer
 }
 
-type envOption func(*module.Config)
+type envOption func(*modhost.Config)
 
 // newEnv starts a Manager on b (a MemoryBackend if nil) and enables
 // selftest.
-func newEnv(t *testing.T, b module.Backend, opts ...envOption) *env {
+func newEnv(t *testing.T, b backend.Backend, opts ...envOption) *env {
 	t.Helper()
 	if b == nil {
-		b = module.NewMemoryBackend()
+		b = backend.NewMemoryBackend()
 	}
 	e := &env{t: t, b: b, log: &testutil.SyncBuffer{}}
-	cfg := module.Config{
+	cfg := modhost.Config{
 		MgrID: "x", Version: testVersion, ReleaseName: "pacific", Backend: b,
 		LogWriter: e.log, DebugLevel: 2, DaemonInfo: fakeDaemonInfo, ShutdownTimeout: 2 * time.Second,
 	}
@@ -64,9 +65,9 @@ func newEnv(t *testing.T, b module.Backend, opts ...envOption) *env {
 	var last *Module
 	src := cfg.Registry
 	if src == nil {
-		src = module.Default
+		src = modhost.Default()
 	}
-	cfg.Registry = module.NewRegistry()
+	cfg.Registry = modhost.NewRegistry()
 	for _, info := range src.List() {
 		if info.Name == Name {
 			newInstance := info.New
@@ -82,7 +83,7 @@ func newEnv(t *testing.T, b module.Backend, opts ...envOption) *env {
 			t.Fatal(err)
 		}
 	}
-	m, err := module.NewManager(cfg)
+	m, err := modhost.NewManager(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func setConfig(t *testing.T, b module.Backend, key, value string) {
+func setConfig(t *testing.T, b backend.Backend, key, value string) {
 	t.Helper()
 	if err := b.Config().Set(context.Background(), key, value); err != nil {
 		t.Fatal(err)

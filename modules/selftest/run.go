@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -663,7 +664,7 @@ func (r *runner) testModuleOptions() {
 	}
 	r.fails("set_module_option_ex(selftest, rwoption7, 43)", h.SetModuleOption(r.ctx, Name, "rwoption7", 43), -int(syscall.EINVAL), "exceeds maximum")
 	// Every compiled-in module has the built-in options.
-	for _, name := range module.Default.Names() {
+	for _, name := range modhost.Default().Names() {
 		v, err := h.ModuleOption(name, "log_to_file")
 		if err == nil {
 			_, isBool := v.(bool)
@@ -857,7 +858,7 @@ func (r *runner) testRemote() {
 	// A compiled-in module that is not enabled is not found either.
 	if mm, _ := h.Get(ctx, "mgr_map"); mm != nil && !h.HaveMonConnection() {
 		m, _ := mm.(map[string]any)
-		for _, name := range module.Default.Names() {
+		for _, name := range modhost.Default().Names() {
 			if _, err := h.ModuleOption(name, "log_level"); err != nil || contains(m["modules"], name) || contains(m["always_on_modules"], name) {
 				continue
 			}

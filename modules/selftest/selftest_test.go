@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/embedded"
+	"github.com/gomgr/gomgr/internal/health"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 )
@@ -48,7 +51,7 @@ func TestCommandDescriptors(t *testing.T) {
 }
 
 func TestRunSucceedsTwiceAndCleansUp(t *testing.T) {
-	b := module.NewMemoryBackend()
+	b := backend.NewMemoryBackend()
 	e := newEnv(t, b)
 	// Values the run must put back.
 	setConfig(t, b, "mgr/selftest/testkey", "kept")
@@ -93,7 +96,7 @@ func TestRunOnEmbeddedBackend(t *testing.T) {
 }
 
 func TestRunReportsEveryFailure(t *testing.T) {
-	e := newEnv(t, nil, func(c *module.Config) { c.DaemonInfo = nil })
+	e := newEnv(t, nil, func(c *modhost.Config) { c.DaemonInfo = nil })
 	res := e.cmd("mgr self-test run")
 	if res.Retval != -int(syscall.EINVAL) || len(res.Stdout) != 0 {
 		t.Fatalf("got %s, want -EINVAL", res)
@@ -120,7 +123,7 @@ func TestRunIsExclusive(t *testing.T) {
 }
 
 func TestConfigGet(t *testing.T) {
-	b := module.NewMemoryBackend()
+	b := backend.NewMemoryBackend()
 	e := newEnv(t, b)
 	e.want(e.cmd("mgr self-test config get", "key", "testkey"), 0, "None", "")
 	e.want(e.cmd("mgr self-test config get", "key", "roption2"), 0, "xyz", "")
@@ -154,7 +157,7 @@ func TestHealthSetClear(t *testing.T) {
 	e.want(e.cmd("mgr self-test health set", "checks",
 		`{"A": {"severity": "warning", "summary": "a", "detail": ["d1"]}, "B": {"severity": "error", "summary": "b", "count": 5}}`), 0, "", "")
 	h := e.m.Health()
-	if h.Status != module.HealthErr || h.Checks["A"].Summary.Count != 1 || h.Checks["B"].Summary.Count != 5 ||
+	if h.Status != health.Err || h.Checks["A"].Summary.Count != 1 || h.Checks["B"].Summary.Count != 5 ||
 		len(h.Checks["A"].Detail) != 1 || h.Checks["A"].Detail[0].Message != "d1" {
 		t.Fatalf("health = %+v", h)
 	}
@@ -168,7 +171,7 @@ func TestHealthSetClear(t *testing.T) {
 		t.Fatalf("after clearing A: %v", e.m.Health().Checks)
 	}
 	e.want(e.cmd("mgr self-test health clear"), 0, "", "")
-	if h := e.m.Health(); h.Status != module.HealthOK || len(h.Checks) != 0 {
+	if h := e.m.Health(); h.Status != health.OK || len(h.Checks) != 0 {
 		t.Fatalf("after clear: %+v", h)
 	}
 
@@ -231,7 +234,7 @@ func TestThrowExceptionFailsOnlyTheModule(t *testing.T) {
 	waitFor(t, "the module to fail", func() bool { _, f := e.m.Running(Name); return f != "" })
 	h := e.m.Health()
 	c, ok := h.Checks["MGR_MODULE_ERROR"]
-	if !ok || h.Status != module.HealthErr || c.Summary.Message != "Module 'selftest' has failed: Synthetic exception in serve" {
+	if !ok || h.Status != health.Err || c.Summary.Message != "Module 'selftest' has failed: Synthetic exception in serve" {
 		t.Fatalf("health = %+v", h)
 	}
 	e.want(e.cmd("mgr self-test run"), -int(syscall.EIO), "",
@@ -240,7 +243,7 @@ func TestThrowExceptionFailsOnlyTheModule(t *testing.T) {
 	if _, err := e.m.Disable(ctx, Name); err != nil {
 		t.Fatal(err)
 	}
-	if h := e.m.Health(); h.Status != module.HealthOK {
+	if h := e.m.Health(); h.Status != health.OK {
 		t.Errorf("health after disable = %+v", h)
 	}
 }
@@ -256,15 +259,15 @@ func TestCommandThrow(t *testing.T) {
 }
 
 func TestFailureInjection(t *testing.T) {
-	b := module.NewMemoryBackend()
+	b := backend.NewMemoryBackend()
 	e := newEnv(t, b)
 	ctx := context.Background()
 
 	// notify panics; the module and the runtime keep going.
 	setConfig(t, b, "mgr/selftest/notify_throw", "true")
 	waitFor(t, "notify_throw", func() bool { v, _ := e.mod.h.BoolOption("notify_throw"); return v })
-	b.Emit(module.Event{Kind: module.ClusterNotify, Notification: module.Notification{Type: module.NotifyOSDMap}})
-	b.Emit(module.Event{Kind: module.ClusterNotify, Notification: module.Notification{Type: module.NotifyOSDMap}})
+	b.Emit(backend.Event{Kind: backend.ClusterNotify, Notification: module.Notification{Type: module.NotifyOSDMap}})
+	b.Emit(backend.Event{Kind: backend.ClusterNotify, Notification: module.Notification{Type: module.NotifyOSDMap}})
 	waitFor(t, "two osd_map notifications", func() bool { return e.mod.notes.count(module.NotifyOSDMap) == 2 })
 	waitFor(t, "the notify panic in the log", func() bool { return strings.Contains(e.log.String(), "notify panicked") })
 	if running, failure := e.m.Running(Name); !running || failure != "" {
@@ -309,8 +312,8 @@ func TestModuleSelfTest(t *testing.T) {
 }
 
 func TestModuleSelfTestCalleeErrors(t *testing.T) {
-	reg := module.NewRegistry()
-	info, _ := module.Default.Lookup(Name)
+	reg := modhost.NewRegistry()
+	info, _ := modhost.Default().Lookup(Name)
 	if err := reg.Register(info); err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +334,7 @@ func TestModuleSelfTestCalleeErrors(t *testing.T) {
 	if err := reg.Register(module.Info{Name: "nothing", New: func() any { return exporter{} }}); err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, nil, func(c *module.Config) { c.Registry = reg })
+	e := newEnv(t, nil, func(c *modhost.Config) { c.Registry = reg })
 	for _, n := range []string{"busy", "plain", "dict", "nothing"} {
 		if _, err := e.m.Enable(context.Background(), n, false); err != nil {
 			t.Fatal(err)
@@ -355,7 +358,7 @@ type exporter map[string]module.RemoteFunc
 func (x exporter) Exports() map[string]module.RemoteFunc { return x }
 
 func TestStandby(t *testing.T) {
-	b := module.NewMemoryBackend()
+	b := backend.NewMemoryBackend()
 	ctx := context.Background()
 	if err := b.KV().Set(ctx, "mgr/.gomgr/enabled_modules", `["selftest"]`); err != nil {
 		t.Fatal(err)
@@ -366,7 +369,7 @@ func TestStandby(t *testing.T) {
 	t.Cleanup(func() { standbyTick = old })
 	var uri atomicString
 	uri.set("http://active:1234/")
-	e := newEnv(t, b, func(c *module.Config) {
+	e := newEnv(t, b, func(c *modhost.Config) {
 		c.Standby = true
 		c.ShutdownTimeout = 300 * time.Millisecond
 		c.ActiveURIs = func() map[string]string { return map[string]string{Name: uri.get()} }
@@ -387,11 +390,11 @@ func TestStandby(t *testing.T) {
 }
 
 func TestStandbyShutdownWithoutHang(t *testing.T) {
-	b := module.NewMemoryBackend()
+	b := backend.NewMemoryBackend()
 	if err := b.KV().Set(context.Background(), "mgr/.gomgr/enabled_modules", `["selftest"]`); err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, b, func(c *module.Config) { c.Standby = true; c.ShutdownTimeout = 5 * time.Second })
+	e := newEnv(t, b, func(c *modhost.Config) { c.Standby = true; c.ShutdownTimeout = 5 * time.Second })
 	start := time.Now()
 	e.m.Close()
 	if d := time.Since(start); d > time.Second {

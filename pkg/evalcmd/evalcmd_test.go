@@ -60,11 +60,7 @@ func start(t *testing.T, withOptions bool) (*moduletest.Harness, *mod) {
 	if withOptions {
 		info.Options = cfg.Options()
 	}
-	r := module.NewRegistry()
-	if err := r.Register(info); err != nil {
-		t.Fatal(err)
-	}
-	h := moduletest.Start(t, "mixed", moduletest.WithRegistry(r))
+	h := moduletest.Start(t, "mixed", moduletest.WithModules(info))
 	return h, h.Module().(*mod)
 }
 

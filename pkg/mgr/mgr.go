@@ -24,18 +24,20 @@ package mgr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
 	"github.com/gomgr/gomgr/internal/buildinfo"
 	"github.com/gomgr/gomgr/internal/clusterbackend"
 	"github.com/gomgr/gomgr/internal/daemon"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/radosproc"
 	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // Main runs the ceph-mgr command line on os.Args with the modules
-// registered in module.Default, and exits with its status (0, or 1 with
+// registered with module.Register, and exits with its status (0, or 1 with
 // the error on stderr).
 func Main() {
 	os.Exit(MainArgs(os.Args[1:], os.Stdout, os.Stderr))
@@ -59,9 +61,9 @@ type Options struct {
 	// Cluster, when set, attaches the daemon to a Ceph cluster instead of
 	// the embedded store (-c and the flags with it).
 	Cluster *Cluster
-	// Registry holds the modules to host (default module.Default, where
-	// modules register themselves).
-	Registry *module.Registry
+	// Modules are the modules to host; nil means those registered with
+	// module.Register (by the init functions of the packages imported).
+	Modules []module.Info
 	// Log receives the daemon's log (default stderr); DebugLevel is
 	// --debug-mgr (default 2).
 	Log        io.Writer
@@ -94,7 +96,16 @@ type Sockets struct {
 
 // Run runs the daemon until ctx ends, then stops it cleanly.
 func Run(ctx context.Context, o Options) error {
-	do := daemon.Options{ID: o.ID, DataDir: o.DataDir, RunDir: o.RunDir, Registry: o.Registry,
+	var reg *modhost.Registry
+	if o.Modules != nil {
+		reg = modhost.NewRegistry()
+		for _, info := range o.Modules {
+			if err := reg.Register(info); err != nil {
+				return fmt.Errorf("mgr: %w", err)
+			}
+		}
+	}
+	do := daemon.Options{ID: o.ID, DataDir: o.DataDir, RunDir: o.RunDir, Registry: reg,
 		Log: o.Log, DebugLevel: o.DebugLevel, ROSocketMode: o.ROSocketMode,
 		Version: buildinfo.Full(), Release: buildinfo.Release}
 	if o.Cluster != nil {

@@ -41,15 +41,14 @@ func (g greeter) Commands() []*clicommand.Command {
 // TestRunHostsTheRegisteredModules: Run serves the modules of its
 // registry on the admin socket, and stops when its context ends.
 func TestRunHostsTheRegisteredModules(t *testing.T) {
-	reg := module.NewRegistry()
-	require.NoError(t, reg.Register(module.Info{Name: "greeter", AlwaysOn: true, New: func() any { return greeter{} }}))
+	greeterInfo := module.Info{Name: "greeter", AlwaysOn: true, New: func() any { return greeter{} }}
 	dir := testutil.ShortTempDir(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan mgr.Sockets, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- mgr.Run(ctx, mgr.Options{ID: "h", DataDir: filepath.Join(dir, "data"), RunDir: dir, Registry: reg,
+		done <- mgr.Run(ctx, mgr.Options{ID: "h", DataDir: filepath.Join(dir, "data"), RunDir: dir, Modules: []module.Info{greeterInfo},
 			Log: &testutil.SyncBuffer{}, Ready: func(s mgr.Sockets) { ready <- s }})
 	}()
 	var s mgr.Sockets

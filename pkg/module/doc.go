@@ -1,7 +1,8 @@
-// Package module is the manager-module API and its runtime: what a Python
-// MgrModule subclass gets from ceph-mgr, in Go idiom.
+// Package module is the manager-module author's API: what a Python
+// MgrModule subclass gets from ceph-mgr, in Go idiom. The runtime that
+// runs modules is not part of it (it is internal to gomgr).
 //
-// A module is a package under modules/ that registers itself at init time
+// A module is a package that registers itself at init time
 // with an Info: its name, a constructor, its declared options and whether it
 // is always on. Register checks the Info then and there and panics with a
 // message naming the module and the option or command at fault: a default
@@ -31,10 +32,11 @@
 // A Standby function in Info gives the module's standby variant, run on a
 // standby daemon with a restricted StandbyHandle.
 //
-// The Manager runs enabled modules: it enables and disables them at run
-// time, routes their commands, queues notifications per module so a slow
-// module delays only itself, turns a panic in Serve (or in a Handle.Go goroutine) into a failed module
-// and an MGR_MODULE_ERROR health warning, and bounds shutdown by a
-// deadline. State lives behind a Backend: the daemon's embedded store, or a
-// real Ceph cluster.
+// The daemon runs the modules a program registers (package mgr hosts
+// them: `mgr.Main()` is a whole ceph-mgr): it enables and disables them
+// at run time, routes their commands, queues notifications per module so a
+// slow module delays only itself, turns a panic in Serve (or in a Handle.Go
+// goroutine) into a failed module and an MGR_MODULE_ERROR health warning,
+// and bounds shutdown by a deadline. A module's test runs it the same way
+// with package moduletest.
 package module

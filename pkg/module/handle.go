@@ -3,10 +3,14 @@ package module
 import (
 	"context"
 	"fmt"
+	"github.com/gomgr/gomgr/internal/kvkeys"
+	"github.com/gomgr/gomgr/internal/modbridge"
+	"github.com/gomgr/gomgr/internal/optschema"
+	"github.com/gomgr/gomgr/pkg/clicommand"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -14,15 +18,55 @@ import (
 // Handle is what a module gets from the daemon: the Go counterpart of a
 // Python module's self. It is safe for concurrent use.
 type Handle struct {
-	name string
-	m    *Manager
-	opts options
-	log  *slog.Logger
-	inst *instance
+	rt runtime
+}
+
+// runtime is what a Handle asks of the daemon that runs its module (the
+// module runtime, internal/modhost, implements it for each instance).
+type runtime interface {
+	Name() string
+	MgrID() string
+	Version() string
+	ReleaseName() string
+	Log() *slog.Logger
+	Go(fn func(ctx context.Context) error) bool
+	// Option is the value of module's option key (localized for who
+	// when set); an unknown module or option is an -ENOENT error.
+	Option(module, who, key string) (any, error)
+	SetOption(ctx context.Context, module, who, key string, val any) error
+	// KV* act on whole config-key keys.
+	KVGet(key string) (string, bool)
+	KVSet(ctx context.Context, key, val string) error
+	KVDelete(ctx context.Context, key string) error
+	KVList(prefix string) map[string]string
+	Get(ctx context.Context, name string) (any, error)
+	HaveMonConnection() bool
+	DaemonInfo(ctx context.Context, kind, svcType, svcID string) (map[string]any, error)
+	Counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error)
+	ListServers(ctx context.Context) ([]map[string]any, error)
+	SetHealthChecks(checks map[string]HealthCheck)
+	HealthChecks() map[string]HealthCheck
+	Command(ctx context.Context, target Target, cmd map[string]any, inbuf []byte) objectformat.Result
+	Notify(n Notification)
+	Remote(module, method string) (RemoteFunc, error)
+	SetURI(uri string)
+	ClusterLog(channel string, prio slog.Level, msg string)
+	ActiveURI() string
+}
+
+func init() {
+	modbridge.NewHandle = func(rt any) any { return &Handle{rt: rt.(runtime)} }
+	modbridge.NewStandbyHandle = func(h any) any { return &StandbyHandle{h: h.(*Handle)} }
+	modbridge.Registered = registered
+	modbridge.Commands = func(name string, mod any) ([]*clicommand.Command, error) { return commandsOf(name, mod) }
+	modbridge.Check = func(info any) error { return checkInfo(info.(Info)) }
+	modbridge.Schema = func(module string, decl any) (optschema.Schema, error) {
+		return compileOptions(module, decl.([]Option))
+	}
 }
 
 // Name is the module's name.
-func (h *Handle) Name() string { return h.name }
+func (h *Handle) Name() string { return h.rt.Name() }
 
 // Go runs fn in a goroutine of the module's, the supported way to do
 // background work besides Serve: fn's ctx ends when the module stops
@@ -34,36 +78,23 @@ func (h *Handle) Name() string { return h.name }
 // `go` statement would. Go returns false, and does not run fn, once the
 // module is stopping.
 func (h *Handle) Go(fn func(ctx context.Context) error) bool {
-	return h.m.goroutine(h.inst, fn)
+	return h.rt.Go(fn)
 }
 
 // MgrID is the daemon's id (Python's get_mgr_id).
-func (h *Handle) MgrID() string { return h.m.cfg.MgrID }
+func (h *Handle) MgrID() string { return h.rt.MgrID() }
 
 // Version is the daemon's version string (Python's mgr.version).
-func (h *Handle) Version() string { return h.m.cfg.Version }
+func (h *Handle) Version() string { return h.rt.Version() }
 
 // ReleaseName is the Ceph release this daemon speaks for.
-func (h *Handle) ReleaseName() string { return h.m.cfg.ReleaseName }
+func (h *Handle) ReleaseName() string { return h.rt.ReleaseName() }
 
 // Log is the module's logger. Its level follows the log_level option and
 // its output goes to the module's own file while log_to_file is on.
-func (h *Handle) Log() *slog.Logger { return h.log }
+func (h *Handle) Log() *slog.Logger { return h.rt.Log() }
 
 // ---- options ----
-
-// errUndeclared is Python's RuntimeError for options not in MODULE_OPTIONS.
-func (h *Handle) errUndeclared(key string) error {
-	return objectformat.NewErrorResponseCode(fmt.Sprintf("config option '%s' is not declared by module %s", key, h.name), -int(syscall.ENOENT))
-}
-
-func (h *Handle) option(key string) (*compiledOption, error) {
-	o, ok := h.opts[key]
-	if !ok {
-		return nil, h.errUndeclared(key)
-	}
-	return o, nil
-}
 
 // Option returns the value of a declared option: the value set in the
 // configuration database (mgr/<module>/<key>), else the declared default,
@@ -72,22 +103,14 @@ func (h *Handle) option(key string) (*compiledOption, error) {
 // config set --force` can store when attached) or that fails its checksum
 // is logged and read as unset. Reading an undeclared option is an error.
 func (h *Handle) Option(key string) (any, error) {
-	o, err := h.option(key)
-	if err != nil {
-		return nil, err
-	}
-	return h.m.optionValue(o, optionKeys(h.name, "", key)...), nil
+	return h.rt.Option(h.rt.Name(), "", key)
 }
 
 // LocalizedOption reads mgr/<module>/<mgr id>/<key>, falling back to the
 // global mgr/<module>/<key> and then to the default (a stored value that
 // cannot be served is skipped, as by Option).
 func (h *Handle) LocalizedOption(key string) (any, error) {
-	o, err := h.option(key)
-	if err != nil {
-		return nil, err
-	}
-	return h.m.optionValue(o, optionKeys(h.name, h.MgrID(), key)...), nil
+	return h.rt.Option(h.rt.Name(), h.rt.MgrID(), key)
 }
 
 // StringOption is Option for a string-valued option ("" when unset
@@ -148,12 +171,12 @@ func (h *Handle) BoolOption(key string) (bool, error) {
 // SetOption validates and stores a declared option; nil removes it so the
 // default applies again. It returns once the value is durable.
 func (h *Handle) SetOption(ctx context.Context, key string, val any) error {
-	return h.m.setOption(ctx, h.name, "", key, val)
+	return h.rt.SetOption(ctx, h.rt.Name(), "", key, val)
 }
 
 // SetLocalizedOption sets mgr/<module>/<mgr id>/<key>.
 func (h *Handle) SetLocalizedOption(ctx context.Context, key string, val any) error {
-	return h.m.setOption(ctx, h.name, h.MgrID(), key, val)
+	return h.rt.SetOption(ctx, h.rt.Name(), h.rt.MgrID(), key, val)
 }
 
 // ModuleOption reads another module's option (Python's
@@ -161,46 +184,31 @@ func (h *Handle) SetLocalizedOption(ctx context.Context, key string, val any) er
 // else that option's default, else nil. An unknown module or option is an
 // error.
 func (h *Handle) ModuleOption(module, key string) (any, error) {
-	c, ok := h.m.catalog[module]
-	if !ok {
-		return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("module '%s' does not exist", module), -int(syscall.ENOENT))
-	}
-	o, ok := c.opts[key]
-	if !ok {
-		return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("config option '%s' is not declared by module %s", key, module), -int(syscall.ENOENT))
-	}
-	return h.m.optionValue(o, optionKeys(module, "", key)...), nil
+	return h.rt.Option(module, "", key)
 }
 
 // SetModuleOption sets another module's option, validated by its schema.
 func (h *Handle) SetModuleOption(ctx context.Context, module, key string, val any) error {
-	return h.m.setOption(ctx, module, "", key, val)
-}
-
-func optionKey(module, who, key string) string {
-	if who != "" {
-		return "mgr/" + module + "/" + who + "/" + key
-	}
-	return "mgr/" + module + "/" + key
+	return h.rt.SetOption(ctx, module, "", key, val)
 }
 
 // ---- KV store ----
 
-func (h *Handle) storeKey(key string) string { return "mgr/" + h.name + "/" + key }
+func (h *Handle) storeKey(key string) string { return "mgr/" + h.rt.Name() + "/" + key }
 
 // Store reads the module's KV store (config-key mgr/<module>/<key>).
 func (h *Handle) Store(key string) (string, bool) {
-	return h.m.cfg.Backend.KV().Get(h.storeKey(key))
+	return h.rt.KVGet(h.storeKey(key))
 }
 
 // SetStore writes the KV store; it returns once the value is durable. The
 // key must be valid UTF-8 (-EINVAL otherwise); the value may hold any
 // bytes.
 func (h *Handle) SetStore(ctx context.Context, key, val string) error {
-	if err := CheckKey("key", key); err != nil {
+	if err := kvkeys.CheckKey("key", key); err != nil {
 		return fmt.Errorf("set_store: %w", err)
 	}
-	if err := h.m.cfg.Backend.KV().Set(ctx, h.storeKey(key), val); err != nil {
+	if err := h.rt.KVSet(ctx, h.storeKey(key), val); err != nil {
 		return fmt.Errorf("set_store %s: %w", key, err)
 	}
 	return nil
@@ -208,7 +216,7 @@ func (h *Handle) SetStore(ctx context.Context, key, val string) error {
 
 // DeleteStore removes a KV entry.
 func (h *Handle) DeleteStore(ctx context.Context, key string) error {
-	if err := h.m.cfg.Backend.KV().Delete(ctx, h.storeKey(key)); err != nil {
+	if err := h.rt.KVDelete(ctx, h.storeKey(key)); err != nil {
 		return fmt.Errorf("delete store %s: %w", key, err)
 	}
 	return nil
@@ -217,9 +225,9 @@ func (h *Handle) DeleteStore(ctx context.Context, key string) error {
 // StorePrefix returns the module's KV entries whose key starts with prefix,
 // keyed relative to the module (Python's get_store_prefix).
 func (h *Handle) StorePrefix(prefix string) map[string]string {
-	base := "mgr/" + h.name + "/"
+	base := "mgr/" + h.rt.Name() + "/"
 	out := map[string]string{}
-	for k, v := range h.m.cfg.Backend.KV().List(base + prefix) {
+	for k, v := range h.rt.KVList(base + prefix) {
 		out[strings.TrimPrefix(k, base)] = v
 	}
 	return out
@@ -244,44 +252,41 @@ func (h *Handle) SetLocalizedStore(ctx context.Context, key, val string) error {
 // "mgr_map", "health", "df", "pg_summary", "osd_metadata", "config", ...),
 // nil for names that do not exist.
 func (h *Handle) Get(ctx context.Context, name string) (any, error) {
-	if v, ok := h.m.localGet(name); ok {
-		return v, nil
-	}
-	return h.m.cfg.Backend.Cluster().Get(ctx, name)
+	return h.rt.Get(ctx, name)
 }
 
 // HaveMonConnection reports whether the monitors currently answer.
-func (h *Handle) HaveMonConnection() bool { return h.m.cfg.Backend.Cluster().HaveMonConnection() }
+func (h *Handle) HaveMonConnection() bool { return h.rt.HaveMonConnection() }
 
 // GetMetadata returns a daemon's metadata (nil if unknown).
 func (h *Handle) GetMetadata(ctx context.Context, svcType, svcID string) (map[string]any, error) {
-	return h.m.daemonInfo(ctx, "metadata", svcType, svcID)
+	return h.rt.DaemonInfo(ctx, "metadata", svcType, svcID)
 }
 
 // GetDaemonStatus returns a daemon's status (nil if unknown).
 func (h *Handle) GetDaemonStatus(ctx context.Context, svcType, svcID string) (map[string]any, error) {
-	return h.m.daemonInfo(ctx, "status", svcType, svcID)
+	return h.rt.DaemonInfo(ctx, "status", svcType, svcID)
 }
 
 // GetPerfSchema returns a daemon's performance counter schema.
 func (h *Handle) GetPerfSchema(ctx context.Context, svcType, svcID string) (map[string]any, error) {
-	return h.m.daemonInfo(ctx, "perf_schema", svcType, svcID)
+	return h.rt.DaemonInfo(ctx, "perf_schema", svcType, svcID)
 }
 
 // GetCounter returns the current value of a daemon's counter at path
 // ("mgr.commands"), as {path: [[timestamp, value]]} like Python.
 func (h *Handle) GetCounter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
-	return h.m.counter(ctx, svcType, svcID, path)
+	return h.rt.Counter(ctx, svcType, svcID, path)
 }
 
 // ListServers returns the hosts and the daemons on them.
 func (h *Handle) ListServers(ctx context.Context) ([]map[string]any, error) {
-	return h.m.listServers(ctx)
+	return h.rt.ListServers(ctx)
 }
 
 // GetServer returns one host (nil if unknown).
 func (h *Handle) GetServer(ctx context.Context, hostname string) (map[string]any, error) {
-	servers, err := h.m.listServers(ctx)
+	servers, err := h.rt.ListServers(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -297,22 +302,28 @@ func (h *Handle) GetServer(ctx context.Context, hostname string) (map[string]any
 // clears them. Invalid checks are skipped and logged, as the mgr does.
 func (h *Handle) SetHealthChecks(checks map[string]HealthCheck) {
 	clean := map[string]HealthCheck{}
-	for _, code := range sortedChecks(checks) {
+	for _, code := range slices.Sorted(maps.Keys(checks)) {
 		c := checks[code]
 		if err := c.Validate(); err != nil {
-			h.log.Warn("ignoring invalid health check", "code", code, "err", err)
+			h.rt.Log().Warn("ignoring invalid health check", "code", code, "err", err)
 			continue
 		}
 		clean[code] = c
 	}
-	h.m.setHealth(h.name, clean)
+	h.rt.SetHealthChecks(clean)
 }
 
 // HealthChecks returns the module's current health checks.
 func (h *Handle) HealthChecks() map[string]HealthCheck {
-	h.m.mu.RLock()
-	defer h.m.mu.RUnlock()
-	return maps.Clone(h.m.health[h.name])
+	return h.rt.HealthChecks()
+}
+
+// Target names a daemon that receives a command.
+type Target struct {
+	// Type is "mon", "osd", "mgr", "mds" or "pg".
+	Type string
+	// ID is the daemon id ("" for any mon), the OSD number, or the pgid.
+	ID string
 }
 
 // CommandResult is the pending result of SendCommand.
@@ -343,7 +354,7 @@ func (h *Handle) SendCommand(ctx context.Context, target Target, cmd map[string]
 	go func() {
 		cr.res = h.command(ctx, target, cmd, inbuf)
 		close(cr.done)
-		h.m.notifyModule(h.name, Notification{Type: NotifyCommand, ID: tag})
+		h.rt.Notify(Notification{Type: NotifyCommand, ID: tag})
 	}()
 	return cr
 }
@@ -365,18 +376,13 @@ func (h *Handle) MonCommand(ctx context.Context, cmd map[string]any, inbuf []byt
 // command runs a command for the module: monitor commands through the
 // daemon's rules (see MonCommand), then the backend.
 func (h *Handle) command(ctx context.Context, target Target, cmd map[string]any, inbuf []byte) objectformat.Result {
-	if target.Type == "mon" {
-		if res, done := h.m.moduleMonCommand(ctx, cmd); done {
-			return res
-		}
-	}
-	return h.m.cfg.Backend.Cluster().Command(ctx, target, cmd, inbuf)
+	return h.rt.Command(ctx, target, cmd, inbuf)
 }
 
 // Remote calls a method another enabled module exports, with arguments and
 // result passed through JSON. Errors are *RemoteError.
 func (h *Handle) Remote(ctx context.Context, module, method string, args, result any) error {
-	fn, err := h.m.remote(module, method)
+	fn, err := h.rt.Remote(module, method)
 	if err != nil {
 		return &RemoteError{Module: module, Method: method, Err: err}
 	}
@@ -388,12 +394,12 @@ func (h *Handle) Remote(ctx context.Context, module, method string, args, result
 
 // SetURI publishes the module's service address ("mgr services" and
 // standbys' ActiveURI).
-func (h *Handle) SetURI(uri string) { h.m.setURI(h.name, uri) }
+func (h *Handle) SetURI(uri string) { h.rt.SetURI(uri) }
 
 // ClusterLog writes to the cluster log channel (the daemon log in
 // embedded mode).
 func (h *Handle) ClusterLog(channel string, prio slog.Level, msg string) {
-	h.m.cfg.Log.Log(context.Background(), prio, msg, "channel", channel, "module", h.name, "clog", true)
+	h.rt.ClusterLog(channel, prio, msg)
 }
 
 // StandbyHandle is the restricted handle of a standby module.
@@ -402,7 +408,7 @@ type StandbyHandle struct {
 }
 
 // Name is the module's name.
-func (s *StandbyHandle) Name() string { return s.h.name }
+func (s *StandbyHandle) Name() string { return s.h.Name() }
 
 // Go is Handle.Go for a standby module.
 func (s *StandbyHandle) Go(fn func(ctx context.Context) error) bool { return s.h.Go(fn) }
@@ -411,7 +417,7 @@ func (s *StandbyHandle) Go(fn func(ctx context.Context) error) bool { return s.h
 func (s *StandbyHandle) MgrID() string { return s.h.MgrID() }
 
 // Log is the module's logger.
-func (s *StandbyHandle) Log() *slog.Logger { return s.h.log }
+func (s *StandbyHandle) Log() *slog.Logger { return s.h.Log() }
 
 // Option reads a declared option.
 func (s *StandbyHandle) Option(key string) (any, error) { return s.h.Option(key) }
@@ -425,8 +431,10 @@ func (s *StandbyHandle) Store(key string) (string, bool) { return s.h.Store(key)
 // ActiveURI returns the URI the active daemon's instance of this module
 // published with SetURI ("" if none).
 func (s *StandbyHandle) ActiveURI() string {
-	if s.h.m.cfg.ActiveURIs == nil {
-		return ""
-	}
-	return s.h.m.cfg.ActiveURIs()[s.h.name]
+	return s.h.rt.ActiveURI()
 }
+
+// LevelCritical is Python's CRITICAL, above slog.LevelError: a level for
+// Log().Log(ctx, module.LevelCritical, ...) and the log_level option's
+// "critical".
+const LevelCritical = slog.Level(12)

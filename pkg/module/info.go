@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 
 	"github.com/gomgr/gomgr/internal/modname"
@@ -147,7 +146,7 @@ func checkCommands(info Info) error {
 	if mod == nil {
 		return fmt.Errorf("module %s: New returned nil", info.Name)
 	}
-	cmds, err := commandsOf(info.Name, mod, nil)
+	cmds, err := commandsOf(info.Name, mod)
 	if err != nil {
 		return err
 	}
@@ -163,36 +162,50 @@ func checkCommands(info Info) error {
 // then up to 63 lower-case letters, digits, '_' or '-'.
 func ValidName(s string) bool { return modname.Valid(s) }
 
-// Registry holds module Infos by name. It is a value: the daemon uses
-// Default (filled by the modules' init functions), tests build their own.
-type Registry struct {
-	mu    sync.RWMutex
-	infos map[string]Info
+// registry holds the modules registered with Register.
+var registry struct {
+	mu    sync.Mutex
+	infos []Info
+	names map[string]bool
 }
 
-// NewRegistry returns an empty Registry.
-func NewRegistry() *Registry { return &Registry{infos: map[string]Info{}} }
-
-// Default is the registry that modules' init functions register into.
-var Default = NewRegistry()
-
-// Register adds a module to Default and panics on error; call it from
-// init, so a mistake in a module's Info (see Registry.Register) stops the
-// binary at start-up with a message naming the module, the way
-// database/sql.Register does.
+// Register adds a module to the program's modules and panics on error;
+// call it from init, so a mistake in a module's Info stops the binary at
+// start-up with a message naming the module, the way database/sql.Register
+// does. It checks the name and the constructor; the declared options (a
+// Default must parse, be one of EnumAllowed when that is set, and lie
+// within Min and Max); and the commands, which it learns by calling New
+// once: each must be well-formed and none may be one of the daemon's own
+// (ReservedPrefixes). It refuses a second module of the same name.
 func Register(info Info) {
-	if err := Default.Register(info); err != nil {
+	if err := checkInfo(info); err != nil {
 		panic(err)
 	}
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	if registry.names[info.Name] {
+		panic(fmt.Errorf("module %s: registered twice (is the package imported twice, or two modules share a name?)", info.Name))
+	}
+	if registry.names == nil {
+		registry.names = map[string]bool{}
+	}
+	registry.names[info.Name] = true
+	registry.infos = append(registry.infos, info)
 }
 
-// Register adds a module. It checks the name and the constructor; the
-// declared options (a Default must parse, be one of EnumAllowed when that
-// is set, and lie within Min and Max); and the commands, which it learns
-// by calling New once: each must be well-formed and none may be one of
-// the daemon's own (ReservedPrefixes). It refuses duplicates. Every error
-// names the module and the option or command.
-func (r *Registry) Register(info Info) error {
+// registered lists the Infos given to Register.
+func registered() []any {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	out := make([]any, len(registry.infos))
+	for i, info := range registry.infos {
+		out[i] = info
+	}
+	return out
+}
+
+// checkInfo is Register's check of info.
+func checkInfo(info Info) error {
 	if !ValidName(info.Name) {
 		return fmt.Errorf("module: invalid module name %q (want lower case letters, digits, '_' or '-', starting with a letter)", info.Name)
 	}
@@ -202,46 +215,39 @@ func (r *Registry) Register(info Info) error {
 	if _, err := compileOptions(info.Name, info.Options); err != nil {
 		return err
 	}
-	if err := checkCommands(info); err != nil {
-		return err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, dup := r.infos[info.Name]; dup {
-		return fmt.Errorf("module %s: registered twice (is the package imported twice, or two modules share a name?)", info.Name)
-	}
-	r.infos[info.Name] = info
-	return nil
+	return checkCommands(info)
 }
 
-// Lookup returns a module's Info.
-func (r *Registry) Lookup(name string) (Info, bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	i, ok := r.infos[name]
-	return i, ok
-}
-
-// Names returns the registered module names, sorted.
-func (r *Registry) Names() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	names := make([]string, 0, len(r.infos))
-	for n := range r.infos {
-		names = append(names, n)
+// commandsOf collects a module value's commands; legacy ones dispatch to
+// HandleCommand on mod.
+func commandsOf(name string, mod any) ([]*clicommand.Command, error) {
+	var cmds []*clicommand.Command
+	if c, ok := mod.(Commander); ok {
+		cmds = append(cmds, c.Commands()...)
 	}
-	sort.Strings(names)
-	return names
-}
-
-// List returns all Infos sorted by name.
-func (r *Registry) List() []Info {
-	var out []Info
-	for _, n := range r.Names() {
-		i, _ := r.Lookup(n)
-		out = append(out, i)
+	if lc, ok := mod.(LegacyCommander); ok {
+		h := objectformat.HandlerFunc(func(ctx context.Context, req *objectformat.Request) objectformat.Result {
+			return lc.HandleCommand(ctx, req.Inbuf, req.Cmd)
+		})
+		for _, l := range lc.LegacyCommands() {
+			perm := l.Perm
+			if perm == "" {
+				perm = "rw"
+			}
+			if l.Poll {
+				cmds = append(cmds, clicommand.LegacyPoll(l.Cmd, l.Desc, perm, h))
+			} else {
+				cmds = append(cmds, clicommand.Legacy(l.Cmd, l.Desc, perm, h))
+			}
+		}
 	}
-	return out
+	for _, c := range cmds {
+		if c == nil {
+			return nil, fmt.Errorf("module %s: nil command", name)
+		}
+		if err := c.Err(); err != nil {
+			return nil, fmt.Errorf("module %s: %w", name, err)
+		}
+	}
+	return cmds, nil
 }
-
-func (i Info) wantsNotify(t NotifyType) bool { return slices.Contains(i.NotifyTypes, t) }

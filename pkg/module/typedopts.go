@@ -2,6 +2,7 @@ package module
 
 import (
 	"fmt"
+	"github.com/gomgr/gomgr/internal/optschema"
 	"math"
 	"reflect"
 	"strings"
@@ -167,8 +168,8 @@ func fieldType(f reflect.StructField) (OptionType, error) {
 // boundOf reads a default, min or max tag as the option's type reads
 // text.
 func boundOf(kind OptionType, text string) (any, error) {
-	c := &compiledOption{Option: Option{Type: kind}}
-	v, err := c.parse(text)
+	c := &optschema.Option{Spec: optschema.Spec{Type: optschema.Type(kind)}}
+	v, err := c.Parse(text)
 	if err != nil {
 		return nil, err
 	}

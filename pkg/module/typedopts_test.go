@@ -1,7 +1,6 @@
 package module
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -39,23 +38,6 @@ func TestTypedOptionsDeclare(t *testing.T) {
 	require.Equal(t, Option{Name: "buffer", Type: Size, Default: int64(4096)}, byName["buffer"])
 	require.Equal(t, Addr, byName["peer"].Type)
 	require.Equal(t, []string{"red", "blue"}, byName["color"].EnumAllowed)
-}
-
-func TestTypedOptionsGet(t *testing.T) {
-	f := newFixture(t, Info{Name: "t", New: func() any { return &testMod{} }, Options: typedOpts.Declare()})
-	h := f.enable("t").h
-	require.Equal(t, typedConfig{Place: "world", Loud: true, Count: 3, Limit: 7, Interval: 90 * time.Second, Buffer: 4096, Color: "red"},
-		typedOpts.Get(h), "the defaults, and zero values for options without one")
-
-	ctx := context.Background()
-	for name, v := range map[string]any{"place": "Mars", "loud": "false", "count": 9, "ratio": 0.5, "limit": 70000,
-		"interval": "1h 30m", "buffer": "2M", "peer": "127.0.0.1:6789", "color": "blue"} {
-		require.NoError(t, f.m.SetOption(ctx, "t", "", name, v), name)
-	}
-	require.Equal(t, typedConfig{Place: "Mars", Count: 9, Ratio: 0.5, Limit: 70000, Interval: 90 * time.Minute, Buffer: 2 << 20,
-		Peer: "127.0.0.1:6789", Color: "blue"}, typedOpts.Get(h))
-	require.EqualError(t, f.m.SetOption(ctx, "t", "", "count", 11), "error parsing value: Value '11' exceeds maximum 10",
-		"the declared bounds are the option's")
 }
 
 func TestTypedOptionsRefuseBadDeclarations(t *testing.T) {

@@ -29,7 +29,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/daemon"
+	"github.com/gomgr/gomgr/internal/health"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -37,10 +40,10 @@ import (
 
 // Harness is a running module and its daemon.
 type Harness struct {
-	t       testing.TB
-	name    string
-	d       *daemon.Daemon
-	backend *module.MemoryBackend
+	t    testing.TB
+	name string
+	d    *daemon.Daemon
+	mem  *backend.MemoryBackend
 
 	mu       sync.Mutex
 	instance any
@@ -50,13 +53,17 @@ type Harness struct {
 type Option func(*config)
 
 type config struct {
-	registry *module.Registry
-	options  map[string]string
-	log      io.Writer
+	modules []module.Info
+	options map[string]string
+	log     io.Writer
 }
 
-// WithRegistry takes the module's Info from r instead of module.Default.
-func WithRegistry(r *module.Registry) Option { return func(c *config) { c.registry = r } }
+// WithModules makes infos the modules the daemon knows (the one Start
+// names among them), instead of those the program registered with
+// module.Register: for a test's own modules, defined in the test.
+func WithModules(infos ...module.Info) Option {
+	return func(c *config) { c.modules = append(c.modules, infos...) }
+}
 
 // WithOption sets an option (its name in the module, its value as `ceph
 // config set` takes it) before the module starts.
@@ -72,15 +79,24 @@ func WithLog(w io.Writer) Option { return func(c *config) { c.log = w } }
 // on an in-memory backend. The daemon stops when the test ends.
 func Start(t testing.TB, name string, opts ...Option) *Harness {
 	t.Helper()
-	c := config{registry: module.Default, options: map[string]string{}, log: testLog{t}}
+	c := config{options: map[string]string{}, log: testLog{t}}
 	for _, o := range opts {
 		o(&c)
 	}
-	info, ok := c.registry.Lookup(name)
+	from := modhost.Default()
+	if c.modules != nil {
+		from = modhost.NewRegistry()
+		for _, info := range c.modules {
+			if err := from.Register(info); err != nil {
+				t.Fatalf("moduletest: %v", err)
+			}
+		}
+	}
+	info, ok := from.Lookup(name)
 	if !ok {
 		t.Fatalf("moduletest: no module %q is registered (is its package imported?)", name)
 	}
-	h := &Harness{t: t, name: name, backend: module.NewMemoryBackend()}
+	h := &Harness{t: t, name: name, mem: backend.NewMemoryBackend()}
 	newInstance := info.New
 	info.New = func() any {
 		v := newInstance()
@@ -89,12 +105,12 @@ func Start(t testing.TB, name string, opts ...Option) *Harness {
 		h.mu.Unlock()
 		return v
 	}
-	reg := module.NewRegistry()
+	reg := modhost.NewRegistry()
 	if err := reg.Register(info); err != nil {
 		t.Fatalf("moduletest: %v", err)
 	}
 	for k, v := range c.options {
-		if err := h.backend.ConfigStore.Set(context.Background(), "mgr/"+name+"/"+k, v); err != nil {
+		if err := h.mem.ConfigStore.Set(context.Background(), "mgr/"+name+"/"+k, v); err != nil {
 			t.Fatalf("moduletest: option %s: %v", k, err)
 		}
 	}
@@ -107,7 +123,7 @@ func Start(t testing.TB, name string, opts ...Option) *Harness {
 	done := make(chan error, 1)
 	go func() {
 		done <- daemon.Run(ctx, daemon.Options{ID: "x", DataDir: filepath.Join(dir, "data"), RunDir: dir, Registry: reg,
-			Log: c.log, Cluster: memoryAttacher{h.backend}, Ready: func(d *daemon.Daemon) { ready <- d }})
+			Log: c.log, Cluster: memoryAttacher{h.mem}, Ready: func(d *daemon.Daemon) { ready <- d }})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -206,12 +222,16 @@ func (h *Harness) SetOption(name string, value any) error {
 // Notify sends the module a notification, as a change of the cluster
 // map typ would (typ's ID names the object, as Python's notify_id).
 func (h *Harness) Notify(typ module.NotifyType, id string) {
-	h.backend.Emit(module.Event{Kind: module.ClusterNotify, Notification: module.Notification{Type: typ, ID: id}})
+	h.mem.Emit(backend.Event{Kind: backend.ClusterNotify, Notification: module.Notification{Type: typ, ID: id}})
 }
 
-// Backend is the in-memory backend the daemon runs on: its stores, and the
-// cluster maps (Maps) a module's Get reads.
-func (h *Harness) Backend() *module.MemoryBackend { return h.backend }
+// KV reads the daemon's config-key store directly: key is the whole key
+// ("mgr/<module>/<key>" for what the module stores with SetStore).
+func (h *Harness) KV(key string) (string, bool) { return h.mem.KVStore.Get(key) }
+
+// SetMap sets the cluster map (or other cluster data) name that the
+// module's Get(ctx, name) returns, as decoded JSON would hold it.
+func (h *Harness) SetMap(name string, value any) { h.mem.SetMap(name, value) }
 
 // Module returns the running module value (what Info.New returned), for
 // the module's own test to inspect; the test asserts its type.
@@ -221,16 +241,35 @@ func (h *Harness) Module() any {
 	return h.instance
 }
 
-// Health returns the daemon's health report, as `health detail -f json`
-// shows it.
-func (h *Harness) Health() module.Health {
-	return h.d.Health()
+// Health is the daemon's health: its status (module.HealthOK, HealthWarn
+// or HealthErr) and every check raised, by the module or by the daemon
+// (MGR_MODULE_ERROR...), as `health detail` shows them.
+type Health struct {
+	Status string
+	Checks map[string]module.HealthCheck
+}
+
+// Health returns the daemon's health now.
+func (h *Harness) Health() Health {
+	r := h.d.Health()
+	out := Health{Status: r.Status, Checks: map[string]module.HealthCheck{}}
+	for code, c := range r.Checks {
+		hc := module.HealthCheck{Severity: module.SeverityWarning, Summary: c.Summary.Message, Count: c.Summary.Count, Detail: []string{}}
+		if c.Severity == health.Err {
+			hc.Severity = module.SeverityError
+		}
+		for _, d := range c.Detail {
+			hc.Detail = append(hc.Detail, d.Message)
+		}
+		out.Checks[code] = hc
+	}
+	return out
 }
 
 // WaitHealth waits up to timeout for the health check named check (e.g.
 // "MGR_MODULE_ERROR", or one the module raises) to be raised, and returns
 // it; it fails the test if it is not.
-func (h *Harness) WaitHealth(check string, timeout time.Duration) module.HealthReport {
+func (h *Harness) WaitHealth(check string, timeout time.Duration) module.HealthCheck {
 	h.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -297,9 +336,9 @@ func Split(line string) ([]string, error) {
 
 // memoryAttacher runs the daemon on an in-memory backend, alone: it is
 // active at once.
-type memoryAttacher struct{ b *module.MemoryBackend }
+type memoryAttacher struct{ b *backend.MemoryBackend }
 
-func (a memoryAttacher) Open(context.Context, string, *slog.Logger) (module.Backend, daemon.Election, error) {
+func (a memoryAttacher) Open(context.Context, string, *slog.Logger) (backend.Backend, daemon.Election, error) {
 	return a.b, &soleElection{lost: make(chan struct{})}, nil
 }
 

@@ -69,16 +69,12 @@ func (q *quota) Notify(_ context.Context, n module.Notification) {
 	}
 }
 
-func registry(t *testing.T) *module.Registry {
-	reg := module.NewRegistry()
-	require.NoError(t, reg.Register(module.Info{Name: "quota", New: func() any { return &quota{panic: make(chan struct{})} },
-		NotifyTypes: []module.NotifyType{module.NotifyOSDMap},
-		Options:     []module.Option{{Name: "max", Type: module.Int, Default: 100, Min: 1}}}))
-	return reg
-}
+var quotaInfo = module.Info{Name: "quota", New: func() any { return &quota{panic: make(chan struct{})} },
+	NotifyTypes: []module.NotifyType{module.NotifyOSDMap},
+	Options:     []module.Option{{Name: "max", Type: module.Int, Default: 100, Min: 1}}}
 
 func TestHarness(t *testing.T) {
-	h := moduletest.Start(t, "quota", moduletest.WithRegistry(registry(t)), moduletest.WithOption("max", "10"))
+	h := moduletest.Start(t, "quota", moduletest.WithModules(quotaInfo), moduletest.WithOption("max", "10"))
 
 	// The module's commands, as typed.
 	h.Must("quota add a 3")
@@ -104,7 +100,7 @@ func TestHarness(t *testing.T) {
 	h.Notify(module.NotifyOSDMap, "")
 	h.Notify(module.NotifyOSDMap, "")
 	c := h.WaitHealth("QUOTA_CHURN", 5*time.Second)
-	require.Equal(t, "the OSD map changed twice", c.Summary.Message)
+	require.Equal(t, "the OSD map changed twice", c.Summary)
 	q, ok := h.Module().(*quota)
 	require.True(t, ok)
 	require.Equal(t, int32(2), q.maps.Load())
@@ -112,7 +108,7 @@ func TestHarness(t *testing.T) {
 	// A panic in the module's background work fails the module only.
 	close(q.panic)
 	c = h.WaitHealth("MGR_MODULE_ERROR", 5*time.Second)
-	require.Equal(t, "Module 'quota' has failed: quota worker died", c.Summary.Message)
+	require.Equal(t, "Module 'quota' has failed: quota worker died", c.Summary)
 	require.Equal(t, -5, h.Run("quota get a").Retval)
 	require.Contains(t, h.Out("mgr module ls --format plain"), "quota", "the daemon runs on")
 }

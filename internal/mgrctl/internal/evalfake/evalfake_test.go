@@ -7,8 +7,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/pkg/clicommand"
-	"github.com/gomgr/gomgr/pkg/module"
 )
 
 func TestIncomplete(t *testing.T) {
@@ -28,9 +29,9 @@ func TestIncomplete(t *testing.T) {
 }
 
 func TestEval(t *testing.T) {
-	reg := module.NewRegistry()
+	reg := modhost.NewRegistry()
 	require.NoError(t, reg.Register(Info()))
-	mgr, err := module.NewManager(module.Config{MgrID: "x", Version: "gomgr version test", Registry: reg, Backend: module.NewMemoryBackend()})
+	mgr, err := modhost.NewManager(modhost.Config{MgrID: "x", Version: "gomgr version test", Registry: reg, Backend: backend.NewMemoryBackend()})
 	require.NoError(t, err)
 	ctx := context.Background()
 	require.NoError(t, mgr.Start(ctx))

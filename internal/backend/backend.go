@@ -1,0 +1,275 @@
+package backend
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// Backend is where a daemon keeps its state: the embedded on-disk store by
+// default, or a real Ceph cluster (the monitors' config database,
+// config-key store and maps).
+type Backend interface {
+	// Config is the configuration database, keyed like Ceph's
+	// ("mgr/<module>/<option>", "mgr/<module>/<mgr id>/<option>").
+	Config() Store
+	// KV is the config-key store ("mgr/<module>/<key>").
+	KV() Store
+	// Cluster answers cluster-state questions and runs daemon commands.
+	Cluster() Cluster
+	// Subscribe registers fn for changes: configuration written by someone
+	// else, and cluster notifications. fn must not block. The returned
+	// function unsubscribes.
+	Subscribe(fn func(Event)) (unsubscribe func())
+	// Close releases the backend.
+	Close() error
+}
+
+// Store is a string key/value map. Get answers from memory; Set and Delete
+// return once the change is durable.
+type Store interface {
+	Get(key string) (string, bool)
+	Set(ctx context.Context, key, value string) error
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// List returns the entries whose keys start with prefix.
+	List(prefix string) map[string]string
+}
+
+// Cluster is the cluster-state side of a backend.
+type Cluster interface {
+	// FSID is the cluster id.
+	FSID() string
+	// HaveMonConnection reports whether the monitors currently answer.
+	HaveMonConnection() bool
+	// Get returns cluster data by name ("osd_map", "health", ...) as
+	// decoded JSON; unknown names give (nil, nil), like Python's get().
+	Get(ctx context.Context, name string) (any, error)
+	// Command sends a command to a daemon and waits for its reply.
+	Command(ctx context.Context, target module.Target, cmd map[string]any, inbuf []byte) objectformat.Result
+}
+
+// EventKind tells what an Event reports.
+type EventKind int
+
+// Event kinds.
+const (
+	// ConfigChanged: Key of the configuration database changed (from
+	// outside this daemon, or through it).
+	ConfigChanged EventKind = iota
+	// ClusterNotify: a cluster notification for modules.
+	ClusterNotify
+	// ConnectionChanged: the monitor connection came or went.
+	ConnectionChanged
+)
+
+// Event is a change reported by a backend.
+type Event struct {
+	Kind         EventKind
+	Key          string
+	Notification module.Notification
+}
+
+// Subscribers keeps a backend's event subscribers; embed it to implement
+// Backend.Subscribe.
+type Subscribers struct {
+	mu   sync.Mutex
+	next int
+	subs map[int]func(Event)
+}
+
+// Subscribe adds fn and returns a function that removes it.
+func (s *Subscribers) Subscribe(fn func(Event)) (unsubscribe func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.subs == nil {
+		s.subs = map[int]func(Event){}
+	}
+	id := s.next
+	s.next++
+	s.subs[id] = fn
+	return func() {
+		s.mu.Lock()
+		delete(s.subs, id)
+		s.mu.Unlock()
+	}
+}
+
+// Emit calls every subscriber with ev, in subscription order.
+func (s *Subscribers) Emit(ev Event) {
+	s.mu.Lock()
+	ids := make([]int, 0, len(s.subs))
+	for id := range s.subs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	fns := make([]func(Event), len(ids))
+	for i, id := range ids {
+		fns[i] = s.subs[id]
+	}
+	s.mu.Unlock()
+	for _, fn := range fns {
+		fn(ev)
+	}
+}
+
+// StringMap is a string map safe for concurrent use: the in-memory side
+// of a Store (Get and List), for backends to embed.
+type StringMap struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+// Get returns the value of key.
+func (s *StringMap) Get(key string) (string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.m[key]
+	return v, ok
+}
+
+// List returns the entries whose keys start with prefix.
+func (s *StringMap) List(prefix string) map[string]string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := map[string]string{}
+	for k, v := range s.m {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Put sets key.
+func (s *StringMap) Put(key, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]string{}
+	}
+	s.m[key] = value
+}
+
+// Remove deletes key and reports whether it was there.
+func (s *StringMap) Remove(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[key]
+	delete(s.m, key)
+	return ok
+}
+
+// Replace swaps the whole content for m (which the map then owns).
+func (s *StringMap) Replace(m map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m = m
+}
+
+// MemoryStore is an in-memory Store, safe for concurrent use.
+type MemoryStore struct {
+	StringMap
+	// OnChange, if set, is called after every Set and Delete.
+	OnChange func(key string)
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+
+// Set implements Store.
+func (s *MemoryStore) Set(ctx context.Context, key, value string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.Put(key, value)
+	if s.OnChange != nil {
+		s.OnChange(key)
+	}
+	return nil
+}
+
+// Delete implements Store.
+func (s *MemoryStore) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.Remove(key)
+	if s.OnChange != nil {
+		s.OnChange(key)
+	}
+	return nil
+}
+
+// MemoryBackend is a Backend held in memory, with no cluster: for tests of
+// modules and of the runtime. Its Cluster reports no monitor connection and
+// answers Get from the Maps field.
+type MemoryBackend struct {
+	ConfigStore *MemoryStore
+	KVStore     *MemoryStore
+	// Maps holds what Cluster().Get returns, by name.
+	Maps map[string]any
+
+	Subscribers
+	mu sync.Mutex
+}
+
+// NewMemoryBackend returns an empty MemoryBackend.
+func NewMemoryBackend() *MemoryBackend {
+	b := &MemoryBackend{ConfigStore: NewMemoryStore(), KVStore: NewMemoryStore(), Maps: map[string]any{}}
+	b.ConfigStore.OnChange = func(key string) { b.Emit(Event{Kind: ConfigChanged, Key: key}) }
+	return b
+}
+
+// Config implements Backend.
+func (b *MemoryBackend) Config() Store { return b.ConfigStore }
+
+// KV implements Backend.
+func (b *MemoryBackend) KV() Store { return b.KVStore }
+
+// Cluster implements Backend.
+func (b *MemoryBackend) Cluster() Cluster { return memoryCluster{b} }
+
+// Close implements Backend.
+func (b *MemoryBackend) Close() error { return nil }
+
+// SetMap sets what Cluster().Get(name) returns.
+func (b *MemoryBackend) SetMap(name string, value any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.Maps[name] = value
+}
+
+type memoryCluster struct{ b *MemoryBackend }
+
+func (c memoryCluster) FSID() string            { return "00000000-0000-0000-0000-000000000000" }
+func (c memoryCluster) HaveMonConnection() bool { return false }
+func (c memoryCluster) Get(_ context.Context, name string) (any, error) {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	return c.b.Maps[name], nil
+}
+func (c memoryCluster) Command(ctx context.Context, t module.Target, cmd map[string]any, inbuf []byte) objectformat.Result {
+	if t.Type == "mon" {
+		if res, ok := LocalMonCommand(ctx, c.b.ConfigStore, c.b.KVStore, cmd, inbuf); ok {
+			return res
+		}
+	}
+	return NoMonitor(t, cmd)
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range maps.Keys(m) {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,121 @@
+package modhost
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"syscall"
+
+	"github.com/gomgr/gomgr/internal/optschema"
+	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// handle is the runtime side of one module instance's module.Handle: what
+// the Handle's methods ask of the Manager.
+type handle struct {
+	name string
+	m    *Manager
+	opts optschema.Schema
+	log  *slog.Logger
+	inst *instance
+}
+
+func (h *handle) Name() string        { return h.name }
+func (h *handle) MgrID() string       { return h.m.cfg.MgrID }
+func (h *handle) Version() string     { return h.m.cfg.Version }
+func (h *handle) ReleaseName() string { return h.m.cfg.ReleaseName }
+func (h *handle) Log() *slog.Logger   { return h.log }
+
+func (h *handle) Go(fn func(ctx context.Context) error) bool { return h.m.goroutine(h.inst, fn) }
+
+// Option reads module's option key: its own schema for the handle's
+// module, that module's for another (get_module_option_ex).
+func (h *handle) Option(mod, who, key string) (any, error) {
+	opts := h.opts
+	if mod != h.name {
+		c, ok := h.m.catalog[mod]
+		if !ok {
+			return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("module '%s' does not exist", mod), -int(syscall.ENOENT))
+		}
+		opts = c.opts
+	}
+	o, ok := opts[key]
+	if !ok {
+		return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("config option '%s' is not declared by module %s", key, mod), -int(syscall.ENOENT))
+	}
+	return h.m.optionValue(o, optionKeys(mod, who, key)...), nil
+}
+
+func (h *handle) SetOption(ctx context.Context, mod, who, key string, val any) error {
+	return h.m.setOption(ctx, mod, who, key, val)
+}
+
+func (h *handle) KVGet(key string) (string, bool) { return h.m.cfg.Backend.KV().Get(key) }
+func (h *handle) KVSet(ctx context.Context, key, val string) error {
+	return h.m.cfg.Backend.KV().Set(ctx, key, val)
+}
+func (h *handle) KVDelete(ctx context.Context, key string) error {
+	return h.m.cfg.Backend.KV().Delete(ctx, key)
+}
+func (h *handle) KVList(prefix string) map[string]string { return h.m.cfg.Backend.KV().List(prefix) }
+
+func (h *handle) Get(ctx context.Context, name string) (any, error) {
+	if v, ok := h.m.localGet(name); ok {
+		return v, nil
+	}
+	return h.m.cfg.Backend.Cluster().Get(ctx, name)
+}
+
+func (h *handle) HaveMonConnection() bool { return h.m.cfg.Backend.Cluster().HaveMonConnection() }
+
+func (h *handle) DaemonInfo(ctx context.Context, kind, svcType, svcID string) (map[string]any, error) {
+	return h.m.daemonInfo(ctx, kind, svcType, svcID)
+}
+
+func (h *handle) Counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
+	return h.m.counter(ctx, svcType, svcID, path)
+}
+
+func (h *handle) ListServers(ctx context.Context) ([]map[string]any, error) {
+	return h.m.listServers(ctx)
+}
+
+func (h *handle) SetHealthChecks(checks map[string]module.HealthCheck) { h.m.setHealth(h.name, checks) }
+
+func (h *handle) HealthChecks() map[string]module.HealthCheck {
+	h.m.mu.RLock()
+	defer h.m.mu.RUnlock()
+	return maps.Clone(h.m.health[h.name])
+}
+
+// Command runs a command for the module: monitor commands through the
+// daemon's rules (see module.Handle.MonCommand), then the backend.
+func (h *handle) Command(ctx context.Context, target module.Target, cmd map[string]any, inbuf []byte) objectformat.Result {
+	if target.Type == "mon" {
+		if res, done := h.m.moduleMonCommand(ctx, cmd); done {
+			return res
+		}
+	}
+	return h.m.cfg.Backend.Cluster().Command(ctx, target, cmd, inbuf)
+}
+
+func (h *handle) Notify(n module.Notification) { h.m.notifyModule(h.name, n) }
+
+func (h *handle) Remote(mod, method string) (module.RemoteFunc, error) {
+	return h.m.remote(mod, method)
+}
+
+func (h *handle) SetURI(uri string) { h.m.setURI(h.name, uri) }
+
+func (h *handle) ClusterLog(channel string, prio slog.Level, msg string) {
+	h.m.cfg.Log.Log(context.Background(), prio, msg, "channel", channel, "module", h.name, "clog", true)
+}
+
+func (h *handle) ActiveURI() string {
+	if h.m.cfg.ActiveURIs == nil {
+		return ""
+	}
+	return h.m.cfg.ActiveURIs()[h.name]
+}
