@@ -25,7 +25,7 @@ var (
 	Commands func(name string, mod any) ([]*clicommand.Command, error)
 	// Check checks a module.Info as module.Register does.
 	Check func(info any) error
-	// Schema compiles a module's []module.Option (with the built-in
-	// options) into its schema.
-	Schema func(module string, decl any) (optschema.Schema, error)
+	// Schema compiles the options a module.Info declares (its own, its
+	// mixins' and the built-in ones) into its schema.
+	Schema func(info any) (optschema.Schema, error)
 )

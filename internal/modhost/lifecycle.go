@@ -163,7 +163,19 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 		}
 		inst.mod = c.info.New()
 		if i, ok := inst.mod.(module.Initializer); ok {
-			err = i.Init(h)
+			if err = i.Init(h); err != nil {
+				return
+			}
+		}
+		for _, mx := range c.info.Mixins {
+			part := mx.New()
+			if i, ok := part.(module.Initializer); ok {
+				if err = i.Init(h); err != nil {
+					err = fmt.Errorf("mixin %T: %w", mx, err)
+					return
+				}
+			}
+			inst.parts = append(inst.parts, part)
 		}
 	}()
 	if err != nil {
@@ -173,7 +185,7 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 		return err
 	}
 	if !m.cfg.Standby {
-		cmds, err := modbridge.Commands(name, inst.mod)
+		cmds, err := instanceCommands(name, inst.mod, inst.parts)
 		if err == nil {
 			err = m.cfg.Commands.Add(name, cmds...)
 		}
@@ -238,23 +250,9 @@ func (m *Manager) stop(name string) {
 	deadline := time.Now().Add(m.cfg.ShutdownTimeout)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	if sd, ok := inst.mod.(module.Shutdowner); ok {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			defer func() {
-				if p := recover(); p != nil {
-					inst.handle.Log().Error("shutdown panicked", "panic", p)
-				}
-			}()
-			if err := sd.Shutdown(ctx); err != nil {
-				inst.handle.Log().Warn("shutdown failed", "err", err)
-			}
-		}()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			m.cfg.Log.Error("module shutdown did not return before the deadline; abandoning it", "module", name, "timeout", m.cfg.ShutdownTimeout)
+	for _, v := range append([]any{inst.mod}, inst.parts...) {
+		if sd, ok := v.(module.Shutdowner); ok && !m.shutdown(ctx, inst, sd) {
+			break
 		}
 	}
 	inst.cancel()
@@ -280,4 +278,28 @@ func (m *Manager) stop(name string) {
 	}
 	inst.log.close()
 	m.cfg.Log.Info("module stopped", "module", name)
+}
+
+// shutdown calls sd.Shutdown (the module's or a mixin part's) and waits
+// for it until ctx's deadline; it reports whether it returned in time.
+func (m *Manager) shutdown(ctx context.Context, inst *instance, sd module.Shutdowner) bool {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				inst.handle.Log().Error("shutdown panicked", "panic", p)
+			}
+		}()
+		if err := sd.Shutdown(ctx); err != nil {
+			inst.handle.Log().Warn("shutdown failed", "err", err)
+		}
+	}()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		m.cfg.Log.Error("module shutdown did not return before the deadline; abandoning it", "module", inst.name, "timeout", m.cfg.ShutdownTimeout)
+		return false
+	}
 }

@@ -108,6 +108,7 @@ type instance struct {
 	name       string
 	info       module.Info
 	mod        any
+	parts      []any // of the module's mixins (Info.Mixins), in order
 	handle     *module.Handle
 	log        *moduleLog
 	ctx        context.Context
@@ -182,7 +183,7 @@ func NewManager(cfg Config) (*Manager, error) {
 
 // probe instantiates a module once to learn its commands.
 func (m *Manager) probe(info module.Info) (*catalogEntry, error) {
-	opts, err := modbridge.Schema(info.Name, info.Options)
+	opts, err := modbridge.Schema(info)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +192,11 @@ func (m *Manager) probe(info module.Info) (*catalogEntry, error) {
 	if mod == nil {
 		return nil, fmt.Errorf("module %s: New returned nil", info.Name)
 	}
-	cmds, err := modbridge.Commands(info.Name, mod)
+	parts := make([]any, len(info.Mixins))
+	for i, mx := range info.Mixins {
+		parts[i] = mx.New()
+	}
+	cmds, err := instanceCommands(info.Name, mod, parts)
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +214,23 @@ func (m *Manager) probe(info module.Info) (*catalogEntry, error) {
 	}
 	c.commands = cmds
 	return c, nil
+}
+
+// instanceCommands are the commands of a module value and of its mixins'
+// parts.
+func instanceCommands(name string, mod any, parts []any) ([]*clicommand.Command, error) {
+	cmds, err := modbridge.Commands(name, mod)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		more, err := modbridge.Commands(name, p)
+		if err != nil {
+			return nil, err
+		}
+		cmds = append(cmds, more...)
+	}
+	return cmds, nil
 }
 
 // Commands returns the command router.

@@ -1,14 +1,19 @@
 // Package evalcmd gives a module an eval command: a Starlark REPL into the
 // module, spoken with the protocol of Ceph's "mgr self-test eval", so
 // `mgrctl repl --prefix "NAME eval"` drives it. It is the mixin Ceph's
-// developer guide suggests for eval(): a module declares it once, with
-// its prefix and the objects it exposes,
+// developer guide suggests for eval(): a Config is a module.Mixin, so a
+// module adds the command with one line of its Info, its prefix and the
+// objects it exposes:
 //
-//	var evalConfig = evalcmd.Config{Prefix: Name + " eval", Globals: globals}
+//	module.Info{..., Mixins: []module.Mixin{evalcmd.Config{Prefix: Name + " eval", Globals: globals}}}
 //
-// and wires the one value it makes into the hooks it already has:
+// The daemon then declares the eval options with the module's, gives each
+// module instance its own Eval (Init after the module's, its command with
+// the module's, Close after the module's Shutdown). A module that wants to
+// hold its Eval (to reach the session from its own code) wires it into the
+// hooks it has instead:
 //
-//	module.Info{..., Options: evalConfig.Options(), New: func() any { return &Module{eval: evalcmd.New(evalConfig)} }}
+//	module.Info{..., Options: cfg.Options(), New: func() any { return &Module{eval: evalcmd.New(cfg)} }}
 //	func (m *Module) Init(h *module.Handle) error  { ...; return m.eval.Init(h) }
 //	func (m *Module) Commands() []*clicommand.Command { return []*clicommand.Command{..., m.eval.Command()} }
 //	func (m *Module) Shutdown(context.Context) error { m.eval.Close(); ... }
@@ -89,7 +94,14 @@ func (c Config) Options() []module.Option {
 	}
 }
 
-// Eval is the eval command of one module instance and its session.
+// New makes the Eval of one module instance: Config is a module.Mixin.
+func (c Config) New() any { return New(c) }
+
+var _ module.Mixin = Config{}
+
+// Eval is the eval command of one module instance and its session. As a
+// mixin's part it has the hooks the daemon calls.
+
 type Eval struct {
 	cfg Config
 
@@ -189,6 +201,21 @@ func (e *Eval) limits(h *module.Handle) evalsandbox.Limits {
 	}
 	return l
 }
+
+// Commands is Command, as a mixin part's commands.
+func (e *Eval) Commands() []*clicommand.Command { return []*clicommand.Command{e.Command()} }
+
+// Shutdown is Close, as a mixin part's shutdown.
+func (e *Eval) Shutdown(context.Context) error {
+	e.Close()
+	return nil
+}
+
+var (
+	_ module.Initializer = (*Eval)(nil)
+	_ module.Commander   = (*Eval)(nil)
+	_ module.Shutdowner  = (*Eval)(nil)
+)
 
 // Command is the eval command, for the module's Commands.
 func (e *Eval) Command() *clicommand.Command {

@@ -217,3 +217,73 @@ func TestBeforeInit(t *testing.T) {
 		t.Errorf("closed before Init: %v, want -ECANCELED", res)
 	}
 }
+
+// plain is a module with no eval code: it gets the command from
+// Info.Mixins.
+type plain struct{ inits int }
+
+func (p *plain) Init(*module.Handle) error { p.inits++; return nil }
+
+// TestMixinInOneLine: one line of Info gives a module the eval command,
+// its options, and an eval that disabling the module stops.
+func TestMixinInOneLine(t *testing.T) {
+	info := module.Info{Name: "plain", New: func() any { return &plain{} },
+		Mixins: []module.Mixin{config("plain")}}
+	h := moduletest.Start(t, "plain", moduletest.WithModules(info))
+	if got := h.Module().(*plain).inits; got != 1 {
+		t.Fatalf("the module's own Init ran %d times", got)
+	}
+
+	// The REPL protocol: unfinished source asks for more, globals persist.
+	if res := h.Run("plain eval", []byte("def f():\n  return answer")); res.Retval != 2 {
+		t.Fatalf("unfinished source: %v, want retval 2", res)
+	}
+	h.Must("plain eval", []byte("def f():\n  return answer\n"))
+	if out := h.Out("plain eval", []byte("print(module, f())")); strings.TrimSpace(out) != "plain 42" {
+		t.Fatalf("eval printed %q", out)
+	}
+	if out := h.Out("plain eval --complete ans"); strings.TrimSpace(out) != "answer" {
+		t.Fatalf("--complete printed %q", out)
+	}
+
+	// The mixin's options are the module's.
+	if err := h.SetOption(evalcmd.TimeoutOption, 0.2); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.Run("plain eval", []byte("while True:\n  pass\n")); !strings.Contains(res.Stderr, "longer than eval_timeout (200ms)") {
+		t.Fatalf("a loop past eval_timeout 0.2: %v", res)
+	}
+	if res := h.Run("config set mgr mgr/plain/eval_max_memory 1K"); res.Retval != -int(syscall.EINVAL) {
+		t.Fatalf("eval_max_memory below its minimum: %v, want -EINVAL", res)
+	}
+
+	// Disabling the module shuts its part down: a running eval stops.
+	if err := h.SetOption(evalcmd.TimeoutOption, 60); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan objectformat.Result, 1)
+	go func() { done <- h.Run("plain eval", []byte("while True:\n  pass\n")) }()
+	time.Sleep(200 * time.Millisecond) // let it start
+	h.Must("mgr module disable plain")
+	select {
+	case res := <-done:
+		if res.Retval == 0 {
+			t.Errorf("the running eval succeeded after disable: %v", res)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the eval still runs after the module was disabled")
+	}
+}
+
+// TestMixinOptionDeclaredByTheModule: a module that declares a mixin's
+// option itself keeps its declaration.
+func TestMixinOptionDeclaredByTheModule(t *testing.T) {
+	info := module.Info{Name: "plain", New: func() any { return &plain{} },
+		Options: []module.Option{{Name: evalcmd.TimeoutOption, Type: module.Secs, Default: 1, Max: 2, Runtime: true}},
+		Mixins:  []module.Mixin{config("plain")}}
+	h := moduletest.Start(t, "plain", moduletest.WithModules(info))
+	if res := h.Run("config set mgr mgr/plain/eval_timeout 3"); res.Retval != -int(syscall.EINVAL) {
+		t.Fatalf("eval_timeout 3 over the module's max 2: %v, want -EINVAL", res)
+	}
+	h.Must("plain eval", []byte("1"))
+}

@@ -60,8 +60,9 @@ func init() {
 	modbridge.Registered = registered
 	modbridge.Commands = func(name string, mod any) ([]*clicommand.Command, error) { return commandsOf(name, mod) }
 	modbridge.Check = func(info any) error { return checkInfo(info.(Info)) }
-	modbridge.Schema = func(module string, decl any) (optschema.Schema, error) {
-		return compileOptions(module, decl.([]Option))
+	modbridge.Schema = func(info any) (optschema.Schema, error) {
+		i := info.(Info)
+		return compileOptions(i.Name, declaredOptions(i))
 	}
 }
 

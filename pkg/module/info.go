@@ -35,6 +35,25 @@ type Info struct {
 	Standby func() StandbyModule
 	// Desc is a one-line description shown by "mgr module ls".
 	Desc string
+	// Mixins add features to the module, each in one line: an eval
+	// command, say (pkg/evalcmd). See Mixin.
+	Mixins []Mixin
+}
+
+// Mixin is a feature any module can add through Info.Mixins. Its options
+// are declared with the module's own (a module may declare one of them
+// itself, with its own bounds or text, and the module's declaration wins).
+// Each instance of the module gets a part of its own from New, which may
+// implement Initializer (called after the module's Init succeeds, with the
+// module's Handle), Commander or LegacyCommander (its commands are the
+// module's) and Shutdowner (called after the module's Shutdown). Parts do
+// not run on standby daemons.
+type Mixin interface {
+	// Options are the mixin's options.
+	Options() []Option
+	// New returns a fresh part for one module instance; like Info.New it
+	// must not do any work.
+	New() any
 }
 
 // Initializer is implemented by modules that want their handle.
@@ -150,6 +169,17 @@ func checkCommands(info Info) error {
 	if err != nil {
 		return err
 	}
+	for _, mx := range info.Mixins {
+		part := mx.New()
+		if part == nil {
+			return fmt.Errorf("module %s: mixin %T: New returned nil", info.Name, mx)
+		}
+		more, err := commandsOf(info.Name, part)
+		if err != nil {
+			return err
+		}
+		cmds = append(cmds, more...)
+	}
 	for _, c := range cmds {
 		if _, found := slices.BinarySearch(reservedPrefixes, c.Prefix()); found {
 			return fmt.Errorf("module %s: command %q is reserved: the daemon provides it itself (see module.ReservedPrefixes)", info.Name, c.Prefix())
@@ -212,7 +242,7 @@ func checkInfo(info Info) error {
 	if info.New == nil {
 		return fmt.Errorf("module %s: Info.New is nil", info.Name)
 	}
-	if _, err := compileOptions(info.Name, info.Options); err != nil {
+	if _, err := compileOptions(info.Name, declaredOptions(info)); err != nil {
 		return err
 	}
 	return checkCommands(info)
@@ -250,4 +280,21 @@ func commandsOf(name string, mod any) ([]*clicommand.Command, error) {
 		}
 	}
 	return cmds, nil
+}
+
+// declaredOptions are info's options and then those of its mixins that
+// it does not declare itself.
+func declaredOptions(info Info) []Option {
+	if len(info.Mixins) == 0 {
+		return info.Options
+	}
+	out := slices.Clone(info.Options)
+	for _, mx := range info.Mixins {
+		for _, o := range mx.Options() {
+			if !slices.ContainsFunc(out, func(d Option) bool { return d.Name == o.Name }) {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
 }

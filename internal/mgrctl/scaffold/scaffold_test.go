@@ -99,6 +99,8 @@ func TestGenerateWritesAndIsIdempotent(t *testing.T) {
 	src, err := os.ReadFile(filepath.Join(dir, "my-mod", "my-mod.go"))
 	require.NoError(t, err)
 	assert.Contains(t, string(src), "package my_mod\n")
+	assert.Equal(t, 1, strings.Count(string(src), "evalcmd."), "one line of Info adds the eval mixin")
+	assert.NotContains(t, string(src), "m.eval", "the module holds no eval state")
 	all, err := os.ReadFile(filepath.Join(dir, "all", "all.go"))
 	require.NoError(t, err)
 	assert.Equal(t, strings.Replace(allGo, "\t_ \"github.com/gomgr/gomgr/modules/zeta\"",
