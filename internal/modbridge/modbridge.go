@@ -6,6 +6,7 @@
 package modbridge
 
 import (
+	"context"
 	"github.com/gomgr/gomgr/internal/optschema"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 )
@@ -23,6 +24,10 @@ var (
 	// Commands returns a module value's commands ([]*clicommand.Command),
 	// COMMANDS-style ones dispatching to its HandleCommand.
 	Commands func(name string, mod any) ([]*clicommand.Command, error)
+	// ConfigNotify returns the call of a module value's
+	// ConfigNotify(ctx, T) (module.TypedConfigNotifier), handed a fresh
+	// snapshot of its options for the *module.Handle h; nil if it has none.
+	ConfigNotify func(mod any) func(ctx context.Context, h any)
 	// Check checks a module.Info as module.Register does.
 	Check func(info any) error
 	// Schema compiles the options a module.Info declares (its own, its

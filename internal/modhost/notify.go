@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/modbridge"
 	"github.com/gomgr/gomgr/pkg/module"
 )
 
@@ -87,6 +88,8 @@ func (m *Manager) onEvent(ev backend.Event) {
 			m.applyLogOptions(inst)
 			if cn, ok := inst.mod.(module.ConfigNotifier); ok {
 				cn.ConfigNotify(ctx)
+			} else if typed := modbridge.ConfigNotify(inst.mod); typed != nil {
+				typed(ctx, inst.handle)
 			}
 		})
 	case backend.ConnectionChanged:

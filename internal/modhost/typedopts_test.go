@@ -40,3 +40,43 @@ func TestTypedOptionsGet(t *testing.T) {
 	require.EqualError(t, f.m.SetOption(ctx, "t", "", "count", 11), "error parsing value: Value '11' exceeds maximum 10",
 		"the declared bounds are the option's")
 }
+
+// typedNotified takes its options' snapshot in ConfigNotify.
+type typedNotified struct{ got chan typedConfig }
+
+func (m *typedNotified) ConfigNotify(_ context.Context, cfg typedConfig) { m.got <- cfg }
+
+var _ module.TypedConfigNotifier[typedConfig] = (*typedNotified)(nil)
+
+// TestTypedConfigNotify: a module whose ConfigNotify takes its options
+// struct is handed the snapshot taken after the change.
+func TestTypedConfigNotify(t *testing.T) {
+	got := make(chan typedConfig, 8)
+	f := newFixture(t, module.Info{Name: "t", New: func() any { return &typedNotified{got} }, Options: typedOpts.Declare()})
+	_, err := f.m.Enable(context.Background(), "t", false)
+	require.NoError(t, err)
+	require.NoError(t, f.m.SetOption(context.Background(), "t", "", "place", "Mars"))
+	select {
+	case cfg := <-got:
+		require.Equal(t, "Mars", cfg.Place)
+		require.Equal(t, 3, cfg.Count, "the other options as they are")
+	case <-time.After(5 * time.Second):
+		t.Fatal("ConfigNotify(ctx, typedConfig) was not called")
+	}
+}
+
+// badNotify's ConfigNotify takes a struct that is not a NewOptions one.
+type badNotify struct{}
+
+func (badNotify) ConfigNotify(context.Context, struct{ X int }) {}
+
+type oddNotify struct{}
+
+func (oddNotify) ConfigNotify(string) {}
+
+func TestRegisterRefusesAnUntypedConfigNotify(t *testing.T) {
+	require.ErrorContains(t, NewRegistry().Register(module.Info{Name: "bad", New: func() any { return badNotify{} }}),
+		"module bad: ConfigNotify(ctx, struct { X int }): struct { X int } is not declared with module.NewOptions")
+	require.ErrorContains(t, NewRegistry().Register(module.Info{Name: "odd", New: func() any { return oddNotify{} }}),
+		"module odd: ConfigNotify has the signature func(string)")
+}

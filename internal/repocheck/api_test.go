@@ -29,7 +29,7 @@ var authorAPI = []string{
 	"NotifyHealth", "NotifyMgrMap", "NotifyMonMap", "NotifyOSDMap", "NotifyPGSummary", "NotifyType",
 	"Option", "OptionLevel", "OptionType", "Register", "RemoteError", "RemoteFunc", "ReservedPrefixes",
 	"Secs", "Server", "SeverityError", "SeverityWarning", "Shutdowner", "Size", "StandbyHandle",
-	"StandbyModule", "Str", "Target", "TypedOptions", "UUID", "Uint", "ValidName",
+	"StandbyModule", "Str", "Target", "TypedConfigNotifier", "TypedOptions", "UUID", "Uint", "ValidName",
 }
 
 // TestModuleShowsOnlyTheAuthorsAPI: `go doc ./pkg/module` lists the

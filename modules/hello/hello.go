@@ -95,9 +95,9 @@ func (m *Module) count(_ context.Context, a *countArgs) (objectformat.Result, er
 	return objectformat.OK("Hello, I am the count!\n" + strings.Join(nums, ", ") + "!"), nil
 }
 
-// ConfigNotify is called after one of the module's options changed.
-func (m *Module) ConfigNotify(context.Context) {
-	cfg := options.Get(m.mgr)
+// ConfigNotify is called after one of the module's options changed, with
+// their new values.
+func (m *Module) ConfigNotify(_ context.Context, cfg Config) {
 	m.mgr.Log().Debug("mgr options", "place", cfg.Place, "emphatic", cfg.Emphatic, "foo", cfg.Foo)
 }
 

@@ -22,7 +22,8 @@
 //     stopping the module waits for it.
 //   - Shutdowner: Shutdown(ctx) is called before Serve's context is
 //     cancelled (Python's shutdown).
-//   - Notifier / ConfigNotifier: cluster-map and configuration changes.
+//   - Notifier / ConfigNotifier: cluster-map and configuration changes
+//     (TypedConfigNotifier: handed the new snapshot of a NewOptions struct).
 //   - Exporter: methods other modules may call with Handle.Remote.
 //
 // Options are declared as a struct with tags (NewOptions, see

@@ -58,6 +58,13 @@ func init() {
 	modbridge.NewHandle = func(rt any) any { return &Handle{rt: rt.(runtime)} }
 	modbridge.NewStandbyHandle = func(h any) any { return &StandbyHandle{h: h.(*Handle)} }
 	modbridge.Registered = registered
+	modbridge.ConfigNotify = func(mod any) func(ctx context.Context, h any) {
+		call, _ := typedConfigNotify(mod)
+		if call == nil {
+			return nil
+		}
+		return func(ctx context.Context, h any) { call(ctx, h.(*Handle)) }
+	}
 	modbridge.Commands = func(name string, mod any) ([]*clicommand.Command, error) { return commandsOf(name, mod) }
 	modbridge.Check = func(info any) error { return checkInfo(info.(Info)) }
 	modbridge.Schema = func(info any) (optschema.Schema, error) {

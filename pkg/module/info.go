@@ -107,6 +107,16 @@ type ConfigNotifier interface {
 	ConfigNotify(ctx context.Context)
 }
 
+// TypedConfigNotifier is ConfigNotifier for a module whose options are a
+// struct declared with NewOptions[T]: it is handed the snapshot of its
+// options taken after the change (TypedOptions.Get), so it has nothing to
+// read and no error to handle. A module implements one of the two.
+// Register refuses a ConfigNotify(ctx, T) whose T is not declared with
+// NewOptions.
+type TypedConfigNotifier[T any] interface {
+	ConfigNotify(ctx context.Context, cfg T)
+}
+
 // Exporter is implemented by modules whose methods other modules may call
 // through Handle.Remote.
 type Exporter interface {
@@ -245,7 +255,13 @@ func checkInfo(info Info) error {
 	if _, err := compileOptions(info.Name, declaredOptions(info)); err != nil {
 		return err
 	}
-	return checkCommands(info)
+	if err := checkCommands(info); err != nil {
+		return err
+	}
+	if _, err := typedConfigNotify(info.New()); err != nil {
+		return fmt.Errorf("module %s: %w", info.Name, err)
+	}
+	return nil
 }
 
 // commandsOf collects a module value's commands; legacy ones dispatch to

@@ -1,11 +1,13 @@
 package module
 
 import (
+	"context"
 	"fmt"
 	"github.com/gomgr/gomgr/internal/optschema"
 	"math"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -53,7 +55,38 @@ func NewOptions[T any]() *TypedOptions[T] {
 	if err != nil {
 		panic(err)
 	}
+	snapshots.Store(reflect.TypeFor[T](), func(h *Handle) any { return t.Get(h) })
 	return t
+}
+
+// snapshots maps each struct type given to NewOptions to a reader of its
+// snapshot (func(*Handle) any), for TypedConfigNotifier.
+var snapshots sync.Map
+
+var contextType = reflect.TypeFor[context.Context]()
+
+// typedConfigNotify returns the call of mod's ConfigNotify(ctx, T) with a
+// fresh snapshot of T, nil if mod has no such method (it may be a plain
+// ConfigNotifier), or an error if T is not declared with NewOptions.
+func typedConfigNotify(mod any) (func(ctx context.Context, h *Handle), error) {
+	m := reflect.ValueOf(mod).MethodByName("ConfigNotify")
+	if !m.IsValid() {
+		return nil, nil
+	}
+	mt := m.Type()
+	if mt.NumIn() != 2 || mt.NumOut() != 0 || mt.In(0) != contextType {
+		if _, plain := mod.(ConfigNotifier); plain {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("ConfigNotify has the signature %s: want func(context.Context) or func(context.Context, T) with T a NewOptions struct", mt)
+	}
+	read, ok := snapshots.Load(mt.In(1))
+	if !ok {
+		return nil, fmt.Errorf("ConfigNotify(ctx, %s): %s is not declared with module.NewOptions", mt.In(1), mt.In(1))
+	}
+	return func(ctx context.Context, h *Handle) {
+		m.Call([]reflect.Value{reflect.ValueOf(ctx), reflect.ValueOf(read.(func(*Handle) any)(h))})
+	}, nil
 }
 
 func newTypedOptions[T any]() (*TypedOptions[T], error) {
