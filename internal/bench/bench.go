@@ -36,6 +36,8 @@ type echoArgs struct {
 
 type benchModule struct{}
 
+func (benchModule) Init(*module.Handle) error { return nil }
+
 func (benchModule) Commands() []*clicommand.Command {
 	return []*clicommand.Command{clicommand.Func(func(_ context.Context, a *echoArgs) objectformat.Result {
 		return objectformat.OK(a.Text)
@@ -46,7 +48,7 @@ func (benchModule) Commands() []*clicommand.Command {
 // an always-on "bench" module with the echo command.
 func Registry(infos ...module.Info) (*modhost.Registry, error) {
 	reg := modhost.NewRegistry()
-	infos = append(infos, module.Info{Name: "bench", AlwaysOn: true, New: func() any { return benchModule{} }})
+	infos = append(infos, module.Info{Name: "bench", AlwaysOn: true, New: func() module.Module { return benchModule{} }})
 	for _, i := range infos {
 		if err := reg.Register(i); err != nil {
 			return nil, err

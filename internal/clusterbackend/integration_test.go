@@ -78,8 +78,8 @@ type whereArgs struct {
 // "gomgrtest", which no real mgr has. made receives the instances.
 func testModules(made map[string]*testModule, mu *sync.Mutex) *modhost.Registry {
 	reg := modhost.NewRegistry()
-	newMod := func(name string) func() any {
-		return func() any {
+	newMod := func(name string) func() module.Module {
+		return func() module.Module {
 			m := &testModule{}
 			mu.Lock()
 			made[name] = m // the last one made is the running instance

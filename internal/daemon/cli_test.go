@@ -34,10 +34,15 @@ func TestMgrctlCommandNamesOnlyWhatDiffers(t *testing.T) {
 func TestExampleModule(t *testing.T) {
 	reg := modhost.NewRegistry()
 	require.Equal(t, "", exampleModule(reg))
-	require.NoError(t, reg.Register(module.Info{Name: "always", AlwaysOn: true, New: func() any { return &struct{}{} }}))
+	require.NoError(t, reg.Register(module.Info{Name: "always", AlwaysOn: true, New: func() module.Module { return nopMod{} }}))
 	require.Equal(t, "", exampleModule(reg))
-	require.NoError(t, reg.Register(module.Info{Name: "quota", New: func() any { return &struct{}{} }}))
+	require.NoError(t, reg.Register(module.Info{Name: "quota", New: func() module.Module { return nopMod{} }}))
 	require.Equal(t, "quota", exampleModule(reg))
-	require.NoError(t, reg.Register(module.Info{Name: "hello", New: func() any { return &struct{}{} }}))
+	require.NoError(t, reg.Register(module.Info{Name: "hello", New: func() module.Module { return nopMod{} }}))
 	require.Equal(t, "hello", exampleModule(reg))
 }
+
+// nopMod is a module with nothing but Init.
+type nopMod struct{}
+
+func (nopMod) Init(*module.Handle) error { return nil }

@@ -44,7 +44,7 @@ func flipIn(t *testing.T, data, s string) {
 func TestDamagedEnabledListAndOption(t *testing.T) {
 	reg := modhost.NewRegistry()
 	for _, n := range []string{"alpha_mod", "beta_mod"} {
-		require.NoError(t, reg.Register(module.Info{Name: n, New: func() any { return &nopModule{} },
+		require.NoError(t, reg.Register(module.Info{Name: n, New: func() module.Module { return &nopModule{} },
 			Options: []module.Option{{Name: "place", Default: "home"}}}))
 	}
 	dir := testutil.ShortTempDir(t)

@@ -51,7 +51,7 @@ func (stuck) Shutdown(context.Context) error { select {} }
 func hardDaemon(t *testing.T) (*Daemon, context.CancelFunc, <-chan error) {
 	t.Helper()
 	reg := modhost.NewRegistry()
-	require.NoError(t, reg.Register(module.Info{Name: "stuck", AlwaysOn: true, New: func() any { return stuck{} }}))
+	require.NoError(t, reg.Register(module.Info{Name: "stuck", AlwaysOn: true, New: func() module.Module { return stuck{} }}))
 	d, cancel, done := runInProcess(t, context.Background(), Options{ID: "h", Registry: reg,
 		MaxAsokRequest: 4096, MaxAPIRequest: 1 << 20, ClientTimeout: 300 * time.Millisecond,
 		CommandTimeout: 300 * time.Millisecond, ShutdownTimeout: 300 * time.Millisecond, ROSocketMode: 0o666})
@@ -330,3 +330,5 @@ func TestReadOnlyClients(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, res.Retval)
 }
+
+func (stuck) Init(*module.Handle) error { return nil }

@@ -27,7 +27,7 @@ func (r raiser) Init(h *module.Handle) error { r.h <- h; return nil }
 func TestHealthCommandMatchesTheMonitor(t *testing.T) {
 	handles := make(chan *module.Handle, 1)
 	reg := modhost.NewRegistry()
-	require.NoError(t, reg.Register(module.Info{Name: "raiser", AlwaysOn: true, New: func() any { return raiser{handles} }}))
+	require.NoError(t, reg.Register(module.Info{Name: "raiser", AlwaysOn: true, New: func() module.Module { return raiser{handles} }}))
 	d := startDaemon(t, Options{Registry: reg})
 	ctx := context.Background()
 	var h *module.Handle

@@ -69,7 +69,7 @@ func TestModulePanicsDoNotHurtOthers(t *testing.T) {
 	helloInfo, ok := modhost.Default().Lookup("hello")
 	require.True(t, ok, "modules/hello registers itself")
 	require.NoError(t, reg.Register(helloInfo))
-	require.NoError(t, reg.Register(module.Info{Name: "panicky", New: func() any { return &panicky{servePanic: make(chan struct{})} },
+	require.NoError(t, reg.Register(module.Info{Name: "panicky", New: func() module.Module { return &panicky{servePanic: make(chan struct{})} },
 		NotifyTypes: []module.NotifyType{module.NotifyCommand}}))
 
 	ctx := context.Background()

@@ -153,7 +153,7 @@ func TestSymlinksNotFollowed(t *testing.T) {
 		require.NoError(t, os.Symlink(victim, filepath.Join(logs, "ceph-mgr.x.chatty.log")))
 
 		reg := modhost.NewRegistry()
-		require.NoError(t, reg.Register(module.Info{Name: "chatty", AlwaysOn: true, New: func() any { return &chatty{} }}))
+		require.NoError(t, reg.Register(module.Info{Name: "chatty", AlwaysOn: true, New: func() module.Module { return &chatty{} }}))
 		var daemonLog testutil.SyncBuffer
 		d, cancel, done := runInProcess(t, context.Background(), Options{DataDir: filepath.Join(base, "data"), RunDir: base, LogDir: logs,
 			Log: &daemonLog, Registry: reg})

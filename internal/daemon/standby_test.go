@@ -78,7 +78,7 @@ func startInProcess(t *testing.T, ctx context.Context, id, data, run string, reg
 func TestStandbyModules(t *testing.T) {
 	standby := &webbyStandby{}
 	reg := modhost.NewRegistry()
-	require.NoError(t, reg.Register(module.Info{Name: "webby", AlwaysOn: true, New: func() any { return &webby{} },
+	require.NoError(t, reg.Register(module.Info{Name: "webby", AlwaysOn: true, New: func() module.Module { return &webby{} },
 		Options: []module.Option{{Name: "place", Default: "home"}},
 		Standby: func() module.StandbyModule { return standby }}))
 	dir := testutil.ShortTempDir(t)

@@ -24,7 +24,7 @@ func stateRegistry(t *testing.T, names ...string) *modhost.Registry {
 	t.Helper()
 	reg := modhost.NewRegistry()
 	for _, n := range names {
-		require.NoError(t, reg.Register(module.Info{Name: n, New: func() any { return &nopModule{} }}))
+		require.NoError(t, reg.Register(module.Info{Name: n, New: func() module.Module { return &nopModule{} }}))
 	}
 	return reg
 }
@@ -133,3 +133,5 @@ func TestModuleLsShowsUnavailableModules(t *testing.T) {
 	require.Equal(t, "MODULE  \nt       on\nu       -", string(res.Stdout))
 	require.Equal(t, "HEALTH_OK\n", string(cmd(nil, "prefix", "health").Stdout))
 }
+
+func (nopModule) Init(*module.Handle) error { return nil }

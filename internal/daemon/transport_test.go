@@ -75,7 +75,7 @@ func runDaemon(t *testing.T, o Options) (*Daemon, *slow, context.CancelFunc, <-c
 	s := &slow{running: make(chan string, 16), ended: make(chan error, 16)}
 	if o.Registry == nil {
 		o.Registry = modhost.NewRegistry()
-		require.NoError(t, o.Registry.Register(module.Info{Name: "slow", AlwaysOn: true, New: func() any { return s }}))
+		require.NoError(t, o.Registry.Register(module.Info{Name: "slow", AlwaysOn: true, New: func() module.Module { return s }}))
 	}
 	if o.ID == "" {
 		o.ID = "t"
@@ -578,3 +578,5 @@ func cephCLI(t *testing.T) string {
 	}
 	return bin
 }
+
+func (slow) Init(*module.Handle) error { return nil }

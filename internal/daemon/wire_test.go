@@ -147,7 +147,7 @@ func (wide) Commands() []*clicommand.Command {
 // never a truncation (-1<<32 arrived as 0 over the framed protocol).
 func TestRetvalFitsEveryTransport(t *testing.T) {
 	reg := modhost.NewRegistry()
-	require.NoError(t, reg.Register(module.Info{Name: "wide", AlwaysOn: true, New: func() any { return wide{} }}))
+	require.NoError(t, reg.Register(module.Info{Name: "wide", AlwaysOn: true, New: func() module.Module { return wide{} }}))
 	d, _, _, _ := runDaemon(t, Options{Registry: reg})
 	active(t, d)
 	const msg = "boom (the command returned -4294967296, which does not fit a 32-bit return value; reported as EINVAL)"
@@ -255,7 +255,7 @@ func (h *holder) Commands() []*clicommand.Command {
 func TestReadOnlySocketCapsRunningCommands(t *testing.T) {
 	h := &holder{release: make(chan struct{})}
 	reg := modhost.NewRegistry()
-	require.NoError(t, reg.Register(module.Info{Name: "hold", AlwaysOn: true, New: func() any { return h }}))
+	require.NoError(t, reg.Register(module.Info{Name: "hold", AlwaysOn: true, New: func() module.Module { return h }}))
 	d, _, _, _ := runDaemon(t, Options{Registry: reg, ROSocketMode: 0o666, ClientTimeout: 300 * time.Millisecond})
 	active(t, d)
 	ctx := context.Background()
@@ -291,3 +291,7 @@ func TestReadOnlySocketCapsRunningCommands(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, res.Retval, res.Stderr)
 }
+
+func (wide) Init(*module.Handle) error { return nil }
+
+func (*holder) Init(*module.Handle) error { return nil }

@@ -226,7 +226,7 @@ func TestEnabledListFailingItsChecksum(t *testing.T) {
 // module's mon_command) refuse what the monitor refuses, with -EINVAL and
 // its text, and store what it stores.
 func TestNumberOptionsThroughConfigSet(t *testing.T) {
-	f := newFixture(t, module.Info{Name: "t", New: func() any { return &testMod{} }, Options: []module.Option{
+	f := newFixture(t, module.Info{Name: "t", New: func() module.Module { return &testMod{} }, Options: []module.Option{
 		{Name: "i", Type: module.Int}, {Name: "sz", Type: module.Size}, {Name: "s", Type: module.Secs},
 	}})
 	h := f.enable("t").h

@@ -111,7 +111,7 @@ func (m *Manager) requireState(t *testing.T, want ...string) {
 }
 
 func plainInfo(name string) module.Info {
-	return module.Info{Name: name, New: func() any { return &testMod{name: name} }}
+	return module.Info{Name: name, New: func() module.Module { return &testMod{name: name} }}
 }
 
 func TestEnableDisableAtomicWhenTheSaveFails(t *testing.T) {
@@ -191,7 +191,7 @@ func TestEnableDisableDoNotInterleave(t *testing.T) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	var first atomic.Bool
-	info := module.Info{Name: "t", New: func() any {
+	info := module.Info{Name: "t", New: func() module.Module {
 		return &initMod{init: func() {
 			if first.CompareAndSwap(false, true) {
 				close(entered)

@@ -48,7 +48,7 @@ func Example() {
 	reg := modhost.NewRegistry()
 	_ = reg.Register(module.Info{
 		Name:    "greeter",
-		New:     func() any { return &greeter{} },
+		New:     func() module.Module { return &greeter{} },
 		Options: []module.Option{{Name: "default_name", Default: "world", Runtime: true}},
 	})
 	mgr, err := modhost.NewManager(modhost.Config{MgrID: "x", Registry: reg, Backend: backend.NewMemoryBackend()})
@@ -95,7 +95,7 @@ func ExampleNewOptions() {
 	var h *module.Handle
 	reg := modhost.NewRegistry()
 	_ = reg.Register(module.Info{Name: "hello", Options: options.Declare(),
-		New: func() any { return initFunc(func(hh *module.Handle) { h = hh }) }})
+		New: func() module.Module { return initFunc(func(hh *module.Handle) { h = hh }) }})
 	mgr, _ := modhost.NewManager(modhost.Config{MgrID: "x", Registry: reg, Backend: backend.NewMemoryBackend()})
 	ctx := context.Background()
 	_ = mgr.Start(ctx)

@@ -35,7 +35,7 @@ func TestGoroutinePanicFailsTheModule(t *testing.T) {
 	trigger := make(chan struct{})
 	var returned atomic.Bool
 	var panickies atomic.Int32 // only the first panicky instance panics
-	f := newFixture(t, module.Info{Name: "panicky", New: func() any {
+	f := newFixture(t, module.Info{Name: "panicky", New: func() module.Module {
 		return &goMod{testMod: testMod{name: "panicky"}, work: func(ctx context.Context) error {
 			first := panickies.Add(1) == 1 // of the instances that run
 			select {
@@ -49,9 +49,9 @@ func TestGoroutinePanicFailsTheModule(t *testing.T) {
 				return nil
 			}
 		}}
-	}}, module.Info{Name: "erring", New: func() any {
+	}}, module.Info{Name: "erring", New: func() module.Module {
 		return &goMod{testMod: testMod{name: "erring"}, work: func(context.Context) error { return errors.New("lost the thread") }}
-	}}, module.Info{Name: "polite", New: func() any {
+	}}, module.Info{Name: "polite", New: func() module.Module {
 		return &goMod{testMod: testMod{name: "polite"}, work: func(ctx context.Context) error {
 			<-ctx.Done()
 			time.Sleep(50 * time.Millisecond) // cleaning up
@@ -94,7 +94,7 @@ func TestGoroutinePanicFailsTheModule(t *testing.T) {
 
 // TestGoAfterStop: once a module is stopping, Go runs nothing and says so.
 func TestGoAfterStop(t *testing.T) {
-	f := newFixture(t, module.Info{Name: "t", New: func() any { return &testMod{} }})
+	f := newFixture(t, module.Info{Name: "t", New: func() module.Module { return &testMod{} }})
 	h := f.enable("t").h
 	_, err := f.m.Disable(context.Background(), "t")
 	require.NoError(t, err)

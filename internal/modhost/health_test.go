@@ -19,7 +19,7 @@ import (
 func TestHealthRendersLikeTheMonitor(t *testing.T) {
 	for name, sc := range testutil.CephHealthCapture(t) {
 		t.Run(name, func(t *testing.T) {
-			f := newFixture(t, module.Info{Name: "t", New: func() any { return &testMod{} }})
+			f := newFixture(t, module.Info{Name: "t", New: func() module.Module { return &testMod{} }})
 			checks := map[string]module.HealthCheck{}
 			for code, c := range sc.Checks {
 				checks[code] = module.HealthCheck{Severity: c.Severity, Summary: c.Summary, Count: c.Count, Detail: c.Detail}

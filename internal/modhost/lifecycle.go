@@ -161,15 +161,18 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 			err = inst.standbyMod.InitStandby(modbridge.NewStandbyHandle(h).(*module.StandbyHandle))
 			return
 		}
-		inst.mod = c.info.New()
-		if i, ok := inst.mod.(module.Initializer); ok {
-			if err = i.Init(h); err != nil {
-				return
-			}
+		mod := c.info.New()
+		if mod == nil {
+			err = errors.New("Info.New returned nil")
+			return
+		}
+		inst.mod = mod
+		if err = mod.Init(h); err != nil {
+			return
 		}
 		for _, mx := range c.info.Mixins {
 			part := mx.New()
-			if i, ok := part.(module.Initializer); ok {
+			if i, ok := part.(module.Module); ok {
 				if err = i.Init(h); err != nil {
 					err = fmt.Errorf("mixin %T: %w", mx, err)
 					return

@@ -30,7 +30,7 @@ func TestModuleLogging(t *testing.T) {
 	b := backend.NewMemoryBackend()
 	reg := NewRegistry()
 	var h *module.Handle
-	require.NoError(t, reg.Register(module.Info{Name: "chatty", New: func() any { return &testMod{name: "chatty"} }}))
+	require.NoError(t, reg.Register(module.Info{Name: "chatty", New: func() module.Module { return &testMod{name: "chatty"} }}))
 	m, err := NewManager(Config{MgrID: "x", Registry: reg, Backend: b, LogWriter: &daemonLog, LogDir: logDir, DebugLevel: 2})
 	require.NoError(t, err)
 	require.NoError(t, m.Start(context.Background()))

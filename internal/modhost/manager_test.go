@@ -113,7 +113,7 @@ func newFixture(t *testing.T, infos ...module.Info) *fixture {
 
 // modInfo registers a testMod named name; setup customises each instance.
 func (f *fixture) info(name string, setup func(*testMod)) module.Info {
-	return module.Info{Name: name, New: func() any {
+	return module.Info{Name: name, New: func() module.Module {
 		m := &testMod{name: name}
 		if setup != nil {
 			setup(m)
@@ -133,7 +133,7 @@ func call(m *Manager, words map[string]any) objectformat.Result {
 }
 
 func TestEnableDisableAndDispatch(t *testing.T) {
-	f := newFixture(t, module.Info{Name: "t", New: func() any { return &testMod{} }})
+	f := newFixture(t, module.Info{Name: "t", New: func() module.Module { return &testMod{} }})
 	ctx := context.Background()
 	res := call(f.m, map[string]any{"prefix": "t ping"})
 	require.Equal(t, -int(syscall.EOPNOTSUPP), res.Retval)
@@ -170,7 +170,7 @@ func TestEnableDisableAndDispatch(t *testing.T) {
 }
 
 func TestCanRunAndAlwaysOn(t *testing.T) {
-	f := newFixture(t, module.Info{Name: "always", AlwaysOn: true, New: func() any { return &struct{}{} }}, module.Info{Name: "picky", New: func() any { return &struct{}{} }, CanRun: func() (bool, string) { return false, "needs a flux capacitor" }})
+	f := newFixture(t, module.Info{Name: "always", AlwaysOn: true, New: func() module.Module { return nopMod{} }}, module.Info{Name: "picky", New: func() module.Module { return nopMod{} }, CanRun: func() (bool, string) { return false, "needs a flux capacitor" }})
 	ctx := context.Background()
 	require.Equal(t, []string{"always"}, f.m.List().AlwaysOn)
 	_, err := f.m.Disable(ctx, "always")
@@ -451,26 +451,26 @@ func TestSendCommand(t *testing.T) {
 
 func TestRegistry(t *testing.T) {
 	r := NewRegistry()
-	require.NoError(t, r.Register(module.Info{Name: "ok", New: func() any { return 1 }}))
-	require.ErrorContains(t, r.Register(module.Info{Name: "ok", New: func() any { return 1 }}), "registered twice")
-	require.ErrorContains(t, r.Register(module.Info{Name: "Bad", New: func() any { return 1 }}), "invalid module name")
+	require.NoError(t, r.Register(module.Info{Name: "ok", New: func() module.Module { return nopMod{} }}))
+	require.ErrorContains(t, r.Register(module.Info{Name: "ok", New: func() module.Module { return nopMod{} }}), "registered twice")
+	require.ErrorContains(t, r.Register(module.Info{Name: "Bad", New: func() module.Module { return nopMod{} }}), "invalid module name")
 	require.ErrorContains(t, r.Register(module.Info{Name: "nonew"}), "Info.New is nil")
-	require.ErrorContains(t, r.Register(module.Info{Name: "badopt", New: func() any { return 1 }, Options: []module.Option{{Name: "x", Type: module.Int, Default: "many"}}}), `default "many"`)
-	require.ErrorContains(t, r.Register(module.Info{Name: "dupopt", New: func() any { return 1 }, Options: []module.Option{{Name: "x"}, {Name: "x"}}}), "declared twice")
+	require.ErrorContains(t, r.Register(module.Info{Name: "badopt", New: func() module.Module { return nopMod{} }, Options: []module.Option{{Name: "x", Type: module.Int, Default: "many"}}}), `default "many"`)
+	require.ErrorContains(t, r.Register(module.Info{Name: "dupopt", New: func() module.Module { return nopMod{} }, Options: []module.Option{{Name: "x"}, {Name: "x"}}}), "declared twice")
 	require.Equal(t, []string{"ok"}, r.Names())
 	_, err := NewManager(Config{Registry: r})
 	require.Error(t, err)
 
 	// Two modules may not provide the same command.
 	r2 := NewRegistry()
-	require.NoError(t, r2.Register(module.Info{Name: "a", New: func() any { return &testMod{} }}))
-	require.NoError(t, r2.Register(module.Info{Name: "b", New: func() any { return &testMod{} }}))
+	require.NoError(t, r2.Register(module.Info{Name: "a", New: func() module.Module { return &testMod{} }}))
+	require.NoError(t, r2.Register(module.Info{Name: "b", New: func() module.Module { return &testMod{} }}))
 	_, err = NewManager(Config{Registry: r2, Backend: backend.NewMemoryBackend()})
 	require.ErrorContains(t, err, `command "t ping" is already provided by module a`)
 }
 
 func TestDescribeIncludesDisabledModules(t *testing.T) {
-	f := newFixture(t, module.Info{Name: "t", New: func() any { return &testMod{} }})
+	f := newFixture(t, module.Info{Name: "t", New: func() module.Module { return &testMod{} }})
 	var prefixes []string
 	for _, d := range f.m.Describe(clicommand.DescribeOptions{}) {
 		prefixes = append(prefixes, d.Sig.Prefix())
@@ -478,3 +478,8 @@ func TestDescribeIncludesDisabledModules(t *testing.T) {
 	require.Equal(t, "t boom,t ping", strings.Join(prefixes, ","))
 	_ = f
 }
+
+// nopMod is a module with nothing but Init.
+type nopMod struct{}
+
+func (nopMod) Init(*module.Handle) error { return nil }

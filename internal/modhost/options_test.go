@@ -59,7 +59,7 @@ var cephBoolVectors = []struct {
 // value is set: the daemon's "config set" (Manager.SetOption) and the
 // module API (Handle.SetOption).
 func TestBoolOptionParsesLikeCeph(t *testing.T) {
-	f := newFixture(t, module.Info{Name: "t", New: func() any { return &testMod{} }, Options: []module.Option{{Name: "flag", Type: module.Bool, Default: true}}})
+	f := newFixture(t, module.Info{Name: "t", New: func() module.Module { return &testMod{} }, Options: []module.Option{{Name: "flag", Type: module.Bool, Default: true}}})
 	ctx := context.Background()
 	h := f.enable("t").h
 	setters := map[string]func(v string) error{
@@ -119,7 +119,7 @@ func FuzzParseBool(f *testing.F) {
 // integers (a bound of 64 GiB read "exceeds maximum 6.8719476736e+10", and
 // a float64 comparison cannot tell 2^53+1 from 2^53+2).
 func TestIntegerBoundsAreExact(t *testing.T) {
-	f := newFixture(t, module.Info{Name: "t", New: func() any { return &testMod{} }, Options: []module.Option{
+	f := newFixture(t, module.Info{Name: "t", New: func() module.Module { return &testMod{} }, Options: []module.Option{
 		{Name: "mem", Type: module.Size, Min: 8 << 20, Max: int64(64 << 30)},
 		{Name: "big", Type: module.Int, Max: int64(1<<53 + 1)},
 		{Name: "ratio", Type: module.Float, Max: 0.5},

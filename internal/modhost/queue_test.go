@@ -21,7 +21,7 @@ func (m queueRaceMod) Notify(context.Context, module.Notification) { m.n.Add(1) 
 func TestNotifyWhileStopping(t *testing.T) {
 	var n atomic.Int64
 	reg := NewRegistry()
-	if err := reg.Register(module.Info{Name: "q", New: func() any { return queueRaceMod{&n} }, NotifyTypes: []module.NotifyType{module.NotifyOSDMap}}); err != nil {
+	if err := reg.Register(module.Info{Name: "q", New: func() module.Module { return queueRaceMod{&n} }, NotifyTypes: []module.NotifyType{module.NotifyOSDMap}}); err != nil {
 		t.Fatal(err)
 	}
 	m, err := NewManager(Config{MgrID: "x", Registry: reg, Backend: backend.NewMemoryBackend(), ShutdownTimeout: time.Second})
@@ -80,3 +80,5 @@ func TestSubscribers(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+func (queueRaceMod) Init(*module.Handle) error { return nil }

@@ -17,7 +17,7 @@ import (
 // (default None or "" with an enum that allows "", defaults inside the
 // bounds) is accepted.
 func TestRegisterChecksOptionDefaults(t *testing.T) {
-	newMod := func() any { return 1 }
+	newMod := func() module.Module { return nopMod{} }
 	tests := []struct {
 		name string
 		opt  module.Option
@@ -87,24 +87,24 @@ func (structMod) Commands() []*clicommand.Command {
 // not when the daemon starts.
 func TestRegisterRefusesReservedPrefixes(t *testing.T) {
 	for _, p := range module.ReservedPrefixes() {
-		err := NewRegistry().Register(module.Info{Name: "grabby", New: func() any { return prefixMod{legacy: p + " name=x,type=CephString,req=false"} }})
+		err := NewRegistry().Register(module.Info{Name: "grabby", New: func() module.Module { return prefixMod{legacy: p + " name=x,type=CephString,req=false"} }})
 		require.EqualError(t, err, `module grabby: command "`+p+`" is reserved: the daemon provides it itself (see module.ReservedPrefixes)`)
 	}
-	err := NewRegistry().Register(module.Info{Name: "typed", New: func() any { return structMod{} }})
+	err := NewRegistry().Register(module.Info{Name: "typed", New: func() module.Module { return structMod{} }})
 	require.EqualError(t, err, `module typed: command "version" is reserved: the daemon provides it itself (see module.ReservedPrefixes)`)
 
 	// Longer prefixes that start with a reserved word are the module's.
 	for _, p := range []string{"status report", "health mute", "config-key export", "mgr module info"} {
-		require.NoError(t, NewRegistry().Register(module.Info{Name: "fine", New: func() any { return prefixMod{legacy: p} }}), p)
+		require.NoError(t, NewRegistry().Register(module.Info{Name: "fine", New: func() module.Module { return prefixMod{legacy: p} }}), p)
 	}
 	// Malformed commands are refused at registration too.
-	require.ErrorContains(t, NewRegistry().Register(module.Info{Name: "broken", New: func() any { return prefixMod{legacy: "x name=,type=CephString"} }}), "module broken:")
-	require.EqualError(t, NewRegistry().Register(module.Info{Name: "nilnew", New: func() any { return nil }}), "module nilnew: New returned nil")
+	require.ErrorContains(t, NewRegistry().Register(module.Info{Name: "broken", New: func() module.Module { return prefixMod{legacy: "x name=,type=CephString"} }}), "module broken:")
+	require.EqualError(t, NewRegistry().Register(module.Info{Name: "nilnew", New: func() module.Module { return nil }}), "module nilnew: New returned nil")
 
 	// module.Register panics at init time with the same message, leaving
 	// Default unchanged.
 	require.PanicsWithError(t, `module grabby: command "status" is reserved: the daemon provides it itself (see module.ReservedPrefixes)`, func() {
-		module.Register(module.Info{Name: "grabby", New: func() any { return prefixMod{legacy: "status"} }})
+		module.Register(module.Info{Name: "grabby", New: func() module.Module { return prefixMod{legacy: "status"} }})
 	})
 	_, ok := Default().Lookup("grabby")
 	require.False(t, ok)
@@ -114,3 +114,7 @@ func TestRegisterRefusesReservedPrefixes(t *testing.T) {
 	r[0] = "changed"
 	require.NotEqual(t, "changed", module.ReservedPrefixes()[0], "a copy")
 }
+
+func (prefixMod) Init(*module.Handle) error { return nil }
+
+func (structMod) Init(*module.Handle) error { return nil }

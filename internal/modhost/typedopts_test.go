@@ -25,7 +25,7 @@ type typedConfig struct {
 var typedOpts = module.NewOptions[typedConfig]()
 
 func TestTypedOptionsGet(t *testing.T) {
-	f := newFixture(t, module.Info{Name: "t", New: func() any { return &testMod{} }, Options: typedOpts.Declare()})
+	f := newFixture(t, module.Info{Name: "t", New: func() module.Module { return &testMod{} }, Options: typedOpts.Declare()})
 	h := f.enable("t").h
 	require.Equal(t, typedConfig{Place: "world", Loud: true, Count: 3, Limit: 7, Interval: 90 * time.Second, Buffer: 4096, Color: "red"},
 		typedOpts.Get(h), "the defaults, and zero values for options without one")
@@ -52,7 +52,7 @@ var _ module.TypedConfigNotifier[typedConfig] = (*typedNotified)(nil)
 // struct is handed the snapshot taken after the change.
 func TestTypedConfigNotify(t *testing.T) {
 	got := make(chan typedConfig, 8)
-	f := newFixture(t, module.Info{Name: "t", New: func() any { return &typedNotified{got} }, Options: typedOpts.Declare()})
+	f := newFixture(t, module.Info{Name: "t", New: func() module.Module { return &typedNotified{got} }, Options: typedOpts.Declare()})
 	_, err := f.m.Enable(context.Background(), "t", false)
 	require.NoError(t, err)
 	require.NoError(t, f.m.SetOption(context.Background(), "t", "", "place", "Mars"))
@@ -75,8 +75,14 @@ type oddNotify struct{}
 func (oddNotify) ConfigNotify(string) {}
 
 func TestRegisterRefusesAnUntypedConfigNotify(t *testing.T) {
-	require.ErrorContains(t, NewRegistry().Register(module.Info{Name: "bad", New: func() any { return badNotify{} }}),
+	require.ErrorContains(t, NewRegistry().Register(module.Info{Name: "bad", New: func() module.Module { return badNotify{} }}),
 		"module bad: ConfigNotify(ctx, struct { X int }): struct { X int } is not declared with module.NewOptions")
-	require.ErrorContains(t, NewRegistry().Register(module.Info{Name: "odd", New: func() any { return oddNotify{} }}),
+	require.ErrorContains(t, NewRegistry().Register(module.Info{Name: "odd", New: func() module.Module { return oddNotify{} }}),
 		"module odd: ConfigNotify has the signature func(string)")
 }
+
+func (badNotify) Init(*module.Handle) error { return nil }
+
+func (oddNotify) Init(*module.Handle) error { return nil }
+
+func (typedNotified) Init(*module.Handle) error { return nil }

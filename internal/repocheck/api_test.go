@@ -24,8 +24,8 @@ import (
 var authorAPI = []string{
 	"Addr", "Bool", "CommandResult", "Commander", "ConfigNotifier", "ErrMethodNotFound", "ErrModuleNotFound",
 	"Exporter", "Export", "Float", "Handle", "HealthCheck", "HealthErr", "HealthOK", "HealthWarn", "Info",
-	"Initializer", "Int", "LegacyCommand", "LegacyCommander", "LevelAdvanced", "LevelBasic", "LevelCritical",
-	"LevelDev", "Mixin", "NewOptions", "Notification", "Notifier", "NotifyClog", "NotifyCommand", "NotifyFSMap",
+	"Int", "LegacyCommand", "LegacyCommander", "LevelAdvanced", "LevelBasic", "LevelCritical",
+	"LevelDev", "Mixin", "Module", "NewOptions", "Notification", "Notifier", "NotifyClog", "NotifyCommand", "NotifyFSMap",
 	"NotifyHealth", "NotifyMgrMap", "NotifyMonMap", "NotifyOSDMap", "NotifyPGSummary", "NotifyType",
 	"Option", "OptionLevel", "OptionType", "Register", "RemoteError", "RemoteFunc", "ReservedPrefixes",
 	"Secs", "Server", "SeverityError", "SeverityWarning", "Shutdowner", "Size", "StandbyHandle",

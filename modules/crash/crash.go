@@ -50,7 +50,7 @@ func init() {
 	module.Register(module.Info{
 		Name: "crash",
 		Desc: "Crash report collection and health warnings",
-		New:  func() any { return &Module{wake: make(chan struct{}, 1)} },
+		New:  func() module.Module { return &Module{wake: make(chan struct{}, 1)} },
 		Options: []module.Option{
 			{Name: "warn_recent_interval", Type: module.Secs, Default: 60 * 60 * 24 * 14, Runtime: true,
 				Desc: "time interval in which to warn about recent crashes"},

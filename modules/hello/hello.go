@@ -29,7 +29,7 @@ func init() {
 	module.Register(module.Info{
 		Name:    "hello",
 		Desc:    "A simple example module",
-		New:     func() any { return &Module{} },
+		New:     func() module.Module { return &Module{} },
 		Options: options.Declare(),
 	})
 }

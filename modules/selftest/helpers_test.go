@@ -11,6 +11,7 @@ import (
 	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 
 	_ "github.com/gomgr/gomgr/modules/hello" // a second module for remote calls
@@ -71,7 +72,7 @@ func newEnv(t *testing.T, b backend.Backend, opts ...envOption) *env {
 	for _, info := range src.List() {
 		if info.Name == Name {
 			newInstance := info.New
-			info.New = func() any {
+			info.New = func() module.Module {
 				v := newInstance()
 				mu.Lock()
 				last, _ = v.(*Module)

@@ -197,7 +197,7 @@ func init() {
 	module.Register(module.Info{
 		Name:    Name,
 		Desc:    "Exercise the module API from inside the daemon; a Starlark REPL",
-		New:     func() any { return newModule() },
+		New:     func() module.Module { return newModule() },
 		Options: options.Declare(),
 		NotifyTypes: []module.NotifyType{
 			module.NotifyMonMap, module.NotifyPGSummary, module.NotifyHealth, module.NotifyClog,

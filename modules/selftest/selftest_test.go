@@ -327,11 +327,11 @@ func TestModuleSelfTestCalleeErrors(t *testing.T) {
 			return map[string]any{"ok": true, "n": 1, "s": "it's"}, nil
 		})},
 	} {
-		if err := reg.Register(module.Info{Name: m.name, New: func() any { return exporter{"self_test": m.fn} }}); err != nil {
+		if err := reg.Register(module.Info{Name: m.name, New: func() module.Module { return exporter{"self_test": m.fn} }}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := reg.Register(module.Info{Name: "nothing", New: func() any { return exporter{} }}); err != nil {
+	if err := reg.Register(module.Info{Name: "nothing", New: func() module.Module { return exporter{} }}); err != nil {
 		t.Fatal(err)
 	}
 	e := newEnv(t, nil, func(c *modhost.Config) { c.Registry = reg })
@@ -462,3 +462,5 @@ func TestCommandsMatchCLIWords(t *testing.T) {
 		}
 	}
 }
+
+func (exporter) Init(*module.Handle) error { return nil }

@@ -13,7 +13,7 @@
 // hold its Eval (to reach the session from its own code) wires it into the
 // hooks it has instead:
 //
-//	module.Info{..., Options: cfg.Options(), New: func() any { return &Module{eval: evalcmd.New(cfg)} }}
+//	module.Info{..., Options: cfg.Options(), New: func() module.Module { return &Module{eval: evalcmd.New(cfg)} }}
 //	func (m *Module) Init(h *module.Handle) error  { ...; return m.eval.Init(h) }
 //	func (m *Module) Commands() []*clicommand.Command { return []*clicommand.Command{..., m.eval.Command()} }
 //	func (m *Module) Shutdown(context.Context) error { m.eval.Close(); ... }
@@ -212,7 +212,7 @@ func (e *Eval) Shutdown(context.Context) error {
 }
 
 var (
-	_ module.Initializer = (*Eval)(nil)
+	_ module.Module      = (*Eval)(nil)
 	_ module.Commander   = (*Eval)(nil)
 	_ module.Shutdowner  = (*Eval)(nil)
 )

@@ -56,7 +56,7 @@ func config(name string) evalcmd.Config {
 func start(t *testing.T, withOptions bool) (*moduletest.Harness, *mod) {
 	t.Helper()
 	cfg := config("mixed")
-	info := module.Info{Name: "mixed", New: func() any { return &mod{eval: evalcmd.New(cfg)} }}
+	info := module.Info{Name: "mixed", New: func() module.Module { return &mod{eval: evalcmd.New(cfg)} }}
 	if withOptions {
 		info.Options = cfg.Options()
 	}
@@ -227,7 +227,7 @@ func (p *plain) Init(*module.Handle) error { p.inits++; return nil }
 // TestMixinInOneLine: one line of Info gives a module the eval command,
 // its options, and an eval that disabling the module stops.
 func TestMixinInOneLine(t *testing.T) {
-	info := module.Info{Name: "plain", New: func() any { return &plain{} },
+	info := module.Info{Name: "plain", New: func() module.Module { return &plain{} },
 		Mixins: []module.Mixin{config("plain")}}
 	h := moduletest.Start(t, "plain", moduletest.WithModules(info))
 	if got := h.Module().(*plain).inits; got != 1 {
@@ -278,7 +278,7 @@ func TestMixinInOneLine(t *testing.T) {
 // TestMixinOptionDeclaredByTheModule: a module that declares a mixin's
 // option itself keeps its declaration.
 func TestMixinOptionDeclaredByTheModule(t *testing.T) {
-	info := module.Info{Name: "plain", New: func() any { return &plain{} },
+	info := module.Info{Name: "plain", New: func() module.Module { return &plain{} },
 		Options: []module.Option{{Name: evalcmd.TimeoutOption, Type: module.Secs, Default: 1, Max: 2, Runtime: true}},
 		Mixins:  []module.Mixin{config("plain")}}
 	h := moduletest.Start(t, "plain", moduletest.WithModules(info))

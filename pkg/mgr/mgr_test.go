@@ -41,7 +41,7 @@ func (g greeter) Commands() []*clicommand.Command {
 // TestRunHostsTheRegisteredModules: Run serves the modules of its
 // registry on the admin socket, and stops when its context ends.
 func TestRunHostsTheRegisteredModules(t *testing.T) {
-	greeterInfo := module.Info{Name: "greeter", AlwaysOn: true, New: func() any { return greeter{} }}
+	greeterInfo := module.Info{Name: "greeter", AlwaysOn: true, New: func() module.Module { return greeter{} }}
 	dir := testutil.ShortTempDir(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -125,3 +125,5 @@ func ExampleRun() {
 	// api socket: ceph-mgr.x.api
 	// stopped: <nil>
 }
+
+func (greeter) Init(*module.Handle) error { return nil }

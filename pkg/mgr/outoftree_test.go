@@ -38,7 +38,7 @@ import (
 )
 
 func init() {
-	module.Register(module.Info{Name: "quota", AlwaysOn: true, New: func() any { return &Module{} }})
+	module.Register(module.Info{Name: "quota", AlwaysOn: true, New: func() module.Module { return &Module{} }})
 }
 
 // Module keeps quotas in its KV store.

@@ -8,12 +8,12 @@
 // message naming the module and the option or command at fault: a default
 // that is not one of EnumAllowed or lies outside Min and Max, a malformed
 // command, or a command the daemon provides itself (ReservedPrefixes, such
-// as "status" or "health"). What a module can do is discovered from the
-// interfaces its value implements (Caddy style):
+// as "status" or "health"). Info.New returns a Module, whose Init receives
+// the module's handle (Python's self): options, the KV store, cluster
+// state, health checks, commands to daemons, calls to other modules, and a
+// logger. What else a module can do is discovered from the interfaces its
+// value implements (Caddy style):
 //
-//   - Initializer: Init(*Handle) receives the module's handle (Python's
-//     self): options, the KV store, cluster state, health checks, commands
-//     to daemons, calls to other modules, and a logger.
 //   - Commander: Commands() lists its CLI commands (see package clicommand).
 //   - LegacyCommander: COMMANDS-style cmd strings plus HandleCommand.
 //   - Server: Serve(ctx) runs until ctx is cancelled (Python's serve).

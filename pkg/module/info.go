@@ -18,7 +18,7 @@ type Info struct {
 	Name string
 	// New returns a fresh, uninitialised module value. It must not do any
 	// work: the daemon also calls it to learn the module's commands.
-	New func() any
+	New func() Module
 	// Options are the module's declared options (MODULE_OPTIONS).
 	Options []Option
 	// AlwaysOn modules are enabled whenever the daemon runs and cannot be
@@ -44,7 +44,7 @@ type Info struct {
 // are declared with the module's own (a module may declare one of them
 // itself, with its own bounds or text, and the module's declaration wins).
 // Each instance of the module gets a part of its own from New, which may
-// implement Initializer (called after the module's Init succeeds, with the
+// implement Module (its Init is called after the module's Init succeeds, with the
 // module's Handle), Commander or LegacyCommander (its commands are the
 // module's) and Shutdowner (called after the module's Shutdown). Parts do
 // not run on standby daemons.
@@ -56,8 +56,14 @@ type Mixin interface {
 	New() any
 }
 
-// Initializer is implemented by modules that want their handle.
-type Initializer interface {
+// Module is a module value, what Info.New returns. Init receives the
+// module's handle (Python's self) before anything else is called; an
+// error fails the module. What else the module can do is the other hooks
+// its value implements (Commander, Server, Shutdowner, Notifier...): the
+// daemon finds them by interface, so declare each with a guard, such as
+// `var _ module.Server = (*Module)(nil)`, to have a wrong signature fail
+// to compile.
+type Module interface {
 	Init(h *Handle) error
 }
 

@@ -98,7 +98,7 @@ func Start(t testing.TB, name string, opts ...Option) *Harness {
 	}
 	h := &Harness{t: t, name: name, mem: backend.NewMemoryBackend()}
 	newInstance := info.New
-	info.New = func() any {
+	info.New = func() module.Module {
 		v := newInstance()
 		h.mu.Lock()
 		h.instance = v

@@ -69,7 +69,7 @@ func (q *quota) Notify(_ context.Context, n module.Notification) {
 	}
 }
 
-var quotaInfo = module.Info{Name: "quota", New: func() any { return &quota{panic: make(chan struct{})} },
+var quotaInfo = module.Info{Name: "quota", New: func() module.Module { return &quota{panic: make(chan struct{})} },
 	NotifyTypes: []module.NotifyType{module.NotifyOSDMap},
 	Options:     []module.Option{{Name: "max", Type: module.Int, Default: 100, Min: 1}}}
 

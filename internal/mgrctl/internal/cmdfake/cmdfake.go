@@ -23,11 +23,14 @@ const Name = "cmdfake"
 
 // Info describes the module.
 func Info() module.Info {
-	return module.Info{Name: Name, Desc: "commands for mgrctl's tests", New: func() any { return &Module{} }}
+	return module.Info{Name: Name, Desc: "commands for mgrctl's tests", New: func() module.Module { return &Module{} }}
 }
 
 // Module is the fake module.
 type Module struct{}
+
+// Init needs nothing of the handle.
+func (m *Module) Init(*module.Handle) error { return nil }
 
 type quotaArgs struct {
 	clicommand.Read `prefix:"quota get" desc:"show the quota of a bucket"`

@@ -31,7 +31,7 @@ const (
 
 // Info describes the module.
 func Info() module.Info {
-	return module.Info{Name: Name, Desc: "a Starlark eval command for mgrctl's REPL tests", New: func() any { return &Module{} }}
+	return module.Info{Name: Name, Desc: "a Starlark eval command for mgrctl's REPL tests", New: func() module.Module { return &Module{} }}
 }
 
 // Module is the fake eval module.
