@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/gomgr/gomgr/internal/cmdroute"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
 // DispatchRegistry returns a registry of n commands spread over 50 modules
 // and a command that hits one in the middle.
-func DispatchRegistry(n int) (*clicommand.Registry, map[string]any) {
-	r := clicommand.NewRegistry()
+func DispatchRegistry(n int) (*cmdroute.Registry, map[string]any) {
+	r := cmdroute.NewRegistry()
 	h := objectformat.HandlerFunc(func(context.Context, *objectformat.Request) objectformat.Result {
 		return objectformat.Result{}
 	})

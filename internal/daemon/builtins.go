@@ -17,6 +17,7 @@ import (
 	"github.com/gomgr/gomgr/internal/kvkeys"
 	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -560,14 +561,14 @@ type helpEntry struct {
 }
 
 func (d *Daemon) help(context.Context, *helpArgs) ([]helpEntry, error) {
-	descs := d.mgr.Describe(clicommand.DescribeOptions{})
+	descs := d.mgr.Describe(cmddesc.DescribeOptions{})
 	var out []helpEntry
 	for _, desc := range descs {
-		s, err := clicommand.SpecFromString(desc.Sig.String())
+		s, err := cmddesc.ParseSpec(desc.Sig.String())
 		if err != nil {
 			continue
 		}
-		if desc.Flags&(clicommand.FlagHidden|clicommand.FlagObsolete) != 0 {
+		if desc.Flags&(cmddesc.FlagHidden|cmddesc.FlagObsolete) != 0 {
 			continue
 		}
 		out = append(out, helpEntry{Usage: s.Usage(), Help: desc.Help, Module: desc.Module, Perm: desc.Perm})

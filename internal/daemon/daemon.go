@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/cmdroute"
 	"io"
 	"log/slog"
 	"net/http"
@@ -30,6 +31,7 @@ import (
 	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/privdir"
 	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -434,7 +436,7 @@ func (d *Daemon) drainServers() {
 
 // newManager builds a module manager over a backend.
 func (d *Daemon) newManager(b backend.Backend, standby bool, activeURIs func() map[string]string) (*modhost.Manager, error) {
-	cmds := clicommand.NewRegistry()
+	cmds := cmdroute.NewRegistry()
 	m, err := modhost.NewManager(modhost.Config{
 		MgrID: d.opts.ID, Version: d.opts.Version, ReleaseName: d.opts.Release,
 		Registry: d.opts.Registry, Backend: b, Commands: cmds,
@@ -644,7 +646,7 @@ func (d *Daemon) Health() health.Report {
 
 // Describe returns the command descriptions (none while the daemon
 // starts).
-func (d *Daemon) Describe(opts clicommand.DescribeOptions) []clicommand.Description {
+func (d *Daemon) Describe(opts cmddesc.DescribeOptions) []cmddesc.Description {
 	m := d.manager()
 	if m == nil {
 		return nil
@@ -654,7 +656,7 @@ func (d *Daemon) Describe(opts clicommand.DescribeOptions) []clicommand.Descript
 
 // describeReady returns the command descriptions once the daemon can run
 // them, waiting for it to start as commands do; a nil Result means ok.
-func (d *Daemon) describeReady(ctx context.Context, opts clicommand.DescribeOptions) ([]clicommand.Description, *objectformat.Result) {
+func (d *Daemon) describeReady(ctx context.Context, opts cmddesc.DescribeOptions) ([]cmddesc.Description, *objectformat.Result) {
 	m, role := d.ready(ctx)
 	switch {
 	case role == "stopping":

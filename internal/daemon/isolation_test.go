@@ -11,6 +11,7 @@ import (
 	"github.com/gomgr/gomgr/internal/modhost"
 	_ "github.com/gomgr/gomgr/modules/hello"
 	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 	"github.com/stretchr/testify/require"
@@ -79,7 +80,7 @@ func TestModulePanicsDoNotHurtOthers(t *testing.T) {
 	defer c.Close()
 	run := func(words string) objectformat.Result {
 		t.Helper()
-		m, err := clicommand.NewMatcher(d.Describe(clicommand.DescribeOptions{}))
+		m, err := cmddesc.NewMatcher(d.Describe(cmddesc.DescribeOptions{}))
 		require.NoError(t, err)
 		got, err := m.Match(strings.Fields(words))
 		require.NoError(t, err, words)

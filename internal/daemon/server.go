@@ -11,6 +11,7 @@ import (
 	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/internal/asok"
 	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -49,11 +50,11 @@ func (d *Daemon) serveAsok(ctx context.Context, req []byte) []byte {
 		// While the daemon starts this waits for it (StartWait); a daemon
 		// still starting answers the error text, which the ceph CLI shows
 		// as it fails to parse it ("Couldn't parse JSON ERROR: (11) ...").
-		descs, res := d.describeReady(ctx, clicommand.DescribeOptions{PacificCompat: true})
+		descs, res := d.describeReady(ctx, cmddesc.DescribeOptions{PacificCompat: true})
 		if res != nil {
 			return asokErrorText(res.Retval, res.Stderr)
 		}
-		out, err := clicommand.DescriptionsJSON(descs)
+		out, err := cmddesc.DescriptionsJSON(descs)
 		if err != nil {
 			return asokErrorText(-int(syscall.EINVAL), err.Error())
 		}
@@ -61,7 +62,7 @@ func (d *Daemon) serveAsok(ctx context.Context, req []byte) []byte {
 	case "0":
 		return []byte("2")
 	case "help":
-		descs, res := d.describeReady(ctx, clicommand.DescribeOptions{})
+		descs, res := d.describeReady(ctx, cmddesc.DescribeOptions{})
 		if res != nil {
 			return asokErrorText(res.Retval, res.Stderr)
 		}
@@ -151,7 +152,7 @@ func (h apiHandler) Permit(ctx context.Context, cmd map[string]any, perm string)
 		deny = d.starting()
 	default:
 		c, _, ok := m.Commands().Lookup(prefix)
-		if !ok || clicommand.Allowed(perm, c.Spec().Perm) {
+		if !ok || cmddesc.Allowed(perm, c.Spec().Perm) {
 			return objectformat.Result{}, true
 		}
 		// Call refuses a caller without the permission before anything
@@ -167,11 +168,11 @@ func (h apiHandler) Permit(ctx context.Context, cmd map[string]any, perm string)
 // Descriptions waits for a starting daemon like commands do; one still
 // starting answers -EAGAIN.
 func (h apiHandler) Descriptions(ctx context.Context) ([]byte, error) {
-	descs, res := h.d.describeReady(ctx, clicommand.DescribeOptions{})
+	descs, res := h.d.describeReady(ctx, cmddesc.DescribeOptions{})
 	if res != nil {
 		return nil, objectformat.NewErrorResponseCode(res.Stderr, res.Retval)
 	}
-	return clicommand.DescriptionsJSON(descs)
+	return cmddesc.DescriptionsJSON(descs)
 }
 
 func (h apiHandler) Status(context.Context) api.Status {

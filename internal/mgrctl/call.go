@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gomgr/gomgr/internal/api"
-	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -84,11 +84,11 @@ func (a *app) runWords(cmd *cobra.Command, args []string) error {
 	if a.g.format != "" {
 		m.Cmd["format"] = a.g.format
 	}
-	mgr := m.Description.Flags&clicommand.FlagMgr != 0
+	mgr := m.Description.Flags&cmddesc.FlagMgr != 0
 	if !a.g.watch && a.g.period == 0 {
 		return errors.Join(a.send(ctx, c, m.Cmd, inbuf, mgr, out), out.finish())
 	}
-	if m.Description.Flags&clicommand.FlagPoll == 0 {
+	if m.Description.Flags&cmddesc.FlagPoll == 0 {
 		return errors.Join(&exitError{code: 22, msg: fmt.Sprintf("Error EINVAL: --watch and --period apply to poll commands only; '%s' is not one", m.Description.Sig.Prefix())}, out.finish())
 	}
 	return errors.Join(a.poll(base, c, m.Cmd, inbuf, mgr, out), out.finish())
@@ -192,7 +192,7 @@ func (a *app) transportError(ctx context.Context, err error) error {
 
 // reach connects to the daemon (or cluster) and fetches its command
 // descriptions, within --connect-timeout.
-func (a *app) reach(ctx context.Context) (conn, []clicommand.Description, error) {
+func (a *app) reach(ctx context.Context) (conn, []cmddesc.Description, error) {
 	cctx, cancel := a.within(ctx, a.g.connectTimeout, "connect-timeout")
 	defer cancel()
 	c, err := a.connect(cctx)
@@ -395,8 +395,8 @@ func (a *app) connect(ctx context.Context) (conn, error) {
 // ceph CLI's explanation and "Error EINVAL: invalid command" (exit 22),
 // unless the daemon is a standby that has no such command: then the
 // daemon's own refusal (EAGAIN, naming the active daemon).
-func (a *app) match(ctx context.Context, c conn, descs []clicommand.Description, words []string) (*clicommand.Match, error) {
-	matcher, err := clicommand.NewMatcher(descs)
+func (a *app) match(ctx context.Context, c conn, descs []cmddesc.Description, words []string) (*cmddesc.Match, error) {
+	matcher, err := cmddesc.NewMatcher(descs)
 	if err != nil {
 		return nil, fail(1, fmt.Errorf("command descriptions: %w", err))
 	}
@@ -415,7 +415,7 @@ func (a *app) match(ctx context.Context, c conn, descs []clicommand.Description,
 		// Otherwise (not a standby, or it could not say) the words are
 		// the mistake.
 	}
-	var me *clicommand.MatchError
+	var me *cmddesc.MatchError
 	if errors.As(err, &me) {
 		return nil, &exitError{code: 22, msg: strings.Join(append(me.Lines, "Error EINVAL: invalid command"), "\n")}
 	}
@@ -424,7 +424,7 @@ func (a *app) match(ctx context.Context, c conn, descs []clicommand.Description,
 
 // hasCommandPrefix reports whether some command's words start words (the
 // words name a known command, with arguments the matcher refused).
-func hasCommandPrefix(descs []clicommand.Description, words []string) bool {
+func hasCommandPrefix(descs []cmddesc.Description, words []string) bool {
 	for _, d := range descs {
 		pw := strings.Fields(d.Sig.Prefix())
 		if len(pw) <= len(words) && slices.Equal(pw, words[:len(pw)]) {

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/spf13/cobra"
-
-	"github.com/gomgr/gomgr/pkg/clicommand"
 )
 
 // completeTimeout bounds how long shell completion waits for the daemon.
@@ -95,7 +94,7 @@ func (a *app) completeFromDaemon(ctx context.Context, words []string) []string {
 			done <- nil
 			return
 		}
-		m, err := clicommand.NewMatcher(descs)
+		m, err := cmddesc.NewMatcher(descs)
 		if err != nil {
 			done <- nil
 			return

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/internal/privdir"
-	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -18,7 +18,7 @@ import (
 // Ceph cluster.
 type conn interface {
 	// descriptions returns the command descriptions the CLI may use.
-	descriptions(ctx context.Context) ([]clicommand.Description, error)
+	descriptions(ctx context.Context) ([]cmddesc.Description, error)
 	// command runs one JSON command; mgr routes it to the manager (a
 	// command with the MGR flag) rather than the monitors. The error is
 	// for transport failures; command failures are in the Result.
@@ -42,12 +42,12 @@ type daemonConn struct {
 	hint string // how to start the daemon, for connection errors
 }
 
-func (d *daemonConn) descriptions(ctx context.Context) ([]clicommand.Description, error) {
+func (d *daemonConn) descriptions(ctx context.Context) ([]cmddesc.Description, error) {
 	data, err := d.c.Descriptions(ctx)
 	if err != nil {
 		return nil, d.explain(err)
 	}
-	descs, err := clicommand.ParseDescriptions(data, "cli")
+	descs, err := cmddesc.ParseDescriptions(data, "cli")
 	if err != nil {
 		return nil, fmt.Errorf("daemon at %s: %w", d.c.Socket, err)
 	}
@@ -160,7 +160,7 @@ type clusterConn struct {
 	cc ClusterConn
 }
 
-func (c *clusterConn) descriptions(ctx context.Context) ([]clicommand.Description, error) {
+func (c *clusterConn) descriptions(ctx context.Context) ([]cmddesc.Description, error) {
 	res, err := c.run(ctx, map[string]any{"prefix": "get_command_descriptions"}, nil, false)
 	if err != nil {
 		return nil, err
@@ -168,7 +168,7 @@ func (c *clusterConn) descriptions(ctx context.Context) ([]clicommand.Descriptio
 	if res.Retval < 0 {
 		return nil, objectformat.NewErrorResponseCode("get_command_descriptions: "+res.Stderr, res.Retval)
 	}
-	descs, err := clicommand.ParseDescriptions(res.Stdout, "cli")
+	descs, err := cmddesc.ParseDescriptions(res.Stdout, "cli")
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/spf13/cobra"
-
-	"github.com/gomgr/gomgr/pkg/clicommand"
 )
 
 func (a *app) newHelpCmd() *cobra.Command {
@@ -49,10 +48,10 @@ func (a *app) commandHelp(ctx context.Context, words []string) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	n := 0
 	for _, d := range descs {
-		if d.Flags&(clicommand.FlagHidden|clicommand.FlagObsolete) != 0 || !hasWordPrefix(d.Sig.Prefix(), words) {
+		if d.Flags&(cmddesc.FlagHidden|cmddesc.FlagObsolete) != 0 || !hasWordPrefix(d.Sig.Prefix(), words) {
 			continue
 		}
-		usage, err := clicommand.Usage(d)
+		usage, err := cmddesc.Usage(d)
 		if err != nil {
 			continue
 		}

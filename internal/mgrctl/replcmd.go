@@ -11,7 +11,7 @@ import (
 
 	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/internal/mgrctl/repl"
-	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -84,7 +84,7 @@ func (a *app) runRepl(ctx context.Context, prefix string) error {
 		return err
 	}
 	defer c.close()
-	var desc *clicommand.Description
+	var desc *cmddesc.Description
 	for i := range descs {
 		if descs[i].Sig.Prefix() == prefix {
 			desc = &descs[i]
@@ -95,7 +95,7 @@ func (a *app) runRepl(ctx context.Context, prefix string) error {
 	}
 	cfg := repl.Config{
 		Prefix: prefix,
-		Eval:   &evaluator{a: a, c: c, prefix: prefix, mgr: desc.Flags&clicommand.FlagMgr != 0},
+		Eval:   &evaluator{a: a, c: c, prefix: prefix, mgr: desc.Flags&cmddesc.FlagMgr != 0},
 		In:     a.stdin, Out: a.stdout, Err: a.stderr,
 		Banner: fmt.Sprintf("mgrctl repl: %s on %s\nCtrl-D exits, Ctrl-C clears the line, Tab completes, Up/Down recall history.", prefix, a.target()),
 	}

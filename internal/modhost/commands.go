@@ -8,7 +8,9 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/gomgr/gomgr/internal/cmdroute"
 	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -42,8 +44,8 @@ func (m *Manager) ModuleCommand(prefix string) string { return m.byCmd[prefix] }
 // commands of all compiled-in modules whether enabled or not (like the
 // mon's table, so clients validate them and the daemon can say a module is
 // disabled).
-func (m *Manager) Describe(opts clicommand.DescribeOptions) []clicommand.Description {
-	all := clicommand.NewRegistry()
+func (m *Manager) Describe(opts cmddesc.DescribeOptions) []cmddesc.Description {
+	all := cmdroute.NewRegistry()
 	for _, e := range m.cfg.Commands.Entries() {
 		if _, isModule := m.catalog[e.Module]; !isModule {
 			_ = all.Add(e.Module, e.Command)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/cmdroute"
 	"github.com/gomgr/gomgr/internal/modbridge"
 	"github.com/gomgr/gomgr/internal/optschema"
 	"github.com/gomgr/gomgr/pkg/clicommand"
@@ -30,7 +31,7 @@ type Config struct {
 	Backend backend.Backend
 	// Commands routes commands; the daemon registers its built-in commands
 	// there under the module name "mgr". A new one is made if nil.
-	Commands *clicommand.Registry
+	Commands *cmdroute.Registry
 	// Log is the daemon's logger; LogWriter receives module log lines
 	// (os.Stderr if nil); LogDir holds log_to_file files.
 	Log       *slog.Logger
@@ -142,7 +143,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		return nil, errors.New("module: Config.Backend is nil")
 	}
 	if cfg.Commands == nil {
-		cfg.Commands = clicommand.NewRegistry()
+		cfg.Commands = cmdroute.NewRegistry()
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -200,7 +201,7 @@ func (m *Manager) probe(info module.Info) (*catalogEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	probe := clicommand.NewRegistry()
+	probe := cmdroute.NewRegistry()
 	if err := probe.Add(info.Name, cmds...); err != nil {
 		return nil, err
 	}
@@ -234,7 +235,7 @@ func instanceCommands(name string, mod any, parts []any) ([]*clicommand.Command,
 }
 
 // Commands returns the command router.
-func (m *Manager) Commands() *clicommand.Registry { return m.cfg.Commands }
+func (m *Manager) Commands() *cmdroute.Registry { return m.cfg.Commands }
 
 // Start enables the always-on modules and those recorded as enabled, and
 // starts listening for backend events. Modules that fail to start are

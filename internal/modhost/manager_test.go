@@ -14,6 +14,7 @@ import (
 	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/health"
 	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 	"github.com/stretchr/testify/require"
@@ -472,7 +473,7 @@ func TestRegistry(t *testing.T) {
 func TestDescribeIncludesDisabledModules(t *testing.T) {
 	f := newFixture(t, module.Info{Name: "t", New: func() module.Module { return &testMod{} }})
 	var prefixes []string
-	for _, d := range f.m.Describe(clicommand.DescribeOptions{}) {
+	for _, d := range f.m.Describe(cmddesc.DescribeOptions{}) {
 		prefixes = append(prefixes, d.Sig.Prefix())
 	}
 	require.Equal(t, "t boom,t ping", strings.Join(prefixes, ","))

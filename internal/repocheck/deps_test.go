@@ -23,6 +23,8 @@ func TestClientsDoNotLinkTheDaemon(t *testing.T) {
 		"github.com/gomgr/gomgr/internal/embedded",
 		"github.com/gomgr/gomgr/internal/clusterbackend",
 		"github.com/gomgr/gomgr/internal/modhost",
+		"github.com/gomgr/gomgr/internal/cmdroute",
+		"github.com/gomgr/gomgr/pkg/clicommand",
 		"github.com/gomgr/gomgr/pkg/module",
 		"github.com/gomgr/gomgr/pkg/evalsandbox",
 		"go.etcd.io/bbolt",

@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/cmdroute"
 	"github.com/gomgr/gomgr/internal/embedded"
 	"github.com/gomgr/gomgr/internal/health"
 	"github.com/gomgr/gomgr/internal/modhost"
-	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/module"
 )
 
@@ -443,9 +444,9 @@ func TestPermissions(t *testing.T) {
 
 // Every command accepts what the ceph CLI sends for it.
 func TestCommandsMatchCLIWords(t *testing.T) {
-	reg := clicommand.NewRegistry()
+	reg := cmdroute.NewRegistry()
 	reg.MustAdd(Name, newModule().Commands()...)
-	m, err := clicommand.MatcherFor(reg)
+	m, err := cmddesc.NewMatcher(reg.Describe(cmddesc.DescribeOptions{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,23 +1,13 @@
 package clicommand
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"reflect"
-	"sort"
 	"strconv"
-	"strings"
 )
 
-// envelopeKeys are keys Ceph clients put into every command besides the
-// arguments; they are accepted and ignored unless a command declares them.
-var envelopeKeys = map[string]bool{
-	"prefix": true, "format": true, "target": true, "poll": true,
-	"width": true, "print_header": true,
-}
-
-// bound is the outcome of binding a JSON command onto a Spec.
+// bound is the outcome of binding a JSON command onto a command.
 type bound struct {
 	args   any            // pointer to the argument struct, nil for Legacy commands
 	values map[string]any // validated argument values by name, plus "prefix"
@@ -25,55 +15,43 @@ type bound struct {
 
 // invalid returns the -EINVAL error the server reports for a bad command.
 func invalid(format string, args ...any) error {
-	return &ArgumentError{Kind: ArgValid, Msg: "Invalid command: " + fmt.Sprintf(format, args...)}
+	return &cmddesc.ArgumentError{Kind: cmddesc.ArgValid, Msg: "Invalid command: " + fmt.Sprintf(format, args...)}
 }
 
-// bind validates cmd against the spec (the server-side check the Python mgr
-// never did) and, for struct commands, fills a new argument struct.
-func (s *Spec) bind(cmd map[string]any, inbuf []byte) (*bound, error) {
-	for k := range cmd {
-		if _, ok := s.byName[k]; !ok && !envelopeKeys[k] {
-			return nil, invalid("unknown argument '%s' for '%s'%s", k, s.prefix, s.takes())
-		}
+// bindCall validates cmd against the command's spec and, for struct
+// commands, fills a new argument struct.
+func (c *Command) bindCall(cmd map[string]any, inbuf []byte) (*bound, error) {
+	values, err := c.spec.Validate(cmd)
+	if err != nil {
+		return nil, err
 	}
-	out := &bound{values: make(map[string]any, len(s.args)+1)}
-	out.values["prefix"] = s.prefix
-	var dst reflect.Value
-	if s.typ != nil {
-		dst = reflect.New(s.typ)
-		out.args = dst.Interface()
-		dst = dst.Elem()
+	out := &bound{values: values}
+	bd := c.bind
+	if bd == nil {
+		return out, nil // a Legacy command: the handler reads req.Cmd
 	}
-	for _, b := range s.args {
-		raw, present := cmd[b.name]
-		if !present || raw == nil {
-			if b.required {
-				return nil, invalid("missing required parameter %s", descString(b))
-			}
-			if b.hasDef && dst.IsValid() && b.field != nil {
-				if err := storeField(dst.FieldByIndex(b.field), b.def); err != nil {
-					return nil, invalid("argument '%s': %v", b.name, err)
-				}
-			}
+	dst := reflect.New(bd.typ)
+	out.args = dst.Interface()
+	dst = dst.Elem()
+	for _, f := range bd.fields {
+		v, present := values[f.p.Name()]
+		switch {
+		case present:
+		case f.hasDef:
+			v = f.def
+		default:
 			continue
 		}
-		v, err := b.fromJSON(raw)
-		if err != nil {
-			return nil, err
-		}
-		out.values[b.name] = v
-		if dst.IsValid() && b.field != nil {
-			if err := storeField(dst.FieldByIndex(b.field), v); err != nil {
-				return nil, invalid("argument '%s': %v", b.name, err)
-			}
+		if err := storeField(dst.FieldByIndex(f.index), v); err != nil {
+			return nil, invalid("argument '%s': %v", f.p.Name(), err)
 		}
 	}
-	if len(inbuf) > 0 && s.typ != nil && s.inbuf == nil {
+	if len(inbuf) > 0 && bd.inbuf == nil {
 		return nil, invalid("Input file data (-i) not supported")
 	}
-	if s.inbuf != nil && len(inbuf) > 0 {
-		f := dst.FieldByIndex(s.inbuf)
-		switch s.inbufT.Kind() {
+	if bd.inbuf != nil && len(inbuf) > 0 {
+		f := dst.FieldByIndex(bd.inbuf)
+		switch bd.inbufT.Kind() {
 		case reflect.String:
 			f.SetString(string(inbuf))
 		case reflect.Pointer:
@@ -84,102 +62,6 @@ func (s *Spec) bind(cmd map[string]any, inbuf []byte) (*bound, error) {
 		}
 	}
 	return out, nil
-}
-
-// takes lists the argument names for an "unknown argument" message.
-func (s *Spec) takes() string {
-	if len(s.args) == 0 {
-		return ", which takes no arguments"
-	}
-	names := make([]string, len(s.args))
-	for i, b := range s.args {
-		names[i] = b.name
-	}
-	sort.Strings(names)
-	return " (it takes " + strings.Join(names, ", ") + ")"
-}
-
-// fromJSON validates a JSON value for this argument. Strings are checked
-// with the type's validator; numbers and booleans by their text, so "5" and
-// 5 are both a CephInt 5 and "false" is false (Ceph's server cast made it
-// true). Repeated arguments take a JSON array, or a single value; non-string
-// single values are split on commas as the ceph CLI does.
-func (b *boundArg) fromJSON(raw any) (any, error) {
-	if !b.many && b.n == 1 {
-		if _, isList := raw.([]any); isList {
-			return nil, invalid("argument '%s' takes one value, not a list", b.name)
-		}
-		return b.one(raw)
-	}
-	var items []any
-	switch x := raw.(type) {
-	case []any:
-		items = x
-	case string:
-		if b.arg.Type() != CephString {
-			for _, part := range strings.Split(x, ",") {
-				items = append(items, part)
-			}
-		} else {
-			items = []any{x}
-		}
-	default:
-		items = []any{x}
-	}
-	vals := make([]any, 0, len(items))
-	for _, it := range items {
-		if _, isList := it.([]any); isList {
-			return nil, invalid("argument '%s': nested lists are not allowed", b.name)
-		}
-		v, err := b.one(it)
-		if err != nil {
-			return nil, err
-		}
-		vals = append(vals, v)
-	}
-	switch {
-	case b.many && len(vals) < 1:
-		return nil, invalid("saw 0 of %s, expected at least 1", descString(b))
-	case !b.many && len(vals) != b.n:
-		return nil, invalid("saw %d of %s, expected %d", len(vals), descString(b), b.n)
-	}
-	return vals, nil
-}
-
-func (b *boundArg) one(raw any) (any, error) {
-	word, err := jsonWord(raw)
-	if err != nil {
-		return nil, invalid("argument '%s': %v", b.name, err)
-	}
-	v, err := b.typ.valid(word, false)
-	if err != nil {
-		return nil, invalid("argument '%s': %v", b.name, err)
-	}
-	return v, nil
-}
-
-// jsonWord turns a decoded JSON scalar into the word a CLI user would type.
-func jsonWord(raw any) (string, error) {
-	switch x := raw.(type) {
-	case string:
-		return x, nil
-	case json.Number:
-		return x.String(), nil
-	case bool:
-		return strconv.FormatBool(x), nil
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
-			return strconv.FormatInt(int64(x), 10), nil
-		}
-		return strconv.FormatFloat(x, 'g', -1, 64), nil
-	case int:
-		return strconv.Itoa(x), nil
-	case int64:
-		return strconv.FormatInt(x, 10), nil
-	case uint64:
-		return strconv.FormatUint(x, 10), nil
-	}
-	return "", fmt.Errorf("unsupported JSON value %v (%T)", raw, raw)
 }
 
 // storeField assigns a validated value to a struct field.

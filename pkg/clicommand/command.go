@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"syscall"
 
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -14,7 +16,8 @@ import (
 // to a Registry, so module code can build its command list in one
 // expression.
 type Command struct {
-	spec    *Spec
+	spec    *cmddesc.Spec
+	bind    *binding // nil for Legacy commands
 	handler objectformat.Handler
 	err     error
 
@@ -22,7 +25,7 @@ type Command struct {
 }
 
 // Spec returns the command's spec (nil if the definition failed).
-func (c *Command) Spec() *Spec { return c.spec }
+func (c *Command) Spec() *cmddesc.Spec { return c.spec }
 
 // Err returns the definition error, if any.
 func (c *Command) Err() error { return c.err }
@@ -35,15 +38,18 @@ func (c *Command) Prefix() string {
 	if c.spec == nil {
 		return ""
 	}
-	return c.spec.prefix
+	return c.spec.Prefix()
 }
 
+// AcceptsInbuf reports whether the command takes an input file (-i).
+func (c *Command) AcceptsInbuf() bool { return c.bind == nil || c.bind.inbuf != nil }
+
 func newCommand[A any](h objectformat.Handler) *Command {
-	spec, err := SpecOf(reflect.TypeFor[A]())
+	spec, bind, err := specOf(reflect.TypeFor[A]())
 	if err != nil {
 		return &Command{err: err}
 	}
-	return &Command{spec: spec, handler: h, recovered: objectformat.Recover(h)}
+	return &Command{spec: spec, bind: bind, handler: h, recovered: objectformat.Recover(h)}
 }
 
 // Responder registers a command whose handler returns a value that is
@@ -55,7 +61,7 @@ func Responder[A, T any](fn func(ctx context.Context, args *A) (T, error), opts 
 	}, opts...)
 	c := newCommand[A](h)
 	if c.spec != nil {
-		c.spec.addFormatArg()
+		addFormatArg(c.spec)
 	}
 	return c
 }
@@ -98,11 +104,11 @@ func Handle[A any](h objectformat.Handler) *Command { return newCommand[A](h) }
 // req.Cmd; req.Args is nil. poll may be set with the flag FlagPoll via
 // LegacyPoll.
 func Legacy(cmd, desc, perm string, h objectformat.Handler) *Command {
-	spec, err := SpecFromString(cmd)
+	spec, err := cmddesc.ParseSpec(cmd)
 	if err != nil {
-		return &Command{err: err}
+		return &Command{err: fmt.Errorf("clicommand: %w", err)}
 	}
-	if err := checkPerm(perm); err != nil {
+	if err := cmddesc.CheckPerm(perm); err != nil {
 		return &Command{err: fmt.Errorf("clicommand: %q: %w", cmd, err)}
 	}
 	spec.Help, spec.Perm = desc, perm
@@ -113,35 +119,43 @@ func Legacy(cmd, desc, perm string, h objectformat.Handler) *Command {
 func LegacyPoll(cmd, desc, perm string, h objectformat.Handler) *Command {
 	c := Legacy(cmd, desc, perm, h)
 	if c.spec != nil {
-		c.spec.Flags |= FlagPoll
+		c.spec.Flags |= cmddesc.FlagPoll
 	}
 	return c
 }
 
-// SpecFromString builds a Spec from a Ceph cmd string.
-func SpecFromString(cmd string) (*Spec, error) {
-	sig, err := ParseSignature(cmd)
-	if err != nil {
-		return nil, fmt.Errorf("clicommand: %w", err)
-	}
-	s := &Spec{Sig: sig, Perm: "rw", prefix: sig.Prefix(), byName: map[string]*boundArg{}}
-	for _, a := range sig.Args() {
-		b, err := compileArg(a)
-		if err != nil {
-			return nil, fmt.Errorf("clicommand: %q: %w", cmd, err)
-		}
-		s.args = append(s.args, b)
-		s.byName[b.name] = b
-	}
-	return s, nil
+// Call is one command invocation.
+type Call struct {
+	// Cmd is the decoded JSON command; "prefix" selects the command.
+	Cmd map[string]any
+	// Inbuf is the input file (-i), nil if none.
+	Inbuf []byte
+	// Perm is what the caller may do: "r", "w", "rw". It fails closed: the
+	// zero value grants nothing (only commands that need no permission
+	// run).
+	Perm string
 }
 
-// compileArg builds the validator view of a descriptor.
-func compileArg(a *Arg) (*boundArg, error) {
-	t, err := newArgType(a)
-	if err != nil {
-		return nil, err
+// Call runs this command (Dispatch after the lookup).
+func (c *Command) Call(ctx context.Context, call Call) objectformat.Result {
+	if !cmddesc.Allowed(call.Perm, c.spec.Perm) {
+		return objectformat.Failed(-int(syscall.EACCES),
+			fmt.Sprintf("access denied: '%s' needs '%s' permission, caller has '%s'", c.spec.Prefix(), c.spec.Perm, call.Perm))
 	}
-	n, many := a.Count()
-	return &boundArg{arg: a, name: a.Name(), typ: t, required: a.Required(), n: n, many: many, positional: a.Positional()}, nil
+	b, err := c.bindCall(call.Cmd, call.Inbuf)
+	if err != nil {
+		return objectformat.Failed(-int(syscall.EINVAL), err.Error())
+	}
+	format, _ := call.Cmd["format"].(string)
+	req := &objectformat.Request{
+		Prefix: c.spec.Prefix(),
+		Format: objectformat.Format(format),
+		Inbuf:  call.Inbuf,
+		Cmd:    b.values,
+		Args:   b.args,
+	}
+	if format != "" {
+		b.values["format"] = format
+	}
+	return c.recovered.ServeCommand(ctx, req)
 }

@@ -1,6 +1,7 @@
-// Package clicommand declares manager commands from Go structs and speaks
-// Ceph's command language: argument descriptors, command descriptions,
-// server-side validation and the ceph CLI's word matching.
+// Package clicommand is how a module author declares commands: from Go
+// structs, in the styles of Python's object_format decorators. The Ceph
+// command language underneath (argument descriptors, descriptions,
+// validation, the ceph CLI's word matcher) is package cmddesc.
 //
 // A command is one struct and one function. The struct embeds Meta (or Read
 // or Write, for read-only or write commands) whose tag names the command;
@@ -38,15 +39,11 @@
 // nothing on success) and Func (plain Result). Legacy registers a Python
 // style COMMANDS entry from a cmd string.
 //
-// A Registry holds commands by prefix and dispatches JSON commands: it
-// checks the caller's permission, validates every argument (the check the
-// Python mgr left to the client: no bool("false") == True, no strings split
-// into characters, unknown and missing arguments refused with -EINVAL and a
-// message naming the argument), binds the struct and runs the handler with
-// panics recovered.
-//
-// A Matcher does what the ceph CLI does before it sends a command: it picks
-// the best-matching description for the words typed, converts the values,
-// and explains failures with Ceph's messages, usage lines and closest
-// matches.
+// Command.Call runs a command for a JSON command (the daemon looks the
+// prefix up first): it checks the caller's permission, validates every
+// argument (cmddesc.Spec.Validate: the check the Python mgr left to the
+// client: no bool("false") == True, no strings split into characters,
+// unknown and missing arguments refused with -EINVAL and a message naming
+// the argument), binds the struct and runs the handler with panics
+// recovered.
 package clicommand

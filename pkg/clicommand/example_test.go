@@ -2,9 +2,7 @@ package clicommand_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"syscall"
 
 	"github.com/gomgr/gomgr/pkg/clicommand"
@@ -37,15 +35,14 @@ func Example_responder() {
 		}
 		return []wormhole{{Name: "w1", Age: 3, Destination: "andromeda"}}, nil
 	}
-	reg := clicommand.NewRegistry()
-	reg.MustAdd("antigravity", clicommand.Responder(list))
+	command := clicommand.Responder(list)
 
-	c, _, _ := reg.Lookup("antigravity list wormholes")
+	c := command
 	fmt.Println(c.Spec().CmdString())
 	fmt.Println(c.Spec().Usage())
 
 	run := func(cmd map[string]any) {
-		res := reg.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: cmd})
+		res := command.Call(context.Background(), clicommand.Call{Perm: "rw", Cmd: cmd})
 		fmt.Printf("%d %s %q\n", res.Retval, res.Stdout, res.Stderr)
 	}
 	run(map[string]any{"prefix": "antigravity list wormholes", "oid": "rocket"})
@@ -82,10 +79,9 @@ func Example_errorResponseHandler() {
 		}
 		return objectformat.OK(blob), nil
 	}
-	reg := clicommand.NewRegistry()
-	reg.MustAdd("antigravity", clicommand.ErrorResponseHandler(dump))
+	command := clicommand.ErrorResponseHandler(dump)
 	for _, oid := range []string{"rocket", "moon"} {
-		res := reg.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "antigravity dump config", "oid": oid}})
+		res := command.Call(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "antigravity dump config", "oid": oid}})
 		fmt.Printf("%d %q %q\n", res.Retval, res.Stdout, res.Stderr)
 	}
 	// Output:
@@ -110,10 +106,9 @@ func Example_emptyResponder() {
 		created[a.Name] = true
 		return nil
 	}
-	reg := clicommand.NewRegistry()
-	reg.MustAdd("antigravity", clicommand.EmptyResponder(create))
+	command := clicommand.EmptyResponder(create)
 	for _, name := range []string{"w1", "w1", "Bad Name"} {
-		res := reg.Dispatch(context.Background(), clicommand.Call{
+		res := command.Call(context.Background(), clicommand.Call{
 			Cmd:  map[string]any{"prefix": "antigravity create wormhole", "oid": "rocket", "name": name},
 			Perm: "rw",
 		})
@@ -139,10 +134,9 @@ func Example_func() {
 		}
 		return objectformat.OK("Hello, " + *a.PersonName + "!")
 	}
-	reg := clicommand.NewRegistry()
-	reg.MustAdd("hello", clicommand.Func(hello))
+	command := clicommand.Func(hello)
 	for _, cmd := range []map[string]any{{"prefix": "hello"}, {"prefix": "hello", "person_name": "Bob"}} {
-		res := reg.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: cmd})
+		res := command.Call(context.Background(), clicommand.Call{Perm: "rw", Cmd: cmd})
 		fmt.Println(string(res.Stdout))
 	}
 	// Output:
@@ -156,35 +150,12 @@ func Example_legacy() {
 	h := objectformat.HandlerFunc(func(ctx context.Context, req *objectformat.Request) objectformat.Result {
 		return objectformat.OK(fmt.Sprintf("myarg=%v", req.Cmd["myarg"]))
 	})
-	reg := clicommand.NewRegistry()
-	reg.MustAdd("foo", clicommand.Legacy("foobar name=myarg,type=CephInt,range=1|9", "Do something awesome", "rw", h))
-	res := reg.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "foobar", "myarg": "7"}})
+	command := clicommand.Legacy("foobar name=myarg,type=CephInt,range=1|9", "Do something awesome", "rw", h)
+	res := command.Call(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "foobar", "myarg": "7"}})
 	fmt.Println(string(res.Stdout))
-	res = reg.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "foobar", "myarg": 10}})
+	res = command.Call(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "foobar", "myarg": 10}})
 	fmt.Println(res.Retval, res.Stderr)
 	// Output:
 	// myarg=7
 	// -22 Invalid command: argument 'myarg': 10 not in range [1, 9]
-}
-
-// A Matcher turns command-line words into a JSON command the way the ceph
-// CLI does, with Ceph's messages when the words do not fit.
-func ExampleMatcher() {
-	reg := clicommand.NewRegistry()
-	reg.MustAdd("hello", clicommand.Func(func(context.Context, *helloArgs) objectformat.Result { return objectformat.Result{} }))
-	reg.MustAdd("antigravity", clicommand.Responder(func(context.Context, *wormholeListArgs) ([]wormhole, error) { return nil, nil }))
-	m, _ := clicommand.MatcherFor(reg)
-
-	got, _ := m.Match(strings.Fields("antigravity list wormholes rocket --details"))
-	fmt.Println(got.Cmd)
-	_, err := m.Match(strings.Fields("antigravity list wormholes"))
-	fmt.Println(err)
-	var me *clicommand.MatchError
-	_, err = m.Match(strings.Fields("helo Bob"))
-	fmt.Println(errors.As(err, &me), me.Closest)
-	// Output:
-	// map[details:true oid:rocket prefix:antigravity list wormholes]
-	// Invalid command: missing required parameter oid(<string>)
-	// antigravity list wormholes <oid> [--details] [--format <value>] :  List wormholes associated with the supplied oid.
-	// true [hello [<person_name>] antigravity list wormholes <oid> [--details] [--format <value>]]
 }

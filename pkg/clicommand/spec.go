@@ -2,6 +2,7 @@ package clicommand
 
 import (
 	"fmt"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"reflect"
 	"strings"
 	"unicode"
@@ -40,80 +41,29 @@ type Chooser interface {
 	Choices() []string
 }
 
-// Command flag bits, as in Ceph's MonCommands.h.
-const (
-	FlagNoForward  = 1 << 0
-	FlagObsolete   = 1 << 1
-	FlagDeprecated = 1 << 2
-	FlagMgr        = 1 << 3
-	FlagPoll       = 1 << 4
-	FlagHidden     = 1 << 5
-)
-
-var flagNames = map[string]int{
-	"noforward": FlagNoForward, "obsolete": FlagObsolete, "deprecated": FlagDeprecated,
-	"hidden": FlagHidden, "poll": FlagPoll,
-}
-
-// Spec is everything known about one command: its signature (prefix words
-// and argument descriptors), help text, permission and flags, and, for
-// struct-registered commands, how to bind a JSON command onto the struct.
-type Spec struct {
-	// Sig is the command signature: literal words then descriptors.
-	Sig Signature
-	// Help is the description shown in usage and help output.
-	Help string
-	// Perm is "r", "w" or "rw".
-	Perm string
-	// Flags holds FlagPoll, FlagHidden, ... bits.
-	Flags int
-	// Module names the module the command belongs to ("" until registered).
-	Module string
-
-	prefix  string
-	args    []*boundArg
-	byName  map[string]*boundArg
-	typ     reflect.Type // the argument struct type; nil for Legacy commands
+// binding is how a struct command's validated values are stored in a new
+// value of its argument struct.
+type binding struct {
+	typ     reflect.Type // the argument struct type
+	fields  []*field     // in the order of the spec's params
 	inbuf   []int        // field index of the inbuf field, nil if none
 	inbufT  reflect.Type
 	format  []int // field index of a declared format field, nil if none
 	formatT reflect.Type
 }
 
-// Prefix is the command prefix: the literal words joined by spaces.
-func (s *Spec) Prefix() string { return s.prefix }
-
-// Poll reports whether the command is a polling command.
-func (s *Spec) Poll() bool { return s.Flags&FlagPoll != 0 }
-
-// AcceptsInbuf reports whether the command takes an input file (-i).
-func (s *Spec) AcceptsInbuf() bool { return s.inbuf != nil || s.typ == nil }
-
-// CmdString is the command in Ceph's cmd-string form, as Python's
-// dump_cmd writes it: the prefix, a space, the descriptors (so a command
-// without arguments ends with a space).
-func (s *Spec) CmdString() string {
-	var parts []string
-	for _, a := range s.Sig.Args() {
-		parts = append(parts, a.String())
-	}
-	return s.prefix + " " + strings.Join(parts, " ")
+// field is where one argument goes.
+type field struct {
+	p      *cmddesc.Param
+	index  []int        // struct field index
+	ftype  reflect.Type // the field's type
+	def    any          // converted default value, nil if none
+	hasDef bool
 }
 
-// boundArg is one descriptor plus how to check and store its values.
-type boundArg struct {
-	lit        string // the literal word, for signature words that are not arguments
-	arg        *Arg
-	name       string
-	typ        argType
-	required   bool
-	n          int
-	many       bool
-	positional bool
-	field      []int        // struct field index; nil for Legacy commands
-	ftype      reflect.Type // the field's type
-	def        any          // converted default value, nil if none
-	hasDef     bool
+var flagNames = map[string]int{
+	"noforward": cmddesc.FlagNoForward, "obsolete": cmddesc.FlagObsolete, "deprecated": cmddesc.FlagDeprecated,
+	"hidden": cmddesc.FlagHidden, "poll": cmddesc.FlagPoll,
 }
 
 // specError reports a mistake in an argument struct definition.
@@ -139,23 +89,25 @@ var (
 	chooserType       = reflect.TypeOf((*Chooser)(nil)).Elem()
 )
 
-// SpecOf derives the Spec of an argument struct type.
-func SpecOf(t reflect.Type) (*Spec, error) {
+// specOf derives the Spec of an argument struct type and how to bind
+// onto it.
+func specOf(t reflect.Type) (*cmddesc.Spec, *binding, error) {
 	if t.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("clicommand: argument type %s is not a struct", t)
+		return nil, nil, fmt.Errorf("clicommand: argument type %s is not a struct", t)
 	}
-	s := &Spec{typ: t, Perm: "rw", byName: map[string]*boundArg{}}
+	bd := &binding{typ: t}
 	fail := func(f string, format string, args ...any) error {
 		return &specError{typ: t, field: f, msg: fmt.Sprintf(format, args...)}
 	}
 	var meta *reflect.StructField
 	positional := true
+	seen := map[string]bool{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		switch {
 		case f.Anonymous && (f.Type == metaType || f.Type == readType || f.Type == writeType):
 			if meta != nil {
-				return nil, fail(f.Name, "a command struct embeds only one of Meta, Read or Write")
+				return nil, nil, fail(f.Name, "a command struct embeds only one of Meta, Read or Write")
 			}
 			meta = &f
 			continue
@@ -166,54 +118,65 @@ func SpecOf(t reflect.Type) (*Spec, error) {
 			continue
 		}
 		if !f.IsExported() {
-			return nil, fail(f.Name, "unexported field; export it or tag it `ceph:\"-\"`")
+			return nil, nil, fail(f.Name, "unexported field; export it or tag it `ceph:\"-\"`")
 		}
 		tag := f.Tag.Get("ceph")
 		if tag == "inbuf" || (tag == "" && f.Name == "Inbuf") {
-			if s.inbuf != nil {
-				return nil, fail(f.Name, "a second inbuf field")
+			if bd.inbuf != nil {
+				return nil, nil, fail(f.Name, "a second inbuf field")
 			}
 			switch f.Type {
 			case byteSliceType, reflect.TypeOf(""), reflect.TypeOf((*string)(nil)):
 			default:
-				return nil, fail(f.Name, "inbuf field must be string, *string or []byte, not %s", f.Type)
+				return nil, nil, fail(f.Name, "inbuf field must be string, *string or []byte, not %s", f.Type)
 			}
-			s.inbuf, s.inbufT = f.Index, f.Type
+			bd.inbuf, bd.inbufT = f.Index, f.Type
 			continue
 		}
 		b, err := bindField(f, tag, &positional)
 		if err != nil {
-			return nil, fail(f.Name, "%v", err)
+			return nil, nil, fail(f.Name, "%v", err)
 		}
-		if _, dup := s.byName[b.name]; dup {
-			return nil, fail(f.Name, "argument name %q used twice", b.name)
+		name := b.p.Name()
+		if seen[name] {
+			return nil, nil, fail(f.Name, "argument name %q used twice", name)
 		}
-		if b.name == "format" {
-			s.format, s.formatT = f.Index, f.Type
+		seen[name] = true
+		if name == "format" {
+			bd.format, bd.formatT = f.Index, f.Type
 		}
-		s.byName[b.name] = b
-		s.args = append(s.args, b)
+		bd.fields = append(bd.fields, b)
 	}
 	if meta == nil {
-		return nil, fail("", "no embedded clicommand.Meta, Read or Write field declaring the command prefix")
+		return nil, nil, fail("", "no embedded clicommand.Meta, Read or Write field declaring the command prefix")
 	}
-	if err := s.applyMeta(meta); err != nil {
-		return nil, fail(meta.Name, "%v", err)
+	s, err := applyMeta(meta, bd)
+	if err != nil {
+		return nil, nil, fail(meta.Name, "%v", err)
 	}
-	return s, nil
+	return s, bd, nil
 }
 
-func (s *Spec) applyMeta(f *reflect.StructField) error {
+// applyMeta makes the Spec from the Meta (Read, Write) field's tags and
+// the fields' params.
+func applyMeta(f *reflect.StructField, bd *binding) (*cmddesc.Spec, error) {
 	prefix := strings.Join(strings.Fields(f.Tag.Get("prefix")), " ")
 	if prefix == "" {
-		return fmt.Errorf("missing prefix tag")
+		return nil, fmt.Errorf("missing prefix tag")
 	}
 	for _, w := range strings.Fields(prefix) {
 		if strings.ContainsAny(w, "=,") {
-			return fmt.Errorf("prefix word %q contains '=' or ','", w)
+			return nil, fmt.Errorf("prefix word %q contains '=' or ','", w)
 		}
 	}
-	s.prefix = prefix
+	params := make([]*cmddesc.Param, len(bd.fields))
+	for i, fl := range bd.fields {
+		params[i] = fl.p
+	}
+	s, err := cmddesc.NewSpec(prefix, params...)
+	if err != nil {
+		return nil, err
+	}
 	switch f.Type {
 	case readType:
 		s.Perm = "r"
@@ -222,10 +185,10 @@ func (s *Spec) applyMeta(f *reflect.StructField) error {
 	}
 	if p, ok := f.Tag.Lookup("perm"); ok {
 		if f.Type != metaType {
-			return fmt.Errorf("perm tag on %s; use Meta to set perm", f.Type.Name())
+			return nil, fmt.Errorf("perm tag on %s; use Meta to set perm", f.Type.Name())
 		}
-		if err := checkPerm(p); err != nil {
-			return err
+		if err := cmddesc.CheckPerm(p); err != nil {
+			return nil, err
 		}
 		s.Perm = p
 	}
@@ -233,55 +196,41 @@ func (s *Spec) applyMeta(f *reflect.StructField) error {
 	switch f.Tag.Get("poll") {
 	case "", "false":
 	case "true":
-		s.Flags |= FlagPoll
+		s.Flags |= cmddesc.FlagPoll
 	default:
-		return fmt.Errorf("poll tag %q: want true or false", f.Tag.Get("poll"))
+		return nil, fmt.Errorf("poll tag %q: want true or false", f.Tag.Get("poll"))
 	}
 	if fl := f.Tag.Get("flags"); fl != "" {
 		for _, name := range strings.Split(fl, ",") {
 			bit, ok := flagNames[strings.TrimSpace(name)]
 			if !ok {
-				return fmt.Errorf("unknown flag %q (want hidden, deprecated, obsolete, noforward, poll)", name)
+				return nil, fmt.Errorf("unknown flag %q (want hidden, deprecated, obsolete, noforward, poll)", name)
 			}
 			s.Flags |= bit
 		}
 	}
-	for _, w := range strings.Fields(prefix) {
-		s.Sig = append(s.Sig, Word{Literal: w})
-	}
-	for _, b := range s.args {
-		s.Sig = append(s.Sig, Word{Arg: b.arg})
-	}
-	return nil
-}
-
-func checkPerm(p string) error {
-	switch p {
-	case "r", "w", "rw", "x", "rx", "wx", "rwx":
-		return nil
-	}
-	return fmt.Errorf("perm %q: want r, w or rw", p)
+	return s, nil
 }
 
 // addFormatArg declares the optional, non-positional "format" argument
 // that Responder commands accept, unless the struct declares one itself.
-func (s *Spec) addFormatArg() {
-	if _, ok := s.byName["format"]; ok {
+func addFormatArg(s *cmddesc.Spec) {
+	if _, ok := s.Param("format"); ok {
 		return
 	}
-	a := NewArg("format", CephString)
+	a := cmddesc.NewArg("format", cmddesc.CephString)
 	a.Set("req", "false")
 	a.Set("positional", "false")
-	typ, _ := newArgType(a)
-	b := &boundArg{arg: a, name: "format", typ: typ, n: 1, positional: false}
-	s.args = append(s.args, b)
-	s.byName["format"] = b
-	s.Sig = append(s.Sig, Word{Arg: a})
+	p, err := cmddesc.NewParam(a)
+	if err != nil {
+		panic(err) // a CephString descriptor always compiles
+	}
+	_ = s.Add(p)
 }
 
 // bindField derives the descriptor of one struct field.
-func bindField(f reflect.StructField, tag string, positional *bool) (*boundArg, error) {
-	a := &Arg{}
+func bindField(f reflect.StructField, tag string, positional *bool) (*field, error) {
+	a := &cmddesc.Arg{}
 	if tag != "" {
 		for _, pair := range strings.Split(tag, ",") {
 			k, v, ok := strings.Cut(pair, "=")
@@ -337,19 +286,19 @@ func bindField(f reflect.StructField, tag string, positional *bool) (*boundArg, 
 				a.Set("strings", strings.Join(ch, "|"))
 			}
 		}
-		if _, ok := a.Get("strings"); ok && typ == CephString {
-			typ = CephChoices
+		if _, ok := a.Get("strings"); ok && typ == cmddesc.CephString {
+			typ = cmddesc.CephChoices
 		}
 		a.Set("type", typ)
 	} else if err := typeFitsField(typ, t); err != nil {
 		return nil, err
 	}
-	if (typ == CephInt) && isUnsigned(t) {
+	if (typ == cmddesc.CephInt) && isUnsigned(t) {
 		if _, ok := a.Get("range"); !ok {
 			a.Set("range", "0")
 		}
 	}
-	if typ == CephBool || name == "format" {
+	if typ == cmddesc.CephBool || name == "format" {
 		*positional = false
 	}
 	if v, ok := a.Get("positional"); ok {
@@ -374,7 +323,7 @@ func bindField(f reflect.StructField, tag string, positional *bool) (*boundArg, 
 		a.Delete("req") // required is the default and is not written
 	case hasReq:
 		optional = true
-	case optional || hasDef || typ == CephBool:
+	case optional || hasDef || typ == cmddesc.CephBool:
 		optional = true
 		a.Set("req", "false")
 	}
@@ -384,20 +333,16 @@ func bindField(f reflect.StructField, tag string, positional *bool) (*boundArg, 
 	if err := a.Check(); err != nil {
 		return nil, err
 	}
-	at, err := newArgType(a)
+	p, err := cmddesc.NewParam(a)
 	if err != nil {
 		return nil, err
 	}
-	cnt, many := a.Count()
-	b := &boundArg{
-		arg: a, name: a.Name(), typ: at, required: !optional, n: cnt, many: many,
-		positional: a.Positional(), field: f.Index, ftype: f.Type,
-	}
+	b := &field{p: p, index: f.Index, ftype: f.Type}
 	if hasDef {
-		if many || cnt > 1 {
+		if p.Repeated() {
 			return nil, fmt.Errorf("default on a repeated argument")
 		}
-		v, err := at.valid(def, false)
+		v, err := p.Valid(def)
 		if err != nil {
 			return nil, fmt.Errorf("default %q: %v", def, err)
 		}
@@ -433,14 +378,14 @@ func isUnsigned(t reflect.Type) bool {
 func inferType(t reflect.Type) (string, error) {
 	switch t.Kind() {
 	case reflect.String:
-		return CephString, nil
+		return cmddesc.CephString, nil
 	case reflect.Bool:
-		return CephBool, nil
+		return cmddesc.CephBool, nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return CephInt, nil
+		return cmddesc.CephInt, nil
 	case reflect.Float32, reflect.Float64:
-		return CephFloat, nil
+		return cmddesc.CephFloat, nil
 	}
 	return "", fmt.Errorf("unsupported field type %s (use string, bool, integers, floats, pointers or slices of them)", t)
 }
@@ -450,23 +395,23 @@ func typeFitsField(typ string, t reflect.Type) error {
 	k := t.Kind()
 	isInt := k >= reflect.Int && k <= reflect.Uint64
 	switch typ {
-	case CephInt, CephSizeBytes:
+	case cmddesc.CephInt, cmddesc.CephSizeBytes:
 		if isInt {
 			return nil
 		}
-	case CephFloat:
+	case cmddesc.CephFloat:
 		if k == reflect.Float32 || k == reflect.Float64 {
 			return nil
 		}
-	case CephBool:
+	case cmddesc.CephBool:
 		if k == reflect.Bool {
 			return nil
 		}
-	case CephOsdName:
+	case cmddesc.CephOsdName:
 		if isInt || k == reflect.String {
 			return nil
 		}
-	case CephPrefix:
+	case cmddesc.CephPrefix:
 		return fmt.Errorf("type=CephPrefix is for literal words; put them in the prefix tag")
 	default:
 		if k == reflect.String {
@@ -478,7 +423,7 @@ func typeFitsField(typ string, t reflect.Type) error {
 
 // checkAssignable verifies at definition time that values of the argument's
 // type can be stored in the field (so binding never fails for type reasons).
-func checkAssignable(b *boundArg) error {
+func checkAssignable(b *field) error {
 	if b.hasDef {
 		if _, err := convertForField(b.def, b.ftype); err != nil {
 			return fmt.Errorf("default: %v", err)

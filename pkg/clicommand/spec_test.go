@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/stretchr/testify/require"
 )
 
@@ -19,7 +20,7 @@ func (enumOneTwo) Choices() []string { return []string{"one", "two"} }
 // argsOf returns the descriptor part of a struct's cmd string.
 func argsOf(t *testing.T, v any) string {
 	t.Helper()
-	s, err := SpecOf(reflect.TypeOf(v))
+	s, err := specOnly(reflect.TypeOf(v))
 	require.NoError(t, err)
 	return strings.TrimPrefix(s.CmdString(), s.Prefix()+" ")
 }
@@ -148,24 +149,24 @@ func TestDescriptorFromStruct(t *testing.T) {
 // TestSpecMeta checks prefix, perm, help, poll and flags from the Meta tag
 // (Python's CLICommand / CLIReadCommand / CLIWriteCommand arguments).
 func TestSpecMeta(t *testing.T) {
-	s, err := SpecOf(reflect.TypeOf(struct {
+	s, err := specOnly(reflect.TypeOf(struct {
 		Meta `prefix:"  mgr  self-test   run " desc:"Run tests" poll:"true" flags:"hidden"`
 	}{}))
 	require.NoError(t, err)
 	require.Equal(t, "mgr self-test run", s.Prefix())
 	require.Equal(t, "rw", s.Perm)
 	require.Equal(t, "Run tests", s.Help)
-	require.Equal(t, FlagPoll|FlagHidden, s.Flags)
+	require.Equal(t, cmddesc.FlagPoll|cmddesc.FlagHidden, s.Flags)
 	require.True(t, s.Poll())
 	// surface §6 item 39: a command without arguments exports a trailing space.
 	require.Equal(t, "mgr self-test run ", s.CmdString())
 
-	r, err := SpecOf(reflect.TypeOf(struct {
+	r, err := specOnly(reflect.TypeOf(struct {
 		Read `prefix:"x"`
 	}{}))
 	require.NoError(t, err)
 	require.Equal(t, "r", r.Perm)
-	w, err := SpecOf(reflect.TypeOf(struct {
+	w, err := specOnly(reflect.TypeOf(struct {
 		Write `prefix:"x"`
 	}{}))
 	require.NoError(t, err)
@@ -255,7 +256,7 @@ func TestSpecErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := SpecOf(reflect.TypeOf(tt.args))
+			_, err := specOnly(reflect.TypeOf(tt.args))
 			require.Error(t, err)
 			require.Contains(t, err.Error(), tt.want)
 		})
@@ -269,4 +270,10 @@ func TestSnakeCase(t *testing.T) {
 	} {
 		require.Equal(t, want, snakeCase(in), in)
 	}
+}
+
+// specOnly is specOf's Spec.
+func specOnly(t reflect.Type) (*cmddesc.Spec, error) {
+	s, _, err := specOf(t)
+	return s, err
 }

@@ -212,9 +212,9 @@ func (e *Eval) Shutdown(context.Context) error {
 }
 
 var (
-	_ module.Module      = (*Eval)(nil)
-	_ module.Commander   = (*Eval)(nil)
-	_ module.Shutdowner  = (*Eval)(nil)
+	_ module.Module     = (*Eval)(nil)
+	_ module.Commander  = (*Eval)(nil)
+	_ module.Shutdowner = (*Eval)(nil)
 )
 
 // Command is the eval command, for the module's Commands.

@@ -33,7 +33,7 @@ import (
 	"github.com/gomgr/gomgr/internal/daemon"
 	"github.com/gomgr/gomgr/internal/health"
 	"github.com/gomgr/gomgr/internal/modhost"
-	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -173,14 +173,14 @@ func (h *Harness) Run(line string, inbuf ...[]byte) objectformat.Result {
 // RunWords is Run for words already split.
 func (h *Harness) RunWords(words []string, inbuf ...[]byte) objectformat.Result {
 	h.t.Helper()
-	matcher, err := clicommand.NewMatcher(h.d.Describe(clicommand.DescribeOptions{}))
+	matcher, err := cmddesc.NewMatcher(h.d.Describe(cmddesc.DescribeOptions{}))
 	if err != nil {
 		h.t.Fatalf("moduletest: command descriptions: %v", err)
 	}
 	m, err := matcher.Match(words)
 	if err != nil {
 		msg := err.Error()
-		if me, ok := err.(*clicommand.MatchError); ok {
+		if me, ok := err.(*cmddesc.MatchError); ok {
 			msg = strings.Join(append(me.Lines, "invalid command"), "\n")
 		}
 		return objectformat.Failed(syscall.EINVAL, msg)

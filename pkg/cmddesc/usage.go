@@ -1,11 +1,11 @@
-package clicommand
+package cmddesc
 
 import "strings"
 
 // descString is how Ceph names an argument inside messages (str(argdesc)):
 // "oid(<string>)", "ids(<int>)...", "[blackhole(<string>)]"; a one-member
 // CephChoices prints just its member.
-func descString(b *boundArg) string {
+func descString(b *Param) string {
 	if b.lit != "" {
 		return b.lit
 	}
@@ -26,7 +26,7 @@ func descString(b *boundArg) string {
 
 // helpString is the argument's form in a usage line (Ceph's helpstr):
 // "<oid>", "<n:int>", "[--force]", "[fast|slow]", "[--size <int>]".
-func helpString(b *boundArg) string {
+func helpString(b *Param) string {
 	var s string
 	name := b.name
 	switch typ := b.arg.Type(); {

@@ -1,4 +1,4 @@
-package clicommand_test
+package cmddesc_test
 
 import (
 	"bytes"
@@ -11,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/gomgr/gomgr/internal/asok"
+	"github.com/gomgr/gomgr/internal/cmdroute"
 	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 	"github.com/stretchr/testify/require"
 )
@@ -63,13 +65,13 @@ type hiddenArgs struct {
 	clicommand.Meta `prefix:"antigravity secret" flags:"hidden"`
 }
 
-func sampleRegistry(t *testing.T) *clicommand.Registry {
+func sampleRegistry(t *testing.T) *cmdroute.Registry {
 	echo := func(_ context.Context, req *objectformat.Request) objectformat.Result {
 		b, _ := json.Marshal(req.Cmd)
 		return objectformat.Result{Stdout: b}
 	}
 	h := objectformat.HandlerFunc(echo)
-	r := clicommand.NewRegistry()
+	r := cmdroute.NewRegistry()
 	require.NoError(t, r.Add("antigravity",
 		clicommand.Handle[sendArgs](h),
 		clicommand.Handle[countArgs](h),
@@ -85,7 +87,7 @@ func sampleRegistry(t *testing.T) *clicommand.Registry {
 // serveRegistry serves a registry on a throwaway admin socket: descriptions
 // in the Pacific-compatible form, every other request dispatched, with the
 // whole result triple as JSON so tests see everything.
-func serveRegistry(t *testing.T, r *clicommand.Registry) string {
+func serveRegistry(t *testing.T, r *cmdroute.Registry) string {
 	sock := filepath.Join(testutil.ShortTempDir(t), "test.asok")
 	l, err := asok.Listen(sock, 0o600)
 	require.NoError(t, err)
@@ -97,7 +99,7 @@ func serveRegistry(t *testing.T, r *clicommand.Registry) string {
 			return []byte("bad json: " + err.Error())
 		}
 		if cmd["prefix"] == "get_command_descriptions" {
-			out, err := clicommand.DescriptionsJSON(r.Describe(clicommand.DescribeOptions{PacificCompat: true}))
+			out, err := cmddesc.DescriptionsJSON(r.Describe(cmddesc.DescribeOptions{PacificCompat: true}))
 			require.NoError(t, err)
 			return out
 		}
@@ -126,15 +128,15 @@ func TestDescriptorsRoundTrip(t *testing.T) {
 	r := sampleRegistry(t)
 	for _, e := range r.Entries() {
 		spec := e.Command.Spec()
-		sig, err := clicommand.ParseSignature(spec.CmdString())
+		sig, err := cmddesc.ParseSignature(spec.CmdString())
 		require.NoError(t, err, spec.CmdString())
 		require.Equal(t, strings.TrimSpace(spec.CmdString()), sig.String())
 	}
 	for _, compat := range []bool{false, true} {
-		descs := r.Describe(clicommand.DescribeOptions{PacificCompat: compat})
-		data, err := clicommand.DescriptionsJSON(descs)
+		descs := r.Describe(cmddesc.DescribeOptions{PacificCompat: compat})
+		data, err := cmddesc.DescriptionsJSON(descs)
 		require.NoError(t, err)
-		back, err := clicommand.ParseDescriptions(data, "cli")
+		back, err := cmddesc.ParseDescriptions(data, "cli")
 		require.NoError(t, err)
 		require.Len(t, back, len(descs))
 		for i := range descs {
@@ -154,7 +156,7 @@ func TestRealCephCLIValidation(t *testing.T) {
 	ceph := testutil.NeedCephCLI(t)
 	r := sampleRegistry(t)
 	sock := serveRegistry(t, r)
-	m, err := clicommand.NewMatcher(r.Describe(clicommand.DescribeOptions{PacificCompat: true}))
+	m, err := cmddesc.NewMatcher(r.Describe(cmddesc.DescribeOptions{PacificCompat: true}))
 	require.NoError(t, err)
 
 	accepted := []struct {

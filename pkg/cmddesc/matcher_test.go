@@ -1,4 +1,4 @@
-package clicommand
+package cmddesc
 
 import (
 	"strings"
@@ -13,7 +13,7 @@ func descs(t *testing.T, flags int, cmds ...string) []Description {
 	var out []Description
 	for _, c := range cmds {
 		cmd, help, _ := strings.Cut(c, " :: ")
-		s, err := SpecFromString(cmd)
+		s, err := ParseSpec(cmd)
 		require.NoError(t, err)
 		s.Help = help
 		out = append(out, s.Describe("mgr", DescribeOptions{ExtraFlags: flags}))

@@ -1,4 +1,4 @@
-package clicommand
+package cmddesc
 
 import (
 	"bytes"
@@ -61,7 +61,7 @@ type Matcher struct {
 
 type candidate struct {
 	desc  Description
-	sig   []*boundArg // literal words have lit set
+	sig   []*Param // literal words have lit set
 	spec  *Spec
 	nreq  int
 	flags int
@@ -72,14 +72,14 @@ type candidate struct {
 func NewMatcher(descs []Description) (*Matcher, error) {
 	m := &Matcher{}
 	for _, d := range descs {
-		c := &candidate{desc: d, flags: d.Flags, spec: &Spec{Sig: d.Sig, Help: d.Help, Perm: d.Perm, Flags: d.Flags, prefix: d.Sig.Prefix(), byName: map[string]*boundArg{}}}
+		c := &candidate{desc: d, flags: d.Flags, spec: &Spec{Sig: d.Sig, Help: d.Help, Perm: d.Perm, Flags: d.Flags, prefix: d.Sig.Prefix(), byName: map[string]*Param{}}}
 		for _, w := range d.Sig {
 			if w.Arg == nil {
-				c.sig = append(c.sig, &boundArg{name: "prefix", lit: w.Literal, required: true, n: 1, positional: true})
+				c.sig = append(c.sig, &Param{name: "prefix", lit: w.Literal, required: true, n: 1, positional: true})
 				c.nreq++
 				continue
 			}
-			b, err := compileArg(w.Arg)
+			b, err := NewParam(w.Arg)
 			if err != nil {
 				return nil, fmt.Errorf("command %q: %w", d.Sig.Prefix(), err)
 			}
@@ -93,9 +93,6 @@ func NewMatcher(descs []Description) (*Matcher, error) {
 	}
 	return m, nil
 }
-
-// MatcherFor compiles a registry's commands.
-func MatcherFor(r *Registry) (*Matcher, error) { return NewMatcher(r.Describe(DescribeOptions{})) }
 
 // Usage returns a command's usage line as MatchError shows it, e.g.
 // "count <num:int>" (help output lists commands with it).
@@ -257,7 +254,7 @@ func (c *candidate) usage() string {
 
 // validateOne checks a word for a descriptor, splitting on commas for
 // repeated arguments unless it is a positional CephString.
-func validateOne(word string, b *boundArg, isKwarg, partial bool) ([]any, *ArgumentError) {
+func validateOne(word string, b *Param, isKwarg, partial bool) ([]any, *ArgumentError) {
 	if b.lit != "" {
 		if word == b.lit || (partial && strings.HasPrefix(b.lit, word)) {
 			return []any{word}, nil
@@ -350,15 +347,15 @@ func (c *candidate) validate(words []string) (map[string]any, []string, *Argumen
 		word string
 		err  *ArgumentError
 	}
-	byName := map[string]*boundArg{}
+	byName := map[string]*Param{}
 	for _, b := range c.sig {
 		if b.lit == "" {
 			byName[b.name] = b
 		}
 	}
 	injectargs := len(args) > 0 && args[0] == "injectargs"
-	state := map[*boundArg]*[2]int{} // numseen, n
-	st := func(b *boundArg) *[2]int {
+	state := map[*Param]*[2]int{} // numseen, n
+	st := func(b *Param) *[2]int {
 		s, ok := state[b]
 		if !ok {
 			s = &[2]int{0, b.n}
@@ -380,7 +377,7 @@ func (c *candidate) validate(words []string) (map[string]any, []string, *Argumen
 				}
 			}
 			if have && myarg != "" {
-				var kd *boundArg
+				var kd *Param
 				var kv string
 				if m := kwargEquals.FindStringSubmatch(myarg); m != nil {
 					kd, kv = byName[strings.ReplaceAll(m[1], "-", "_")], m[2]
@@ -480,7 +477,7 @@ func (c *candidate) validate(words []string) (map[string]any, []string, *Argumen
 
 // storeArg is ceph_argparse.store_arg: repeated arguments accumulate,
 // literal words join into "prefix", others are set.
-func storeArg(b *boundArg, vals []any, d map[string]any) {
+func storeArg(b *Param, vals []any, d map[string]any) {
 	switch {
 	case b.many || b.n > 1:
 		old, _ := d[b.name].([]any)

@@ -1,4 +1,4 @@
-package clicommand
+package cmddesc
 
 import (
 	"encoding/json"
@@ -120,7 +120,7 @@ func mustArg(t *testing.T, s string) *Arg {
 }
 
 func TestDescribePacificCompat(t *testing.T) {
-	s, err := SpecFromString("vol create name=name,type=CephString,goodchars=[a-z] name=force,req=false,positional=false,type=CephBool name=size,req=false,positional=false,type=CephSizeBytes,default_unit=KB")
+	s, err := ParseSpec("vol create name=name,type=CephString,goodchars=[a-z] name=force,req=false,positional=false,type=CephBool name=size,req=false,positional=false,type=CephSizeBytes,default_unit=KB")
 	require.NoError(t, err)
 	d := s.Describe("volumes", DescribeOptions{PacificCompat: true, ExtraFlags: FlagMgr})
 	require.Equal(t, "vol create name=name,type=CephString,goodchars=[a-z] name=force,req=false,type=CephBool name=size,req=false,type=CephString", d.Sig.String())

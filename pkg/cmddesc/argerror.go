@@ -1,4 +1,4 @@
-package clicommand
+package cmddesc
 
 // ArgErrorKind classifies argument errors the way Ceph's ceph_argparse
 // does; the matcher uses the kind to decide whether to try the next

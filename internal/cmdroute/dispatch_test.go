@@ -1,4 +1,4 @@
-package clicommand
+package cmdroute
 
 import (
 	"context"
@@ -8,36 +8,37 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 	"github.com/stretchr/testify/require"
 )
 
 // The commands of Ceph's test_object_format.py (surface §4.1 vectors 16-23).
 type alphaArgs struct {
-	Meta `prefix:"alpha one" perm:"r"`
-	Name string `default:"default"`
+	clicommand.Meta `prefix:"alpha one" perm:"r"`
+	Name            string `default:"default"`
 }
 
 type betaArgs struct {
-	Meta   `prefix:"beta two" perm:"r"`
-	Name   string  `default:"default"`
-	Format *string // declared by the handler itself, as beta_two does
+	clicommand.Meta `prefix:"beta two" perm:"r"`
+	Name            string  `default:"default"`
+	Format          *string // declared by the handler itself, as beta_two does
 }
 
 type gammaArgs struct {
-	Meta `prefix:"gamma three" perm:"rw"`
-	Size int `default:"0"`
+	clicommand.Meta `prefix:"gamma three" perm:"rw"`
+	Size            int `default:"0"`
 }
 
 type zErrArgs struct {
-	Meta `prefix:"z_err" perm:"rw"`
-	Name string
+	clicommand.Meta `prefix:"z_err" perm:"rw"`
+	Name            string
 }
 
 type emptyArgs struct {
-	Meta   `prefix:"empty one" perm:"rw"`
-	Name   string
-	Retval *int
+	clicommand.Meta `prefix:"empty one" perm:"rw"`
+	Name            string
+	Retval          *int
 }
 
 type funnyThings struct {
@@ -69,38 +70,33 @@ func (f fancyFormatter) Format(v any, fm objectformat.Format) ([]byte, error) {
 
 func objectFormatRegistry(t *testing.T) *Registry {
 	r := NewRegistry()
-	require.NoError(t, r.Add("test",
-		Responder(func(_ context.Context, a *alphaArgs) (map[string]any, error) {
-			return map[string]any{"alpha": "one", "name": a.Name, "weight": 300}, nil
-		}),
-		Responder(func(_ context.Context, a *betaArgs) (map[string]any, error) {
-			return map[string]any{"beta": "two", "name": a.Name, "weight": 72}, nil
-		}),
-		Responder(func(_ context.Context, a *gammaArgs) (funnyThings, error) {
-			return funnyThings{Name: "funnystuff", Size: a.Size}, nil
-		}, objectformat.WithFormatter(fancyFormatter{})),
-		ErrorResponseHandler(func(_ context.Context, a *zErrArgs) (objectformat.Result, error) {
-			if strings.Contains(a.Name, "z") {
-				return objectformat.Result{}, objectformat.NewErrorResponse(a.Name + " bad")
+	require.NoError(t, r.Add("test", clicommand.Responder(func(_ context.Context, a *alphaArgs) (map[string]any, error) {
+		return map[string]any{"alpha": "one", "name": a.Name, "weight": 300}, nil
+	}), clicommand.Responder(func(_ context.Context, a *betaArgs) (map[string]any, error) {
+		return map[string]any{"beta": "two", "name": a.Name, "weight": 72}, nil
+	}), clicommand.Responder(func(_ context.Context, a *gammaArgs) (funnyThings, error) {
+		return funnyThings{Name: "funnystuff", Size: a.Size}, nil
+	}, objectformat.WithFormatter(fancyFormatter{})), clicommand.ErrorResponseHandler(func(_ context.Context, a *zErrArgs) (objectformat.Result, error) {
+		if strings.Contains(a.Name, "z") {
+			return objectformat.Result{}, objectformat.NewErrorResponse(a.Name + " bad")
+		}
+		return objectformat.OK(a.Name), nil
+	}), clicommand.EmptyResponder(func(_ context.Context, a *emptyArgs) error {
+		if a.Name == "pow" {
+			rv := -5
+			if a.Retval != nil {
+				rv = *a.Retval
 			}
-			return objectformat.OK(a.Name), nil
-		}),
-		EmptyResponder(func(_ context.Context, a *emptyArgs) error {
-			if a.Name == "pow" {
-				rv := -5
-				if a.Retval != nil {
-					rv = *a.Retval
-				}
-				return objectformat.NewErrorResponseCode(a.Name, rv)
-			}
-			return nil
-		}),
+			return objectformat.NewErrorResponseCode(a.Name, rv)
+		}
+		return nil
+	}),
 	))
 	return r
 }
 
 func call(r *Registry, cmd map[string]any) objectformat.Result {
-	return r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: cmd})
+	return r.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: cmd})
 }
 
 func TestResponderThroughRegistry(t *testing.T) {
@@ -168,29 +164,29 @@ func TestFormatArgument(t *testing.T) {
 func TestResponderChecksFormatFirst(t *testing.T) {
 	ran := false
 	r := NewRegistry()
-	r.MustAdd("m", Responder(func(context.Context, *alphaArgs) (int, error) { ran = true; return 1, nil }))
+	r.MustAdd("m", clicommand.Responder(func(context.Context, *alphaArgs) (int, error) { ran = true; return 1, nil }))
 	res := call(r, map[string]any{"prefix": "alpha one", "format": "xml"})
 	require.Equal(t, "Unsupported format: xml", res.Stderr)
 	require.False(t, ran)
 }
 
 type typesArgs struct {
-	Meta  `prefix:"antigravity types" desc:"typed args"`
-	A     int
-	C     color
-	Flag  bool
-	IDs   []int    `ceph:"req=false"`
-	Ratio *float64 `ceph:"positional=true"`
-	Name  *string
-	Pair  *[2]int
-	Size  *int64 `ceph:"type=CephSizeBytes"`
-	U8    *uint8
-	OSD   *int `ceph:"name=osd,type=CephOsdName"`
+	clicommand.Meta `prefix:"antigravity types" desc:"typed args"`
+	A               int
+	C               color
+	Flag            bool
+	IDs             []int    `ceph:"req=false"`
+	Ratio           *float64 `ceph:"positional=true"`
+	Name            *string
+	Pair            *[2]int
+	Size            *int64 `ceph:"type=CephSizeBytes"`
+	U8              *uint8
+	OSD             *int `ceph:"name=osd,type=CephOsdName"`
 }
 
 func typesRegistry(t *testing.T, got **typesArgs) *Registry {
 	r := NewRegistry()
-	require.NoError(t, r.Add("antigravity", Func(func(_ context.Context, a *typesArgs) objectformat.Result {
+	require.NoError(t, r.Add("antigravity", clicommand.Func(func(_ context.Context, a *typesArgs) objectformat.Result {
 		*got = a
 		return objectformat.Result{}
 	})))
@@ -281,12 +277,12 @@ func TestServerSideBinding(t *testing.T) {
 }
 
 type inbufArgs struct {
-	Meta  `prefix:"take file"`
-	Inbuf *string
+	clicommand.Meta `prefix:"take file"`
+	Inbuf           *string
 }
 
 type noInbufArgs struct {
-	Meta `prefix:"no file"`
+	clicommand.Meta `prefix:"no file"`
 }
 
 // TestInbuf: the -i input reaches an inbuf field only when non-empty, and a
@@ -294,51 +290,46 @@ type noInbufArgs struct {
 func TestInbuf(t *testing.T) {
 	var seen *string
 	r := NewRegistry()
-	r.MustAdd("m",
-		Func(func(_ context.Context, a *inbufArgs) objectformat.Result {
-			seen = a.Inbuf
-			return objectformat.Result{}
-		}),
-		Func(func(context.Context, *noInbufArgs) objectformat.Result { return objectformat.OK("ran") }),
+	r.MustAdd("m", clicommand.Func(func(_ context.Context, a *inbufArgs) objectformat.Result {
+		seen = a.Inbuf
+		return objectformat.Result{}
+	}), clicommand.Func(func(context.Context, *noInbufArgs) objectformat.Result { return objectformat.OK("ran") }),
 	)
-	res := r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: map[string]any{"prefix": "take file"}, Inbuf: []byte("data\n")})
+	res := r.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "take file"}, Inbuf: []byte("data\n")})
 	require.Zero(t, res.Retval)
 	require.Equal(t, "data\n", *seen)
-	res = r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: map[string]any{"prefix": "take file"}})
+	res = r.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "take file"}})
 	require.Zero(t, res.Retval)
 	require.Nil(t, seen)
-	res = r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: map[string]any{"prefix": "no file"}, Inbuf: []byte("x")})
+	res = r.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "no file"}, Inbuf: []byte("x")})
 	require.Equal(t, objectformat.Failed(-int(syscall.EINVAL), "Invalid command: Input file data (-i) not supported").String(), res.String())
 }
 
 type writeArgs struct {
-	Write `prefix:"do write"`
+	clicommand.Write `prefix:"do write"`
 }
 
 type readArgs struct {
-	Read `prefix:"do read"`
+	clicommand.Read `prefix:"do read"`
 }
 
 func TestDispatchErrors(t *testing.T) {
 	r := NewRegistry()
-	r.MustAdd("m",
-		EmptyResponder(func(context.Context, *writeArgs) error { return nil }),
-		Func(func(context.Context, *readArgs) objectformat.Result { panic("boom") }),
-	)
+	r.MustAdd("m", clicommand.EmptyResponder(func(context.Context, *writeArgs) error { return nil }), clicommand.Func(func(context.Context, *readArgs) objectformat.Result { panic("boom") }))
 	ctx := context.Background()
 	// surface §4.4 vector 81: an unknown prefix sent raw.
-	res := r.Dispatch(ctx, Call{Perm: "rw", Cmd: map[string]any{"prefix": "antigravity nosuch"}})
+	res := r.Dispatch(ctx, clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "antigravity nosuch"}})
 	require.Equal(t, objectformat.Failed(-22, "No handler found for 'antigravity nosuch'").String(), res.String())
-	res = r.Dispatch(ctx, Call{Perm: "rw", Cmd: map[string]any{}})
+	res = r.Dispatch(ctx, clicommand.Call{Perm: "rw", Cmd: map[string]any{}})
 	require.Equal(t, -22, res.Retval)
 	// permissions: a read-only caller cannot run a write command.
-	res = r.Dispatch(ctx, Call{Cmd: map[string]any{"prefix": "do write"}, Perm: "r"})
+	res = r.Dispatch(ctx, clicommand.Call{Cmd: map[string]any{"prefix": "do write"}, Perm: "r"})
 	require.Equal(t, -int(syscall.EACCES), res.Retval)
 	require.Contains(t, res.Stderr, "needs 'w' permission")
-	res = r.Dispatch(ctx, Call{Cmd: map[string]any{"prefix": "do write"}, Perm: "rw"})
+	res = r.Dispatch(ctx, clicommand.Call{Cmd: map[string]any{"prefix": "do write"}, Perm: "rw"})
 	require.Zero(t, res.Retval)
 	// a panicking handler becomes -EINVAL with the stack in stderr.
-	res = r.Dispatch(ctx, Call{Cmd: map[string]any{"prefix": "do read"}, Perm: "r"})
+	res = r.Dispatch(ctx, clicommand.Call{Cmd: map[string]any{"prefix": "do read"}, Perm: "r"})
 	require.Equal(t, -22, res.Retval)
 	require.Contains(t, res.Stderr, `command "do read" panicked: boom`)
 	require.Contains(t, res.Stderr, "goroutine")
@@ -346,14 +337,13 @@ func TestDispatchErrors(t *testing.T) {
 
 func TestRegistryAdd(t *testing.T) {
 	r := NewRegistry()
-	require.NoError(t, r.Add("one", EmptyResponder(func(context.Context, *writeArgs) error { return nil })))
-	err := r.Add("two", EmptyResponder(func(context.Context, *writeArgs) error { return nil }))
+	require.NoError(t, r.Add("one", clicommand.EmptyResponder(func(context.Context, *writeArgs) error { return nil })))
+	err := r.Add("two", clicommand.EmptyResponder(func(context.Context, *writeArgs) error { return nil }))
 	require.EqualError(t, err, `module two: command "do write" is already registered by module one`)
-	err = r.Add("two", Func(func(context.Context, *readArgs) objectformat.Result { return objectformat.Result{} }),
-		Func(func(context.Context, *readArgs) objectformat.Result { return objectformat.Result{} }))
+	err = r.Add("two", clicommand.Func(func(context.Context, *readArgs) objectformat.Result { return objectformat.Result{} }), clicommand.Func(func(context.Context, *readArgs) objectformat.Result { return objectformat.Result{} }))
 	require.EqualError(t, err, `module two: command "do read" registered twice`)
 	require.Equal(t, 1, r.Len(), "a failed Add adds nothing")
-	err = r.Add("three", Func(func(context.Context, *struct{ X int }) objectformat.Result { return objectformat.Result{} }))
+	err = r.Add("three", clicommand.Func(func(context.Context, *struct{ X int }) objectformat.Result { return objectformat.Result{} }))
 	require.ErrorContains(t, err, "module three: clicommand:")
 	r.Remove("one")
 	require.Zero(t, r.Len())
@@ -364,28 +354,28 @@ func TestRegistryAdd(t *testing.T) {
 func TestLegacyCommand(t *testing.T) {
 	var got map[string]any
 	r := NewRegistry()
-	r.MustAdd("legacy", Legacy("foobar name=myarg,type=CephString name=n,type=CephInt,req=false", "Do something awesome", "rw",
+	r.MustAdd("legacy", clicommand.Legacy("foobar name=myarg,type=CephString name=n,type=CephInt,req=false", "Do something awesome", "rw",
 		objectformat.HandlerFunc(func(_ context.Context, req *objectformat.Request) objectformat.Result {
 			got = req.Cmd
 			return objectformat.OK(string(req.Inbuf))
 		})))
-	res := r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: map[string]any{"prefix": "foobar", "myarg": "x", "n": "7"}, Inbuf: []byte("in")})
+	res := r.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "foobar", "myarg": "x", "n": "7"}, Inbuf: []byte("in")})
 	require.Equal(t, objectformat.OK("in").String(), res.String())
 	require.Equal(t, map[string]any{"prefix": "foobar", "myarg": "x", "n": int64(7)}, got)
-	res = r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: map[string]any{"prefix": "foobar"}})
+	res = r.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: map[string]any{"prefix": "foobar"}})
 	require.Equal(t, "Invalid command: missing required parameter myarg(<string>)", res.Stderr)
 
-	bad := Legacy("foobar name=x,type=CephBogus", "", "rw", nil)
+	bad := clicommand.Legacy("foobar name=x,type=CephBogus", "", "rw", nil)
 	require.ErrorContains(t, bad.Err(), "unknown type CephBogus")
-	require.ErrorContains(t, Legacy("x", "", "zz", nil).Err(), `perm "zz"`)
+	require.ErrorContains(t, clicommand.Legacy("x", "", "zz", nil).Err(), `perm "zz"`)
 }
 
 func TestErrnoFromHandlerErrors(t *testing.T) {
 	type a struct {
-		Meta `prefix:"e"`
+		clicommand.Meta `prefix:"e"`
 	}
 	r := NewRegistry()
-	r.MustAdd("m", EmptyResponder(func(context.Context, *a) error {
+	r.MustAdd("m", clicommand.EmptyResponder(func(context.Context, *a) error {
 		return fmt.Errorf("lookup: %w", syscall.ENOENT)
 	}))
 	res := call(r, map[string]any{"prefix": "e"})
@@ -393,3 +383,7 @@ func TestErrnoFromHandlerErrors(t *testing.T) {
 	require.Equal(t, "lookup: no such file or directory", res.Stderr)
 	require.ErrorContains(t, res.Err(), "no such file or directory")
 }
+
+type color string
+
+func (color) Choices() []string { return []string{"red", "blue-ish"} }

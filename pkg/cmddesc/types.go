@@ -1,4 +1,4 @@
-package clicommand
+package cmddesc
 
 // Client-side validators for the Ceph argument types (ceph_argparse's
 // CephInt ... CephUUID, plus CephSizeBytes from newer Ceph). Each validator

@@ -1,69 +1,28 @@
-package clicommand
+package cmdroute
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 	"strings"
 	"testing"
 )
 
-// FuzzParseSignature: the argdesc parser never panics, and whatever it
-// accepts prints back to a string that parses to an equal signature.
-func FuzzParseSignature(f *testing.F) {
-	for _, s := range []string{
-		"antigravity send to blackhole name=oid,type=CephString name=blackhole,type=CephString,req=false",
-		"osd pool create name=pool,type=CephPoolname name=pg_num,type=CephInt,range=0,req=false",
-		"pick name=color,strings=red|blue-ish,type=CephChoices name=ids,n=N,type=CephInt",
-		"fs new name=fs_name,type=CephString,goodchars=[A-Za-z0-9-_.]",
-		"rng name=v,type=CephInt,range=1|42 name=f,type=CephFloat,range=0.0|1.0,req=false",
-		"x name=a,type=CephString,positional=false,req=False",
-		"x name=,type=", "x ,,,", "=", "a=b", "x name=a,type=CephInt,range=9999999999999999999999",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, cmd string) {
-		sig, err := ParseSignature(cmd)
-		if err != nil {
-			return
-		}
-		again, err := ParseSignature(sig.String())
-		if err != nil {
-			t.Fatalf("reparse of %q: %v", sig.String(), err)
-		}
-		if !sig.Equal(again) || sig.String() != again.String() {
-			t.Fatalf("round trip changed %q to %q", sig.String(), again.String())
-		}
-		data, err := json.Marshal(sig)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var back Signature
-		if err := json.Unmarshal(data, &back); err != nil {
-			t.Fatalf("JSON round trip of %s: %v", data, err)
-		}
-		if !sig.Equal(back) {
-			t.Fatalf("JSON round trip changed %q to %q", sig, back)
-		}
-		if _, err := SpecFromString(cmd); err != nil {
-			t.Fatalf("SpecFromString rejects what ParseSignature accepts: %v", err)
-		}
-	})
-}
-
 type fuzzArgs struct {
-	Meta  `prefix:"fuzz cmd"`
-	Name  string `ceph:"goodchars=[a-z0-9_]"`
-	N     *int   `ceph:"range=-5|500"`
-	IDs   []uint16
-	Ratio *float32
-	Flag  bool
-	Who   *string `ceph:"type=CephName"`
-	OSD   *int    `ceph:"type=CephOsdName"`
-	Pair  *[2]int8
-	Mode  *color
-	Inbuf []byte
+	clicommand.Meta `prefix:"fuzz cmd"`
+	Name            string `ceph:"goodchars=[a-z0-9_]"`
+	N               *int   `ceph:"range=-5|500"`
+	IDs             []uint16
+	Ratio           *float32
+	Flag            bool
+	Who             *string `ceph:"type=CephName"`
+	OSD             *int    `ceph:"type=CephOsdName"`
+	Pair            *[2]int8
+	Mode            *color
+	Inbuf           []byte
 }
 
 // FuzzDecodeCommand: the JSON-command decoder and dispatcher never panic,
@@ -81,7 +40,7 @@ func FuzzDecodeCommand(f *testing.F) {
 		f.Add([]byte(s), []byte(""))
 	}
 	r := NewRegistry()
-	r.MustAdd("fuzz", Func(func(_ context.Context, a *fuzzArgs) objectformat.Result {
+	r.MustAdd("fuzz", clicommand.Func(func(_ context.Context, a *fuzzArgs) objectformat.Result {
 		if a.N != nil && (*a.N < -5 || *a.N > 500) {
 			panic("range not enforced")
 		}
@@ -100,7 +59,7 @@ func FuzzDecodeCommand(f *testing.F) {
 		if dec.Decode(&cmd) != nil {
 			return
 		}
-		res := r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: cmd, Inbuf: inbuf})
+		res := r.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: cmd, Inbuf: inbuf})
 		if strings.Contains(res.Stderr, "panicked") {
 			t.Fatalf("handler saw invalid arguments: %s", res.Stderr)
 		}
@@ -133,14 +92,14 @@ func FuzzMatch(f *testing.F) {
 		"osd down name=ids,type=CephOsdName,n=N name=who,type=CephName,req=false name=pg,type=CephPgid,req=false",
 	}
 	r := NewRegistry()
-	var descs []Description
+	var descs []cmddesc.Description
 	for _, c := range cmds {
-		r.MustAdd("fuzz", Legacy(c, "help", "rw", objectformat.HandlerFunc(func(context.Context, *objectformat.Request) objectformat.Result {
+		r.MustAdd("fuzz", clicommand.Legacy(c, "help", "rw", objectformat.HandlerFunc(func(context.Context, *objectformat.Request) objectformat.Result {
 			return objectformat.Result{}
 		})))
 	}
-	descs = r.Describe(DescribeOptions{})
-	m, err := NewMatcher(descs)
+	descs = r.Describe(cmddesc.DescribeOptions{})
+	m, err := cmddesc.NewMatcher(descs)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -148,7 +107,7 @@ func FuzzMatch(f *testing.F) {
 		words := strings.Fields(line)
 		got, err := m.Match(words)
 		if err != nil {
-			if _, ok := err.(*MatchError); !ok {
+			if _, ok := err.(*cmddesc.MatchError); !ok {
 				t.Fatalf("error of type %T", err)
 			}
 			return
@@ -163,7 +122,7 @@ func FuzzMatch(f *testing.F) {
 		if err := dec.Decode(&cmd); err != nil {
 			t.Fatal(err)
 		}
-		if res := r.Dispatch(context.Background(), Call{Perm: "rw", Cmd: cmd}); res.Retval != 0 {
+		if res := r.Dispatch(context.Background(), clicommand.Call{Perm: "rw", Cmd: cmd}); res.Retval != 0 {
 			t.Fatalf("matcher accepted %q as %s but the dispatcher says %s", line, data, res.Stderr)
 		}
 		m.Complete(words)

@@ -1,4 +1,4 @@
-package clicommand
+package cmddesc
 
 import (
 	"encoding/json"

@@ -1,11 +1,11 @@
-package clicommand
+package cmdroute
 
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 
+	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -17,7 +17,7 @@ func dispatchRegistry(n int) *Registry {
 		return objectformat.Result{}
 	})
 	for i := 0; i < n; i++ {
-		r.MustAdd(fmt.Sprintf("m%d", i%50), Legacy(fmt.Sprintf("bench cmd%d name=oid,type=CephString name=n,type=CephInt,req=false", i), "", "rw", h))
+		r.MustAdd(fmt.Sprintf("m%d", i%50), clicommand.Legacy(fmt.Sprintf("bench cmd%d name=oid,type=CephString name=n,type=CephInt,req=false", i), "", "rw", h))
 	}
 	return r
 }
@@ -33,7 +33,7 @@ func BenchmarkDispatch(b *testing.B) {
 		b.Run(fmt.Sprintf("commands=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				if res := r.Dispatch(ctx, Call{Cmd: cmd, Perm: "rw"}); res.Retval != 0 {
+				if res := r.Dispatch(ctx, clicommand.Call{Cmd: cmd, Perm: "rw"}); res.Retval != 0 {
 					b.Fatal(res.Stderr)
 				}
 			}
@@ -45,45 +45,19 @@ func BenchmarkDispatch(b *testing.B) {
 // (reflection-based binding).
 func BenchmarkStructDispatch(b *testing.B) {
 	type args struct {
-		Meta `prefix:"bench struct"`
-		OID  string
-		N    *int
-		Tags []string `ceph:"req=false"`
+		clicommand.Meta `prefix:"bench struct"`
+		OID             string
+		N               *int
+		Tags            []string `ceph:"req=false"`
 	}
 	r := NewRegistry()
-	r.MustAdd("m", Func(func(context.Context, *args) objectformat.Result { return objectformat.Result{} }))
+	r.MustAdd("m", clicommand.Func(func(context.Context, *args) objectformat.Result { return objectformat.Result{} }))
 	cmd := map[string]any{"prefix": "bench struct", "oid": "obj", "n": "42", "tags": []any{"a", "b"}}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if res := r.Dispatch(ctx, Call{Cmd: cmd, Perm: "rw"}); res.Retval != 0 {
+		if res := r.Dispatch(ctx, clicommand.Call{Cmd: cmd, Perm: "rw"}); res.Retval != 0 {
 			b.Fatal(res.Stderr)
 		}
 	}
 }
-
-// BenchmarkMatch measures the client-side matcher (mgrctl, per call) on the
-// real Pacific monitor table of 500+ commands.
-func BenchmarkMatch(b *testing.B) {
-	data, err := readFixture("testdata/pacific-mon-descriptions.json")
-	if err != nil {
-		b.Fatal(err)
-	}
-	descs, err := ParseDescriptions(data, "cli")
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := NewMatcher(descs)
-	if err != nil {
-		b.Fatal(err)
-	}
-	words := []string{"osd", "pool", "create", "p", "8"}
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		if _, err := m.Match(words); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func readFixture(p string) ([]byte, error) { return os.ReadFile(p) }
