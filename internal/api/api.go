@@ -236,7 +236,7 @@ func NewServer(h Handler, o ServerOptions) *Server {
 		o.ReadTimeout = 30 * time.Second
 	}
 	if o.CommandTimeout <= 0 {
-		o.CommandTimeout = 5 * time.Minute
+		o.CommandTimeout = DefaultCommandTimeout
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
@@ -351,8 +351,7 @@ func (s *Server) serveHTTPCommand(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() != nil {
 			return // the client went away; its command is cancelled
 		}
-		s.reply(w, r, http.StatusOK, objectformat.Failed(-int(syscall.ETIMEDOUT),
-			fmt.Sprintf("command did not complete within %s", s.o.CommandTimeout)))
+		s.reply(w, r, http.StatusOK, TimedOut(req.cmd["prefix"], s.o.CommandTimeout))
 	case <-s.abortCh:
 		abort(asok.ErrShuttingDown)
 		s.reply(w, r, http.StatusServiceUnavailable, ShuttingDown(req.cmd["prefix"]))

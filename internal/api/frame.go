@@ -343,6 +343,17 @@ func ShuttingDown(prefix any) objectformat.Result {
 	return objectformat.Failed(-int(syscall.EAGAIN), fmt.Sprintf("%s: command '%v' did not complete", asok.ErrShuttingDown, prefix))
 }
 
+// DefaultCommandTimeout is how long a command may run unless configured
+// otherwise (ceph-mgr --command-timeout): one default for every transport.
+const DefaultCommandTimeout = 5 * time.Minute
+
+// TimedOut is the reply to a command that ran past limit, the same from
+// every transport: -ETIMEDOUT "command '<prefix>' did not complete within
+// <limit>".
+func TimedOut(prefix any, limit time.Duration) objectformat.Result {
+	return objectformat.Failed(-int(syscall.ETIMEDOUT), fmt.Sprintf("command '%v' did not complete within %s", prefix, limit))
+}
+
 // watchdog ends a command that overruns (answering -ETIMEDOUT and dropping
 // the connection), cancels one whose client went away, and one the server
 // gives up on as it stops (answering shuttingDown); one timer serves all
@@ -405,8 +416,7 @@ func (wd *watchdog) fire() {
 	if time.Since(wd.started) < wd.limit {
 		return
 	}
-	wd.end(objectformat.Failed(-int(syscall.ETIMEDOUT),
-		fmt.Sprintf("command '%v' did not complete within %s", wd.prefix, wd.limit)), context.DeadlineExceeded)
+	wd.end(TimedOut(wd.prefix, wd.limit), context.DeadlineExceeded)
 }
 
 // watchIfSlow starts watching for the client going away once the command

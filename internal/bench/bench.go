@@ -84,7 +84,7 @@ func StartDaemon(reg *modhost.Registry) (*Daemon, error) {
 		cancel()
 		return nil, err
 	}
-	for d.Role() != "active" {
+	for d.Role() != daemon.RoleActive {
 		time.Sleep(time.Millisecond)
 	}
 	return d, nil

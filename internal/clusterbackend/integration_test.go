@@ -377,17 +377,17 @@ func TestClusterFailoverThroughTheRADOSLock(t *testing.T) {
 		}
 		a := start("fa")
 		da := <-a.d
-		require.Eventually(t, func() bool { return da.Role() == "active" }, eventually, 50*time.Millisecond)
+		require.Eventually(t, func() bool { return da.Role() == daemon.RoleActive }, eventually, 50*time.Millisecond)
 		b := start("fb")
 		db := <-b.d
 		time.Sleep(2 * time.Second)
-		assert.Equal(t, "standby", db.Role(), "one active daemon at a time")
+		assert.Equal(t, daemon.RoleStandby, db.Role(), "one active daemon at a time")
 
 		begin := time.Now()
 		a.cancel()
 		require.NoError(t, <-a.done)
 		a.done <- nil // for the cleanup
-		require.Eventually(t, func() bool { return db.Role() == "active" }, eventually, 20*time.Millisecond)
+		require.Eventually(t, func() bool { return db.Role() == daemon.RoleActive }, eventually, 20*time.Millisecond)
 		took := time.Since(begin)
 		t.Logf("clean handover took %s", took)
 		assert.Less(t, took, 5*time.Second)
@@ -583,7 +583,7 @@ func TestClusterSelfTestRun(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("the daemon exited: %v", err)
 	}
-	require.Eventually(t, func() bool { return d.Role() == "active" }, eventually, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return d.Role() == daemon.RoleActive }, eventually, 20*time.Millisecond)
 	asok := func(args ...string) (string, string, int) {
 		return c.ceph(t, append([]string{"--admin-daemon", d.AsokPath()}, args...)...)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/internal/buildinfo"
 	"github.com/gomgr/gomgr/internal/embedded"
 	"github.com/gomgr/gomgr/internal/modhost"
@@ -154,7 +155,7 @@ finds a problem.`,
 	f.IntVar(&o.MaxAsokRequest, "max-asok-request", 64<<10, "largest admin-socket request in bytes")
 	f.Int64Var(&o.MaxAPIRequest, "max-api-request", 64<<20, "largest API request in bytes (commands and -i input)")
 	f.Int64Var(&o.MaxInflight, "max-inflight", 256<<20, "most bytes of requests in flight and of unread replies over 64 KiB, across the clients of the admin and API sockets, and separately of the read-only socket (past it they get EBUSY)")
-	f.DurationVar(&o.CommandTimeout, "command-timeout", 5*time.Minute, "longest time a command may run")
+	f.DurationVar(&o.CommandTimeout, "command-timeout", api.DefaultCommandTimeout, "longest time a command may run")
 	f.DurationVar(&o.ClientTimeout, "client-timeout", 10*time.Second, "longest time a client may take to send a request, or to read its reply (plus 1 s per MiB); also how long a read-only socket command waits for one of its 16 slots")
 	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "longest time a module may take to shut down")
 	f.BoolVar(&checkStore, "check-store", false, "check the embedded store in --data (read-only; no daemon may hold it) and exit: 0 if it is sound")

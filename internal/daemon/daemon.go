@@ -138,7 +138,7 @@ type Daemon struct {
 	roPath      string
 	backendName string
 
-	role        atomic.Value // "starting", "standby", "active", "stopping"
+	role        roleValue
 	mu          sync.RWMutex
 	mgr         *modhost.Manager
 	backend     backend.Backend
@@ -228,7 +228,7 @@ func (o *Options) defaults() error {
 		o.ClientTimeout = 10 * time.Second
 	}
 	if o.CommandTimeout <= 0 {
-		o.CommandTimeout = 5 * time.Minute
+		o.CommandTimeout = api.DefaultCommandTimeout
 	}
 	if o.MaxInflight <= 0 {
 		o.MaxInflight = api.DefaultMaxInflight
@@ -266,8 +266,8 @@ func (d *Daemon) AsokPath() string { return d.asokPath }
 // APIPath is the API socket path.
 func (d *Daemon) APIPath() string { return d.apiPath }
 
-// Role is "starting", "standby", "active" or "stopping".
-func (d *Daemon) Role() string { r, _ := d.role.Load().(string); return r }
+// Role is what the daemon is doing now.
+func (d *Daemon) Role() Role { return d.role.Load() }
 
 // Run runs a daemon until ctx is cancelled (SIGTERM in main) or it fails.
 func Run(ctx context.Context, opts Options) error {
@@ -276,7 +276,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	d := &Daemon{opts: opts, logw: opts.Log}
 	d.log = slog.New(slog.NewTextHandler(opts.Log, &slog.HandlerOptions{Level: modhost.LevelFromDebug(opts.DebugLevel)})).With("daemon", "mgr."+opts.ID)
-	d.role.Store("starting")
+	d.role.Store(RoleStarting)
 	// Another local user who could write to these directories could
 	// replace the sockets or the store: refuse them unless private.
 	if err := privdir.Ensure("data directory", opts.DataDir); err != nil {
@@ -481,7 +481,7 @@ func (d *Daemon) runActive(ctx context.Context) (lost bool, err error) {
 	if err := m.Start(ctx); err != nil {
 		return false, err
 	}
-	d.role.Store("active") // commands wait for this (see ready)
+	d.role.Store(RoleActive) // commands wait for this (see ready)
 	d.log.Info("active", "backend", d.backendName)
 	publish := func() {
 		if err := d.election.Publish(ActiveInfo{ID: d.opts.ID, PID: os.Getpid(), API: d.apiPath, Asok: d.asokPath,
@@ -495,19 +495,19 @@ func (d *Daemon) runActive(ctx context.Context) (lost bool, err error) {
 	for {
 		select {
 		case <-ctx.Done():
-			d.role.Store("stopping")
+			d.role.Store(RoleStopping)
 			d.log.Info("shutting down")
 			d.drainServers() // commands in flight end before the modules do
 			m.Close()
 			_ = d.election.Resign()
 			return false, nil
 		case <-d.election.Lost():
-			d.role.Store("stopping")
+			d.role.Store(RoleStopping)
 			m.Close()
 			d.mu.Lock()
 			d.mgr = nil
 			d.mu.Unlock()
-			d.role.Store("standby")
+			d.role.Store(RoleStandby)
 			return true, nil
 		case <-tick.C:
 			publish()
@@ -551,7 +551,7 @@ func (d *Daemon) interrupted(ctx context.Context, cmd map[string]any) objectform
 	case errors.Is(cause, asok.ErrClientGone):
 		return objectformat.Failed(-int(syscall.ECANCELED), fmt.Sprintf("command '%v' cancelled: %v", cmd["prefix"], cause))
 	}
-	return timedOut(cmd, d.opts.CommandTimeout)
+	return api.TimedOut(cmd["prefix"], d.opts.CommandTimeout)
 }
 
 // starting answers a command that came while the daemon starts.
@@ -563,11 +563,11 @@ func (d *Daemon) starting() objectformat.Result {
 // its modules are registered (role active or standby). While the daemon
 // starts it waits up to StartWait; nil means it is still starting (or
 // stopping: then role says so).
-func (d *Daemon) ready(ctx context.Context) (m *modhost.Manager, role string) {
+func (d *Daemon) ready(ctx context.Context) (m *modhost.Manager, role Role) {
 	var deadline time.Time
 	for {
 		m, role = d.manager(), d.Role()
-		if m != nil && (role == "active" || role == "standby") || role == "stopping" {
+		if m != nil && (role == RoleActive || role == RoleStandby) || role == RoleStopping {
 			return m, role
 		}
 		now := time.Now()
@@ -579,10 +579,6 @@ func (d *Daemon) ready(ctx context.Context) (m *modhost.Manager, role string) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-func timedOut(cmd map[string]any, limit time.Duration) objectformat.Result {
-	return objectformat.Failed(-int(syscall.ETIMEDOUT), fmt.Sprintf("command '%v' did not complete within %s", cmd["prefix"], limit))
 }
 
 // run runs a command in the caller's goroutine, counting it; the caller
@@ -602,11 +598,11 @@ func (d *Daemon) dispatch(ctx context.Context, cmd map[string]any, inbuf []byte,
 	m, role := d.ready(ctx)
 	prefix, _ := cmd["prefix"].(string)
 	switch {
-	case role == "stopping":
+	case role == RoleStopping:
 		return api.ShuttingDown(prefix)
 	case m == nil:
 		return d.starting()
-	case role != "active":
+	case role != RoleActive:
 		// A command the active daemon runs is refused as retryable
 		// (-EAGAIN, naming the active daemon); one nobody runs goes to
 		// the router, which answers -EINVAL as the active daemon would.
@@ -659,7 +655,7 @@ func (d *Daemon) Describe(opts cmddesc.DescribeOptions) []cmddesc.Description {
 func (d *Daemon) describeReady(ctx context.Context, opts cmddesc.DescribeOptions) ([]cmddesc.Description, *objectformat.Result) {
 	m, role := d.ready(ctx)
 	switch {
-	case role == "stopping":
+	case role == RoleStopping:
 		res := api.ShuttingDown("get_command_descriptions")
 		return nil, &res
 	case m == nil:
@@ -689,7 +685,7 @@ func (d *Daemon) daemonInfo(kind string) map[string]any {
 			"command_latency_ns": d.stats.latencyNanos.Load(), "goroutines": modhost.Goroutines(),
 		}}
 	case "status":
-		return map[string]any{"role": d.Role()}
+		return map[string]any{"role": d.Role().String()}
 	}
 	return nil
 }

@@ -186,7 +186,7 @@ func TestSecondDaemonSameID(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a, doneA := startInProcess(t, ctx, "x", data, filepath.Join(base, "a"), modhost.NewRegistry())
-	require.Eventually(t, func() bool { return a.Role() == "active" }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return a.Role() == RoleActive }, 5*time.Second, 5*time.Millisecond)
 
 	err := runErr(t, Options{ID: "x", DataDir: data, RunDir: filepath.Join(base, "b")})
 	require.Error(t, err)
@@ -194,7 +194,7 @@ func TestSecondDaemonSameID(t *testing.T) {
 	assert.Contains(t, err.Error(), "pid ")
 
 	b, doneB := startInProcess(t, ctx, "y", data, filepath.Join(base, "c"), modhost.NewRegistry())
-	require.Eventually(t, func() bool { return b.Role() == "standby" }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return b.Role() == RoleStandby }, 5*time.Second, 5*time.Millisecond)
 	cancel()
 	require.NoError(t, <-doneA)
 	require.NoError(t, <-doneB)
@@ -202,7 +202,7 @@ func TestSecondDaemonSameID(t *testing.T) {
 	// Once the first one has exited, the id is free again.
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	c, doneC := startInProcess(t, ctx2, "x", data, filepath.Join(base, "a"), modhost.NewRegistry())
-	require.Eventually(t, func() bool { return c.Role() == "active" }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return c.Role() == RoleActive }, 5*time.Second, 5*time.Millisecond)
 	cancel2()
 	require.NoError(t, <-doneC)
 }

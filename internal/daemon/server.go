@@ -146,7 +146,7 @@ func (h apiHandler) Permit(ctx context.Context, cmd map[string]any, perm string)
 	prefix, _ := cmd["prefix"].(string)
 	var deny objectformat.Result
 	switch {
-	case role == "stopping":
+	case role == RoleStopping:
 		deny = api.ShuttingDown(prefix)
 	case m == nil:
 		deny = d.starting()
@@ -177,7 +177,7 @@ func (h apiHandler) Descriptions(ctx context.Context) ([]byte, error) {
 
 func (h apiHandler) Status(context.Context) api.Status {
 	d := h.d
-	s := api.Status{ID: d.opts.ID, Role: d.Role(), PID: pid(), Version: d.opts.Version, Backend: d.backendName, API: d.apiPath, Asok: d.asokPath, MaxRequest: d.opts.MaxAPIRequest}
+	s := api.Status{ID: d.opts.ID, Role: d.Role().String(), PID: pid(), Version: d.opts.Version, Backend: d.backendName, API: d.apiPath, Asok: d.asokPath, MaxRequest: d.opts.MaxAPIRequest}
 	if info, err := d.election.Active(); err == nil {
 		s.Active = info.ID
 	}
@@ -187,7 +187,7 @@ func (h apiHandler) Status(context.Context) api.Status {
 func (h apiHandler) Snapshot(context.Context) (api.Snapshot, error) {
 	d := h.d
 	m := d.manager()
-	if d.Role() != "active" || m == nil {
+	if d.Role() != RoleActive || m == nil {
 		return api.Snapshot{}, objectformat.NewErrorResponseCode("not the active daemon", -11)
 	}
 	d.mu.RLock()

@@ -57,7 +57,7 @@ func (d *Daemon) runStandby(ctx context.Context) error {
 	if err := m.Start(ctx); err != nil {
 		return err
 	}
-	d.role.Store("standby")
+	d.role.Store(RoleStandby)
 	defer func() {
 		m.Close()
 		d.mu.Lock()

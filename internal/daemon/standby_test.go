@@ -85,14 +85,14 @@ func TestStandbyModules(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	ctxX, stopX := context.WithCancel(context.Background())
 	x, doneX := startInProcess(t, ctxX, "x", data, dir, reg)
-	require.Eventually(t, func() bool { return x.Role() == "active" }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return x.Role() == RoleActive }, 5*time.Second, 10*time.Millisecond)
 	res := x.Command(context.Background(), map[string]any{"prefix": "config set", "who": "mgr", "name": "mgr/webby/place", "value": "away"}, nil, "rw")
 	require.Zero(t, res.Retval, res.Stderr)
 
 	ctxY, stopY := context.WithCancel(context.Background())
 	defer stopY()
 	y, doneY := startInProcess(t, ctxY, "y", data, dir, reg)
-	require.Eventually(t, func() bool { return y.Role() == "standby" }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return y.Role() == RoleStandby }, 5*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool { return standby.last() == "http://active.example:8080/ away" }, 5*time.Second, 10*time.Millisecond,
 		"the standby module sees the active URI and the options; last saw %q", standby.last())
 	res = y.Command(context.Background(), map[string]any{"prefix": "mgr module ls"}, nil, "rw")
@@ -111,7 +111,7 @@ func TestStandbyModules(t *testing.T) {
 
 	stopX()
 	require.NoError(t, <-doneX)
-	require.Eventually(t, func() bool { return y.Role() == "active" }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return y.Role() == RoleActive }, 5*time.Second, 10*time.Millisecond)
 	res = y.Command(context.Background(), map[string]any{"prefix": "mgr services"}, nil, "rw")
 	require.Equal(t, "{\n  \"webby\": \"http://active.example:8080/\"\n}", string(res.Stdout))
 	stopY()

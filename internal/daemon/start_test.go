@@ -75,7 +75,7 @@ func runInProcess(t *testing.T, ctx context.Context, o Options) (d *Daemon, canc
 // waitActive waits until d is the active daemon.
 func waitActive(t *testing.T, d *Daemon) {
 	t.Helper()
-	require.Eventually(t, func() bool { return d.Role() == "active" }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return d.Role() == RoleActive }, 10*time.Second, 5*time.Millisecond)
 }
 
 // startDaemon runs an in-process daemon with opts (see runInProcess) and

@@ -35,7 +35,7 @@ func runFor(t *testing.T, data, run string, reg *modhost.Registry) (cmd func(inb
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d, done := startInProcess(t, ctx, "s", data, run, reg)
-	require.Eventually(t, func() bool { return d.Role() == "active" }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return d.Role() == RoleActive }, 5*time.Second, 5*time.Millisecond)
 	stopped := false
 	stop = func() {
 		if stopped {

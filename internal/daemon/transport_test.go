@@ -88,7 +88,7 @@ func runDaemon(t *testing.T, o Options) (*Daemon, *slow, context.CancelFunc, <-c
 // active waits for the daemon to be active.
 func active(t *testing.T, d *Daemon) {
 	t.Helper()
-	require.Eventually(t, func() bool { return d.Role() == "active" }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return d.Role() == RoleActive }, 10*time.Second, time.Millisecond)
 }
 
 // started waits for n commands of the slow module to start.
@@ -235,7 +235,7 @@ func TestStillStartingAnswersEAGAIN(t *testing.T) {
 	a, _, _, _ := runDaemon(t, Options{ID: "a", DataDir: data, RunDir: dir})
 	active(t, a)
 	b, _, _, _ := runDaemon(t, Options{ID: "b", DataDir: data, RunDir: dir, StandbyPoll: 5 * time.Second, StartWait: 100 * time.Millisecond})
-	require.Equal(t, "starting", b.Role())
+	require.Equal(t, RoleStarting, b.Role())
 	const msg = "mgr.b is starting; try again"
 
 	got, err := asokRaw(t, b.AsokPath(), []byte(`{"prefix": "get_command_descriptions"}`+"\x00"), false)
@@ -262,7 +262,7 @@ func TestStillStartingAnswersEAGAIN(t *testing.T) {
 		require.Equal(t, 22, r.Code)
 		require.Contains(t, r.Stderr, msg)
 	}
-	require.Equal(t, "starting", b.Role(), "the checks ran while it was starting")
+	require.Equal(t, RoleStarting, b.Role(), "the checks ran while it was starting")
 }
 
 // TestShutdownAnswersInFlight: on shutdown, commands that finish within

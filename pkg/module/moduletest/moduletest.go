@@ -144,7 +144,7 @@ func Start(t testing.TB, name string, opts ...Option) *Harness {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("moduletest: the daemon did not start within 30s")
 	}
-	for deadline := time.Now().Add(30 * time.Second); h.d.Role() != "active"; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); h.d.Role() != daemon.RoleActive; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("moduletest: the daemon did not become active within 30s")
 		}
