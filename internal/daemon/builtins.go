@@ -148,35 +148,47 @@ type helpArgs struct {
 }
 
 // builtins are the daemon's own commands.
-func (d *Daemon) builtins() []*clicommand.Command {
+// builtins are the daemon's own commands ("mgr module ls", "config set",
+// "config-key get", "health", "status"...) for one manager: they hold the
+// manager and the backend they act on; of the daemon they read only its
+// options and what it guards with its own locks (standbys, counters).
+type builtins struct {
+	m     *modhost.Manager
+	b     backend.Backend
+	d     *Daemon
+	since time.Time // when this manager became active
+}
+
+// commands are the built-in commands.
+func (bi *builtins) commands() []*clicommand.Command {
 	return []*clicommand.Command{
-		clicommand.Responder(d.moduleLs, objectformat.WithPlain(plainModuleList)),
-		clicommand.ErrorResponseHandler(d.moduleEnable),
-		clicommand.ErrorResponseHandler(d.moduleDisable),
-		clicommand.Responder(d.services),
-		clicommand.Responder(d.mgrStat),
-		clicommand.ErrorResponseHandler(d.configGet),
-		clicommand.EmptyResponder(d.configSet),
-		clicommand.EmptyResponder(d.configRm),
-		clicommand.Responder(d.configDump, objectformat.WithPlain(plainConfigDump)),
-		clicommand.Responder(d.configHelp),
-		clicommand.Responder(d.configLs, objectformat.WithPlain(func(names []string) string { return strings.Join(names, "\n") })),
-		clicommand.ErrorResponseHandler(d.keyGet),
-		clicommand.ErrorResponseHandler(d.keySet),
-		clicommand.ErrorResponseHandler(d.keyRm),
-		clicommand.ErrorResponseHandler(d.keyExists),
-		clicommand.Responder(d.keyLs),
-		clicommand.Responder(d.keyDump),
-		clicommand.Responder(d.health, objectformat.WithFormatter(healthFormatter{}), objectformat.WithDefaultFormat(objectformat.Plain)),
-		clicommand.Responder(d.status, objectformat.WithPlain(plainStatus)),
-		clicommand.Responder(d.version, objectformat.WithPlain(func(v map[string]string) string { return v["version"] })),
+		clicommand.Responder(bi.moduleLs, objectformat.WithPlain(plainModuleList)),
+		clicommand.ErrorResponseHandler(bi.moduleEnable),
+		clicommand.ErrorResponseHandler(bi.moduleDisable),
+		clicommand.Responder(bi.services),
+		clicommand.Responder(bi.mgrStat),
+		clicommand.ErrorResponseHandler(bi.configGet),
+		clicommand.EmptyResponder(bi.configSet),
+		clicommand.EmptyResponder(bi.configRm),
+		clicommand.Responder(bi.configDump, objectformat.WithPlain(plainConfigDump)),
+		clicommand.Responder(bi.configHelp),
+		clicommand.Responder(bi.configLs, objectformat.WithPlain(func(names []string) string { return strings.Join(names, "\n") })),
+		clicommand.ErrorResponseHandler(bi.keyGet),
+		clicommand.ErrorResponseHandler(bi.keySet),
+		clicommand.ErrorResponseHandler(bi.keyRm),
+		clicommand.ErrorResponseHandler(bi.keyExists),
+		clicommand.Responder(bi.keyLs),
+		clicommand.Responder(bi.keyDump),
+		clicommand.Responder(bi.health, objectformat.WithFormatter(healthFormatter{}), objectformat.WithDefaultFormat(objectformat.Plain)),
+		clicommand.Responder(bi.status, objectformat.WithPlain(plainStatus)),
+		clicommand.Responder(bi.version, objectformat.WithPlain(func(v map[string]string) string { return v["version"] })),
 		clicommand.Responder(func(context.Context, *perfDumpArgs) (map[string]any, error) {
-			return d.daemonInfo("perf_counters"), nil
+			return bi.d.daemonInfo("perf_counters"), nil
 		}),
 		clicommand.Responder(func(context.Context, *perfSchemaArgs) (map[string]any, error) {
-			return d.daemonInfo("perf_schema"), nil
+			return bi.d.daemonInfo("perf_schema"), nil
 		}),
-		clicommand.Responder(d.help, objectformat.WithPlain(func(h []helpEntry) string {
+		clicommand.Responder(bi.help, objectformat.WithPlain(func(h []helpEntry) string {
 			var b strings.Builder
 			for _, e := range h {
 				fmt.Fprintf(&b, "%-50s %s\n", e.Usage, e.Help)
@@ -186,8 +198,8 @@ func (d *Daemon) builtins() []*clicommand.Command {
 	}
 }
 
-func (d *Daemon) moduleLs(context.Context, *moduleLsArgs) (modhost.ModuleList, error) {
-	return d.mgr.List(), nil
+func (bi *builtins) moduleLs(context.Context, *moduleLsArgs) (modhost.ModuleList, error) {
+	return bi.m.List(), nil
 }
 
 func plainModuleList(l modhost.ModuleList) string {
@@ -219,41 +231,41 @@ func plainModuleList(l modhost.ModuleList) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-func (d *Daemon) moduleEnable(ctx context.Context, a *moduleEnableArgs) (objectformat.Result, error) {
-	msg, err := d.mgr.Enable(ctx, a.Module, a.Force != nil)
+func (bi *builtins) moduleEnable(ctx context.Context, a *moduleEnableArgs) (objectformat.Result, error) {
+	msg, err := bi.m.Enable(ctx, a.Module, a.Force != nil)
 	return objectformat.Result{Stderr: msg}, err
 }
 
-func (d *Daemon) moduleDisable(ctx context.Context, a *moduleDisableArgs) (objectformat.Result, error) {
-	msg, err := d.mgr.Disable(ctx, a.Module)
+func (bi *builtins) moduleDisable(ctx context.Context, a *moduleDisableArgs) (objectformat.Result, error) {
+	msg, err := bi.m.Disable(ctx, a.Module)
 	return objectformat.Result{Stderr: msg}, err
 }
 
-func (d *Daemon) services(context.Context, *servicesArgs) (map[string]string, error) {
-	return d.mgr.Services(), nil
+func (bi *builtins) services(context.Context, *servicesArgs) (map[string]string, error) {
+	return bi.m.Services(), nil
 }
 
-func (d *Daemon) mgrStat(context.Context, *mgrStatArgs) (map[string]any, error) {
-	standbys := d.standbys()
-	return map[string]any{"epoch": 0, "available": true, "active_name": d.opts.ID, "num_standby": len(standbys)}, nil
+func (bi *builtins) mgrStat(context.Context, *mgrStatArgs) (map[string]any, error) {
+	standbys := bi.d.standbys()
+	return map[string]any{"epoch": 0, "available": true, "active_name": bi.d.opts.ID, "num_standby": len(standbys)}, nil
 }
 
-func (d *Daemon) configGet(_ context.Context, a *configGetArgs) (objectformat.Result, error) {
+func (bi *builtins) configGet(_ context.Context, a *configGetArgs) (objectformat.Result, error) {
 	if err := modhost.CheckWho(a.Who); err != nil {
 		return objectformat.Result{}, err
 	}
 	if a.Key == nil {
 		var b strings.Builder
-		for _, e := range d.configEntries() {
+		for _, e := range bi.configEntries() {
 			fmt.Fprintf(&b, "%s = %s\n", e.Name, e.Value)
 		}
 		return objectformat.OK(b.String()), nil
 	}
-	module, who, opt, err := d.mgr.ParseOptionKey(*a.Key)
+	module, who, opt, err := bi.m.ParseOptionKey(*a.Key)
 	if err != nil {
 		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("unrecognized key '%s'", *a.Key), -int(syscall.ENOENT))
 	}
-	v, err := d.mgr.OptionValue(module, who, opt)
+	v, err := bi.m.OptionValue(module, who, opt)
 	if err != nil {
 		return objectformat.Result{}, err
 	}
@@ -271,12 +283,12 @@ func optionText(v any) string {
 	return fmt.Sprint(v)
 }
 
-func (d *Daemon) configSet(ctx context.Context, a *configSetArgs) error {
-	return d.mgr.ConfigSet(ctx, a.Who, a.Name, a.Value)
+func (bi *builtins) configSet(ctx context.Context, a *configSetArgs) error {
+	return bi.m.ConfigSet(ctx, a.Who, a.Name, a.Value)
 }
 
-func (d *Daemon) configRm(ctx context.Context, a *configRmArgs) error {
-	return d.mgr.ConfigRm(ctx, a.Who, a.Name)
+func (bi *builtins) configRm(ctx context.Context, a *configRmArgs) error {
+	return bi.m.ConfigRm(ctx, a.Who, a.Name)
 }
 
 // configEntry is a row of "config dump".
@@ -289,13 +301,13 @@ type configEntry struct {
 	Mask    string `json:"mask"`
 }
 
-func (d *Daemon) configEntries() []configEntry {
-	all := d.backend.Config().List("mgr/")
+func (bi *builtins) configEntries() []configEntry {
+	all := bi.b.Config().List("mgr/")
 	var out []configEntry
 	for _, k := range sortedKeys(all) {
 		e := configEntry{Section: "mgr", Name: k, Value: all[k], Level: "advanced", Runtime: true}
-		if module, _, opt, err := d.mgr.ParseOptionKey(k); err == nil {
-			if opts, ok := d.mgr.Options(module); ok {
+		if module, _, opt, err := bi.m.ParseOptionKey(k); err == nil {
+			if opts, ok := bi.m.Options(module); ok {
 				e.Level = opts[opt].Level.String()
 				e.Runtime = opts[opt].Runtime
 			}
@@ -305,8 +317,8 @@ func (d *Daemon) configEntries() []configEntry {
 	return out
 }
 
-func (d *Daemon) configDump(context.Context, *configDumpArgs) ([]configEntry, error) {
-	out := d.configEntries()
+func (bi *builtins) configDump(context.Context, *configDumpArgs) ([]configEntry, error) {
+	out := bi.configEntries()
 	if out == nil {
 		out = []configEntry{}
 	}
@@ -331,10 +343,10 @@ func plainConfigDump(es []configEntry) string {
 // configLs lists the options this daemon holds, as the monitor's `config
 // ls` lists its own: the options of every compiled-in module (enabled or
 // not), as mgr/<module>/<option>, sorted.
-func (d *Daemon) configLs(context.Context, *configLsArgs) ([]string, error) {
+func (bi *builtins) configLs(context.Context, *configLsArgs) ([]string, error) {
 	names := []string{}
-	for _, module := range d.opts.Registry.Names() {
-		opts, _ := d.mgr.Options(module)
+	for _, module := range bi.d.opts.Registry.Names() {
+		opts, _ := bi.m.Options(module)
 		for name := range opts {
 			names = append(names, "mgr/"+module+"/"+name)
 		}
@@ -343,12 +355,12 @@ func (d *Daemon) configLs(context.Context, *configLsArgs) ([]string, error) {
 	return names, nil
 }
 
-func (d *Daemon) configHelp(_ context.Context, a *configHelpArgs) (map[string]any, error) {
-	module, _, opt, err := d.mgr.ParseOptionKey(a.Key)
+func (bi *builtins) configHelp(_ context.Context, a *configHelpArgs) (map[string]any, error) {
+	module, _, opt, err := bi.m.ParseOptionKey(a.Key)
 	if err != nil {
 		return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("unrecognized key '%s'", a.Key), -int(syscall.ENOENT))
 	}
-	opts, _ := d.mgr.Options(module)
+	opts, _ := bi.m.Options(module)
 	o := opts[opt]
 	out := map[string]any{"name": a.Key, "type": string(o.Type), "level": o.Level.String(), "desc": o.Desc,
 		"long_desc": o.LongDesc, "can_update_at_runtime": o.Runtime, "enum_values": o.EnumAllowed}
@@ -367,11 +379,11 @@ func (d *Daemon) configHelp(_ context.Context, a *configHelpArgs) (map[string]an
 	return out, nil
 }
 
-func (d *Daemon) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Result, error) {
-	if err := backend.StoreCorrupt(d.backend.KV(), a.Key); err != nil {
+func (bi *builtins) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Result, error) {
+	if err := backend.StoreCorrupt(bi.b.KV(), a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
-	v, ok := backend.VisibleKV(d.backend.KV(), a.Key)
+	v, ok := backend.VisibleKV(bi.b.KV(), a.Key)
 	if !ok {
 		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("error obtaining '%s': (2) No such file or directory", a.Key), -int(syscall.ENOENT))
 	}
@@ -392,7 +404,7 @@ func (d *Daemon) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Result, 
 // cluster, the real `ceph config-key` can still write it; the manager then
 // reads what it can and raises MGR_ENABLED_MODULES_CORRUPT.)
 
-func (d *Daemon) keySet(ctx context.Context, a *keySetArgs) (objectformat.Result, error) {
+func (bi *builtins) keySet(ctx context.Context, a *keySetArgs) (objectformat.Result, error) {
 	if err := kvkeys.CheckKVWrite("config-key set", a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
@@ -406,17 +418,17 @@ func (d *Daemon) keySet(ctx context.Context, a *keySetArgs) (objectformat.Result
 		// costing a second copy of a large input.
 		val = unsafe.String(unsafe.SliceData(a.Inbuf), len(a.Inbuf))
 	}
-	if err := d.backend.KV().Set(ctx, a.Key, val); err != nil {
+	if err := bi.b.KV().Set(ctx, a.Key, val); err != nil {
 		return objectformat.Result{}, storeError("config-key set "+a.Key, err)
 	}
 	return objectformat.Result{Stderr: "set " + a.Key}, nil
 }
 
-func (d *Daemon) keyRm(ctx context.Context, a *keyRmArgs) (objectformat.Result, error) {
+func (bi *builtins) keyRm(ctx context.Context, a *keyRmArgs) (objectformat.Result, error) {
 	if err := kvkeys.RefuseReserved("config-key rm", a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
-	if err := d.backend.KV().Delete(ctx, a.Key); err != nil {
+	if err := bi.b.KV().Delete(ctx, a.Key); err != nil {
 		return objectformat.Result{}, storeError("config-key rm "+a.Key, err)
 	}
 	return objectformat.Result{Stderr: "key deleted"}, nil
@@ -432,30 +444,30 @@ func storeError(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-func (d *Daemon) keyExists(_ context.Context, a *keyExistsArgs) (objectformat.Result, error) {
-	if err := backend.StoreCorrupt(d.backend.KV(), a.Key); err != nil {
+func (bi *builtins) keyExists(_ context.Context, a *keyExistsArgs) (objectformat.Result, error) {
+	if err := backend.StoreCorrupt(bi.b.KV(), a.Key); err != nil {
 		return objectformat.Result{}, err
 	}
-	if _, ok := backend.VisibleKV(d.backend.KV(), a.Key); !ok {
+	if _, ok := backend.VisibleKV(bi.b.KV(), a.Key); !ok {
 		return objectformat.Result{}, objectformat.NewErrorResponseCode(fmt.Sprintf("key '%s' doesn't exist", a.Key), -int(syscall.ENOENT))
 	}
 	return objectformat.Result{Stderr: fmt.Sprintf("key '%s' exists", a.Key)}, nil
 }
 
-func (d *Daemon) keyLs(context.Context, *keyLsArgs) ([]string, error) {
-	keys := sortedKeys(backend.VisibleKVList(d.backend.KV(), ""))
+func (bi *builtins) keyLs(context.Context, *keyLsArgs) ([]string, error) {
+	keys := sortedKeys(backend.VisibleKVList(bi.b.KV(), ""))
 	if keys == nil {
 		keys = []string{}
 	}
 	return keys, nil
 }
 
-func (d *Daemon) keyDump(_ context.Context, a *keyDumpArgs) (map[string]string, error) {
+func (bi *builtins) keyDump(_ context.Context, a *keyDumpArgs) (map[string]string, error) {
 	prefix := ""
 	if a.Key != nil {
 		prefix = *a.Key
 	}
-	return backend.VisibleKVList(d.backend.KV(), prefix), nil
+	return backend.VisibleKVList(bi.b.KV(), prefix), nil
 }
 
 // healthReply is the health report and whether detail was asked for.
@@ -464,8 +476,8 @@ type healthReply struct {
 	detail bool
 }
 
-func (d *Daemon) health(_ context.Context, a *healthArgs) (healthReply, error) {
-	return healthReply{Report: d.mgr.Health(), detail: a.Detail != nil}, nil
+func (bi *builtins) health(_ context.Context, a *healthArgs) (healthReply, error) {
+	return healthReply{Report: bi.m.Health(), detail: a.Detail != nil}, nil
 }
 
 // healthFormatter renders "health" as the monitor renders its own: plain
@@ -517,13 +529,13 @@ type statusReply struct {
 	uptime      time.Duration
 }
 
-func (d *Daemon) status(context.Context, *statusArgs) (statusReply, error) {
-	l := d.mgr.List()
+func (bi *builtins) status(context.Context, *statusArgs) (statusReply, error) {
+	l := bi.m.List()
 	return statusReply{
-		FSID: d.backend.Cluster().FSID(), Health: statusHealth{d.mgr.Health()}, Backend: d.backendName, MonConn: d.backend.Cluster().HaveMonConnection(),
-		Active: d.opts.ID, ActiveSince: d.activeSince.UTC().Format(time.RFC3339), Standbys: d.standbys(),
-		Modules: l.Enabled, AlwaysOn: l.AlwaysOn, Services: d.mgr.Services(), Version: d.opts.Version,
-		uptime: time.Since(d.activeSince).Round(time.Second),
+		FSID: bi.b.Cluster().FSID(), Health: statusHealth{bi.m.Health()}, Backend: bi.d.backendName, MonConn: bi.b.Cluster().HaveMonConnection(),
+		Active: bi.d.opts.ID, ActiveSince: bi.since.UTC().Format(time.RFC3339), Standbys: bi.d.standbys(),
+		Modules: l.Enabled, AlwaysOn: l.AlwaysOn, Services: bi.m.Services(), Version: bi.d.opts.Version,
+		uptime: time.Since(bi.since).Round(time.Second),
 	}, nil
 }
 
@@ -549,8 +561,8 @@ func plainStatus(s statusReply) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-func (d *Daemon) version(context.Context, *versionArgs) (map[string]string, error) {
-	return map[string]string{"version": d.opts.Version, "release": d.opts.Release, "release_type": "stable"}, nil
+func (bi *builtins) version(context.Context, *versionArgs) (map[string]string, error) {
+	return map[string]string{"version": bi.d.opts.Version, "release": bi.d.opts.Release, "release_type": "stable"}, nil
 }
 
 type helpEntry struct {
@@ -560,8 +572,8 @@ type helpEntry struct {
 	Perm   string `json:"perm"`
 }
 
-func (d *Daemon) help(context.Context, *helpArgs) ([]helpEntry, error) {
-	descs := d.mgr.Describe(cmddesc.DescribeOptions{})
+func (bi *builtins) help(context.Context, *helpArgs) ([]helpEntry, error) {
+	descs := bi.m.Describe(cmddesc.DescribeOptions{})
 	var out []helpEntry
 	for _, desc := range descs {
 		s, err := cmddesc.ParseSpec(desc.Sig.String())

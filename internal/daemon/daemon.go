@@ -447,11 +447,12 @@ func (d *Daemon) newManager(b backend.Backend, standby bool, activeURIs func() m
 	if err != nil {
 		return nil, err
 	}
+	bi := &builtins{m: m, b: b, d: d, since: time.Now()}
 	if !standby {
-		if err := cmds.Add(builtinModule, d.builtins()...); err != nil {
+		if err := cmds.Add(builtinModule, bi.commands()...); err != nil {
 			return nil, err
 		}
-	} else if err := cmds.Add(builtinModule, d.standbyBuiltins()...); err != nil {
+	} else if err := cmds.Add(builtinModule, bi.standbyCommands()...); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -14,9 +14,9 @@ import (
 // else is but get_command_descriptions, which the admin socket answers
 // before any lookup (serveAsok).
 func TestBuiltinsAreReserved(t *testing.T) {
-	d := &Daemon{}
+	bi := &builtins{d: &Daemon{}}
 	want := []string{"get_command_descriptions"}
-	for _, c := range append(d.builtins(), d.standbyBuiltins()...) {
+	for _, c := range append(bi.commands(), bi.standbyCommands()...) {
 		if !slices.Contains(want, c.Prefix()) {
 			want = append(want, c.Prefix())
 		}

@@ -90,8 +90,9 @@ type standbyStatusArgs struct {
 	clicommand.Read `prefix:"status" desc:"show cluster status"`
 }
 
-// standbyBuiltins are the commands a standby answers itself.
-func (d *Daemon) standbyBuiltins() []*clicommand.Command {
+// standbyCommands are the commands a standby answers itself.
+func (bi *builtins) standbyCommands() []*clicommand.Command {
+	d := bi.d
 	return []*clicommand.Command{
 		clicommand.Func(func(context.Context, *standbyStatusArgs) objectformat.Result {
 			active := "unknown"
@@ -100,8 +101,8 @@ func (d *Daemon) standbyBuiltins() []*clicommand.Command {
 			}
 			return objectformat.OK(fmt.Sprintf("  mgr.%s: standby (active: %s)\n", d.opts.ID, active))
 		}),
-		clicommand.Responder(d.version),
-		clicommand.Responder(d.help),
+		clicommand.Responder(bi.version),
+		clicommand.Responder(bi.help),
 	}
 }
 
@@ -125,7 +126,7 @@ func (d *Daemon) activeRuns(m *modhost.Manager, prefix string) bool {
 func (d *Daemon) isBuiltin(prefix string) bool {
 	d.builtinOnce.Do(func() {
 		d.builtinPrefixes = map[string]bool{}
-		for _, c := range d.builtins() {
+		for _, c := range (&builtins{d: d}).commands() { // the prefixes only
 			d.builtinPrefixes[c.Prefix()] = true
 		}
 	})
