@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gomgr/gomgr/internal/kvkeys"
 	"strings"
 	"syscall"
 
+	"github.com/gomgr/gomgr/internal/kvkeys"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )

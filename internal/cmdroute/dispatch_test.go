@@ -8,9 +8,10 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/objectformat"
-	"github.com/stretchr/testify/require"
 )
 
 // The commands of Ceph's test_object_format.py (surface §4.1 vectors 16-23).

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
+	"testing"
+
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/objectformat"
-	"strings"
-	"testing"
 )
 
 type fuzzArgs struct {

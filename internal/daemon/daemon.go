@@ -11,8 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gomgr/gomgr/internal/backend"
-	"github.com/gomgr/gomgr/internal/cmdroute"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,6 +24,8 @@ import (
 
 	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/internal/asok"
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/cmdroute"
 	"github.com/gomgr/gomgr/internal/embedded"
 	"github.com/gomgr/gomgr/internal/health"
 	"github.com/gomgr/gomgr/internal/modhost"

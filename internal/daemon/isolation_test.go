@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/internal/modhost"
 	_ "github.com/gomgr/gomgr/modules/hello"
@@ -14,7 +16,6 @@ import (
 	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
-	"github.com/stretchr/testify/require"
 )
 
 // panicky panics wherever it is asked to: in a handler, in Notify, in

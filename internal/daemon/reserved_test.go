@@ -4,8 +4,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // TestBuiltinsAreReserved holds module.ReservedPrefixes, which

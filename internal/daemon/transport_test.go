@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/internal/asok/asoktest"
 	"github.com/gomgr/gomgr/internal/backend"
@@ -27,7 +29,6 @@ import (
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
-	"github.com/stretchr/testify/require"
 )
 
 // slow is a module whose commands take their time.

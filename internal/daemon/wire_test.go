@@ -17,11 +17,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/testutil"
-
-	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"

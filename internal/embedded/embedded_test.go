@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/pkg/module"
-	"github.com/stretchr/testify/require"
 )
 
 func TestStoreAndReopen(t *testing.T) {

@@ -5,11 +5,12 @@ package health
 
 import (
 	"fmt"
-	"github.com/gomgr/gomgr/pkg/module"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // Report is the daemon's health report, shaped like the monitor's

@@ -12,9 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/gomgr/gomgr/internal/api"
 	"github.com/gomgr/gomgr/pkg/cmddesc"

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/spf13/cobra"
+
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 )
 
 // completeTimeout bounds how long shell completion waits for the daemon.

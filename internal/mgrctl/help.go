@@ -6,8 +6,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/spf13/cobra"
+
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 )
 
 func (a *app) newHelpCmd() *cobra.Command {

@@ -24,9 +24,8 @@ import (
 	"github.com/gomgr/gomgr/internal/mgrctl/internal/cmdfake"
 	"github.com/gomgr/gomgr/internal/mgrctl/internal/evalfake"
 	"github.com/gomgr/gomgr/internal/testutil"
-	"github.com/gomgr/gomgr/pkg/module"
-
 	_ "github.com/gomgr/gomgr/modules/all"
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 var update = flag.Bool("update", false, "rewrite completions/* and the cmp sections of testdata/script/*.txtar")

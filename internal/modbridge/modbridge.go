@@ -7,6 +7,7 @@ package modbridge
 
 import (
 	"context"
+
 	"github.com/gomgr/gomgr/internal/optschema"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 )

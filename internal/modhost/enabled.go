@@ -4,14 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gomgr/gomgr/internal/backend"
-	"github.com/gomgr/gomgr/internal/health"
-	"github.com/gomgr/gomgr/internal/kvkeys"
-	"github.com/gomgr/gomgr/pkg/module"
 	"maps"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/health"
+	"github.com/gomgr/gomgr/internal/kvkeys"
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // enabledKey is the KV key holding the list of enabled modules: a JSON

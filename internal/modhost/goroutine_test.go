@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // goMod starts background work with Handle.Go from Init.

@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/gomgr/gomgr/internal/health"
 	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/module"
-	"github.com/stretchr/testify/require"
 )
 
 // TestHealthRendersLikeTheMonitor is issue #9 item 18: for the checks of

@@ -4,10 +4,10 @@ package modhost
 
 import (
 	"fmt"
-	"github.com/gomgr/gomgr/internal/health"
 	"maps"
 	"sort"
 
+	"github.com/gomgr/gomgr/internal/health"
 	"github.com/gomgr/gomgr/pkg/module"
 )
 

@@ -7,10 +7,11 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/gomgr/gomgr/internal/optschema"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
-	"github.com/stretchr/testify/require"
 )
 
 // cephBoolVectors are the monitor's answers to

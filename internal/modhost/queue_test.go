@@ -2,13 +2,14 @@ package modhost
 
 import (
 	"context"
-	"github.com/gomgr/gomgr/internal/backend"
-	"github.com/gomgr/gomgr/pkg/module"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // queueRaceMod counts notifications.

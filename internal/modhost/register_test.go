@@ -5,10 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
-	"github.com/stretchr/testify/require"
 )
 
 // TestRegisterChecksOptionDefaults is issue #9 item 24 (options): a default

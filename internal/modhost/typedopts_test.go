@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 type typedConfig struct {

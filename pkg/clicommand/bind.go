@@ -2,9 +2,10 @@ package clicommand
 
 import (
 	"fmt"
-	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"reflect"
 	"strconv"
+
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 )
 
 // bound is the outcome of binding a JSON command onto a command.

@@ -2,10 +2,11 @@ package clicommand
 
 import (
 	"fmt"
-	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"reflect"
 	"strings"
 	"unicode"
+
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 )
 
 // Meta is embedded in an argument struct to declare the command. Its tag

@@ -5,8 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomgr/gomgr/pkg/cmddesc"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gomgr/gomgr/pkg/cmddesc"
 )
 
 type color string

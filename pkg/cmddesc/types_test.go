@@ -12,8 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomgr/gomgr/pkg/objectformat"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
 // argCase is one word given to a validator. An empty errMsg means the word

@@ -3,15 +3,12 @@ package module
 import (
 	"context"
 	"fmt"
-	"github.com/gomgr/gomgr/internal/kvkeys"
-	"github.com/gomgr/gomgr/internal/modbridge"
-	"github.com/gomgr/gomgr/internal/optschema"
-	"github.com/gomgr/gomgr/pkg/clicommand"
 	"log/slog"
 	"maps"
 	"slices"
 	"strings"
 
+	"github.com/gomgr/gomgr/internal/kvkeys"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -52,25 +49,6 @@ type runtime interface {
 	SetURI(uri string)
 	ClusterLog(channel string, prio slog.Level, msg string)
 	ActiveURI() string
-}
-
-func init() {
-	modbridge.NewHandle = func(rt any) any { return &Handle{rt: rt.(runtime)} }
-	modbridge.NewStandbyHandle = func(h any) any { return &StandbyHandle{h: h.(*Handle)} }
-	modbridge.Registered = registered
-	modbridge.ConfigNotify = func(mod any) func(ctx context.Context, h any) {
-		call, _ := typedConfigNotify(mod)
-		if call == nil {
-			return nil
-		}
-		return func(ctx context.Context, h any) { call(ctx, h.(*Handle)) }
-	}
-	modbridge.Commands = func(name string, mod any) ([]*clicommand.Command, error) { return commandsOf(name, mod) }
-	modbridge.Check = func(info any) error { return checkInfo(info.(Info)) }
-	modbridge.Schema = func(info any) (optschema.Schema, error) {
-		i := info.(Info)
-		return compileOptions(i.Name, declaredOptions(i))
-	}
 }
 
 // Name is the module's name.

@@ -3,12 +3,13 @@ package module
 import (
 	"context"
 	"fmt"
-	"github.com/gomgr/gomgr/internal/optschema"
 	"math"
 	"reflect"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gomgr/gomgr/internal/optschema"
 )
 
 // Options declared as a struct, the way commands are: one field per
