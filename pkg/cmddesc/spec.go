@@ -20,11 +20,6 @@ const (
 	FlagHidden     = 1 << 5
 )
 
-var flagNames = map[string]int{
-	"noforward": FlagNoForward, "obsolete": FlagObsolete, "deprecated": FlagDeprecated,
-	"hidden": FlagHidden, "poll": FlagPoll,
-}
-
 // Spec is everything known about one command: its signature (prefix words
 // and argument descriptors) with each argument's validator, help text,
 // permission and flags. Package clicommand builds them from argument

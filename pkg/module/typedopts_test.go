@@ -2,43 +2,9 @@ package module
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
-
-type typedConfig struct {
-	Place    string        `option:"place" default:"world" desc:"where" runtime:"true"`
-	Loud     bool          `option:"loud" default:"true"`
-	Count    int           `option:"count" default:"3" min:"1" max:"10"`
-	Ratio    float64       `option:"ratio"`
-	Limit    uint32        `option:"limit" default:"7"`
-	Interval time.Duration `option:"interval" default:"90s" level:"basic"`
-	Buffer   int64         `option:"buffer" type:"size" default:"4K"`
-	Peer     string        `option:"peer" type:"addr"`
-	Color    string        `option:"color" default:"red" enum:"red|blue"`
-	Note     string        // not an option
-}
-
-var typedOpts = NewOptions[typedConfig]()
-
-func TestTypedOptionsDeclare(t *testing.T) {
-	decl := typedOpts.Declare()
-	byName := map[string]Option{}
-	for _, o := range decl {
-		byName[o.Name] = o
-	}
-	require.Len(t, decl, 9)
-	require.Equal(t, Option{Name: "place", Type: Str, Default: "world", Desc: "where", Runtime: true}, byName["place"])
-	require.Equal(t, Option{Name: "loud", Type: Bool, Default: true}, byName["loud"])
-	require.Equal(t, Option{Name: "count", Type: Int, Default: int64(3), Min: int64(1), Max: int64(10)}, byName["count"])
-	require.Equal(t, Option{Name: "ratio", Type: Float}, byName["ratio"])
-	require.Equal(t, Uint, byName["limit"].Type)
-	require.Equal(t, Option{Name: "interval", Type: Secs, Default: 90.0, Level: LevelBasic}, byName["interval"])
-	require.Equal(t, Option{Name: "buffer", Type: Size, Default: int64(4096)}, byName["buffer"])
-	require.Equal(t, Addr, byName["peer"].Type)
-	require.Equal(t, []string{"red", "blue"}, byName["color"].EnumAllowed)
-}
 
 func TestTypedOptionsRefuseBadDeclarations(t *testing.T) {
 	for name, tc := range map[string]struct {
