@@ -33,6 +33,10 @@
 // A Standby function in Info gives the module's standby variant, run on a
 // standby daemon with a restricted StandbyHandle.
 //
+// Info.Mixins adds features any module can have, one line each (see
+// Mixin): pkg/evalcmd's Config gives a module an eval command for
+// `mgrctl repl`.
+//
 // The daemon runs the modules a program registers (package mgr hosts
 // them: `mgr.Main()` is a whole ceph-mgr): it enables and disables them
 // at run time, routes their commands, queues notifications per module so a
