@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gomgr/gomgr/internal/api"
+	"github.com/gomgr/gomgr/internal/bridge"
 	"github.com/gomgr/gomgr/internal/buildinfo"
 	"github.com/gomgr/gomgr/internal/embedded"
 	"github.com/gomgr/gomgr/internal/modhost"
@@ -139,6 +140,7 @@ finds a problem.`,
 			return Run(ctx, o)
 		},
 	}
+	cmd.AddCommand(bridge.Commands(modhost.Default(), stdout)...)
 	f := cmd.Flags()
 	f.StringVarP(&o.ID, "id", "i", "", "daemon id (required, except with --check-store)")
 	f.StringVar(&o.DataDir, "data", defaultDataDir(), "data directory (embedded state; shared by active and standby daemons)")
