@@ -399,8 +399,8 @@ func (bi *builtins) keyGet(_ context.Context, a *keyGetArgs) (objectformat.Resul
 // kvkeys.ReservedKVPrefix (mgr/.gomgr/): the config-key commands act as if
 // no key were there (get, exists, ls, dump) and refuse to write or remove
 // one (-EPERM), so a user cannot disable every module by overwriting the
-// enabled list. The rules are pkg/module's (CheckKVWrite, RefuseReserved,
-// VisibleKV), which modules' monitor commands follow too. (Attached to a
+// enabled list. The rules are internal/kvkeys' (CheckKVWrite, RefuseReserved)
+// and internal/backend's (VisibleKV), which modules' monitor commands follow too. (Attached to a
 // cluster, the real `ceph config-key` can still write it; the manager then
 // reads what it can and raises MGR_ENABLED_MODULES_CORRUPT.)
 

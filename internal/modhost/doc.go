@@ -8,8 +8,13 @@
 // monitor would (config set/rm/get), and merges the modules' health checks
 // with the daemon's into a health.Report.
 //
-// The files split it by job: manager.go (catalogue, lifecycle, dispatch),
-// handle.go (what a Handle asks of the runtime), enabled.go (the stored
-// enabled list), config.go (options), daemons.go (metadata and counters of
-// daemons), logging.go (module loggers), registry.go.
+// The files split it by job: manager.go (the catalogue of modules and the
+// Manager), lifecycle.go (enabling, starting, disabling, stopping),
+// failure.go (Serve and Handle.Go goroutines, and what their failures do),
+// notify.go (notification queues and the backend's events), commands.go
+// (dispatch, descriptions, module ls), config.go (options), healthcheck.go
+// and backendhealth.go (health), services.go (URIs, remote calls, local
+// cluster state), enabled.go (the stored enabled list), daemons.go
+// (metadata and counters of daemons), logging.go (module loggers),
+// handle.go (what a Handle asks of the runtime), registry.go.
 package modhost

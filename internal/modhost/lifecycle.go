@@ -145,6 +145,7 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 	m.applyLogOptions(inst)
 
 	var err error
+	initDone := false // the module's Init succeeded: undo with Shutdown
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -170,6 +171,7 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 		if err = mod.Init(h); err != nil {
 			return
 		}
+		initDone = true
 		for _, mx := range c.info.Mixins {
 			part := mx.New()
 			if i, ok := part.(module.Module); ok {
@@ -182,8 +184,7 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 		}
 	}()
 	if err != nil {
-		inst.cancel()
-		inst.log.close()
+		m.unwind(inst, initDone)
 		m.fail(name, fmt.Sprintf("init: %v", err))
 		return err
 	}
@@ -193,8 +194,7 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 			err = m.cfg.Commands.Add(name, cmds...)
 		}
 		if err != nil {
-			inst.cancel()
-			inst.log.close()
+			m.unwind(inst, true)
 			m.fail(name, err.Error())
 			return err
 		}
@@ -206,14 +206,12 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 	if m.closed {
 		m.mu.Unlock()
 		m.cfg.Commands.Remove(name)
-		inst.cancel()
-		inst.log.close()
+		m.unwind(inst, !m.cfg.Standby)
 		return errShuttingDown
 	}
 	if _, ok := m.running[name]; ok {
 		m.mu.Unlock()
-		inst.cancel()
-		inst.log.close()
+		m.unwind(inst, !m.cfg.Standby)
 		return fmt.Errorf("module %s is already running", name)
 	}
 	m.running[name] = inst
@@ -253,24 +251,14 @@ func (m *Manager) stop(name string) {
 	deadline := time.Now().Add(m.cfg.ShutdownTimeout)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	for _, v := range append([]any{inst.mod}, inst.parts...) {
-		if sd, ok := v.(module.Shutdowner); ok && !m.shutdown(ctx, inst, sd) {
-			break
-		}
-	}
+	m.shutdownAll(ctx, inst)
 	inst.cancel()
 	select {
 	case <-inst.serveDone:
 	case <-ctx.Done():
 		m.cfg.Log.Error("module serve did not return before the deadline; abandoning it", "module", name, "timeout", m.cfg.ShutdownTimeout)
 	}
-	bgDone := make(chan struct{})
-	go func() { inst.bg.Wait(); close(bgDone) }()
-	select {
-	case <-bgDone:
-	case <-ctx.Done():
-		m.cfg.Log.Error("module goroutines (Handle.Go) did not return before the deadline; abandoning them", "module", name, "timeout", m.cfg.ShutdownTimeout)
-	}
+	m.waitGoroutines(ctx, inst)
 	inst.queueMu.Lock() // no sender is between its stopping check and its send
 	close(inst.queue)
 	inst.queueMu.Unlock()
@@ -305,4 +293,60 @@ func (m *Manager) shutdown(ctx context.Context, inst *instance, sd module.Shutdo
 		m.cfg.Log.Error("module shutdown did not return before the deadline; abandoning it", "module", inst.name, "timeout", m.cfg.ShutdownTimeout)
 		return false
 	}
+}
+
+// shutdownAll calls the Shutdown of the module and then of each of its
+// mixins' parts, within ctx's deadline. A part's Shutdown is called even
+// when the module's overran (with a short grace of its own), so that a
+// part holding a process, such as an eval worker, always stops.
+func (m *Manager) shutdownAll(ctx context.Context, inst *instance) {
+	if sd, ok := inst.mod.(module.Shutdowner); ok {
+		m.shutdown(ctx, inst, sd)
+	}
+	for _, p := range inst.parts {
+		sd, ok := p.(module.Shutdowner)
+		if !ok {
+			continue
+		}
+		pctx := ctx
+		if ctx.Err() != nil {
+			var cancel context.CancelFunc
+			pctx, cancel = context.WithTimeout(context.Background(), partShutdownGrace)
+			defer cancel()
+		}
+		m.shutdown(pctx, inst, sd)
+	}
+}
+
+// partShutdownGrace bounds a mixin part's Shutdown called after the
+// module's own overran the shutdown deadline.
+const partShutdownGrace = time.Second
+
+// waitGoroutines waits, until ctx's deadline, for the module's Handle.Go
+// goroutines.
+func (m *Manager) waitGoroutines(ctx context.Context, inst *instance) {
+	bgDone := make(chan struct{})
+	go func() { inst.bg.Wait(); close(bgDone) }()
+	select {
+	case <-bgDone:
+	case <-ctx.Done():
+		m.cfg.Log.Error("module goroutines (Handle.Go) did not return before the deadline; abandoning them", "module", inst.name, "timeout", m.cfg.ShutdownTimeout)
+	}
+}
+
+// unwind undoes a start that failed: the Shutdown of the module (if its
+// Init had succeeded: initDone) and of the parts initialised so far, then
+// its goroutines are stopped and waited for, within the shutdown deadline.
+func (m *Manager) unwind(inst *instance, initDone bool) {
+	inst.bgMu.Lock() // no Handle.Go is between its stopping check and its Add
+	inst.stopping.Store(true)
+	inst.bgMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
+	defer cancel()
+	if initDone {
+		m.shutdownAll(ctx, inst)
+	}
+	inst.cancel()
+	m.waitGoroutines(ctx, inst)
+	inst.log.close()
 }

@@ -2,7 +2,8 @@ package modhost
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/gomgr/gomgr/internal/modbridge"
@@ -72,21 +73,14 @@ func (r *Registry) Lookup(name string) (module.Info, bool) {
 }
 
 // Names returns the registered module names, sorted.
-func (r *Registry) Names() []string {
-	all := r.all()
-	names := make([]string, 0, len(all))
-	for n := range all {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func (r *Registry) Names() []string { return slices.Sorted(maps.Keys(r.all())) }
 
-// List returns all Infos sorted by name.
+// List returns all Infos sorted by name (one snapshot: modules registered
+// meanwhile are in it or not, whole).
 func (r *Registry) List() []module.Info {
 	all := r.all()
 	var out []module.Info
-	for _, n := range r.Names() {
+	for _, n := range slices.Sorted(maps.Keys(all)) {
 		out = append(out, all[n])
 	}
 	return out

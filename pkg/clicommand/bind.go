@@ -22,31 +22,41 @@ func invalid(format string, args ...any) error {
 // bindCall validates cmd against the command's spec and, for struct
 // commands, fills a new argument struct.
 func (c *Command) bindCall(cmd map[string]any, inbuf []byte) (*bound, error) {
-	values, err := c.spec.Validate(cmd)
-	if err != nil {
-		return nil, err
-	}
-	out := &bound{values: values}
 	bd := c.bind
 	if bd == nil {
-		return out, nil // a Legacy command: the handler reads req.Cmd
+		values, err := c.spec.Validate(cmd) // a Legacy command: the handler reads req.Cmd
+		if err != nil {
+			return nil, err
+		}
+		return &bound{values: values}, nil
 	}
 	dst := reflect.New(bd.typ)
-	out.args = dst.Interface()
+	out := &bound{args: dst.Interface()}
 	dst = dst.Elem()
+	fields := make(map[*cmddesc.Param]*field, len(bd.fields))
 	for _, f := range bd.fields {
-		v, present := values[f.p.Name()]
+		fields[f.p] = f
+	}
+	values, err := c.spec.ValidateEach(cmd, func(p *cmddesc.Param, v any, present bool) error {
+		f := fields[p]
 		switch {
+		case f == nil: // an argument the struct does not hold (a Responder's format)
+			return nil
 		case present:
 		case f.hasDef:
 			v = f.def
 		default:
-			continue
+			return nil
 		}
 		if err := storeField(dst.FieldByIndex(f.index), v); err != nil {
-			return nil, invalid("argument '%s': %v", f.p.Name(), err)
+			return invalid("argument '%s': %v", p.Name(), err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	out.values = values
 	if len(inbuf) > 0 && bd.inbuf == nil {
 		return nil, invalid("Input file data (-i) not supported")
 	}

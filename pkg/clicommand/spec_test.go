@@ -1,6 +1,7 @@
 package clicommand
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gomgr/gomgr/pkg/cmddesc"
+	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
 type color string
@@ -277,4 +279,21 @@ func TestSnakeCase(t *testing.T) {
 func specOnly(t reflect.Type) (*cmddesc.Spec, error) {
 	s, _, err := specOf(t)
 	return s, err
+}
+
+type orderArgs struct {
+	Meta  `prefix:"order"`
+	Small int8
+	Name  string
+}
+
+// TestBindReportsTheFirstBadArgument: arguments are checked and stored in
+// order, so a value that does not fit its field is reported before a
+// later missing argument (as before the cmddesc split; review finding).
+func TestBindReportsTheFirstBadArgument(t *testing.T) {
+	c := Func(func(context.Context, *orderArgs) objectformat.Result { return objectformat.OK("ok") })
+	res := c.Call(context.Background(), Call{Cmd: map[string]any{"prefix": "order", "small": float64(300)}, Perm: "rw"})
+	require.Equal(t, "Invalid command: argument 'small': 300 does not fit in int8", res.Stderr)
+	res = c.Call(context.Background(), Call{Cmd: map[string]any{"prefix": "order", "small": float64(3)}, Perm: "rw"})
+	require.Equal(t, "Invalid command: missing required parameter name(<string>)", res.Stderr)
 }

@@ -198,7 +198,13 @@ func invalid(format string, args ...any) error {
 // string, or []any of those for repeated arguments) with "prefix"; absent
 // optional arguments are left out. Errors are *ArgumentError texts
 // starting "Invalid command: ".
-func (s *Spec) Validate(cmd map[string]any) (map[string]any, error) {
+func (s *Spec) Validate(cmd map[string]any) (map[string]any, error) { return s.ValidateEach(cmd, nil) }
+
+// ValidateEach is Validate calling each, if set, for every argument in
+// order right after it is checked (present: it was given, v its value),
+// so that a caller storing the values reports the first failing argument
+// in order; an error from each ends the validation with it.
+func (s *Spec) ValidateEach(cmd map[string]any, each func(p *Param, v any, present bool) error) (map[string]any, error) {
 	for k := range cmd {
 		if _, ok := s.byName[k]; !ok && !envelopeKeys[k] {
 			return nil, invalid("unknown argument '%s' for '%s'%s", k, s.prefix, s.takes())
@@ -208,17 +214,24 @@ func (s *Spec) Validate(cmd map[string]any) (map[string]any, error) {
 	values["prefix"] = s.prefix
 	for _, b := range s.args {
 		raw, present := cmd[b.name]
-		if !present || raw == nil {
+		var v any
+		if present && raw != nil {
+			var err error
+			if v, err = b.fromJSON(raw); err != nil {
+				return nil, err
+			}
+			values[b.name] = v
+		} else {
+			present = false
 			if b.required {
 				return nil, invalid("missing required parameter %s", descString(b))
 			}
-			continue
 		}
-		v, err := b.fromJSON(raw)
-		if err != nil {
-			return nil, err
+		if each != nil {
+			if err := each(b, v, present); err != nil {
+				return nil, err
+			}
 		}
-		values[b.name] = v
 	}
 	return values, nil
 }

@@ -350,7 +350,7 @@ func (h *Handle) SendCommand(ctx context.Context, target Target, cmd map[string]
 // The daemon's rules apply to it as to its own commands, also when the
 // monitors are real: config-key writes of keys that are not valid UTF-8
 // are refused (-EINVAL) and those of the daemon's own keys (under
-// ReservedKVPrefix) too (-EPERM), those keys read as absent, and `config
+// mgr/.gomgr/) too (-EPERM), those keys read as absent, and `config
 // set|rm` of an option of a module compiled into this daemon is done as
 // the daemon's `config set|rm` does it (checked against the option's
 // type, enum and bounds, -EINVAL with the monitor's texts; "force" is not

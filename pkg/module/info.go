@@ -3,6 +3,7 @@ package module
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 
@@ -159,7 +160,7 @@ type Notification struct {
 }
 
 // reservedPrefixes are the commands the daemon answers itself: its
-// built-in commands (internal/daemon's builtins and standbyBuiltins, which
+// built-in commands (internal/daemon's builtins.commands and standbyCommands, which
 // a test there holds to this list) and get_command_descriptions, which the
 // admin socket answers before any command lookup. Sorted.
 var reservedPrefixes = []string{
@@ -196,9 +197,44 @@ func checkCommands(info Info) error {
 		}
 		cmds = append(cmds, more...)
 	}
+	seen := map[string]bool{}
 	for _, c := range cmds {
 		if _, found := slices.BinarySearch(reservedPrefixes, c.Prefix()); found {
 			return fmt.Errorf("module %s: command %q is reserved: the daemon provides it itself (see module.ReservedPrefixes)", info.Name, c.Prefix())
+		}
+		if seen[c.Prefix()] {
+			return fmt.Errorf("module %s: command %q is declared twice (by the module and a mixin, or by two mixins)", info.Name, c.Prefix())
+		}
+		seen[c.Prefix()] = true
+	}
+	return checkReceivers(info.Name, mod)
+}
+
+// hookTypes are the interfaces the daemon finds a module's hooks by.
+var hookTypes = []reflect.Type{
+	reflect.TypeFor[Commander](), reflect.TypeFor[LegacyCommander](), reflect.TypeFor[Server](),
+	reflect.TypeFor[Shutdowner](), reflect.TypeFor[Notifier](), reflect.TypeFor[ConfigNotifier](),
+	reflect.TypeFor[Exporter](),
+}
+
+// checkReceivers refuses a module value whose hook (or typed ConfigNotify)
+// has a pointer receiver while New returns the value itself: the daemon
+// would never call it.
+func checkReceivers(name string, mod any) error {
+	t := reflect.TypeOf(mod)
+	if t.Kind() == reflect.Pointer {
+		return nil
+	}
+	pt := reflect.PointerTo(t)
+	for _, h := range hookTypes {
+		if pt.Implements(h) && !t.Implements(h) {
+			return fmt.Errorf("module %s: New returns a %s, but its %s methods have pointer receivers, so the daemon would never call them: return a *%s",
+				name, t, h.Name(), t)
+		}
+	}
+	if _, ok := pt.MethodByName("ConfigNotify"); ok {
+		if _, ok := t.MethodByName("ConfigNotify"); !ok {
+			return fmt.Errorf("module %s: New returns a %s, but its ConfigNotify has a pointer receiver, so the daemon would never call it: return a *%s", name, t, t)
 		}
 	}
 	return nil
@@ -257,6 +293,9 @@ func checkInfo(info Info) error {
 	}
 	if info.New == nil {
 		return fmt.Errorf("module %s: Info.New is nil", info.Name)
+	}
+	if err := checkMixinOptions(info); err != nil {
+		return err
 	}
 	if _, err := compileOptions(info.Name, declaredOptions(info)); err != nil {
 		return err
@@ -319,4 +358,26 @@ func declaredOptions(info Info) []Option {
 		}
 	}
 	return out
+}
+
+// checkMixinOptions refuses two mixins declaring an option of the same
+// name that the module does not declare itself (which would decide it).
+func checkMixinOptions(info Info) error {
+	own := map[string]bool{}
+	for _, o := range info.Options {
+		own[o.Name] = true
+	}
+	from := map[string]Mixin{}
+	for _, mx := range info.Mixins {
+		for _, o := range mx.Options() {
+			if own[o.Name] {
+				continue
+			}
+			if other, dup := from[o.Name]; dup {
+				return fmt.Errorf("module %s: option %q is declared by two mixins (%T and %T); declare it in Info.Options to decide it", info.Name, o.Name, other, mx)
+			}
+			from[o.Name] = mx
+		}
+	}
+	return nil
 }
