@@ -44,7 +44,7 @@ test: deps lint gotest
 # Packages with concurrent code run under the race detector; the rest run
 # without it (it would only slow them down). internal/repocheck checks that
 # every test file that asks for -race is in this list.
-RACE_PKGS := ./pkg/module/... ./internal/modhost/... ./internal/cmdroute/... ./pkg/objectformat/... ./pkg/evalsandbox/... ./pkg/evalcmd/... ./internal/api/... ./internal/asok/... \
+RACE_PKGS := ./pkg/module/... ./internal/modhost/... ./internal/cmdroute/... ./internal/bridge/... ./pkg/objectformat/... ./pkg/evalsandbox/... ./pkg/evalcmd/... ./internal/api/... ./internal/asok/... \
 	./internal/daemon/... ./internal/embedded/... ./internal/radosproc/... ./internal/privdir/... \
 	./internal/mgrctl/repl/... ./modules/... ./pkg/mgr/...
 

@@ -74,7 +74,7 @@ func CheckPeer(c net.Conn, path string, trusted []int) error {
 	if trusted == nil {
 		trusted = DefaultTrusted()
 	}
-	uid, err := peerUID(c)
+	uid, err := PeerUID(c)
 	if err != nil {
 		return &PeerError{Socket: path, UID: -1, Trusted: trusted, Err: err}
 	}

@@ -8,9 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// peerUID returns the user id of the process at the other end of c, as
+// PeerUID returns the user id of the process at the other end of c, as
 // the kernel recorded it when that process connected or listened.
-func peerUID(c net.Conn) (int, error) {
+func PeerUID(c net.Conn) (int, error) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return -1, errors.New("not a unix socket connection")

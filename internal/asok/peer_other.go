@@ -7,8 +7,8 @@ import (
 	"net"
 )
 
-// peerUID is only implemented on Linux (SO_PEERCRED); elsewhere clients
+// PeerUID is only implemented on Linux (SO_PEERCRED); elsewhere clients
 // refuse every socket rather than talk to one they cannot check.
-func peerUID(net.Conn) (int, error) {
+func PeerUID(net.Conn) (int, error) {
 	return -1, errors.New("peer credentials are not supported on this system")
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -68,9 +69,12 @@ that renames it: --rename GO=NAME names the module, --rename-prefix
 Nothing is written unless every module can be installed. Running install
 again updates the modules it wrote.
 
-The shims run this binary (its absolute path, or --binary) to describe
-the modules. Commands are not forwarded to the Go modules yet: they
-answer ENOTCONN.`,
+The shims run this binary (its absolute path, or --binary): to describe
+the modules when the real mgr imports them, and, once one of them is
+enabled, as the Go side of the bridge ("ceph-mgr bridged", one process per
+real mgr, started again if it dies), which runs the Go modules with the
+real mgr's options, KV store, cluster maps and commands; their commands,
+health checks and notifications go through the real mgr.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -129,8 +133,31 @@ answer ENOTCONN.`,
 		Short: "Run this binary's Go modules inside a real ceph-mgr",
 		Args:  cobra.NoArgs,
 	}
+	var ro RunOptions
+	bridged := &cobra.Command{
+		Use:    "bridged --run-dir DIR --mgr-id ID",
+		Short:  "Serve the bridge's shims of one real ceph-mgr (started by them)",
+		Hidden: true,
+		Long: `bridged is the Go side of the bridge: the real ceph-mgr's shims start it
+when the first of them runs, and it serves all of them on DIR/bridge.sock,
+running each Go module while the real mgr has its module enabled. It exits
+when no shim has been connected for a minute or the real mgr has gone.`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ro.RunDir == "" || ro.MgrID == "" {
+				return fmt.Errorf(`required flags "run-dir" and "mgr-id"`)
+			}
+			ro.Registry, ro.Log = reg, cmd.ErrOrStderr()
+			return Run(cmd.Context(), ro)
+		},
+	}
+	bridged.Flags().StringVar(&ro.RunDir, "run-dir", "", "the private directory shared with the shims")
+	bridged.Flags().StringVar(&ro.MgrID, "mgr-id", "", "the real mgr's id")
+	bridged.Flags().DurationVar(&ro.Idle, "idle", time.Minute, "exit after this long with no shim connected")
 	bridge.AddCommand(install)
-	return []*cobra.Command{describe, bridge}
+	return []*cobra.Command{describe, bridge, bridged}
 }
 
 // pairs parses flag values KEY=VALUE.

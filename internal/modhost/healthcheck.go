@@ -13,12 +13,15 @@ import (
 
 func (m *Manager) setHealth(mod string, checks map[string]module.HealthCheck) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if len(checks) == 0 {
 		delete(m.health, mod)
-		return
+	} else {
+		m.health[mod] = checks
 	}
-	m.health[mod] = checks
+	m.mu.Unlock()
+	if m.cfg.OnHealth != nil {
+		m.cfg.OnHealth(mod, maps.Clone(checks))
+	}
 }
 
 // Health merges the modules' health checks with the daemon's own:

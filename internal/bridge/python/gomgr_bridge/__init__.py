@@ -9,19 +9,62 @@ MODULE_OPTIONS, so the monitors check `ceph config set mgr mgr/NAME/OPT`
 against the Go module's types, enums and bounds, and the ceph CLI lists
 its commands.
 
+When the mgr runs the module (serve()), the shim connects to the gomgr
+process of this mgr daemon (`<binary> bridged --run-dir DIR --mgr-id ID`,
+started by the first shim that finds it missing) over the unix socket
+DIR/bridge.sock, and speaks the bridge protocol (version 1): length-prefixed
+JSON requests and replies in both directions. The shim forwards the mgr's
+commands, notifications and option changes to the Go module, and runs the
+Go module's calls of the mgr (get, set_store, mon_command, ...) on its
+MgrModule in worker threads.
+
 This package is not a module itself (it has no module.py), so the mgr does
 not load it as one; each shim imports it in its own sub-interpreter.
 """
+import base64
+import binascii
+import collections
 import errno
+import fcntl
 import json
+import os
+import socket
+import stat
+import struct
 import subprocess
-from typing import Any, Dict, List, Optional, Tuple
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from mgr_module import MgrModule, Option
 
 # How long `ceph-mgr describe` may take at import (the mgr imports every
 # module at start, so this bounds its start-up).
 DESCRIBE_TIMEOUT = 20
+
+# The protocol's limits and the shim's timeouts (seconds).
+MAX_FRAME = 64 << 20          # largest message body
+COMMAND_TIMEOUT = 300.0       # a command's reply
+HELLO_TIMEOUT = 60.0          # hello's reply (the Go module's Init)
+SHUTDOWN_TIMEOUT = 10.0       # shutdown's reply
+SEND_COMMAND_TIMEOUT = 300.0  # a send_command the Go side asked for
+IO_TIMEOUT = 60.0             # writing one message
+CONNECT_TIMEOUT = 5.0         # connect(2) on the socket
+RETRY_INTERVAL = 1.0          # between attempts to reach the Go side
+START_TIMEOUT = 10.0          # for the socket of a started Go process
+START_POLL = 0.1              # connect polling while it starts
+LOCK_TIMEOUT = 20.0           # waiting for start.lock
+MAX_WORKERS = 16              # threads running the Go side's calls
+WORKER_IDLE = 10.0            # an idle worker thread exits after this
+MAX_QUEUED_ONEWAY = 1000      # notify/config messages queued, then dropped
+
+HEALTH_CHECK = 'MGR_GOMGR_BRIDGE'
+SOCKET_NAME = 'bridge.sock'
+LOCK_NAME = 'start.lock'
+LOG_NAME = 'bridged.log'
+# The options every MgrModule declares itself (in _register_options).
+LOG_OPTIONS = ('log_level', 'log_to_file', 'log_to_cluster', 'log_to_cluster_level')
+LOG_LEVELS = ('debug', 'info', 'warning', 'error', 'critical')
 
 
 def describe(binary: str, go_name: str) -> Dict[str, Any]:
@@ -45,6 +88,18 @@ def rename_prefix(prefix: str, renames: List[Tuple[str, str]]) -> str:
         if prefix == old or prefix.startswith(old + ' '):
             return new + prefix[len(old):]
     return prefix
+
+
+def unrename_prefix(prefix: str, renames: List[Tuple[str, str]]) -> str:
+    """The Go prefix of the mgr's prefix: its leading NEW words (the longest
+    matching rename) replaced by the OLD words they were renamed from."""
+    best = None  # type: Optional[Tuple[str, str]]
+    for old, new in renames:
+        if (prefix == new or prefix.startswith(new + ' ')) and (best is None or len(new) > len(best[1])):
+            best = (old, new)
+    if best is None:
+        return prefix
+    return best[0] + prefix[len(best[1]):]
 
 
 def commands(desc: Dict[str, Any], renames: List[Tuple[str, str]]) -> List[Dict[str, Any]]:
@@ -72,34 +127,857 @@ def options(desc: Dict[str, Any]) -> List[Option]:
     return out
 
 
+# ---------------------------------------------------------------------------
+# Protocol plumbing
+
+class BridgeError(Exception):
+    """A failed request: errno is negative (-errno.ENOTCONN, ...)."""
+
+    def __init__(self, err: int, msg: str) -> None:
+        super().__init__(msg)
+        self.errno = err
+        self.msg = msg
+
+
+class _Failure(Exception):
+    """An attempt to reach the Go side failed (the reason is the text)."""
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (bytes, bytearray)):
+        return bytes(o).decode('utf-8', 'replace')
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    value = getattr(o, 'value', None)  # an Enum
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    return str(o)
+
+
+def encode_frame(msg: Dict[str, Any]) -> bytes:
+    """msg as one frame: 4-byte big-endian length, then JSON."""
+    body = json.dumps(msg, default=_json_default, allow_nan=False,
+                      separators=(',', ':')).encode('utf-8')
+    if len(body) > MAX_FRAME:
+        raise BridgeError(-errno.EMSGSIZE, 'gomgr bridge: message of {} bytes is over the {} byte limit'.format(
+            len(body), MAX_FRAME))
+    return struct.pack('>I', len(body)) + body
+
+
+def _to_bytes(v: Any) -> bytes:
+    if v is None:
+        return b''
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v)
+    if not isinstance(v, str):
+        v = str(v)
+    try:
+        return v.encode('utf-8', 'surrogateescape')
+    except UnicodeEncodeError:
+        return v.encode('utf-8', 'replace')
+
+
+def b64e(v: Any) -> str:
+    return base64.b64encode(_to_bytes(v)).decode('ascii')
+
+
+def b64d(s: Any) -> bytes:
+    if s is None or s == '':
+        return b''
+    if not isinstance(s, str):
+        raise BridgeError(-errno.EINVAL, 'gomgr bridge: base64 field is not a string')
+    try:
+        return base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise BridgeError(-errno.EINVAL, 'gomgr bridge: bad base64: {}'.format(e))
+
+
+def _errno_of(e: BaseException) -> int:
+    if isinstance(e, BridgeError):
+        return e.errno
+    n = getattr(e, 'errno', None)
+    if isinstance(n, int) and not isinstance(n, bool) and n != 0:
+        return -abs(n)
+    return -errno.EIO
+
+
+def _err_text(e: BaseException) -> str:
+    if isinstance(e, BridgeError):
+        return e.msg
+    return str(e) or type(e).__name__
+
+
+class _Pool:
+    """Threads running queued functions: up to max_workers, started as
+    needed, leaving after idle seconds without work. With max_workers 1 the
+    functions run in order."""
+
+    def __init__(self, name: str, max_workers: int, idle: float) -> None:
+        self._name = name
+        self._max = max_workers
+        self._idle_timeout = idle
+        self._cv = threading.Condition()
+        self._work = collections.deque()  # type: collections.deque
+        self._idle = 0
+        self._workers = 0
+        self._closed = False
+
+    def submit(self, fn: Callable[[], None]) -> bool:
+        with self._cv:
+            if self._closed:
+                return False
+            self._work.append(fn)
+            if len(self._work) > self._idle and self._workers < self._max:
+                self._workers += 1
+                t = threading.Thread(target=self._run, name=self._name, daemon=True)
+                t.start()
+            else:
+                self._cv.notify()
+        return True
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._work.clear()
+            self._cv.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._work and not self._closed:
+                    self._idle += 1
+                    woke = self._cv.wait(self._idle_timeout)
+                    self._idle -= 1
+                    if not woke and not self._work:
+                        self._workers -= 1
+                        return
+                if self._closed:
+                    self._workers -= 1
+                    return
+                fn = self._work.popleft()
+            try:
+                fn()
+            except Exception:  # fn reports its own errors
+                pass
+
+
+class _Waiter:
+    __slots__ = ('event', 'reply')
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reply = None  # type: Optional[Dict[str, Any]]
+
+
+class Connection:
+    """One protocol connection: a reader thread taking frames, a writer
+    thread sending queued frames (so no caller blocks on the socket),
+    replies matched to waiting requests by "re", and the peer's requests
+    run by handler(op, args) in worker threads (one-way ones in order, in a
+    thread of their own). When the connection breaks, every waiting request
+    fails at once with -ENOTCONN and on_close() is called."""
+
+    def __init__(self, sock: socket.socket,
+                 handler: Callable[[str, Dict[str, Any]], Any],
+                 on_close: Optional[Callable[[], None]] = None,
+                 name: str = 'gomgr-bridge') -> None:
+        self._sock = sock
+        self._handler = handler
+        self._on_close = on_close
+        self._lock = threading.Condition()
+        self._out = collections.deque()  # type: collections.deque  # (frame, droppable)
+        self._queued_oneway = 0
+        self._pending = {}  # type: Dict[int, _Waiter]
+        self._next_id = 0
+        self._closed = False
+        self.reason = ''
+        self._workers = _Pool(name + '-worker', MAX_WORKERS, WORKER_IDLE)
+        self._oneways = _Pool(name + '-oneway', 1, WORKER_IDLE)
+        self._writer = threading.Thread(target=self._write_loop, name=name + '-writer', daemon=True)
+        self._reader = threading.Thread(target=self._read_loop, name=name + '-reader', daemon=True)
+        self._writer.start()
+        self._reader.start()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- sending
+
+    def _enqueue(self, frame: bytes, droppable: bool) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            if droppable:
+                if self._queued_oneway >= MAX_QUEUED_ONEWAY:
+                    return False
+                self._queued_oneway += 1
+            self._out.append((frame, droppable))
+            self._lock.notify_all()
+        return True
+
+    def request(self, op: str, args: Dict[str, Any], timeout: float) -> Any:
+        """Send request op and wait (up to timeout) for its reply: its "ok"
+        value, or BridgeError."""
+        with self._lock:
+            self._next_id += 1
+            rid = self._next_id
+        frame = encode_frame({'id': rid, 'op': op, 'args': args})
+        w = _Waiter()
+        with self._lock:
+            if self._closed:
+                raise BridgeError(-errno.ENOTCONN, 'gomgr bridge: not connected ({})'.format(self.reason))
+            self._pending[rid] = w
+            self._out.append((frame, False))
+            self._lock.notify_all()
+        if not w.event.wait(timeout):
+            with self._lock:
+                self._pending.pop(rid, None)
+            if w.reply is None:
+                raise BridgeError(-errno.ETIMEDOUT, 'gomgr bridge: no reply from the Go side')
+        reply = w.reply or {}
+        if 'err' not in reply:
+            return reply.get('ok')
+        err = reply.get('err')
+        if not isinstance(err, dict):
+            err = {}
+        n = err.get('errno')
+        if not isinstance(n, int) or isinstance(n, bool) or n == 0:
+            n = -errno.EIO
+        raise BridgeError(-abs(n), str(err.get('msg', '')))
+
+    def oneway(self, op: str, args: Dict[str, Any]) -> bool:
+        """Queue one-way message op (never blocks; False if dropped)."""
+        try:
+            frame = encode_frame({'id': 0, 'op': op, 'args': args})
+        except (BridgeError, ValueError, TypeError):
+            return False
+        return self._enqueue(frame, True)
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._out and not self._closed:
+                    self._lock.wait(IO_TIMEOUT)
+                if self._closed:
+                    return
+                frame, droppable = self._out.popleft()
+                if droppable:
+                    self._queued_oneway -= 1
+            try:
+                self._sock.sendall(frame, getattr(socket, 'MSG_NOSIGNAL', 0))
+            except OSError as e:
+                self.close('write: {}'.format(e))
+                return
+
+    # -- receiving
+
+    def _recv_exact(self, n: int) -> Optional[bytes]:
+        buf = bytearray(n)
+        view = memoryview(buf)
+        got = 0
+        while got < n:
+            try:
+                k = self._sock.recv_into(view[got:], n - got)
+            except socket.timeout:
+                if self._closed:
+                    return None
+                continue
+            if k == 0:
+                return None
+            got += k
+        return bytes(buf)
+
+    def _read_loop(self) -> None:
+        reason = 'connection closed by the Go side'
+        try:
+            while not self._closed:
+                hdr = self._recv_exact(4)
+                if hdr is None:
+                    break
+                (n,) = struct.unpack('>I', hdr)
+                if n > MAX_FRAME:
+                    reason = 'protocol error: message of {} bytes is over the {} byte limit'.format(n, MAX_FRAME)
+                    break
+                body = self._recv_exact(n)
+                if body is None:
+                    break
+                try:
+                    msg = json.loads(body.decode('utf-8'))
+                except ValueError as e:
+                    reason = 'protocol error: bad JSON: {}'.format(e)
+                    break
+                if not isinstance(msg, dict):
+                    reason = 'protocol error: a message is not a JSON object'
+                    break
+                self._dispatch(msg)
+        except OSError as e:
+            reason = 'read: {}'.format(e)
+        except Exception as e:  # never leave the connection half alive
+            reason = 'reader: {}'.format(e)
+        self.close(reason)
+        self._writer.join(IO_TIMEOUT)
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    def _dispatch(self, msg: Dict[str, Any]) -> None:
+        if 're' in msg:
+            rid = msg.get('re')
+            with self._lock:
+                w = self._pending.pop(rid, None) if isinstance(rid, int) else None
+            if w is not None:
+                w.reply = msg
+                w.event.set()
+            return
+        op = msg.get('op')
+        rid = msg.get('id', 0)
+        if not isinstance(op, str) or not isinstance(rid, int) or isinstance(rid, bool):
+            return
+        args = msg.get('args')
+        if args is None:
+            args = {}
+        if rid == 0:
+            self._oneways.submit(lambda: self._run_oneway(op, args))
+        else:
+            self._workers.submit(lambda: self._run_request(rid, op, args))
+
+    def _call(self, op: str, args: Any) -> Any:
+        if not isinstance(args, dict):
+            raise BridgeError(-errno.EINVAL, 'gomgr bridge: the args of {} are not an object'.format(op))
+        return self._handler(op, args)
+
+    def _run_oneway(self, op: str, args: Any) -> None:
+        try:
+            self._call(op, args)
+        except Exception:
+            pass  # nobody to tell
+
+    def _run_request(self, rid: int, op: str, args: Any) -> None:
+        try:
+            reply = {'re': rid, 'ok': self._call(op, args)}  # type: Dict[str, Any]
+            try:
+                frame = encode_frame(reply)
+            except (ValueError, TypeError) as e:
+                raise BridgeError(-errno.EIO, 'gomgr bridge: the result of {} is not JSON: {}'.format(op, e))
+        except Exception as e:
+            frame = encode_frame({'re': rid, 'err': {'errno': _errno_of(e), 'msg': _err_text(e)}})
+        self._enqueue(frame, False)
+
+    # -- closing
+
+    def close(self, reason: str = 'closed') -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self.reason = reason
+            pending = list(self._pending.values())
+            self._pending.clear()
+            self._out.clear()
+            self._lock.notify_all()
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the reader; it closes the socket
+        except OSError:
+            pass
+        self._workers.close()
+        self._oneways.close()
+        for w in pending:
+            w.reply = {'err': {'errno': -errno.ENOTCONN,
+                               'msg': 'gomgr bridge: connection to the Go side lost ({})'.format(reason)}}
+            w.event.set()
+        if self._on_close is not None:
+            try:
+                self._on_close()
+            except Exception:
+                pass
+
+
+def check_dir(d: str) -> None:
+    """Create d (0700) if missing; raise _Failure unless it is a real
+    directory owned by this uid without group or other permissions."""
+    try:
+        os.mkdir(d, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as e:
+        raise _Failure('cannot create {}: {}'.format(d, e))
+    try:
+        st = os.lstat(d)
+    except OSError as e:
+        raise _Failure('cannot use {}: {}'.format(d, e))
+    why = ''
+    if stat.S_ISLNK(st.st_mode):
+        why = 'it is a symbolic link'
+    elif not stat.S_ISDIR(st.st_mode):
+        why = 'it is not a directory'
+    elif st.st_uid != os.getuid():
+        why = 'it is owned by uid {}, not {}'.format(st.st_uid, os.getuid())
+    elif st.st_mode & 0o077:
+        why = 'its mode is {:04o}, with group or other permissions'.format(stat.S_IMODE(st.st_mode))
+    if why:
+        raise _Failure('refusing to use {}: {}'.format(d, why))
+
+
+def check_peer(sock: socket.socket) -> None:
+    """Raise _Failure unless the socket's peer runs as this uid."""
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i'))
+    except OSError as e:
+        raise _Failure('cannot check the peer of the socket: {}'.format(e))
+    pid, uid, _ = struct.unpack('3i', creds)
+    if uid != os.getuid():
+        raise _Failure('refusing the socket: its peer (pid {}) runs as uid {}, not {}'.format(pid, uid, os.getuid()))
+
+
+def _connect(path: str) -> Optional[socket.socket]:
+    """A socket connected to path, or None if nothing listens there."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(CONNECT_TIMEOUT)
+    try:
+        s.connect(path)
+    except (FileNotFoundError, ConnectionRefusedError):
+        s.close()
+        return None
+    except OSError as e:
+        s.close()
+        raise _Failure('cannot connect to {}: {}'.format(path, e))
+    s.settimeout(IO_TIMEOUT)
+    return s
+
+
+def _opt_text(v: Any) -> Optional[str]:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return 'true' if v else 'false'
+    return str(v)
+
+
+class _State:
+    """A shim instance's bridge state."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.conn = None        # type: Optional[Connection]  # connected, hello done
+        self.connecting = None  # type: Optional[Connection]  # hello in flight
+        self.stopped = False
+        self.health_lock = threading.Lock()
+        self.go_checks = {}     # type: Dict[str, Any]  # the Go side's last set_health_checks
+        self.down = None        # type: Optional[str]  # why the Go side is unreachable
+        self.procs = []         # type: List[subprocess.Popen]
+
+
+def _state_of(mod: Any) -> Optional[_State]:
+    if mod is None:
+        return None
+    return getattr(mod, '_gomgr', None)
+
+
+def _arg(args: Dict[str, Any], name: str, typ: type, optional: bool = False) -> Any:
+    v = args.get(name)
+    if v is None and optional:
+        return None
+    if not isinstance(v, typ) or (typ is int and isinstance(v, bool)):
+        raise BridgeError(-errno.EINVAL, 'gomgr bridge: bad or missing argument {!r}'.format(name))
+    return v
+
+
+def _cmd_result(r: Any, outb: Any, outs: Any) -> Dict[str, Any]:
+    return {'retval': int(r), 'stdout_b64': b64e(outb), 'stderr': '' if outs is None else str(outs)}
+
+
+def _inbuf_text(args: Dict[str, Any]) -> Optional[str]:
+    data = b64d(args.get('inbuf_b64'))
+    if not data:
+        return None
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError:
+        raise BridgeError(-errno.EINVAL, 'gomgr bridge: the mgr takes only UTF-8 text as inbuf')
+
+
 def module_class(binary: str, go_name: str,
                  renames: Optional[List[Tuple[str, str]]] = None) -> type:
     """The MgrModule subclass for Go module go_name of binary. If the binary
     cannot describe it, the class declares nothing and can_run() says why
     (the mgr reports the module as unavailable instead of failing)."""
-    renames = renames or []
+    renames = [(str(old), str(new)) for old, new in (renames or [])]
     why = ''
+    notify_types = None  # type: Optional[frozenset]
     try:
         desc = describe(binary, go_name)
         cmds, opts = commands(desc, renames), options(desc)
         if not desc.get('can_run', True):
             why = desc.get('error_string', 'the Go module cannot run here')
+        if isinstance(desc.get('notify_types'), list):
+            notify_types = frozenset(str(t) for t in desc['notify_types'])
     except Exception as e:  # the mgr must start whatever the binary does
         cmds, opts, why = [], [], 'gomgr bridge: {}'.format(e)
     unavailable = why
+
+    def not_running(self: Any) -> str:
+        name = getattr(self, 'module_name', None) or go_name
+        return 'gomgr bridge: the Go side of module {} is not running'.format(name)
 
     class Module(MgrModule):
         COMMANDS = cmds
         MODULE_OPTIONS = opts
 
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._gomgr = _State()
+
         @staticmethod
         def can_run() -> Tuple[bool, str]:
             return (False, unavailable) if unavailable else (True, '')
 
+        # -- the mgr's calls
+
         def handle_command(self, inbuf: str, cmd: Dict[str, Any]) -> Tuple[int, str, str]:
-            return (-errno.ENOTCONN, '',
-                    'gomgr bridge: the Go side of module {} is not running '
-                    '(commands are not forwarded yet)'.format(go_name))
+            st = _state_of(self)
+            conn = st.conn if st is not None else None
+            if conn is None or conn.closed:
+                return -errno.ENOTCONN, '', not_running(self)
+            fwd = dict(cmd or {})
+            if isinstance(fwd.get('prefix'), str):
+                fwd['prefix'] = unrename_prefix(fwd['prefix'], renames)
+            try:
+                ok = conn.request('command', {'cmd': fwd, 'inbuf_b64': b64e(inbuf)}, COMMAND_TIMEOUT)
+            except BridgeError as e:
+                if e.errno == -errno.ENOTCONN:
+                    return -errno.ENOTCONN, '', not_running(self)
+                return e.errno, '', e.msg
+            try:
+                retval = ok['retval']
+                if not isinstance(retval, int) or isinstance(retval, bool):
+                    raise ValueError('retval is not an int')
+                out = b64d(ok.get('stdout_b64')).decode('utf-8', 'replace')
+                err = ok.get('stderr') or ''
+                return retval, out, err if isinstance(err, str) else str(err)
+            except (KeyError, TypeError, ValueError, AttributeError, BridgeError) as e:
+                return -errno.EIO, '', 'gomgr bridge: bad reply to command from the Go side: {}'.format(e)
+
+        def notify(self, notify_type: Any, notify_id: Any) -> None:
+            t = getattr(notify_type, 'value', notify_type)
+            t = '' if t is None else str(t)
+            if notify_types is not None and t not in notify_types:
+                return
+            st = _state_of(self)
+            conn = st.conn if st is not None else None
+            if conn is not None:
+                conn.oneway('notify', {'type': t, 'id': '' if notify_id is None else str(notify_id)})
+
+        def config_notify(self) -> None:
+            st = _state_of(self)
+            conn = st.conn if st is not None else None
+            if conn is not None:
+                try:
+                    values, localized = self._gomgr_options()
+                except Exception as e:
+                    self.log.warning('gomgr bridge: cannot read the options: %s', e)
+                    return
+                conn.oneway('config', {'options': values, 'localized': localized})
+
+        def serve(self) -> None:
+            st = self._gomgr_state()
+            first = True
+            while not st.stop.is_set():
+                if not first and st.stop.wait(RETRY_INTERVAL):
+                    break
+                first = False
+                self._gomgr_reap(st)
+                try:
+                    conn = self._gomgr_open(st)
+                except Exception as e:
+                    if st.stop.is_set():
+                        break
+                    self._gomgr_set_down(st, str(e))
+                    continue
+                with st.lock:
+                    publish = not st.stopped
+                    if publish:
+                        st.conn = conn
+                if not publish:
+                    self._gomgr_goodbye(conn)
+                    break
+                self._gomgr_set_up(st)
+                while not st.stop.is_set() and not conn.closed:
+                    st.wake.wait(1.0)
+                    st.wake.clear()
+                    self._gomgr_reap(st)
+                with st.lock:
+                    if st.conn is conn:
+                        st.conn = None
+                if st.stop.is_set():
+                    break
+                self._gomgr_set_down(st, 'connection lost: {}'.format(conn.reason))
+            self._gomgr_reap(st)
+
+        def shutdown(self) -> None:
+            st = self._gomgr_state()
+            with st.lock:
+                st.stopped = True
+                conn, st.conn = st.conn, None
+                connecting = st.connecting
+            st.stop.set()
+            st.wake.set()
+            if connecting is not None:
+                connecting.close('shutdown')
+            if conn is not None:
+                self._gomgr_goodbye(conn)
+            parent = getattr(super(), 'shutdown', None)
+            if parent is not None:
+                try:
+                    parent()
+                except Exception:
+                    pass
+
+        # -- the bridge
+
+        def _gomgr_state(self) -> _State:
+            st = _state_of(self)
+            if st is None:
+                st = self._gomgr = _State()
+            return st
+
+        def _gomgr_goodbye(self, conn: Connection) -> None:
+            try:
+                conn.request('shutdown', {}, SHUTDOWN_TIMEOUT)
+            except BridgeError:
+                pass
+            conn.close('shutdown')
+
+        def _gomgr_dir(self) -> Tuple[str, str]:
+            run_dir = self.get_ceph_option('run_dir')
+            mgr_id = self.get_mgr_id()
+            if not run_dir:
+                raise _Failure('the mgr has no run_dir')
+            if not mgr_id or '/' in mgr_id:
+                raise _Failure('bad mgr id {!r}'.format(mgr_id))
+            return os.path.join(str(run_dir), 'gomgr-bridge-' + mgr_id), mgr_id
+
+        def _gomgr_options(self) -> Tuple[Dict[str, Optional[str]], Dict[str, Optional[str]]]:
+            names = []  # type: List[str]
+            for o in list(self.MODULE_OPTIONS):
+                n = o.get('name') if isinstance(o, dict) else getattr(o, 'name', None)
+                if n and n not in names:
+                    names.append(n)
+            for n in LOG_OPTIONS:
+                if n not in names:
+                    names.append(n)
+            values = {n: _opt_text(self._ceph_get_module_option(self.module_name, n)) for n in names}
+            localized = {}  # type: Dict[str, Optional[str]]
+            mgr_id = self.get_mgr_id()
+            try:
+                for n in names:
+                    localized[n] = _opt_text(self._ceph_get_module_option(self.module_name, n, mgr_id))
+            except TypeError:  # no localized look-up
+                localized = {}
+            return values, localized
+
+        def _gomgr_hello(self, mgr_id: str) -> Dict[str, Any]:
+            values, localized = self._gomgr_options()
+            store = self.get_store_prefix('') or {}
+            return {'module': self.module_name, 'go_name': go_name, 'mgr_id': mgr_id,
+                    'renames': [[old, new] for old, new in renames],
+                    'options': values, 'localized': localized, 'store': dict(store)}
+
+        def _gomgr_open(self, st: _State) -> Connection:
+            """Connect (starting the Go process if needed) and say hello."""
+            d, mgr_id = self._gomgr_dir()
+            check_dir(d)
+            path = os.path.join(d, SOCKET_NAME)
+            sock = _connect(path)
+            if sock is None:
+                sock = self._gomgr_start(st, d, mgr_id, path)
+            try:
+                check_peer(sock)
+            except Exception:
+                sock.close()
+                raise
+            conn = Connection(sock, lambda op, args: self._gomgr_op(st, op, args),
+                              on_close=st.wake.set, name='gomgr-bridge-' + str(self.module_name))
+            with st.lock:
+                stopped = st.stopped
+                if not stopped:
+                    st.connecting = conn
+            if stopped:
+                conn.close('shutdown')
+                raise _Failure('shut down')
+            try:
+                conn.request('hello', self._gomgr_hello(mgr_id), HELLO_TIMEOUT)
+            except Exception as e:
+                conn.close('hello failed')
+                raise _Failure('hello: {}'.format(_err_text(e)))
+            finally:
+                with st.lock:
+                    st.connecting = None
+            return conn
+
+        def _gomgr_start(self, st: _State, d: str, mgr_id: str, path: str) -> socket.socket:
+            """Under start.lock: connect, else start the Go process and
+            wait for its socket."""
+            lock_path = os.path.join(d, LOCK_NAME)
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            except OSError as e:
+                raise _Failure('cannot open {}: {}'.format(lock_path, e))
+            try:
+                deadline = time.monotonic() + LOCK_TIMEOUT
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except OSError as e:
+                        if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                            raise _Failure('cannot lock {}: {}'.format(lock_path, e))
+                    if time.monotonic() > deadline:
+                        raise _Failure('timed out waiting for {}'.format(lock_path))
+                    if st.stop.wait(START_POLL):
+                        raise _Failure('shut down')
+                sock = _connect(path)
+                if sock is not None:
+                    return sock
+                log_path = os.path.join(d, LOG_NAME)
+                argv = [binary, 'bridged', '--run-dir', d, '--mgr-id', mgr_id]
+                try:
+                    logfd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                                    0o600)
+                except OSError as e:
+                    raise _Failure('cannot open {}: {}'.format(log_path, e))
+                try:
+                    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logfd, stderr=logfd,
+                                            close_fds=True, start_new_session=True)
+                except OSError as e:
+                    raise _Failure('cannot run {}: {}'.format(binary, e))
+                finally:
+                    os.close(logfd)
+                st.procs.append(proc)
+                self.log.info('gomgr bridge: started %s (pid %d)', ' '.join(argv), proc.pid)
+                deadline = time.monotonic() + START_TIMEOUT
+                while True:
+                    sock = _connect(path)
+                    if sock is not None:
+                        return sock
+                    rc = proc.poll()
+                    if rc is not None and rc != 0:  # 0: it went to the background
+                        raise _Failure('{} bridged exited with status {} (see {})'.format(binary, rc, log_path))
+                    if time.monotonic() > deadline:
+                        raise _Failure('{} bridged started, but {} did not appear in {:g} s (see {})'.format(
+                            binary, path, START_TIMEOUT, log_path))
+                    if st.stop.wait(START_POLL):
+                        raise _Failure('shut down')
+            finally:
+                os.close(fd)  # releases the lock
+
+        def _gomgr_reap(self, st: _State) -> None:
+            st.procs = [p for p in st.procs if p.poll() is None]
+
+        def _gomgr_apply_health(self, st: _State) -> None:
+            checks = dict(st.go_checks)
+            if st.down is not None:
+                checks[HEALTH_CHECK] = {
+                    'severity': 'error',
+                    'summary': 'gomgr bridge: the Go side of module {} is down'.format(self.module_name),
+                    'count': 1,
+                    'detail': [st.down],
+                }
+            try:
+                self.set_health_checks(checks)
+            except Exception as e:
+                self.log.error('gomgr bridge: set_health_checks: %s', e)
+
+        def _gomgr_set_down(self, st: _State, reason: str) -> None:
+            with st.health_lock:
+                if st.down == reason:
+                    return
+                st.down = reason
+                self._gomgr_apply_health(st)
+            self.log.warning('gomgr bridge: the Go side of module %s is down: %s', self.module_name, reason)
+
+        def _gomgr_set_up(self, st: _State) -> None:
+            with st.health_lock:
+                was = st.down
+                st.down = None
+                if was is not None:
+                    self._gomgr_apply_health(st)
+            self.log.info('gomgr bridge: connected to the Go side of module %s', self.module_name)
+
+        # -- the Go side's calls
+
+        def _gomgr_op(self, st: _State, op: str, args: Dict[str, Any]) -> Any:
+            if op == 'get':
+                return self.get(_arg(args, 'name', str))
+            if op == 'have_mon_connection':
+                return bool(self.have_mon_connection())
+            if op == 'set_module_option':
+                key = _arg(args, 'key', str)
+                value = _arg(args, 'value', str, optional=True)
+                if args.get('localized'):
+                    self.set_localized_module_option(key, value)
+                else:
+                    self.set_module_option(key, value)
+                return None
+            if op == 'set_store':
+                self.set_store(_arg(args, 'key', str), _arg(args, 'value', str, optional=True))
+                return None
+            if op == 'mon_command':
+                r, outb, outs = self.mon_command(_arg(args, 'cmd', dict), _inbuf_text(args))
+                return _cmd_result(r, outb, outs)
+            if op == 'send_command':
+                from mgr_module import CommandResult
+                svc_type = _arg(args, 'type', str)
+                svc_id = str(args.get('id') or '')
+                cmd = _arg(args, 'cmd', dict)
+                inbuf = _inbuf_text(args)
+                result = CommandResult('')
+                self.send_command(result, svc_type, svc_id, json.dumps(cmd), '', inbuf)
+                ev = getattr(result, 'ev', None)
+                if ev is not None:
+                    if not ev.wait(SEND_COMMAND_TIMEOUT):
+                        raise BridgeError(-errno.ETIMEDOUT, 'gomgr bridge: no reply to send_command from {}.{}'.format(
+                            svc_type, svc_id))
+                    return _cmd_result(result.r, result.outb, result.outs)
+                return _cmd_result(*result.wait())
+            if op == 'set_health_checks':
+                checks = args.get('checks') or {}
+                if not isinstance(checks, dict):
+                    raise BridgeError(-errno.EINVAL, 'gomgr bridge: checks is not an object')
+                with st.health_lock:
+                    st.go_checks = dict(checks)
+                    self._gomgr_apply_health(st)
+                return None
+            if op == 'log':
+                level = args.get('level')
+                if level not in LOG_LEVELS:
+                    level = 'info'
+                getattr(self.log, level)('%s', args.get('msg', ''))
+                return None
+            if op == 'cluster_log':
+                channel = _arg(args, 'channel', str)
+                prio = _arg(args, 'priority', int)
+                msg = str(args.get('msg', ''))
+                prio_cls = getattr(self, 'ClusterLogPrio', None)
+                if prio_cls is not None:
+                    self.cluster_log(channel, prio_cls(prio), msg)
+                else:
+                    self._ceph_cluster_log(channel, prio, msg)
+                return None
+            if op in ('get_metadata', 'get_daemon_status', 'get_perf_schema'):
+                return getattr(self, op)(_arg(args, 'svc_type', str), _arg(args, 'svc_id', str))
+            if op == 'get_counter':
+                return self.get_counter(_arg(args, 'svc_type', str), _arg(args, 'svc_id', str),
+                                        _arg(args, 'path', str))
+            if op == 'list_servers':
+                return self.list_servers()
+            if op == 'set_uri':
+                self._ceph_set_uri(_arg(args, 'uri', str))
+                return None
+            raise BridgeError(-errno.EOPNOTSUPP, 'unknown op {}'.format(op))
 
     Module.__doc__ = 'Go module {} of {}'.format(go_name, binary)
     return Module

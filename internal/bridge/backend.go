@@ -1,0 +1,282 @@
+package bridge
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// callTimeout bounds a call into the real mgr that has no deadline of its
+// own (a Store's Get has none; Set and Delete have their ctx too).
+const callTimeout = 30 * time.Second
+
+// mgrBackend is the Backend of Go modules running under a real ceph-mgr:
+// each module's options and KV store are those the real mgr keeps for the
+// module of the same name (its shim's get/set_module_option and
+// get/set_store), cached here as the shims report them; cluster state and
+// commands go through any connected shim (the real mgr's get and
+// mon_command/send_command).
+type mgrBackend struct {
+	backend.Subscribers
+	mgrID string
+
+	config, kv backend.StringMap
+	local      backend.StringMap // the runtime's own keys (mgr/.gomgr/...)
+
+	mu    sync.Mutex
+	peers map[string]*peer // Go module name -> its shim's connection
+	fsid  string
+}
+
+func newMgrBackend(mgrID string) *mgrBackend {
+	return &mgrBackend{mgrID: mgrID, peers: map[string]*peer{}}
+}
+
+// peerOf is the connection of module's shim.
+func (b *mgrBackend) peerOf(mod string) (*peer, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p := b.peers[mod]; p != nil {
+		return p, nil
+	}
+	return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: module %s is not enabled in the real mgr", mod), -int(syscall.ENOTCONN))
+}
+
+// anyPeer is some connected shim, for calls about the cluster.
+func (b *mgrBackend) anyPeer() (*peer, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.peers {
+		return p, nil
+	}
+	return nil, objectformat.NewErrorResponseCode("gomgr bridge: no module of the real mgr is connected", -int(syscall.ENOTCONN))
+}
+
+func (b *mgrBackend) Config() backend.Store    { return &optionStore{b} }
+func (b *mgrBackend) KV() backend.Store        { return &kvStore{b} }
+func (b *mgrBackend) Cluster() backend.Cluster { return mgrCluster{b} }
+func (b *mgrBackend) Close() error             { return nil }
+
+// splitKey splits "mgr/<module>/<rest>".
+func splitKey(key string) (mod, rest string, ok bool) {
+	r, ok := strings.CutPrefix(key, "mgr/")
+	if !ok {
+		return "", "", false
+	}
+	mod, rest, ok = strings.Cut(r, "/")
+	return mod, rest, ok && mod != "" && rest != ""
+}
+
+// optionStore is the modules' options: "mgr/<module>/<option>" and, for
+// this mgr, "mgr/<module>/<mgr id>/<option>".
+type optionStore struct{ b *mgrBackend }
+
+func (s *optionStore) Get(key string) (string, bool)                { return s.b.config.Get(key) }
+func (s *optionStore) List(prefix string) map[string]string         { return s.b.config.List(prefix) }
+func (s *optionStore) Delete(ctx context.Context, key string) error { return s.set(ctx, key, nil) }
+func (s *optionStore) Set(ctx context.Context, key, value string) error {
+	return s.set(ctx, key, &value)
+}
+
+func (s *optionStore) set(ctx context.Context, key string, value *string) error {
+	mod, rest, ok := splitKey(key)
+	if !ok {
+		return objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: %q is not a module option", key), -int(syscall.EINVAL))
+	}
+	opt, localized := rest, false
+	if who, o, ok := strings.Cut(rest, "/"); ok {
+		if who != s.b.mgrID {
+			return objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: %s: the real mgr sets localized options of its own id (%s) only", key, s.b.mgrID), -int(syscall.EINVAL))
+		}
+		opt, localized = o, true
+	}
+	p, err := s.b.peerOf(mod)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if err := p.call(ctx, "set_module_option", map[string]any{"key": opt, "value": value, "localized": localized}, nil); err != nil {
+		return err
+	}
+	if value == nil {
+		s.b.config.Remove(key)
+	} else {
+		s.b.config.Put(key, *value)
+	}
+	s.b.Emit(backend.Event{Kind: backend.ConfigChanged, Key: key})
+	return nil
+}
+
+// kvStore is the modules' KV stores: "mgr/<module>/<key>".
+type kvStore struct{ b *mgrBackend }
+
+func (s *kvStore) Get(key string) (string, bool) {
+	if strings.HasPrefix(key, "mgr/.") {
+		return s.b.local.Get(key)
+	}
+	return s.b.kv.Get(key)
+}
+
+func (s *kvStore) List(prefix string) map[string]string {
+	out := s.b.kv.List(prefix)
+	for k, v := range s.b.local.List(prefix) {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *kvStore) Set(ctx context.Context, key, value string) error { return s.set(ctx, key, &value) }
+func (s *kvStore) Delete(ctx context.Context, key string) error     { return s.set(ctx, key, nil) }
+
+func (s *kvStore) set(ctx context.Context, key string, value *string) error {
+	if strings.HasPrefix(key, "mgr/.") { // the runtime's: the real mgr keeps the enabled list
+		if value == nil {
+			s.b.local.Remove(key)
+		} else {
+			s.b.local.Put(key, *value)
+		}
+		return nil
+	}
+	mod, rest, ok := splitKey(key)
+	if !ok {
+		return objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: %q is not a module's key (mgr/<module>/<key>)", key), -int(syscall.EINVAL))
+	}
+	p, err := s.b.peerOf(mod)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if err := p.call(ctx, "set_store", map[string]any{"key": rest, "value": value}, nil); err != nil {
+		return err
+	}
+	if value == nil {
+		s.b.kv.Remove(key)
+	} else {
+		s.b.kv.Put(key, *value)
+	}
+	return nil
+}
+
+// load replaces module's cached options and store with a shim's report
+// and emits ConfigChanged for each option that changed.
+func (b *mgrBackend) load(mod string, options, localized map[string]*string, store map[string]string) {
+	want := map[string]string{}
+	for name, v := range options {
+		if v != nil {
+			want["mgr/"+mod+"/"+name] = *v
+		}
+	}
+	for name, v := range localized {
+		if v != nil {
+			want["mgr/"+mod+"/"+b.mgrID+"/"+name] = *v
+		}
+	}
+	prefix := "mgr/" + mod + "/"
+	var changed []string
+	for k, v := range b.config.List(prefix) {
+		if w, ok := want[k]; !ok || w != v {
+			changed = append(changed, k)
+		}
+	}
+	for k, w := range want {
+		if v, ok := b.config.Get(k); !ok || v != w {
+			changed = append(changed, k)
+		}
+	}
+	for k := range b.config.List(prefix) {
+		if _, ok := want[k]; !ok {
+			b.config.Remove(k)
+		}
+	}
+	for k, w := range want {
+		b.config.Put(k, w)
+	}
+	if store != nil {
+		for k := range b.kv.List(prefix) {
+			if _, ok := store[strings.TrimPrefix(k, prefix)]; !ok {
+				b.kv.Remove(k)
+			}
+		}
+		for k, v := range store {
+			b.kv.Put(prefix+k, v)
+		}
+	}
+	for _, k := range changed {
+		b.Emit(backend.Event{Kind: backend.ConfigChanged, Key: k})
+	}
+}
+
+// mgrCluster answers cluster questions through the real mgr.
+type mgrCluster struct{ b *mgrBackend }
+
+func (c mgrCluster) FSID() string {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	return c.b.fsid
+}
+
+func (c mgrCluster) HaveMonConnection() bool {
+	p, err := c.b.anyPeer()
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var ok bool
+	return p.call(ctx, "have_mon_connection", map[string]any{}, &ok) == nil && ok
+}
+
+func (c mgrCluster) Get(ctx context.Context, name string) (any, error) {
+	p, err := c.b.anyPeer()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	var v any
+	if err := p.call(ctx, "get", map[string]any{"name": name}, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// commandReply is a command's result on the wire.
+type commandReply struct {
+	Retval int    `json:"retval"`
+	Stdout string `json:"stdout_b64"`
+	Stderr string `json:"stderr"`
+}
+
+func (c mgrCluster) Command(ctx context.Context, t module.Target, cmd map[string]any, inbuf []byte) objectformat.Result {
+	p, err := c.b.anyPeer()
+	if err != nil {
+		return objectformat.ResultOf(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	args := map[string]any{"cmd": cmd, "inbuf_b64": base64.StdEncoding.EncodeToString(inbuf)}
+	op := "mon_command"
+	if t.Type != "mon" {
+		op = "send_command"
+		args["type"], args["id"] = t.Type, t.ID
+	}
+	var r commandReply
+	if err := p.call(ctx, op, args, &r); err != nil {
+		return objectformat.ResultOf(err)
+	}
+	out, err := base64.StdEncoding.DecodeString(r.Stdout)
+	if err != nil {
+		return objectformat.Failed(-int(syscall.EIO), "gomgr bridge: a bad reply: "+err.Error())
+	}
+	return objectformat.Result{Retval: r.Retval, Stdout: out, Stderr: r.Stderr}
+}

@@ -1,0 +1,390 @@
+package bridge
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gomgr/gomgr/internal/asok"
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/buildinfo"
+	"github.com/gomgr/gomgr/internal/modhost"
+	"github.com/gomgr/gomgr/internal/privdir"
+	"github.com/gomgr/gomgr/pkg/clicommand"
+	"github.com/gomgr/gomgr/pkg/module"
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// SocketName is the socket the Go side serves in its run directory.
+const SocketName = "bridge.sock"
+
+// RunOptions configure the Go side of the bridge.
+type RunOptions struct {
+	// RunDir is the private directory (mode 0700, owned by this user) the
+	// shims and this process meet in.
+	RunDir string
+	// MgrID is the real mgr daemon's id.
+	MgrID string
+	// Registry holds the Go modules (always-on ones run only when enabled
+	// in the real mgr, like its other modules).
+	Registry *modhost.Registry
+	// Log receives the process's log (and the modules').
+	Log io.Writer
+	// Idle is how long the process waits with no shim connected before it
+	// exits (60 s); the process also exits when its parent goes.
+	Idle time.Duration
+}
+
+// Run serves the shims of one real mgr until ctx ends, the last shim has
+// been gone for o.Idle, or the parent process (the real mgr) goes. A
+// second Run on the same directory finds the first one's lock and returns
+// nil at once.
+func Run(ctx context.Context, o RunOptions) error {
+	if o.Idle <= 0 {
+		o.Idle = time.Minute
+	}
+	if o.Log == nil {
+		o.Log = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(o.Log, nil)).With("mgr", o.MgrID)
+	if err := privdir.Check("bridge run directory", o.RunDir); err != nil {
+		return err
+	}
+	lock, err := privdir.OpenFile(filepath.Join(o.RunDir, "bridged.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			log.Info("another gomgr bridge serves this mgr already")
+			return nil
+		}
+		return fmt.Errorf("gomgr bridge: lock: %w", err)
+	}
+	sock := filepath.Join(o.RunDir, SocketName)
+	if st, err := os.Lstat(sock); err == nil {
+		if st.Mode()&os.ModeSocket == 0 {
+			return fmt.Errorf("gomgr bridge: %s exists and is not a socket", sock)
+		}
+		_ = os.Remove(sock) // a stale one (we hold the lock)
+	}
+	old := syscall.Umask(0o177)
+	ln, err := net.Listen("unix", sock)
+	syscall.Umask(old)
+	if err != nil {
+		return fmt.Errorf("gomgr bridge: %w", err)
+	}
+	defer os.Remove(sock)
+
+	reg := modhost.NewRegistry()
+	for _, info := range o.Registry.List() {
+		info.AlwaysOn = false // the real mgr decides what runs
+		if err := reg.Register(info); err != nil {
+			return err
+		}
+	}
+	s := &server{log: log, b: newMgrBackend(o.MgrID), pushes: map[string]*healthPush{}}
+	s.m, err = modhost.NewManager(modhost.Config{MgrID: o.MgrID, Version: buildinfo.Full(), ReleaseName: buildinfo.Release,
+		Registry: reg, Backend: s.b, Log: log, LogWriter: o.Log, OnHealth: s.pushHealth})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := s.m.Start(ctx); err != nil {
+		return err
+	}
+	defer s.m.Close()
+	go func() { <-ctx.Done(); ln.Close() }()
+	go s.watch(ctx, cancel, o.Idle)
+	log.Info("gomgr bridge serving", "socket", sock, "modules", reg.Names())
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("gomgr bridge: accept: %w", err)
+		}
+		uid, err := asok.PeerUID(c)
+		if err != nil || uid != os.Geteuid() {
+			log.Warn("refused a connection from another user", "uid", uid, "err", err)
+			c.Close()
+			continue
+		}
+		s.conns.Add(1)
+		go func() {
+			defer s.conns.Add(-1)
+			s.serveConn(ctx, c)
+		}()
+	}
+}
+
+// server is the Go side: the modules' manager and the shims' connections.
+type server struct {
+	log   *slog.Logger
+	b     *mgrBackend
+	m     *modhost.Manager
+	conns atomicCount
+
+	hmu    sync.Mutex
+	pushes map[string]*healthPush
+}
+
+// atomicCount counts connections, and when the count last fell to zero.
+type atomicCount struct {
+	mu   sync.Mutex
+	n    int
+	zero time.Time
+}
+
+func (a *atomicCount) Add(d int) {
+	a.mu.Lock()
+	a.n += d
+	if a.n == 0 {
+		a.zero = time.Now()
+	}
+	a.mu.Unlock()
+}
+
+func (a *atomicCount) idleFor() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n > 0 {
+		return 0
+	}
+	return time.Since(a.zero)
+}
+
+// watch ends the process when no shim has been connected for idle, or
+// when the parent process (the real mgr) has gone.
+func (s *server) watch(ctx context.Context, stop func(), idle time.Duration) {
+	s.conns.Add(0) // the idle clock starts now
+	parent := os.Getppid()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		switch {
+		case os.Getppid() != parent:
+			s.log.Info("the real mgr has gone; stopping")
+			stop()
+			return
+		case s.conns.idleFor() >= idle:
+			s.log.Info("no module of the real mgr connected; stopping", "idle", idle)
+			stop()
+			return
+		}
+	}
+}
+
+// hello is the shim's first message.
+type hello struct {
+	Module    string             `json:"module"`
+	GoName    string             `json:"go_name"`
+	MgrID     string             `json:"mgr_id"`
+	Options   map[string]*string `json:"options"`
+	Localized map[string]*string `json:"localized"`
+	Store     map[string]string  `json:"store"`
+}
+
+// serveConn serves one shim until its connection ends; its module is
+// disabled then.
+func (s *server) serveConn(ctx context.Context, c net.Conn) {
+	var name string
+	var p *peer
+	p = newPeer(c, func(ctx context.Context, op string, args json.RawMessage) (any, error) {
+		if op == "hello" {
+			var h hello
+			if err := json.Unmarshal(args, &h); err != nil {
+				return nil, objectformat.NewErrorResponseCode("gomgr bridge: bad hello: "+err.Error(), -int(syscall.EINVAL))
+			}
+			if name != "" {
+				return nil, objectformat.NewErrorResponseCode("gomgr bridge: hello twice", -int(syscall.EINVAL))
+			}
+			if err := s.attach(ctx, p, h); err != nil {
+				return nil, err
+			}
+			name = h.GoName
+			return map[string]any{}, nil
+		}
+		if name == "" {
+			return nil, objectformat.NewErrorResponseCode("gomgr bridge: "+op+" before hello", -int(syscall.EINVAL))
+		}
+		return s.handle(ctx, name, op, args)
+	})
+	if err := p.run(ctx); err != nil {
+		s.log.Warn("connection to a shim ended", "module", name, "err", err)
+	}
+	if name != "" {
+		s.detach(name, p)
+	}
+}
+
+// attach registers a shim's connection and starts its module.
+func (s *server) attach(ctx context.Context, p *peer, h hello) error {
+	if _, ok := s.m.Options(h.GoName); !ok {
+		return objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: this binary has no Go module %q", h.GoName), -int(syscall.ENOENT))
+	}
+	s.b.mu.Lock()
+	if old := s.b.peers[h.GoName]; old != nil && old != p {
+		s.b.mu.Unlock()
+		old.close() // a shim that reconnects replaces its old connection
+		s.b.mu.Lock()
+	}
+	s.b.peers[h.GoName] = p
+	s.b.mu.Unlock()
+	s.b.load(h.GoName, h.Options, h.Localized, h.Store)
+	if s.b.fsid == "" {
+		var mm map[string]any
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := p.call(cctx, "get", map[string]any{"name": "mon_map"}, &mm); err == nil {
+			if f, ok := mm["fsid"].(string); ok {
+				s.b.mu.Lock()
+				s.b.fsid = f
+				s.b.mu.Unlock()
+			}
+		}
+		cancel()
+	}
+	if running, _ := s.m.Running(h.GoName); running {
+		return nil
+	}
+	if _, err := s.m.Enable(ctx, h.GoName, false); err != nil {
+		return err
+	}
+	s.log.Info("module attached", "module", h.GoName, "as", h.Module)
+	return nil
+}
+
+// detach forgets a shim's connection and stops its module.
+func (s *server) detach(name string, p *peer) {
+	s.b.mu.Lock()
+	current := s.b.peers[name] == p
+	if current {
+		delete(s.b.peers, name)
+	}
+	s.b.mu.Unlock()
+	if !current {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := s.m.Disable(ctx, name); err != nil {
+		s.log.Warn("module disable", "module", name, "err", err)
+	}
+	s.log.Info("module detached", "module", name)
+}
+
+// handle serves a shim's request after its hello.
+func (s *server) handle(ctx context.Context, name, op string, args json.RawMessage) (any, error) {
+	switch op {
+	case "command":
+		var a struct {
+			Cmd   map[string]any `json:"cmd"`
+			Inbuf string         `json:"inbuf_b64"`
+		}
+		if err := json.Unmarshal(args, &a); err != nil {
+			return nil, objectformat.NewErrorResponseCode("gomgr bridge: bad command: "+err.Error(), -int(syscall.EINVAL))
+		}
+		inbuf, err := base64.StdEncoding.DecodeString(a.Inbuf)
+		if err != nil {
+			return nil, objectformat.NewErrorResponseCode("gomgr bridge: bad inbuf: "+err.Error(), -int(syscall.EINVAL))
+		}
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		res := s.m.Dispatch(ctx, clicommand.Call{Cmd: a.Cmd, Inbuf: inbuf, Perm: "rw"})
+		return commandReply{Retval: res.Retval, Stdout: base64.StdEncoding.EncodeToString(res.Stdout), Stderr: res.Stderr}, nil
+	case "notify":
+		var a struct{ Type, ID string }
+		if err := json.Unmarshal(args, &a); err != nil {
+			return nil, err
+		}
+		s.b.Emit(backend.Event{Kind: backend.ClusterNotify, Notification: module.Notification{Type: module.NotifyType(a.Type), ID: a.ID}})
+		return nil, nil
+	case "config":
+		var a struct {
+			Options   map[string]*string `json:"options"`
+			Localized map[string]*string `json:"localized"`
+		}
+		if err := json.Unmarshal(args, &a); err != nil {
+			return nil, err
+		}
+		s.b.load(name, a.Options, a.Localized, nil)
+		return nil, nil
+	case "shutdown":
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if _, err := s.m.Disable(ctx, name); err != nil {
+			return nil, err
+		}
+		return map[string]any{}, nil
+	}
+	return nil, objectformat.NewErrorResponseCode("gomgr bridge: unknown op "+op, -int(syscall.EOPNOTSUPP))
+}
+
+// healthPush hands a module's latest health checks to its shim, newest
+// first: a push started later wins over one still waiting.
+type healthPush struct {
+	send   sync.Mutex // one push at a time, so none overtakes a newer one
+	mu     sync.Mutex
+	seq    uint64
+	latest map[string]module.HealthCheck
+}
+
+// pushHealth is modhost's OnHealth: it must not block, so the checks go
+// to the shim in a goroutine.
+func (s *server) pushHealth(name string, checks map[string]module.HealthCheck) {
+	s.hmu.Lock()
+	hp := s.pushes[name]
+	if hp == nil {
+		hp = &healthPush{}
+		s.pushes[name] = hp
+	}
+	s.hmu.Unlock()
+	hp.mu.Lock()
+	hp.seq++
+	seq := hp.seq
+	hp.latest = checks
+	hp.mu.Unlock()
+	go func() {
+		hp.send.Lock()
+		defer hp.send.Unlock()
+		hp.mu.Lock()
+		if hp.seq != seq {
+			hp.mu.Unlock()
+			return // a newer push carries the newer checks
+		}
+		c := hp.latest
+		hp.mu.Unlock()
+		if c == nil {
+			c = map[string]module.HealthCheck{}
+		}
+		p, err := s.b.peerOf(name)
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		if err := p.call(ctx, "set_health_checks", map[string]any{"checks": c}, nil); err != nil {
+			s.log.Warn("health checks to the real mgr", "module", name, "err", err)
+		}
+	}()
+}

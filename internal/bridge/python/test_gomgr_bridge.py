@@ -1,0 +1,919 @@
+#!/usr/bin/env python3
+"""Tests of the gomgr_bridge shim runtime against a fake Go side.
+
+Run from the repository root:
+
+    python3 internal/bridge/python/test_gomgr_bridge.py
+
+The shim imports the real mgr's mgr_module; these tests write a stand-in
+for it to a temporary directory. The fake Go side is a thread serving the
+bridge protocol on DIR/bridge.sock (or, for the start-the-Go-process test,
+this file run as `test_gomgr_bridge.py --fake-go DIR` by a fake binary).
+"""
+import sys
+
+sys.dont_write_bytecode = True
+
+import base64  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import stat  # noqa: E402
+import struct  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import unittest  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+THIS = os.path.abspath(__file__)
+
+# The stand-in for the real mgr's mgr_module: the MgrModule calls the shim
+# makes, backed by dicts the tests look at.
+STANDIN = r'''
+import json
+import logging
+import threading
+from enum import IntEnum
+
+
+class Option(dict):
+    def __init__(self, name, default=None, type='str', desc=None, long_desc=None, min=None, max=None,
+                 enum_allowed=None, tags=None, see_also=None, runtime=False):
+        super().__init__((k, v) for k, v in vars().items() if k != 'self' and v is not None)
+
+
+class CommandResult(object):
+    def __init__(self, tag=None):
+        self.ev = threading.Event()
+        self.outs = ''
+        self.outb = ''
+        self.r = 0
+        self.tag = tag if tag else ''
+
+    def complete(self, r, outb, outs):
+        self.r, self.outb, self.outs = r, outb, outs
+        self.ev.set()
+
+    def wait(self):
+        self.ev.wait()
+        return self.r, self.outb, self.outs
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, records):
+        super().__init__()
+        self.records = records
+
+    def emit(self, record):
+        self.records.append((record.levelname.lower(), record.getMessage()))
+
+
+_count = [0]
+
+
+class MgrModule(object):
+    COMMANDS = []
+    MODULE_OPTIONS = []
+
+    class ClusterLogPrio(IntEnum):
+        DEBUG = 0
+        INFO = 1
+        SEC = 2
+        WARN = 3
+        ERROR = 4
+
+    def __init__(self, module_name, py_modules_ptr=None, this_ptr=None):
+        self.module_name = module_name
+        self.mgr_id = 'x'
+        self.run_dir = None
+        self.config = {}   # option name (or MGRID/name) -> typed value
+        self.store = {}
+        self.health = []   # every set_health_checks
+        self.clog = []
+        self.uri = None
+        self.data = {}     # what get() returns
+        self.mon_handler = lambda cmd, inbuf: (0, '', '')
+        self.records = []
+        _count[0] += 1
+        self._logger = logging.getLogger('standin.{}.{}'.format(module_name, _count[0]))
+        self._logger.setLevel(logging.DEBUG)
+        self._logger.propagate = False
+        self._logger.addHandler(_ListHandler(self.records))
+
+    @property
+    def log(self):
+        return self._logger
+
+    def get(self, data_name):
+        return self.data.get(data_name)
+
+    def get_mgr_id(self):
+        return self.mgr_id
+
+    def get_ceph_option(self, key):
+        return {'run_dir': self.run_dir}.get(key)
+
+    def _ceph_get_module_option(self, module, key, prefix=''):
+        assert module == self.module_name
+        if prefix:  # as Pacific: the localized value, else the global one
+            v = self.config.get(prefix + '/' + key)
+            if v is not None:
+                return v
+        return self.config.get(key)
+
+    def _ceph_set_module_option(self, module, key, val):
+        assert module == self.module_name
+        if val is None:
+            self.config.pop(key, None)
+        else:
+            self.config[key] = val
+
+    def _validate_module_option(self, key):
+        names = [o['name'] for o in self.MODULE_OPTIONS]
+        names += ['log_level', 'log_to_file', 'log_to_cluster', 'log_to_cluster_level']
+        if key not in names:
+            raise RuntimeError("Config option '{0}' is not in {1}.MODULE_OPTIONS".format(
+                key, self.__class__.__name__))
+
+    def set_module_option(self, key, val):
+        self._validate_module_option(key)
+        self._ceph_set_module_option(self.module_name, key, None if val is None else str(val))
+
+    def set_localized_module_option(self, key, val):
+        self._validate_module_option(key)
+        self._ceph_set_module_option(self.module_name, self.mgr_id + '/' + key, None if val is None else str(val))
+
+    def get_store(self, key, default=None):
+        return self.store.get(key, default)
+
+    def set_store(self, key, val):
+        if val is None:
+            self.store.pop(key, None)
+        else:
+            self.store[key] = val
+
+    def get_store_prefix(self, key_prefix):
+        return {k: v for k, v in self.store.items() if k.startswith(key_prefix)}
+
+    def mon_command(self, cmd_dict, inbuf=None):
+        return self.mon_handler(cmd_dict, inbuf)
+
+    def send_command(self, result, svc_type, svc_id, command, tag, inbuf=None):
+        out = 'out {}.{} {} {}'.format(svc_type, svc_id, command, inbuf)
+        threading.Timer(0.02, result.complete, (0, out, 'done')).start()
+
+    def set_health_checks(self, checks):
+        self.health.append(json.loads(json.dumps(checks)))
+
+    def have_mon_connection(self):
+        return True
+
+    def get_metadata(self, svc_type, svc_id, default=None):
+        return {'hostname': 'host-' + svc_type + svc_id}
+
+    def get_daemon_status(self, svc_type, svc_id):
+        return {'status': svc_type + '.' + svc_id}
+
+    def get_perf_schema(self, svc_type, svc_id):
+        return {svc_type + '.' + svc_id: {}}
+
+    def get_counter(self, svc_type, svc_name, path):
+        return {path: [(1.5, 2)]}
+
+    def list_servers(self):
+        return [{'hostname': 'h1', 'services': []}]
+
+    def cluster_log(self, channel, priority, message):
+        self.clog.append((channel, priority.value, message))
+
+    def _ceph_set_uri(self, uri):
+        self.uri = uri
+'''
+
+DESCRIPTION = {'modules': [{
+    'name': 'selftest', 'desc': 'self test', 'always_on': False, 'can_run': True,
+    'notify_types': ['osd_map'], 'standby': False,
+    'commands': [
+        {'prefix': 'mgr self-test run', 'cmd': 'mgr self-test run', 'desc': 'Run', 'perm': 'w', 'poll': False},
+        {'prefix': 'mgr self-test slow', 'cmd': 'mgr self-test slow', 'desc': 'Slow', 'perm': 'w', 'poll': False},
+        {'prefix': 'greet', 'cmd': 'greet name=person_name,req=false,type=CephString', 'desc': 'Say hello',
+         'perm': 'r', 'poll': False},
+    ],
+    'options': [
+        {'name': 'count', 'type': 'int', 'level': 'advanced', 'default': 5, 'runtime': True},
+        {'name': 'flag', 'type': 'bool', 'level': 'advanced', 'default': False, 'runtime': True},
+        {'name': 'log_level', 'type': 'str', 'level': 'advanced', 'default': '', 'runtime': True, 'builtin': True},
+        {'name': 'place', 'type': 'str', 'level': 'advanced', 'default': 'world', 'runtime': True},
+    ],
+}]}
+RENAMES = [('mgr self-test', 'mgr goselftest')]
+
+
+# ---------------------------------------------------------------------------
+# The fake Go side
+
+def send_frame(sock, lock, msg):
+    body = json.dumps(msg).encode('utf-8')
+    with lock:
+        sock.sendall(struct.pack('>I', len(body)) + body)
+
+
+def recv_exact(sock, n):
+    buf = b''
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def recv_frame(sock):
+    hdr = recv_exact(sock, 4)
+    if hdr is None:
+        return None
+    body = recv_exact(sock, struct.unpack('>I', hdr)[0])
+    return None if body is None else json.loads(body.decode('utf-8'))
+
+
+def b64(data):
+    if isinstance(data, str):
+        data = data.encode('utf-8')
+    return base64.b64encode(data).decode('ascii')
+
+
+class FakeConn(object):
+    def __init__(self, sock):
+        self.sock = sock
+        self.lock = threading.Lock()
+        self.reading = threading.Event()
+        self.reading.set()
+        self.open = True
+
+
+class FakeGo(object):
+    """The Go side: serves DIR/bridge.sock, answers hello, command and
+    shutdown, records every message the shim sends, and sends requests."""
+
+    def __init__(self, d, on_command=None, on_hello=None):
+        self.path = os.path.join(d, 'bridge.sock')
+        self.on_command = on_command or (lambda args: ('ok', {'retval': 0, 'stdout_b64': '', 'stderr': ''}))
+        self.on_hello = on_hello or (lambda args: ('ok', {}))
+        self.cv = threading.Condition()
+        self.log = []        # (conn, msg) of the shim's requests, in order
+        self.seen = set()    # indexes of log that expect() returned
+        self.replies = {}    # (conn, id) -> reply
+        self.conns = []
+        self.ever_connected = False
+        self.next_id = 0
+        self.lsock = None
+
+    def start(self):
+        self.lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.lsock.bind(self.path)
+        self.lsock.listen(16)
+        self.acceptor = threading.Thread(target=self._accept, args=(self.lsock,), daemon=True)
+        self.acceptor.start()
+        return self
+
+    def stop(self):
+        """The Go process dies: the socket and every connection go."""
+        lsock, self.lsock = self.lsock, None
+        if lsock is not None:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+            try:  # wakes the accept (close alone does not)
+                lsock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self.acceptor.join(5)
+            lsock.close()
+        with self.cv:
+            conns = list(self.conns)
+        for c in conns:
+            c.reading.set()
+            try:
+                c.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _accept(self, lsock):
+        while True:
+            try:
+                s, _ = lsock.accept()
+            except OSError:
+                return
+            c = FakeConn(s)
+            with self.cv:
+                self.conns.append(c)
+                self.ever_connected = True
+                self.cv.notify_all()
+            threading.Thread(target=self._read, args=(c,), daemon=True).start()
+
+    def _read(self, c):
+        try:
+            while True:
+                c.reading.wait(10)
+                msg = recv_frame(c.sock)
+                if msg is None:
+                    break
+                if 're' in msg:
+                    with self.cv:
+                        self.replies[(c, msg['re'])] = msg
+                        self.cv.notify_all()
+                    continue
+                with self.cv:
+                    self.log.append((c, msg))
+                    self.cv.notify_all()
+                if msg.get('id'):
+                    threading.Thread(target=self._answer, args=(c, msg), daemon=True).start()
+        except (OSError, ValueError):
+            pass
+        finally:
+            with self.cv:
+                c.open = False
+                if c in self.conns:
+                    self.conns.remove(c)
+                self.cv.notify_all()
+            c.sock.close()
+
+    def _answer(self, c, msg):
+        op, args = msg['op'], msg.get('args') or {}
+        if op == 'hello':
+            res = self.on_hello(args)
+        elif op == 'command':
+            res = self.on_command(args)
+        elif op == 'shutdown':
+            res = ('ok', {})
+        else:
+            res = ('err', -95, 'unknown op ' + op)
+        if res[0] == 'ok':
+            reply = {'re': msg['id'], 'ok': res[1]}
+        else:
+            reply = {'re': msg['id'], 'err': {'errno': res[1], 'msg': res[2]}}
+        try:
+            send_frame(c.sock, c.lock, reply)
+        except OSError:
+            pass
+
+    def expect(self, op, pred=None, timeout=5.0):
+        """The next message op (matching pred) the shim sent, not returned
+        before: (conn, msg)."""
+        deadline = time.monotonic() + timeout
+        with self.cv:
+            while True:
+                for i, (c, msg) in enumerate(self.log):
+                    if i not in self.seen and msg.get('op') == op and (pred is None or pred(msg)):
+                        self.seen.add(i)
+                        return c, msg
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError('the shim sent no {} (got {})'.format(
+                        op, [m.get('op') for _, m in self.log]))
+                self.cv.wait(left)
+
+    def ops(self):
+        with self.cv:
+            return [m.get('op') for _, m in self.log]
+
+    def conn(self, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        with self.cv:
+            while not self.conns:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError('no connection')
+                self.cv.wait(left)
+            return self.conns[-1]
+
+    def send(self, op, args, conn=None):
+        """Send request op; its id."""
+        c = conn or self.conn()
+        with self.cv:
+            self.next_id += 1
+            rid = self.next_id
+        send_frame(c.sock, c.lock, {'id': rid, 'op': op, 'args': args})
+        return c, rid
+
+    def reply(self, c, rid, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        with self.cv:
+            while (c, rid) not in self.replies:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError('no reply to request {}'.format(rid))
+                self.cv.wait(left)
+            return self.replies.pop((c, rid))
+
+    def request(self, op, args=None, conn=None, timeout=5.0):
+        c, rid = self.send(op, args if args is not None else {}, conn)
+        return self.reply(c, rid, timeout)
+
+    def oneway(self, op, args, conn=None):
+        c = conn or self.conn()
+        send_frame(c.sock, c.lock, {'id': 0, 'op': op, 'args': args})
+
+
+def echo_command(args):
+    return ('ok', {'retval': 0, 'stdout_b64': b64(json.dumps(args['cmd'], sort_keys=True)),
+                   'stderr': 'pid {}'.format(os.getpid())})
+
+
+def fake_go_main(d):
+    """`test_gomgr_bridge.py --fake-go DIR`: the Go process, as a fake
+    binary starts it. It leaves when its last connection has been gone for
+    half a second (or after 30 s)."""
+    fake = FakeGo(d, on_command=echo_command).start()
+    with open(os.path.join(d, 'fake.pid'), 'w') as f:
+        f.write(str(os.getpid()))
+    start = time.monotonic()
+    idle_since = None
+    while time.monotonic() - start < 30:
+        time.sleep(0.05)
+        with fake.cv:
+            busy = bool(fake.conns)
+        if busy or not fake.ever_connected:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since > 0.5:
+            break
+    fake.stop()
+
+
+# ---------------------------------------------------------------------------
+# The tests
+
+gomgr_bridge = None
+_stub_dir = None
+
+
+def setUpModule():
+    global gomgr_bridge, _stub_dir
+    _stub_dir = tempfile.mkdtemp(prefix='gomgr-bridge-stub-')
+    with open(os.path.join(_stub_dir, 'mgr_module.py'), 'w') as f:
+        f.write(STANDIN)
+    sys.path.insert(0, _stub_dir)
+    sys.path.insert(0, HERE)
+    import gomgr_bridge as gb
+    gomgr_bridge = gb
+
+
+def tearDownModule():
+    shutil.rmtree(_stub_dir, ignore_errors=True)
+
+
+def wait_for(pred, timeout=5.0, what='condition'):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError('timed out waiting for ' + what)
+        time.sleep(0.01)
+
+
+class BridgeTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='gomgr-bridge-test-')
+        self.run_dir = os.path.join(self.tmp, 'run')
+        os.mkdir(self.run_dir)
+        os.chmod(self.run_dir, 0o755)
+        self.dir = os.path.join(self.run_dir, 'gomgr-bridge-x')
+        self.calls = os.path.join(self.tmp, 'calls')
+        with open(os.path.join(self.tmp, 'desc.json'), 'w') as f:
+            json.dump(DESCRIPTION, f)
+        self.saved = {k: getattr(gomgr_bridge, k) for k in ('RETRY_INTERVAL', 'COMMAND_TIMEOUT')}
+        gomgr_bridge.RETRY_INTERVAL = 0.05
+        self.fakes = []
+
+    def tearDown(self):
+        for f in self.fakes:
+            f.stop()
+        pidfile = os.path.join(self.dir, 'fake.pid')
+        if os.path.exists(pidfile):
+            with open(pidfile) as f:
+                pid = int(f.read())
+            try:  # the fake Go process this test started leaves by itself when idle
+                wait_for(lambda: not _alive(pid), timeout=5, what='the fake Go process to leave')
+            except AssertionError:
+                os.kill(pid, signal.SIGKILL)
+                raise
+        for k, v in self.saved.items():
+            setattr(gomgr_bridge, k, v)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def binary(self, bridged):
+        """A fake gomgr binary: describe prints DESCRIPTION; bridged logs
+        its arguments and runs the shell code bridged."""
+        path = os.path.join(self.tmp, 'fake-ceph-mgr')
+        with open(path, 'w') as f:
+            f.write('#!/bin/sh\n'
+                    'case "$1" in\n'
+                    'describe) [ "$2 $3" = "--module selftest" ] || exit 3; exec cat {desc} ;;\n'
+                    'bridged) echo "$*" >> {calls}\n{bridged}\nexit ;;\n'
+                    'esac\nexit 2\n'.format(desc=os.path.join(self.tmp, 'desc.json'), calls=self.calls,
+                                            bridged=bridged))
+        os.chmod(path, 0o755)
+        return path
+
+    def module(self, bridged='exit 1', name='goselftest'):
+        cls = gomgr_bridge.module_class(self.binary(bridged), 'selftest', RENAMES)
+        self.assertEqual(cls.can_run(), (True, ''))
+        mod = cls(name)
+        mod.run_dir = self.run_dir
+        return mod
+
+    def serve(self, mod):
+        t = threading.Thread(target=mod.serve, daemon=True)
+        t.start()
+
+        def stop():
+            mod.shutdown()
+            t.join(5)
+            self.assertFalse(t.is_alive(), 'serve() returns after shutdown()')
+        self.addCleanup(stop)
+        return t
+
+    def fake(self, **kw):
+        if not os.path.isdir(self.dir):
+            os.mkdir(self.dir, 0o700)
+        f = FakeGo(self.dir, **kw).start()
+        self.fakes.append(f)
+        return f
+
+    def connected(self, mod):
+        wait_for(lambda: mod._gomgr.conn is not None, what='the shim to connect')
+
+    def calls_made(self):
+        if not os.path.exists(self.calls):
+            return []
+        with open(self.calls) as f:
+            return f.read().splitlines()
+
+    # -- tests
+
+    def test_not_connected(self):
+        cls = gomgr_bridge.module_class(self.binary('exit 1'), 'selftest', RENAMES)
+        self.assertEqual(cls.handle_command(None, '', {'prefix': 'mgr goselftest run'}),
+                         (-107, '', 'gomgr bridge: the Go side of module selftest is not running'))
+        mod = cls('goselftest')
+        self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'}),
+                         (-107, '', 'gomgr bridge: the Go side of module goselftest is not running'))
+        mod.notify('osd_map', '')
+        mod.config_notify()
+        self.assertEqual([c['cmd'] for c in cls.COMMANDS],
+                         ['mgr goselftest run', 'mgr goselftest slow',
+                          'greet name=person_name,req=false,type=CephString'])
+        self.assertEqual([o['name'] for o in cls.MODULE_OPTIONS], ['count', 'flag', 'place'])
+
+    def test_unrename_prefix(self):
+        renames = [('mgr self-test', 'mgr goselftest'), ('a', 'b'), ('x', 'b c')]
+        u = gomgr_bridge.unrename_prefix
+        self.assertEqual(u('mgr goselftest run', renames), 'mgr self-test run')
+        self.assertEqual(u('mgr goselftest', renames), 'mgr self-test')
+        self.assertEqual(u('mgr goselftestx run', renames), 'mgr goselftestx run')
+        self.assertEqual(u('b c d', renames), 'x d', 'the longest new words win')
+        self.assertEqual(u('b d', renames), 'a d')
+        self.assertEqual(u('greet', renames), 'greet')
+
+    def test_hello_command_shutdown(self):
+        got = []
+
+        def on_command(args):
+            got.append(args)
+            prefix = args['cmd']['prefix']
+            if prefix == 'greet':
+                return ('err', -22, 'no such person')
+            if prefix == 'mgr self-test slow':
+                time.sleep(1)
+            return ('ok', {'retval': 3, 'stdout_b64': b64(b'\x00\xff ' + 'é'.encode('utf-8')), 'stderr': 'said'})
+
+        fake = self.fake(on_command=on_command)
+        mod = self.module()
+        mod.config = {'count': 7, 'flag': True, 'x/place': 'here'}
+        mod.store = {'greeted/Bob': '1', 'other': 'v'}
+        self.serve(mod)
+        _, hello = fake.expect('hello')
+        args = hello['args']
+        self.assertIsInstance(hello['id'], int)
+        self.assertGreater(hello['id'], 0)
+        self.assertEqual(args['module'], 'goselftest')
+        self.assertEqual(args['go_name'], 'selftest')
+        self.assertEqual(args['mgr_id'], 'x')
+        self.assertEqual(args['renames'], [['mgr self-test', 'mgr goselftest']])
+        self.assertEqual(args['options'], {'count': '7', 'flag': 'true', 'place': None, 'log_level': None,
+                                           'log_to_file': None, 'log_to_cluster': None,
+                                           'log_to_cluster_level': None})
+        self.assertEqual(args['localized'], {'count': '7', 'flag': 'true', 'place': 'here', 'log_level': None,
+                                             'log_to_file': None, 'log_to_cluster': None,
+                                             'log_to_cluster_level': None})
+        self.assertEqual(args['store'], {'greeted/Bob': '1', 'other': 'v'})
+        self.connected(mod)
+        self.assertEqual(mod.health, [], 'no health check while all is well')
+
+        inbuf = 'in\x00put é'
+        r = mod.handle_command(inbuf, {'prefix': 'mgr goselftest run', 'format': 'json'})
+        self.assertEqual(r, (3, '\x00\ufffd é', 'said'), 'stdout decoded with errors=replace')
+        self.assertEqual(got[-1]['cmd'], {'prefix': 'mgr self-test run', 'format': 'json'},
+                         'the prefix renamed back to the Go one')
+        self.assertEqual(base64.b64decode(got[-1]['inbuf_b64']), inbuf.encode('utf-8'))
+        self.assertEqual(mod.handle_command(None, {'prefix': 'greet', 'person_name': 'Bob'}),
+                         (-22, '', 'no such person'))
+        self.assertEqual(got[-1], {'cmd': {'prefix': 'greet', 'person_name': 'Bob'}, 'inbuf_b64': ''})
+
+        gomgr_bridge.COMMAND_TIMEOUT = 0.2
+        t0 = time.monotonic()
+        self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest slow'}),
+                         (-110, '', 'gomgr bridge: no reply from the Go side'))
+        self.assertLess(time.monotonic() - t0, 0.9)
+
+        conn = fake.conn()
+        mod.shutdown()
+        fake.expect('shutdown')
+        wait_for(lambda: not conn.open, what='the shim to close the connection')
+        self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'})[0], -107)
+
+    def test_go_requests(self):
+        fake = self.fake()
+        mod = self.module()
+        release = threading.Event()
+        mon = []
+
+        def mon_handler(cmd, inbuf):
+            mon.append((cmd, inbuf))
+            if cmd['prefix'] == 'slow':
+                release.wait(5)
+            return (0, 'out é', 'fine')
+        mod.mon_handler = mon_handler
+        mod.data['osd_map'] = {'epoch': 3, 'pools': []}
+        self.serve(mod)
+        fake.expect('hello')
+        self.connected(mod)
+
+        def ok(op, args=None):
+            r = fake.request(op, args)
+            self.assertNotIn('err', r, r)
+            return r['ok']
+
+        def err(op, args=None):
+            r = fake.request(op, args)
+            self.assertNotIn('ok', r, r)
+            return r['err']['errno'], r['err']['msg']
+
+        self.assertIsNone(ok('set_store', {'key': 'greeted/Bob', 'value': 'yes'}))
+        self.assertEqual(mod.store, {'greeted/Bob': 'yes'})
+        ok('set_store', {'key': 'greeted/Bob', 'value': None})
+        self.assertEqual(mod.store, {})
+        self.assertEqual(ok('get', {'name': 'osd_map'}), {'epoch': 3, 'pools': []})
+        self.assertIsNone(ok('get', {'name': 'nothing'}))
+        self.assertIs(ok('have_mon_connection'), True)
+
+        ok('set_module_option', {'key': 'count', 'value': '9', 'localized': False})
+        ok('set_module_option', {'key': 'place', 'value': 'there', 'localized': True})
+        self.assertEqual(mod.config, {'count': '9', 'x/place': 'there'})
+        ok('set_module_option', {'key': 'count', 'value': None, 'localized': False})
+        ok('set_module_option', {'key': 'place', 'value': None, 'localized': True})
+        self.assertEqual(mod.config, {})
+        n, msg = err('set_module_option', {'key': 'nope', 'value': '1', 'localized': False})
+        self.assertEqual(n, -5)
+        self.assertIn("'nope' is not in", msg)
+        self.assertEqual(err('get', {})[0], -22, 'a missing argument')
+
+        r = ok('mon_command', {'cmd': {'prefix': 'osd ls'}, 'inbuf_b64': b64('abc')})
+        self.assertEqual(mon[-1], ({'prefix': 'osd ls'}, 'abc'))
+        self.assertEqual(r, {'retval': 0, 'stdout_b64': b64('out é'), 'stderr': 'fine'})
+        ok('mon_command', {'cmd': {'prefix': 'osd ls'}, 'inbuf_b64': ''})
+        self.assertEqual(mon[-1], ({'prefix': 'osd ls'}, None))
+        r = ok('send_command', {'type': 'osd', 'id': '1', 'cmd': {'prefix': 'perf dump'}, 'inbuf_b64': ''})
+        self.assertEqual(r, {'retval': 0, 'stdout_b64': b64('out osd.1 {"prefix": "perf dump"} None'),
+                             'stderr': 'done'})
+
+        check = {'severity': 'warning', 'summary': 'foo', 'count': 2, 'detail': ['a', 'b']}
+        ok('set_health_checks', {'checks': {'FOO': check}})
+        self.assertEqual(mod.health[-1], {'FOO': check})
+
+        self.assertEqual(ok('get_metadata', {'svc_type': 'osd', 'svc_id': '0'}), {'hostname': 'host-osd0'})
+        self.assertEqual(ok('get_daemon_status', {'svc_type': 'rgw', 'svc_id': 'a'}), {'status': 'rgw.a'})
+        self.assertEqual(ok('get_perf_schema', {'svc_type': 'osd', 'svc_id': '0'}), {'osd.0': {}})
+        self.assertEqual(ok('get_counter', {'svc_type': 'osd', 'svc_id': '0', 'path': 'osd.op'}),
+                         {'osd.op': [[1.5, 2]]})
+        self.assertEqual(ok('list_servers'), [{'hostname': 'h1', 'services': []}])
+        ok('set_uri', {'uri': 'http://h:1/'})
+        self.assertEqual(mod.uri, 'http://h:1/')
+        self.assertEqual(err('frobnicate'), (-95, 'unknown op frobnicate'))
+
+        fake.oneway('log', {'level': 'warning', 'msg': 'from go'})
+        fake.oneway('log', {'level': 'debug', 'msg': 'from go 2'})
+        fake.oneway('cluster_log', {'channel': 'audit', 'priority': 3, 'msg': 'careful'})
+        wait_for(lambda: mod.clog, what='the cluster log')
+        self.assertEqual(mod.clog, [('audit', 3, 'careful')])
+        logged = [r for r in mod.records if r[1].startswith('from go')]
+        self.assertEqual(logged, [('warning', 'from go'), ('debug', 'from go 2')], 'one-way calls in order')
+
+        # A slow call does not hold up the others.
+        c, slow = fake.send('mon_command', {'cmd': {'prefix': 'slow'}, 'inbuf_b64': ''})
+        wait_for(lambda: mon[-1][0]['prefix'] == 'slow', what='the slow call to start')
+        self.assertEqual(ok('get', {'name': 'osd_map'})['epoch'], 3)
+        self.assertEqual(ok('have_mon_connection'), True)
+        release.set()
+        self.assertEqual(fake.reply(c, slow)['ok']['retval'], 0)
+
+    def test_notify_and_config(self):
+        fake = self.fake()
+        mod = self.module()
+        self.serve(mod)
+        fake.expect('hello')
+        self.connected(mod)
+        mod.notify('pg_summary', '')  # not one of the Go module's notify types
+        mod.notify('osd_map', '12')
+        _, n = fake.expect('notify')
+        self.assertEqual(n, {'id': 0, 'op': 'notify', 'args': {'type': 'osd_map', 'id': '12'}})
+        mod.config['count'] = 3
+        mod.config['x/flag'] = False
+        mod.config_notify()
+        _, c = fake.expect('config')
+        self.assertEqual(c['id'], 0)
+        self.assertEqual(c['args']['options']['count'], '3')
+        self.assertIsNone(c['args']['options']['flag'])
+        self.assertEqual(c['args']['localized']['flag'], 'false')
+        self.assertEqual(fake.ops(), ['hello', 'notify', 'config'], 'the filtered notify was not sent')
+
+        # notify never blocks, even when the Go side does not read.
+        conn = fake.conn()
+        conn.reading.clear()
+        t0 = time.monotonic()
+        for i in range(3000):
+            mod.notify('osd_map', str(i) * 100)
+        self.assertLess(time.monotonic() - t0, 1.0)
+        conn.reading.set()
+        fake.expect('notify', pred=lambda m: m['args']['id'] == '0' * 100)
+        # Once the queue drains, notifications flow again.
+        wait_for(lambda: mod.notify('osd_map', 'last') or
+                 'last' in [m['args'].get('id') for _, m in list(fake.log)], what='the last notify')
+
+    def test_dead_connection(self):
+        release = threading.Event()
+
+        def on_command(args):
+            if args['cmd']['prefix'] == 'mgr self-test slow':
+                release.wait(10)
+            return echo_command(args)
+
+        fake = self.fake(on_command=on_command)
+        mod = self.module(bridged='exit 1')
+        self.serve(mod)
+        fake.expect('hello')
+        self.connected(mod)
+        foo = {'severity': 'warning', 'summary': 'foo', 'count': 1, 'detail': []}
+        fake.request('set_health_checks', {'checks': {'FOO': foo}})
+
+        replies = []
+        t = threading.Thread(target=lambda: replies.append(mod.handle_command('', {'prefix': 'mgr goselftest slow'})))
+        t.start()
+        fake.expect('command')
+        t0 = time.monotonic()
+        fake.stop()  # the Go process dies
+        t.join(2)
+        self.assertLess(time.monotonic() - t0, 1.0, 'a waiting command is answered at once')
+        release.set()
+        not_running = (-107, '', 'gomgr bridge: the Go side of module goselftest is not running')
+        self.assertEqual(replies, [not_running])
+        t0 = time.monotonic()
+        self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'}), not_running)
+        self.assertLess(time.monotonic() - t0, 0.1)
+
+        h = wait_for(lambda: mod.health and 'MGR_GOMGR_BRIDGE' in mod.health[-1] and mod.health[-1],
+                     what='the bridge health check')
+        self.assertEqual(h['FOO'], foo, "the Go side's checks are kept")
+        self.assertEqual(h['MGR_GOMGR_BRIDGE']['severity'], 'error')
+        self.assertEqual(h['MGR_GOMGR_BRIDGE']['summary'], 'gomgr bridge: the Go side of module goselftest is down')
+        # It tries to start the Go process again (this binary cannot).
+        wait_for(lambda: self.calls_made(), what='a start of the Go process')
+        self.assertEqual(self.calls_made()[0], 'bridged --run-dir {} --mgr-id x'.format(self.dir))
+        wait_for(lambda: 'exited with status 1' in mod.health[-1]['MGR_GOMGR_BRIDGE']['detail'][0],
+                 what='the reason in the detail')
+
+        # The Go side comes back: hello again, and the check is cleared.
+        fake2 = self.fake(on_command=echo_command)
+        _, hello = fake2.expect('hello')
+        self.assertEqual(hello['args']['module'], 'goselftest')
+        self.connected(mod)
+        wait_for(lambda: mod.health[-1] == {'FOO': foo}, what='the bridge check cleared')
+        r = mod.handle_command('', {'prefix': 'mgr goselftest run'})
+        self.assertEqual(r[0], 0)
+        self.assertEqual(json.loads(r[1]), {'prefix': 'mgr self-test run'})
+
+    def test_protocol_error(self):
+        fake = self.fake()
+        mod = self.module()
+        self.serve(mod)
+        fake.expect('hello')
+        self.connected(mod)
+        conn = fake.conn()
+        with conn.lock:
+            conn.sock.sendall(struct.pack('>I', (64 << 20) + 1))
+        wait_for(lambda: not conn.open, what='the shim to drop the connection')
+        h = wait_for(lambda: mod.health and mod.health[0], what='the bridge health check')
+        self.assertIn('protocol error', h['MGR_GOMGR_BRIDGE']['detail'][0])
+        fake.expect('hello')  # and it comes back
+
+    def test_hello_refused(self):
+        fake = self.fake(on_hello=lambda args: ('err', -2, 'no module selftest enabled'))
+        mod = self.module()
+        self.serve(mod)
+        fake.expect('hello')
+        h = wait_for(lambda: mod.health and mod.health[-1], what='the bridge health check')
+        self.assertEqual(h['MGR_GOMGR_BRIDGE']['detail'], ['hello: no module selftest enabled'])
+        self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'})[0], -107)
+        fake.on_hello = lambda args: ('ok', {})
+        fake.expect('hello')
+        self.connected(mod)
+        wait_for(lambda: mod.health[-1] == {}, what='the check cleared')
+
+    def test_dir_refused(self):
+        os.mkdir(self.dir)
+        os.chmod(self.dir, 0o750)
+        fake = self.fake()
+        mod = self.module()
+        self.serve(mod)
+        h = wait_for(lambda: mod.health and mod.health[-1], what='the bridge health check')
+        self.assertEqual(h['MGR_GOMGR_BRIDGE']['detail'],
+                         ['refusing to use {}: its mode is 0750, with group or other permissions'.format(self.dir)])
+        self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'})[0], -107)
+        self.assertFalse(fake.ever_connected)
+        self.assertEqual(self.calls_made(), [])
+        if os.getuid() == 0:
+            os.chmod(self.dir, 0o700)
+            os.chown(self.dir, 54321, -1)
+            wait_for(lambda: 'owned by uid 54321' in mod.health[-1]['MGR_GOMGR_BRIDGE']['detail'][0],
+                     what='the owner refused')
+            os.chown(self.dir, 0, -1)
+        os.chmod(self.dir, 0o700)
+        fake.expect('hello')
+        self.connected(mod)
+        wait_for(lambda: mod.health[-1] == {}, what='the check cleared')
+
+    def test_dir_symlink_refused(self):
+        real = os.path.join(self.tmp, 'real')
+        os.mkdir(real, 0o700)
+        os.symlink(real, self.dir)
+        mod = self.module()
+        self.serve(mod)
+        h = wait_for(lambda: mod.health and mod.health[-1], what='the bridge health check')
+        self.assertEqual(h['MGR_GOMGR_BRIDGE']['detail'],
+                         ['refusing to use {}: it is a symbolic link'.format(self.dir)])
+        self.assertEqual(os.listdir(real), [])
+
+    def test_start_go_process(self):
+        # The binary starts the fake Go side in the background; two shims
+        # serve at once, and start.lock lets only one of them start it.
+        bridged = '{} {} --fake-go "$3" </dev/null >>"$3/fake.log" 2>&1 &'.format(sys.executable, THIS)
+        mods = [self.module(bridged=bridged, name='goselftest'), self.module(bridged=bridged, name='goother')]
+        for m in mods:
+            self.serve(m)
+        for m in mods:
+            wait_for(lambda: m._gomgr.conn is not None, timeout=10, what='the shim to connect')
+        self.assertEqual(self.calls_made(), ['bridged --run-dir {} --mgr-id x'.format(self.dir)])
+        st = os.lstat(self.dir)
+        self.assertTrue(stat.S_ISDIR(st.st_mode))
+        self.assertEqual(stat.S_IMODE(st.st_mode) & 0o077, 0)
+        for f in ('start.lock', 'bridged.log'):
+            self.assertEqual(stat.S_IMODE(os.lstat(os.path.join(self.dir, f)).st_mode), 0o600, f)
+        pids = set()
+        for m in mods:
+            r, out, err = m.handle_command('', {'prefix': 'mgr goselftest run'})
+            self.assertEqual((r, json.loads(out)), (0, {'prefix': 'mgr self-test run'}))
+            pids.add(err)
+        self.assertEqual(len(pids), 1, 'one Go process serves both')
+        self.assertNotEqual(pids, {'pid {}'.format(os.getpid())})
+        for m in mods:
+            m.shutdown()
+        # tearDown waits for the fake Go process to leave.
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie of ours? (the shim's Popen child exits at once here; the fake
+    # went to the background, so it is not our child)
+    try:
+        with open('/proc/{}/stat'.format(pid)) as f:
+            return f.read().split(')')[-1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
+if __name__ == '__main__':
+    if sys.argv[1:2] == ['--fake-go']:
+        fake_go_main(sys.argv[2])
+        sys.exit(0)
+    unittest.main()

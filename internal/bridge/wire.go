@@ -1,0 +1,222 @@
+package bridge
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+
+	"github.com/gomgr/gomgr/pkg/objectformat"
+)
+
+// maxFrame bounds one message of the bridge protocol (the spec's 64 MiB).
+const maxFrame = 64 << 20
+
+// message is one frame: a request (ID, Op, Args; ID 0 for one-way), or a
+// reply to request Re (OK, or Err).
+type message struct {
+	ID   int64           `json:"id,omitempty"`
+	Op   string          `json:"op,omitempty"`
+	Args json.RawMessage `json:"args,omitempty"`
+	Re   int64           `json:"re,omitempty"`
+	OK   json.RawMessage `json:"ok,omitempty"`
+	Err  *wireError      `json:"err,omitempty"`
+}
+
+// wireError is a failed request: a negative errno and a message.
+type wireError struct {
+	Errno int    `json:"errno"`
+	Msg   string `json:"msg"`
+}
+
+func (e *wireError) Error() string  { return e.Msg }
+func (e *wireError) ErrorCode() int { return e.Errno }
+
+// errClosed answers the requests of a connection that has gone.
+var errClosed = objectformat.NewErrorResponseCode("gomgr bridge: the connection to the real mgr's module is closed", -int(syscall.ENOTCONN))
+
+// handlerFunc serves a request from the other side; its result is the
+// reply (an error with an errno, objectformat's ErrorCode, keeps it).
+type handlerFunc func(ctx context.Context, op string, args json.RawMessage) (any, error)
+
+// peer is one connection speaking the protocol in both directions.
+type peer struct {
+	c      net.Conn
+	r      *bufio.Reader
+	handle handlerFunc
+
+	wmu sync.Mutex // serialises frames on c
+
+	mu      sync.Mutex
+	next    int64
+	pending map[int64]chan message
+	closed  bool
+	done    chan struct{}
+
+	// sem bounds the requests of the other side being served at once.
+	sem chan struct{}
+}
+
+func newPeer(c net.Conn, handle handlerFunc) *peer {
+	return &peer{c: c, r: bufio.NewReaderSize(c, 64<<10), handle: handle, pending: map[int64]chan message{},
+		done: make(chan struct{}), sem: make(chan struct{}, 32)}
+}
+
+// readFrame reads one message.
+func (p *peer) readFrame() (message, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(p.r, hdr[:]); err != nil {
+		return message{}, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxFrame {
+		return message{}, fmt.Errorf("gomgr bridge: a frame of %d bytes (the limit is %d)", n, maxFrame)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(p.r, buf); err != nil {
+		return message{}, err
+	}
+	var m message
+	if err := json.Unmarshal(buf, &m); err != nil {
+		return message{}, fmt.Errorf("gomgr bridge: a bad frame: %w", err)
+	}
+	return m, nil
+}
+
+// write sends one message.
+func (p *peer) write(m message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if len(b) > maxFrame {
+		return objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: a message of %d bytes is over the %d byte limit", len(b), maxFrame), -int(syscall.E2BIG))
+	}
+	frame := make([]byte, 4+len(b))
+	binary.BigEndian.PutUint32(frame, uint32(len(b)))
+	copy(frame[4:], b)
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	_, err = p.c.Write(frame)
+	return err
+}
+
+// run reads frames until the connection ends: replies go to their
+// callers, requests to handle (in goroutines, at most cap(sem) at once).
+func (p *peer) run(ctx context.Context) error {
+	defer p.close()
+	for {
+		m, err := p.readFrame()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		if m.Re != 0 {
+			p.mu.Lock()
+			ch := p.pending[m.Re]
+			delete(p.pending, m.Re)
+			p.mu.Unlock()
+			if ch != nil {
+				ch <- m
+			}
+			continue
+		}
+		select {
+		case p.sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		go func(m message) {
+			defer func() { <-p.sem }()
+			res, err := p.serve(ctx, m)
+			if m.ID == 0 {
+				return
+			}
+			reply := message{Re: m.ID}
+			if err != nil {
+				reply.Err = &wireError{Errno: objectformat.ErrnoOf(err), Msg: err.Error()}
+			} else if reply.OK, err = json.Marshal(res); err != nil {
+				reply.OK, reply.Err = nil, &wireError{Errno: -int(syscall.EIO), Msg: err.Error()}
+			}
+			_ = p.write(reply)
+		}(m)
+	}
+}
+
+// serve runs one request with panics turned into -EIO.
+func (p *peer) serve(ctx context.Context, m message) (res any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: %s panicked: %v", m.Op, r), -int(syscall.EIO))
+		}
+	}()
+	return p.handle(ctx, m.Op, m.Args)
+}
+
+// call sends a request and waits for its reply, decoding it into out.
+func (p *peer) call(ctx context.Context, op string, args, out any) error {
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	ch := make(chan message, 1)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return errClosed
+	}
+	p.next++
+	id := p.next
+	p.pending[id] = ch
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.pending, id)
+		p.mu.Unlock()
+	}()
+	if err := p.write(message{ID: id, Op: op, Args: raw}); err != nil {
+		return errClosed
+	}
+	select {
+	case m := <-ch:
+		if m.Err != nil {
+			return m.Err
+		}
+		if out == nil || len(m.OK) == 0 {
+			return nil
+		}
+		return json.Unmarshal(m.OK, out)
+	case <-p.done:
+		return errClosed
+	case <-ctx.Done():
+		return objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: no reply to %s from the real mgr: %v", op, ctx.Err()), -int(syscall.ETIMEDOUT))
+	}
+}
+
+// send sends a one-way request.
+func (p *peer) send(op string, args any) error {
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	return p.write(message{Op: op, Args: raw})
+}
+
+// close ends the connection; waiting callers get errClosed.
+func (p *peer) close() {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.done)
+	}
+	p.mu.Unlock()
+	_ = p.c.Close()
+}

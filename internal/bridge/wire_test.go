@@ -1,0 +1,98 @@
+package bridge
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gomgr/gomgr/internal/testutil"
+)
+
+// TestPythonShim runs the shim's own tests (python3, a stand-in
+// mgr_module and a fake Go side speaking the protocol).
+func TestPythonShim(t *testing.T) {
+	testutil.NeedTool(t, "python3", "python3")
+	cmd := exec.Command("python3", filepath.Join("python", "test_gomgr_bridge.py"))
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+}
+
+func frame(b []byte) []byte {
+	out := make([]byte, 4+len(b))
+	binary.BigEndian.PutUint32(out, uint32(len(b)))
+	copy(out[4:], b)
+	return out
+}
+
+// TestPeerRoundTrip: requests both ways, replies matched by id, errors
+// with their errno, one-way messages, and callers answered at once when
+// the connection goes.
+func TestPeerRoundTrip(t *testing.T) {
+	a, b := net.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan string, 4)
+	pa := newPeer(a, func(_ context.Context, op string, args json.RawMessage) (any, error) {
+		got <- op + " " + string(args)
+		return map[string]int{"n": 1}, nil
+	})
+	pb := newPeer(b, func(_ context.Context, op string, _ json.RawMessage) (any, error) {
+		return nil, &wireError{Errno: -2, Msg: "no " + op}
+	})
+	go pa.run(ctx)
+	go pb.run(ctx)
+	var r struct{ N int }
+	require.NoError(t, pb.call(ctx, "ping", map[string]any{"x": 1}, &r))
+	assert.Equal(t, 1, r.N)
+	assert.Equal(t, `ping {"x":1}`, <-got)
+	err := pa.call(ctx, "nothing", map[string]any{}, nil)
+	require.Error(t, err)
+	assert.Equal(t, "no nothing", err.Error())
+	require.NoError(t, pb.send("notify", map[string]any{"type": "osd_map"}))
+	assert.Equal(t, `notify {"type":"osd_map"}`, <-got)
+
+	pa.close()
+	start := time.Now()
+	require.ErrorIs(t, pb.call(ctx, "ping", nil, nil), errClosed)
+	assert.Less(t, time.Since(start), time.Second)
+}
+
+// FuzzReadFrame: a frame reader never panics, and refuses oversized and
+// malformed frames.
+func FuzzReadFrame(f *testing.F) {
+	f.Add(frame([]byte(`{"id":1,"op":"hello","args":{}}`)))
+	f.Add(frame([]byte(`{"re":1,"ok":null}`)))
+	f.Add(frame([]byte(`{"re":1,"err":{"errno":-5,"msg":"x"}}`)))
+	f.Add(frame([]byte(`not json`)))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, b := net.Pipe()
+		defer a.Close()
+		go func() { b.Write(data); b.Close() }()
+		p := newPeer(a, nil)
+		for i := 0; i < 4; i++ {
+			if _, err := p.readFrame(); err != nil {
+				return
+			}
+		}
+	})
+}
+
+func TestReadFrameRefusesOversized(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	go func() { b.Write([]byte{0x04, 0x00, 0x00, 0x01}); b.Close() }()
+	_, err := newPeer(a, nil).readFrame()
+	require.ErrorContains(t, err, "the limit is 67108864")
+}
