@@ -55,6 +55,18 @@ type Cluster interface {
 	Command(ctx context.Context, target module.Target, cmd map[string]any, inbuf []byte) objectformat.Result
 }
 
+// DaemonState is implemented by a backend that has the state the cluster's
+// daemons report to a real ceph-mgr (the bridge, inside one): metadata,
+// status, perf schemas and counter series, in Python's shapes (get_metadata,
+// get_daemon_status, get_perf_schema, get_counter, list_servers). The
+// module runtime asks it rather than the daemons.
+type DaemonState interface {
+	// DaemonInfo answers kind "metadata", "status" or "perf_schema".
+	DaemonInfo(ctx context.Context, kind, svcType, svcID string) (map[string]any, error)
+	Counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error)
+	ListServers(ctx context.Context) ([]map[string]any, error)
+}
+
 // EventKind tells what an Event reports.
 type EventKind int
 

@@ -280,3 +280,42 @@ func (c mgrCluster) Command(ctx context.Context, t module.Target, cmd map[string
 	}
 	return objectformat.Result{Retval: r.Retval, Stdout: out, Stderr: r.Stderr}
 }
+
+var _ backend.DaemonState = (*mgrBackend)(nil)
+
+// ask calls op on some shim and decodes its reply into out.
+func (b *mgrBackend) ask(ctx context.Context, op string, args map[string]any, out any) error {
+	p, err := b.anyPeer()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return p.call(ctx, op, args, out)
+}
+
+// DaemonInfo is the real mgr's get_metadata, get_daemon_status or
+// get_perf_schema.
+func (b *mgrBackend) DaemonInfo(ctx context.Context, kind, svcType, svcID string) (map[string]any, error) {
+	op := map[string]string{"metadata": "get_metadata", "status": "get_daemon_status", "perf_schema": "get_perf_schema"}[kind]
+	if op == "" {
+		return nil, objectformat.NewErrorResponseCode("gomgr bridge: no daemon information "+kind, -int(syscall.EINVAL))
+	}
+	var v map[string]any
+	err := b.ask(ctx, op, map[string]any{"svc_type": svcType, "svc_id": svcID}, &v)
+	return v, err
+}
+
+// Counter is the real mgr's get_counter: the stored series.
+func (b *mgrBackend) Counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
+	var v map[string]any
+	err := b.ask(ctx, "get_counter", map[string]any{"svc_type": svcType, "svc_id": svcID, "path": path}, &v)
+	return v, err
+}
+
+// ListServers is the real mgr's list_servers.
+func (b *mgrBackend) ListServers(ctx context.Context) ([]map[string]any, error) {
+	var v []map[string]any
+	err := b.ask(ctx, "list_servers", map[string]any{}, &v)
+	return v, err
+}

@@ -138,8 +138,7 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 	// respawn that enabling a module causes): parity with Ceph's Python
 	// hello module.
 	for {
-		_, e, rc = ceph("hello", "Bob")
-		if rc == 0 || time.Now().After(deadline) {
+		if _, _, rc := ceph("hello", "Bob"); rc == 0 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(500 * time.Millisecond)

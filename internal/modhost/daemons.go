@@ -11,14 +11,16 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
 // This file answers the questions Python modules ask about daemons
 // (get_metadata, get_daemon_status, get_perf_schema, get_counter,
-// list_servers): for this daemon from Config.DaemonInfo, for the others
-// from the cluster when one is attached. Python's mgr answers them from
+// list_servers): from a backend that has the state daemons report to a
+// real mgr (backend.DaemonState: the bridge), else for this daemon from
+// Config.DaemonInfo, for the others from the cluster when one is attached. Python's mgr answers them from
 // the state daemons report to it; gomgr asks the monitors (metadata) and
 // the OSDs (perf counters) instead, with the same result shapes: a daemon
 // that does not exist gives None (nil) or an empty result, never an
@@ -32,6 +34,9 @@ func (m *Manager) isSelf(svcType, svcID string) bool {
 // daemonInfo answers get_metadata ("metadata"), get_daemon_status
 // ("status") and get_perf_schema ("perf_schema").
 func (m *Manager) daemonInfo(ctx context.Context, kind, svcType, svcID string) (map[string]any, error) {
+	if ds, ok := m.cfg.Backend.(backend.DaemonState); ok && !m.isSelf(svcType, svcID) {
+		return ds.DaemonInfo(ctx, kind, svcType, svcID)
+	}
 	if m.isSelf(svcType, svcID) {
 		v := m.cfg.DaemonInfo(kind)
 		if kind == "metadata" && v != nil {
@@ -175,6 +180,9 @@ func (m *Manager) tellDaemon(ctx context.Context, svcType, svcID, prefix string)
 // counter answers get_counter: {path: [[timestamp, value]]}, or {path:
 // []} when the daemon or the counter is unknown.
 func (m *Manager) counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
+	if ds, ok := m.cfg.Backend.(backend.DaemonState); ok && !m.isSelf(svcType, svcID) {
+		return ds.Counter(ctx, svcType, svcID, path)
+	}
 	var dump map[string]any
 	switch {
 	case m.isSelf(svcType, svcID):
@@ -213,6 +221,9 @@ func lookupCounter(dump map[string]any, path string) (any, bool) {
 // listServers answers list_servers: the hosts with their daemons (this
 // one, and the cluster's mons, OSDs, mgrs and MDSs from their metadata).
 func (m *Manager) listServers(ctx context.Context) ([]map[string]any, error) {
+	if ds, ok := m.cfg.Backend.(backend.DaemonState); ok {
+		return ds.ListServers(ctx)
+	}
 	host, _ := os.Hostname()
 	servers := map[string][]any{host: {map[string]any{"type": "mgr", "id": m.cfg.MgrID}}}
 	versions := map[string]string{host: m.cfg.Version}
