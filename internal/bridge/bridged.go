@@ -98,7 +98,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 	s := &server{log: log, b: newMgrBackend(o.MgrID), pushes: map[string]*healthPush{}}
 	s.m, err = modhost.NewManager(modhost.Config{MgrID: o.MgrID, Version: buildinfo.Full(), ReleaseName: buildinfo.Release,
-		Registry: reg, Backend: s.b, Log: log, LogWriter: o.Log, OnHealth: s.pushHealth})
+		Registry: reg, Backend: s.b, Log: log, LogWriter: o.Log, OnHealth: s.pushHealth, ClusterLog: s.clusterLog})
 	if err != nil {
 		return err
 	}
@@ -387,4 +387,31 @@ func (s *server) pushHealth(name string, checks map[string]module.HealthCheck) {
 			s.log.Warn("health checks to the real mgr", "module", name, "err", err)
 		}
 	}()
+}
+
+// clusterLog sends a module's cluster log entry to the real mgr's cluster
+// log (one-way: it never waits).
+func (s *server) clusterLog(name, channel string, prio slog.Level, msg string) {
+	p, err := s.b.peerOf(name)
+	if err != nil {
+		s.log.Warn("cluster log entry of a module not connected", "module", name, "channel", channel, "msg", msg)
+		return
+	}
+	if err := p.send("cluster_log", map[string]any{"channel": channel, "priority": clogPriority(prio), "msg": msg}); err != nil {
+		s.log.Warn("cluster log to the real mgr", "module", name, "err", err)
+	}
+}
+
+// clogPriority is a slog level as Ceph's ClusterLogPrio: DEBUG 0, INFO 1,
+// WARN 3, ERROR 4 (SEC, 2, has no slog level of its own).
+func clogPriority(l slog.Level) int {
+	switch {
+	case l < slog.LevelInfo:
+		return 0
+	case l < slog.LevelWarn:
+		return 1
+	case l < slog.LevelError:
+		return 3
+	}
+	return 4
 }

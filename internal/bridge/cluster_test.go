@@ -187,6 +187,14 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 		return !strings.Contains(o, "GOMGR_TEST")
 	})
 
+	// A Go module's cluster log entries are the cluster's.
+	_, e, rc = ceph("mgr", "goselftest", "cluster-log", "cluster", "warning", "gomgr bridge says hi")
+	require.Zero(t, rc, e)
+	eventually("ceph log last shows the Go module's entry", func() bool {
+		o, _, _ := ceph("log", "last", "50")
+		return strings.Contains(o, "gomgr bridge says hi")
+	})
+
 	// The Go process killed: the shims start another one.
 	pids, err := exec.Command("pgrep", "-f", bin+" bridged").Output()
 	require.NoError(t, err, "the Go side runs")

@@ -110,6 +110,10 @@ func (h *handle) Remote(mod, method string) (module.RemoteFunc, error) {
 func (h *handle) SetURI(uri string) { h.m.setURI(h.name, uri) }
 
 func (h *handle) ClusterLog(channel string, prio slog.Level, msg string) {
+	if h.m.cfg.ClusterLog != nil {
+		h.m.cfg.ClusterLog(h.name, channel, prio, msg)
+		return
+	}
 	h.m.cfg.Log.Log(context.Background(), prio, msg, "channel", channel, "module", h.name, "clog", true)
 }
 

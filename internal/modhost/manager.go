@@ -52,6 +52,9 @@ type Config struct {
 	ActiveURIs func() map[string]string
 	// DaemonInfo answers metadata and counters about this daemon itself.
 	DaemonInfo func(kind string) map[string]any
+	// ClusterLog, if set, receives the modules' cluster log entries
+	// (Handle.ClusterLog) instead of the daemon log. It must not block.
+	ClusterLog func(module, channel string, prio slog.Level, msg string)
 	// OnHealth, if set, is told each time a module sets its health checks
 	// (the bridge hands them to the real mgr). It must not block.
 	OnHealth func(module string, checks map[string]module.HealthCheck)
