@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomgr/gomgr/internal/radosproc"
 	"github.com/gomgr/gomgr/internal/testutil"
 )
 
@@ -195,6 +196,18 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 		return strings.Contains(o, "gomgr bridge says hi")
 	})
 
+	// mgrctl -c drives the Go selftest's eval through the real mgr.
+	mgrctl := filepath.Join(dir, "mgrctl")
+	build = exec.Command("go", "build", "-o", mgrctl, "./cmd/mgrctl")
+	build.Dir = root
+	out, err = build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.NoError(t, testutil.BuildRadosHelper(root, dir, radosproc.HelperName, radosproc.HelperEnv))
+	repl := exec.Command(mgrctl, "-c", cluster.Conf, "--keyring", cluster.Keyring, "repl", "--prefix", "mgr goselftest eval")
+	repl.Stdin = strings.NewReader("x = 40\ndef f():\n    return x + 2\n\nprint(f())\n")
+	r := testutil.Run(t, repl)
+	assert.Equal(t, [2]any{0, "42\n"}, [2]any{r.Code, r.Stdout}, "mgrctl repl through the real mgr: %s", r.Stderr)
+
 	// The Go process killed: the shims start another one.
 	pids, err := exec.Command("pgrep", "-f", bin+" bridged").Output()
 	require.NoError(t, err, "the Go side runs")
@@ -202,5 +215,14 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 	eventually("ceph hello answers again after the Go process was killed", func() bool {
 		o, _, _ := ceph("hello", "Bob")
 		return o == "Hello, Bob!\n"
+	})
+
+	// Disabled through the real mgr: its commands are refused as a Python
+	// module's are.
+	_, e, rc = ceph("mgr", "module", "disable", "hello")
+	require.Zero(t, rc, e)
+	eventually("ceph hello is refused once hello is disabled", func() bool {
+		_, e, rc := ceph("hello")
+		return rc == 95 && strings.Contains(e, "is not enabled")
 	})
 }
