@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -96,9 +97,9 @@ func Run(ctx context.Context, o RunOptions) error {
 			return err
 		}
 	}
-	s := &server{log: log, b: newMgrBackend(o.MgrID), pushes: map[string]*healthPush{}}
+	s := &server{log: log, b: newMgrBackend(o.MgrID), pushes: map[string]*healthPush{}, names: map[string]string{}}
 	s.m, err = modhost.NewManager(modhost.Config{MgrID: o.MgrID, Version: buildinfo.Full(), ReleaseName: buildinfo.Release,
-		Registry: reg, Backend: s.b, Log: log, LogWriter: o.Log, OnHealth: s.pushHealth, ClusterLog: s.clusterLog})
+		Registry: reg, Backend: s.b, Log: log, LogWriter: o.Log, OnHealth: s.pushHealth, OnFail: s.failed, ClusterLog: s.clusterLog})
 	if err != nil {
 		return err
 	}
@@ -142,6 +143,7 @@ type server struct {
 
 	hmu    sync.Mutex
 	pushes map[string]*healthPush
+	names  map[string]string // Go module -> its name in the real mgr
 }
 
 // atomicCount counts connections, and when the count last fell to zero.
@@ -251,6 +253,9 @@ func (s *server) attach(ctx context.Context, p *peer, h hello) error {
 	}
 	s.b.peers[h.GoName] = p
 	s.b.mu.Unlock()
+	s.hmu.Lock()
+	s.names[h.GoName] = h.Module
+	s.hmu.Unlock()
 	s.b.load(h.GoName, h.Options, h.Localized, h.Store)
 	if s.b.fsid == "" {
 		var mm map[string]any
@@ -267,6 +272,7 @@ func (s *server) attach(ctx context.Context, p *peer, h hello) error {
 	if running, _ := s.m.Running(h.GoName); running {
 		return nil
 	}
+	s.clearFailure(h.GoName)
 	if _, err := s.m.Enable(ctx, h.GoName, false); err != nil {
 		return err
 	}
@@ -343,15 +349,39 @@ func (s *server) handle(ctx context.Context, name, op string, args json.RawMessa
 // healthPush hands a module's latest health checks to its shim, newest
 // first: a push started later wins over one still waiting.
 type healthPush struct {
-	send   sync.Mutex // one push at a time, so none overtakes a newer one
-	mu     sync.Mutex
-	seq    uint64
-	latest map[string]module.HealthCheck
+	send    sync.Mutex // one push at a time, so none overtakes a newer one
+	mu      sync.Mutex
+	seq     uint64
+	latest  map[string]module.HealthCheck
+	failure string // the module's failure, reported as MGR_MODULE_ERROR
 }
 
 // pushHealth is modhost's OnHealth: it must not block, so the checks go
 // to the shim in a goroutine.
 func (s *server) pushHealth(name string, checks map[string]module.HealthCheck) {
+	s.push(name, func(hp *healthPush) { hp.latest = checks })
+}
+
+// failed is modhost's OnFail: the real mgr shows a failed Go module as it
+// shows a failed Python one, with MGR_MODULE_ERROR.
+func (s *server) failed(name, why string) {
+	s.push(name, func(hp *healthPush) { hp.failure = why })
+}
+
+// clearFailure forgets a module's failure (it is starting again).
+func (s *server) clearFailure(name string) {
+	s.hmu.Lock()
+	hp := s.pushes[name]
+	s.hmu.Unlock()
+	if hp != nil {
+		hp.mu.Lock()
+		hp.failure = ""
+		hp.mu.Unlock()
+	}
+}
+
+// push changes what is pushed for a module and pushes it.
+func (s *server) push(name string, change func(*healthPush)) {
 	s.hmu.Lock()
 	hp := s.pushes[name]
 	if hp == nil {
@@ -362,7 +392,7 @@ func (s *server) pushHealth(name string, checks map[string]module.HealthCheck) {
 	hp.mu.Lock()
 	hp.seq++
 	seq := hp.seq
-	hp.latest = checks
+	change(hp)
 	hp.mu.Unlock()
 	go func() {
 		hp.send.Lock()
@@ -372,10 +402,21 @@ func (s *server) pushHealth(name string, checks map[string]module.HealthCheck) {
 			hp.mu.Unlock()
 			return // a newer push carries the newer checks
 		}
-		c := hp.latest
+		c := maps.Clone(hp.latest)
+		failure := hp.failure
 		hp.mu.Unlock()
 		if c == nil {
 			c = map[string]module.HealthCheck{}
+		}
+		if failure != "" {
+			s.hmu.Lock()
+			shown := s.names[name]
+			s.hmu.Unlock()
+			if shown == "" {
+				shown = name
+			}
+			c["MGR_MODULE_ERROR"] = module.HealthCheck{Severity: module.SeverityError,
+				Summary: fmt.Sprintf("Module '%s' has failed: %s", shown, failure), Count: 1, Detail: []string{}}
 		}
 		p, err := s.b.peerOf(name)
 		if err != nil {

@@ -67,6 +67,14 @@ func (m *Manager) failRunning(inst *instance, why string) {
 	m.mu.Unlock()
 	if current {
 		m.cfg.Log.Error("module failed", "module", inst.name, "err", why)
+		m.onFail(inst.name, why)
+	}
+}
+
+// onFail tells Config.OnFail of a module's failure.
+func (m *Manager) onFail(name, why string) {
+	if m.cfg.OnFail != nil {
+		m.cfg.OnFail(name, why)
 	}
 }
 
@@ -77,4 +85,5 @@ func (m *Manager) fail(name, why string) {
 	m.failed[name] = why
 	m.mu.Unlock()
 	m.cfg.Log.Error("module failed", "module", name, "err", why)
+	m.onFail(name, why)
 }

@@ -217,10 +217,14 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 	m.running[name] = inst
 	delete(m.failed, name)
 	inst.registered = true
-	if inst.earlyFailure != "" { // a Handle.Go goroutine of Init failed
-		m.failed[name] = inst.earlyFailure
+	early := inst.earlyFailure
+	if early != "" { // a Handle.Go goroutine of Init failed
+		m.failed[name] = early
 	}
 	m.mu.Unlock()
+	if early != "" {
+		m.onFail(name, early)
+	}
 
 	go m.runQueue(inst)
 	if srv, ok := inst.mod.(module.Server); ok {

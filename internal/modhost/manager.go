@@ -55,6 +55,10 @@ type Config struct {
 	// ClusterLog, if set, receives the modules' cluster log entries
 	// (Handle.ClusterLog) instead of the daemon log. It must not block.
 	ClusterLog func(module, channel string, prio slog.Level, msg string)
+	// OnFail, if set, is told when a module fails (its Init, Serve or a
+	// Handle.Go goroutine: what MGR_MODULE_ERROR reports). It must not
+	// block.
+	OnFail func(module, why string)
 	// OnHealth, if set, is told each time a module sets its health checks
 	// (the bridge hands them to the real mgr). It must not block.
 	OnHealth func(module string, checks map[string]module.HealthCheck)

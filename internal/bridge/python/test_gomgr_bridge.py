@@ -789,15 +789,15 @@ class BridgeTest(unittest.TestCase):
         self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'}), not_running)
         self.assertLess(time.monotonic() - t0, 0.1)
 
-        h = wait_for(lambda: mod.health and 'MGR_GOMGR_BRIDGE' in mod.health[-1] and mod.health[-1],
+        h = wait_for(lambda: mod.health and 'MGR_MODULE_ERROR' in mod.health[-1] and mod.health[-1],
                      what='the bridge health check')
         self.assertEqual(h['FOO'], foo, "the Go side's checks are kept")
-        self.assertEqual(h['MGR_GOMGR_BRIDGE']['severity'], 'error')
-        self.assertEqual(h['MGR_GOMGR_BRIDGE']['summary'], 'gomgr bridge: the Go side of module goselftest is down')
+        self.assertEqual(h['MGR_MODULE_ERROR']['severity'], 'error')
+        self.assertEqual(h['MGR_MODULE_ERROR']['summary'], "Module 'goselftest' has failed: the Go side of the gomgr bridge is down")
         # It tries to start the Go process again (this binary cannot).
         wait_for(lambda: self.calls_made(), what='a start of the Go process')
         self.assertEqual(self.calls_made()[0], 'bridged --run-dir {} --mgr-id x'.format(self.dir))
-        wait_for(lambda: 'exited with status 1' in mod.health[-1]['MGR_GOMGR_BRIDGE']['detail'][0],
+        wait_for(lambda: 'exited with status 1' in mod.health[-1]['MGR_MODULE_ERROR']['detail'][0],
                  what='the reason in the detail')
 
         # The Go side comes back: hello again, and the check is cleared.
@@ -821,7 +821,7 @@ class BridgeTest(unittest.TestCase):
             conn.sock.sendall(struct.pack('>I', (64 << 20) + 1))
         wait_for(lambda: not conn.open, what='the shim to drop the connection')
         h = wait_for(lambda: mod.health and mod.health[0], what='the bridge health check')
-        self.assertIn('protocol error', h['MGR_GOMGR_BRIDGE']['detail'][0])
+        self.assertIn('protocol error', h['MGR_MODULE_ERROR']['detail'][0])
         fake.expect('hello')  # and it comes back
 
     def test_hello_refused(self):
@@ -830,7 +830,7 @@ class BridgeTest(unittest.TestCase):
         self.serve(mod)
         fake.expect('hello')
         h = wait_for(lambda: mod.health and mod.health[-1], what='the bridge health check')
-        self.assertEqual(h['MGR_GOMGR_BRIDGE']['detail'], ['hello: no module selftest enabled'])
+        self.assertEqual(h['MGR_MODULE_ERROR']['detail'], ['hello: no module selftest enabled'])
         self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'})[0], -107)
         fake.on_hello = lambda args: ('ok', {})
         fake.expect('hello')
@@ -844,7 +844,7 @@ class BridgeTest(unittest.TestCase):
         mod = self.module()
         self.serve(mod)
         h = wait_for(lambda: mod.health and mod.health[-1], what='the bridge health check')
-        self.assertEqual(h['MGR_GOMGR_BRIDGE']['detail'],
+        self.assertEqual(h['MGR_MODULE_ERROR']['detail'],
                          ['refusing to use {}: its mode is 0750, with group or other permissions'.format(self.dir)])
         self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'})[0], -107)
         self.assertFalse(fake.ever_connected)
@@ -852,7 +852,7 @@ class BridgeTest(unittest.TestCase):
         if os.getuid() == 0:
             os.chmod(self.dir, 0o700)
             os.chown(self.dir, 54321, -1)
-            wait_for(lambda: 'owned by uid 54321' in mod.health[-1]['MGR_GOMGR_BRIDGE']['detail'][0],
+            wait_for(lambda: 'owned by uid 54321' in mod.health[-1]['MGR_MODULE_ERROR']['detail'][0],
                      what='the owner refused')
             os.chown(self.dir, 0, -1)
         os.chmod(self.dir, 0o700)
@@ -867,7 +867,7 @@ class BridgeTest(unittest.TestCase):
         mod = self.module()
         self.serve(mod)
         h = wait_for(lambda: mod.health and mod.health[-1], what='the bridge health check')
-        self.assertEqual(h['MGR_GOMGR_BRIDGE']['detail'],
+        self.assertEqual(h['MGR_MODULE_ERROR']['detail'],
                          ['refusing to use {}: it is a symbolic link'.format(self.dir)])
         self.assertEqual(os.listdir(real), [])
 

@@ -58,7 +58,7 @@ MAX_WORKERS = 16              # threads running the Go side's calls
 WORKER_IDLE = 10.0            # an idle worker thread exits after this
 MAX_QUEUED_ONEWAY = 1000      # notify/config messages queued, then dropped
 
-HEALTH_CHECK = 'MGR_GOMGR_BRIDGE'
+HEALTH_CHECK = 'MGR_MODULE_ERROR'  # as the real mgr names a failed module's
 SOCKET_NAME = 'bridge.sock'
 LOCK_NAME = 'start.lock'
 LOG_NAME = 'bridged.log'
@@ -882,7 +882,7 @@ def module_class(binary: str, go_name: str,
             if st.down is not None:
                 checks[HEALTH_CHECK] = {
                     'severity': 'error',
-                    'summary': 'gomgr bridge: the Go side of module {} is down'.format(self.module_name),
+                    'summary': "Module '{}' has failed: the Go side of the gomgr bridge is down".format(self.module_name),
                     'count': 1,
                     'detail': [st.down],
                 }
