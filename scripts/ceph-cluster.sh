@@ -37,6 +37,8 @@
 #   CEPH_CLUSTER_MGR_MODULES colon-separated directories of extra Python mgr
 #                            modules (one subdirectory per module) to load
 #                            next to the installed ones
+#   CEPH_CLUSTER_STANDBY_MGRS space-separated ids of more mgr daemons (e.g.
+#                            "y"), started after mgr.x, as its standbys
 #   CEPH_CLUSTER_PROC        the proc file system to scan for stray daemons
 #                            (default /proc; for tests)
 #
@@ -47,8 +49,23 @@ PROG=${0##*/}
 TIMEOUT=${CEPH_CLUSTER_TIMEOUT:-60}
 MON_ID=a
 MGR_ID=x
+STANDBY_MGRS=()
+MGR_IDS=("$MGR_ID")
 OSD_ID=0
-DAEMONS=("osd.${OSD_ID}" "mgr.${MGR_ID}" "mon.${MON_ID}")
+DAEMONS=()
+
+# load_mgr_ids: the mgr ids of the cluster in DIR: x and the standbys of
+# CEPH_CLUSTER_STANDBY_MGRS, remembered in DIR/standby-mgrs at start so
+# that stop and destroy find them too.
+load_mgr_ids() {
+    local ids=${CEPH_CLUSTER_STANDBY_MGRS:-}
+    if [[ -z $ids && -f $DIR/standby-mgrs ]]; then
+        ids=$(<"$DIR/standby-mgrs")
+    fi
+    read -r -a STANDBY_MGRS <<<"$ids"
+    MGR_IDS=("$MGR_ID" "${STANDBY_MGRS[@]}")
+    DAEMONS=("osd.${OSD_ID}" "${MGR_IDS[@]/#/mgr.}" "mon.${MON_ID}")
+}
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 # vlog: progress messages with timestamps, only if CEPH_CLUSTER_VERBOSE=1
@@ -339,6 +356,7 @@ run_daemon() {
 # (PYTHONPYCACHEPREFIX): the first start is slower, later (re)starts of any
 # cluster sharing that directory are much faster.
 start_mgr() {
+    local id=${1:-$MGR_ID}
     local -a envs=(PYTHONDONTWRITEBYTECODE=1)
     if [[ -n ${CEPH_CLUSTER_PYCACHE:-} ]]; then
         local cache
@@ -346,10 +364,10 @@ start_mgr() {
         mkdir -p "$cache"
         envs=(-u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX="$cache")
     fi
-    env "${envs[@]}" ceph-mgr -c "$CONF" -i "$MGR_ID" \
-        >"$DIR/log/mgr.$MGR_ID.stderr" 2>&1 || {
-        log "failed to start mgr.$MGR_ID"
-        tail_log "mgr.$MGR_ID"
+    env "${envs[@]}" ceph-mgr -c "$CONF" -i "$id" \
+        >"$DIR/log/mgr.$id.stderr" 2>&1 || {
+        log "failed to start mgr.$id"
+        tail_log "mgr.$id"
         return 1
     }
 }
@@ -387,7 +405,9 @@ if not (om.get("num_up_osds") == 1 and om.get("num_in_osds") == 1):
     print(sys.argv[2])
 elif s.get("mgrmap", {}).get("available") is not True:
     print(sys.argv[3])
-' "$js" "osd.$OSD_ID" "mgr.$MGR_ID") || return 1
+elif s.get("mgrmap", {}).get("num_standbys", 0) < int(sys.argv[4]):
+    print("the standby mgrs")
+' "$js" "osd.$OSD_ID" "mgr.$MGR_ID" "${#STANDBY_MGRS[@]}") || return 1
     [[ -z $NOT_READY ]]
 }
 
@@ -397,7 +417,12 @@ do_start() {
     if [[ -e $DIR ]] && [[ -n $(ls -A "$DIR" 2>/dev/null) ]]; then
         die "$DIR exists and is not empty; use '$PROG destroy $DIR' first"
     fi
-    mkdir -p "$DIR"/{run,log,crash,mon."$MON_ID",mgr."$MGR_ID",osd."$OSD_ID"}
+    mkdir -p "$DIR"/{run,log,crash,mon."$MON_ID",osd."$OSD_ID"}
+    printf '%s\n' "${STANDBY_MGRS[*]}" >"$DIR/standby-mgrs"
+    local m
+    for m in "${MGR_IDS[@]}"; do
+        mkdir -p "$DIR/mgr.$m"
+    done
     # On any failure from here on, do not leave half a cluster running.
     trap start_failed EXIT
     local fsid osd_uuid p2 p1 attempt
@@ -410,9 +435,11 @@ do_start() {
     ceph-authtool --create-keyring "$DIR/keyring" --gen-key -n client.admin \
         --cap mon 'allow *' --cap osd 'allow *' --cap mds 'allow *' \
         --cap mgr 'allow *' >/dev/null
-    ceph-authtool --create-keyring "$DIR/mgr.$MGR_ID/keyring" --gen-key \
-        -n "mgr.$MGR_ID" --cap mon 'allow profile mgr' --cap osd 'allow *' \
-        --cap mds 'allow *' >/dev/null
+    for m in "${MGR_IDS[@]}"; do
+        ceph-authtool --create-keyring "$DIR/mgr.$m/keyring" --gen-key \
+            -n "mgr.$m" --cap mon 'allow profile mgr' --cap osd 'allow *' \
+            --cap mds 'allow *' >/dev/null
+    done
     ceph-authtool --create-keyring "$DIR/osd.$OSD_ID/keyring" --gen-key \
         -n "osd.$OSD_ID" --cap mon 'allow profile osd' --cap mgr 'allow profile osd' \
         --cap osd 'allow *' >/dev/null
@@ -421,8 +448,11 @@ do_start() {
         --cap mgr 'allow r' >/dev/null
     # The mon's keyring seeds the auth database with every key above.
     local k
-    for k in "$DIR/keyring" "$DIR/mgr.$MGR_ID/keyring" "$DIR/osd.$OSD_ID/keyring" \
-        "$DIR/bootstrap-osd.keyring"; do
+    local -a keyrings=("$DIR/keyring")
+    for m in "${MGR_IDS[@]}"; do
+        keyrings+=("$DIR/mgr.$m/keyring")
+    done
+    for k in "${keyrings[@]}" "$DIR/osd.$OSD_ID/keyring" "$DIR/bootstrap-osd.keyring"; do
         ceph-authtool "$DIR/mon.keyring" --import-keyring "$k" >/dev/null
     done
     chmod 600 "$DIR"/*keyring "$DIR"/*/keyring
@@ -475,6 +505,9 @@ do_start() {
     fi
     vlog "osd.$OSD_ID created"
     run_daemon "osd.$OSD_ID" ceph-osd -i "$OSD_ID" || die "could not start ceph-osd"
+    for m in "${STANDBY_MGRS[@]}"; do
+        start_mgr "$m" || die "could not start ceph-mgr $m"
+    done
 
     vlog "osd started"
     if ! wait_for "mon, mgr and osd to come up" cluster_ready; then
@@ -531,7 +564,7 @@ do_stop() {
     [[ -d $DIR ]] || return 0
     # osd and mgr first: on SIGTERM the OSD asks the mon to mark it down and
     # waits up to 5 s for the answer, so the mon must still be there.
-    stop_daemons "osd.$OSD_ID" "mgr.$MGR_ID"
+    stop_daemons "osd.$OSD_ID" "${MGR_IDS[@]/#/mgr.}"
     stop_daemons "mon.$MON_ID"
     local -a strays
     mapfile -t strays < <(stray_pids)
@@ -546,6 +579,7 @@ main() {
     local cmd=$1
     DIR=$(abs_dir "$2")
     CONF="$DIR/ceph.conf"
+    load_mgr_ids
     case $cmd in
     start) do_start ;;
     stop) do_stop ;;

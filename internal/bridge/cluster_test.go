@@ -27,8 +27,9 @@ import (
 // commands of the installed Python selftest and crash until they are
 // renamed, the real mgr lists the Go modules as its own and enables hello,
 // the monitors check hello's options (no --force), `ceph -h` lists the Go
-// commands, and `ceph hello` reaches the shim (which does not forward
-// commands yet).
+// commands, and the Go modules answer through plain ceph (parity with
+// Ceph's Python hello), raise health checks and cluster log entries,
+// survive kill -9 of their process and fail over to the standby mgr.
 func TestRealMgrSeesTheGoModules(t *testing.T) {
 	testutil.NeedCephTools(t)
 	root, err := filepath.Abs(filepath.Join("..", ".."))
@@ -59,7 +60,7 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 	require.NoError(t, err, got)
 	assert.Contains(t, got, "installed Go module hello as hello")
 
-	cluster, err := testutil.StartCephCluster(filepath.Join(root, "scripts", "ceph-cluster.sh"), []string{"CEPH_CLUSTER_MGR_MODULES=" + path})
+	cluster, err := testutil.StartCephCluster(filepath.Join(root, "scripts", "ceph-cluster.sh"), []string{"CEPH_CLUSTER_MGR_MODULES=" + path, "CEPH_CLUSTER_STANDBY_MGRS=y"})
 	if cluster != nil {
 		t.Cleanup(func() { _ = cluster.Destroy() })
 	}
@@ -159,7 +160,7 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 	}
 	eventually := func(what string, f func() bool) {
 		t.Helper()
-		for end := time.Now().Add(30 * time.Second); !f(); time.Sleep(200 * time.Millisecond) {
+		for end := time.Now().Add(90 * time.Second); !f(); time.Sleep(200 * time.Millisecond) {
 			require.True(t, time.Now().Before(end), what)
 		}
 	}
@@ -216,6 +217,21 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 		o, _, _ := ceph("hello", "Bob")
 		return o == "Hello, Bob!\n"
 	})
+
+	// Failover: the standby mgr y takes over, and its shims start a Go
+	// side of its own.
+	_, e, rc = ceph("mgr", "fail", "x")
+	require.Zero(t, rc, e)
+	eventually("mgr.y is active", func() bool {
+		o, _, _ := ceph("mgr", "stat")
+		return strings.Contains(o, `"active_name": "y"`)
+	})
+	eventually("ceph hello answers from mgr.y", func() bool {
+		o, _, _ := ceph("hello", "Bob")
+		return o == "Hello, Bob!\n"
+	})
+	_, err = os.Stat(filepath.Join(cluster.Dir, "run", "gomgr-bridge-y", SocketName))
+	assert.NoError(t, err, "mgr.y's Go side serves")
 
 	// Disabled through the real mgr: its commands are refused as a Python
 	// module's are.
