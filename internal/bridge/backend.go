@@ -50,6 +50,13 @@ func (b *mgrBackend) peerOf(mod string) (*peer, error) {
 	return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: module %s is not enabled in the real mgr", mod), -int(syscall.ENOTCONN))
 }
 
+// attached is how many modules' shims are connected.
+func (b *mgrBackend) attached() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.peers)
+}
+
 // anyPeer is some connected shim, for calls about the cluster.
 func (b *mgrBackend) anyPeer() (*peer, error) {
 	b.mu.Lock()

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,6 +47,10 @@ type RunOptions struct {
 	// Idle is how long the process waits with no shim connected before it
 	// exits (60 s); the process also exits when its parent goes.
 	Idle time.Duration
+	// Binary is this program's file (default os.Executable()): when it
+	// changes (an upgrade installed a new one), the process refuses new
+	// shims and exits, so that they start the new one.
+	Binary string
 }
 
 // Run serves the shims of one real mgr until ctx ends, the last shim has
@@ -90,6 +95,16 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 	defer os.Remove(sock)
 
+	if o.Binary == "" {
+		if o.Binary, err = os.Executable(); err != nil {
+			return fmt.Errorf("gomgr bridge: %w", err)
+		}
+	}
+	exe, err := os.Stat(o.Binary)
+	if err != nil {
+		return fmt.Errorf("gomgr bridge: %w", err)
+	}
+
 	reg := modhost.NewRegistry()
 	for _, info := range o.Registry.List() {
 		info.AlwaysOn = false // the real mgr decides what runs
@@ -97,7 +112,8 @@ func Run(ctx context.Context, o RunOptions) error {
 			return err
 		}
 	}
-	s := &server{log: log, b: newMgrBackend(o.MgrID), pushes: map[string]*healthPush{}, names: map[string]string{}}
+	s := &server{log: log, b: newMgrBackend(o.MgrID), pushes: map[string]*healthPush{}, names: map[string]string{},
+		binary: o.Binary, exe: exe, open: map[*peer]bool{}}
 	s.m, err = modhost.NewManager(modhost.Config{MgrID: o.MgrID, Version: buildinfo.Full(), ReleaseName: buildinfo.Release,
 		Registry: reg, Backend: s.b, Log: log, LogWriter: o.Log, OnHealth: s.pushHealth, OnFail: s.failed, ClusterLog: s.clusterLog})
 	if err != nil {
@@ -105,10 +121,23 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	s.stop = cancel
 	if err := s.m.Start(ctx); err != nil {
 		return err
 	}
 	defer s.m.Close()
+	var wg sync.WaitGroup
+	defer func() { // before the manager closes: every connection ends first
+		ln.Close()
+		s.closeAll()
+		waited := make(chan struct{})
+		go func() { wg.Wait(); close(waited) }()
+		select {
+		case <-waited:
+		case <-time.After(time.Minute):
+			log.Warn("connections still closing; exiting anyway")
+		}
+	}()
 	go func() { <-ctx.Done(); ln.Close() }()
 	go s.watch(ctx, cancel, o.Idle)
 	log.Info("gomgr bridge serving", "socket", sock, "modules", reg.Names())
@@ -127,7 +156,9 @@ func Run(ctx context.Context, o RunOptions) error {
 			continue
 		}
 		s.conns.Add(1)
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			defer s.conns.Add(-1)
 			s.serveConn(ctx, c)
 		}()
@@ -144,6 +175,50 @@ type server struct {
 	hmu    sync.Mutex
 	pushes map[string]*healthPush
 	names  map[string]string // Go module -> its name in the real mgr
+
+	cmu     sync.Mutex
+	open    map[*peer]bool // every connection, for closeAll
+	closing bool
+
+	draining atomic.Bool // the binary was replaced: no new modules
+
+	binary string      // this program's file
+	exe    os.FileInfo // as it was when the process started
+	stop   func()      // ends Run
+}
+
+// closeAll closes every shim's connection (the process is stopping).
+func (s *server) closeAll() {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	s.closing = true
+	for p := range s.open {
+		p.close()
+	}
+}
+
+// track records an open connection (false: the process is stopping, and
+// p was closed at once).
+func (s *server) track(p *peer, open bool) bool {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	if !open {
+		delete(s.open, p)
+		return true
+	}
+	if s.closing {
+		p.close()
+		return false
+	}
+	s.open[p] = true
+	return true
+}
+
+// upgraded reports whether the program's file is no longer the one this
+// process runs (a new binary was installed in its place).
+func (s *server) upgraded() bool {
+	now, err := os.Stat(s.binary)
+	return err != nil || !os.SameFile(now, s.exe) || !now.ModTime().Equal(s.exe.ModTime()) || now.Size() != s.exe.Size()
 }
 
 // atomicCount counts connections, and when the count last fell to zero.
@@ -189,6 +264,10 @@ func (s *server) watch(ctx context.Context, stop func(), idle time.Duration) {
 			s.log.Info("the real mgr has gone; stopping")
 			stop()
 			return
+		case s.draining.Load() && s.b.attached() == 0:
+			s.log.Info("the last module of the old binary has gone; stopping")
+			stop()
+			return
 		case s.conns.idleFor() >= idle:
 			s.log.Info("no module of the real mgr connected; stopping", "idle", idle)
 			stop()
@@ -232,6 +311,10 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 		}
 		return s.handle(ctx, name, op, args)
 	})
+	if !s.track(p, true) {
+		return
+	}
+	defer s.track(p, false)
 	if err := p.run(ctx); err != nil {
 		s.log.Warn("connection to a shim ended", "module", name, "err", err)
 	}
@@ -242,6 +325,12 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 
 // attach registers a shim's connection and starts its module.
 func (s *server) attach(ctx context.Context, p *peer, h hello) error {
+	if s.draining.Load() || s.upgraded() {
+		if !s.draining.Swap(true) {
+			s.log.Info("the binary was replaced: serving the modules attached until they go, then stopping for the shims to start the new one", "binary", s.binary)
+		}
+		return objectformat.NewErrorResponseCode("gomgr bridge: the Go side's binary was upgraded; it is restarting", -int(syscall.EAGAIN))
+	}
 	if _, ok := s.m.Options(h.GoName); !ok {
 		return objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: this binary has no Go module %q", h.GoName), -int(syscall.ENOENT))
 	}

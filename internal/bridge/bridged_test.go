@@ -163,6 +163,39 @@ func TestBridgedServesShims(t *testing.T) {
 	}
 }
 
+// TestBridgedStopsWhenTheBinaryIsReplaced: after an upgrade installed a
+// new binary, the old process refuses new shims (-EAGAIN) and exits once
+// its attached modules have gone, so the shims start the new one.
+func TestBridgedStopsWhenTheBinaryIsReplaced(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o700))
+	bin := filepath.Join(dir, "ceph-mgr")
+	require.NoError(t, os.WriteFile(bin, []byte("old"), 0o755))
+	reg := modhost.NewRegistry()
+	require.NoError(t, reg.Register(module.Info{Name: "pinger", New: func() module.Module { return &pinger{} }}))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, RunOptions{RunDir: dir, MgrID: "x", Registry: reg, Log: testWriter{t}, Binary: bin})
+	}()
+	shim := dialShim(t, ctx, dir)
+	require.NoError(t, shim.p.call(ctx, "hello", hello{Module: "pinger", GoName: "pinger", MgrID: "x"}, nil))
+
+	require.NoError(t, os.Rename(filepath.Join(dir, "ceph-mgr"), filepath.Join(dir, "ceph-mgr.old")))
+	require.NoError(t, os.WriteFile(bin, []byte("new binary"), 0o755))
+	again := dialShim(t, ctx, dir)
+	err := again.p.call(ctx, "hello", hello{Module: "pinger", GoName: "pinger", MgrID: "x"}, nil)
+	require.ErrorContains(t, err, "binary was upgraded")
+	shim.p.close() // the real mgr respawns: its modules go; the old process exits
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the old process did not exit")
+	}
+}
+
 // testWriter sends the process's log to the test's.
 type testWriter struct{ t *testing.T }
 
