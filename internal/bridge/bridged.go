@@ -20,7 +20,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gomgr/gomgr/internal/asok"
-	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/buildinfo"
 	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/privdir"
@@ -173,6 +172,7 @@ type server struct {
 	conns atomicCount
 
 	hmu    sync.Mutex
+	locks  map[string]*sync.Mutex // per module: attach and detach
 	pushes map[string]*healthPush
 	names  map[string]string // Go module -> its name in the real mgr
 
@@ -287,29 +287,36 @@ type hello struct {
 }
 
 // serveConn serves one shim until its connection ends; its module is
-// disabled then.
+// disabled then (unless a newer connection of the same shim has taken
+// over).
 func (s *server) serveConn(ctx context.Context, c net.Conn) {
-	var name string
+	var mu sync.Mutex
+	var name string // set once hello has succeeded
 	var p *peer
 	p = newPeer(c, func(ctx context.Context, op string, args json.RawMessage) (any, error) {
-		if op == "hello" {
+		mu.Lock()
+		attached := name
+		mu.Unlock()
+		if op == "hello" { // on the ordered lane: one at a time
 			var h hello
 			if err := json.Unmarshal(args, &h); err != nil {
 				return nil, objectformat.NewErrorResponseCode("gomgr bridge: bad hello: "+err.Error(), -int(syscall.EINVAL))
 			}
-			if name != "" {
+			if attached != "" {
 				return nil, objectformat.NewErrorResponseCode("gomgr bridge: hello twice", -int(syscall.EINVAL))
 			}
 			if err := s.attach(ctx, p, h); err != nil {
 				return nil, err
 			}
+			mu.Lock()
 			name = h.GoName
+			mu.Unlock()
 			return map[string]any{}, nil
 		}
-		if name == "" {
+		if attached == "" {
 			return nil, objectformat.NewErrorResponseCode("gomgr bridge: "+op+" before hello", -int(syscall.EINVAL))
 		}
-		return s.handle(ctx, name, op, args)
+		return s.handle(ctx, attached, op, args)
 	})
 	if !s.track(p, true) {
 		return
@@ -318,12 +325,30 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 	if err := p.run(ctx); err != nil {
 		s.log.Warn("connection to a shim ended", "module", name, "err", err)
 	}
+	// run has waited for every handler, hello included: name is final.
 	if name != "" {
 		s.detach(name, p)
 	}
 }
 
-// attach registers a shim's connection and starts its module.
+// moduleLock serialises attaching and detaching one module.
+func (s *server) moduleLock(name string) *sync.Mutex {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if s.locks == nil {
+		s.locks = map[string]*sync.Mutex{}
+	}
+	l := s.locks[name]
+	if l == nil {
+		l = &sync.Mutex{}
+		s.locks[name] = l
+	}
+	return l
+}
+
+// attach makes p the connection of its module's shim and starts the
+// module (again, if it had failed). On failure the previous connection, if
+// still open, stays the module's.
 func (s *server) attach(ctx context.Context, p *peer, h hello) error {
 	if s.draining.Load() || s.upgraded() {
 		if !s.draining.Swap(true) {
@@ -334,19 +359,21 @@ func (s *server) attach(ctx context.Context, p *peer, h hello) error {
 	if _, ok := s.m.Options(h.GoName); !ok {
 		return objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: this binary has no Go module %q", h.GoName), -int(syscall.ENOENT))
 	}
+	l := s.moduleLock(h.GoName)
+	l.Lock()
+	defer l.Unlock()
 	s.b.mu.Lock()
-	if old := s.b.peers[h.GoName]; old != nil && old != p {
-		s.b.mu.Unlock()
-		old.close() // a shim that reconnects replaces its old connection
-		s.b.mu.Lock()
-	}
-	s.b.peers[h.GoName] = p
+	old := s.b.peers[h.GoName]
+	s.b.peers[h.GoName] = p // before old closes: its detach then finds it is not current
 	s.b.mu.Unlock()
 	s.hmu.Lock()
 	s.names[h.GoName] = h.Module
 	s.hmu.Unlock()
 	s.b.load(h.GoName, h.Options, h.Localized, h.Store)
-	if s.b.fsid == "" {
+	s.b.mu.Lock()
+	needFSID := s.b.fsid == ""
+	s.b.mu.Unlock()
+	if needFSID {
 		var mm map[string]any
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := p.call(cctx, "get", map[string]any{"name": "mon_map"}, &mm); err == nil {
@@ -358,19 +385,54 @@ func (s *server) attach(ctx context.Context, p *peer, h hello) error {
 		}
 		cancel()
 	}
-	if running, _ := s.m.Running(h.GoName); running {
-		return nil
-	}
-	s.clearFailure(h.GoName)
-	if _, err := s.m.Enable(ctx, h.GoName, false); err != nil {
+	err := s.start(ctx, h.GoName)
+	if err != nil {
+		s.b.mu.Lock()
+		if s.b.peers[h.GoName] == p {
+			if old != nil && !old.isClosed() {
+				s.b.peers[h.GoName] = old
+			} else {
+				delete(s.b.peers, h.GoName)
+			}
+		}
+		s.b.mu.Unlock()
 		return err
+	}
+	if old != nil && old != p {
+		old.close()
 	}
 	s.log.Info("module attached", "module", h.GoName, "as", h.Module)
 	return nil
 }
 
-// detach forgets a shim's connection and stops its module.
+// start runs module name: enabled, or stopped and enabled again if it had
+// failed. A module that fails to start is an error (-EIO, its failure).
+func (s *server) start(ctx context.Context, name string) error {
+	if running, failure := s.m.Running(name); running && failure == "" {
+		return nil
+	} else if failure != "" {
+		_, _ = s.m.Disable(ctx, name)
+	}
+	s.clearFailure(name)
+	if _, err := s.m.Enable(ctx, name, false); err != nil {
+		return err
+	}
+	if running, failure := s.m.Running(name); !running || failure != "" {
+		if failure == "" {
+			failure = "it did not start"
+		}
+		_, _ = s.m.Disable(ctx, name) // the next hello tries again
+		return objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: module %s failed: %s", name, failure), -int(syscall.EIO))
+	}
+	return nil
+}
+
+// detach forgets a shim's connection and stops its module, unless a newer
+// connection has taken the module over.
 func (s *server) detach(name string, p *peer) {
+	l := s.moduleLock(name)
+	l.Lock()
+	defer l.Unlock()
 	s.b.mu.Lock()
 	current := s.b.peers[name] == p
 	if current {
@@ -412,7 +474,7 @@ func (s *server) handle(ctx context.Context, name, op string, args json.RawMessa
 		if err := json.Unmarshal(args, &a); err != nil {
 			return nil, err
 		}
-		s.b.Emit(backend.Event{Kind: backend.ClusterNotify, Notification: module.Notification{Type: module.NotifyType(a.Type), ID: a.ID}})
+		s.m.NotifyModule(name, module.Notification{Type: module.NotifyType(a.Type), ID: a.ID}) // the real mgr notifies each module itself
 		return nil, nil
 	case "config":
 		var a struct {

@@ -153,7 +153,13 @@ func TestBridgedServesShims(t *testing.T) {
 	require.ErrorContains(t, err, "command before hello")
 
 	failing := dialShim(t, ctx, dir)
-	require.NoError(t, failing.p.call(ctx, "hello", hello{Module: "gofailer", GoName: "failer", MgrID: "x"}, nil))
+	// Its Serve fails at once: the hello is refused with why (the shim then
+	// raises MGR_MODULE_ERROR itself), or, if it fails just after, the
+	// failure is pushed as MGR_MODULE_ERROR under its name in the real mgr.
+	if err := failing.p.call(ctx, "hello", hello{Module: "gofailer", GoName: "failer", MgrID: "x"}, nil); err != nil {
+		assert.Contains(t, err.Error(), "module failer failed: boom")
+		return
+	}
 	select {
 	case c := <-failing.hc:
 		assert.Equal(t, "Module 'gofailer' has failed: boom", c["MGR_MODULE_ERROR"].Summary)

@@ -128,6 +128,16 @@ func Install(desc *Description, o InstallOptions) ([]Installed, error) {
 		}
 		plan = append(plan, in)
 	}
+	// What Install would write over: only real directories (no links),
+	// and a module directory only if it is one of Install's or new.
+	if err := checkWritable(filepath.Join(o.ModulePath, PackageDir), false); err != nil {
+		problems = append(problems, err.Error())
+	}
+	for _, in := range plan {
+		if err := checkWritable(in.Dir, true); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return nil, errors.New("bridge: not installed:\n  " + strings.Join(problems, "\n  "))
@@ -255,10 +265,39 @@ func scanPython(paths []string) (*pythonModules, error) {
 	return out, nil
 }
 
+// checkWritable refuses a path Install would write into that is a link or
+// not a directory, or (module) a non-empty directory without Install's
+// marker.
+func checkWritable(dir string, module bool) error {
+	st, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.Mode()&fs.ModeSymlink != 0 || !st.IsDir() {
+		return fmt.Errorf("%s exists and is not a directory (or is a link): refusing to write into it", dir)
+	}
+	if !module {
+		return nil
+	}
+	if _, err := os.Lstat(filepath.Join(dir, markerFile)); err == nil {
+		return nil
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%s exists and was not written by the bridge install: refusing to write into it", dir)
+	}
+	return nil
+}
+
 // writePackage writes the shared gomgr_bridge package.
 func writePackage(modulePath string) error {
 	dir := filepath.Join(modulePath, PackageDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("bridge: %w", err)
+	}
+	if err := checkWritable(dir, false); err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
 	src, err := python.ReadFile("python/gomgr_bridge/__init__.py")
@@ -270,10 +309,10 @@ func writePackage(modulePath string) error {
 
 // writeShim writes the module directory of one Go module.
 func writeShim(in Installed, o InstallOptions) error {
-	if st, err := os.Lstat(in.Dir); err == nil && (!st.IsDir() || st.Mode()&fs.ModeSymlink != 0) {
-		return fmt.Errorf("bridge: %s exists and is not a directory Install wrote", in.Dir)
+	if err := os.Mkdir(in.Dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("bridge: %w", err)
 	}
-	if err := os.MkdirAll(in.Dir, 0o755); err != nil {
+	if err := checkWritable(in.Dir, true); err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
 	var renames [][2]string
@@ -304,13 +343,14 @@ from gomgr_bridge import module_class
 
 Module = module_class(%s, %s, %s)
 `, in.GoName, o.Binary, in.Name, lit(o.Binary), lit(in.GoName), pyRenames)
-	files := map[string]string{
-		"module.py":   module,
-		"__init__.py": "from .module import Module  # noqa: F401\n",
-		markerFile:    "written by ceph-mgr bridge install (gomgr); Go module " + in.GoName + "\n",
-	}
-	for name, content := range files {
-		if err := writeFile(filepath.Join(in.Dir, name), []byte(content)); err != nil {
+	// The marker first: a directory with a half-written shim is still
+	// Install's to finish.
+	for _, f := range [][2]string{
+		{markerFile, "written by ceph-mgr bridge install (gomgr); Go module " + in.GoName + "\n"},
+		{"__init__.py", "from .module import Module  # noqa: F401\n"},
+		{"module.py", module},
+	} {
+		if err := writeFile(filepath.Join(in.Dir, f[0]), []byte(f[1])); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -89,8 +90,12 @@ func (p *peer) readFrame() (message, error) {
 	return m, nil
 }
 
-// write sends one message.
-func (p *peer) write(m message) error {
+// write sends one message, within writeTimeout.
+func (p *peer) write(m message) error { return p.writeBy(m, time.Now().Add(writeTimeout)) }
+
+// writeBy sends one message; a write not done by deadline drops the
+// connection (its peer does not read).
+func (p *peer) writeBy(m message, deadline time.Time) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -103,14 +108,49 @@ func (p *peer) write(m message) error {
 	copy(frame[4:], b)
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	_, err = p.c.Write(frame)
+	_ = p.c.SetWriteDeadline(deadline)
+	if _, err = p.c.Write(frame); err != nil {
+		p.close() // a peer that does not read is gone: nothing waits on it
+	}
 	return err
 }
 
+// writeTimeout bounds one frame's write: a peer that reads nothing for
+// that long is dropped.
+const writeTimeout = 30 * time.Second
+
+// ordered reports whether a request is handled in arrival order, on the
+// connection's one ordered lane: hello (everything else waits for it) and
+// the one-way messages (config changes must apply in order). Requests with
+// a reply run concurrently, at most cap(sem) at once.
+func ordered(m message) bool { return m.ID == 0 || m.Op == "hello" }
+
+// maxOrdered bounds the ordered lane's queue; a peer that floods it is
+// dropped.
+const maxOrdered = 1024
+
 // run reads frames until the connection ends: replies go to their
-// callers, requests to handle (in goroutines, at most cap(sem) at once).
+// callers, requests to handle. The reader never blocks on a handler: a
+// request past the concurrency limit is answered -EBUSY at once. Handlers
+// get a context that ends with the connection, and run returns only once
+// they all have.
 func (p *peer) run(ctx context.Context) error {
-	defer p.close()
+	ctx, cancel := context.WithCancel(ctx)
+	var handlers sync.WaitGroup
+	lane := make(chan message, maxOrdered)
+	handlers.Add(1)
+	go func() {
+		defer handlers.Done()
+		for m := range lane {
+			p.answer(ctx, m)
+		}
+	}()
+	defer func() {
+		p.close()
+		cancel()
+		close(lane)
+		handlers.Wait()
+	}()
 	for {
 		m, err := p.readFrame()
 		if err != nil {
@@ -119,7 +159,8 @@ func (p *peer) run(ctx context.Context) error {
 			}
 			return err
 		}
-		if m.Re != 0 {
+		switch {
+		case m.Re != 0:
 			p.mu.Lock()
 			ch := p.pending[m.Re]
 			delete(p.pending, m.Re)
@@ -127,28 +168,45 @@ func (p *peer) run(ctx context.Context) error {
 			if ch != nil {
 				ch <- m
 			}
-			continue
-		}
-		select {
-		case p.sem <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		go func(m message) {
-			defer func() { <-p.sem }()
-			res, err := p.serve(ctx, m)
-			if m.ID == 0 {
-				return
+		case ordered(m):
+			select {
+			case lane <- m:
+			default:
+				return fmt.Errorf("gomgr bridge: more than %d messages waiting on the ordered lane", maxOrdered)
 			}
-			reply := message{Re: m.ID}
-			if err != nil {
-				reply.Err = &wireError{Errno: objectformat.ErrnoOf(err), Msg: err.Error()}
-			} else if reply.OK, err = json.Marshal(res); err != nil {
-				reply.OK, reply.Err = nil, &wireError{Errno: -int(syscall.EIO), Msg: err.Error()}
+		default:
+			select {
+			case p.sem <- struct{}{}:
+				handlers.Add(1)
+				go func(m message) {
+					defer handlers.Done()
+					defer func() { <-p.sem }()
+					p.answer(ctx, m)
+				}(m)
+			default:
+				handlers.Add(1)
+				go func(id int64) { // a write may block: not on the reader
+					defer handlers.Done()
+					_ = p.write(message{Re: id, Err: &wireError{Errno: -int(syscall.EBUSY), Msg: fmt.Sprintf("gomgr bridge: more than %d requests at once", cap(p.sem))}})
+				}(m.ID)
 			}
-			_ = p.write(reply)
-		}(m)
+		}
 	}
+}
+
+// answer runs a request and writes its reply (none for one-way ones).
+func (p *peer) answer(ctx context.Context, m message) {
+	res, err := p.serve(ctx, m)
+	if m.ID == 0 {
+		return
+	}
+	reply := message{Re: m.ID}
+	if err != nil {
+		reply.Err = &wireError{Errno: objectformat.ErrnoOf(err), Msg: err.Error()}
+	} else if reply.OK, err = json.Marshal(res); err != nil {
+		reply.OK, reply.Err = nil, &wireError{Errno: -int(syscall.EIO), Msg: err.Error()}
+	}
+	_ = p.write(reply)
 }
 
 // serve runs one request with panics turned into -EIO.
@@ -182,7 +240,11 @@ func (p *peer) call(ctx context.Context, op string, args, out any) error {
 		delete(p.pending, id)
 		p.mu.Unlock()
 	}()
-	if err := p.write(message{ID: id, Op: op, Args: raw}); err != nil {
+	deadline := time.Now().Add(writeTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := p.writeBy(message{ID: id, Op: op, Args: raw}, deadline); err != nil {
 		return errClosed
 	}
 	select {
@@ -208,6 +270,13 @@ func (p *peer) send(op string, args any) error {
 		return err
 	}
 	return p.write(message{Op: op, Args: raw})
+}
+
+// isClosed reports whether the connection has ended.
+func (p *peer) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
 }
 
 // close ends the connection; waiting callers get errClosed.

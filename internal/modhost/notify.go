@@ -58,6 +58,10 @@ func (m *Manager) notifyModule(name string, n module.Notification) {
 	}
 }
 
+// NotifyModule sends a notification to one running module, if it wants
+// it (the bridge: the real mgr notifies each of its modules itself).
+func (m *Manager) NotifyModule(name string, n module.Notification) { m.notifyModule(name, n) }
+
 // Notify sends a notification to every running module that wants it.
 func (m *Manager) Notify(n module.Notification) {
 	m.mu.RLock()

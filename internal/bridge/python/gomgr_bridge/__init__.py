@@ -901,9 +901,10 @@ def module_class(binary: str, go_name: str,
 
         def _gomgr_set_up(self, st: _State) -> None:
             with st.health_lock:
-                was = st.down
+                was, stale = st.down, bool(st.go_checks)
                 st.down = None
-                if was is not None:
+                st.go_checks = {}  # a new Go side: its module starts with no checks
+                if was is not None or stale:
                     self._gomgr_apply_health(st)
             self.log.info('gomgr bridge: connected to the Go side of module %s', self.module_name)
 
