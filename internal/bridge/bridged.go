@@ -114,7 +114,9 @@ func Run(ctx context.Context, o RunOptions) error {
 	s := &server{log: log, b: newMgrBackend(o.MgrID), pushes: map[string]*healthPush{}, names: map[string]string{},
 		binary: o.Binary, exe: exe, open: map[*peer]bool{}}
 	s.m, err = modhost.NewManager(modhost.Config{MgrID: o.MgrID, Version: buildinfo.Full(), ReleaseName: buildinfo.Release,
-		Registry: reg, Backend: s.b, Log: log, LogWriter: o.Log, OnHealth: s.pushHealth, OnFail: s.failed, ClusterLog: s.clusterLog})
+		Registry: reg, Backend: s.b, Log: log, LogWriter: o.Log,
+		DebugLevel: 2, // modules log at info unless their log_level says otherwise
+		OnHealth:   s.pushHealth, OnFail: s.failed, OnURI: s.setURI, ClusterLog: s.clusterLog, ModuleLog: s.moduleLog})
 	if err != nil {
 		return err
 	}
@@ -606,4 +608,19 @@ func clogPriority(l slog.Level) int {
 		return 3
 	}
 	return 4
+}
+
+// setURI publishes a module's URI in the real mgr (`ceph mgr services`).
+func (s *server) setURI(name, uri string) {
+	p, err := s.b.peerOf(name)
+	if err != nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		if err := p.call(ctx, "set_uri", map[string]any{"uri": uri}, nil); err != nil {
+			s.log.Warn("set_uri in the real mgr", "module", name, "err", err)
+		}
+	}()
 }

@@ -29,7 +29,12 @@ type pingArgs struct {
 // pinger stores who pinged it and answers pong.
 type pinger struct{ h *module.Handle }
 
-func (p *pinger) Init(h *module.Handle) error { p.h = h; return nil }
+func (p *pinger) Init(h *module.Handle) error {
+	p.h = h
+	h.SetURI("http://127.0.0.1:9283/")
+	h.Log().Warn("pinger ready", "port", 9283)
+	return nil
+}
 
 func (p *pinger) Commands() []*clicommand.Command {
 	return []*clicommand.Command{clicommand.ErrorResponseHandler(func(ctx context.Context, a *pingArgs) (objectformat.Result, error) {
@@ -87,6 +92,20 @@ func dialShim(t *testing.T, ctx context.Context, dir string) *fakeShim {
 			f.store[a.Key] = a.Value
 			f.mu.Unlock()
 			return nil, nil
+		case "log":
+			var a struct{ Level, Msg string }
+			_ = json.Unmarshal(args, &a)
+			f.mu.Lock()
+			f.store["log:"+a.Level] = a.Msg
+			f.mu.Unlock()
+			return nil, nil
+		case "set_uri":
+			var a struct{ URI string }
+			_ = json.Unmarshal(args, &a)
+			f.mu.Lock()
+			f.store["uri"] = a.URI
+			f.mu.Unlock()
+			return nil, nil
 		case "set_health_checks":
 			var a struct{ Checks map[string]module.HealthCheck }
 			_ = json.Unmarshal(args, &a)
@@ -135,6 +154,16 @@ func TestBridgedServesShims(t *testing.T) {
 	shim.mu.Lock()
 	assert.Equal(t, "Bob", shim.store["last"], "SetStore reached the real mgr's store")
 	shim.mu.Unlock()
+	require.Eventually(t, func() bool {
+		shim.mu.Lock()
+		defer shim.mu.Unlock()
+		return shim.store["uri"] == "http://127.0.0.1:9283/"
+	}, 5*time.Second, 10*time.Millisecond, "SetURI reached the real mgr")
+	require.Eventually(t, func() bool {
+		shim.mu.Lock()
+		defer shim.mu.Unlock()
+		return shim.store["log:warning"] == "pinger ready port=9283"
+	}, 5*time.Second, 10*time.Millisecond, "the module's log goes to the real mgr's")
 	require.NoError(t, shim.p.call(ctx, "command", map[string]any{"cmd": map[string]any{"prefix": "pinger ping"}}, &r))
 	assert.Equal(t, -22, r.Retval, r.Stderr)
 

@@ -54,6 +54,9 @@ type moduleLog struct {
 	level  slog.LevelVar
 	daemon io.Writer
 	path   string
+	// handler, if set (Config.ModuleLog), receives the module's records
+	// instead of the text lines to daemon (or the log_to_file file).
+	handler func(module string, level slog.Leveler) slog.Handler
 
 	mu   sync.Mutex
 	file *os.File
@@ -116,6 +119,9 @@ func (l *moduleLog) close() {
 }
 
 func (l *moduleLog) logger() *slog.Logger {
+	if l.handler != nil {
+		return slog.New(l.handler(l.name, &l.level))
+	}
 	h := slog.NewTextHandler(l, &slog.HandlerOptions{
 		Level: &l.level,
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {

@@ -55,6 +55,13 @@ type Config struct {
 	// ClusterLog, if set, receives the modules' cluster log entries
 	// (Handle.ClusterLog) instead of the daemon log. It must not block.
 	ClusterLog func(module, channel string, prio slog.Level, msg string)
+	// ModuleLog, if set, makes the handler each module's log goes to (the
+	// bridge: the real mgr's log), which must honour level (the module's
+	// log_level); log_to_file does not apply then.
+	ModuleLog func(module string, level slog.Leveler) slog.Handler
+	// OnURI, if set, is told when a module publishes its URI (SetURI). It
+	// must not block.
+	OnURI func(module, uri string)
 	// OnFail, if set, is told when a module fails (its Init, Serve or a
 	// Handle.Go goroutine: what MGR_MODULE_ERROR reports). It must not
 	// block.

@@ -12,12 +12,15 @@ import (
 
 func (m *Manager) setURI(mod, uri string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if uri == "" {
 		delete(m.uris, mod)
-		return
+	} else {
+		m.uris[mod] = uri
 	}
-	m.uris[mod] = uri
+	m.mu.Unlock()
+	if m.cfg.OnURI != nil {
+		m.cfg.OnURI(mod, uri)
+	}
 }
 
 // Services returns the URIs modules published ("mgr services").
