@@ -145,10 +145,17 @@ func Run(ctx context.Context, o RunOptions) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			return fmt.Errorf("gomgr bridge: accept: %w", err)
+			// EMFILE and the like pass: the modules attached keep running.
+			log.Warn("accept", "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
 		}
 		uid, err := asok.PeerUID(c)
 		if err != nil || uid != os.Geteuid() {
