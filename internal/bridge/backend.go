@@ -189,24 +189,19 @@ func (b *mgrBackend) load(mod string, options, localized map[string]*string, sto
 		}
 	}
 	prefix := "mgr/" + mod + "/"
+	have := b.config.List(prefix)
 	var changed []string
-	for k, v := range b.config.List(prefix) {
-		if w, ok := want[k]; !ok || w != v {
-			changed = append(changed, k)
-		}
-	}
-	for k, w := range want {
-		if v, ok := b.config.Get(k); !ok || v != w {
-			changed = append(changed, k)
-		}
-	}
-	for k := range b.config.List(prefix) {
+	for k := range have {
 		if _, ok := want[k]; !ok {
 			b.config.Remove(k)
+			changed = append(changed, k)
 		}
 	}
 	for k, w := range want {
-		b.config.Put(k, w)
+		if v, ok := have[k]; !ok || v != w {
+			b.config.Put(k, w)
+			changed = append(changed, k)
+		}
 	}
 	if store != nil {
 		for k := range b.kv.List(prefix) {

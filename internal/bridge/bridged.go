@@ -178,7 +178,7 @@ type server struct {
 	log   *slog.Logger
 	b     *mgrBackend
 	m     *modhost.Manager
-	conns atomicCount
+	conns connCount
 
 	hmu    sync.Mutex
 	locks  map[string]*sync.Mutex // per module: attach and detach
@@ -230,14 +230,14 @@ func (s *server) upgraded() bool {
 	return err != nil || !os.SameFile(now, s.exe) || !now.ModTime().Equal(s.exe.ModTime()) || now.Size() != s.exe.Size()
 }
 
-// atomicCount counts connections, and when the count last fell to zero.
-type atomicCount struct {
+// connCount counts connections, and when the count last fell to zero.
+type connCount struct {
 	mu   sync.Mutex
 	n    int
 	zero time.Time
 }
 
-func (a *atomicCount) Add(d int) {
+func (a *connCount) Add(d int) {
 	a.mu.Lock()
 	a.n += d
 	if a.n == 0 {
@@ -246,7 +246,7 @@ func (a *atomicCount) Add(d int) {
 	a.mu.Unlock()
 }
 
-func (a *atomicCount) idleFor() time.Duration {
+func (a *connCount) idleFor() time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.n > 0 {

@@ -84,17 +84,15 @@ func Describe(reg *modhost.Registry, only string) (*Description, error) {
 			Perm: d.Perm, Poll: d.Flags&cmddesc.FlagPoll != 0})
 	}
 	out := &Description{Version: buildinfo.Full(), Release: buildinfo.Release, Modules: []ModuleDesc{}}
-	for _, info := range reg.List() {
-		if only != "" && info.Name != only {
+	for _, mi := range m.Modules() {
+		info, ok := reg.Lookup(mi.Name)
+		if !ok || only != "" && mi.Name != only {
 			continue
 		}
-		md := ModuleDesc{Name: info.Name, Desc: info.Desc, AlwaysOn: info.AlwaysOn, CanRun: true,
-			NotifyTypes: []string{}, Standby: info.Standby != nil, Commands: cmds[info.Name], Options: []OptionDesc{}}
+		md := ModuleDesc{Name: mi.Name, Desc: mi.Desc, AlwaysOn: mi.AlwaysOn, CanRun: mi.CanRun, Why: mi.Why,
+			NotifyTypes: []string{}, Standby: info.Standby != nil, Commands: cmds[mi.Name], Options: []OptionDesc{}}
 		if md.Commands == nil {
 			md.Commands = []CommandDesc{}
-		}
-		if info.CanRun != nil {
-			md.CanRun, md.Why = info.CanRun()
 		}
 		for _, t := range info.NotifyTypes {
 			md.NotifyTypes = append(md.NotifyTypes, string(t))

@@ -161,19 +161,25 @@ func moduleNames(d *Description) []string {
 	return out
 }
 
-// renamePrefix renames the leading words of prefix by the first of
-// renames (in sorted order, longest first) that matches.
-func renamePrefix(prefix string, renames map[string]string) string {
-	olds := make([]string, 0, len(renames))
-	for old := range renames {
-		olds = append(olds, old)
+// sortedRenames are renames longest first (then in order), the order
+// they are tried in.
+func sortedRenames(renames map[string]string) [][2]string {
+	out := make([][2]string, 0, len(renames))
+	for old, new := range renames {
+		out = append(out, [2]string{old, new})
 	}
-	sort.Slice(olds, func(i, j int) bool {
-		return len(olds[i]) > len(olds[j]) || len(olds[i]) == len(olds[j]) && olds[i] < olds[j]
+	sort.Slice(out, func(i, j int) bool {
+		return len(out[i][0]) > len(out[j][0]) || len(out[i][0]) == len(out[j][0]) && out[i][0] < out[j][0]
 	})
-	for _, old := range olds {
-		if prefix == old || strings.HasPrefix(prefix, old+" ") {
-			return renames[old] + prefix[len(old):]
+	return out
+}
+
+// renamePrefix renames the leading words of prefix by the first of
+// renames (in sortedRenames' order) that matches.
+func renamePrefix(prefix string, renames map[string]string) string {
+	for _, r := range sortedRenames(renames) {
+		if prefix == r[0] || strings.HasPrefix(prefix, r[0]+" ") {
+			return r[1] + prefix[len(r[0]):]
 		}
 	}
 	return prefix
@@ -315,17 +321,7 @@ func writeShim(in Installed, o InstallOptions) error {
 	if err := checkWritable(in.Dir, true); err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
-	var renames [][2]string
-	olds := make([]string, 0, len(o.PrefixRenames))
-	for old := range o.PrefixRenames {
-		olds = append(olds, old)
-	}
-	sort.Slice(olds, func(i, j int) bool {
-		return len(olds[i]) > len(olds[j]) || len(olds[i]) == len(olds[j]) && olds[i] < olds[j]
-	})
-	for _, old := range olds {
-		renames = append(renames, [2]string{old, o.PrefixRenames[old]})
-	}
+	renames := sortedRenames(o.PrefixRenames)
 	lit := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	pyRenames := "["
 	for i, r := range renames {
