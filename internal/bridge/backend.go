@@ -31,13 +31,21 @@ type mgrBackend struct {
 	config, kv backend.StringMap
 	local      backend.StringMap // the runtime's own keys (mgr/.gomgr/...)
 
-	mu    sync.Mutex
-	peers map[string]*peer // Go module name -> its shim's connection
-	fsid  string
+	mu      sync.Mutex
+	peers   map[string]*peer // Go module name -> its shim's connection
+	standby map[string]bool  // Go module name -> its shim is a standby one
+	fsid    string
 }
 
 func newMgrBackend(mgrID string) *mgrBackend {
-	return &mgrBackend{mgrID: mgrID, peers: map[string]*peer{}}
+	return &mgrBackend{mgrID: mgrID, peers: map[string]*peer{}, standby: map[string]bool{}}
+}
+
+// isStandby reports whether module's shim is a standby module's.
+func (b *mgrBackend) isStandby(mod string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.standby[mod]
 }
 
 // peerOf is the connection of module's shim.
@@ -57,12 +65,20 @@ func (b *mgrBackend) attached() int {
 	return len(b.peers)
 }
 
-// anyPeer is some connected shim, for calls about the cluster.
+// anyPeer is some connected shim, for calls about the cluster: an active
+// module's if there is one (a standby module's answers get only).
 func (b *mgrBackend) anyPeer() (*peer, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, p := range b.peers {
-		return p, nil
+	var standby *peer
+	for name, p := range b.peers {
+		if !b.standby[name] {
+			return p, nil
+		}
+		standby = p
+	}
+	if standby != nil {
+		return standby, nil
 	}
 	return nil, objectformat.NewErrorResponseCode("gomgr bridge: no module of the real mgr is connected", -int(syscall.ENOTCONN))
 }
@@ -130,7 +146,26 @@ func (s *kvStore) Get(key string) (string, bool) {
 	if strings.HasPrefix(key, "mgr/.") {
 		return s.b.local.Get(key)
 	}
+	if mod, rest, ok := splitKey(key); ok && s.b.isStandby(mod) {
+		return s.b.standbyGet(mod, rest)
+	}
 	return s.b.kv.Get(key)
+}
+
+// standbyGet reads a standby module's key from the real mgr: a standby
+// shim cannot list the store, and the active mgr may change it.
+func (b *mgrBackend) standbyGet(mod, key string) (string, bool) {
+	p, err := b.peerOf(mod)
+	if err != nil {
+		return "", false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	var v *string
+	if err := p.call(ctx, "get_store", map[string]any{"key": key}, &v); err != nil || v == nil {
+		return "", false
+	}
+	return *v, true
 }
 
 func (s *kvStore) List(prefix string) map[string]string {

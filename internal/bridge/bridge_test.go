@@ -42,6 +42,11 @@ type tester struct{}
 
 func (tester) Init(*module.Handle) error { return nil }
 
+// standbyTester is tester's standby variant.
+type standbyTester struct{}
+
+func (standbyTester) InitStandby(*module.StandbyHandle) error { return nil }
+
 func (tester) Commands() []*clicommand.Command {
 	return []*clicommand.Command{
 		clicommand.Func(func(_ context.Context, _ *runArgs) objectformat.Result { return objectformat.OK("ok") }),
@@ -59,7 +64,8 @@ func testRegistry(t *testing.T) *modhost.Registry {
 			{Name: "interval", Type: module.Secs, Default: "1m"},
 			{Name: "mode", Default: "a", EnumAllowed: []string{"a", "b"}},
 		}}))
-	require.NoError(t, reg.Register(module.Info{Name: "selftest", New: func() module.Module { return tester{} }}))
+	require.NoError(t, reg.Register(module.Info{Name: "selftest", New: func() module.Module { return tester{} },
+		Standby: func() module.StandbyModule { return standbyTester{} }}))
 	return reg
 }
 
@@ -163,13 +169,19 @@ class Option(dict):
 class MgrModule:
     COMMANDS = []
     MODULE_OPTIONS = []
+
+class MgrStandbyModule:
+    MODULE_OPTIONS = []
 `), 0o644))
 	script := `
 import json, sys
+import mgr_module, selftest
 from selftest.module import Module
 ok, why = Module.can_run()
+standby = [n for n, v in vars(selftest).items() if isinstance(v, type) and issubclass(v, mgr_module.MgrStandbyModule)]
 print(json.dumps({"commands": Module.COMMANDS, "options": Module.MODULE_OPTIONS, "can_run": ok, "why": why,
-                  "reply": list(Module.handle_command(None, "", {"prefix": "mgr goselftest run"}))}))
+                  "reply": list(Module.handle_command(None, "", {"prefix": "mgr goselftest run"})),
+                  "standby": standby}))
 `
 	python := func() ([]byte, error) {
 		cmd := exec.Command("python3", "-c", script)
@@ -184,6 +196,7 @@ print(json.dumps({"commands": Module.COMMANDS, "options": Module.MODULE_OPTIONS,
 		CanRun   bool             `json:"can_run"`
 		Why      string           `json:"why"`
 		Reply    []any            `json:"reply"`
+		Standby  []string         `json:"standby"`
 	}
 	require.NoError(t, json.Unmarshal(out, &got), "%s", out)
 	assert.True(t, got.CanRun, got.Why)
@@ -195,6 +208,8 @@ print(json.dumps({"commands": Module.COMMANDS, "options": Module.MODULE_OPTIONS,
 	}
 	require.Len(t, got.Reply, 3)
 	assert.Equal(t, -107.0, got.Reply[0], "commands are not forwarded yet: ENOTCONN")
+	assert.Equal(t, []string{"StandbyModule"}, got.Standby,
+		"the package offers the mgr the standby variant the Go selftest has (the mgr looks for a MgrStandbyModule subclass)")
 
 	// A binary that cannot describe the module: the shim loads, and the
 	// mgr reports why it cannot run.

@@ -120,6 +120,14 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		return err
 	}
+	// The standby variants, for the shims of a standby mgr (the real mgr
+	// runs a module's StandbyModule there).
+	s.sm, err = modhost.NewManager(modhost.Config{MgrID: o.MgrID, Version: buildinfo.Full(), ReleaseName: buildinfo.Release,
+		Registry: reg, Backend: s.b, Log: log, LogWriter: o.Log, DebugLevel: 2, Standby: true,
+		ActiveURI: s.activeURI, ModuleLog: s.moduleLog})
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.stop = cancel
@@ -127,6 +135,10 @@ func Run(ctx context.Context, o RunOptions) error {
 		return err
 	}
 	defer s.m.Close()
+	if err := s.sm.Start(ctx); err != nil {
+		return err
+	}
+	defer s.sm.Close()
 	var wg sync.WaitGroup
 	defer func() { // before the manager closes: every connection ends first
 		ln.Close()
@@ -177,7 +189,8 @@ func Run(ctx context.Context, o RunOptions) error {
 type server struct {
 	log   *slog.Logger
 	b     *mgrBackend
-	m     *modhost.Manager
+	m     *modhost.Manager // the modules of an active mgr's shims
+	sm    *modhost.Manager // the standby variants, for a standby mgr's shims
 	conns connCount
 
 	hmu    sync.Mutex
@@ -293,6 +306,21 @@ type hello struct {
 	Options   map[string]*string `json:"options"`
 	Localized map[string]*string `json:"localized"`
 	Store     map[string]string  `json:"store"`
+	// Role is "standby" for the shim of a module's standby variant (which
+	// cannot list its store: Store is empty and keys are read one by one).
+	Role string `json:"role"`
+}
+
+// standby reports whether h is a standby shim's hello; an unknown role is
+// an error.
+func (h hello) standby() (bool, error) {
+	switch h.Role {
+	case "", "active":
+		return false, nil
+	case "standby":
+		return true, nil
+	}
+	return false, objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: unknown role %q", h.Role), -int(syscall.EINVAL))
 }
 
 // serveConn serves one shim until its connection ends; its module is
@@ -368,13 +396,23 @@ func (s *server) attach(ctx context.Context, p *peer, h hello) error {
 	if _, ok := s.m.Options(h.GoName); !ok {
 		return objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: this binary has no Go module %q", h.GoName), -int(syscall.ENOENT))
 	}
+	standby, err := h.standby()
+	if err != nil {
+		return err
+	}
 	l := s.moduleLock(h.GoName)
 	l.Lock()
 	defer l.Unlock()
 	s.b.mu.Lock()
-	old := s.b.peers[h.GoName]
+	old, oldStandby := s.b.peers[h.GoName], s.b.standby[h.GoName]
 	s.b.peers[h.GoName] = p // before old closes: its detach then finds it is not current
+	s.b.standby[h.GoName] = standby
 	s.b.mu.Unlock()
+	if old != nil && oldStandby != standby {
+		// The mgr changed roles (a standby became active): the other
+		// variant goes first.
+		s.stopModule(h.GoName, oldStandby)
+	}
 	s.hmu.Lock()
 	s.names[h.GoName] = h.Module
 	s.hmu.Unlock()
@@ -394,14 +432,19 @@ func (s *server) attach(ctx context.Context, p *peer, h hello) error {
 		}
 		cancel()
 	}
-	err := s.start(ctx, h.GoName)
+	if standby {
+		err = s.sm.StartStandby(ctx, h.GoName)
+	} else {
+		err = s.start(ctx, h.GoName)
+	}
 	if err != nil {
 		s.b.mu.Lock()
 		if s.b.peers[h.GoName] == p {
-			if old != nil && !old.isClosed() {
+			if old != nil && !old.isClosed() && oldStandby == standby {
 				s.b.peers[h.GoName] = old
 			} else {
 				delete(s.b.peers, h.GoName)
+				delete(s.b.standby, h.GoName)
 			}
 		}
 		s.b.mu.Unlock()
@@ -410,8 +453,38 @@ func (s *server) attach(ctx context.Context, p *peer, h hello) error {
 	if old != nil && old != p {
 		old.close()
 	}
-	s.log.Info("module attached", "module", h.GoName, "as", h.Module)
+	s.log.Info("module attached", "module", h.GoName, "as", h.Module, "standby", standby)
 	return nil
+}
+
+// stopModule stops a module's active or standby variant.
+func (s *server) stopModule(name string, standby bool) {
+	if standby {
+		s.sm.StopStandby(name)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := s.m.Disable(ctx, name); err != nil {
+		s.log.Warn("module disable", "module", name, "err", err)
+	}
+}
+
+// activeURI is the standby manager's ActiveURI: the real mgr's answer to
+// the module's standby shim (get_active_uri), "" when it has none.
+func (s *server) activeURI(name string) string {
+	p, err := s.b.peerOf(name)
+	if err != nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var uri string
+	if err := p.call(ctx, "get_active_uri", map[string]any{}, &uri); err != nil {
+		s.log.Warn("get_active_uri", "module", name, "err", err)
+		return ""
+	}
+	return uri
 }
 
 // start runs module name: enabled, or stopped and enabled again if it had
@@ -443,19 +516,16 @@ func (s *server) detach(name string, p *peer) {
 	l.Lock()
 	defer l.Unlock()
 	s.b.mu.Lock()
-	current := s.b.peers[name] == p
+	current, standby := s.b.peers[name] == p, s.b.standby[name]
 	if current {
 		delete(s.b.peers, name)
+		delete(s.b.standby, name)
 	}
 	s.b.mu.Unlock()
 	if !current {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := s.m.Disable(ctx, name); err != nil {
-		s.log.Warn("module disable", "module", name, "err", err)
-	}
+	s.stopModule(name, standby)
 	s.log.Info("module detached", "module", name)
 }
 
@@ -463,6 +533,9 @@ func (s *server) detach(name string, p *peer) {
 func (s *server) handle(ctx context.Context, name, op string, args json.RawMessage) (any, error) {
 	switch op {
 	case "command":
+		if s.b.isStandby(name) {
+			return nil, objectformat.NewErrorResponseCode("gomgr bridge: a standby module takes no commands", -int(syscall.EOPNOTSUPP))
+		}
 		var a struct {
 			Cmd   map[string]any `json:"cmd"`
 			Inbuf string         `json:"inbuf_b64"`
@@ -496,6 +569,10 @@ func (s *server) handle(ctx context.Context, name, op string, args json.RawMessa
 		s.b.load(name, a.Options, a.Localized, nil)
 		return nil, nil
 	case "shutdown":
+		if s.b.isStandby(name) {
+			s.sm.StopStandby(name)
+			return map[string]any{}, nil
+		}
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		if _, err := s.m.Disable(ctx, name); err != nil {

@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,6 +108,17 @@ func dialShim(t *testing.T, ctx context.Context, dir string) *fakeShim {
 			f.store["uri"] = a.URI
 			f.mu.Unlock()
 			return nil, nil
+		case "get_active_uri":
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			uri, _ := f.store["active_uri"].(string)
+			return uri, nil
+		case "get_store":
+			var a struct{ Key string }
+			_ = json.Unmarshal(args, &a)
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.store["kv:"+a.Key], nil
 		case "set_health_checks":
 			var a struct{ Checks map[string]module.HealthCheck }
 			_ = json.Unmarshal(args, &a)
@@ -130,18 +143,7 @@ func TestBridgedServesShims(t *testing.T) {
 	require.NoError(t, reg.Register(module.Info{Name: "pinger", New: func() module.Module { return &pinger{} },
 		Options: []module.Option{{Name: "place", Default: "nowhere"}}}))
 	require.NoError(t, reg.Register(module.Info{Name: "failer", New: func() module.Module { return failer{} }}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, RunOptions{RunDir: dir, MgrID: "x", Registry: reg, Log: testWriter{t}}) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(10 * time.Second):
-			t.Fatal("Run did not return")
-		}
-	}()
+	ctx := runBridged(t, dir, "x", reg)
 
 	shim := dialShim(t, ctx, dir)
 	place := "Mars"
@@ -196,6 +198,110 @@ func TestBridgedServesShims(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the failed module was not reported to the real mgr")
 	}
+}
+
+// watcher's standby variant reports what its StandbyHandle reads.
+type watcher struct {
+	h    *module.StandbyHandle
+	seen chan string
+	down chan struct{}
+}
+
+func (w *watcher) InitStandby(h *module.StandbyHandle) error { w.h = h; return nil }
+
+func (w *watcher) Serve(ctx context.Context) error {
+	place, _ := w.h.Option("place")
+	k, _ := w.h.Store("k")
+	select {
+	case w.seen <- fmt.Sprintf("%s uri=%s k=%s place=%v", w.h.MgrID(), w.h.ActiveURI(), k, place):
+	case <-ctx.Done():
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func (w *watcher) Shutdown(context.Context) error { close(w.down); return nil }
+
+// TestBridgedRunsStandbyVariants: a standby shim's hello runs the Go
+// module's standby variant, which reads the active mgr's URI, its store
+// and its options through the shim; a standby takes no commands; when the
+// mgr becomes active, the active shim's hello stops the standby variant
+// and starts the module. A module without a standby variant, or an unknown
+// role, is refused.
+func TestBridgedRunsStandbyVariants(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o700))
+	w := &watcher{seen: make(chan string, 1), down: make(chan struct{})}
+	reg := modhost.NewRegistry()
+	require.NoError(t, reg.Register(module.Info{Name: "pinger", New: func() module.Module { return &pinger{} },
+		Options: []module.Option{{Name: "place", Default: "nowhere"}},
+		Standby: func() module.StandbyModule { return w }}))
+	require.NoError(t, reg.Register(module.Info{Name: "failer", New: func() module.Module { return failer{} }}))
+	ctx := runBridged(t, dir, "y", reg)
+
+	standby := dialShim(t, ctx, dir)
+	standby.store["active_uri"] = "http://x:9283/"
+	standby.store["kv:k"] = "from the store"
+	mars := "Mars"
+	require.NoError(t, standby.p.call(ctx, "hello", hello{Module: "gopinger", GoName: "pinger", MgrID: "y", Role: "standby",
+		Options: map[string]*string{"place": &mars}}, nil))
+	select {
+	case got := <-w.seen:
+		assert.Equal(t, "y uri=http://x:9283/ k=from the store place=Mars", got)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the standby variant did not run")
+	}
+	err := standby.p.call(ctx, "command", map[string]any{"cmd": map[string]any{"prefix": "pinger ping", "who": "Bob"}}, nil)
+	require.Equal(t, -int(syscall.EOPNOTSUPP), errnoOf(err), "%v", err)
+
+	other := dialShim(t, ctx, dir)
+	err = other.p.call(ctx, "hello", hello{Module: "gofailer", GoName: "failer", MgrID: "y", Role: "standby"}, nil)
+	require.Equal(t, -int(syscall.EOPNOTSUPP), errnoOf(err), "%v", err)
+	require.ErrorContains(t, err, "module failer has no standby variant")
+	err = dialShim(t, ctx, dir).p.call(ctx, "hello", hello{Module: "gopinger", GoName: "pinger", MgrID: "y", Role: "leader"}, nil)
+	require.Equal(t, -int(syscall.EINVAL), errnoOf(err), "%v", err)
+
+	// The mgr became active: its active shim says hello.
+	active := dialShim(t, ctx, dir)
+	require.NoError(t, active.p.call(ctx, "hello", hello{Module: "gopinger", GoName: "pinger", MgrID: "y",
+		Options: map[string]*string{"place": &mars}}, nil))
+	select {
+	case <-w.down:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the standby variant was not shut down")
+	}
+	var r commandReply
+	require.NoError(t, active.p.call(ctx, "command", map[string]any{"cmd": map[string]any{"prefix": "pinger ping", "who": "Bob"}, "inbuf_b64": ""}, &r))
+	out, _ := base64.StdEncoding.DecodeString(r.Stdout)
+	assert.Equal(t, [2]any{0, "pong Bob from Mars"}, [2]any{r.Retval, string(out)}, r.Stderr)
+}
+
+// runBridged runs the Go side in dir for mgr id until the test ends; the
+// context is the one it runs with.
+func runBridged(t *testing.T, dir, id string, reg *modhost.Registry) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, RunOptions{RunDir: dir, MgrID: id, Registry: reg, Log: testWriter{t}}) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return")
+		}
+	})
+	return ctx
+}
+
+// errnoOf is a wire error's errno (0 for none).
+func errnoOf(err error) int {
+	var we *wireError
+	if errors.As(err, &we) {
+		return we.Errno
+	}
+	return objectformat.ErrnoOf(err)
 }
 
 // TestBridgedStopsWhenTheBinaryIsReplaced: after an upgrade installed a

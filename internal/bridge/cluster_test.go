@@ -29,7 +29,10 @@ import (
 // the monitors check hello's options (no --force), `ceph -h` lists the Go
 // commands, and the Go modules answer through plain ceph (parity with
 // Ceph's Python hello), raise health checks and cluster log entries,
-// survive kill -9 of their process and fail over to the standby mgr.
+// pass the Go selftest's run there, get what a Python module in the same
+// mgr gets (pyprobe), run their standby variants on the standby mgr,
+// survive kill -9 of their process (MGR_MODULE_ERROR
+// meanwhile) and fail over to the standby mgr.
 func TestRealMgrSeesTheGoModules(t *testing.T) {
 	testutil.NeedCephTools(t)
 	root, err := filepath.Abs(filepath.Join("..", ".."))
@@ -60,7 +63,11 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 	require.NoError(t, err, got)
 	assert.Contains(t, got, "installed Go module hello as hello")
 
-	cluster, err := testutil.StartCephCluster(filepath.Join(root, "scripts", "ceph-cluster.sh"), []string{"CEPH_CLUSTER_MGR_MODULES=" + path, "CEPH_CLUSTER_STANDBY_MGRS=y"})
+	// pyprobe, a Python module of the tests', next to the Go ones.
+	pyMods := filepath.Join(dir, "python-modules")
+	require.NoError(t, os.CopyFS(filepath.Join(pyMods, "pyprobe"), os.DirFS(filepath.Join("testdata", "pyprobe"))))
+
+	cluster, err := testutil.StartCephCluster(filepath.Join(root, "scripts", "ceph-cluster.sh"), []string{"CEPH_CLUSTER_MGR_MODULES=" + path + ":" + pyMods, "CEPH_CLUSTER_STANDBY_MGRS=y"})
 	if cluster != nil {
 		t.Cleanup(func() { _ = cluster.Destroy() })
 	}
@@ -172,6 +179,8 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 	// A health check of a Go module is the cluster's.
 	_, e, rc = ceph("mgr", "module", "enable", "goselftest")
 	require.Zero(t, rc, e)
+	_, e, rc = ceph("mgr", "module", "enable", "pyprobe")
+	require.Zero(t, rc, e)
 	eventually("mgr goselftest health set runs", func() bool {
 		_, _, rc := ceph("mgr", "goselftest", "health", "set", `{"GOMGR_TEST": {"severity": "warning", "summary": "a Go check", "count": 1, "detail": ["from Go"]}}`)
 		return rc == 0
@@ -187,6 +196,63 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 	eventually("the check clears", func() bool {
 		o, _, _ := ceph("health")
 		return !strings.Contains(o, "GOMGR_TEST")
+	})
+
+	// The Go selftest's run passes inside the real mgr, and what a Go
+	// module gets from the real mgr is what a Python module in the same
+	// mgr gets for the same call (pyprobe, testdata/pyprobe).
+	o, e, rc = ceph("mgr", "goselftest", "run")
+	assert.Equal(t, [3]any{0, "", "Self-test succeeded\n"}, [3]any{rc, o, e}, "mgr goselftest run in the real mgr")
+	eventually("pyprobe answers", func() bool {
+		_, _, rc := ceph("pyprobe", "call", "get_mgr_id")
+		return rc == 0
+	})
+	for _, tc := range []struct {
+		goExpr string // of the Go selftest's eval
+		method string // of Python's MgrModule
+		args   string // JSON list
+	}{
+		{"mgr.get_perf_schema('osd', '0')", "get_perf_schema", `["osd", "0"]`},
+		{"mgr.get_perf_schema('mgr', 'x')", "get_perf_schema", `["mgr", "x"]`},
+		{"mgr.get_perf_schema('osd', '999')", "get_perf_schema", `["osd", "999"]`},
+		{"mgr.get_counter('osd', '0', 'objecter.op_active')", "get_counter", `["osd", "0", "objecter.op_active"]`},
+		{"mgr.get_counter('osd', '0', 'osd.op_r_latency')", "get_counter", `["osd", "0", "osd.op_r_latency"]`},
+		{"mgr.get_counter('osd', '0', 'no.such')", "get_counter", `["osd", "0", "no.such"]`},
+		{"mgr.get_metadata('osd', '0')", "get_metadata", `["osd", "0"]`},
+		{"mgr.get_metadata('osd', '999')", "get_metadata", `["osd", "999"]`},
+		{"mgr.get_daemon_status('osd', '0')", "get_daemon_status", `["osd", "0"]`},
+		{"mgr.list_servers()", "list_servers", `[]`},
+		{"mgr.get_server('no-such-host')", "get_server", `["no-such-host"]`},
+		{"mgr.get('health')", "get", `["health"]`},
+		{"mgr.get('osd_map')['epoch']", "get", `["osd_map"]`},
+	} {
+		var goV, pyV any
+		for attempt := 0; attempt < 5; attempt++ { // a daemon's report may land between the two calls
+			o, e, rc := ceph("mgr", "goselftest", "eval", "print(json.encode("+tc.goExpr+"))")
+			require.Zero(t, rc, "%s: %s", tc.goExpr, e)
+			require.NoError(t, json.Unmarshal([]byte(o), &goV), "%s: %s", tc.goExpr, o)
+			o, e, rc = ceph("pyprobe", "call", tc.method, tc.args)
+			require.Zero(t, rc, "pyprobe %s %s: %s", tc.method, tc.args, e)
+			require.NoError(t, json.Unmarshal([]byte(o), &pyV), o)
+			if strings.HasSuffix(tc.goExpr, "['epoch']") {
+				pyV = pyV.(map[string]any)["epoch"]
+			}
+			if assert.ObjectsAreEqual(pyV, goV) {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		assert.Equal(t, pyV, goV, "the Go module's %s against Python's %s(%s)", tc.goExpr, tc.method, tc.args)
+	}
+
+	// The standby mgr y runs the Go selftest's standby variant, which reads
+	// the URI the active module published through the real mgr
+	// (get_active_uri).
+	_, e, rc = ceph("mgr", "goselftest", "eval", "mgr.set_uri('http://127.0.0.1:9/goselftest')")
+	require.Zero(t, rc, e)
+	eventually("the standby variant on mgr.y sees the active module's URI", func() bool {
+		b, _ := os.ReadFile(filepath.Join(cluster.Dir, "log", "ceph-mgr.y.log"))
+		return bytes.Contains(b, []byte("[goselftest INFO root] active daemon's selftest URI changed active_uri=http://127.0.0.1:9/goselftest"))
 	})
 
 	// A Go module's cluster log entries are the cluster's.
@@ -209,13 +275,28 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 	r := testutil.Run(t, repl)
 	assert.Equal(t, [2]any{0, "42\n"}, [2]any{r.Code, r.Stdout}, "mgrctl repl through the real mgr: %s", r.Stderr)
 
-	// The Go process killed: the shims start another one.
+	// The Go process killed: MGR_MODULE_ERROR while it is down (kept down
+	// by moving the binary away), then the shims start another one and the
+	// check clears.
 	pids, err := exec.Command("pgrep", "-f", bin+" bridged").Output()
 	require.NoError(t, err, "the Go side runs")
+	require.NoError(t, os.Rename(bin, bin+".away"))
 	require.NoError(t, exec.Command("kill", append([]string{"-9"}, strings.Fields(string(pids))...)...).Run())
+	eventually("MGR_MODULE_ERROR for hello while its Go side is down", func() bool {
+		o, _, _ := ceph("health", "detail")
+		return strings.Contains(o, "MGR_MODULE_ERROR") && strings.Contains(o, "Module 'hello' has failed: cannot run "+bin)
+	})
+	_, e, rc = ceph("hello", "Bob")
+	assert.Equal(t, 107, rc, "ENOTCONN at once while the Go side is down: %s", e)
+	assert.Contains(t, e, "the Go side of module hello is not running")
+	require.NoError(t, os.Rename(bin+".away", bin))
 	eventually("ceph hello answers again after the Go process was killed", func() bool {
 		o, _, _ := ceph("hello", "Bob")
 		return o == "Hello, Bob!\n"
+	})
+	eventually("MGR_MODULE_ERROR clears", func() bool {
+		o, _, _ := ceph("health", "detail")
+		return !strings.Contains(o, "MGR_MODULE_ERROR")
 	})
 
 	// Failover: the standby mgr y takes over, and its shims start a Go

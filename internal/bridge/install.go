@@ -335,15 +335,16 @@ func writeShim(in Installed, o InstallOptions) error {
 # %s
 # as the ceph-mgr module %s. Run the install again to update it; remove
 # this directory to remove the module.
-from gomgr_bridge import module_class
+from gomgr_bridge import module_classes
 
-Module = module_class(%s, %s, %s)
+# StandbyModule is None unless the Go module has a standby variant.
+Module, StandbyModule = module_classes(%s, %s, %s)
 `, in.GoName, o.Binary, in.Name, lit(o.Binary), lit(in.GoName), pyRenames)
 	// The marker first: a directory with a half-written shim is still
 	// Install's to finish.
 	for _, f := range [][2]string{
 		{markerFile, "written by ceph-mgr bridge install (gomgr); Go module " + in.GoName + "\n"},
-		{"__init__.py", "from .module import Module  # noqa: F401\n"},
+		{"__init__.py", "from .module import Module, StandbyModule  # noqa: F401\n"},
 		{"module.py", module},
 	} {
 		if err := writeFile(filepath.Join(in.Dir, f[0]), []byte(f[1])); err != nil {

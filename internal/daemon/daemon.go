@@ -436,12 +436,16 @@ func (d *Daemon) drainServers() {
 
 // newManager builds a module manager over a backend.
 func (d *Daemon) newManager(b backend.Backend, standby bool, activeURIs func() map[string]string) (*modhost.Manager, error) {
+	var activeURI func(string) string
+	if activeURIs != nil {
+		activeURI = func(module string) string { return activeURIs()[module] }
+	}
 	cmds := cmdroute.NewRegistry()
 	m, err := modhost.NewManager(modhost.Config{
 		MgrID: d.opts.ID, Version: d.opts.Version, ReleaseName: d.opts.Release,
 		Registry: d.opts.Registry, Backend: b, Commands: cmds,
 		Log: d.log, LogWriter: d.logw, LogDir: d.opts.LogDir, DebugLevel: d.opts.DebugLevel,
-		ShutdownTimeout: d.opts.ShutdownTimeout, Standby: standby, ActiveURIs: activeURIs,
+		ShutdownTimeout: d.opts.ShutdownTimeout, Standby: standby, ActiveURI: activeURI,
 		DaemonInfo: d.daemonInfo,
 	})
 	if err != nil {

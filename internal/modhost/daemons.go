@@ -39,8 +39,11 @@ func (m *Manager) daemonInfo(ctx context.Context, kind, svcType, svcID string) (
 	}
 	if m.isSelf(svcType, svcID) {
 		v := m.cfg.DaemonInfo(kind)
-		if kind == "metadata" && v != nil {
+		switch {
+		case kind == "metadata" && v != nil:
 			v = stringValues(v)
+		case kind == "perf_schema":
+			v = pythonPerfSchema(svcType+"."+svcID, v)
 		}
 		return v, nil
 	}
@@ -63,12 +66,73 @@ func (m *Manager) daemonInfo(ctx context.Context, kind, svcType, svcID string) (
 		return map[string]any{}, nil
 	case "perf_schema":
 		v, err := m.tellDaemon(ctx, svcType, svcID, "perf schema")
-		if v == nil && err == nil {
-			v = map[string]any{} // Python: an empty dict for an unknown daemon
+		if err != nil {
+			return nil, err
 		}
-		return v, err
+		if v == nil {
+			return map[string]any{}, nil // Python: an empty dict for an unknown daemon
+		}
+		return pythonPerfSchema(svcType+"."+svcID, v), nil
 	}
 	return nil, nil
+}
+
+// statsThreshold is the default of Ceph's mgr_stats_threshold: daemons
+// report to the mgr only the counters of at least this priority
+// (PerfCountersBuilder::PRIO_USEFUL), so Python's get_perf_schema lists only
+// those.
+const statsThreshold = 5
+
+// pythonPerfSchema turns a daemon's `perf schema` ({section: {counter:
+// {type, description, nick, priority, units, ...}}}) into what Python's
+// get_perf_schema returns for it: {"<type>.<id>": {"<section>.<counter>":
+// {description, nick (when it has one), type, priority, units}}}, units as
+// Ceph's unit_t numbers (0 bytes, 1 none), counters below statsThreshold
+// left out.
+func pythonPerfSchema(daemon string, schema map[string]any) map[string]any {
+	counters := map[string]any{}
+	for sec, v := range schema {
+		sm, _ := v.(map[string]any)
+		for name, v := range sm {
+			c, _ := v.(map[string]any)
+			if c == nil {
+				continue
+			}
+			prio := number(c["priority"], statsThreshold)
+			if prio < statsThreshold {
+				continue
+			}
+			units := 1.0
+			if c["units"] == "bytes" || number(c["units"], 1) == 0 {
+				units = 0
+			}
+			out := map[string]any{"description": c["description"], "type": number(c["type"], 0), "priority": prio, "units": units}
+			if out["description"] == nil {
+				out["description"] = ""
+			}
+			if nick, _ := c["nick"].(string); nick != "" {
+				out["nick"] = nick
+			}
+			counters[sec+"."+name] = out
+		}
+	}
+	return map[string]any{daemon: counters}
+}
+
+// number is v as a float64 (JSON numbers and the Go integers a daemon's own
+// schema holds), or def.
+func number(v any, def float64) float64 {
+	switch n := v.(type) {
+	case float64:
+		return n
+	case int:
+		return float64(n)
+	case int64:
+		return float64(n)
+	case uint64:
+		return float64(n)
+	}
+	return def
 }
 
 // metadataCommand is the monitor command that returns one daemon's
@@ -177,8 +241,10 @@ func (m *Manager) tellDaemon(ctx context.Context, svcType, svcID, prefix string)
 	return v, nil
 }
 
-// counter answers get_counter: {path: [[timestamp, value]]}, or {path:
-// []} when the daemon or the counter is unknown.
+// counter answers get_counter: {path: [[timestamp, value]]} (for an
+// average, [timestamp, sum, count], as Python's), or {path: []} when the
+// daemon or the counter is unknown. Without a real mgr's stored series
+// (the bridge's backend.DaemonState) the series is one fresh sample.
 func (m *Manager) counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
 	if ds, ok := m.cfg.Backend.(backend.DaemonState); ok && !m.isSelf(svcType, svcID) {
 		return ds.Counter(ctx, svcType, svcID, path)
@@ -197,7 +263,13 @@ func (m *Manager) counter(ctx context.Context, svcType, svcID, path string) (map
 	if !ok {
 		return map[string]any{path: []any{}}, nil
 	}
-	return map[string]any{path: []any{[]any{float64(time.Now().UnixNano()) / 1e9, val}}}, nil
+	now := float64(time.Now().UnixNano()) / 1e9
+	if avg, ok := val.(map[string]any); ok {
+		if count, ok := avg["avgcount"]; ok {
+			return map[string]any{path: []any{[]any{now, avg["sum"], count}}}, nil
+		}
+	}
+	return map[string]any{path: []any{[]any{now, val}}}, nil
 }
 
 // lookupCounter finds "<section>.<counter>" in a perf dump; section names

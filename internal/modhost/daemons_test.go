@@ -81,9 +81,18 @@ func (c *pacificCluster) Command(_ context.Context, t module.Target, cmd map[str
 			return fail(syscall.ENOENT, "osd dne")
 		}
 		if prefix == "perf schema" {
-			return ok(map[string]any{"osd": map[string]any{"op_r": map[string]any{"type": 10.0}}})
+			return ok(map[string]any{
+				"osd": map[string]any{"op_r": map[string]any{"type": 10.0, "metric_type": "counter", "value_type": "integer",
+					"description": "Client read operations", "nick": "", "priority": 5.0, "units": "none"}},
+				"objecter": map[string]any{
+					"op_active":     map[string]any{"type": 2.0, "description": "Operations active", "nick": "actv", "priority": 7.0, "units": "none"},
+					"op_send_bytes": map[string]any{"type": 10.0, "description": "Sent data", "nick": "", "priority": 5.0, "units": "bytes"},
+					"osdop_stat":    map[string]any{"type": 10.0, "description": "Stat operations", "nick": "", "priority": 0.0, "units": "none"},
+				},
+			})
 		}
-		return ok(map[string]any{"osd": map[string]any{"op_r": 5.0}, "throttle-a.b": map[string]any{"val": 2.0}})
+		return ok(map[string]any{"osd": map[string]any{"op_r": 5.0, "op_r_latency": map[string]any{"avgcount": 4.0, "sum": 0.5, "avgtime": 0.125}},
+			"throttle-a.b": map[string]any{"val": 2.0}})
 	case t.Type == "mgr":
 		return fail(syscall.EINVAL, "No handler found for '"+prefix+"'")
 	}
@@ -158,7 +167,13 @@ func TestDaemonQuestionsOnACluster(t *testing.T) {
 
 	schema, err := h.GetPerfSchema(ctx, "osd", "0")
 	require.NoError(t, err)
-	require.Equal(t, map[string]any{"osd": map[string]any{"op_r": map[string]any{"type": 10.0}}}, schema)
+	// Python's shape: keyed by daemon, then by counter path; Ceph's unit
+	// numbers; no empty nick; below mgr_stats_threshold left out.
+	require.Equal(t, map[string]any{"osd.0": map[string]any{
+		"osd.op_r":               map[string]any{"description": "Client read operations", "type": 10.0, "priority": 5.0, "units": 1.0},
+		"objecter.op_active":     map[string]any{"description": "Operations active", "nick": "actv", "type": 2.0, "priority": 7.0, "units": 1.0},
+		"objecter.op_send_bytes": map[string]any{"description": "Sent data", "type": 10.0, "priority": 5.0, "units": 0.0},
+	}}, schema)
 	schema, err = h.GetPerfSchema(ctx, "osd", "7")
 	require.NoError(t, err)
 	require.Empty(t, schema, "an unknown OSD has no counters")
@@ -171,6 +186,7 @@ func TestDaemonQuestionsOnACluster(t *testing.T) {
 		want                 any
 	}{
 		{"osd", "0", "osd.op_r", 5.0},
+		{"osd", "0", "osd.op_r_latency", []any{0.5, 4.0}}, // an average: [t, sum, count]
 		{"osd", "0", "throttle-a.b.val", 2.0},
 		{"mgr", "gt", "mgr.commands", int64(3)},
 		{"osd", "0", "osd.nosuch", nil},
@@ -185,7 +201,13 @@ func TestDaemonQuestionsOnACluster(t *testing.T) {
 			continue
 		}
 		require.Len(t, series, 1, tc.path)
-		require.Equal(t, tc.want, series[0].([]any)[1], tc.path)
+		sample := series[0].([]any)
+		if want, ok := tc.want.([]any); ok {
+			require.Equal(t, want, sample[1:], tc.path)
+			continue
+		}
+		require.Len(t, sample, 2, tc.path)
+		require.Equal(t, tc.want, sample[1], tc.path)
 	}
 	_, err = h.GetCounter(ctx, "mgr", "x", "mgr.x")
 	require.Equal(t, -int(syscall.EOPNOTSUPP), objectformat.ErrnoOf(err))

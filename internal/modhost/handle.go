@@ -2,6 +2,7 @@ package modhost
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -62,10 +63,37 @@ func (h *handle) KVDelete(ctx context.Context, key string) error {
 func (h *handle) KVList(prefix string) map[string]string { return h.m.cfg.Backend.KV().List(prefix) }
 
 func (h *handle) Get(ctx context.Context, name string) (any, error) {
-	if v, ok := h.m.localGet(name); ok {
+	v, ok := h.m.localGet(name)
+	if !ok {
+		var err error
+		if v, err = h.m.cfg.Backend.Cluster().Get(ctx, name); err != nil {
+			return nil, err
+		}
+	}
+	return pythonShape(name, v)
+}
+
+// jsonWrapped are the names Python's get() answers as {"json": "<the
+// monitors' JSON text>"} rather than as the decoded object.
+var jsonWrapped = map[string]bool{"health": true, "mon_status": true}
+
+// pythonShape gives v the shape Python's get(name) has: the names of
+// jsonWrapped as {"json": text}. A value already in that shape (the real
+// mgr's, through the bridge) is left as it is.
+func pythonShape(name string, v any) (any, error) {
+	if !jsonWrapped[name] || v == nil {
 		return v, nil
 	}
-	return h.m.cfg.Backend.Cluster().Get(ctx, name)
+	if m, ok := v.(map[string]any); ok && len(m) == 1 {
+		if _, ok := m["json"].(string); ok {
+			return v, nil
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("get(%s): %w", name, err)
+	}
+	return map[string]any{"json": string(b)}, nil
 }
 
 func (h *handle) HaveMonConnection() bool { return h.m.cfg.Backend.Cluster().HaveMonConnection() }
@@ -118,8 +146,8 @@ func (h *handle) ClusterLog(channel string, prio slog.Level, msg string) {
 }
 
 func (h *handle) ActiveURI() string {
-	if h.m.cfg.ActiveURIs == nil {
+	if h.m.cfg.ActiveURI == nil {
 		return ""
 	}
-	return h.m.cfg.ActiveURIs()[h.name]
+	return h.m.cfg.ActiveURI(h.name)
 }

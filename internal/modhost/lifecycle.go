@@ -355,3 +355,47 @@ func (m *Manager) unwind(inst *instance, initDone bool) {
 	m.waitGoroutines(ctx, inst)
 	inst.log.close()
 }
+
+// StartStandby runs the standby variant of module name on a standby
+// manager, for a host that decides itself which standby modules run (the
+// bridge: the real mgr starts a module's standby shim). The stored enabled
+// list is neither read nor written. A module already running is left as it
+// is; one that had failed is started again.
+func (m *Manager) StartStandby(ctx context.Context, name string) error {
+	if !m.cfg.Standby {
+		return objectformat.NewErrorResponseCode("StartStandby needs a standby manager", -int(syscall.EINVAL))
+	}
+	c, ok := m.catalog[name]
+	if !ok {
+		return objectformat.NewErrorResponseCode(fmt.Sprintf("no module %s is compiled into this daemon", name), -int(syscall.ENOENT))
+	}
+	if c.info.Standby == nil {
+		return objectformat.NewErrorResponseCode(fmt.Sprintf("module %s has no standby variant", name), -int(syscall.EOPNOTSUPP))
+	}
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	m.mu.RLock()
+	closed, inst, failure := m.closed, m.running[name], m.failed[name]
+	m.mu.RUnlock()
+	switch {
+	case closed:
+		return errShuttingDown
+	case inst != nil && failure == "":
+		return nil
+	case inst != nil:
+		m.stop(name)
+	}
+	return m.start(ctx, c)
+}
+
+// StopStandby stops the standby variant of module name that StartStandby
+// started (nothing if it is not running).
+func (m *Manager) StopStandby(name string) {
+	c, ok := m.catalog[name]
+	if !ok || !m.cfg.Standby {
+		return
+	}
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	m.stop(name)
+}

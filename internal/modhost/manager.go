@@ -47,9 +47,9 @@ type Config struct {
 	NotifyQueue int
 	// Standby makes the manager run standby modules only.
 	Standby bool
-	// ActiveURIs returns the URIs published by the active daemon (standby
-	// mode).
-	ActiveURIs func() map[string]string
+	// ActiveURI returns the URI the active daemon's instance of module
+	// published ("" for none; standby mode).
+	ActiveURI func(module string) string
 	// DaemonInfo answers metadata and counters about this daemon itself.
 	DaemonInfo func(kind string) map[string]any
 	// ClusterLog, if set, receives the modules' cluster log entries

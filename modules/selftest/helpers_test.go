@@ -52,6 +52,10 @@ func newEnv(t *testing.T, b backend.Backend, opts ...envOption) *env {
 	if b == nil {
 		b = backend.NewMemoryBackend()
 	}
+	if mb, ok := b.(*backend.MemoryBackend); ok && mb.Maps["mon_status"] == nil {
+		// What every backend has (the embedded one's; a cluster's monitors').
+		mb.Maps["mon_status"] = map[string]any{"name": "", "state": "none", "quorum": []any{}}
+	}
 	e := &env{t: t, b: b, log: &testutil.SyncBuffer{}}
 	cfg := modhost.Config{
 		MgrID: "x", Version: testVersion, ReleaseName: "pacific", Backend: b,

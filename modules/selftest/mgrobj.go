@@ -62,6 +62,7 @@ func newMgrValue(m *Module) *mgrValue {
 		"remote":                      v.remote,
 		"log":                         v.log,
 		"cluster_log":                 v.clusterLog,
+		"set_uri":                     v.setURI,
 	}
 	for name, fn := range methods {
 		v.attrs[name] = starlark.NewBuiltin(name, fn).BindReceiver(v)
@@ -516,6 +517,17 @@ func (v *mgrValue) clusterLog(_ *starlark.Thread, fn *starlark.Builtin, args sta
 		return nil, fmt.Errorf("%s: unknown priority %q (want info, security, warning or error)", fn.Name(), prio)
 	}
 	v.m.h.ClusterLog(channel, l, msg)
+	return starlark.None, nil
+}
+
+// setURI is Python's set_uri: the URI of the module's service, published
+// in the mgr map (standbys read it with get_active_uri).
+func (v *mgrValue) setURI(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var uri string
+	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "uri", &uri); err != nil {
+		return nil, err
+	}
+	v.m.h.SetURI(uri)
 	return starlark.None, nil
 }
 

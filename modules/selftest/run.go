@@ -2,6 +2,7 @@ package selftest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -296,14 +297,35 @@ func (r *runner) testClusterData() {
 			}
 		}
 	}
-	health, err := h.Get(r.ctx, "health")
-	if r.ok("get(health)", err) {
-		hm, isMap := health.(map[string]any)
-		if r.check(isMap, "get(health) is %T, want a map", health) {
-			status, _ := hm["status"].(string)
-			r.check(strings.HasPrefix(status, "HEALTH_"), "get(health) has no status: %v", hm)
-		}
+	if hm, ok := r.getWrapped("health"); ok {
+		status, _ := hm["status"].(string)
+		r.check(strings.HasPrefix(status, "HEALTH_"), "get(health) has no status: %v", hm)
 	}
+	if mm, ok := r.getWrapped("mon_status"); ok {
+		_, hasQuorum := mm["quorum"].([]any)
+		r.check(hasQuorum, "get(mon_status) has no quorum: %v", mm)
+	}
+}
+
+// getWrapped gets one of the names Python's get() answers as {"json":
+// "<text>"} (health, mon_status) and decodes the text, checking the shape.
+func (r *runner) getWrapped(name string) (map[string]any, bool) {
+	what := "get(" + name + ")"
+	v, err := r.h.Get(r.ctx, name)
+	if !r.ok(what, err) {
+		return nil, false
+	}
+	w, _ := v.(map[string]any)
+	text, isText := w["json"].(string)
+	if !r.check(len(w) == 1 && isText, "%s = %v, want {\"json\": \"<text>\"} as Python's", what, v) {
+		return nil, false
+	}
+	var decoded map[string]any
+	if err := json.Unmarshal([]byte(text), &decoded); err != nil {
+		r.failf("%s: the json text does not decode: %v", what, err)
+		return nil, false
+	}
+	return decoded, true
 }
 
 // clusterDaemons lists the OSD ids of the osd map and the mon names of
@@ -442,7 +464,9 @@ func (r *runner) testDaemons() {
 	}
 	none, err := h.GetServer(ctx, "__no_such_host__")
 	if r.ok("get_server(__no_such_host__)", err) {
-		r.check(none == nil, "get_server of a missing host = %v, want None", none)
+		services, isList := none["services"].([]any)
+		r.check(none["hostname"] == "__no_such_host__" && isList && len(services) == 0 && none["ceph_version"] == "",
+			"get_server of a missing host = %v, want {hostname, services: [], ceph_version: \"\"} as the real mgr's", none)
 	}
 
 	r.wantCounters("mgr", id)
@@ -457,33 +481,80 @@ func (r *runner) testDaemons() {
 	}
 }
 
-// wantCounters checks that a daemon has a perf schema and that
-// get_counter reads one of its counters.
+// wantCounters checks that a daemon has a perf schema in Python's shape
+// ({"<type>.<id>": {"<section>.<counter>": {...}}}) and that get_counter
+// gives a series for one of its counters: samples of [timestamp, value]
+// or, for averages, [timestamp, sum, count]. A real mgr (bridged) has a
+// daemon's counters only after its first report (every mgr_stats_period),
+// so both are polled for up to counterWait.
 func (r *runner) wantCounters(svcType, svcID string) {
+	daemon := svcType + "." + svcID
 	what := fmt.Sprintf("get_perf_schema(%s, %s)", svcType, svcID)
-	schema, err := r.h.GetPerfSchema(r.ctx, svcType, svcID)
-	if !r.ok(what, err) || !r.check(len(schema) > 0, "%s is empty", what) {
-		return
-	}
-	path := ""
-	for _, sec := range sortedKeys(schema) {
-		if counters, ok := schema[sec].(map[string]any); ok && len(counters) > 0 {
-			path = sec + "." + sortedKeys(counters)[0]
+	var (
+		path   string
+		series []any
+		c      map[string]any
+	)
+	for deadline := time.Now().Add(counterWait); ; {
+		schema, err := r.h.GetPerfSchema(r.ctx, svcType, svcID)
+		if !r.ok(what, err) {
+			return
+		}
+		counters, isMap := schema[daemon].(map[string]any)
+		if !r.check(len(schema) == 1 && isMap, "%s = %v, want {%q: {counter path: ...}} as Python's", what, schema, daemon) {
+			return
+		}
+		if len(counters) > 0 {
+			path = sortedKeys(counters)[0]
+			info, _ := counters[path].(map[string]any)
+			_, hasType := info["type"].(float64)
+			_, hasPrio := info["priority"].(float64)
+			r.check(strings.Contains(path, ".") && hasType && hasPrio, "%s: counter %s = %v, want section.counter with a type and a priority", what, path, info)
+			if c, err = r.h.GetCounter(r.ctx, svcType, svcID, path); !r.ok("get_counter("+daemon+", "+path+")", err) {
+				return
+			}
+			if series, _ = c[path].([]any); len(series) > 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) || r.ctx.Err() != nil {
 			break
 		}
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-r.ctx.Done():
+		}
 	}
-	if !r.check(path != "", "%s declares no counter: %v", what, schema) {
+	if !r.check(path != "", "%s declares no counter within %v", what, counterWait) {
 		return
 	}
 	what = fmt.Sprintf("get_counter(%s, %s, %s)", svcType, svcID, path)
-	c, err := r.h.GetCounter(r.ctx, svcType, svcID, path)
-	if r.ok(what, err) {
-		series, _ := c[path].([]any)
-		if r.check(len(series) == 1, "%s = %v, want one sample", what, c) {
-			sample, _ := series[0].([]any)
-			r.check(len(sample) == 2, "%s sample %v is not [timestamp, value]", what, series[0])
-		}
+	if !r.check(len(series) > 0, "%s = %v, want a series", what, c) {
+		return
 	}
+	for _, s := range series {
+		sample, _ := s.([]any)
+		t, isTime := numberOf(sample)
+		r.check((len(sample) == 2 || len(sample) == 3) && isTime && t > 0, "%s sample %v is not [timestamp, value] or [timestamp, sum, count]", what, s)
+	}
+}
+
+// counterWait bounds the wait for a daemon's first counters: two of Ceph's
+// default mgr_stats_period (5 s) and some.
+const counterWait = 15 * time.Second
+
+// numberOf returns the first element of sample as a number.
+func numberOf(sample []any) (float64, bool) {
+	if len(sample) == 0 {
+		return 0, false
+	}
+	switch n := sample[0].(type) {
+	case float64:
+		return n, true
+	case int64:
+		return float64(n), true
+	}
+	return 0, false
 }
 
 // wantNoSample checks that get_counter of an unknown daemon or counter
@@ -732,9 +803,7 @@ func (r *runner) testHealth() {
 	h.SetHealthChecks(checks)
 	r.equal("health checks read back", h.HealthChecks(), checks)
 	if !h.HaveMonConnection() {
-		v, err := h.Get(r.ctx, "health")
-		if r.ok("get(health)", err) {
-			hm, _ := v.(map[string]any)
+		if hm, ok := r.getWrapped("health"); ok {
 			r.equal("health status", hm["status"], any(module.HealthErr))
 			cs, _ := hm["checks"].(map[string]any)
 			w, _ := cs["SELFTEST_RUN_WARN"].(map[string]any)
@@ -753,8 +822,7 @@ func (r *runner) testHealth() {
 	h.SetHealthChecks(map[string]module.HealthCheck{})
 	r.check(len(h.HealthChecks()) == 0, "health checks not cleared: %v", h.HealthChecks())
 	if !h.HaveMonConnection() {
-		v, _ := h.Get(r.ctx, "health")
-		hm, _ := v.(map[string]any)
+		hm, _ := r.getWrapped("health")
 		cs, _ := hm["checks"].(map[string]any)
 		for code := range cs {
 			r.check(!strings.HasPrefix(code, "SELFTEST_RUN_"), "cleared check %s still in health", code)

@@ -105,7 +105,7 @@ func TestRunReportsEveryFailure(t *testing.T) {
 	// Without daemon info the metadata, server and counter checks fail,
 	// and each is listed.
 	mustContain(t, "stderr", res.Stderr, "Self-test failed:", "check(s) failed",
-		"daemons: get_metadata(mgr, x) is None", "get_perf_schema(mgr, x) is empty")
+		"daemons: get_metadata(mgr, x) is None", `get_perf_schema(mgr, x) = map[], want {"mgr.x": {counter path: ...}}`)
 	if n := strings.Count(res.Stderr, "\n  - "); n < 2 {
 		t.Errorf("want every failure listed, got %d:\n%s", n, res.Stderr)
 	}
@@ -373,7 +373,7 @@ func TestStandby(t *testing.T) {
 	e := newEnv(t, b, func(c *modhost.Config) {
 		c.Standby = true
 		c.ShutdownTimeout = 300 * time.Millisecond
-		c.ActiveURIs = func() map[string]string { return map[string]string{Name: uri.get()} }
+		c.ActiveURI = func(module string) string { return map[string]string{Name: uri.get()}[module] }
 	})
 	if running, failure := e.m.Running(Name); !running || failure != "" {
 		t.Fatalf("standby selftest: running=%v failure=%q", running, failure)

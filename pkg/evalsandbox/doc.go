@@ -71,7 +71,9 @@
 //
 // # Globals and the protocol
 //
-// Config.Globals are the predeclared names of a session. Plain values
+// Config.Globals are the predeclared names of a session, next to
+// Starlark's json module (json.encode, json.decode, json.indent), which
+// every session has unless a global of the host is named json. Plain values
 // (None, bool, int, float, string, bytes, list, tuple, dict) are copied
 // into the worker. An object with attributes (a module's "mgr") stays in
 // the parent: the worker holds a proxy with its type name, str() and

@@ -258,8 +258,12 @@ func (w *procWorker) exited(deadline time.Time) *exitInfo {
 }
 
 // memoryMarkers are what the Go runtime (and the race detector's runtime)
-// print when an allocation fails or a stack cannot grow.
-var memoryMarkers = []string{"out of memory", "cannot allocate memory", "failed to allocate", "stack overflow", "stack exceeds", "errno: 12"}
+// print when an allocation fails or a stack cannot grow. A thread's stack
+// counts against RLIMIT_DATA too, so near the limit a new thread fails
+// ("runtime/cgo: pthread_create failed: Resource temporarily
+// unavailable").
+var memoryMarkers = []string{"out of memory", "cannot allocate memory", "failed to allocate", "stack overflow", "stack exceeds", "errno: 12",
+	"pthread_create failed"}
 
 // signalCrashes start the report of a Go runtime that crashed on a fault.
 // When the kernel refuses memory the runtime does not always throw "out of

@@ -209,6 +209,9 @@ func TestSessionPersistsAndProxies(t *testing.T) {
 	wantOut(t, s, "host.echo(1, 2, k=3)", "((1, 2), {\"k\": 3})\n", "")
 	wantOut(t, s, "list(range(3)) == host.echo(range(3))", "True\n", "")
 	wantOut(t, s, "host.deadline()", "True\n", "")
+	// Starlark's json module, in every session.
+	wantOut(t, s, `json.encode({"a": [1, 2.5, None, True]})`, `"{\"a\":[1,2.5,null,true]}"`+"\n", "")
+	wantOut(t, s, `json.decode('{"b": [1]}')["b"]`, "[1]\n", "")
 	if n := h.calls.Load(); n < 10 {
 		t.Errorf("host calls = %d", n)
 	}

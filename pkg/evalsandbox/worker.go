@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	starlarkjson "go.starlark.net/lib/json"
 	"go.starlark.net/starlark"
 	"golang.org/x/sys/unix"
 )
@@ -143,7 +144,9 @@ func closeInheritedFDs() {
 // setup builds the interpreter and the proxies of the parent's objects.
 func (w *workerState) setup(m *message) error {
 	w.name = m.Name
-	w.in = &interp{opts: fileOptions(m.Recursion), globals: starlark.StringDict{}}
+	// Starlark's json module (encode, decode, indent), in the worker: a
+	// global of the host's named json replaces it.
+	w.in = &interp{opts: fileOptions(m.Recursion), globals: starlark.StringDict{"json": starlarkjson.Module}}
 	for _, g := range m.Globals {
 		switch g.Kind {
 		case globalValue:

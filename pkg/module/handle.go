@@ -236,7 +236,11 @@ func (h *Handle) SetLocalizedStore(ctx context.Context, key, val string) error {
 
 // Get returns cluster data by name ("osd_map", "mon_map", "fs_map",
 // "mgr_map", "health", "df", "pg_summary", "osd_metadata", "config", ...),
-// nil for names that do not exist.
+// nil for names that do not exist. Values have the shapes Python's
+// get(name) returns, in every mode, so ported code reads them the same way:
+// decoded JSON (maps, slices, float64 numbers), and "health" and
+// "mon_status" as {"json": "<the monitors' JSON text>"}, which the caller
+// decodes.
 func (h *Handle) Get(ctx context.Context, name string) (any, error) {
 	return h.rt.Get(ctx, name)
 }
@@ -254,7 +258,11 @@ func (h *Handle) GetDaemonStatus(ctx context.Context, svcType, svcID string) (ma
 	return h.rt.DaemonInfo(ctx, "status", svcType, svcID)
 }
 
-// GetPerfSchema returns a daemon's performance counter schema.
+// GetPerfSchema returns a daemon's performance counter schema in Python's
+// shape: {"osd.0": {"osd.op_r": {"description", "nick", "type",
+// "priority", "units"}}}, keyed by daemon name and then by counter path
+// (section.counter), the counters the daemon reports to the mgr (priority
+// mgr_stats_threshold and above); {} for a daemon that does not exist.
 func (h *Handle) GetPerfSchema(ctx context.Context, svcType, svcID string) (map[string]any, error) {
 	return h.rt.DaemonInfo(ctx, "perf_schema", svcType, svcID)
 }
@@ -270,7 +278,9 @@ func (h *Handle) ListServers(ctx context.Context) ([]map[string]any, error) {
 	return h.rt.ListServers(ctx)
 }
 
-// GetServer returns one host (nil if unknown).
+// GetServer returns one host as list_servers lists it; for a host with no
+// daemon, {"hostname": hostname, "services": [], "ceph_version": ""}, as the
+// real mgr answers.
 func (h *Handle) GetServer(ctx context.Context, hostname string) (map[string]any, error) {
 	servers, err := h.rt.ListServers(ctx)
 	if err != nil {
@@ -281,7 +291,8 @@ func (h *Handle) GetServer(ctx context.Context, hostname string) (map[string]any
 			return s, nil
 		}
 	}
-	return nil, nil
+	// As the real mgr answers for a host it has no daemon of.
+	return map[string]any{"hostname": hostname, "services": []any{}, "ceph_version": ""}, nil
 }
 
 // SetHealthChecks replaces the module's health checks; an empty map

@@ -74,6 +74,16 @@ class _ListHandler(logging.Handler):
 _count = [0]
 
 
+def _new_logger(name, records):
+    """A logger of its own (numbered) that appends to records."""
+    _count[0] += 1
+    logger = logging.getLogger('{}.{}'.format(name, _count[0]))
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    logger.addHandler(_ListHandler(records))
+    return logger
+
+
 class MgrModule(object):
     COMMANDS = []
     MODULE_OPTIONS = []
@@ -97,11 +107,7 @@ class MgrModule(object):
         self.data = {}     # what get() returns
         self.mon_handler = lambda cmd, inbuf: (0, '', '')
         self.records = []
-        _count[0] += 1
-        self._logger = logging.getLogger('standin.{}.{}'.format(module_name, _count[0]))
-        self._logger.setLevel(logging.DEBUG)
-        self._logger.propagate = False
-        self._logger.addHandler(_ListHandler(self.records))
+        self._logger = _new_logger('standin.' + module_name, self.records)
 
     @property
     def log(self):
@@ -186,11 +192,60 @@ class MgrModule(object):
     def list_servers(self):
         return [{'hostname': 'h1', 'services': []}]
 
+    def get_server(self, hostname):
+        return {'hostname': hostname, 'services': [], 'ceph_version': ''}
+
+    def get_latest_counter(self, svc_type, svc_name, path):
+        return {path: (1.5, 2)}
+
+    def get_all_perf_counters(self, prio_limit=5):
+        return {'osd.0': {'osd.op_r': {'priority': prio_limit, 'value': 3}}}
+
     def cluster_log(self, channel, priority, message):
         self.clog.append((channel, priority.value, message))
 
     def _ceph_set_uri(self, uri):
         self.uri = uri
+
+
+class MgrStandbyModule(object):
+    MODULE_OPTIONS = []
+
+    def __init__(self, module_name, capsule=None):
+        self.module_name = module_name
+        self.mgr_id = 'x'
+        self.run_dir = None
+        self.config = {}
+        self.store = {}
+        self.active_uri = ''
+        self.records = []
+        self._logger = _new_logger('standin.standby.' + module_name, self.records)
+
+    @property
+    def log(self):
+        return self._logger
+
+    def get_mgr_id(self):
+        return self.mgr_id
+
+    def get_ceph_option(self, key):
+        return {'run_dir': self.run_dir}.get(key)
+
+    def _ceph_get_module_option(self, key, prefix=''):
+        if prefix:
+            v = self.config.get(prefix + '/' + key)
+            if v is not None:
+                return v
+        return self.config.get(key)
+
+    def get_store(self, key):
+        return self.store.get(key)
+
+    def get_active_uri(self):
+        return self.active_uri
+
+    def get(self, data_name):
+        return {'mgr_map': {'active_name': 'y'}}.get(data_name)
 '''
 
 DESCRIPTION = {'modules': [{
@@ -640,6 +695,56 @@ class BridgeTest(unittest.TestCase):
         wait_for(lambda: not conn.open, what='the shim to close the connection')
         self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'})[0], -107)
 
+    def test_standby(self):
+        # A Go module with a standby variant: a MgrStandbyModule class next
+        # to the module's, whose hello says standby and carries no store.
+        fake = self.fake()
+        desc = json.loads(json.dumps(DESCRIPTION))
+        desc['modules'][0]['standby'] = True
+        with open(os.path.join(self.tmp, 'desc.json'), 'w') as f:
+            json.dump(desc, f)
+        binary = self.binary('exit 1')
+        active, standby = gomgr_bridge.module_classes(binary, 'selftest', RENAMES)
+        self.assertTrue(issubclass(standby, sys.modules['mgr_module'].MgrStandbyModule))
+        self.assertEqual([o['name'] for o in standby.MODULE_OPTIONS], [o['name'] for o in active.MODULE_OPTIONS])
+        mod = standby('goselftest')
+        mod.run_dir = self.run_dir
+        mod.config = {'count': 7, 'x/place': 'here'}
+        mod.store = {'k': 'v'}
+        mod.active_uri = 'http://active:1/'
+        self.serve(mod)
+        _, hello = fake.expect('hello')
+        args = hello['args']
+        self.assertEqual(args['role'], 'standby')
+        self.assertNotIn('store', args, 'a standby module cannot list its store')
+        self.assertEqual(args['options']['count'], '7')
+        self.assertEqual(args['localized']['place'], 'here')
+        self.connected(mod)
+        def ok(op, args=None):
+            return fake.request(op, args)['ok']
+        self.assertEqual(ok('get_store', {'key': 'k'}), 'v')
+        self.assertEqual(ok('get_store', {'key': 'nosuch'}), None)
+        self.assertEqual(ok('get_active_uri'), 'http://active:1/')
+        self.assertEqual(ok('get', {'name': 'mgr_map'}), {'active_name': 'y'})
+        self.assertEqual(ok('log', {'level': 'info', 'msg': 'from the standby'}), None)
+        self.assertIn(('info', 'from the standby'), mod.records)
+        r = fake.request('set_health_checks', {'checks': {}})
+        self.assertEqual(r['err']['errno'], -95)
+        self.assertIn('not available to a standby module', r['err']['msg'])
+        # The mgr tells a standby module of no option change: the shim looks.
+        gomgr_bridge.OPTION_POLL, saved = 0.1, gomgr_bridge.OPTION_POLL
+        self.addCleanup(setattr, gomgr_bridge, 'OPTION_POLL', saved)
+        mod.config['count'] = 9
+        _, cfg = fake.expect('config', timeout=5)
+        self.assertEqual(cfg['args']['options']['count'], '9')
+        # Down: logged only (a standby module has no health checks).
+        fake.stop()
+        wait_for(lambda: any('is down' in m for _, m in mod.records), what='the down logged')
+
+    def test_no_standby_variant(self):
+        self.fake()
+        self.assertIsNone(gomgr_bridge.module_classes(self.binary('exit 1'), 'selftest', RENAMES)[1])
+
     def test_go_requests(self):
         fake = self.fake()
         mod = self.module()
@@ -705,6 +810,11 @@ class BridgeTest(unittest.TestCase):
         self.assertEqual(ok('get_counter', {'svc_type': 'osd', 'svc_id': '0', 'path': 'osd.op'}),
                          {'osd.op': [[1.5, 2]]})
         self.assertEqual(ok('list_servers'), [{'hostname': 'h1', 'services': []}])
+        self.assertEqual(ok('get_server', {'hostname': 'nosuch'}), {'hostname': 'nosuch', 'services': [], 'ceph_version': ''})
+        self.assertEqual(ok('get_latest_counter', {'svc_type': 'osd', 'svc_id': '0', 'path': 'osd.op'}),
+                         {'osd.op': [1.5, 2]})
+        self.assertEqual(ok('get_all_perf_counters', {'prio_limit': 8}), {'osd.0': {'osd.op_r': {'priority': 8, 'value': 3}}})
+        self.assertEqual(ok('get_all_perf_counters'), {'osd.0': {'osd.op_r': {'priority': 5, 'value': 3}}})
         ok('set_uri', {'uri': 'http://h:1/'})
         self.assertEqual(mod.uri, 'http://h:1/')
         self.assertEqual(err('frobnicate'), (-95, 'unknown op frobnicate'))
@@ -832,7 +942,7 @@ class BridgeTest(unittest.TestCase):
         self.serve(mod)
         fake.expect('hello')
         h = wait_for(lambda: mod.health and mod.health[-1], what='the bridge health check')
-        self.assertEqual(h['MGR_MODULE_ERROR']['detail'], ['hello: no module selftest enabled'])
+        self.assertEqual(h['MGR_MODULE_ERROR']['detail'], ["Module 'goselftest' has failed: hello: no module selftest enabled"])
         self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'})[0], -107)
         fake.on_hello = lambda args: ('ok', {})
         fake.expect('hello')
@@ -847,7 +957,8 @@ class BridgeTest(unittest.TestCase):
         self.serve(mod)
         h = wait_for(lambda: mod.health and mod.health[-1], what='the bridge health check')
         self.assertEqual(h['MGR_MODULE_ERROR']['detail'],
-                         ['refusing to use {}: its mode is 0750, with group or other permissions'.format(self.dir)])
+                         ["Module 'goselftest' has failed: refusing to use {}: its mode is 0750, with group or other permissions".format(
+                             self.dir)])
         self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'})[0], -107)
         self.assertFalse(fake.ever_connected)
         self.assertEqual(self.calls_made(), [])
@@ -870,7 +981,7 @@ class BridgeTest(unittest.TestCase):
         self.serve(mod)
         h = wait_for(lambda: mod.health and mod.health[-1], what='the bridge health check')
         self.assertEqual(h['MGR_MODULE_ERROR']['detail'],
-                         ['refusing to use {}: it is a symbolic link'.format(self.dir)])
+                         ["Module 'goselftest' has failed: refusing to use {}: it is a symbolic link".format(self.dir)])
         self.assertEqual(os.listdir(real), [])
 
     def test_start_go_process(self):

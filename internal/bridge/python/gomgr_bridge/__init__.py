@@ -36,7 +36,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from mgr_module import MgrModule, Option
+from mgr_module import MgrModule, MgrStandbyModule, Option
 
 # How long `ceph-mgr describe` may take at import (the mgr imports every
 # module at start, so this bounds its start-up).
@@ -57,6 +57,7 @@ LOCK_TIMEOUT = 20.0           # waiting for start.lock
 MAX_WORKERS = 16              # threads running the Go side's calls
 WORKER_IDLE = 10.0            # an idle worker thread exits after this
 MAX_QUEUED_ONEWAY = 1000      # notify/config messages queued, then dropped
+OPTION_POLL = 5.0             # a standby shim's look at its options
 
 HEALTH_CHECK = 'MGR_MODULE_ERROR'  # as the real mgr names a failed module's
 SOCKET_NAME = 'bridge.sock'
@@ -600,14 +601,381 @@ def _inbuf_text(args: Dict[str, Any]) -> Optional[str]:
         raise BridgeError(-errno.EINVAL, 'gomgr bridge: the mgr takes only UTF-8 text as inbuf')
 
 
-def module_class(binary: str, go_name: str,
-                 renames: Optional[List[Tuple[str, str]]] = None) -> type:
-    """The MgrModule subclass for Go module go_name of binary. If the binary
-    cannot describe it, the class declares nothing and can_run() says why
-    (the mgr reports the module as unavailable instead of failing)."""
+class _Bridged:
+    """What the active and the standby shim of a Go module share: the
+    connection to the Go side (started when missing, restarted when it
+    dies), the hello, and the Go side's calls of the mgr."""
+    _gomgr_binary = ''
+    _gomgr_go_name = ''
+    _gomgr_renames = []  # type: List[Tuple[str, str]]
+    _gomgr_standby = False
+    _gomgr_sent_options = None  # type: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore
+        self._gomgr = _State()
+
+    # -- the mgr's calls (and Module's handle_command, notify, config_notify)
+
+    def serve(self) -> None:
+        st = self._gomgr_state()
+        first = True
+        while not st.stop.is_set():
+            if not first and st.stop.wait(RETRY_INTERVAL):
+                break
+            first = False
+            self._gomgr_reap(st)
+            try:
+                conn = self._gomgr_open(st)
+            except Exception as e:
+                if st.stop.is_set():
+                    break
+                self._gomgr_set_down(st, str(e))
+                continue
+            with st.lock:
+                publish = not st.stopped
+                if publish:
+                    st.conn = conn
+            if not publish:
+                self._gomgr_goodbye(conn)
+                break
+            self._gomgr_set_up(st)
+            polled = time.monotonic()
+            while not st.stop.is_set() and not conn.closed:
+                st.wake.wait(1.0)
+                st.wake.clear()
+                self._gomgr_reap(st)
+                if self._gomgr_standby and time.monotonic() - polled >= OPTION_POLL:
+                    # The mgr tells standby modules of no option change.
+                    polled = time.monotonic()
+                    self._gomgr_send_options(conn)
+            with st.lock:
+                if st.conn is conn:
+                    st.conn = None
+            if st.stop.is_set():
+                break
+            self._gomgr_set_down(st, 'connection lost: {}'.format(conn.reason))
+        self._gomgr_reap(st)
+
+    def shutdown(self) -> None:
+        st = self._gomgr_state()
+        with st.lock:
+            st.stopped = True
+            conn, st.conn = st.conn, None
+            connecting = st.connecting
+        st.stop.set()
+        st.wake.set()
+        if connecting is not None:
+            connecting.close('shutdown')
+        if conn is not None:
+            self._gomgr_goodbye(conn)
+        parent = getattr(super(), 'shutdown', None)
+        if parent is not None:
+            try:
+                parent()
+            except Exception:
+                pass
+
+    # -- the bridge
+
+    def _gomgr_state(self) -> _State:
+        st = _state_of(self)
+        if st is None:
+            st = self._gomgr = _State()
+        return st
+
+    def _gomgr_goodbye(self, conn: Connection) -> None:
+        try:
+            conn.request('shutdown', {}, SHUTDOWN_TIMEOUT)
+        except BridgeError:
+            pass
+        conn.close('shutdown')
+
+    def _gomgr_dir(self) -> Tuple[str, str]:
+        run_dir = self.get_ceph_option('run_dir')
+        mgr_id = self.get_mgr_id()
+        if not run_dir:
+            raise _Failure('the mgr has no run_dir')
+        if not mgr_id or '/' in mgr_id:
+            raise _Failure('bad mgr id {!r}'.format(mgr_id))
+        return os.path.join(str(run_dir), 'gomgr-bridge-' + mgr_id), mgr_id
+
+    def _gomgr_options(self) -> Tuple[Dict[str, Optional[str]], Dict[str, Optional[str]]]:
+        names = []  # type: List[str]
+        for o in list(self.MODULE_OPTIONS):
+            n = o.get('name') if isinstance(o, dict) else getattr(o, 'name', None)
+            if n and n not in names:
+                names.append(n)
+        for n in LOG_OPTIONS:
+            if n not in names:
+                names.append(n)
+        if self._gomgr_standby:  # MgrStandbyModule's: (key[, mgr id])
+            def get(n: str, *who: str) -> Any:
+                return self._ceph_get_module_option(n, *who)
+        else:
+            def get(n: str, *who: str) -> Any:
+                return self._ceph_get_module_option(self.module_name, n, *who)
+        values = {n: _opt_text(get(n)) for n in names}
+        localized = {}  # type: Dict[str, Optional[str]]
+        mgr_id = self.get_mgr_id()
+        try:
+            for n in names:
+                localized[n] = _opt_text(get(n, mgr_id))
+        except TypeError:  # no localized look-up
+            localized = {}
+        return values, localized
+
+    def _gomgr_send_options(self, conn: 'Connection') -> None:
+        try:
+            values, localized = self._gomgr_options()
+        except Exception as e:
+            self.log.warning('gomgr bridge: cannot read the options: %s', e)
+            return
+        if (values, localized) != self._gomgr_sent_options:
+            self._gomgr_sent_options = (values, localized)
+            conn.oneway('config', {'options': values, 'localized': localized})
+
+    def _gomgr_hello(self, mgr_id: str) -> Dict[str, Any]:
+        values, localized = self._gomgr_options()
+        self._gomgr_sent_options = (values, localized)
+        hello = {'module': self.module_name, 'go_name': self._gomgr_go_name, 'mgr_id': mgr_id,
+                 'renames': [[old, new] for old, new in self._gomgr_renames],
+                 'options': values, 'localized': localized}  # type: Dict[str, Any]
+        if self._gomgr_standby:
+            # A standby module cannot list its store: the Go side asks
+            # for each key (get_store).
+            hello['role'] = 'standby'
+        else:
+            hello['store'] = dict(self.get_store_prefix('') or {})
+        return hello
+
+    def _gomgr_open(self, st: _State) -> Connection:
+        """Connect (starting the Go process if needed) and say hello."""
+        d, mgr_id = self._gomgr_dir()
+        check_dir(d)
+        path = os.path.join(d, SOCKET_NAME)
+        sock = _connect(path)
+        if sock is None:
+            sock = self._gomgr_start(st, d, mgr_id, path)
+        try:
+            check_peer(sock)
+        except Exception:
+            sock.close()
+            raise
+        conn = Connection(sock, lambda op, args: self._gomgr_op(st, op, args),
+                          on_close=st.wake.set, name='gomgr-bridge-' + str(self.module_name))
+        with st.lock:
+            stopped = st.stopped
+            if not stopped:
+                st.connecting = conn
+        if stopped:
+            conn.close('shutdown')
+            raise _Failure('shut down')
+        try:
+            conn.request('hello', self._gomgr_hello(mgr_id), HELLO_TIMEOUT)
+        except Exception as e:
+            conn.close('hello failed')
+            raise _Failure('hello: {}'.format(_err_text(e)))
+        finally:
+            with st.lock:
+                st.connecting = None
+        return conn
+
+    def _gomgr_start(self, st: _State, d: str, mgr_id: str, path: str) -> socket.socket:
+        """Under start.lock: connect, else start the Go process and
+        wait for its socket."""
+        lock_path = os.path.join(d, LOCK_NAME)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as e:
+            raise _Failure('cannot open {}: {}'.format(lock_path, e))
+        try:
+            deadline = time.monotonic() + LOCK_TIMEOUT
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as e:
+                    if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                        raise _Failure('cannot lock {}: {}'.format(lock_path, e))
+                if time.monotonic() > deadline:
+                    raise _Failure('timed out waiting for {}'.format(lock_path))
+                if st.stop.wait(START_POLL):
+                    raise _Failure('shut down')
+            sock = _connect(path)
+            if sock is not None:
+                return sock
+            log_path = os.path.join(d, LOG_NAME)
+            binary = self._gomgr_binary
+            argv = [binary, 'bridged', '--run-dir', d, '--mgr-id', mgr_id]
+            try:
+                logfd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                                0o600)
+            except OSError as e:
+                raise _Failure('cannot open {}: {}'.format(log_path, e))
+            try:
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logfd, stderr=logfd,
+                                        close_fds=True, start_new_session=True)
+            except OSError as e:
+                raise _Failure('cannot run {}: {}'.format(binary, e))
+            finally:
+                os.close(logfd)
+            st.procs.append(proc)
+            self.log.info('gomgr bridge: started %s (pid %d)', ' '.join(argv), proc.pid)
+            deadline = time.monotonic() + START_TIMEOUT
+            while True:
+                sock = _connect(path)
+                if sock is not None:
+                    return sock
+                rc = proc.poll()
+                if rc is not None and rc != 0:  # 0: it went to the background
+                    raise _Failure('{} bridged exited with status {} (see {})'.format(binary, rc, log_path))
+                if time.monotonic() > deadline:
+                    raise _Failure('{} bridged started, but {} did not appear in {:g} s (see {})'.format(
+                        binary, path, START_TIMEOUT, log_path))
+                if st.stop.wait(START_POLL):
+                    raise _Failure('shut down')
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _gomgr_reap(self, st: _State) -> None:
+        st.procs = [p for p in st.procs if p.poll() is None]
+
+    def _gomgr_apply_health(self, st: _State) -> None:
+        if self._gomgr_standby:  # a standby module has no health checks
+            return
+        checks = dict(st.go_checks)
+        if st.down is not None:
+            checks[HEALTH_CHECK] = {
+                'severity': 'error',
+                'summary': "Module '{}' has failed: the Go side of the gomgr bridge is down".format(self.module_name),
+                'count': 1,
+                # The real mgr merges the checks of one code: each
+                # module's detail line says which module it is about.
+                'detail': ["Module '{}' has failed: {}".format(self.module_name, st.down)],
+            }
+        try:
+            self.set_health_checks(checks)
+        except Exception as e:
+            self.log.error('gomgr bridge: set_health_checks: %s', e)
+
+    def _gomgr_set_down(self, st: _State, reason: str) -> None:
+        with st.health_lock:
+            if st.down == reason:
+                return
+            st.down = reason
+            self._gomgr_apply_health(st)
+        self.log.warning('gomgr bridge: the Go side of module %s is down: %s', self.module_name, reason)
+
+    def _gomgr_set_up(self, st: _State) -> None:
+        with st.health_lock:
+            was, stale = st.down, bool(st.go_checks)
+            st.down = None
+            st.go_checks = {}  # a new Go side: its module starts with no checks
+            if was is not None or stale:
+                self._gomgr_apply_health(st)
+        self.log.info('gomgr bridge: connected to the Go side of module %s', self.module_name)
+
+    # -- the Go side's calls
+
+    def _gomgr_op(self, st: _State, op: str, args: Dict[str, Any]) -> Any:
+        if op == 'get_store':
+            return self.get_store(_arg(args, 'key', str))
+        if op == 'log':
+            level = args.get('level')
+            if level not in LOG_LEVELS:
+                level = 'info'
+            getattr(self.log, level)('%s', args.get('msg', ''))
+            return None
+        if self._gomgr_standby:
+            if op == 'get_active_uri':
+                return self.get_active_uri() or ''
+            if op == 'get':
+                return self.get(_arg(args, 'name', str))
+            raise BridgeError(-errno.EOPNOTSUPP, 'gomgr bridge: {} is not available to a standby module'.format(op))
+        if op == 'get':
+            return self.get(_arg(args, 'name', str))
+        if op == 'have_mon_connection':
+            return bool(self.have_mon_connection())
+        if op == 'set_module_option':
+            key = _arg(args, 'key', str)
+            value = _arg(args, 'value', str, optional=True)
+            if args.get('localized'):
+                self.set_localized_module_option(key, value)
+            else:
+                self.set_module_option(key, value)
+            return None
+        if op == 'set_store':
+            self.set_store(_arg(args, 'key', str), _arg(args, 'value', str, optional=True))
+            return None
+        if op == 'mon_command':
+            r, outb, outs = self.mon_command(_arg(args, 'cmd', dict), _inbuf_text(args))
+            return _cmd_result(r, outb, outs)
+        if op == 'send_command':
+            from mgr_module import CommandResult
+            svc_type = _arg(args, 'type', str)
+            svc_id = str(args.get('id') or '')
+            cmd = _arg(args, 'cmd', dict)
+            inbuf = _inbuf_text(args)
+            result = CommandResult('')
+            self.send_command(result, svc_type, svc_id, json.dumps(cmd), '', inbuf)
+            ev = getattr(result, 'ev', None)
+            if ev is not None:
+                if not ev.wait(SEND_COMMAND_TIMEOUT):
+                    raise BridgeError(-errno.ETIMEDOUT, 'gomgr bridge: no reply to send_command from {}.{}'.format(
+                        svc_type, svc_id))
+                return _cmd_result(result.r, result.outb, result.outs)
+            return _cmd_result(*result.wait())
+        if op == 'set_health_checks':
+            checks = args.get('checks') or {}
+            if not isinstance(checks, dict):
+                raise BridgeError(-errno.EINVAL, 'gomgr bridge: checks is not an object')
+            with st.health_lock:
+                st.go_checks = dict(checks)
+                self._gomgr_apply_health(st)
+            return None
+        if op == 'cluster_log':
+            channel = _arg(args, 'channel', str)
+            prio = _arg(args, 'priority', int)
+            msg = str(args.get('msg', ''))
+            prio_cls = getattr(self, 'ClusterLogPrio', None)
+            if prio_cls is not None:
+                self.cluster_log(channel, prio_cls(prio), msg)
+            else:
+                self._ceph_cluster_log(channel, prio, msg)
+            return None
+        if op in ('get_metadata', 'get_daemon_status', 'get_perf_schema'):
+            return getattr(self, op)(_arg(args, 'svc_type', str), _arg(args, 'svc_id', str))
+        if op == 'get_counter':
+            return self.get_counter(_arg(args, 'svc_type', str), _arg(args, 'svc_id', str),
+                                    _arg(args, 'path', str))
+        if op == 'list_servers':
+            return self.list_servers()
+        if op == 'get_server':
+            return self.get_server(_arg(args, 'hostname', str))
+        if op == 'get_latest_counter':
+            return self.get_latest_counter(_arg(args, 'svc_type', str), _arg(args, 'svc_id', str),
+                                           _arg(args, 'path', str))
+        if op == 'get_all_perf_counters':
+            prio = args.get('prio_limit')
+            return self.get_all_perf_counters(prio if isinstance(prio, int) and not isinstance(prio, bool) else 5)
+        if op == 'set_uri':
+            self._ceph_set_uri(_arg(args, 'uri', str))
+            return None
+        raise BridgeError(-errno.EOPNOTSUPP, 'unknown op {}'.format(op))
+
+
+def module_classes(binary: str, go_name: str,
+                   renames: Optional[List[Tuple[str, str]]] = None) -> Tuple[type, Optional[type]]:
+    """The MgrModule subclass for Go module go_name of binary, and its
+    MgrStandbyModule subclass when the Go module has a standby variant
+    (else None). If the binary cannot describe the module, the class
+    declares nothing and can_run() says why (the mgr reports the module as
+    unavailable instead of failing)."""
     renames = [(str(old), str(new)) for old, new in (renames or [])]
     why = ''
     notify_types = None  # type: Optional[frozenset]
+    standby = False
     try:
         desc = describe(binary, go_name)
         cmds, opts = commands(desc, renames), options(desc)
@@ -615,6 +983,7 @@ def module_class(binary: str, go_name: str,
             why = desc.get('error_string', 'the Go module cannot run here')
         if isinstance(desc.get('notify_types'), list):
             notify_types = frozenset(str(t) for t in desc['notify_types'])
+        standby = desc.get('standby') is True
     except Exception as e:  # the mgr must start whatever the binary does
         cmds, opts, why = [], [], 'gomgr bridge: {}'.format(e)
     unavailable = why
@@ -623,13 +992,12 @@ def module_class(binary: str, go_name: str,
         name = getattr(self, 'module_name', None) or go_name
         return 'gomgr bridge: the Go side of module {} is not running'.format(name)
 
-    class Module(MgrModule):
+    class Module(_Bridged, MgrModule):
         COMMANDS = cmds
         MODULE_OPTIONS = opts
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._gomgr = _State()
+        _gomgr_binary = binary
+        _gomgr_go_name = go_name
+        _gomgr_renames = renames
 
         @staticmethod
         def can_run() -> Tuple[bool, str]:
@@ -682,303 +1050,23 @@ def module_class(binary: str, go_name: str,
                     return
                 conn.oneway('config', {'options': values, 'localized': localized})
 
-        def serve(self) -> None:
-            st = self._gomgr_state()
-            first = True
-            while not st.stop.is_set():
-                if not first and st.stop.wait(RETRY_INTERVAL):
-                    break
-                first = False
-                self._gomgr_reap(st)
-                try:
-                    conn = self._gomgr_open(st)
-                except Exception as e:
-                    if st.stop.is_set():
-                        break
-                    self._gomgr_set_down(st, str(e))
-                    continue
-                with st.lock:
-                    publish = not st.stopped
-                    if publish:
-                        st.conn = conn
-                if not publish:
-                    self._gomgr_goodbye(conn)
-                    break
-                self._gomgr_set_up(st)
-                while not st.stop.is_set() and not conn.closed:
-                    st.wake.wait(1.0)
-                    st.wake.clear()
-                    self._gomgr_reap(st)
-                with st.lock:
-                    if st.conn is conn:
-                        st.conn = None
-                if st.stop.is_set():
-                    break
-                self._gomgr_set_down(st, 'connection lost: {}'.format(conn.reason))
-            self._gomgr_reap(st)
-
-        def shutdown(self) -> None:
-            st = self._gomgr_state()
-            with st.lock:
-                st.stopped = True
-                conn, st.conn = st.conn, None
-                connecting = st.connecting
-            st.stop.set()
-            st.wake.set()
-            if connecting is not None:
-                connecting.close('shutdown')
-            if conn is not None:
-                self._gomgr_goodbye(conn)
-            parent = getattr(super(), 'shutdown', None)
-            if parent is not None:
-                try:
-                    parent()
-                except Exception:
-                    pass
-
-        # -- the bridge
-
-        def _gomgr_state(self) -> _State:
-            st = _state_of(self)
-            if st is None:
-                st = self._gomgr = _State()
-            return st
-
-        def _gomgr_goodbye(self, conn: Connection) -> None:
-            try:
-                conn.request('shutdown', {}, SHUTDOWN_TIMEOUT)
-            except BridgeError:
-                pass
-            conn.close('shutdown')
-
-        def _gomgr_dir(self) -> Tuple[str, str]:
-            run_dir = self.get_ceph_option('run_dir')
-            mgr_id = self.get_mgr_id()
-            if not run_dir:
-                raise _Failure('the mgr has no run_dir')
-            if not mgr_id or '/' in mgr_id:
-                raise _Failure('bad mgr id {!r}'.format(mgr_id))
-            return os.path.join(str(run_dir), 'gomgr-bridge-' + mgr_id), mgr_id
-
-        def _gomgr_options(self) -> Tuple[Dict[str, Optional[str]], Dict[str, Optional[str]]]:
-            names = []  # type: List[str]
-            for o in list(self.MODULE_OPTIONS):
-                n = o.get('name') if isinstance(o, dict) else getattr(o, 'name', None)
-                if n and n not in names:
-                    names.append(n)
-            for n in LOG_OPTIONS:
-                if n not in names:
-                    names.append(n)
-            values = {n: _opt_text(self._ceph_get_module_option(self.module_name, n)) for n in names}
-            localized = {}  # type: Dict[str, Optional[str]]
-            mgr_id = self.get_mgr_id()
-            try:
-                for n in names:
-                    localized[n] = _opt_text(self._ceph_get_module_option(self.module_name, n, mgr_id))
-            except TypeError:  # no localized look-up
-                localized = {}
-            return values, localized
-
-        def _gomgr_hello(self, mgr_id: str) -> Dict[str, Any]:
-            values, localized = self._gomgr_options()
-            store = self.get_store_prefix('') or {}
-            return {'module': self.module_name, 'go_name': go_name, 'mgr_id': mgr_id,
-                    'renames': [[old, new] for old, new in renames],
-                    'options': values, 'localized': localized, 'store': dict(store)}
-
-        def _gomgr_open(self, st: _State) -> Connection:
-            """Connect (starting the Go process if needed) and say hello."""
-            d, mgr_id = self._gomgr_dir()
-            check_dir(d)
-            path = os.path.join(d, SOCKET_NAME)
-            sock = _connect(path)
-            if sock is None:
-                sock = self._gomgr_start(st, d, mgr_id, path)
-            try:
-                check_peer(sock)
-            except Exception:
-                sock.close()
-                raise
-            conn = Connection(sock, lambda op, args: self._gomgr_op(st, op, args),
-                              on_close=st.wake.set, name='gomgr-bridge-' + str(self.module_name))
-            with st.lock:
-                stopped = st.stopped
-                if not stopped:
-                    st.connecting = conn
-            if stopped:
-                conn.close('shutdown')
-                raise _Failure('shut down')
-            try:
-                conn.request('hello', self._gomgr_hello(mgr_id), HELLO_TIMEOUT)
-            except Exception as e:
-                conn.close('hello failed')
-                raise _Failure('hello: {}'.format(_err_text(e)))
-            finally:
-                with st.lock:
-                    st.connecting = None
-            return conn
-
-        def _gomgr_start(self, st: _State, d: str, mgr_id: str, path: str) -> socket.socket:
-            """Under start.lock: connect, else start the Go process and
-            wait for its socket."""
-            lock_path = os.path.join(d, LOCK_NAME)
-            try:
-                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-            except OSError as e:
-                raise _Failure('cannot open {}: {}'.format(lock_path, e))
-            try:
-                deadline = time.monotonic() + LOCK_TIMEOUT
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except OSError as e:
-                        if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                            raise _Failure('cannot lock {}: {}'.format(lock_path, e))
-                    if time.monotonic() > deadline:
-                        raise _Failure('timed out waiting for {}'.format(lock_path))
-                    if st.stop.wait(START_POLL):
-                        raise _Failure('shut down')
-                sock = _connect(path)
-                if sock is not None:
-                    return sock
-                log_path = os.path.join(d, LOG_NAME)
-                argv = [binary, 'bridged', '--run-dir', d, '--mgr-id', mgr_id]
-                try:
-                    logfd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-                                    0o600)
-                except OSError as e:
-                    raise _Failure('cannot open {}: {}'.format(log_path, e))
-                try:
-                    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logfd, stderr=logfd,
-                                            close_fds=True, start_new_session=True)
-                except OSError as e:
-                    raise _Failure('cannot run {}: {}'.format(binary, e))
-                finally:
-                    os.close(logfd)
-                st.procs.append(proc)
-                self.log.info('gomgr bridge: started %s (pid %d)', ' '.join(argv), proc.pid)
-                deadline = time.monotonic() + START_TIMEOUT
-                while True:
-                    sock = _connect(path)
-                    if sock is not None:
-                        return sock
-                    rc = proc.poll()
-                    if rc is not None and rc != 0:  # 0: it went to the background
-                        raise _Failure('{} bridged exited with status {} (see {})'.format(binary, rc, log_path))
-                    if time.monotonic() > deadline:
-                        raise _Failure('{} bridged started, but {} did not appear in {:g} s (see {})'.format(
-                            binary, path, START_TIMEOUT, log_path))
-                    if st.stop.wait(START_POLL):
-                        raise _Failure('shut down')
-            finally:
-                os.close(fd)  # releases the lock
-
-        def _gomgr_reap(self, st: _State) -> None:
-            st.procs = [p for p in st.procs if p.poll() is None]
-
-        def _gomgr_apply_health(self, st: _State) -> None:
-            checks = dict(st.go_checks)
-            if st.down is not None:
-                checks[HEALTH_CHECK] = {
-                    'severity': 'error',
-                    'summary': "Module '{}' has failed: the Go side of the gomgr bridge is down".format(self.module_name),
-                    'count': 1,
-                    'detail': [st.down],
-                }
-            try:
-                self.set_health_checks(checks)
-            except Exception as e:
-                self.log.error('gomgr bridge: set_health_checks: %s', e)
-
-        def _gomgr_set_down(self, st: _State, reason: str) -> None:
-            with st.health_lock:
-                if st.down == reason:
-                    return
-                st.down = reason
-                self._gomgr_apply_health(st)
-            self.log.warning('gomgr bridge: the Go side of module %s is down: %s', self.module_name, reason)
-
-        def _gomgr_set_up(self, st: _State) -> None:
-            with st.health_lock:
-                was, stale = st.down, bool(st.go_checks)
-                st.down = None
-                st.go_checks = {}  # a new Go side: its module starts with no checks
-                if was is not None or stale:
-                    self._gomgr_apply_health(st)
-            self.log.info('gomgr bridge: connected to the Go side of module %s', self.module_name)
-
-        # -- the Go side's calls
-
-        def _gomgr_op(self, st: _State, op: str, args: Dict[str, Any]) -> Any:
-            if op == 'get':
-                return self.get(_arg(args, 'name', str))
-            if op == 'have_mon_connection':
-                return bool(self.have_mon_connection())
-            if op == 'set_module_option':
-                key = _arg(args, 'key', str)
-                value = _arg(args, 'value', str, optional=True)
-                if args.get('localized'):
-                    self.set_localized_module_option(key, value)
-                else:
-                    self.set_module_option(key, value)
-                return None
-            if op == 'set_store':
-                self.set_store(_arg(args, 'key', str), _arg(args, 'value', str, optional=True))
-                return None
-            if op == 'mon_command':
-                r, outb, outs = self.mon_command(_arg(args, 'cmd', dict), _inbuf_text(args))
-                return _cmd_result(r, outb, outs)
-            if op == 'send_command':
-                from mgr_module import CommandResult
-                svc_type = _arg(args, 'type', str)
-                svc_id = str(args.get('id') or '')
-                cmd = _arg(args, 'cmd', dict)
-                inbuf = _inbuf_text(args)
-                result = CommandResult('')
-                self.send_command(result, svc_type, svc_id, json.dumps(cmd), '', inbuf)
-                ev = getattr(result, 'ev', None)
-                if ev is not None:
-                    if not ev.wait(SEND_COMMAND_TIMEOUT):
-                        raise BridgeError(-errno.ETIMEDOUT, 'gomgr bridge: no reply to send_command from {}.{}'.format(
-                            svc_type, svc_id))
-                    return _cmd_result(result.r, result.outb, result.outs)
-                return _cmd_result(*result.wait())
-            if op == 'set_health_checks':
-                checks = args.get('checks') or {}
-                if not isinstance(checks, dict):
-                    raise BridgeError(-errno.EINVAL, 'gomgr bridge: checks is not an object')
-                with st.health_lock:
-                    st.go_checks = dict(checks)
-                    self._gomgr_apply_health(st)
-                return None
-            if op == 'log':
-                level = args.get('level')
-                if level not in LOG_LEVELS:
-                    level = 'info'
-                getattr(self.log, level)('%s', args.get('msg', ''))
-                return None
-            if op == 'cluster_log':
-                channel = _arg(args, 'channel', str)
-                prio = _arg(args, 'priority', int)
-                msg = str(args.get('msg', ''))
-                prio_cls = getattr(self, 'ClusterLogPrio', None)
-                if prio_cls is not None:
-                    self.cluster_log(channel, prio_cls(prio), msg)
-                else:
-                    self._ceph_cluster_log(channel, prio, msg)
-                return None
-            if op in ('get_metadata', 'get_daemon_status', 'get_perf_schema'):
-                return getattr(self, op)(_arg(args, 'svc_type', str), _arg(args, 'svc_id', str))
-            if op == 'get_counter':
-                return self.get_counter(_arg(args, 'svc_type', str), _arg(args, 'svc_id', str),
-                                        _arg(args, 'path', str))
-            if op == 'list_servers':
-                return self.list_servers()
-            if op == 'set_uri':
-                self._ceph_set_uri(_arg(args, 'uri', str))
-                return None
-            raise BridgeError(-errno.EOPNOTSUPP, 'unknown op {}'.format(op))
-
     Module.__doc__ = 'Go module {} of {}'.format(go_name, binary)
-    return Module
+    if not standby or unavailable:
+        return Module, None
+
+    class StandbyModule(_Bridged, MgrStandbyModule):
+        MODULE_OPTIONS = list(opts)  # its own: the mgr appends the log options to each class's
+        _gomgr_binary = binary
+        _gomgr_go_name = go_name
+        _gomgr_renames = renames
+        _gomgr_standby = True
+
+    StandbyModule.__doc__ = 'the standby variant of Go module {} of {}'.format(go_name, binary)
+    return Module, StandbyModule
+
+
+def module_class(binary: str, go_name: str,
+                 renames: Optional[List[Tuple[str, str]]] = None) -> type:
+    """The MgrModule subclass for Go module go_name of binary (see
+    module_classes)."""
+    return module_classes(binary, go_name, renames)[0]
