@@ -35,6 +35,8 @@ type mgrBackend struct {
 	peers   map[string]*peer // Go module name -> its shim's connection
 	standby map[string]bool  // Go module name -> its shim is a standby one
 	fsid    string
+
+	standbyGets sync.Map // Go module name -> *sync.Mutex: its get_store calls
 }
 
 func newMgrBackend(mgrID string) *mgrBackend {
@@ -153,8 +155,13 @@ func (s *kvStore) Get(key string) (string, bool) {
 }
 
 // standbyGet reads a standby module's key from the real mgr: a standby
-// shim cannot list the store, and the active mgr may change it.
+// shim cannot list the store, and the active mgr may change it. Each is a
+// monitor round trip in the real mgr, so a module's reads go one at a time
+// (a standby polling its store queues here, not in the mgr's threads).
 func (b *mgrBackend) standbyGet(mod, key string) (string, bool) {
+	l, _ := b.standbyGets.LoadOrStore(mod, &sync.Mutex{})
+	l.(*sync.Mutex).Lock()
+	defer l.(*sync.Mutex).Unlock()
 	p, err := b.peerOf(mod)
 	if err != nil {
 		return "", false

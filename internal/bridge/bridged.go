@@ -111,7 +111,7 @@ func Run(ctx context.Context, o RunOptions) error {
 			return err
 		}
 	}
-	s := &server{log: log, b: newMgrBackend(o.MgrID), pushes: map[string]*healthPush{}, names: map[string]string{},
+	s := &server{log: log, b: newMgrBackend(o.MgrID), pushes: map[string]*healthPush{}, names: map[string]string{}, uris: map[string]string{},
 		binary: o.Binary, exe: exe, open: map[*peer]bool{}}
 	s.m, err = modhost.NewManager(modhost.Config{MgrID: o.MgrID, Version: buildinfo.Full(), ReleaseName: buildinfo.Release,
 		Registry: reg, Backend: s.b, Log: log, LogWriter: o.Log,
@@ -197,6 +197,7 @@ type server struct {
 	locks  map[string]*sync.Mutex // per module: attach and detach
 	pushes map[string]*healthPush
 	names  map[string]string // Go module -> its name in the real mgr
+	uris   map[string]string // Go module -> the active URI its standby shim last gave
 
 	cmu     sync.Mutex
 	open    map[*peer]bool // every connection, for closeAll
@@ -329,10 +330,11 @@ func (h hello) standby() (bool, error) {
 func (s *server) serveConn(ctx context.Context, c net.Conn) {
 	var mu sync.Mutex
 	var name string // set once hello has succeeded
+	var standby bool
 	var p *peer
 	p = newPeer(c, func(ctx context.Context, op string, args json.RawMessage) (any, error) {
 		mu.Lock()
-		attached := name
+		attached, isStandby := name, standby
 		mu.Unlock()
 		if op == "hello" { // on the ordered lane: one at a time
 			var h hello
@@ -347,13 +349,14 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 			}
 			mu.Lock()
 			name = h.GoName
+			standby, _ = h.standby()
 			mu.Unlock()
 			return map[string]any{}, nil
 		}
 		if attached == "" {
 			return nil, objectformat.NewErrorResponseCode("gomgr bridge: "+op+" before hello", -int(syscall.EINVAL))
 		}
-		return s.handle(ctx, attached, op, args)
+		return s.handle(ctx, p, attached, isStandby, op, args)
 	})
 	if !s.track(p, true) {
 		return
@@ -405,14 +408,17 @@ func (s *server) attach(ctx context.Context, p *peer, h hello) error {
 	defer l.Unlock()
 	s.b.mu.Lock()
 	old, oldStandby := s.b.peers[h.GoName], s.b.standby[h.GoName]
-	s.b.peers[h.GoName] = p // before old closes: its detach then finds it is not current
-	s.b.standby[h.GoName] = standby
 	s.b.mu.Unlock()
 	if old != nil && oldStandby != standby {
 		// The mgr changed roles (a standby became active): the other
-		// variant goes first.
+		// variant goes first, while its shim is still the module's (its
+		// Shutdown reads through it).
 		s.stopModule(h.GoName, oldStandby)
 	}
+	s.b.mu.Lock()
+	s.b.peers[h.GoName] = p // before old closes: its detach then finds it is not current
+	s.b.standby[h.GoName] = standby
+	s.b.mu.Unlock()
 	s.hmu.Lock()
 	s.names[h.GoName] = h.Module
 	s.hmu.Unlock()
@@ -420,7 +426,7 @@ func (s *server) attach(ctx context.Context, p *peer, h hello) error {
 	s.b.mu.Lock()
 	needFSID := s.b.fsid == ""
 	s.b.mu.Unlock()
-	if needFSID {
+	if needFSID && !standby { // a standby module's get knows mgr_ips only
 		var mm map[string]any
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := p.call(cctx, "get", map[string]any{"name": "mon_map"}, &mm); err == nil {
@@ -471,19 +477,26 @@ func (s *server) stopModule(name string, standby bool) {
 }
 
 // activeURI is the standby manager's ActiveURI: the real mgr's answer to
-// the module's standby shim (get_active_uri), "" when it has none.
+// the module's standby shim (get_active_uri), "" when it has none. When the
+// shim cannot answer (it is going), the last answer stands.
 func (s *server) activeURI(name string) string {
+	s.hmu.Lock()
+	last := s.uris[name]
+	s.hmu.Unlock()
 	p, err := s.b.peerOf(name)
 	if err != nil {
-		return ""
+		return last
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var uri string
 	if err := p.call(ctx, "get_active_uri", map[string]any{}, &uri); err != nil {
 		s.log.Warn("get_active_uri", "module", name, "err", err)
-		return ""
+		return last
 	}
+	s.hmu.Lock()
+	s.uris[name] = uri
+	s.hmu.Unlock()
 	return uri
 }
 
@@ -529,11 +542,12 @@ func (s *server) detach(name string, p *peer) {
 	s.log.Info("module detached", "module", name)
 }
 
-// handle serves a shim's request after its hello.
-func (s *server) handle(ctx context.Context, name, op string, args json.RawMessage) (any, error) {
+// handle serves a request of p, the shim of module name (a standby one's
+// if standby), after its hello.
+func (s *server) handle(ctx context.Context, p *peer, name string, standby bool, op string, args json.RawMessage) (any, error) {
 	switch op {
 	case "command":
-		if s.b.isStandby(name) {
+		if standby {
 			return nil, objectformat.NewErrorResponseCode("gomgr bridge: a standby module takes no commands", -int(syscall.EOPNOTSUPP))
 		}
 		var a struct {
@@ -569,14 +583,22 @@ func (s *server) handle(ctx context.Context, name, op string, args json.RawMessa
 		s.b.load(name, a.Options, a.Localized, nil)
 		return nil, nil
 	case "shutdown":
-		if s.b.isStandby(name) {
+		l := s.moduleLock(name)
+		l.Lock()
+		defer l.Unlock()
+		s.b.mu.Lock()
+		current := s.b.peers[name] == p
+		s.b.mu.Unlock()
+		switch {
+		case !current: // a connection taken over: its shutdown is not the module's
+		case standby:
 			s.sm.StopStandby(name)
-			return map[string]any{}, nil
-		}
-		ctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		if _, err := s.m.Disable(ctx, name); err != nil {
-			return nil, err
+		default:
+			ctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			if _, err := s.m.Disable(ctx, name); err != nil {
+				return nil, err
+			}
 		}
 		return map[string]any{}, nil
 	}

@@ -161,6 +161,7 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 			}
 			inst.mod = inst.standbyMod
 			err = inst.standbyMod.InitStandby(modbridge.NewStandbyHandle(h).(*module.StandbyHandle))
+			initDone = err == nil
 			return
 		}
 		mod := c.info.New()
@@ -207,12 +208,12 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 	if m.closed {
 		m.mu.Unlock()
 		m.cfg.Commands.Remove(name)
-		m.unwind(inst, !m.cfg.Standby)
+		m.unwind(inst, initDone)
 		return errShuttingDown
 	}
 	if _, ok := m.running[name]; ok {
 		m.mu.Unlock()
-		m.unwind(inst, !m.cfg.Standby)
+		m.unwind(inst, initDone)
 		return fmt.Errorf("module %s is already running", name)
 	}
 	m.running[name] = inst

@@ -492,6 +492,7 @@ func (r *runner) wantCounters(svcType, svcID string) {
 	what := fmt.Sprintf("get_perf_schema(%s, %s)", svcType, svcID)
 	var (
 		path   string
+		info   map[string]any
 		series []any
 		c      map[string]any
 	)
@@ -506,10 +507,7 @@ func (r *runner) wantCounters(svcType, svcID string) {
 		}
 		if len(counters) > 0 {
 			path = sortedKeys(counters)[0]
-			info, _ := counters[path].(map[string]any)
-			_, hasType := info["type"].(float64)
-			_, hasPrio := info["priority"].(float64)
-			r.check(strings.Contains(path, ".") && hasType && hasPrio, "%s: counter %s = %v, want section.counter with a type and a priority", what, path, info)
+			info, _ = counters[path].(map[string]any)
 			if c, err = r.h.GetCounter(r.ctx, svcType, svcID, path); !r.ok("get_counter("+daemon+", "+path+")", err) {
 				return
 			}
@@ -528,6 +526,9 @@ func (r *runner) wantCounters(svcType, svcID string) {
 	if !r.check(path != "", "%s declares no counter within %v", what, counterWait) {
 		return
 	}
+	_, hasType := info["type"].(float64)
+	_, hasPrio := info["priority"].(float64)
+	r.check(strings.Contains(path, ".") && hasType && hasPrio, "%s: counter %s = %v, want section.counter with a type and a priority", what, path, info)
 	what = fmt.Sprintf("get_counter(%s, %s, %s)", svcType, svcID, path)
 	if !r.check(len(series) > 0, "%s = %v, want a series", what, c) {
 		return

@@ -261,7 +261,8 @@ func (w *procWorker) exited(deadline time.Time) *exitInfo {
 // print when an allocation fails or a stack cannot grow. A thread's stack
 // counts against RLIMIT_DATA too, so near the limit a new thread fails
 // ("runtime/cgo: pthread_create failed: Resource temporarily
-// unavailable").
+// unavailable"); a worker runs one interpreter thread (GOMAXPROCS=1), so
+// a host's thread limit is not what it meets first.
 var memoryMarkers = []string{"out of memory", "cannot allocate memory", "failed to allocate", "stack overflow", "stack exceeds", "errno: 12",
 	"pthread_create failed"}
 

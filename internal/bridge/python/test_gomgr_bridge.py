@@ -245,7 +245,7 @@ class MgrStandbyModule(object):
         return self.active_uri
 
     def get(self, data_name):
-        return {'mgr_map': {'active_name': 'y'}}.get(data_name)
+        return {'mgr_ips': {'ips': ['127.0.0.1']}}.get(data_name)  # all Pacific's standby get knows
 '''
 
 DESCRIPTION = {'modules': [{
@@ -725,7 +725,7 @@ class BridgeTest(unittest.TestCase):
         self.assertEqual(ok('get_store', {'key': 'k'}), 'v')
         self.assertEqual(ok('get_store', {'key': 'nosuch'}), None)
         self.assertEqual(ok('get_active_uri'), 'http://active:1/')
-        self.assertEqual(ok('get', {'name': 'mgr_map'}), {'active_name': 'y'})
+        self.assertEqual(ok('get', {'name': 'mgr_ips'}), {'ips': ['127.0.0.1']})
         self.assertEqual(ok('log', {'level': 'info', 'msg': 'from the standby'}), None)
         self.assertIn(('info', 'from the standby'), mod.records)
         r = fake.request('set_health_checks', {'checks': {}})

@@ -732,8 +732,8 @@ class _Bridged:
             self.log.warning('gomgr bridge: cannot read the options: %s', e)
             return
         if (values, localized) != self._gomgr_sent_options:
-            self._gomgr_sent_options = (values, localized)
-            conn.oneway('config', {'options': values, 'localized': localized})
+            if conn.oneway('config', {'options': values, 'localized': localized}):
+                self._gomgr_sent_options = (values, localized)  # a dropped one is sent again
 
     def _gomgr_hello(self, mgr_id: str) -> Dict[str, Any]:
         values, localized = self._gomgr_options()
