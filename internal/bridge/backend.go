@@ -3,7 +3,9 @@ package bridge
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -257,6 +259,21 @@ type commandReply struct {
 	Retval int    `json:"retval"`
 	Stdout string `json:"stdout_b64"`
 	Stderr string `json:"stderr"`
+}
+
+// encodeCommandReply is res as a commandReply's JSON, its stdout encoded
+// straight into it (json.Marshal would scan the base64 text for escapes
+// once more).
+func encodeCommandReply(res objectformat.Result) preencoded {
+	stderr, _ := json.Marshal(res.Stderr) // a string always encodes
+	b := make([]byte, 0, 40+base64.StdEncoding.EncodedLen(len(res.Stdout))+len(stderr))
+	b = append(b, `{"retval":`...)
+	b = strconv.AppendInt(b, int64(res.Retval), 10)
+	b = append(b, `,"stdout_b64":"`...)
+	b = base64.StdEncoding.AppendEncode(b, res.Stdout)
+	b = append(b, `","stderr":`...)
+	b = append(b, stderr...)
+	return append(b, '}')
 }
 
 func (c mgrCluster) Command(ctx context.Context, t module.Target, cmd map[string]any, inbuf []byte) objectformat.Result {

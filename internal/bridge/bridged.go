@@ -477,7 +477,7 @@ func (s *server) handle(ctx context.Context, name, op string, args json.RawMessa
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		defer cancel()
 		res := s.m.Dispatch(ctx, clicommand.Call{Cmd: a.Cmd, Inbuf: inbuf, Perm: "rw"})
-		return commandReply{Retval: res.Retval, Stdout: base64.StdEncoding.EncodeToString(res.Stdout), Stderr: res.Stderr}, nil
+		return encodeCommandReply(res), nil
 	case "notify":
 		var a struct{ Type, ID string }
 		if err := json.Unmarshal(args, &a); err != nil {

@@ -28,6 +28,7 @@ import errno
 import fcntl
 import json
 import os
+import select
 import socket
 import stat
 import struct
@@ -154,10 +155,13 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
+# One encoder for every frame (json.dumps with options builds one per call).
+_ENCODER = json.JSONEncoder(default=_json_default, allow_nan=False, separators=(',', ':'))
+
+
 def encode_frame(msg: Dict[str, Any]) -> bytes:
     """msg as one frame: 4-byte big-endian length, then JSON."""
-    body = json.dumps(msg, default=_json_default, allow_nan=False,
-                      separators=(',', ':')).encode('utf-8')
+    body = _ENCODER.encode(msg).encode('utf-8')
     if len(body) > MAX_FRAME:
         raise BridgeError(-errno.EMSGSIZE, 'gomgr bridge: message of {} bytes is over the {} byte limit'.format(
             len(body), MAX_FRAME))
@@ -262,17 +266,35 @@ class _Pool:
 
 
 class _Waiter:
-    __slots__ = ('event', 'reply')
+    """A request waiting for its reply: set() once (by the reader, or by
+    close), wait() by the caller. A lock held until set: lighter than an
+    Event, which builds a Condition and a lock per wait."""
+    __slots__ = ('_lock', 'reply')
 
     def __init__(self) -> None:
-        self.event = threading.Event()
+        self._lock = threading.Lock()
+        self._lock.acquire()
         self.reply = None  # type: Optional[Dict[str, Any]]
+
+    def set(self) -> None:
+        self._lock.release()
+
+    def wait(self, timeout: float) -> bool:
+        return self._lock.acquire(timeout=timeout)
+
+
+# Flags of a send that never blocks (Linux); without MSG_DONTWAIT every
+# frame goes through the writer thread.
+_SEND_NOW_FLAGS = getattr(socket, 'MSG_DONTWAIT', 0) | getattr(socket, 'MSG_NOSIGNAL', 0)
+_CAN_SEND_NOW = hasattr(socket, 'MSG_DONTWAIT') and hasattr(select, 'poll')
 
 
 class Connection:
     """One protocol connection: a reader thread taking frames, a writer
-    thread sending queued frames (so no caller blocks on the socket),
-    replies matched to waiting requests by "re", and the peer's requests
+    thread sending queued frames (so no caller blocks on the socket; when
+    nothing is queued the caller sends what the socket takes at once,
+    without blocking, and leaves only the rest to the writer), replies
+    matched to waiting requests by "re", and the peer's requests
     run by handler(op, args) in worker threads (one-way ones in order, in a
     thread of their own). When the connection breaks, every waiting request
     fails at once with -ENOTCONN and on_close() is called."""
@@ -287,6 +309,11 @@ class Connection:
         self._lock = threading.Condition()
         self._out = collections.deque()  # type: collections.deque  # (frame, droppable)
         self._queued_oneway = 0
+        self._writing = False  # the writer is sending a frame
+        self._poll = None  # type: Any
+        if _CAN_SEND_NOW:
+            self._poll = select.poll()
+            self._poll.register(sock.fileno(), select.POLLOUT)
         self._pending = {}  # type: Dict[int, _Waiter]
         self._next_id = 0
         self._closed = False
@@ -304,16 +331,45 @@ class Connection:
 
     # -- sending
 
+    def _send_now(self, frame: bytes) -> Any:
+        """With the lock held: send what the socket takes of frame now,
+        without blocking, if nothing is queued or being written (so frames
+        keep their order). The rest of the frame (None if all was sent),
+        for the writer."""
+        if self._poll is None or self._out or self._writing:
+            return frame
+        try:
+            if not self._poll.poll(0):
+                return frame
+            n = self._sock.send(frame, _SEND_NOW_FLAGS)
+        except (BlockingIOError, InterruptedError, socket.timeout):
+            return frame
+        except OSError:
+            return frame  # the writer meets the error and closes the connection
+        if n >= len(frame):
+            return None
+        return memoryview(frame)[n:]
+
+    def _queue(self, frame: bytes, droppable: bool) -> None:
+        """With the lock held: send frame now or queue it for the writer
+        (a frame begun here is finished, never dropped)."""
+        rest = self._send_now(frame)
+        if rest is None:
+            return
+        if rest is not frame:
+            droppable = False
+        elif droppable:
+            self._queued_oneway += 1
+        self._out.append((rest, droppable))
+        self._lock.notify_all()
+
     def _enqueue(self, frame: bytes, droppable: bool) -> bool:
         with self._lock:
             if self._closed:
                 return False
-            if droppable:
-                if self._queued_oneway >= MAX_QUEUED_ONEWAY:
-                    return False
-                self._queued_oneway += 1
-            self._out.append((frame, droppable))
-            self._lock.notify_all()
+            if droppable and self._queued_oneway >= MAX_QUEUED_ONEWAY:
+                return False
+            self._queue(frame, droppable)
         return True
 
     def request(self, op: str, args: Dict[str, Any], timeout: float) -> Any:
@@ -328,9 +384,8 @@ class Connection:
             if self._closed:
                 raise BridgeError(-errno.ENOTCONN, 'gomgr bridge: not connected ({})'.format(self.reason))
             self._pending[rid] = w
-            self._out.append((frame, False))
-            self._lock.notify_all()
-        if not w.event.wait(timeout):
+            self._queue(frame, False)
+        if not w.wait(timeout):
             with self._lock:
                 self._pending.pop(rid, None)
             if w.reply is None:
@@ -364,15 +419,18 @@ class Connection:
                 frame, droppable = self._out.popleft()
                 if droppable:
                     self._queued_oneway -= 1
+                self._writing = True
             try:
                 self._sock.sendall(frame, getattr(socket, 'MSG_NOSIGNAL', 0))
             except OSError as e:
                 self.close('write: {}'.format(e))
                 return
+            with self._lock:
+                self._writing = False
 
     # -- receiving
 
-    def _recv_exact(self, n: int) -> Optional[bytes]:
+    def _recv_exact(self, n: int) -> Optional[bytearray]:
         buf = bytearray(n)
         view = memoryview(buf)
         got = 0
@@ -386,7 +444,7 @@ class Connection:
             if k == 0:
                 return None
             got += k
-        return bytes(buf)
+        return buf  # not copied into bytes: a large reply is decoded once
 
     def _read_loop(self) -> None:
         reason = 'connection closed by the Go side'
@@ -429,7 +487,7 @@ class Connection:
                 w = self._pending.pop(rid, None) if isinstance(rid, int) else None
             if w is not None:
                 w.reply = msg
-                w.event.set()
+                w.set()
             return
         op = msg.get('op')
         rid = msg.get('id', 0)
@@ -486,7 +544,7 @@ class Connection:
         for w in pending:
             w.reply = {'err': {'errno': -errno.ENOTCONN,
                                'msg': 'gomgr bridge: connection to the Go side lost ({})'.format(reason)}}
-            w.event.set()
+            w.set()
         if self._on_close is not None:
             try:
                 self._on_close()
