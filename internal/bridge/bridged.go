@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -293,6 +294,8 @@ type hello struct {
 	Options   map[string]*string `json:"options"`
 	Localized map[string]*string `json:"localized"`
 	Store     map[string]string  `json:"store"`
+	// Features are the protocol extensions the shim takes (raw_stdout).
+	Features []string `json:"features"`
 }
 
 // serveConn serves one shim until its connection ends; its module is
@@ -301,10 +304,11 @@ type hello struct {
 func (s *server) serveConn(ctx context.Context, c net.Conn) {
 	var mu sync.Mutex
 	var name string // set once hello has succeeded
+	var rawStdout bool
 	var p *peer
 	p = newPeer(c, func(ctx context.Context, op string, args json.RawMessage) (any, error) {
 		mu.Lock()
-		attached := name
+		attached, raw := name, rawStdout
 		mu.Unlock()
 		if op == "hello" { // on the ordered lane: one at a time
 			var h hello
@@ -318,14 +322,14 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 				return nil, err
 			}
 			mu.Lock()
-			name = h.GoName
+			name, rawStdout = h.GoName, slices.Contains(h.Features, featureRawStdout)
 			mu.Unlock()
 			return map[string]any{}, nil
 		}
 		if attached == "" {
 			return nil, objectformat.NewErrorResponseCode("gomgr bridge: "+op+" before hello", -int(syscall.EINVAL))
 		}
-		return s.handle(ctx, attached, op, args)
+		return s.handle(ctx, attached, raw, op, args)
 	})
 	if !s.track(p, true) {
 		return
@@ -459,8 +463,9 @@ func (s *server) detach(name string, p *peer) {
 	s.log.Info("module detached", "module", name)
 }
 
-// handle serves a shim's request after its hello.
-func (s *server) handle(ctx context.Context, name, op string, args json.RawMessage) (any, error) {
+// handle serves a shim's request after its hello; rawStdout says whether
+// the shim takes a command's stdout raw.
+func (s *server) handle(ctx context.Context, name string, rawStdout bool, op string, args json.RawMessage) (any, error) {
 	switch op {
 	case "command":
 		var a struct {
@@ -477,6 +482,9 @@ func (s *server) handle(ctx context.Context, name, op string, args json.RawMessa
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		defer cancel()
 		res := s.m.Dispatch(ctx, clicommand.Call{Cmd: a.Cmd, Inbuf: inbuf, Perm: "rw"})
+		if rawStdout && len(res.Stdout) >= rawStdoutMin {
+			return encodeRawCommandReply(res), nil
+		}
 		return encodeCommandReply(res), nil
 	case "notify":
 		var a struct{ Type, ID string }

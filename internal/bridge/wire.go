@@ -21,7 +21,9 @@ import (
 const maxFrame = 64 << 20
 
 // message is one frame: a request (ID, Op, Args; ID 0 for one-way), or a
-// reply to request Re (OK, or Err).
+// reply to request Re (OK, or Err). A message may carry raw bytes (data):
+// Raw says how many follow its frame on the stream (PROTOCOL.md, the
+// raw_stdout feature).
 type message struct {
 	ID   int64           `json:"id,omitempty"`
 	Op   string          `json:"op,omitempty"`
@@ -29,7 +31,20 @@ type message struct {
 	Re   int64           `json:"re,omitempty"`
 	OK   json.RawMessage `json:"ok,omitempty"`
 	Err  *wireError      `json:"err,omitempty"`
+	Raw  int             `json:"raw,omitempty"`
+
+	data []byte // the Raw bytes
 }
+
+// rawReply is a handler's result that carries raw bytes after its frame:
+// OK (encoded by this package) and the data.
+type rawReply struct {
+	ok   preencoded
+	data []byte
+}
+
+// rawReceiver is a call's result that takes the raw bytes of its reply.
+type rawReceiver interface{ setRaw([]byte) }
 
 // wireError is a failed request: a negative errno and a message.
 type wireError struct {
@@ -123,6 +138,13 @@ func encodeFrame(m message) ([]byte, error) {
 		field("err")
 		b = append(b, e...)
 	}
+	if len(m.data) > 0 {
+		if len(m.data) > maxFrame {
+			return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: %d raw bytes are over the %d byte limit", len(m.data), maxFrame), -int(syscall.E2BIG))
+		}
+		field("raw")
+		b = strconv.AppendInt(b, int64(len(m.data)), 10)
+	}
 	b = append(b, '}')
 	n := len(b) - 4
 	if n > maxFrame {
@@ -150,6 +172,15 @@ func (p *peer) readFrame() (message, error) {
 	if err := json.Unmarshal(buf, &m); err != nil {
 		return message{}, fmt.Errorf("gomgr bridge: a bad frame: %w", err)
 	}
+	if m.Raw < 0 || m.Raw > maxFrame {
+		return message{}, fmt.Errorf("gomgr bridge: a frame with %d raw bytes (the limit is %d)", m.Raw, maxFrame)
+	}
+	if m.Raw > 0 {
+		m.data = make([]byte, m.Raw)
+		if _, err := io.ReadFull(p.r, m.data); err != nil {
+			return message{}, err
+		}
+	}
 	return m, nil
 }
 
@@ -166,7 +197,13 @@ func (p *peer) writeBy(m message, deadline time.Time) error {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	_ = p.c.SetWriteDeadline(deadline)
-	if _, err = p.c.Write(frame); err != nil {
+	if len(m.data) > 0 {
+		bufs := net.Buffers{frame, m.data} // one writev, no copy of the data
+		_, err = bufs.WriteTo(p.c)
+	} else {
+		_, err = p.c.Write(frame)
+	}
+	if err != nil {
 		p.close() // a peer that does not read is gone: nothing waits on it
 	}
 	return err
@@ -271,6 +308,8 @@ func (p *peer) answer(ctx context.Context, m message) {
 	reply := message{Re: m.ID}
 	if raw, ok := res.(preencoded); ok && err == nil {
 		reply.OK = json.RawMessage(raw)
+	} else if r, ok := res.(rawReply); ok && err == nil {
+		reply.OK, reply.data = json.RawMessage(r.ok), r.data
 	} else if err != nil {
 		reply.Err = &wireError{Errno: objectformat.ErrnoOf(err), Msg: err.Error()}
 	} else if reply.OK, err = json.Marshal(res); err != nil {
@@ -321,6 +360,9 @@ func (p *peer) call(ctx context.Context, op string, args, out any) error {
 	case m := <-ch:
 		if m.Err != nil {
 			return m.Err
+		}
+		if r, ok := out.(rawReceiver); ok && m.data != nil {
+			r.setRaw(m.data)
 		}
 		if out == nil || len(m.OK) == 0 {
 			return nil

@@ -130,3 +130,30 @@ func TestEncodeFrameIsJSONMarshal(t *testing.T) {
 	_, err := encodeFrame(message{Re: 1, OK: make(json.RawMessage, maxFrame)})
 	require.Error(t, err, "over the frame limit")
 }
+
+// TestRawBytesFollowTheFrame: a message's raw bytes are written after its
+// frame and read back with it, the stream in step after them.
+func TestRawBytesFollowTheFrame(t *testing.T) {
+	a, b := unixPair(t)
+	pa := newPeer(a, func(_ context.Context, op string, _ json.RawMessage) (any, error) {
+		if op == "raw" {
+			return rawReply{ok: preencoded(`{"n":1}`), data: []byte("\x00raw\xff")}, nil
+		}
+		return map[string]int{"n": 2}, nil
+	})
+	pb := newPeer(b, func(context.Context, string, json.RawMessage) (any, error) { return nil, nil })
+	ctx := context.Background()
+	go pa.run(ctx)
+	go pb.run(ctx)
+	for i := 0; i < 2; i++ {
+		var r commandReply
+		require.NoError(t, pb.call(ctx, "raw", nil, &r))
+		assert.Equal(t, []byte("\x00raw\xff"), r.raw)
+		var n struct{ N int }
+		require.NoError(t, pb.call(ctx, "plain", nil, &n))
+		assert.Equal(t, 2, n.N)
+	}
+	f, err := encodeFrame(message{Re: 1, OK: json.RawMessage(`{}`), data: []byte("abc")})
+	require.NoError(t, err)
+	assert.Equal(t, frame([]byte(`{"re":1,"ok":{},"raw":3}`)), f, "the frame says how many raw bytes follow")
+}

@@ -59,6 +59,10 @@ MAX_WORKERS = 16              # threads running the Go side's calls
 WORKER_IDLE = 10.0            # an idle worker thread exits after this
 MAX_QUEUED_ONEWAY = 1000      # notify/config messages queued, then dropped
 
+# The protocol extensions this shim takes (hello's "features"):
+# raw_stdout: a command's stdout as raw bytes after the reply's frame.
+FEATURES = ['raw_stdout']
+
 HEALTH_CHECK = 'MGR_MODULE_ERROR'  # as the real mgr names a failed module's
 SOCKET_NAME = 'bridge.sock'
 LOCK_NAME = 'start.lock'
@@ -375,6 +379,10 @@ class Connection:
     def request(self, op: str, args: Dict[str, Any], timeout: float) -> Any:
         """Send request op and wait (up to timeout) for its reply: its "ok"
         value, or BridgeError."""
+        return self.request_raw(op, args, timeout)[0]
+
+    def request_raw(self, op: str, args: Dict[str, Any], timeout: float) -> Tuple[Any, Optional[bytearray]]:
+        """request, and the raw bytes the reply carried (None if none)."""
         with self._lock:
             self._next_id += 1
             rid = self._next_id
@@ -392,7 +400,8 @@ class Connection:
                 raise BridgeError(-errno.ETIMEDOUT, 'gomgr bridge: no reply from the Go side')
         reply = w.reply or {}
         if 'err' not in reply:
-            return reply.get('ok')
+            raw = reply.get('raw')
+            return reply.get('ok'), raw if isinstance(raw, bytearray) else None
         err = reply.get('err')
         if not isinstance(err, dict):
             err = {}
@@ -468,6 +477,15 @@ class Connection:
                 if not isinstance(msg, dict):
                     reason = 'protocol error: a message is not a JSON object'
                     break
+                raw = msg.get('raw')
+                if raw is not None:  # raw bytes follow the frame
+                    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0 or raw > MAX_FRAME:
+                        reason = 'protocol error: bad raw length {!r}'.format(raw)
+                        break
+                    data = self._recv_exact(raw) if raw else bytearray()
+                    if data is None:
+                        break
+                    msg['raw'] = data
                 self._dispatch(msg)
         except OSError as e:
             reason = 'read: {}'.format(e)
@@ -704,7 +722,7 @@ def module_class(binary: str, go_name: str,
             if isinstance(fwd.get('prefix'), str):
                 fwd['prefix'] = unrename_prefix(fwd['prefix'], renames)
             try:
-                ok = conn.request('command', {'cmd': fwd, 'inbuf_b64': b64e(inbuf)}, COMMAND_TIMEOUT)
+                ok, raw = conn.request_raw('command', {'cmd': fwd, 'inbuf_b64': b64e(inbuf)}, COMMAND_TIMEOUT)
             except BridgeError as e:
                 if e.errno == -errno.ENOTCONN:
                     return -errno.ENOTCONN, '', not_running(self)
@@ -713,7 +731,7 @@ def module_class(binary: str, go_name: str,
                 retval = ok['retval']
                 if not isinstance(retval, int) or isinstance(retval, bool):
                     raise ValueError('retval is not an int')
-                out = b64d(ok.get('stdout_b64')).decode('utf-8', 'replace')
+                out = (raw if raw is not None else b64d(ok.get('stdout_b64'))).decode('utf-8', 'replace')
                 err = ok.get('stderr') or ''
                 return retval, out, err if isinstance(err, str) else str(err)
             except (KeyError, TypeError, ValueError, AttributeError, BridgeError) as e:
@@ -841,7 +859,7 @@ def module_class(binary: str, go_name: str,
             values, localized = self._gomgr_options()
             store = self.get_store_prefix('') or {}
             return {'module': self.module_name, 'go_name': go_name, 'mgr_id': mgr_id,
-                    'renames': [[old, new] for old, new in renames],
+                    'renames': [[old, new] for old, new in renames], 'features': FEATURES,
                     'options': values, 'localized': localized, 'store': dict(store)}
 
         def _gomgr_open(self, st: _State) -> Connection:
