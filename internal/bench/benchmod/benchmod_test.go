@@ -58,7 +58,8 @@ from pybench import Module
 m, mars = Module({}), Module({'place': 'Mars', 'emphatic': False})
 n = int(sys.argv[3])
 print(json.dumps({'hello': m.hello(), 'hello Bob': m.hello('Bob'), 'mars': mars.hello(),
-                  'format': m.format(n), 'format 1000001': m.format(1000001)}))
+                  'format': m.format(n), 'format 1000001': m.format(1000001),
+                  'cached': m.cached(n), 'cached again': m.cached(n)}))
 `
 
 // TestPythonModuleAnswersAsTheGoOnes runs the Python module pybench's
@@ -106,4 +107,6 @@ func TestPythonModuleAnswersAsTheGoOnes(t *testing.T) {
 	}
 	require.Equal(t, len(gl), len(pl), "lines of gobench and pybench format %d", n)
 	require.Equal(t, goRes(gobench, "gobench format 1000001"), py["format 1000001"])
+	require.Equal(t, p, py["cached"], "pybench cached is pybench format's text")
+	require.Equal(t, p, py["cached again"])
 }

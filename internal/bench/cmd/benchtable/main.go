@@ -418,29 +418,42 @@ func realMgr(t *table, d *proc, dir, cluster string, fmtRuns int) error {
 		notBridged(t, "-cluster="+cluster+": needs the cluster benchtable starts")
 	}
 	ctx := context.Background()
-	conn, err := cephrados.Connect(ctx, clusterbackend.DialOptions{Conf: conf, Name: "client.admin", OpTimeout: 30 * time.Second, MountTimeout: 10 * time.Second})
-	if err != nil {
-		return fmt.Errorf("connect to %s: %w", conf, err)
+	dial := func() (*cephrados.Conn, error) {
+		conn, err := cephrados.Connect(ctx, clusterbackend.DialOptions{Conf: conf, Name: "client.admin", OpTimeout: 30 * time.Second, MountTimeout: 10 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s: %w", conf, err)
+		}
+		return conn, nil
 	}
-	defer conn.Close()
+	conn, err := dial()
+	if err != nil {
+		return err
+	}
 	modules := []string{"selftest"}
-	pyCmd, _ := json.Marshal(map[string]any{"prefix": "mgr self-test python-version"})
-	ready := [][]byte{pyCmd}
+	ready := [][]string{{"mgr", "self-test", "python-version"}}
 	if bridged {
 		modules = append(modules, bridgeModules...)
-		ready = append(ready, mustJSON(map[string]any{"prefix": "hello"}), mustJSON(map[string]any{"prefix": "pybench hello"}),
-			mustJSON(map[string]any{"prefix": "gobench format", "n": 1}), mustJSON(map[string]any{"prefix": "pybench format", "n": 1}))
+		ready = append(ready, []string{"hello"}, []string{"pybench", "hello"}, []string{"gobench", "format", "1"}, []string{"pybench", "format", "1"})
 	}
 	for _, m := range modules {
 		enable, _ := json.Marshal(map[string]any{"prefix": "mgr module enable", "module": m})
 		if _, outs, err := conn.MonCommand(enable, nil); err != nil {
+			conn.Close()
 			return fmt.Errorf("enable %s on the real mgr: %v %s", m, err, outs)
 		}
 	}
+	conn.Close()
 	fmt.Fprintf(os.Stderr, "  enabled %s in the real ceph-mgr; waiting for it to respawn...\n", strings.Join(modules, ", "))
-	if err := waitForCommands(conn, ready, 120*time.Second); err != nil { // the real mgr restarts when the module set changes
+	if err := waitForCommands(conf, ready, 180*time.Second); err != nil { // the real mgr restarts when the module set changes
 		return err
 	}
+	// A connection of its own for the measurements, opened once the mgr
+	// has settled.
+	if conn, err = dial(); err != nil {
+		return err
+	}
+	defer conn.Close()
+	pyCmd, _ := json.Marshal(map[string]any{"prefix": "mgr self-test python-version"})
 	for _, conc := range []int{1, 16} {
 		total := 500 * conc
 		if conc == 1 {

@@ -7,10 +7,12 @@ with Go modules bridged into the same mgr:
   does ("Hello, Bob!", or "Hello world!" with the options place and
   emphatic, read once per change as the Go module does);
 - `pybench format <n>` builds n elements and returns them as JSON, the
-  work of the Go module gobench's `gobench format <n>` (see elements.py).
+  work of the Go module gobench's `gobench format <n>` (see elements.py);
+- `pybench cached <n>` returns the same text, built once: what a reply of
+  that size costs the mgr itself, with no work in the module.
 """
 import errno
-from typing import Optional
+from typing import Dict, Optional
 
 from mgr_module import CLIReadCommand, HandleCommandResult, MgrModule, Option
 
@@ -27,6 +29,7 @@ class Module(MgrModule):
         super().__init__(*args, **kwargs)
         self.place = 'world'
         self.emphatic = True
+        self.cache = {}  # type: Dict[int, str]
         self.config_notify()
 
     def config_notify(self) -> None:
@@ -47,3 +50,12 @@ class Module(MgrModule):
         if n < 0 or n > MAX_ELEMENTS:
             return HandleCommandResult(retval=-errno.EINVAL, stderr='n must be between 0 and {}'.format(MAX_ELEMENTS))
         return HandleCommandResult(stdout=render(n))
+
+    @CLIReadCommand('pybench cached')
+    def cached(self, n: int) -> HandleCommandResult:
+        """Return format's text for n, built once (benchmark)"""
+        if n < 0 or n > MAX_ELEMENTS:
+            return HandleCommandResult(retval=-errno.EINVAL, stderr='n must be between 0 and {}'.format(MAX_ELEMENTS))
+        if n not in self.cache:
+            self.cache = {n: render(n)}  # one size at a time
+        return HandleCommandResult(stdout=self.cache[n])
