@@ -78,11 +78,12 @@ func main() {
 		out      = flag.String("out", "", "also write the table to this file")
 		quick    = flag.Bool("quick", false, "skip the 1M-element formatting runs")
 		fmtRuns  = flag.Int("format-runs", 20, "calls of each 100,000-element format command (bridge vs Python module)")
+		onlyCl   = flag.Bool("cluster-only", false, "only the measurements with a cluster (vs the real ceph-mgr, the bridge)")
 	)
 	flag.Parse()
 	t := &table{}
 	fmt.Fprintln(os.Stderr, "benchtable: measuring (progress below, table at the end)")
-	if err := run(t, *goBin, *cluster, *serialN, *procRuns, *quick, *fmtRuns); err != nil {
+	if err := run(t, *goBin, *cluster, *serialN, *procRuns, *quick, *fmtRuns, *onlyCl); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
 	}
@@ -103,12 +104,14 @@ func cpus() int {
 	return bytes.Count(b, []byte("\nprocessor")) + 1
 }
 
-func run(t *table, goBin, cluster string, n, runs int, quick bool, fmtRuns int) error {
-	if err := roundTrips(t, n); err != nil {
-		return err
+func run(t *table, goBin, cluster string, n, runs int, quick bool, fmtRuns int, clusterOnly bool) error {
+	if !clusterOnly {
+		if err := roundTrips(t, n); err != nil {
+			return err
+		}
+		dispatch(t)
+		formatting(t, quick)
 	}
-	dispatch(t)
-	formatting(t, quick)
 	dir, err := os.MkdirTemp("", "gmbench")
 	if err != nil {
 		return err
@@ -122,8 +125,10 @@ func run(t *table, goBin, cluster string, n, runs int, quick bool, fmtRuns int) 
 		return err
 	}
 	defer d.stop()
-	if err := processes(t, d, dir, runs); err != nil {
-		return err
+	if !clusterOnly {
+		if err := processes(t, d, dir, runs); err != nil {
+			return err
+		}
 	}
 	return realMgr(t, d, dir, cluster, fmtRuns)
 }
