@@ -3,7 +3,9 @@ package bridge
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -294,11 +296,51 @@ func (c mgrCluster) Get(ctx context.Context, name string) (any, error) {
 	return v, nil
 }
 
-// commandReply is a command's result on the wire.
+// commandReply is a command's result on the wire: stdout in base64, or
+// (raw_stdout) the reply's raw bytes.
 type commandReply struct {
 	Retval int    `json:"retval"`
 	Stdout string `json:"stdout_b64"`
 	Stderr string `json:"stderr"`
+
+	raw []byte
+}
+
+func (r *commandReply) setRaw(b []byte) { r.raw = b }
+
+// featureRawStdout is the hello feature of a shim that takes a command's
+// stdout as raw bytes after the reply's frame (PROTOCOL.md).
+const featureRawStdout = "raw_stdout"
+
+// rawStdoutMin is the smallest stdout sent raw to a shim that takes it:
+// below it, base64 in the frame costs less than a second read.
+const rawStdoutMin = 64 << 10
+
+// encodeRawCommandReply is res as a reply whose stdout follows its frame
+// raw (for a shim with the raw_stdout feature): no base64 on either side.
+func encodeRawCommandReply(res objectformat.Result) rawReply {
+	stderr, _ := json.Marshal(res.Stderr) // a string always encodes
+	b := make([]byte, 0, 32+len(stderr))
+	b = append(b, `{"retval":`...)
+	b = strconv.AppendInt(b, int64(res.Retval), 10)
+	b = append(b, `,"stderr":`...)
+	b = append(b, stderr...)
+	return rawReply{ok: append(b, '}'), data: res.Stdout}
+}
+
+// encodeCommandReply is res as a commandReply's JSON, its stdout encoded
+// straight into it (json.Marshal would scan the base64 text for escapes
+// once more).
+func encodeCommandReply(res objectformat.Result) preencoded {
+	stderr, _ := json.Marshal(res.Stderr) // a string always encodes
+	b := make([]byte, 0, 40+base64.StdEncoding.EncodedLen(len(res.Stdout))+len(stderr))
+	b = append(b, `{"retval":`...)
+	b = strconv.AppendInt(b, int64(res.Retval), 10)
+	b = append(b, `,"stdout_b64":"`...)
+	b = base64.StdEncoding.AppendEncode(b, res.Stdout)
+	b = append(b, `","stderr":`...)
+	b = append(b, stderr...)
+	return append(b, '}')
 }
 
 func (c mgrCluster) Command(ctx context.Context, t module.Target, cmd map[string]any, inbuf []byte) objectformat.Result {

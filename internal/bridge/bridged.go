@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -310,6 +311,8 @@ type hello struct {
 	// Role is "standby" for the shim of a module's standby variant (which
 	// cannot list its store: Store is empty and keys are read one by one).
 	Role string `json:"role"`
+	// Features are the protocol extensions the shim takes (raw_stdout).
+	Features []string `json:"features"`
 }
 
 // standby reports whether h is a standby shim's hello; an unknown role is
@@ -330,11 +333,11 @@ func (h hello) standby() (bool, error) {
 func (s *server) serveConn(ctx context.Context, c net.Conn) {
 	var mu sync.Mutex
 	var name string // set once hello has succeeded
-	var standby bool
+	var standby, rawStdout bool
 	var p *peer
 	p = newPeer(c, func(ctx context.Context, op string, args json.RawMessage) (any, error) {
 		mu.Lock()
-		attached, isStandby := name, standby
+		attached, isStandby, raw := name, standby, rawStdout
 		mu.Unlock()
 		if op == "hello" { // on the ordered lane: one at a time
 			var h hello
@@ -348,7 +351,7 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 				return nil, err
 			}
 			mu.Lock()
-			name = h.GoName
+			name, rawStdout = h.GoName, slices.Contains(h.Features, featureRawStdout)
 			standby, _ = h.standby()
 			mu.Unlock()
 			return map[string]any{}, nil
@@ -356,7 +359,7 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 		if attached == "" {
 			return nil, objectformat.NewErrorResponseCode("gomgr bridge: "+op+" before hello", -int(syscall.EINVAL))
 		}
-		return s.handle(ctx, p, attached, isStandby, op, args)
+		return s.handle(ctx, p, attached, isStandby, raw, op, args)
 	})
 	if !s.track(p, true) {
 		return
@@ -543,8 +546,9 @@ func (s *server) detach(name string, p *peer) {
 }
 
 // handle serves a request of p, the shim of module name (a standby one's
-// if standby), after its hello.
-func (s *server) handle(ctx context.Context, p *peer, name string, standby bool, op string, args json.RawMessage) (any, error) {
+// if standby), after its hello; rawStdout says whether the shim takes a
+// command's stdout raw.
+func (s *server) handle(ctx context.Context, p *peer, name string, standby, rawStdout bool, op string, args json.RawMessage) (any, error) {
 	switch op {
 	case "command":
 		if standby {
@@ -564,7 +568,10 @@ func (s *server) handle(ctx context.Context, p *peer, name string, standby bool,
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		defer cancel()
 		res := s.m.Dispatch(ctx, clicommand.Call{Cmd: a.Cmd, Inbuf: inbuf, Perm: "rw"})
-		return commandReply{Retval: res.Retval, Stdout: base64.StdEncoding.EncodeToString(res.Stdout), Stderr: res.Stderr}, nil
+		if rawStdout && len(res.Stdout) >= rawStdoutMin {
+			return encodeRawCommandReply(res), nil
+		}
+		return encodeCommandReply(res), nil
 	case "notify":
 		var a struct{ Type, ID string }
 		if err := json.Unmarshal(args, &a); err != nil {

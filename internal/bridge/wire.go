@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -20,7 +21,9 @@ import (
 const maxFrame = 64 << 20
 
 // message is one frame: a request (ID, Op, Args; ID 0 for one-way), or a
-// reply to request Re (OK, or Err).
+// reply to request Re (OK, or Err). A message may carry raw bytes (data):
+// Raw says how many follow its frame on the stream (PROTOCOL.md, the
+// raw_stdout feature).
 type message struct {
 	ID   int64           `json:"id,omitempty"`
 	Op   string          `json:"op,omitempty"`
@@ -28,7 +31,20 @@ type message struct {
 	Re   int64           `json:"re,omitempty"`
 	OK   json.RawMessage `json:"ok,omitempty"`
 	Err  *wireError      `json:"err,omitempty"`
+	Raw  int             `json:"raw,omitempty"`
+
+	data []byte // the Raw bytes
 }
+
+// rawReply is a handler's result that carries raw bytes after its frame:
+// OK (encoded by this package) and the data.
+type rawReply struct {
+	ok   preencoded
+	data []byte
+}
+
+// rawReceiver is a call's result that takes the raw bytes of its reply.
+type rawReceiver interface{ setRaw([]byte) }
 
 // wireError is a failed request: a negative errno and a message.
 type wireError struct {
@@ -60,13 +76,82 @@ type peer struct {
 	closed  bool
 	done    chan struct{}
 
-	// sem bounds the requests of the other side being served at once.
-	sem chan struct{}
+	// maxWorkers bounds the requests of the other side being served at
+	// once.
+	maxWorkers int
 }
 
 func newPeer(c net.Conn, handle handlerFunc) *peer {
 	return &peer{c: c, r: bufio.NewReaderSize(c, 64<<10), handle: handle, pending: map[int64]chan message{},
-		done: make(chan struct{}), sem: make(chan struct{}, 32)}
+		done: make(chan struct{}), maxWorkers: 32}
+}
+
+// preencoded is a handler's result already encoded as JSON by this
+// package (so valid and compact): the reply carries it as it is.
+type preencoded []byte
+
+// encodeFrame is m as one frame: its length, then m as JSON (the fields
+// of message, omitempty). Args and OK are JSON this package encoded
+// (json.Marshal, preencoded), copied as they are: json.Marshal of a
+// RawMessage would validate and compact it again, a second pass over
+// every byte of a large reply.
+func encodeFrame(m message) ([]byte, error) {
+	b := make([]byte, 4, 4+64+len(m.Op)+len(m.Args)+len(m.OK))
+	b = append(b, '{')
+	field := func(name string) {
+		if len(b) > 5 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, '"', ':')
+	}
+	if m.ID != 0 {
+		field("id")
+		b = strconv.AppendInt(b, m.ID, 10)
+	}
+	if m.Op != "" {
+		op, err := json.Marshal(m.Op)
+		if err != nil {
+			return nil, err
+		}
+		field("op")
+		b = append(b, op...)
+	}
+	if len(m.Args) > 0 {
+		field("args")
+		b = append(b, m.Args...)
+	}
+	if m.Re != 0 {
+		field("re")
+		b = strconv.AppendInt(b, m.Re, 10)
+	}
+	if len(m.OK) > 0 {
+		field("ok")
+		b = append(b, m.OK...)
+	}
+	if m.Err != nil {
+		e, err := json.Marshal(m.Err)
+		if err != nil {
+			return nil, err
+		}
+		field("err")
+		b = append(b, e...)
+	}
+	if len(m.data) > 0 {
+		if len(m.data) > maxFrame {
+			return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: %d raw bytes are over the %d byte limit", len(m.data), maxFrame), -int(syscall.E2BIG))
+		}
+		field("raw")
+		b = strconv.AppendInt(b, int64(len(m.data)), 10)
+	}
+	b = append(b, '}')
+	n := len(b) - 4
+	if n > maxFrame {
+		return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: a message of %d bytes is over the %d byte limit", n, maxFrame), -int(syscall.E2BIG))
+	}
+	binary.BigEndian.PutUint32(b, uint32(n))
+	return b, nil
 }
 
 // readFrame reads one message.
@@ -87,6 +172,15 @@ func (p *peer) readFrame() (message, error) {
 	if err := json.Unmarshal(buf, &m); err != nil {
 		return message{}, fmt.Errorf("gomgr bridge: a bad frame: %w", err)
 	}
+	if m.Raw < 0 || m.Raw > maxFrame {
+		return message{}, fmt.Errorf("gomgr bridge: a frame with %d raw bytes (the limit is %d)", m.Raw, maxFrame)
+	}
+	if m.Raw > 0 {
+		m.data = make([]byte, m.Raw)
+		if _, err := io.ReadFull(p.r, m.data); err != nil {
+			return message{}, err
+		}
+	}
 	return m, nil
 }
 
@@ -96,20 +190,20 @@ func (p *peer) write(m message) error { return p.writeBy(m, time.Now().Add(write
 // writeBy sends one message; a write not done by deadline drops the
 // connection (its peer does not read).
 func (p *peer) writeBy(m message, deadline time.Time) error {
-	b, err := json.Marshal(m)
+	frame, err := encodeFrame(m)
 	if err != nil {
 		return err
 	}
-	if len(b) > maxFrame {
-		return objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: a message of %d bytes is over the %d byte limit", len(b), maxFrame), -int(syscall.E2BIG))
-	}
-	frame := make([]byte, 4+len(b))
-	binary.BigEndian.PutUint32(frame, uint32(len(b)))
-	copy(frame[4:], b)
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	_ = p.c.SetWriteDeadline(deadline)
-	if _, err = p.c.Write(frame); err != nil {
+	if len(m.data) > 0 {
+		bufs := net.Buffers{frame, m.data} // one writev, no copy of the data
+		_, err = bufs.WriteTo(p.c)
+	} else {
+		_, err = p.c.Write(frame)
+	}
+	if err != nil {
 		p.close() // a peer that does not read is gone: nothing waits on it
 	}
 	return err
@@ -122,7 +216,7 @@ const writeTimeout = 30 * time.Second
 // ordered reports whether a request is handled in arrival order, on the
 // connection's one ordered lane: hello (everything else waits for it) and
 // the one-way messages (config changes must apply in order). Requests with
-// a reply run concurrently, at most cap(sem) at once.
+// a reply run concurrently, at most maxWorkers at once.
 func ordered(m message) bool { return m.ID == 0 || m.Op == "hello" }
 
 // maxOrdered bounds the ordered lane's queue; a peer that floods it is
@@ -133,11 +227,15 @@ const maxOrdered = 1024
 // callers, requests to handle. The reader never blocks on a handler: a
 // request past the concurrency limit is answered -EBUSY at once. Handlers
 // get a context that ends with the connection, and run returns only once
-// they all have.
+// they all have. Requests run on worker goroutines that stay for the
+// connection (started as needed, up to maxWorkers), whose stacks have
+// grown once: a goroutine per request would grow a new stack each time.
 func (p *peer) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var handlers sync.WaitGroup
 	lane := make(chan message, maxOrdered)
+	work := make(chan message) // unbuffered: taken only by an idle worker
+	workers := 0
 	handlers.Add(1)
 	go func() {
 		defer handlers.Done()
@@ -149,6 +247,7 @@ func (p *peer) run(ctx context.Context) error {
 		p.close()
 		cancel()
 		close(lane)
+		close(work)
 		handlers.Wait()
 	}()
 	for {
@@ -176,18 +275,24 @@ func (p *peer) run(ctx context.Context) error {
 			}
 		default:
 			select {
-			case p.sem <- struct{}{}:
-				handlers.Add(1)
-				go func(m message) {
-					defer handlers.Done()
-					defer func() { <-p.sem }()
-					p.answer(ctx, m)
-				}(m)
+			case work <- m:
 			default:
+				if workers < p.maxWorkers {
+					workers++
+					handlers.Add(1)
+					go func(m message) {
+						defer handlers.Done()
+						p.answer(ctx, m)
+						for m := range work {
+							p.answer(ctx, m)
+						}
+					}(m)
+					break
+				}
 				handlers.Add(1)
 				go func(id int64) { // a write may block: not on the reader
 					defer handlers.Done()
-					_ = p.write(message{Re: id, Err: &wireError{Errno: -int(syscall.EBUSY), Msg: fmt.Sprintf("gomgr bridge: more than %d requests at once", cap(p.sem))}})
+					_ = p.write(message{Re: id, Err: &wireError{Errno: -int(syscall.EBUSY), Msg: fmt.Sprintf("gomgr bridge: more than %d requests at once", p.maxWorkers)}})
 				}(m.ID)
 			}
 		}
@@ -201,7 +306,11 @@ func (p *peer) answer(ctx context.Context, m message) {
 		return
 	}
 	reply := message{Re: m.ID}
-	if err != nil {
+	if raw, ok := res.(preencoded); ok && err == nil {
+		reply.OK = json.RawMessage(raw)
+	} else if r, ok := res.(rawReply); ok && err == nil {
+		reply.OK, reply.data = json.RawMessage(r.ok), r.data
+	} else if err != nil {
 		reply.Err = &wireError{Errno: objectformat.ErrnoOf(err), Msg: err.Error()}
 	} else if reply.OK, err = json.Marshal(res); err != nil {
 		reply.OK, reply.Err = nil, &wireError{Errno: -int(syscall.EIO), Msg: err.Error()}
@@ -251,6 +360,9 @@ func (p *peer) call(ctx context.Context, op string, args, out any) error {
 	case m := <-ch:
 		if m.Err != nil {
 			return m.Err
+		}
+		if r, ok := out.(rawReceiver); ok && m.data != nil {
+			r.setRaw(m.data)
 		}
 		if out == nil || len(m.OK) == 0 {
 			return nil

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gomgr/gomgr/internal/testutil"
+	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
 // TestPythonShim runs the shim's own tests (python3, a stand-in
@@ -95,4 +97,63 @@ func TestReadFrameRefusesOversized(t *testing.T) {
 	go func() { b.Write([]byte{0x04, 0x00, 0x00, 0x01}); b.Close() }()
 	_, err := newPeer(a, nil).readFrame()
 	require.ErrorContains(t, err, "the limit is 67108864")
+}
+
+// TestEncodeFrameIsJSONMarshal: the frames written by hand are the bytes
+// json.Marshal made of the same messages, and a command's reply the JSON
+// of its commandReply.
+func TestEncodeFrameIsJSONMarshal(t *testing.T) {
+	for _, m := range []message{
+		{ID: 7, Op: "command", Args: json.RawMessage(`{"cmd":{"prefix":"hello"},"inbuf_b64":""}`)},
+		{ID: 1, Op: "a<b>&\"c\"\u2028"},
+		{Op: "notify", Args: json.RawMessage(`{"type":"osd_map","id":""}`)},
+		{Re: 3, OK: json.RawMessage(`{"n":1}`)},
+		{Re: 4, Err: &wireError{Errno: -2, Msg: "no <such> thing\n"}},
+		{Re: 5},
+		{},
+	} {
+		want, err := json.Marshal(m)
+		require.NoError(t, err)
+		got, err := encodeFrame(m)
+		require.NoError(t, err)
+		assert.Equal(t, frame(want), got)
+	}
+	for _, r := range []objectformat.Result{
+		{},
+		{Retval: -22, Stderr: "bad <thing> \"x\"\n\x01"},
+		{Retval: 0, Stdout: []byte("Hello, Bob!\n\xff\x00")},
+	} {
+		want, err := json.Marshal(commandReply{Retval: r.Retval, Stdout: base64.StdEncoding.EncodeToString(r.Stdout), Stderr: r.Stderr})
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(encodeCommandReply(r)))
+	}
+	_, err := encodeFrame(message{Re: 1, OK: make(json.RawMessage, maxFrame)})
+	require.Error(t, err, "over the frame limit")
+}
+
+// TestRawBytesFollowTheFrame: a message's raw bytes are written after its
+// frame and read back with it, the stream in step after them.
+func TestRawBytesFollowTheFrame(t *testing.T) {
+	a, b := unixPair(t)
+	pa := newPeer(a, func(_ context.Context, op string, _ json.RawMessage) (any, error) {
+		if op == "raw" {
+			return rawReply{ok: preencoded(`{"n":1}`), data: []byte("\x00raw\xff")}, nil
+		}
+		return map[string]int{"n": 2}, nil
+	})
+	pb := newPeer(b, func(context.Context, string, json.RawMessage) (any, error) { return nil, nil })
+	ctx := context.Background()
+	go pa.run(ctx)
+	go pb.run(ctx)
+	for i := 0; i < 2; i++ {
+		var r commandReply
+		require.NoError(t, pb.call(ctx, "raw", nil, &r))
+		assert.Equal(t, []byte("\x00raw\xff"), r.raw)
+		var n struct{ N int }
+		require.NoError(t, pb.call(ctx, "plain", nil, &n))
+		assert.Equal(t, 2, n.N)
+	}
+	f, err := encodeFrame(message{Re: 1, OK: json.RawMessage(`{}`), data: []byte("abc")})
+	require.NoError(t, err)
+	assert.Equal(t, frame([]byte(`{"re":1,"ok":{},"raw":3}`)), f, "the frame says how many raw bytes follow")
 }

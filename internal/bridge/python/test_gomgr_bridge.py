@@ -270,10 +270,11 @@ RENAMES = [('mgr self-test', 'mgr goselftest')]
 # ---------------------------------------------------------------------------
 # The fake Go side
 
-def send_frame(sock, lock, msg):
+def send_frame(sock, lock, msg, raw=None):
+    """msg as a frame, then raw (msg says "raw": its length)."""
     body = json.dumps(msg).encode('utf-8')
     with lock:
-        sock.sendall(struct.pack('>I', len(body)) + body)
+        sock.sendall(struct.pack('>I', len(body)) + body + (raw or b''))
 
 
 def recv_exact(sock, n):
@@ -407,12 +408,15 @@ class FakeGo(object):
             res = ('ok', {})
         else:
             res = ('err', -95, 'unknown op ' + op)
+        raw = None
         if res[0] == 'ok':
             reply = {'re': msg['id'], 'ok': res[1]}
+        elif res[0] == 'raw':  # ('raw', ok, raw bytes): the raw_stdout feature
+            reply, raw = {'re': msg['id'], 'ok': res[1], 'raw': len(res[2])}, res[2]
         else:
             reply = {'re': msg['id'], 'err': {'errno': res[1], 'msg': res[2]}}
         try:
-            send_frame(c.sock, c.lock, reply)
+            send_frame(c.sock, c.lock, reply, raw)
         except OSError:
             pass
 
@@ -663,6 +667,7 @@ class BridgeTest(unittest.TestCase):
         self.assertEqual(args['go_name'], 'selftest')
         self.assertEqual(args['mgr_id'], 'x')
         self.assertEqual(args['renames'], [['mgr self-test', 'mgr goselftest']])
+        self.assertEqual(args['features'], ['raw_stdout'])
         self.assertEqual(args['options'], {'count': '7', 'flag': 'true', 'place': None, 'log_level': None,
                                            'log_to_file': None, 'log_to_cluster': None,
                                            'log_to_cluster_level': None})
@@ -741,9 +746,62 @@ class BridgeTest(unittest.TestCase):
         fake.stop()
         wait_for(lambda: any('is down' in m for _, m in mod.records), what='the down logged')
 
+    def test_serve_waits_for_running_calls(self):
+        # The mgr frees the module's object once serve() returns: a call of
+        # the Go side still running on it is waited for.
+        fake = self.fake()
+        mod = self.module()
+        entered, ended = threading.Event(), threading.Event()
+
+        def mon_handler(cmd, inbuf):
+            entered.set()
+            time.sleep(0.5)
+            ended.set()
+            return (0, '', '')
+        mod.mon_handler = mon_handler
+        t = threading.Thread(target=mod.serve, daemon=True)
+        t.start()
+        fake.expect('hello')
+        self.connected(mod)
+        fake.send('mon_command', {'cmd': {'prefix': 'slow'}, 'inbuf_b64': ''})
+        self.assertTrue(entered.wait(5))
+        mod.shutdown()
+        t.join(5)
+        self.assertFalse(t.is_alive())
+        self.assertTrue(ended.is_set(), 'serve() returned while a call of the Go side still ran')
+
     def test_no_standby_variant(self):
         self.fake()
         self.assertIsNone(gomgr_bridge.module_classes(self.binary('exit 1'), 'selftest', RENAMES)[1])
+
+    def test_raw_stdout(self):
+        big = b'\x00\xff ' + 'é'.encode('utf-8') + b'x' * (3 << 20)
+
+        def on_command(args):
+            prefix = args['cmd']['prefix']
+            if prefix == 'mgr self-test run':
+                return ('raw', {'retval': 0, 'stderr': 'raw'}, big)
+            if prefix == 'mgr self-test slow':
+                return ('raw', {'retval': 1, 'stderr': ''}, b'')
+            return ('ok', {'retval': 0, 'stdout_b64': b64('small'), 'stderr': 'b64'})
+
+        fake = self.fake(on_command=on_command)
+        mod = self.module()
+        self.serve(mod)
+        fake.expect('hello')
+        self.connected(mod)
+        for _ in range(2):  # the stream stays in step after raw bytes
+            self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'}),
+                             (0, big.decode('utf-8', 'replace'), 'raw'))
+            self.assertEqual(mod.handle_command('', {'prefix': 'greet'}), (0, 'small', 'b64'))
+            self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest slow'}), (1, '', ''))
+        mod.data['osd_map'] = {'epoch': 3}
+        self.assertEqual(fake.request('get', {'name': 'osd_map'}), {'re': fake.next_id, 'ok': {'epoch': 3}})
+
+        # A bad raw length is a protocol error: the connection goes.
+        conn = fake.conn()
+        send_frame(conn.sock, conn.lock, {'re': 999, 'ok': {}, 'raw': -1})
+        wait_for(lambda: mod._gomgr.conn is None or mod._gomgr.conn.closed, what='the shim to drop the connection')
 
     def test_go_requests(self):
         fake = self.fake()

@@ -12,7 +12,11 @@
 //     enabled;
 //   - with a Ceph cluster (started here unless -cluster=none), command
 //     throughput of the real ceph-mgr (a Python command over librados)
-//     against the gomgr daemon.
+//     against the gomgr daemon;
+//   - in that cluster, if started here, Go modules bridged into the real
+//     ceph-mgr (benchmgr's hello and gobench) against the Python module
+//     pybench in the same mgr: the hello round trip with 1 and 16
+//     clients, and a command formatting a 100,000-element result.
 package main
 
 import (
@@ -73,11 +77,13 @@ func main() {
 		procRuns = flag.Int("runs", 20, "runs of each whole-process command")
 		out      = flag.String("out", "", "also write the table to this file")
 		quick    = flag.Bool("quick", false, "skip the 1M-element formatting runs")
+		fmtRuns  = flag.Int("format-runs", 20, "calls of each 100,000-element format command (bridge vs Python module)")
+		onlyCl   = flag.Bool("cluster-only", false, "only the measurements with a cluster (vs the real ceph-mgr, the bridge)")
 	)
 	flag.Parse()
 	t := &table{}
 	fmt.Fprintln(os.Stderr, "benchtable: measuring (progress below, table at the end)")
-	if err := run(t, *goBin, *cluster, *serialN, *procRuns, *quick); err != nil {
+	if err := run(t, *goBin, *cluster, *serialN, *procRuns, *quick, *fmtRuns, *onlyCl); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
 	}
@@ -98,12 +104,14 @@ func cpus() int {
 	return bytes.Count(b, []byte("\nprocessor")) + 1
 }
 
-func run(t *table, goBin, cluster string, n, runs int, quick bool) error {
-	if err := roundTrips(t, n); err != nil {
-		return err
+func run(t *table, goBin, cluster string, n, runs int, quick bool, fmtRuns int, clusterOnly bool) error {
+	if !clusterOnly {
+		if err := roundTrips(t, n); err != nil {
+			return err
+		}
+		dispatch(t)
+		formatting(t, quick)
 	}
-	dispatch(t)
-	formatting(t, quick)
 	dir, err := os.MkdirTemp("", "gmbench")
 	if err != nil {
 		return err
@@ -117,10 +125,12 @@ func run(t *table, goBin, cluster string, n, runs int, quick bool) error {
 		return err
 	}
 	defer d.stop()
-	if err := processes(t, d, dir, runs); err != nil {
-		return err
+	if !clusterOnly {
+		if err := processes(t, d, dir, runs); err != nil {
+			return err
+		}
 	}
-	return realMgr(t, d, dir, cluster)
+	return realMgr(t, d, dir, cluster, fmtRuns)
 }
 
 // roundTrips: daemon vs the echo floor, 1, 16 and 64 clients.
@@ -228,7 +238,7 @@ func stdlibJSON(n int) func(b *testing.B) {
 }
 
 func build(goBin, dir string) error {
-	cmd := exec.Command(goBin, "build", "-o", dir+"/", "./cmd/ceph-mgr", "./cmd/mgrctl")
+	cmd := exec.Command(goBin, "build", "-o", dir+"/", "./cmd/ceph-mgr", "./cmd/mgrctl", "./internal/bench/cmd/benchmgr")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("build the binaries: %w", err)
@@ -367,49 +377,88 @@ func memory(pid int) (rss, hwm float64) {
 	return rss, hwm
 }
 
-// realMgr compares command throughput with the real ceph-mgr.
-func realMgr(t *table, d *proc, dir, cluster string) error {
+// notBridged adds the bridge section's rows, not measured, and why.
+func notBridged(t *table, why string) {
+	t.add(row{"bridge vs Python module", "`hello` round trip and throughput, Go bridged vs Python `pybench hello`", "", "", "", "≤ 1.3x", "not measured (" + why + ")"})
+	t.add(row{"bridge vs Python module", "a 100,000-element result as JSON, Go `gobench format` bridged vs Python `pybench format`", "", "", "", "≥ 5x faster", "not measured (" + why + ")"})
+}
+
+// realMgr compares command throughput with the real ceph-mgr and, in a
+// cluster started here, the bridge section (bridge.go): one cluster for
+// both, its mgr's module path extended with benchmgr's bridge and pybench.
+func realMgr(t *table, d *proc, dir, cluster string, fmtRuns int) error {
 	conf := cluster
 	if cluster == "none" {
 		t.add(row{"vs real ceph-mgr", "command throughput", "", "", "", "≥ 10x", "not measured (-cluster=none)"})
+		notBridged(t, "-cluster=none")
 		return nil
 	}
+	bridged := cluster == "auto"
 	if cluster == "auto" {
 		if _, err := exec.LookPath("ceph-mon"); err != nil {
 			t.add(row{"vs real ceph-mgr", "command throughput", "", "", "", "≥ 10x", "not measured (Ceph not installed)"})
+			notBridged(t, "Ceph not installed")
 			return nil
+		}
+		modules, err := installBridge(dir)
+		if err != nil {
+			return err
 		}
 		cdir := filepath.Join(dir, "cluster")
 		fmt.Fprintln(os.Stderr, "  starting a throwaway Ceph cluster (scripts/ceph-cluster.sh)...")
-		out, err := exec.Command("scripts/ceph-cluster.sh", "start", cdir).Output()
-		if err != nil {
+		start := exec.Command("scripts/ceph-cluster.sh", "start", cdir)
+		start.Env = append(os.Environ(), "CEPH_CLUSTER_MGR_MODULES="+modules)
+		start.Stderr = os.Stderr
+		if _, err := start.Output(); err != nil {
+			_ = exec.Command("scripts/ceph-cluster.sh", "destroy", cdir).Run()
 			return fmt.Errorf("start a cluster: %w", err)
 		}
-		defer exec.Command("scripts/ceph-cluster.sh", "destroy", cdir).Run()
+		defer func() {
+			if out, err := exec.Command("scripts/ceph-cluster.sh", "destroy", cdir).CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "benchtable: destroy the cluster in %s: %v %s\n", cdir, err, out)
+			}
+		}()
 		conf = filepath.Join(cdir, "ceph.conf")
-		_ = out
+	} else {
+		notBridged(t, "-cluster="+cluster+": needs the cluster benchtable starts")
 	}
 	ctx := context.Background()
-	conn, err := cephrados.Connect(ctx, clusterbackend.DialOptions{Conf: conf, Name: "client.admin", OpTimeout: 30 * time.Second, MountTimeout: 10 * time.Second})
+	dial := func() (*cephrados.Conn, error) {
+		conn, err := cephrados.Connect(ctx, clusterbackend.DialOptions{Conf: conf, Name: "client.admin", OpTimeout: 30 * time.Second, MountTimeout: 10 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s: %w", conf, err)
+		}
+		return conn, nil
+	}
+	conn, err := dial()
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", conf, err)
+		return err
+	}
+	modules := []string{"selftest"}
+	ready := [][]string{{"mgr", "self-test", "python-version"}}
+	if bridged {
+		modules = append(modules, bridgeModules...)
+		ready = append(ready, []string{"hello"}, []string{"pybench", "hello"}, []string{"gobench", "format", "1"}, []string{"pybench", "format", "1"})
+	}
+	for _, m := range modules {
+		enable, _ := json.Marshal(map[string]any{"prefix": "mgr module enable", "module": m})
+		if _, outs, err := conn.MonCommand(enable, nil); err != nil {
+			conn.Close()
+			return fmt.Errorf("enable %s on the real mgr: %v %s", m, err, outs)
+		}
+	}
+	conn.Close()
+	fmt.Fprintf(os.Stderr, "  enabled %s in the real ceph-mgr; waiting for it to respawn...\n", strings.Join(modules, ", "))
+	if err := waitForCommands(conf, ready, 180*time.Second); err != nil { // the real mgr restarts when the module set changes
+		return err
+	}
+	// A connection of its own for the measurements, opened once the mgr
+	// has settled.
+	if conn, err = dial(); err != nil {
+		return err
 	}
 	defer conn.Close()
-	enable, _ := json.Marshal(map[string]any{"prefix": "mgr module enable", "module": "selftest"})
-	if _, outs, err := conn.MonCommand(enable, nil); err != nil {
-		return fmt.Errorf("enable selftest on the real mgr: %v %s", err, outs)
-	}
 	pyCmd, _ := json.Marshal(map[string]any{"prefix": "mgr self-test python-version"})
-	deadline := time.Now().Add(90 * time.Second)
-	for { // the real mgr restarts when the module set changes
-		if _, _, err := conn.MgrCommand(pyCmd, nil); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the real mgr does not answer mgr self-test python-version")
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 	for _, conc := range []int{1, 16} {
 		total := 500 * conc
 		if conc == 1 {
@@ -432,6 +481,9 @@ func realMgr(t *table, d *proc, dir, cluster string) error {
 		}
 		t.add(row{"vs real ceph-mgr", "command throughput, " + clients + ": gomgr `hello` vs Python `mgr self-test python-version` over librados",
 			rate(ours.OpsPerSec()), rate(theirs.OpsPerSec()) + " (ceph-mgr 16.2)", fmt.Sprintf("%.0fx", ratio), "≥ 10x", verdict(ratio >= 10)})
+	}
+	if bridged {
+		return bridgedVsPython(t, conn, fmtRuns)
 	}
 	return nil
 }

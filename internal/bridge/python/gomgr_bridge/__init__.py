@@ -28,6 +28,7 @@ import errno
 import fcntl
 import json
 import os
+import select
 import socket
 import stat
 import struct
@@ -58,6 +59,10 @@ MAX_WORKERS = 16              # threads running the Go side's calls
 WORKER_IDLE = 10.0            # an idle worker thread exits after this
 MAX_QUEUED_ONEWAY = 1000      # notify/config messages queued, then dropped
 OPTION_POLL = 5.0             # a standby shim's look at its options
+
+# The protocol extensions this shim takes (hello's "features"):
+# raw_stdout: a command's stdout as raw bytes after the reply's frame.
+FEATURES = ['raw_stdout']
 
 HEALTH_CHECK = 'MGR_MODULE_ERROR'  # as the real mgr names a failed module's
 SOCKET_NAME = 'bridge.sock'
@@ -155,10 +160,13 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
+# One encoder for every frame (json.dumps with options builds one per call).
+_ENCODER = json.JSONEncoder(default=_json_default, allow_nan=False, separators=(',', ':'))
+
+
 def encode_frame(msg: Dict[str, Any]) -> bytes:
     """msg as one frame: 4-byte big-endian length, then JSON."""
-    body = json.dumps(msg, default=_json_default, allow_nan=False,
-                      separators=(',', ':')).encode('utf-8')
+    body = _ENCODER.encode(msg).encode('utf-8')
     if len(body) > MAX_FRAME:
         raise BridgeError(-errno.EMSGSIZE, 'gomgr bridge: message of {} bytes is over the {} byte limit'.format(
             len(body), MAX_FRAME))
@@ -221,6 +229,7 @@ class _Pool:
         self._work = collections.deque()  # type: collections.deque
         self._idle = 0
         self._workers = 0
+        self._running = 0  # functions running now
         self._closed = False
 
     def submit(self, fn: Callable[[], None]) -> bool:
@@ -256,24 +265,63 @@ class _Pool:
                     self._workers -= 1
                     return
                 fn = self._work.popleft()
+                self._running += 1
             try:
                 fn()
             except Exception:  # fn reports its own errors
                 pass
+            finally:
+                with self._cv:
+                    self._running -= 1
+                    self._cv.notify_all()
+
+    def running(self) -> bool:
+        with self._cv:
+            return self._running > 0
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until no function runs (after close, none starts);
+        whether that happened within timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while self._running:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cv.wait(left)
+        return True
 
 
 class _Waiter:
-    __slots__ = ('event', 'reply')
+    """A request waiting for its reply: set() once (by the reader, or by
+    close), wait() by the caller. A lock held until set: lighter than an
+    Event, which builds a Condition and a lock per wait."""
+    __slots__ = ('_lock', 'reply')
 
     def __init__(self) -> None:
-        self.event = threading.Event()
+        self._lock = threading.Lock()
+        self._lock.acquire()
         self.reply = None  # type: Optional[Dict[str, Any]]
+
+    def set(self) -> None:
+        self._lock.release()
+
+    def wait(self, timeout: float) -> bool:
+        return self._lock.acquire(timeout=timeout)
+
+
+# Flags of a send that never blocks (Linux); without MSG_DONTWAIT every
+# frame goes through the writer thread.
+_SEND_NOW_FLAGS = getattr(socket, 'MSG_DONTWAIT', 0) | getattr(socket, 'MSG_NOSIGNAL', 0)
+_CAN_SEND_NOW = hasattr(socket, 'MSG_DONTWAIT') and hasattr(select, 'poll')
 
 
 class Connection:
     """One protocol connection: a reader thread taking frames, a writer
-    thread sending queued frames (so no caller blocks on the socket),
-    replies matched to waiting requests by "re", and the peer's requests
+    thread sending queued frames (so no caller blocks on the socket; when
+    nothing is queued the caller sends what the socket takes at once,
+    without blocking, and leaves only the rest to the writer), replies
+    matched to waiting requests by "re", and the peer's requests
     run by handler(op, args) in worker threads (one-way ones in order, in a
     thread of their own). When the connection breaks, every waiting request
     fails at once with -ENOTCONN and on_close() is called."""
@@ -288,6 +336,11 @@ class Connection:
         self._lock = threading.Condition()
         self._out = collections.deque()  # type: collections.deque  # (frame, droppable)
         self._queued_oneway = 0
+        self._writing = False  # the writer is sending a frame
+        self._poll = None  # type: Any
+        if _CAN_SEND_NOW:
+            self._poll = select.poll()
+            self._poll.register(sock.fileno(), select.POLLOUT)
         self._pending = {}  # type: Dict[int, _Waiter]
         self._next_id = 0
         self._closed = False
@@ -305,21 +358,54 @@ class Connection:
 
     # -- sending
 
+    def _send_now(self, frame: bytes) -> Any:
+        """With the lock held: send what the socket takes of frame now,
+        without blocking, if nothing is queued or being written (so frames
+        keep their order). The rest of the frame (None if all was sent),
+        for the writer."""
+        if self._poll is None or self._out or self._writing:
+            return frame
+        try:
+            if not self._poll.poll(0):
+                return frame
+            n = self._sock.send(frame, _SEND_NOW_FLAGS)
+        except (BlockingIOError, InterruptedError, socket.timeout):
+            return frame
+        except OSError:
+            return frame  # the writer meets the error and closes the connection
+        if n >= len(frame):
+            return None
+        return memoryview(frame)[n:]
+
+    def _queue(self, frame: bytes, droppable: bool) -> None:
+        """With the lock held: send frame now or queue it for the writer
+        (a frame begun here is finished, never dropped)."""
+        rest = self._send_now(frame)
+        if rest is None:
+            return
+        if rest is not frame:
+            droppable = False
+        elif droppable:
+            self._queued_oneway += 1
+        self._out.append((rest, droppable))
+        self._lock.notify_all()
+
     def _enqueue(self, frame: bytes, droppable: bool) -> bool:
         with self._lock:
             if self._closed:
                 return False
-            if droppable:
-                if self._queued_oneway >= MAX_QUEUED_ONEWAY:
-                    return False
-                self._queued_oneway += 1
-            self._out.append((frame, droppable))
-            self._lock.notify_all()
+            if droppable and self._queued_oneway >= MAX_QUEUED_ONEWAY:
+                return False
+            self._queue(frame, droppable)
         return True
 
     def request(self, op: str, args: Dict[str, Any], timeout: float) -> Any:
         """Send request op and wait (up to timeout) for its reply: its "ok"
         value, or BridgeError."""
+        return self.request_raw(op, args, timeout)[0]
+
+    def request_raw(self, op: str, args: Dict[str, Any], timeout: float) -> Tuple[Any, Optional[bytearray]]:
+        """request, and the raw bytes the reply carried (None if none)."""
         with self._lock:
             self._next_id += 1
             rid = self._next_id
@@ -329,16 +415,16 @@ class Connection:
             if self._closed:
                 raise BridgeError(-errno.ENOTCONN, 'gomgr bridge: not connected ({})'.format(self.reason))
             self._pending[rid] = w
-            self._out.append((frame, False))
-            self._lock.notify_all()
-        if not w.event.wait(timeout):
+            self._queue(frame, False)
+        if not w.wait(timeout):
             with self._lock:
                 self._pending.pop(rid, None)
             if w.reply is None:
                 raise BridgeError(-errno.ETIMEDOUT, 'gomgr bridge: no reply from the Go side')
         reply = w.reply or {}
         if 'err' not in reply:
-            return reply.get('ok')
+            raw = reply.get('raw')
+            return reply.get('ok'), raw if isinstance(raw, bytearray) else None
         err = reply.get('err')
         if not isinstance(err, dict):
             err = {}
@@ -365,15 +451,18 @@ class Connection:
                 frame, droppable = self._out.popleft()
                 if droppable:
                     self._queued_oneway -= 1
+                self._writing = True
             try:
                 self._sock.sendall(frame, getattr(socket, 'MSG_NOSIGNAL', 0))
             except OSError as e:
                 self.close('write: {}'.format(e))
                 return
+            with self._lock:
+                self._writing = False
 
     # -- receiving
 
-    def _recv_exact(self, n: int) -> Optional[bytes]:
+    def _recv_exact(self, n: int) -> Optional[bytearray]:
         buf = bytearray(n)
         view = memoryview(buf)
         got = 0
@@ -387,7 +476,7 @@ class Connection:
             if k == 0:
                 return None
             got += k
-        return bytes(buf)
+        return buf  # not copied into bytes: a large reply is decoded once
 
     def _read_loop(self) -> None:
         reason = 'connection closed by the Go side'
@@ -411,6 +500,15 @@ class Connection:
                 if not isinstance(msg, dict):
                     reason = 'protocol error: a message is not a JSON object'
                     break
+                raw = msg.get('raw')
+                if raw is not None:  # raw bytes follow the frame
+                    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0 or raw > MAX_FRAME:
+                        reason = 'protocol error: bad raw length {!r}'.format(raw)
+                        break
+                    data = self._recv_exact(raw) if raw else bytearray()
+                    if data is None:
+                        break
+                    msg['raw'] = data
                 self._dispatch(msg)
         except OSError as e:
             reason = 'read: {}'.format(e)
@@ -430,7 +528,7 @@ class Connection:
                 w = self._pending.pop(rid, None) if isinstance(rid, int) else None
             if w is not None:
                 w.reply = msg
-                w.event.set()
+                w.set()
             return
         op = msg.get('op')
         rid = msg.get('id', 0)
@@ -468,6 +566,18 @@ class Connection:
 
     # -- closing
 
+    def busy(self) -> bool:
+        """Whether a call of the Go side runs in a worker thread."""
+        return self._workers.running() or self._oneways.running()
+
+    def drain(self, timeout: float) -> bool:
+        """After close: wait for the Go side's calls still running in
+        worker threads (they use the module's mgr object, which the mgr
+        frees once serve() has returned); whether they ended in time."""
+        deadline = time.monotonic() + timeout
+        return (self._workers.drain(timeout) and
+                self._oneways.drain(max(0.0, deadline - time.monotonic())))
+
     def close(self, reason: str = 'closed') -> None:
         with self._lock:
             if self._closed:
@@ -487,7 +597,7 @@ class Connection:
         for w in pending:
             w.reply = {'err': {'errno': -errno.ENOTCONN,
                                'msg': 'gomgr bridge: connection to the Go side lost ({})'.format(reason)}}
-            w.event.set()
+            w.set()
         if self._on_close is not None:
             try:
                 self._on_close()
@@ -619,6 +729,7 @@ class _Bridged:
 
     def serve(self) -> None:
         st = self._gomgr_state()
+        opened = []  # type: List[Connection]
         first = True
         while not st.stop.is_set():
             if not first and st.stop.wait(RETRY_INTERVAL):
@@ -632,6 +743,7 @@ class _Bridged:
                     break
                 self._gomgr_set_down(st, str(e))
                 continue
+            opened = [c for c in opened if not c.closed or c.busy()] + [conn]
             with st.lock:
                 publish = not st.stopped
                 if publish:
@@ -656,6 +768,14 @@ class _Bridged:
                 break
             self._gomgr_set_down(st, 'connection lost: {}'.format(conn.reason))
         self._gomgr_reap(st)
+        # The mgr frees this module's object once serve() returns (a standby
+        # one's when its mgr becomes active): no call of the Go side may be
+        # left running on it.
+        deadline = time.monotonic() + SHUTDOWN_TIMEOUT
+        for c in opened:
+            c.close('serve ended')
+            if not c.drain(max(0.0, deadline - time.monotonic())):
+                self.log.warning('gomgr bridge: a call of the Go side still runs as serve() returns')
 
     def shutdown(self) -> None:
         st = self._gomgr_state()
@@ -739,7 +859,7 @@ class _Bridged:
         values, localized = self._gomgr_options()
         self._gomgr_sent_options = (values, localized)
         hello = {'module': self.module_name, 'go_name': self._gomgr_go_name, 'mgr_id': mgr_id,
-                 'renames': [[old, new] for old, new in self._gomgr_renames],
+                 'renames': [[old, new] for old, new in self._gomgr_renames], 'features': FEATURES,
                  'options': values, 'localized': localized}  # type: Dict[str, Any]
         if self._gomgr_standby:
             # A standby module cannot list its store: the Go side asks
@@ -1014,7 +1134,7 @@ def module_classes(binary: str, go_name: str,
             if isinstance(fwd.get('prefix'), str):
                 fwd['prefix'] = unrename_prefix(fwd['prefix'], renames)
             try:
-                ok = conn.request('command', {'cmd': fwd, 'inbuf_b64': b64e(inbuf)}, COMMAND_TIMEOUT)
+                ok, raw = conn.request_raw('command', {'cmd': fwd, 'inbuf_b64': b64e(inbuf)}, COMMAND_TIMEOUT)
             except BridgeError as e:
                 if e.errno == -errno.ENOTCONN:
                     return -errno.ENOTCONN, '', not_running(self)
@@ -1023,7 +1143,7 @@ def module_classes(binary: str, go_name: str,
                 retval = ok['retval']
                 if not isinstance(retval, int) or isinstance(retval, bool):
                     raise ValueError('retval is not an int')
-                out = b64d(ok.get('stdout_b64')).decode('utf-8', 'replace')
+                out = (raw if raw is not None else b64d(ok.get('stdout_b64'))).decode('utf-8', 'replace')
                 err = ok.get('stderr') or ''
                 return retval, out, err if isinstance(err, str) else str(err)
             except (KeyError, TypeError, ValueError, AttributeError, BridgeError) as e:
