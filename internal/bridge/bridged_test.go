@@ -232,10 +232,7 @@ func TestBridgedRunsStandbyVariants(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(dir, 0o700))
 	w := &watcher{seen: make(chan string, 1), down: make(chan struct{})}
-	reg := modhost.NewRegistry()
-	require.NoError(t, reg.Register(module.Info{Name: "pinger", New: func() module.Module { return &pinger{} },
-		Options: []module.Option{{Name: "place", Default: "nowhere"}},
-		Standby: func() module.StandbyModule { return w }}))
+	reg := standbyRegistry(t, w)
 	require.NoError(t, reg.Register(module.Info{Name: "failer", New: func() module.Module { return failer{} }}))
 	ctx := runBridged(t, dir, "y", reg)
 
@@ -293,6 +290,16 @@ func runBridged(t *testing.T, dir, id string, reg *modhost.Registry) context.Con
 		}
 	})
 	return ctx
+}
+
+// standbyRegistry holds pinger, with sm as its standby variant.
+func standbyRegistry(t *testing.T, sm module.StandbyModule) *modhost.Registry {
+	t.Helper()
+	reg := modhost.NewRegistry()
+	require.NoError(t, reg.Register(module.Info{Name: "pinger", New: func() module.Module { return &pinger{} },
+		Options: []module.Option{{Name: "place", Default: "nowhere"}},
+		Standby: func() module.StandbyModule { return sm }}))
+	return reg
 }
 
 // errnoOf is a wire error's errno (0 for none).

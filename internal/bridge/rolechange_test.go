@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/pkg/module"
 )
 
@@ -25,10 +24,7 @@ func TestStandbyAttachAsksNoMonMap(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(dir, 0o700))
 	w := &watcher{seen: make(chan string, 1), down: make(chan struct{})}
-	reg := modhost.NewRegistry()
-	require.NoError(t, reg.Register(module.Info{Name: "pinger", New: func() module.Module { return &pinger{} },
-		Options: []module.Option{{Name: "place", Default: "nowhere"}},
-		Standby: func() module.StandbyModule { return w }}))
+	reg := standbyRegistry(t, w)
 	ctx := runBridged(t, dir, "y", reg)
 	standby := dialShim(t, ctx, dir)
 	require.NoError(t, standby.p.call(ctx, "hello", hello{Module: "gopinger", GoName: "pinger", MgrID: "y", Role: "standby"}, nil))
@@ -68,10 +64,7 @@ func TestRoleSwitchStopsTheStandbyOnItsOwnShim(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(dir, 0o700))
 	sr := &shutdownReader{got: make(chan string, 1)}
-	reg := modhost.NewRegistry()
-	require.NoError(t, reg.Register(module.Info{Name: "pinger", New: func() module.Module { return &pinger{} },
-		Options: []module.Option{{Name: "place", Default: "nowhere"}},
-		Standby: func() module.StandbyModule { return sr }}))
+	reg := standbyRegistry(t, sr)
 	ctx := runBridged(t, dir, "y", reg)
 
 	standby := dialShim(t, ctx, dir)
