@@ -845,13 +845,16 @@ class _Bridged:
             localized = {}
         return values, localized
 
-    def _gomgr_send_options(self, conn: 'Connection') -> None:
+    def _gomgr_send_options(self, conn: 'Connection', always: bool = False) -> None:
+        """Send the options to the Go side: always (the mgr said they
+        changed), or when they differ from those sent last (a standby's
+        look)."""
         try:
             values, localized = self._gomgr_options()
         except Exception as e:
             self.log.warning('gomgr bridge: cannot read the options: %s', e)
             return
-        if (values, localized) != self._gomgr_sent_options:
+        if always or (values, localized) != self._gomgr_sent_options:
             if conn.oneway('config', {'options': values, 'localized': localized}):
                 self._gomgr_sent_options = (values, localized)  # a dropped one is sent again
 
@@ -1163,12 +1166,7 @@ def module_classes(binary: str, go_name: str,
             st = _state_of(self)
             conn = st.conn if st is not None else None
             if conn is not None:
-                try:
-                    values, localized = self._gomgr_options()
-                except Exception as e:
-                    self.log.warning('gomgr bridge: cannot read the options: %s', e)
-                    return
-                conn.oneway('config', {'options': values, 'localized': localized})
+                self._gomgr_send_options(conn, always=True)
 
     Module.__doc__ = 'Go module {} of {}'.format(go_name, binary)
     if not standby or unavailable:
