@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gomgr/gomgr/internal/cephopts"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -65,6 +66,20 @@ type DaemonState interface {
 	DaemonInfo(ctx context.Context, kind, svcType, svcID string) (map[string]any, error)
 	Counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error)
 	ListServers(ctx context.Context) ([]map[string]any, error)
+}
+
+// CephOptions is implemented by a backend inside a real ceph-mgr (the
+// bridge): Ceph option values are that mgr's (get_ceph_option,
+// get_foreign_ceph_option for entity != ""), and its get("config") and
+// get("config_options") are served by its Cluster().Get.
+type CephOptions interface {
+	CephOption(ctx context.Context, entity, key string) (any, error)
+}
+
+// CephConf is implemented by a backend that read a ceph.conf (attached):
+// its values are a Ceph option's below the monitors' configuration.
+type CephConf interface {
+	CephConf() cephopts.Conf
 }
 
 // EventKind tells what an Event reports.

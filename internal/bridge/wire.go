@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/jsonval"
+
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -367,7 +369,7 @@ func (p *peer) call(ctx context.Context, op string, args, out any) error {
 		if out == nil || len(m.OK) == 0 {
 			return nil
 		}
-		return json.Unmarshal(m.OK, out)
+		return decodeInto(m.OK, out)
 	case <-p.done:
 		return errClosed
 	case <-ctx.Done():
@@ -400,4 +402,54 @@ func (p *peer) close() {
 	}
 	p.mu.Unlock()
 	_ = p.c.Close()
+}
+
+// decodeInto decodes a reply's value into out. A plain value (*any, or a
+// map or slice of them) keeps Python's number types (jsonval): the real
+// mgr's integers are exact, and 64-bit ones (feature bits) do not survive
+// a float64.
+func decodeInto(data []byte, out any) error {
+	switch o := out.(type) {
+	case *any:
+		v, err := jsonval.Decode(data)
+		if err != nil {
+			return err
+		}
+		*o = v
+		return nil
+	case *map[string]any:
+		v, err := jsonval.DecodeObject(data)
+		if err != nil {
+			return err
+		}
+		*o = v
+		return nil
+	case *[]map[string]any:
+		v, err := jsonval.Decode(data)
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			*o = nil
+			return nil
+		}
+		list, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("want a JSON array, got %T", v)
+		}
+		res := make([]map[string]any, len(list))
+		for i, e := range list {
+			if e == nil {
+				continue
+			}
+			m, ok := e.(map[string]any)
+			if !ok {
+				return fmt.Errorf("want an array of objects, element %d is %T", i, e)
+			}
+			res[i] = m
+		}
+		*o = res
+		return nil
+	}
+	return json.Unmarshal(data, out)
 }

@@ -46,6 +46,14 @@ type Conn interface {
 	Close()
 }
 
+// MonTargeter is implemented by a Conn that can send a command to one
+// named monitor (rados_mon_command_target), as `ceph tell mon.<name>`
+// does: the commands a monitor answers only for itself (mon_status) need
+// it.
+type MonTargeter interface {
+	MonTargetCommand(name string, cmd, inbuf []byte) (out []byte, status string, err error)
+}
+
 // LockFlags are librados lock flags (LIBRADOS_LOCK_FLAG_*).
 type LockFlags uint8
 

@@ -23,6 +23,11 @@ func Connect(context.Context, cephconn.DialOptions) (*Conn, error) { return nil,
 // MonCommand fails with -ENOTCONN.
 func (*Conn) MonCommand(_, _ []byte) ([]byte, string, error) { return nil, "", syscall.ENOTCONN }
 
+// MonTargetCommand fails with -ENOTCONN.
+func (*Conn) MonTargetCommand(string, []byte, []byte) ([]byte, string, error) {
+	return nil, "", syscall.ENOTCONN
+}
+
 // MgrCommand fails with -ENOTCONN.
 func (*Conn) MgrCommand(_, _ []byte) ([]byte, string, error) { return nil, "", syscall.ENOTCONN }
 

@@ -125,6 +125,15 @@ func (c *Conn) MonCommand(cmd, inbuf []byte) ([]byte, string, error) {
 	return c.conn.MonCommandWithInputBuffer(cmd, inbuf)
 }
 
+// MonTargetCommand sends a command to the monitor called name.
+func (c *Conn) MonTargetCommand(name string, cmd, inbuf []byte) ([]byte, string, error) {
+	if err := c.enter(); err != nil {
+		return nil, "", err
+	}
+	defer c.mu.RUnlock()
+	return c.conn.MonCommandTargetWithInputBuffer(name, [][]byte{cmd}, inbuf)
+}
+
 // MgrCommand sends a command to the active mgr.
 func (c *Conn) MgrCommand(cmd, inbuf []byte) ([]byte, string, error) {
 	if err := c.enter(); err != nil {

@@ -2,11 +2,15 @@ package clusterbackend
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/cephopts"
 	"github.com/gomgr/gomgr/internal/daemon"
 )
 
@@ -77,6 +81,9 @@ func (a *Attacher) Open(ctx context.Context, id string, log *slog.Logger) (backe
 	}
 	bo := a.o.Backend
 	bo.ID, bo.Log = id, log.With("backend", "cluster")
+	if bo.Conf == nil {
+		bo.Conf = readCephConf(a.o.Conf, bo.Log)
+	}
 	b, err := New(ctx, conn, bo)
 	if err != nil {
 		return nil, nil, err
@@ -101,4 +108,31 @@ func (a *Attacher) Open(ctx context.Context, id string, log *slog.Logger) (backe
 		eo.Log.Warn("the lock pool is not ready; will retry while campaigning", "err", err)
 	}
 	return b, e, nil
+}
+
+// readCephConf parses the ceph.conf librados reads: path, else $CEPH_CONF,
+// else /etc/ceph/ceph.conf. A file that cannot be read or parsed is logged
+// and gives nil (the options' values then come from the monitors and the
+// defaults).
+func readCephConf(path string, log *slog.Logger) cephopts.Conf {
+	for _, p := range []string{path, os.Getenv("CEPH_CONF"), "/etc/ceph/ceph.conf"} {
+		if p == "" {
+			continue
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) || p == path {
+				log.Warn("cannot read ceph.conf for Ceph option values", "path", p, "err", err)
+			}
+			continue
+		}
+		defer f.Close()
+		conf, err := cephopts.ParseConf(f)
+		if err != nil {
+			log.Warn("cannot parse ceph.conf for Ceph option values", "path", p, "err", err)
+			return nil
+		}
+		return conf
+	}
+	return nil
 }

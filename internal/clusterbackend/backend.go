@@ -14,6 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/cephopts"
+	"github.com/gomgr/gomgr/internal/jsonval"
+
 	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -41,6 +44,9 @@ type Options struct {
 	// Store reads of uncached keys (5 s). The connection's own librados
 	// timeouts should not be longer.
 	OpTimeout time.Duration
+	// Conf is the cluster's ceph.conf as read at attach: the Ceph option
+	// values below the configuration database's (CephConf).
+	Conf cephopts.Conf
 }
 
 func (o *Options) defaults() {
@@ -88,6 +94,9 @@ type Backend struct {
 }
 
 var _ backend.Backend = (*Backend)(nil)
+
+// CephConf implements backend.CephConf.
+func (b *Backend) CephConf() cephopts.Conf { return b.opts.Conf }
 
 // New loads the configuration, the config-key cache and the cluster status
 // through conn, then keeps them fresh in the background until Close. It
@@ -163,8 +172,8 @@ func monValue(ctx context.Context, conn Conn, prefix string, args map[string]any
 	if err := resultError(prefix, res); err != nil {
 		return nil, err
 	}
-	var v any
-	if err := json.Unmarshal(res.Stdout, &v); err != nil {
+	v, err := jsonval.Decode(res.Stdout)
+	if err != nil {
 		return nil, fmt.Errorf("%s: decode: %w", prefix, err)
 	}
 	return v, nil

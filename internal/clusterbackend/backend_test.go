@@ -244,11 +244,11 @@ func TestGetCachesByEpochAndNotifies(t *testing.T) {
 
 	m, err := cl.Get(ctx, "osd_map")
 	require.NoError(t, err)
-	assert.Equal(t, float64(5), m.(map[string]any)["epoch"])
+	assert.Equal(t, int64(5), m.(map[string]any)["epoch"])
 	m.(map[string]any)["epoch"] = "scribbled" // callers get their own copy
 	m, err = cl.Get(ctx, "osd_map")
 	require.NoError(t, err)
-	assert.Equal(t, float64(5), m.(map[string]any)["epoch"])
+	assert.Equal(t, int64(5), m.(map[string]any)["epoch"])
 	assert.Equal(t, 1, f.count("osd dump"), "an unchanged epoch is served from the cache")
 
 	f.mu.Lock()
@@ -258,7 +258,7 @@ func TestGetCachesByEpochAndNotifies(t *testing.T) {
 	require.Eventually(t, func() bool { return ev.has(notifyEvent(module.NotifyOSDMap)) }, 5*time.Second, 5*time.Millisecond)
 	m, err = cl.Get(ctx, "osd_map")
 	require.NoError(t, err)
-	assert.Equal(t, float64(6), m.(map[string]any)["epoch"])
+	assert.Equal(t, int64(6), m.(map[string]any)["epoch"])
 	assert.Contains(t, m.(map[string]any)["pools"], "newpool")
 	assert.Equal(t, 2, f.count("osd dump"))
 	assert.False(t, ev.has(notifyEvent(module.NotifyMonMap)), "only what changed is notified")
@@ -291,15 +291,15 @@ func TestGetShapes(t *testing.T) {
 	s, err := cl.Get(ctx, "pg_summary")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{
-		"by_osd":       map[string]any{"0": map[string]any{"active+clean": float64(2)}, "1": map[string]any{"active+clean": float64(1), "peering": float64(1)}},
-		"by_pool":      map[string]any{"1": map[string]any{"active+clean": float64(1)}, "2": map[string]any{"active+clean": float64(1), "peering": float64(1)}},
-		"all":          map[string]any{"active+clean": float64(2), "peering": float64(1)},
-		"pg_stats_sum": map[string]any{"num_objects": float64(3)},
+		"by_osd":       map[string]any{"0": map[string]any{"active+clean": int64(2)}, "1": map[string]any{"active+clean": int64(1), "peering": int64(1)}},
+		"by_pool":      map[string]any{"1": map[string]any{"active+clean": int64(1)}, "2": map[string]any{"active+clean": int64(1), "peering": int64(1)}},
+		"all":          map[string]any{"active+clean": int64(2), "peering": int64(1)},
+		"pg_stats_sum": map[string]any{"num_objects": int64(3)},
 	}, s)
 
 	d, err := cl.Get(ctx, "pg_dump")
 	require.NoError(t, err)
-	assert.Equal(t, map[string]any{"pg_stats_sum": map[string]any{"num_objects": float64(3)}, "pg_stats_delta": map[string]any{"x": float64(1)}}, d)
+	assert.Equal(t, map[string]any{"pg_stats_sum": map[string]any{"num_objects": int64(3)}, "pg_stats_delta": map[string]any{"x": int64(1)}}, d)
 
 	v, err := cl.Get(ctx, "no_such_thing")
 	assert.NoError(t, err)
@@ -324,7 +324,7 @@ func TestMonitorLossServesCachedState(t *testing.T) {
 
 	m, err := cl.Get(ctx, "osd_map")
 	require.NoError(t, err, "the cached map is served")
-	assert.Equal(t, float64(5), m.(map[string]any)["epoch"])
+	assert.Equal(t, int64(5), m.(map[string]any)["epoch"])
 	_, err = cl.Get(ctx, "mon_map")
 	assert.Equal(t, -int(syscall.ENOTCONN), objectformat.ErrnoOf(err), "a map never fetched cannot be served: %v", err)
 	v, _ := b.Config().Get("mgr/hello/place")

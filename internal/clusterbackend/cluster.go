@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/jsonval"
+
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -67,8 +69,8 @@ var mapSpecs = map[string]mapSpec{
 	"osd_map_tree":   {depOSDMap, monJSON("osd tree", nil, nil)},
 	"osd_map_crush":  {depOSDMap, monJSON("osd crush dump", nil, nil)},
 	"osd_metadata":   {depOSDMap, monJSON("osd metadata", nil, keyBy("id"))},
-	"mon_map":        {depMonMap, monJSON("mon dump", nil, nil)},
-	"mon_status":     {depQuorum, monJSON("quorum_status", nil, nil)},
+	"mon_map":        {depMonMap, monJSON("mon dump", nil, dropKey("quorum"))},
+	"mon_status":     {depQuorum, fetchMonStatus},
 	"fs_map":         {depFSMap, monJSON("fs dump", nil, nil)},
 	"mds_metadata":   {depFSMap, monJSON("mds metadata", nil, keyBy("name"))},
 	"mgr_map":        {depMgrMap, monJSON("mgr dump", nil, nil)},
@@ -76,12 +78,19 @@ var mapSpecs = map[string]mapSpec{
 	"health":         {depHealth, monJSON("health", map[string]any{"detail": "detail"}, nil)},
 	"df":             {depPGMap, monJSON("df", map[string]any{"detail": "detail"}, nil)},
 	"pg_summary":     {depPGMap, fetchPGSummary},
-	"pg_status":      {depPGMap, monJSON("pg stat", nil, field("pg_summary"))},
-	"pg_dump":        {depPGMap, monJSON("pg dump", nil, field("pg_map"))},
+	"pg_status":      {depPGMap, fetchPGStatus},
+	"pg_dump":        {depPGMap, monJSON("pg dump", nil, pipe(field("pg_map"), withoutPingTimes))},
 	"pg_stats":       {depPGMap, monJSON("pg dump", map[string]any{"dumpcontents": []string{"pgs"}}, dropPGReady)},
-	"osd_stats":      {depPGMap, monJSON("pg dump", map[string]any{"dumpcontents": []string{"osds"}}, dropPGReady)},
+	"osd_stats":      {depPGMap, monJSON("pg dump", map[string]any{"dumpcontents": []string{"osds"}}, pipe(dropPGReady, withoutPingTimes))},
 	"osd_pool_stats": {depPGMap, monJSON("osd pool stats", nil, wrap("pool_stats"))},
 	"io_rate":        {depPGMap, fetchIORate},
+	"pool_stats":     {depPGMap, monJSON("pg dump", map[string]any{"dumpcontents": []string{"pools"}}, dropPGReady)},
+	"pg_ready":       {depPGMap, monJSON("pg dump", map[string]any{"dumpcontents": []string{"summary"}}, onlyKey("pg_ready"))},
+	"osd_ping_times": {depPGMap, monJSON("pg dump", map[string]any{"dumpcontents": []string{"osds"}}, pingTimes)},
+	"devices":        {depNone, fetchDevices},
+	"mgr_ips":        {depMonMap, fetchMgrIPs},
+
+	"modified_config_options": {depNone, fetchModifiedConfigOptions},
 }
 
 // keyBy turns a list of objects into a map keyed by one of their fields
@@ -96,6 +105,9 @@ func keyBy(k string) func(any) any {
 		for _, e := range list {
 			if m, ok := e.(map[string]any); ok {
 				out[jsonKey(m[k])] = m
+				// The mon adds the key to each entry; the mgr's
+				// metadata (Python's) has it only as the map's key.
+				delete(m, k)
 			}
 		}
 		return out
@@ -103,8 +115,8 @@ func keyBy(k string) func(any) any {
 }
 
 func jsonKey(v any) string {
-	if f, ok := v.(float64); ok && f == float64(int64(f)) {
-		return strconv.FormatInt(int64(f), 10)
+	if i, ok := jsonval.Int(v); ok {
+		return strconv.FormatInt(i, 10)
 	}
 	return fmt.Sprint(v)
 }
@@ -175,7 +187,7 @@ func fetchIORate(ctx context.Context, b *Backend) ([]byte, error) {
 		return nil, err
 	}
 	pgMap, _ := field("pg_map")(summary).(map[string]any)
-	return json.Marshal(map[string]any{"pg_stats_delta": pgMap["pg_stats_delta"], "stamp_delta": pgMap["stamp_delta"]})
+	return json.Marshal(map[string]any{"pg_stats_delta": pgMap["pg_stats_delta"]})
 }
 
 // cacheEntry is a fetched map: its JSON and the dependency version it was
@@ -229,14 +241,15 @@ func (c *cluster) Get(ctx context.Context, name string) (any, error) {
 	}
 	spec, ok := mapSpecs[name]
 	if !ok {
-		return nil, nil
+		v, _, err := c.quirkValue(ctx, name)
+		return v, err
 	}
 	data, err := c.get(ctx, name, spec)
 	if err != nil {
 		return nil, err
 	}
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
+	v, err := jsonval.Decode(data)
+	if err != nil {
 		return nil, fmt.Errorf("get %s: decode: %w", name, err)
 	}
 	return v, nil

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gomgr/gomgr/internal/daemon"
+	"github.com/gomgr/gomgr/internal/jsonval"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -193,7 +194,7 @@ func (e *Election) fitSize(ctx context.Context) {
 		return
 	}
 	m, _ := stat.(map[string]any)
-	n, _ := m["num_in_osds"].(float64)
+	n, _ := jsonval.Float(m["num_in_osds"])
 	detail, err := monValue(ctx, e.conn, "osd pool ls", map[string]any{"detail": "detail"})
 	if err != nil || n < 1 {
 		return
@@ -204,7 +205,7 @@ func (e *Election) fitSize(ctx context.Context) {
 		if pm["pool_name"] != e.o.Pool {
 			continue
 		}
-		size, _ := pm["size"].(float64)
+		size, _ := jsonval.Float(pm["size"])
 		if size <= n {
 			return
 		}

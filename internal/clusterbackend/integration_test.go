@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gomgr/gomgr/internal/backend"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -16,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/jsonval"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -249,8 +251,8 @@ func TestClusterKVStoreIsConfigKey(t *testing.T) {
 // decode parses JSON.
 func decode(t *testing.T, s string) map[string]any {
 	t.Helper()
-	var v map[string]any
-	require.NoError(t, json.Unmarshal([]byte(s), &v), s)
+	v, err := jsonval.DecodeObject([]byte(s)) // Python's number types, as Get
+	require.NoError(t, err, s)
 	return v
 }
 
@@ -282,10 +284,14 @@ func TestClusterGetMatchesTheCLI(t *testing.T) {
 
 	mon, err := h.Get(ctx, "mon_map")
 	require.NoError(t, err)
-	assert.Equal(t, decode(t, c.mustCeph(t, "mon", "dump", "-f", "json"))["mons"], mon.(map[string]any)["mons"])
+	monDump := decode(t, c.mustCeph(t, "mon", "dump", "-f", "json"))
+	assert.Equal(t, monDump["mons"], mon.(map[string]any)["mons"])
+	assert.NotNil(t, monDump["quorum"])
+	assert.NotContains(t, mon, "quorum", "the mgr's mon map has no quorum member (the CLI's mon dump adds it)")
 	md, err := h.Get(ctx, "osd_metadata")
 	require.NoError(t, err)
 	assert.Equal(t, "pacific", md.(map[string]any)["0"].(map[string]any)["ceph_release"])
+	assert.NotContains(t, md.(map[string]any)["0"], "id", "Python's osd_metadata entries have the id as their key only")
 	for _, name := range []string{"fs_map", "mgr_map", "health", "df", "pg_summary", "pg_status", "mon_status", "osd_stats", "osd_map_tree", "osd_map_crush", "io_rate"} {
 		v, err := h.Get(ctx, name)
 		require.NoError(t, err, name)

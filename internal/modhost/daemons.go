@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/jsonval"
+
 	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -102,11 +104,11 @@ func pythonPerfSchema(daemon string, schema map[string]any) map[string]any {
 			if prio < statsThreshold {
 				continue
 			}
-			units := 1.0
+			units := int64(1)
 			if c["units"] == "bytes" || number(c["units"], 1) == 0 {
 				units = 0
 			}
-			out := map[string]any{"description": c["description"], "type": number(c["type"], 0), "priority": prio, "units": units}
+			out := map[string]any{"description": c["description"], "type": int64(number(c["type"], 0)), "priority": int64(prio), "units": units}
 			if out["description"] == nil {
 				out["description"] = ""
 			}
@@ -366,8 +368,8 @@ func decodeResult(res objectformat.Result) (map[string]any, error) {
 	if res.Retval != 0 {
 		return nil, res.Err()
 	}
-	var v map[string]any
-	if err := json.Unmarshal(res.Stdout, &v); err != nil {
+	v, err := jsonval.DecodeObject(res.Stdout)
+	if err != nil {
 		return nil, fmt.Errorf("decode reply: %w", err)
 	}
 	return v, nil

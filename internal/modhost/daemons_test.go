@@ -170,9 +170,9 @@ func TestDaemonQuestionsOnACluster(t *testing.T) {
 	// Python's shape: keyed by daemon, then by counter path; Ceph's unit
 	// numbers; no empty nick; below mgr_stats_threshold left out.
 	require.Equal(t, map[string]any{"osd.0": map[string]any{
-		"osd.op_r":               map[string]any{"description": "Client read operations", "type": 10.0, "priority": 5.0, "units": 1.0},
-		"objecter.op_active":     map[string]any{"description": "Operations active", "nick": "actv", "type": 2.0, "priority": 7.0, "units": 1.0},
-		"objecter.op_send_bytes": map[string]any{"description": "Sent data", "type": 10.0, "priority": 5.0, "units": 0.0},
+		"osd.op_r":               map[string]any{"description": "Client read operations", "type": int64(10), "priority": int64(5), "units": int64(1)},
+		"objecter.op_active":     map[string]any{"description": "Operations active", "nick": "actv", "type": int64(2), "priority": int64(7), "units": int64(1)},
+		"objecter.op_send_bytes": map[string]any{"description": "Sent data", "type": int64(10), "priority": int64(5), "units": int64(0)},
 	}}, schema)
 	schema, err = h.GetPerfSchema(ctx, "osd", "7")
 	require.NoError(t, err)
@@ -185,9 +185,9 @@ func TestDaemonQuestionsOnACluster(t *testing.T) {
 		svcType, svcID, path string
 		want                 any
 	}{
-		{"osd", "0", "osd.op_r", 5.0},
-		{"osd", "0", "osd.op_r_latency", []any{0.5, 4.0}}, // an average: [t, sum, count]
-		{"osd", "0", "throttle-a.b.val", 2.0},
+		{"osd", "0", "osd.op_r", int64(5)}, // integers stay integers, as in Python
+		{"osd", "0", "osd.op_r_latency", []any{0.5, int64(4)}}, // an average: [t, sum, count]
+		{"osd", "0", "throttle-a.b.val", int64(2)},
 		{"mgr", "gt", "mgr.commands", int64(3)},
 		{"osd", "0", "osd.nosuch", nil},
 		{"osd", "7", "osd.op_r", nil},

@@ -50,6 +50,10 @@ type Config struct {
 	// ActiveURI returns the URI the active daemon's instance of module
 	// published ("" for none; standby mode).
 	ActiveURI func(module string) string
+	// CephOptions are the Ceph option values this daemon fixes itself
+	// (run_dir, admin_socket, mgr_data, log_file...), which win over the
+	// configuration as a real daemon's command line does.
+	CephOptions map[string]string
 	// DaemonInfo answers metadata and counters about this daemon itself.
 	DaemonInfo func(kind string) map[string]any
 	// ClusterLog, if set, receives the modules' cluster log entries

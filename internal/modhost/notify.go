@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/cephopts"
 	"github.com/gomgr/gomgr/internal/modbridge"
 	"github.com/gomgr/gomgr/pkg/module"
 )
@@ -79,6 +80,7 @@ func (m *Manager) onEvent(ev backend.Event) {
 	case backend.ConfigChanged:
 		rest, ok := strings.CutPrefix(ev.Key, "mgr/")
 		if !ok {
+			m.nativeOptionChanged(ev.Key)
 			return
 		}
 		name, _, _ := strings.Cut(rest, "/")
@@ -88,16 +90,39 @@ func (m *Manager) onEvent(ev backend.Event) {
 		if inst == nil {
 			return
 		}
-		m.enqueue(inst, func(ctx context.Context) {
-			m.applyLogOptions(inst)
-			if cn, ok := inst.mod.(module.ConfigNotifier); ok {
-				cn.ConfigNotify(ctx)
-			} else if typed := modbridge.ConfigNotify(inst.mod); typed != nil {
-				typed(ctx, inst.handle)
-			}
-		})
+		m.configNotify(inst)
 	case backend.ConnectionChanged:
 		m.kickResync()
+	}
+}
+
+// configNotify queues a module's ConfigNotify (and its log options'
+// reconfiguration).
+func (m *Manager) configNotify(inst *instance) {
+	m.enqueue(inst, func(ctx context.Context) {
+		m.applyLogOptions(inst)
+		if cn, ok := inst.mod.(module.ConfigNotifier); ok {
+			cn.ConfigNotify(ctx)
+		} else if typed := modbridge.ConfigNotify(inst.mod); typed != nil {
+			typed(ctx, inst.handle)
+		}
+	})
+}
+
+// nativeOptionChanged calls ConfigNotify of the running modules that list
+// the Ceph option key in their NativeOptions.
+func (m *Manager) nativeOptionChanged(key string) {
+	key = cephopts.Normalize(key)
+	m.mu.RLock()
+	var insts []*instance
+	for _, name := range sortedKeys(m.running) {
+		if inst := m.running[name]; slices.Contains(inst.info.NativeOptions, key) {
+			insts = append(insts, inst)
+		}
+	}
+	m.mu.RUnlock()
+	for _, inst := range insts {
+		m.configNotify(inst)
 	}
 }
 

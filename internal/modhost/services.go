@@ -54,16 +54,15 @@ func (m *Manager) remote(mod, method string) (module.RemoteFunc, error) {
 
 // localGet answers the cluster-state names the manager itself knows.
 func (m *Manager) localGet(name string) (any, bool) {
+	if v, ok := m.cephConfigGet(name); ok {
+		return v, true
+	}
 	switch name {
 	case "mgr_map":
 		if m.cfg.Backend.Cluster().HaveMonConnection() {
 			return nil, false
 		}
-		l := m.List()
-		return map[string]any{
-			"epoch": 0, "active_name": m.cfg.MgrID, "available": !m.cfg.Standby,
-			"modules": l.Enabled, "always_on_modules": l.AlwaysOn, "services": m.Services(), "standbys": []any{},
-		}, true
+		return m.localMgrMap(), true
 	case "health":
 		if m.cfg.Backend.Cluster().HaveMonConnection() {
 			return nil, false

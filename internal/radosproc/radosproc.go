@@ -180,6 +180,13 @@ func call(conn cephconn.Conn, req request) reply {
 		rep.Out, rep.Status, err = conn.MonCommand(req.Cmd, req.Inbuf)
 	case "mgr":
 		rep.Out, rep.Status, err = conn.MgrCommand(req.Cmd, req.Inbuf)
+	case "mon_target":
+		t, ok := conn.(cephconn.MonTargeter)
+		if !ok {
+			err = fmt.Errorf("this connection cannot send a command to one monitor: %w", syscall.EOPNOTSUPP)
+			break
+		}
+		rep.Out, rep.Status, err = t.MonTargetCommand(req.Name, req.Cmd, req.Inbuf)
 	case "osd":
 		rep.Out, rep.Status, err = conn.OsdCommand(req.OSD, req.Cmd, req.Inbuf)
 	case "pg":
@@ -368,6 +375,12 @@ func (c *Conn) command(req request) ([]byte, string, error) {
 // MonCommand implements cephconn.Conn.
 func (c *Conn) MonCommand(cmd, inbuf []byte) ([]byte, string, error) {
 	return c.command(request{Op: "mon", Cmd: cmd, Inbuf: inbuf})
+}
+
+// MonTargetCommand implements cephconn.MonTargeter: the helper's
+// connection must implement it too (-EOPNOTSUPP otherwise).
+func (c *Conn) MonTargetCommand(name string, cmd, inbuf []byte) ([]byte, string, error) {
+	return c.command(request{Op: "mon_target", Name: name, Cmd: cmd, Inbuf: inbuf})
 }
 
 // MgrCommand implements cephconn.Conn.

@@ -36,6 +36,8 @@ func pyRepr(v any) string {
 		return strconv.Itoa(x)
 	case int64:
 		return strconv.FormatInt(x, 10)
+	case uint64:
+		return strconv.FormatUint(x, 10)
 	case json.Number:
 		if _, err := strconv.ParseInt(string(x), 10, 64); err == nil {
 			return string(x)

@@ -338,7 +338,7 @@ func (r *runner) clusterDaemons() (osds, mons []string, otherMgr string) {
 		list, _ := om["osds"].([]any)
 		for _, o := range list {
 			om, _ := o.(map[string]any)
-			if id, ok := om["osd"].(float64); ok {
+			if id, ok := numberOf([]any{om["osd"]}); ok {
 				osds = append(osds, fmt.Sprint(int64(id)))
 			} else {
 				r.failf("get(osd_map): osd entry without an integer id: %v", o)
@@ -526,8 +526,8 @@ func (r *runner) wantCounters(svcType, svcID string) {
 	if !r.check(path != "", "%s declares no counter within %v", what, counterWait) {
 		return
 	}
-	_, hasType := info["type"].(float64)
-	_, hasPrio := info["priority"].(float64)
+	_, hasType := numberOf([]any{info["type"]})
+	_, hasPrio := numberOf([]any{info["priority"]})
 	r.check(strings.Contains(path, ".") && hasType && hasPrio, "%s: counter %s = %v, want section.counter with a type and a priority", what, path, info)
 	what = fmt.Sprintf("get_counter(%s, %s, %s)", svcType, svcID, path)
 	if !r.check(len(series) > 0, "%s = %v, want a series", what, c) {
@@ -553,6 +553,8 @@ func numberOf(sample []any) (float64, bool) {
 	case float64:
 		return n, true
 	case int64:
+		return float64(n), true
+	case uint64:
 		return float64(n), true
 	}
 	return 0, false

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/gomgr/gomgr/internal/kvkeys"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -49,6 +50,9 @@ type runtime interface {
 	SetURI(uri string)
 	ClusterLog(channel string, prio slog.Level, msg string)
 	ActiveURI() string
+	// CephOption is the value of a Ceph option for entity ("" for this
+	// daemon), typed as Python types it.
+	CephOption(ctx context.Context, entity, key string) (any, error)
 }
 
 // Name is the module's name.
@@ -176,6 +180,33 @@ func (h *Handle) ModuleOption(module, key string) (any, error) {
 // SetModuleOption sets another module's option, validated by its schema.
 func (h *Handle) SetModuleOption(ctx context.Context, module, key string, val any) error {
 	return h.rt.SetOption(ctx, module, "", key, val)
+}
+
+// CephOption returns this daemon's value of a Ceph option (Python's
+// get_ceph_option), typed as Python types it: int, uint and size options
+// as int64, float, secs and millisecs as float64, bool as bool, the rest
+// as string. Inside a real mgr it is the mgr's value; attached, the
+// monitors' configuration database for mgr.<id>, then ceph.conf, then
+// Ceph's default; embedded, the daemon's local configuration, then the
+// default. Metavariables are expanded ($run_dir, $name, ...), and values
+// the daemon fixes itself (run_dir, admin_socket, mgr_data, fsid) are its
+// own. An option Ceph does not have is an -ENOENT error, "option not
+// found: <key>". List options the module must hear about in
+// Info.NativeOptions: ConfigNotify is called when one changes.
+func (h *Handle) CephOption(ctx context.Context, key string) (any, error) {
+	return h.rt.CephOption(ctx, "", key)
+}
+
+// ForeignCephOption returns another daemon's value of a Ceph option
+// (Python's get_foreign_ceph_option): entity is "osd.0", "mon.a", ...
+// Inside a real mgr it is what that mgr knows of the daemon; attached, the
+// monitors' configuration for the entity (`config get`); embedded, the
+// local configuration, then the default.
+func (h *Handle) ForeignCephOption(ctx context.Context, entity, key string) (any, error) {
+	if entity == "" {
+		return nil, objectformat.NewErrorResponseCode("get_foreign_ceph_option: no entity", -int(syscall.EINVAL))
+	}
+	return h.rt.CephOption(ctx, entity, key)
 }
 
 // ---- KV store ----

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/gomgr/gomgr/internal/cephopts"
 	"github.com/gomgr/gomgr/internal/modname"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -34,6 +35,10 @@ type Info struct {
 	// Standby returns the module's standby variant, run on standby
 	// daemons; nil means the module does not run on standbys.
 	Standby func() StandbyModule
+	// NativeOptions are the Ceph options the module reads with CephOption
+	// and wants ConfigNotify for when one changes (Python's
+	// NATIVE_OPTIONS); each must be an option of Ceph's.
+	NativeOptions []string
 	// Desc is a one-line description shown by "mgr module ls".
 	Desc string
 	// Mixins add features to the module, each in one line: an eval
@@ -296,6 +301,11 @@ func checkInfo(info Info) error {
 	}
 	if err := checkMixinOptions(info); err != nil {
 		return err
+	}
+	for _, name := range info.NativeOptions {
+		if _, ok := cephopts.Lookup(name); !ok {
+			return fmt.Errorf("module %s: NativeOptions: %q is not a Ceph option", info.Name, name)
+		}
 	}
 	if _, err := compileOptions(info.Name, declaredOptions(info)); err != nil {
 		return err
