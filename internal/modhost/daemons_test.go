@@ -185,7 +185,7 @@ func TestDaemonQuestionsOnACluster(t *testing.T) {
 		svcType, svcID, path string
 		want                 any
 	}{
-		{"osd", "0", "osd.op_r", int64(5)}, // integers stay integers, as in Python
+		{"osd", "0", "osd.op_r", int64(5)},                     // integers stay integers, as in Python
 		{"osd", "0", "osd.op_r_latency", []any{0.5, int64(4)}}, // an average: [t, sum, count]
 		{"osd", "0", "throttle-a.b.val", int64(2)},
 		{"mgr", "gt", "mgr.commands", int64(3)},
