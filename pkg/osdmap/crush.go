@@ -291,8 +291,9 @@ func (c *CRUSH) ruleHasTake(ruleID, take int) bool {
 	return false
 }
 
-// maxVisits bounds the buckets a walk of the map visits: a bucket held by
-// several others is visited once per path to it.
+// maxVisits bounds the items (devices and buckets) a walk of the map goes
+// through: a bucket held by several others is walked once per path to it,
+// and buckets that hold each other would be walked for ever.
 const maxVisits = 1 << 20
 
 // TakeWeightOSDMap is the OSDs under the bucket root with their share of
@@ -309,15 +310,16 @@ func (c *CRUSH) TakeWeightOSDMap(root int) (map[int]float64, error) {
 	weights := map[int]float32{}
 	var sum int32
 	queue := []int{root}
-	for visits := 0; len(queue) > 0; visits++ {
-		if visits >= maxVisits {
-			return nil, fmt.Errorf("get_take_weight_osd_map: item %d: more than %d buckets under it (do buckets hold each other?): %w", root, maxVisits, ErrInvalid)
-		}
+	visits := 0
+	for len(queue) > 0 {
 		id := queue[0]
 		queue = queue[1:]
 		i, ok := c.bucketIx[id]
 		if !ok {
 			return nil, fmt.Errorf("get_take_weight_osd_map: item %d is not a bucket of the map: %w", id, ErrInvalid)
+		}
+		if visits += len(c.buckets[i].Items); visits > maxVisits {
+			return nil, fmt.Errorf("get_take_weight_osd_map: more than %d items under item %d (do buckets hold each other?): %w", maxVisits, root, ErrInvalid)
 		}
 		for _, it := range c.buckets[i].Items {
 			if it.ID >= 0 {
@@ -354,12 +356,13 @@ func (c *CRUSH) OSDsUnder(root int) ([]int, error) {
 		if onPath[id] {
 			return fmt.Errorf("get_osds_under: bucket %d holds itself: %w", id, ErrInvalid)
 		}
-		if visits++; visits > maxVisits {
-			return fmt.Errorf("get_osds_under: more than %d buckets under bucket %d: %w", maxVisits, root, ErrInvalid)
+		items := c.buckets[c.bucketIx[id]].Items
+		if visits += len(items); visits > maxVisits {
+			return fmt.Errorf("get_osds_under: more than %d items under bucket %d: %w", maxVisits, root, ErrInvalid)
 		}
 		onPath[id] = true
 		defer delete(onPath, id)
-		for _, it := range c.buckets[c.bucketIx[id]].Items {
+		for _, it := range items {
 			if it.ID >= 0 {
 				out = append(out, it.ID)
 			} else if _, ok := c.bucketIx[it.ID]; ok {
