@@ -294,7 +294,7 @@ func (c *CRUSH) ruleHasTake(ruleID, take int) bool {
 // maxVisits bounds the items (devices and buckets) a walk of the map goes
 // through: a bucket held by several others is walked once per path to it,
 // and buckets that hold each other would be walked for ever.
-const maxVisits = 1 << 20
+const maxVisits = 1 << 17
 
 // TakeWeightOSDMap is the OSDs under the bucket root with their share of
 // its weight, the OSD's weight divided by the sum of the weights of all
