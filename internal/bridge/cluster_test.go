@@ -2,9 +2,7 @@ package bridge
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,17 +32,7 @@ import (
 // survive kill -9 of their process (MGR_MODULE_ERROR
 // meanwhile) and fail over to the standby mgr.
 func TestRealMgrSeesTheGoModules(t *testing.T) {
-	testutil.NeedCephTools(t)
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "ceph-mgr")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/ceph-mgr")
-	build.Dir = root
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	path := filepath.Join(dir, "modules")
-	require.NoError(t, os.Mkdir(path, 0o755))
+	root, dir, bin, path := buildRealMgrBinary(t)
 
 	install := func(args ...string) (string, error) {
 		var stdout, stderr bytes.Buffer
@@ -72,23 +60,7 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 		t.Cleanup(func() { _ = cluster.Destroy() })
 	}
 	require.NoError(t, err)
-	ceph := func(args ...string) (stdout, stderr string, rc int) {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "ceph", append([]string{"-c", cluster.Conf, "--connect-timeout", "20"}, args...)...)
-		var o, e bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &o, &e
-		err := cmd.Run()
-		var exit *exec.ExitError
-		switch {
-		case err == nil:
-		case errors.As(err, &exit):
-			rc = exit.ExitCode()
-		default:
-			t.Fatalf("ceph %v: %v", args, err)
-		}
-		return o.String(), e.String(), rc
-	}
+	ceph := cephCLI(t, cluster.Conf)
 	type moduleLs struct {
 		Enabled  []string `json:"enabled_modules"`
 		Disabled []struct {
@@ -265,9 +237,9 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 
 	// mgrctl -c drives the Go selftest's eval through the real mgr.
 	mgrctl := filepath.Join(dir, "mgrctl")
-	build = exec.Command("go", "build", "-o", mgrctl, "./cmd/mgrctl")
+	build := exec.Command("go", "build", "-o", mgrctl, "./cmd/mgrctl")
 	build.Dir = root
-	out, err = build.CombinedOutput()
+	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.NoError(t, testutil.BuildRadosHelper(root, dir, radosproc.HelperName, radosproc.HelperEnv))
 	repl := exec.Command(mgrctl, "-c", cluster.Conf, "--keyring", cluster.Keyring, "repl", "--prefix", "mgr goselftest eval")

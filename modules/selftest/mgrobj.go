@@ -63,6 +63,7 @@ func newMgrValue(m *Module) *mgrValue {
 		"log":                         v.log,
 		"cluster_log":                 v.clusterLog,
 		"set_uri":                     v.setURI,
+		"get_osdmap":                  v.getOSDMap,
 	}
 	for name, fn := range methods {
 		v.attrs[name] = starlark.NewBuiltin(name, fn).BindReceiver(v)

@@ -42,6 +42,7 @@ func (m *Module) run(ctx context.Context, _ *runArgs) objectformat.Result {
 	r.run("remote", r.testRemote)
 	r.run("logging", r.testLogging)
 	r.run("misc", r.testMisc)
+	r.run("osd map", r.testOSDMap)
 	res := r.finish("Self-test succeeded")
 	m.h.Log().Info("Finished self-test procedure.", "failed_checks", len(r.failures))
 	return res

@@ -81,14 +81,18 @@
 // forwarded to the parent and run there with the object's own
 // implementation, and whose other attributes are read from the parent at
 // each access. A host method can get the request's context, which ends at
-// the time limit, with Context(thread).
+// the time limit, with Context(thread). A host method may return such an
+// object too (one that is not a dict, list or set): it stays in the parent
+// like the globals, and the worker gets a proxy of it (a session keeps the
+// last 1024 of them; an older one's proxy fails with "no object").
 //
 // Parent and worker speak length-prefixed JSON over a unix socket pair: a
 // 4-byte big-endian length, then one message. Arguments and results
 // cross as plain values, nested at most MaxDepth (64) deep; ints of any
 // size (hex beyond int64, so parsing stays linear), floats including NaN
-// and infinities, strings and bytes exactly. Other values (functions,
-// sets, proxies) give a clear error. The parent treats the worker as
+// and infinities, strings and bytes exactly, and a result that is an
+// object as a proxy. Other values (functions, sets, proxies as arguments)
+// give a clear error. The parent treats the worker as
 // hostile: a frame from a worker is at most 8 MiB, its body is read as it
 // arrives, any malformed or unexpected message kills the worker (-EIO,
 // "the eval session broke its protocol"), and every wait is bounded by the

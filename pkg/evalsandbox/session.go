@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -92,7 +93,9 @@ type Config struct {
 	// names, whose methods (the callable attributes) run here and whose
 	// other attributes are read from here at each access; a callable is
 	// replaced by a proxy function. Arguments and results cross as plain
-	// values (see the package documentation). Each attribute of an object
+	// values, except that a result that is an object with attributes (not
+	// a dict, list or set) stays here and the worker gets a proxy of it
+	// (see the package documentation). Each attribute of an object
 	// is read once when a session starts, to tell methods from values.
 	Globals starlark.StringDict
 	// Recursion allows recursive Starlark functions; deep recursion then
@@ -154,8 +157,12 @@ type Session struct {
 
 // live is a running worker and the objects its proxies stand for.
 type live struct {
-	w       worker
+	w worker
+
+	mu      sync.Mutex
 	objects map[string]*hostObject
+	results []string // the names of the objects of results, oldest first
+	nextObj uint64
 }
 
 // hostObject is a global that stays in the parent.
@@ -206,18 +213,7 @@ func buildGlobals(globals starlark.StringDict) ([]globalSpec, map[string]*hostOb
 		}
 		switch x := v.(type) {
 		case starlark.HasAttrs:
-			o := &hostObject{v: v, methods: map[string]bool{}, attrs: map[string]bool{}}
-			g := globalSpec{Name: n, Kind: globalObject, Type: x.Type(), Str: x.String()}
-			for _, a := range x.AttrNames() {
-				av, err := x.Attr(a)
-				if _, callable := av.(starlark.Callable); err == nil && callable {
-					o.methods[a] = true
-					g.Methods = append(g.Methods, a)
-				} else {
-					o.attrs[a] = true
-					g.Attrs = append(g.Attrs, a)
-				}
-			}
+			o, g := describeObject(n, x)
 			objects[n] = o
 			specs = append(specs, g)
 		case starlark.Callable:
@@ -228,6 +224,65 @@ func buildGlobals(globals starlark.StringDict) ([]globalSpec, map[string]*hostOb
 		}
 	}
 	return specs, objects, nil
+}
+
+// describeObject is the host side and the worker's description of an
+// object with attributes named name: each attribute is read once, to tell
+// methods from values.
+func describeObject(name string, x starlark.HasAttrs) (*hostObject, globalSpec) {
+	o := &hostObject{v: x, methods: map[string]bool{}, attrs: map[string]bool{}}
+	g := globalSpec{Name: name, Kind: globalObject, Type: x.Type(), Str: x.String()}
+	for _, a := range x.AttrNames() {
+		av, err := x.Attr(a)
+		if _, callable := av.(starlark.Callable); err == nil && callable {
+			o.methods[a] = true
+			g.Methods = append(g.Methods, a)
+		} else {
+			o.attrs[a] = true
+			g.Attrs = append(g.Attrs, a)
+		}
+	}
+	return o, g
+}
+
+// maxResultObjects bounds the objects a session keeps for the results of
+// host methods that are objects (see live.addObject).
+const maxResultObjects = 1024
+
+// addObject keeps an object a host method returned, under a new name the
+// worker's proxy uses ("#1", "#2"... which no global can be named). Past
+// maxResultObjects the oldest is dropped: calling its proxy then fails
+// with "no object". The globals are never dropped.
+func (l *live) addObject(x starlark.HasAttrs) globalSpec {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.nextObj++
+	name := "#" + strconv.FormatUint(l.nextObj, 10)
+	o, g := describeObject(name, x)
+	l.objects[name] = o
+	l.results = append(l.results, name)
+	if len(l.results) > maxResultObjects {
+		delete(l.objects, l.results[0])
+		l.results = l.results[1:]
+	}
+	return g
+}
+
+// builtinType reports whether v is of one of Starlark's own types that
+// have attributes (their methods): those pass as values or not at all.
+func builtinType(v starlark.Value) bool {
+	switch v.(type) {
+	case *starlark.Dict, *starlark.List, *starlark.Set, starlark.String, starlark.Bytes:
+		return true
+	}
+	return false
+}
+
+// object returns the object a proxy stands for.
+func (l *live) object(name string) *hostObject {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.objects[name]
 }
 
 // Command runs the eval protocol of Ceph's "mgr self-test eval": with
@@ -605,6 +660,14 @@ func (l *live) serve(ctx context.Context, name string, m *message) (rep *message
 	if err == nil {
 		var w wval
 		w, err = (&encoder{left: maxParentFrame - 4096}).encode(v, 0)
+		if x, ok := v.(starlark.HasAttrs); ok && err != nil && !errors.Is(err, errValueTooLarge) && !builtinType(v) {
+			// An object (not a dict, list or set that holds something
+			// that cannot pass): it stays here, the worker gets a proxy
+			// for it.
+			g := l.addObject(x)
+			rep.Object = &g
+			return rep
+		}
 		if errors.Is(err, errValueTooLarge) {
 			err = fmt.Errorf("%s: the result is too large to pass (limit %d bytes)", label, maxParentFrame-4096)
 		} else if err != nil {
@@ -628,7 +691,7 @@ func (l *live) serve(ctx context.Context, name string, m *message) (rep *message
 }
 
 func (l *live) hostCall(ctx context.Context, name string, m *message) (starlark.Value, error) {
-	o := l.objects[m.Obj]
+	o := l.object(m.Obj)
 	if o == nil {
 		return nil, fmt.Errorf("no object %q", m.Obj)
 	}

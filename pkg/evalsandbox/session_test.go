@@ -76,6 +76,13 @@ func testGlobals(h *host) starlark.StringDict {
 			n, _ := starlark.AsInt32(args[0])
 			return starlark.String(strings.Repeat("b", n)), nil
 		}),
+		"child": builtin("child", func(*starlark.Thread, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+			return &testObject{h: h, methods: map[string]*starlark.Builtin{
+				"echo": builtin("echo", func(_ *starlark.Thread, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+					return starlark.Tuple{starlark.String("child"), args}, nil
+				}),
+			}}, nil
+		}),
 		"unconvertible": builtin("unconvertible", func(*starlark.Thread, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 			return starlark.NewSet(1), nil
 		}),
@@ -565,5 +572,36 @@ func TestWorkerCPULimitBackstop(t *testing.T) {
 	}
 	if info.code != exitCPU || !strings.Contains(info.stderr, "CPU time limit exceeded") {
 		t.Errorf("exit: %+v", info)
+	}
+}
+
+// TestSessionResultObjects: a host method that returns an object gives
+// the worker a proxy of it (kept between runs), a container holding one
+// still fails, and past maxResultObjects the oldest proxies stop working.
+func TestSessionResultObjects(t *testing.T) {
+	s, _ := newTestSession(t, withLimits(Limits{Timeout: time.Minute}))
+	for _, tc := range []struct{ src, stdout string }{
+		{"c = host.child()", ""},
+		{"type(c), str(c), dir(c)", "(\"host\", \"<host object>\", [\"echo\", \"label\"])\n"},
+		{"c.echo(1, 'a')", "(\"child\", (1, \"a\"))\n"},
+		{"c.label", "\"first\"\n"},
+		{"[host.child().echo(i)[1][0] for i in range(3)]", "[0, 1, 2]\n"},
+	} {
+		wantOut(t, s, tc.src, tc.stdout, "")
+	}
+	// The object of a result cannot go back as an argument.
+	wantStderr(t, s, "host.echo(c)", "echo: cannot pass a host value")
+	wantStderr(t, s, "host.child().child", "host has no .child field or method")
+	wantOut(t, s, fmt.Sprintf("x = [host.child() for i in range(%d)]", maxResultObjects), "", "")
+	wantStderr(t, s, "c.echo(2)", `no object "#1"`)
+	wantOut(t, s, "x[-1].echo(3)", "(\"child\", (3,))\n", "")
+}
+
+// wantStderr runs src and checks it failed with an error containing msg.
+func wantStderr(t *testing.T, s *Session, src, msg string) {
+	t.Helper()
+	out := evalOK(t, s, src)
+	if len(out.Stdout) != 0 || !strings.Contains(out.Stderr, msg) {
+		t.Errorf("eval %q: got stdout %q stderr %q, want an error with %q", src, out.Stdout, out.Stderr, msg)
 	}
 }

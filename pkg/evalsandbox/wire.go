@@ -142,6 +142,9 @@ type message struct {
 	// reply
 	Value *wval  `json:"value,omitempty"`
 	Err   []byte `json:"err,omitempty"`
+	// Object, in a reply, describes a result that stays in the parent (an
+	// object with attributes): the worker makes a proxy of it.
+	Object *globalSpec `json:"object,omitempty"`
 
 	// result
 	Incomplete bool     `json:"incomplete,omitempty"`

@@ -346,7 +346,7 @@ func (p *proxyObject) Attr(name string) (starlark.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return replyValue(rep)
+	return p.w.replyValue(rep)
 }
 
 // proxyCall returns a builtin's function that runs obj.attr (obj itself
@@ -364,7 +364,7 @@ func (w *workerState) proxyCall(obj, attr string) func(*starlark.Thread, *starla
 		if err != nil {
 			return nil, err
 		}
-		return replyValue(rep)
+		return w.replyValue(rep)
 	}
 }
 
@@ -384,9 +384,15 @@ func (w *workerState) roundTrip(m *message) (*message, error) {
 	return rep, nil
 }
 
-func replyValue(rep *message) (starlark.Value, error) {
+func (w *workerState) replyValue(rep *message) (starlark.Value, error) {
 	if rep.Err != nil {
 		return nil, errors.New(string(rep.Err))
+	}
+	if g := rep.Object; g != nil {
+		if g.Kind != globalObject || !strings.HasPrefix(g.Name, "#") || rep.Value != nil {
+			return nil, fmt.Errorf("bad reply from the daemon: an object %q of kind %q", g.Name, g.Kind)
+		}
+		return newProxyObject(w, *g), nil
 	}
 	if rep.Value == nil {
 		return starlark.None, nil

@@ -1,0 +1,58 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gomgr/gomgr/internal/testutil"
+)
+
+// buildRealMgrBinary builds cmd/ceph-mgr (the built-in modules) into a
+// temporary directory for the real-cluster tests, with an empty module
+// directory for `bridge install`: the repository root, the directory,
+// the binary and the module directory.
+func buildRealMgrBinary(t *testing.T) (root, dir, bin, modules string) {
+	t.Helper()
+	testutil.NeedCephTools(t)
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "ceph-mgr")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/ceph-mgr")
+	build.Dir = root
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	modules = filepath.Join(dir, "modules")
+	require.NoError(t, os.Mkdir(modules, 0o755))
+	return root, dir, bin, modules
+}
+
+// cephCLI returns a runner of the ceph CLI against the cluster of conf:
+// its stdout, stderr and exit status (60 s at most a command).
+func cephCLI(t *testing.T, conf string) func(args ...string) (stdout, stderr string, rc int) {
+	return func(args ...string) (stdout, stderr string, rc int) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "ceph", append([]string{"-c", conf, "--connect-timeout", "20"}, args...)...)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+		case errors.As(err, &exit):
+			rc = exit.ExitCode()
+		default:
+			t.Fatalf("ceph %v: %v", args, err)
+		}
+		return o.String(), e.String(), rc
+	}
+}
