@@ -12,9 +12,9 @@ import (
 // Get("osd_map_crush"). Where the daemon has no CRUSH map the map's CRUSH
 // is empty, not nil; in embedded mode the map is the empty skeleton of
 // Get("osd_map") (epoch 0, no pools or OSDs). A daemon without an OSD map
-// is an -ENOENT error; one that does not decode, -EINVAL. Get gives
-// numbers as float64, so an integer of the dump past 2^53 (osd_xinfo's
-// features) comes rounded.
+// is an -ENOENT error; one that does not decode, -EINVAL. Integers are
+// exact (Get keeps Python's number types), osd_xinfo's 64-bit features
+// included.
 func (h *Handle) OSDMap(ctx context.Context) (*osdmap.OSDMap, error) {
 	om, err := h.Get(ctx, "osd_map")
 	if err != nil {
