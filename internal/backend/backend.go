@@ -280,7 +280,10 @@ func (c memoryCluster) HaveMonConnection() bool { return false }
 func (c memoryCluster) Get(_ context.Context, name string) (any, error) {
 	c.b.mu.Lock()
 	defer c.b.mu.Unlock()
-	return c.b.Maps[name], nil
+	if v, ok := c.b.Maps[name]; ok {
+		return v, nil
+	}
+	return EmptyClusterMap(name, c.FSID()), nil
 }
 func (c memoryCluster) Command(ctx context.Context, t module.Target, cmd map[string]any, inbuf []byte) objectformat.Result {
 	if t.Type == "mon" {

@@ -405,3 +405,47 @@ func (b *mgrBackend) ListServers(ctx context.Context) ([]map[string]any, error) 
 	err := b.ask(ctx, "list_servers", map[string]any{}, &v)
 	return v, err
 }
+
+// loadNative takes the values of a module's NATIVE_OPTIONS as its shim
+// read them from the real mgr, and reports each that changed as a
+// ConfigChanged of the option's name: the module runtime calls the
+// ConfigNotify of the modules that list it. The values are kept under
+// the option's bare name in the backend's configuration (no module option
+// is stored there without its mgr/<module>/ prefix).
+func (b *mgrBackend) loadNative(mod string, native map[string]*string) {
+	var changed []string
+	for name, v := range native {
+		if strings.Contains(name, "/") {
+			continue // not a Ceph option's name
+		}
+		old, had := b.config.Get(name)
+		switch {
+		case v == nil && had:
+			b.config.Remove(name)
+			changed = append(changed, name)
+		case v != nil && (!had || old != *v):
+			b.config.Put(name, *v)
+			if had { // the first value is not a change
+				changed = append(changed, name)
+			}
+		}
+	}
+	for _, k := range changed {
+		b.Emit(backend.Event{Kind: backend.ConfigChanged, Key: k})
+	}
+}
+
+// CephOption implements backend.CephOptions: the real mgr's value
+// (get_ceph_option, or get_foreign_ceph_option for another entity),
+// through any of its shims.
+func (b *mgrBackend) CephOption(ctx context.Context, entity, key string) (any, error) {
+	op, args := "get_ceph_option", map[string]any{"key": key}
+	if entity != "" {
+		op, args["entity"] = "get_foreign_ceph_option", entity
+	}
+	var v any
+	if err := b.ask(ctx, op, args, &v); err != nil {
+		return nil, fmt.Errorf("%s(%s): %w", op, key, err)
+	}
+	return v, nil
+}

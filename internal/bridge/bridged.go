@@ -307,7 +307,9 @@ type hello struct {
 	MgrID     string             `json:"mgr_id"`
 	Options   map[string]*string `json:"options"`
 	Localized map[string]*string `json:"localized"`
-	Store     map[string]string  `json:"store"`
+	// Native are the values of the module's NATIVE_OPTIONS (Ceph options).
+	Native map[string]*string `json:"native"`
+	Store  map[string]string  `json:"store"`
 	// Role is "standby" for the shim of a module's standby variant (which
 	// cannot list its store: Store is empty and keys are read one by one).
 	Role string `json:"role"`
@@ -426,6 +428,7 @@ func (s *server) attach(ctx context.Context, p *peer, h hello) error {
 	s.names[h.GoName] = h.Module
 	s.hmu.Unlock()
 	s.b.load(h.GoName, h.Options, h.Localized, h.Store)
+	s.b.loadNative(h.GoName, h.Native)
 	s.b.mu.Lock()
 	needFSID := s.b.fsid == ""
 	s.b.mu.Unlock()
@@ -583,11 +586,13 @@ func (s *server) handle(ctx context.Context, p *peer, name string, standby, rawS
 		var a struct {
 			Options   map[string]*string `json:"options"`
 			Localized map[string]*string `json:"localized"`
+			Native    map[string]*string `json:"native"`
 		}
 		if err := json.Unmarshal(args, &a); err != nil {
 			return nil, err
 		}
 		s.b.load(name, a.Options, a.Localized, nil)
+		s.b.loadNative(name, a.Native)
 		return nil, nil
 	case "shutdown":
 		l := s.moduleLock(name)

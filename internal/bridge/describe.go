@@ -25,15 +25,19 @@ type Description struct {
 
 // ModuleDesc is one module: its COMMANDS and MODULE_OPTIONS.
 type ModuleDesc struct {
-	Name        string        `json:"name"`
-	Desc        string        `json:"desc"`
-	AlwaysOn    bool          `json:"always_on"`
-	CanRun      bool          `json:"can_run"`
-	Why         string        `json:"error_string,omitempty"`
-	NotifyTypes []string      `json:"notify_types"`
-	Standby     bool          `json:"standby"`
-	Commands    []CommandDesc `json:"commands"`
-	Options     []OptionDesc  `json:"options"`
+	Name        string   `json:"name"`
+	Desc        string   `json:"desc"`
+	AlwaysOn    bool     `json:"always_on"`
+	CanRun      bool     `json:"can_run"`
+	Why         string   `json:"error_string,omitempty"`
+	NotifyTypes []string `json:"notify_types"`
+	Standby     bool     `json:"standby"`
+	// NativeOptions are the Ceph options the module reads
+	// (NATIVE_OPTIONS): the shim sends their values with the module's
+	// options, so a change reaches the module's ConfigNotify.
+	NativeOptions []string      `json:"native_options"`
+	Commands      []CommandDesc `json:"commands"`
+	Options       []OptionDesc  `json:"options"`
 }
 
 // CommandDesc is a COMMANDS entry: the Ceph cmd string (as Pacific's CLI
@@ -90,7 +94,7 @@ func Describe(reg *modhost.Registry, only string) (*Description, error) {
 			continue
 		}
 		md := ModuleDesc{Name: mi.Name, Desc: mi.Desc, AlwaysOn: mi.AlwaysOn, CanRun: mi.CanRun, Why: mi.Why,
-			NotifyTypes: []string{}, Standby: info.Standby != nil, Commands: cmds[mi.Name], Options: []OptionDesc{}}
+			NotifyTypes: []string{}, Standby: info.Standby != nil, NativeOptions: append([]string{}, info.NativeOptions...), Commands: cmds[mi.Name], Options: []OptionDesc{}}
 		if md.Commands == nil {
 			md.Commands = []CommandDesc{}
 		}

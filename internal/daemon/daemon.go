@@ -447,6 +447,9 @@ func (d *Daemon) newManager(b backend.Backend, standby bool, activeURIs func() m
 		Log: d.log, LogWriter: d.logw, LogDir: d.opts.LogDir, DebugLevel: d.opts.DebugLevel,
 		ShutdownTimeout: d.opts.ShutdownTimeout, Standby: standby, ActiveURI: activeURI,
 		DaemonInfo: d.daemonInfo,
+		// What a real mgr has on its command line: get_ceph_option of
+		// these is this daemon's own.
+		CephOptions: map[string]string{"run_dir": d.opts.RunDir, "admin_socket": d.asokPath, "mgr_data": d.opts.DataDir},
 	})
 	if err != nil {
 		return nil, err

@@ -43,6 +43,7 @@ func (m *Module) run(ctx context.Context, _ *runArgs) objectformat.Result {
 	r.run("logging", r.testLogging)
 	r.run("misc", r.testMisc)
 	r.run("osd map", r.testOSDMap)
+	r.run("ceph options", r.testCephOptions)
 	res := r.finish("Self-test succeeded")
 	m.h.Log().Info("Finished self-test procedure.", "failed_checks", len(r.failures))
 	return res
@@ -272,13 +273,51 @@ var clusterNames = []string{
 	"fs_map", "osdmap_crush_map_text", "osd_map", "osd_map_tree", "osd_map_crush", "config", "mon_map",
 	"service_map", "osd_metadata", "mds_metadata", "pg_summary", "pg_status", "pg_dump", "pg_ready", "df",
 	"pg_stats", "pool_stats", "osd_stats", "osd_ping_times", "health", "mon_status", "mgr_map", "io_rate",
+	"config_options", "modified_config_options", "osd_pool_stats", "devices", "device no-such-device", "mgr_ips",
+}
+
+// clusterMembers are members each name's value has in Python (a dict with
+// them), for the names whose value is such a dict in every mode.
+var clusterMembers = map[string][]string{
+	"osd_map": {"epoch", "fsid", "osds", "pools"}, "osd_map_tree": {"nodes"}, "osd_map_crush": {"devices", "buckets", "rules"},
+	"mon_map": {"epoch", "mons"}, "fs_map": {"epoch", "filesystems", "standbys"}, "pg_summary": {"by_osd", "by_pool", "all"},
+	"pg_status": {"num_pgs"}, "pg_dump": {"pg_stats", "osd_stats"}, "pg_ready": {"pg_ready"}, "df": {"stats", "pools"},
+	"pg_stats": {"pg_stats"}, "pool_stats": {"pool_stats"}, "osd_stats": {"osd_stats"}, "osd_ping_times": {"osd_ping_times"},
+	"mgr_map": {"active_name", "modules", "always_on_modules", "available_modules"}, "io_rate": {"pg_stats_delta"},
+	"config_options": {"options"}, "modified_config_options": {"options"}, "osd_pool_stats": {"pool_stats"},
+	"devices": {"devices"}, "mgr_ips": {"ips"}, "config": {"mgr_stats_period", "run_dir"}, "service_map": {"services"},
 }
 
 func (r *runner) testClusterData() {
 	h := r.h
 	for _, n := range clusterNames {
-		_, err := h.Get(r.ctx, n)
-		r.ok("get("+n+")", err)
+		v, err := h.Get(r.ctx, n)
+		if !r.ok("get("+n+")", err) {
+			continue
+		}
+		// Every name the real mgr knows has a value, in every mode.
+		if !r.check(v != nil, "get(%s) = None, want a value", n) {
+			continue
+		}
+		if want := clusterMembers[n]; want != nil {
+			m, isMap := v.(map[string]any)
+			if r.check(isMap, "get(%s) is %T, want a dict", n, v) {
+				for _, k := range want {
+					r.check(m[k] != nil, "get(%s) has no %s: %.200v", n, k, m)
+				}
+			}
+		}
+	}
+	if v, err := h.Get(r.ctx, "device no-such-device"); err == nil {
+		r.equal("get(device no-such-device)", v, any(map[string]any{}))
+	}
+	if v, err := h.Get(r.ctx, "osdmap_crush_map_text"); err == nil {
+		r.equal("get(osdmap_crush_map_text)", v, any("")) // as Pacific gives it
+	}
+	if v, err := h.Get(r.ctx, "mgr_map"); err == nil {
+		aom, _ := v.(map[string]any)["always_on_modules"].(map[string]any)
+		_, hasRelease := aom[h.ReleaseName()]
+		r.check(hasRelease, "get(mgr_map) always_on_modules %v is not keyed by release (%s)", aom, h.ReleaseName())
 	}
 	v, err := h.Get(r.ctx, "__OBJ_DNE__")
 	if r.ok("get(__OBJ_DNE__)", err) {
@@ -997,4 +1036,53 @@ func (r *runner) testMisc() {
 	}
 	h.ClusterLog("audit", slog.LevelInfo, "mgr self-test run: cluster log check")
 	r.check(r.m.notes.count(module.NotifyCommand) > 0, "no command notification was received")
+}
+
+// testCephOptions reads Ceph options as Python's get_ceph_option does,
+// with Python's types, and another daemon's with get_foreign_ceph_option.
+func (r *runner) testCephOptions() {
+	h := r.h
+	typed := []struct {
+		name string
+		kind string
+	}{{"mgr_stats_period", "int"}, {"osd_max_object_size", "int"}, {"mgr_tick_period", "float"},
+		{"mon_osd_full_ratio", "float"}, {"mon_allow_pool_delete", "bool"}, {"run_dir", "str"}, {"admin_socket", "str"}}
+	for _, tc := range typed {
+		v, err := h.CephOption(r.ctx, tc.name)
+		if !r.ok("get_ceph_option("+tc.name+")", err) {
+			continue
+		}
+		var ok bool
+		switch tc.kind {
+		case "int":
+			_, ok = v.(int64)
+		case "float":
+			_, ok = v.(float64)
+		case "bool":
+			_, ok = v.(bool)
+		case "str":
+			_, ok = v.(string)
+		}
+		r.check(ok, "get_ceph_option(%s) = %#v, want a %s", tc.name, v, tc.kind)
+	}
+	if v, err := h.CephOption(r.ctx, "admin_socket"); err == nil {
+		s, _ := v.(string)
+		r.check(!strings.Contains(s, "$"), "get_ceph_option(admin_socket) = %q has unexpanded metavariables", s)
+	}
+	if v, err := h.CephOption(r.ctx, "mgr_stats_period"); err == nil {
+		n, _ := v.(int64)
+		r.check(n > 0, "get_ceph_option(mgr_stats_period) = %v", v)
+	}
+	_, err := h.CephOption(r.ctx, "no_such_ceph_option")
+	r.fails("get_ceph_option(no_such_ceph_option)", err, -int(syscall.ENOENT), "option not found: no_such_ceph_option")
+	osds, _, _ := r.clusterDaemons()
+	who := "osd.0"
+	if len(osds) > 0 {
+		who = "osd." + osds[0]
+	}
+	v, err := h.ForeignCephOption(r.ctx, who, "osd_max_object_size")
+	if r.ok("get_foreign_ceph_option("+who+", osd_max_object_size)", err) {
+		n, _ := v.(int64)
+		r.check(n > 0, "get_foreign_ceph_option(%s, osd_max_object_size) = %#v, want a positive int", who, v)
+	}
 }

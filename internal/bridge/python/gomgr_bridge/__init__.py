@@ -845,25 +845,39 @@ class _Bridged:
             localized = {}
         return values, localized
 
+    def _gomgr_native(self) -> Dict[str, Optional[str]]:
+        """The values of the Ceph options the Go module reads
+        (NATIVE_OPTIONS), sent with its options so that a change reaches
+        its ConfigNotify."""
+        native = {}  # type: Dict[str, Optional[str]]
+        for n in getattr(self, 'NATIVE_OPTIONS', None) or []:
+            try:
+                native[n] = _opt_text(self.get_ceph_option(n))
+            except Exception:  # an option this Ceph does not have
+                pass
+        return native
+
     def _gomgr_send_options(self, conn: 'Connection', always: bool = False) -> None:
         """Send the options to the Go side: always (the mgr said they
         changed), or when they differ from those sent last (a standby's
         look)."""
         try:
             values, localized = self._gomgr_options()
+            native = self._gomgr_native()
         except Exception as e:
             self.log.warning('gomgr bridge: cannot read the options: %s', e)
             return
-        if always or (values, localized) != self._gomgr_sent_options:
-            if conn.oneway('config', {'options': values, 'localized': localized}):
-                self._gomgr_sent_options = (values, localized)  # a dropped one is sent again
+        if always or (values, localized, native) != self._gomgr_sent_options:
+            if conn.oneway('config', {'options': values, 'localized': localized, 'native': native}):
+                self._gomgr_sent_options = (values, localized, native)  # a dropped one is sent again
 
     def _gomgr_hello(self, mgr_id: str) -> Dict[str, Any]:
         values, localized = self._gomgr_options()
-        self._gomgr_sent_options = (values, localized)
+        native = self._gomgr_native()
+        self._gomgr_sent_options = (values, localized, native)
         hello = {'module': self.module_name, 'go_name': self._gomgr_go_name, 'mgr_id': mgr_id,
                  'renames': [[old, new] for old, new in self._gomgr_renames], 'features': FEATURES,
-                 'options': values, 'localized': localized}  # type: Dict[str, Any]
+                 'options': values, 'localized': localized, 'native': native}  # type: Dict[str, Any]
         if self._gomgr_standby:
             # A standby module cannot list its store: the Go side asks
             # for each key (get_store).
@@ -1085,6 +1099,14 @@ class _Bridged:
         if op == 'set_uri':
             self._ceph_set_uri(_arg(args, 'uri', str))
             return None
+        if op in ('get_ceph_option', 'get_foreign_ceph_option'):
+            key = _arg(args, 'key', str)
+            try:
+                if op == 'get_ceph_option':
+                    return self.get_ceph_option(key)
+                return self.get_foreign_ceph_option(_arg(args, 'entity', str), key)
+            except KeyError as e:  # the mgr's "option not found: <key>"
+                raise BridgeError(-errno.ENOENT, str(e.args[0]) if e.args else 'option not found: ' + key)
         raise BridgeError(-errno.EOPNOTSUPP, 'unknown op {}'.format(op))
 
 
@@ -1099,6 +1121,7 @@ def module_classes(binary: str, go_name: str,
     why = ''
     notify_types = None  # type: Optional[frozenset]
     standby = False
+    native = []  # type: List[str]
     try:
         desc = describe(binary, go_name)
         cmds, opts = commands(desc, renames), options(desc)
@@ -1107,6 +1130,8 @@ def module_classes(binary: str, go_name: str,
         if isinstance(desc.get('notify_types'), list):
             notify_types = frozenset(str(t) for t in desc['notify_types'])
         standby = desc.get('standby') is True
+        if isinstance(desc.get('native_options'), list):
+            native = [str(n) for n in desc['native_options']]
     except Exception as e:  # the mgr must start whatever the binary does
         cmds, opts, why = [], [], 'gomgr bridge: {}'.format(e)
     unavailable = why
@@ -1118,6 +1143,7 @@ def module_classes(binary: str, go_name: str,
     class Module(_Bridged, MgrModule):
         COMMANDS = cmds
         MODULE_OPTIONS = opts
+        NATIVE_OPTIONS = native
         _gomgr_binary = binary
         _gomgr_go_name = go_name
         _gomgr_renames = renames
@@ -1174,6 +1200,7 @@ def module_classes(binary: str, go_name: str,
 
     class StandbyModule(_Bridged, MgrStandbyModule):
         MODULE_OPTIONS = list(opts)  # its own: the mgr appends the log options to each class's
+        NATIVE_OPTIONS = list(native)
         _gomgr_binary = binary
         _gomgr_go_name = go_name
         _gomgr_renames = renames
