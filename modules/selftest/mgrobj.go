@@ -64,6 +64,8 @@ func newMgrValue(m *Module) *mgrValue {
 		"cluster_log":                 v.clusterLog,
 		"set_uri":                     v.setURI,
 		"get_osdmap":                  v.getOSDMap,
+		"get_ceph_option":             v.getCephOption,
+		"get_foreign_ceph_option":     v.getCephOption,
 	}
 	for name, fn := range methods {
 		v.attrs[name] = starlark.NewBuiltin(name, fn).BindReceiver(v)
@@ -350,6 +352,29 @@ func (v *mgrValue) getServer(thread *starlark.Thread, fn *starlark.Builtin, args
 		return starlark.None, nil
 	}
 	return toStarlark(s)
+}
+
+// getCephOption is get_ceph_option(key) and
+// get_foreign_ceph_option(entity, key).
+func (v *mgrValue) getCephOption(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var entity, key string
+	var val any
+	var err error
+	if fn.Name() == "get_foreign_ceph_option" {
+		if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "entity", &entity, "key", &key); err != nil {
+			return nil, err
+		}
+		val, err = v.m.h.ForeignCephOption(ctxOf(thread), entity, key)
+	} else {
+		if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "key", &key); err != nil {
+			return nil, err
+		}
+		val, err = v.m.h.CephOption(ctxOf(thread), key)
+	}
+	if err != nil {
+		return nil, goErr(err)
+	}
+	return toStarlark(val)
 }
 
 func (v *mgrValue) haveMonConnection(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
