@@ -141,7 +141,10 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 	inst.queue = make(chan func(context.Context), m.cfg.NotifyQueue)
 	inst.log = newModuleLog(name, m.cfg.LogWriter, m.cfg.LogDir, m.cfg.MgrID)
 	inst.log.handler = m.cfg.ModuleLog
-	h := modbridge.NewHandle(&handle{name: name, m: m, opts: c.opts, inst: inst, log: inst.log.logger()}).(*module.Handle)
+	rt := &handle{name: name, m: m, opts: c.opts, inst: inst}
+	inst.log.clog = rt.ClusterLog
+	rt.log = inst.log.logger()
+	h := modbridge.NewHandle(rt).(*module.Handle)
 	inst.handle = h
 	m.applyLogOptions(inst)
 

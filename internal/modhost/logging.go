@@ -1,13 +1,16 @@
 package modhost
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gomgr/gomgr/internal/privdir"
 	"github.com/gomgr/gomgr/pkg/module"
@@ -58,6 +61,13 @@ type moduleLog struct {
 	// instead of the text lines to daemon (or the log_to_file file).
 	handler func(module string, level slog.Leveler) slog.Handler
 
+	// clog sends to the cluster log (the handle's ClusterLog); records at
+	// clogLevel and above go there too while toCluster is on
+	// (log_to_cluster, log_to_cluster_level).
+	clog      func(channel string, level slog.Level, msg string)
+	toCluster atomic.Bool
+	clogLevel slog.LevelVar
+
 	mu   sync.Mutex
 	file *os.File
 }
@@ -84,12 +94,21 @@ func (l *moduleLog) Write(p []byte) (int, error) {
 }
 
 // configure applies the module's logging options.
-func (l *moduleLog) configure(level string, debug int, toFile bool) error {
+func (l *moduleLog) configure(level string, debug int, toFile, toCluster bool, clusterLevel string) error {
 	if lv, ok := levelFromOption(level); ok {
 		l.level.Set(lv)
 	} else {
 		l.level.Set(LevelFromDebug(debug))
 	}
+	cl, ok := levelFromOption(clusterLevel)
+	if !ok {
+		cl = slog.LevelInfo // Python: "" leaves the handler at NOTSET, which passes all; info is its default
+		if clusterLevel == "" {
+			cl = slog.LevelDebug
+		}
+	}
+	l.clogLevel.Set(cl)
+	l.toCluster.Store(toCluster)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
@@ -119,8 +138,12 @@ func (l *moduleLog) close() {
 }
 
 func (l *moduleLog) logger() *slog.Logger {
+	return slog.New(&clusterTee{inner: l.baseHandler(), l: l})
+}
+
+func (l *moduleLog) baseHandler() slog.Handler {
 	if l.handler != nil {
-		return slog.New(l.handler(l.name, &l.level))
+		return l.handler(l.name, &l.level)
 	}
 	h := slog.NewTextHandler(l, &slog.HandlerOptions{
 		Level: &l.level,
@@ -131,5 +154,65 @@ func (l *moduleLog) logger() *slog.Logger {
 			return a
 		},
 	})
-	return slog.New(h).With("module", l.name)
+	return h.WithAttrs([]slog.Attr{slog.String("module", l.name)})
+}
+
+// clusterTee is a module logger's handler: its records go to the module's
+// log, and, while log_to_cluster is on, those at log_to_cluster_level and
+// above also to the cluster log, on the module's channel, as Python's
+// ClusterLogHandler sends them (the message, here with its attributes).
+type clusterTee struct {
+	inner slog.Handler
+	l     *moduleLog
+	attrs []slog.Attr
+	group string
+}
+
+func (t *clusterTee) toCluster(level slog.Level) bool {
+	return t.l.clog != nil && t.l.toCluster.Load() && level >= t.l.clogLevel.Level()
+}
+
+func (t *clusterTee) Enabled(ctx context.Context, level slog.Level) bool {
+	return t.inner.Enabled(ctx, level) || t.toCluster(level)
+}
+
+func (t *clusterTee) Handle(ctx context.Context, r slog.Record) error {
+	var err error
+	if t.inner.Enabled(ctx, r.Level) {
+		err = t.inner.Handle(ctx, r)
+	}
+	if t.toCluster(r.Level) {
+		var b strings.Builder
+		b.WriteString(r.Message)
+		add := func(a slog.Attr) bool {
+			if t.group != "" {
+				a.Key = t.group + "." + a.Key
+			}
+			fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+			return true
+		}
+		for _, a := range t.attrs {
+			add(a)
+		}
+		r.Attrs(add)
+		t.l.clog(t.l.name, r.Level, b.String())
+	}
+	return err
+}
+
+func (t *clusterTee) WithAttrs(attrs []slog.Attr) slog.Handler {
+	c := *t
+	c.inner = t.inner.WithAttrs(attrs)
+	c.attrs = append(slices.Clone(t.attrs), attrs...)
+	return &c
+}
+
+func (t *clusterTee) WithGroup(name string) slog.Handler {
+	c := *t
+	c.inner = t.inner.WithGroup(name)
+	if c.group != "" {
+		name = c.group + "." + name
+	}
+	c.group = name
+	return &c
 }

@@ -131,7 +131,9 @@ func (m *Manager) applyLogOptions(inst *instance) {
 	h := inst.handle
 	level, _ := h.StringOption("log_level")
 	toFile, _ := h.BoolOption("log_to_file")
-	if err := inst.log.configure(level, m.cfg.DebugLevel, toFile); err != nil {
+	toCluster, _ := h.BoolOption("log_to_cluster")
+	clusterLevel, _ := h.StringOption("log_to_cluster_level")
+	if err := inst.log.configure(level, m.cfg.DebugLevel, toFile, toCluster, clusterLevel); err != nil {
 		m.cfg.Log.Warn("module logging", "module", inst.name, "err", err)
 	}
 }

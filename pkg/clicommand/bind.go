@@ -1,11 +1,14 @@
 package clicommand
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"strconv"
+	"syscall"
 
 	"github.com/gomgr/gomgr/pkg/cmddesc"
+	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
 // bound is the outcome of binding a JSON command onto a command.
@@ -59,6 +62,12 @@ func (c *Command) bindCall(cmd map[string]any, inbuf []byte) (*bound, error) {
 	out.values = values
 	if len(inbuf) > 0 && bd.inbuf == nil {
 		return nil, invalid("Input file data (-i) not supported")
+	}
+	if bd.hasNonempty {
+		var err error
+		if inbuf, err = checkNonempty(inbuf, bd.nonempty); err != nil {
+			return nil, err
+		}
 	}
 	if bd.inbuf != nil && len(inbuf) > 0 {
 		f := dst.FieldByIndex(bd.inbuf)
@@ -181,4 +190,20 @@ func convertForField(v any, t reflect.Type) (reflect.Value, error) {
 		return reflect.Value{}, fmt.Errorf("cannot store %T in %s", v, t)
 	}
 	return out, nil
+}
+
+// checkNonempty is Python's CLICheckNonemptyFileInput(desc): no input file
+// and one that holds only white space are -EINVAL errors that say what
+// the file should hold; the newlines an editor leaves at its end are
+// dropped.
+func checkNonempty(inbuf []byte, desc string) ([]byte, error) {
+	if len(inbuf) == 0 {
+		return nil, objectformat.NewErrorResponseCode(fmt.Sprintf(
+			"Input file not specified: Please specify the file containing %s with \"-i\" option", desc), -int(syscall.EINVAL))
+	}
+	inbuf = bytes.TrimRight(inbuf, "\r\n")
+	if len(bytes.TrimSpace(inbuf)) == 0 {
+		return nil, objectformat.NewErrorResponseCode(fmt.Sprintf("Empty input file: Please add %s to the file", desc), -int(syscall.EINVAL))
+	}
+	return inbuf, nil
 }

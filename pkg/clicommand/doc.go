@@ -29,7 +29,10 @@
 // req=false makes an argument optional. The ceph:"..." tag uses the
 // descriptor grammar itself (name=, type=, req=, n=, range=, goodchars=,
 // strings=, positional=) to override or add to what the Go type implies;
-// ceph:"-" skips a field. As in Ceph, an argument named format, a bool, or
+// ceph:"-" skips a field. The inbuf field (named Inbuf, or tagged
+// ceph:"inbuf") receives the -i file; with nonempty:"the note's text" the
+// command refuses a missing or blank file with -EINVAL and a text that
+// says what it should hold (Python's CLICheckNonemptyFileInput). As in Ceph, an argument named format, a bool, or
 // an EndPositional marker field makes it and every later argument
 // non-positional (only --name value is accepted).
 //

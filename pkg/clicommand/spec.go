@@ -45,12 +45,16 @@ type Chooser interface {
 // binding is how a struct command's validated values are stored in a new
 // value of its argument struct.
 type binding struct {
-	typ     reflect.Type // the argument struct type
-	fields  []*field     // in the order of the spec's params
-	inbuf   []int        // field index of the inbuf field, nil if none
-	inbufT  reflect.Type
-	format  []int // field index of a declared format field, nil if none
-	formatT reflect.Type
+	typ    reflect.Type // the argument struct type
+	fields []*field     // in the order of the spec's params
+	inbuf  []int        // field index of the inbuf field, nil if none
+	inbufT reflect.Type
+	// nonempty is the inbuf field's nonempty:"..." tag (what the file
+	// holds, for the errors), set when the input must not be empty.
+	nonempty    string
+	hasNonempty bool
+	format      []int // field index of a declared format field, nil if none
+	formatT     reflect.Type
 }
 
 // field is where one argument goes.
@@ -132,6 +136,10 @@ func specOf(t reflect.Type) (*cmddesc.Spec, *binding, error) {
 				return nil, nil, fail(f.Name, "inbuf field must be string, *string or []byte, not %s", f.Type)
 			}
 			bd.inbuf, bd.inbufT = f.Index, f.Type
+			bd.nonempty, bd.hasNonempty = f.Tag.Lookup("nonempty")
+			if bd.hasNonempty && strings.TrimSpace(bd.nonempty) == "" {
+				return nil, nil, fail(f.Name, `nonempty:"..." says what the input file holds ("the note's text"), for the error that asks for it`)
+			}
 			continue
 		}
 		b, err := bindField(f, tag, &positional)

@@ -297,3 +297,33 @@ func TestBindReportsTheFirstBadArgument(t *testing.T) {
 	res = c.Call(context.Background(), Call{Cmd: map[string]any{"prefix": "order", "small": float64(3)}, Perm: "rw"})
 	require.Equal(t, "Invalid command: missing required parameter name(<string>)", res.Stderr)
 }
+
+type noteArgs struct {
+	Meta  `prefix:"note add"`
+	Inbuf string `nonempty:"the note's text"`
+}
+
+// TestNonemptyInput is Python's CLICheckNonemptyFileInput: no input file,
+// and one of white space only, are refused with texts that say what the
+// file should hold; an editor's newlines at its end are dropped.
+func TestNonemptyInput(t *testing.T) {
+	c := Func(func(_ context.Context, a *noteArgs) objectformat.Result { return objectformat.OK("[" + a.Inbuf + "]") })
+	for _, tc := range []struct {
+		inbuf string
+		want  objectformat.Result
+	}{
+		{"", objectformat.Failed(-22, `Input file not specified: Please specify the file containing the note's text with "-i" option`)},
+		{"\n\r\n", objectformat.Failed(-22, "Empty input file: Please add the note's text to the file")},
+		{" \t \n", objectformat.Failed(-22, "Empty input file: Please add the note's text to the file")},
+		{"hello\n\n", objectformat.OK("[hello]")},
+		{" hi \r\n", objectformat.OK("[ hi ]")},
+	} {
+		res := c.Call(context.Background(), Call{Cmd: map[string]any{"prefix": "note add"}, Inbuf: []byte(tc.inbuf), Perm: "rw"})
+		require.Equal(t, tc.want, res, "%q", tc.inbuf)
+	}
+	_, err := specOnly(reflect.TypeOf(struct {
+		Meta  `prefix:"t"`
+		Inbuf []byte `nonempty:""`
+	}{}))
+	require.ErrorContains(t, err, `nonempty:"..." says what the input file holds`)
+}

@@ -401,6 +401,34 @@ func (h *Handle) MonCommand(ctx context.Context, cmd map[string]any, inbuf []byt
 	return h.command(ctx, Target{Type: "mon"}, cmd, inbuf)
 }
 
+// MonCommandError is CheckMonCommand's error: the command failed on the
+// monitors. It carries their errno (ErrorCode, so objectformat.ErrnoOf and
+// a command's Result keep it) and status text.
+type MonCommandError struct {
+	Prefix string
+	Result objectformat.Result
+}
+
+// Error is Python's MonCommandFailed text: "<prefix> failed: <status>
+// retval: <errno>".
+func (e *MonCommandError) Error() string {
+	return fmt.Sprintf("%s failed: %s retval: %d", e.Prefix, e.Result.Stderr, e.Result.Retval)
+}
+
+// ErrorCode is the monitors' negative errno.
+func (e *MonCommandError) ErrorCode() int { return e.Result.Retval }
+
+// CheckMonCommand is MonCommand that fails on a non-zero return code
+// (Python's check_mon_command): the error is a *MonCommandError.
+func (h *Handle) CheckMonCommand(ctx context.Context, cmd map[string]any, inbuf []byte) (objectformat.Result, error) {
+	res := h.MonCommand(ctx, cmd, inbuf)
+	if res.Retval != 0 {
+		prefix, _ := cmd["prefix"].(string)
+		return res, &MonCommandError{Prefix: prefix, Result: res}
+	}
+	return res, nil
+}
+
 // command runs a command for the module: monitor commands through the
 // daemon's rules (see MonCommand), then the backend.
 func (h *Handle) command(ctx context.Context, target Target, cmd map[string]any, inbuf []byte) objectformat.Result {
