@@ -3,8 +3,6 @@ package bridge
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,12 +22,7 @@ import (
 // hosts, an empty rack and shadow trees.
 func TestRealMgrOSDMapMatchesPython(t *testing.T) {
 	root, dir, bin, path := buildRealMgrBinary(t)
-	out, err := exec.Command(bin, "bridge", "install", "--module-path", path,
-		"--rename", "selftest=goselftest", "--rename-prefix", "mgr self-test=mgr goselftest",
-		"--rename", "crash=gocrash", "--rename-prefix", "crash=gocrash").CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	pyMods := filepath.Join(dir, "python-modules")
-	require.NoError(t, os.CopyFS(filepath.Join(pyMods, "pyprobe"), os.DirFS(filepath.Join("testdata", "pyprobe"))))
+	pyMods := installWithPyprobe(t, dir, bin, path)
 
 	cluster, err := testutil.StartCephCluster(filepath.Join(root, "scripts", "ceph-cluster.sh"), []string{"CEPH_CLUSTER_MGR_MODULES=" + path + ":" + pyMods})
 	if cluster != nil {

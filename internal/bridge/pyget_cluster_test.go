@@ -43,12 +43,7 @@ var getNamesShape = []string{
 // -c). It also compares get_ceph_option and get_foreign_ceph_option.
 func TestRealMgrGetNamesMatchPython(t *testing.T) {
 	root, dir, bin, path := buildRealMgrBinary(t)
-	out, err := exec.Command(bin, "bridge", "install", "--module-path", path,
-		"--rename", "selftest=goselftest", "--rename-prefix", "mgr self-test=mgr goselftest",
-		"--rename", "crash=gocrash", "--rename-prefix", "crash=gocrash").CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	pyMods := filepath.Join(dir, "python-modules")
-	require.NoError(t, os.CopyFS(filepath.Join(pyMods, "pyprobe"), os.DirFS(filepath.Join("testdata", "pyprobe"))))
+	pyMods := installWithPyprobe(t, dir, bin, path)
 	helper := filepath.Join(dir, "gomgr-rados")
 	build := exec.Command("go", "build", "-o", helper, "./cmd/gomgr-rados")
 	build.Dir = root

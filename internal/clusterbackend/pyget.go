@@ -100,7 +100,7 @@ func fetchMonStatus(ctx context.Context, b *Backend) ([]byte, error) {
 		return nil, err
 	}
 	t, ok := b.conn.(cephconn.MonTargeter)
-	leader, _ := qs.(map[string]any)["quorum_leader_name"].(string)
+	leader, _ := asMap(qs)["quorum_leader_name"].(string)
 	if !ok || leader == "" {
 		return json.Marshal(qs)
 	}
@@ -124,7 +124,7 @@ func fetchPGStatus(ctx context.Context, b *Backend) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	summary, _ := st.(map[string]any)["pgmap"].(map[string]any)
+	summary := asMap(asMap(st)["pgmap"])
 	if summary == nil {
 		summary = map[string]any{}
 	}
@@ -206,7 +206,7 @@ func fetchMgrIPs(ctx context.Context, b *Backend) ([]byte, error) {
 		return nil, err
 	}
 	ips := []any{}
-	mons, _ := mm.(map[string]any)["mons"].([]any)
+	mons := asList(asMap(mm)["mons"])
 	for _, m := range mons {
 		addr := monAddr(m)
 		if addr == "" {
@@ -222,10 +222,9 @@ func fetchMgrIPs(ctx context.Context, b *Backend) ([]byte, error) {
 
 // monAddr returns one "ip:port" of a mon map entry.
 func monAddr(m any) string {
-	mon, _ := m.(map[string]any)
-	vec, _ := mon["public_addrs"].(map[string]any)["addrvec"].([]any)
-	for _, a := range vec {
-		if s, _ := a.(map[string]any)["addr"].(string); s != "" {
+	mon := asMap(m)
+	for _, a := range asList(asMap(mon["public_addrs"])["addrvec"]) {
+		if s, _ := asMap(a)["addr"].(string); s != "" {
 			return s
 		}
 	}

@@ -102,10 +102,7 @@ func (l *moduleLog) configure(level string, debug int, toFile, toCluster bool, c
 	}
 	cl, ok := levelFromOption(clusterLevel)
 	if !ok {
-		cl = slog.LevelInfo // Python: "" leaves the handler at NOTSET, which passes all; info is its default
-		if clusterLevel == "" {
-			cl = slog.LevelDebug
-		}
+		cl = slog.LevelDebug // "": every record, as Python's handler at NOTSET
 	}
 	l.clogLevel.Set(cl)
 	l.toCluster.Store(toCluster)

@@ -315,7 +315,8 @@ func (r *runner) testClusterData() {
 		r.equal("get(osdmap_crush_map_text)", v, any("")) // as Pacific gives it
 	}
 	if v, err := h.Get(r.ctx, "mgr_map"); err == nil {
-		aom, _ := v.(map[string]any)["always_on_modules"].(map[string]any)
+		mm, _ := v.(map[string]any)
+		aom, _ := mm["always_on_modules"].(map[string]any)
 		_, hasRelease := aom[h.ReleaseName()]
 		r.check(hasRelease, "get(mgr_map) always_on_modules %v is not keyed by release (%s)", aom, h.ReleaseName())
 	}
