@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 )
 
@@ -11,6 +12,10 @@ import (
 // past it new entries are dropped (and counted) rather than block a module
 // or grow without bound while the monitors are away.
 const clusterLogQueue = 256
+
+// clusterLogMaxText bounds one entry's text (a longer one is cut, and says
+// so), so the queue holds at most 16 MiB.
+const clusterLogMaxText = 64 << 10
 
 // clusterLog sends modules' cluster log entries to the monitors with the
 // `log` command, one at a time and in order, from one goroutine.
@@ -24,8 +29,10 @@ type clusterLog struct {
 	b     *Backend
 	queue chan string
 
-	mu      sync.Mutex
-	dropped int
+	mu sync.Mutex
+	// dropped counts the entries dropped since the last warning about
+	// it; lost counts them all.
+	dropped, lost int
 }
 
 func newClusterLog(b *Backend) *clusterLog {
@@ -43,10 +50,15 @@ func clusterLogText(channel string, prio slog.Level, msg string) string {
 		channel = "cluster"
 	}
 	p := clogPriorityName(prio)
-	if channel == "cluster" && p == "INF" {
-		return msg
+	text := msg
+	if channel != "cluster" || p != "INF" {
+		text = fmt.Sprintf("[%s %s] %s", channel, p, msg)
 	}
-	return fmt.Sprintf("[%s %s] %s", channel, p, msg)
+	if len(text) > clusterLogMaxText {
+		const cut = " [... cut: longer than 64 KiB]"
+		text = strings.ToValidUTF8(text[:clusterLogMaxText-len(cut)], "") + cut
+	}
+	return text
 }
 
 // clogPriorityName is Ceph's short name of the priority a slog level maps
@@ -69,6 +81,7 @@ func (c *clusterLog) add(text string) {
 	default:
 		c.mu.Lock()
 		c.dropped++
+		c.lost++
 		c.mu.Unlock()
 	}
 }

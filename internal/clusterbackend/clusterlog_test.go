@@ -3,8 +3,10 @@ package clusterbackend
 import (
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,6 +28,10 @@ func TestClusterLogText(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, clusterLogText(tc.channel, tc.prio, "m"), "%s %v", tc.channel, tc.prio)
 	}
+	long := clusterLogText("cluster", slog.LevelInfo, strings.Repeat("é", clusterLogMaxText))
+	assert.LessOrEqual(t, len(long), clusterLogMaxText)
+	assert.True(t, utf8.ValidString(long), "cut on a rune boundary")
+	assert.True(t, strings.HasSuffix(long, " [... cut: longer than 64 KiB]"))
 }
 
 func TestClusterLogSendsInOrderThroughTheMonitors(t *testing.T) {
@@ -56,7 +62,7 @@ func TestClusterLogNeverBlocks(t *testing.T) {
 	}
 	assert.Less(t, time.Since(start), 2*time.Second, "ClusterLog waited for the monitors")
 	b.clog.mu.Lock()
-	dropped := b.clog.dropped
+	dropped := b.clog.lost
 	b.clog.mu.Unlock()
 	assert.GreaterOrEqual(t, dropped, 8*clusterLogQueue)
 	done := make(chan struct{})
