@@ -341,13 +341,17 @@ func decodeObject(s string) (map[string]any, error) {
 // it.
 func PythonCommand(c DispatchCase) (map[string]any, error) { return decodeObject(c.JSON) }
 
-// FormatOnce renders items through a Responder in format f, as
-// FormatBenchmark does, and returns the text.
-func FormatOnce(items []Item, f objectformat.Format) ([]byte, error) {
+// Formatter returns a function rendering items through one Responder in
+// format f, as FormatBenchmark does, and returning the text.
+func Formatter(items []Item, f objectformat.Format) func() ([]byte, error) {
 	h := objectformat.Responder(func(context.Context, *objectformat.Request) ([]Item, error) { return items, nil })
-	res := h.ServeCommand(context.Background(), &objectformat.Request{Format: f})
-	if res.Retval != 0 {
-		return nil, fmt.Errorf("format %s: %d %s", f, res.Retval, res.Stderr)
+	req := &objectformat.Request{Format: f}
+	ctx := context.Background()
+	return func() ([]byte, error) {
+		res := h.ServeCommand(ctx, req)
+		if res.Retval != 0 {
+			return nil, fmt.Errorf("format %s: %d %s", f, res.Retval, res.Stderr)
+		}
+		return res.Stdout, nil
 	}
-	return res.Stdout, nil
 }

@@ -76,7 +76,7 @@ func TestSideBySideSameWork(t *testing.T) {
 	})
 	for _, f := range []objectformat.Format{objectformat.JSON, objectformat.YAML} {
 		t.Run("format "+string(f), func(t *testing.T) {
-			out, err := FormatOnce(Items(10), f)
+			out, err := Formatter(Items(10), f)()
 			require.NoError(t, err)
 			sum := sha256.Sum256(out)
 			a, err := p.Do(map[string]any{"op": "format", "kind": string(f), "size": 10, "min_time": 0.001})

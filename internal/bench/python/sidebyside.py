@@ -20,10 +20,11 @@ line on stdout, so benchtable can interleave its runs with Go's:
       -> {"ns": <ns per call>, "ops": <calls>, "retval": r, "stdout": s, "stderr": e}
   {"op": "match", "descriptions": "<path>", "lines": [[...], ...], "min_time": 0.2, "min_ops": 1}
       -> {"ns": <ns per round of all lines>, "ops": <rounds>, "matched": <lines matched>}
-  {"op": "format", "kind": "json" | "yaml", "size": n, "min_time": 0.2}
+  {"op": "format", "kind": "json" | "yaml", "size": n, "min_time": 0.2, "min_ops": 2}
       -> {"ns": <ns per call>, "ops": <calls>, "bytes": <len>, "sha256": <hex of the text>}
 
-An error answers {"error": "<text>"}.
+min_ops is the fewest calls (a warm-up call first when it is over 1). An
+error answers {"error": "<text>"}.
 """
 import enum
 import hashlib
@@ -192,7 +193,7 @@ def format_(req: Dict[str, Any]) -> Dict[str, Any]:
             return yaml.safe_dump(data)
     else:
         raise ValueError('unknown kind {!r}'.format(req['kind']))
-    ns, ops, text = _timed(fn, req.get('min_time', 0.2))
+    ns, ops, text = _timed(fn, req.get('min_time', 0.2), req.get('min_ops', 2), req.get('min_ops', 2) > 1)
     b = text.encode()
     return {'ns': ns, 'ops': ops, 'bytes': len(b), 'sha256': hashlib.sha256(b).hexdigest()}
 
