@@ -41,53 +41,10 @@ var palette = []color.Color{
 // 4 inches). Series without points are left out; a chart with no points at
 // all is an error, as is a point a log axis cannot show.
 func (c Chart) WriteSVG(path string) error {
-	p := plot.New()
-	p.Title.Text = c.Title
-	p.X.Label.Text = c.X
-	p.Y.Label.Text = c.Y
-	if c.LogX {
-		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	p, err := c.plot()
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	if c.LogY {
-		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
-	}
-	p.Legend.Top, p.Legend.Left = true, true
-	p.Add(plotter.NewGrid())
-	drawn := 0
-	xr, yr := span{math.Inf(1), math.Inf(-1)}, span{math.Inf(1), math.Inf(-1)}
-	for i, s := range c.Series {
-		if len(s.Points) == 0 {
-			continue
-		}
-		pts := make(plotter.XYs, len(s.Points))
-		for j, pt := range s.Points {
-			if (c.LogX && pt.X <= 0) || (c.LogY && pt.Y <= 0) || math.IsNaN(pt.X) || math.IsNaN(pt.Y) {
-				return fmt.Errorf("%s: series %q: point (%g, %g) cannot be drawn", path, s.Name, pt.X, pt.Y)
-			}
-			pts[j] = plotter.XY{X: pt.X, Y: pt.Y}
-			xr.add(pt.X)
-			yr.add(pt.Y)
-		}
-		sort.Slice(pts, func(a, b int) bool { return pts[a].X < pts[b].X })
-		l, sc, err := plotter.NewLinePoints(pts)
-		if err != nil {
-			return fmt.Errorf("%s: series %q: %w", path, s.Name, err)
-		}
-		col := palette[i%len(palette)]
-		l.Color, sc.Color = col, col
-		l.Width = vg.Points(1.5)
-		sc.Shape = draw.CircleGlyph{}
-		p.Add(l, sc)
-		p.Legend.Add(s.Name, l, sc)
-		drawn++
-	}
-	if drawn == 0 {
-		return fmt.Errorf("%s: no points to draw", path)
-	}
-	// The axes' ranges, with a margin (gonum's own would be empty for a
-	// single point, and a log axis cannot start at 0).
-	p.X.Min, p.X.Max = xr.padded(c.LogX)
-	p.Y.Min, p.Y.Max = yr.padded(c.LogY)
 	canvas := vgsvg.New(6*vg.Inch, 4*vg.Inch)
 	p.Draw(draw.New(canvas))
 	f, err := os.Create(path)
@@ -99,6 +56,59 @@ func (c Chart) WriteSVG(path string) error {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// plot builds the chart's plot.
+func (c Chart) plot() (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = c.Title
+	p.X.Label.Text = c.X
+	p.Y.Label.Text = c.Y
+	if c.LogX {
+		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	}
+	if c.LogY {
+		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	}
+	p.Legend.Top, p.Legend.Left = false, false // bottom right: these lines rise to the right
+	p.Legend.YOffs = vg.Points(6)
+	p.Add(plotter.NewGrid())
+	drawn := 0
+	xr, yr := span{math.Inf(1), math.Inf(-1)}, span{math.Inf(1), math.Inf(-1)}
+	for i, s := range c.Series {
+		if len(s.Points) == 0 {
+			continue
+		}
+		pts := make(plotter.XYs, len(s.Points))
+		for j, pt := range s.Points {
+			if (c.LogX && pt.X <= 0) || (c.LogY && pt.Y <= 0) || math.IsNaN(pt.X) || math.IsNaN(pt.Y) {
+				return nil, fmt.Errorf("series %q: point (%g, %g) cannot be drawn", s.Name, pt.X, pt.Y)
+			}
+			pts[j] = plotter.XY{X: pt.X, Y: pt.Y}
+			xr.add(pt.X)
+			yr.add(pt.Y)
+		}
+		sort.Slice(pts, func(a, b int) bool { return pts[a].X < pts[b].X })
+		l, sc, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return nil, fmt.Errorf("series %q: %w", s.Name, err)
+		}
+		col := palette[i%len(palette)]
+		l.Color, sc.Color = col, col
+		l.Width = vg.Points(1.5)
+		sc.Shape = draw.CircleGlyph{}
+		p.Add(l, sc)
+		p.Legend.Add(s.Name, l, sc)
+		drawn++
+	}
+	if drawn == 0 {
+		return nil, fmt.Errorf("no points to draw")
+	}
+	// The axes' ranges, with a margin (gonum's own would be empty for a
+	// single point, and a log axis cannot start at 0).
+	p.X.Min, p.X.Max = xr.padded(c.LogX)
+	p.Y.Min, p.Y.Max = yr.padded(c.LogY)
+	return p, nil
 }
 
 type span struct{ lo, hi float64 }
