@@ -43,6 +43,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -99,9 +100,9 @@ func main() {
 		}
 	}
 	t := &table{}
-	sections := 7
+	sections := 9
 	if *onlyCl {
-		sections = 2
+		sections = 3
 	}
 	prog := newProgress(os.Stderr, sections)
 	fmt.Fprintln(os.Stderr, "benchtable: measuring (progress below, table at the end)")
@@ -306,12 +307,17 @@ func (p *proc) stop() {
 
 // startDaemon starts the built daemon and enables every module compiled in.
 func startDaemon(dir string) (*proc, error) {
-	run := filepath.Join(dir, "run")
-	cmd := exec.Command(filepath.Join(dir, "ceph-mgr"), "-i", "b", "--data", filepath.Join(dir, "data"), "--run-dir", run)
+	return startDaemonIn(dir, "b", filepath.Join(dir, "data"), filepath.Join(dir, "run"))
+}
+
+// startDaemonIn starts the daemon built in dir as mgr.<id> on the data
+// and run directories given, and enables every module compiled in.
+func startDaemonIn(dir, id, data, run string) (*proc, error) {
+	cmd := exec.Command(filepath.Join(dir, "ceph-mgr"), "-i", id, "--data", data, "--run-dir", run)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &proc{cmd: cmd, asok: filepath.Join(run, "ceph-mgr.b.asok"), api: filepath.Join(run, "ceph-mgr.b.api")}
+	p := &proc{cmd: cmd, asok: filepath.Join(run, "ceph-mgr."+id+".asok"), api: filepath.Join(run, "ceph-mgr."+id+".api")}
 	c := api.NewClient(p.api)
 	defer c.Close()
 	ctx := context.Background()
@@ -439,20 +445,22 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 	if cluster == "none" {
 		t.add(row{"vs real ceph-mgr", "command throughput", "", "", "", "≥ 10x", "not measured (-cluster=none)"})
 		notBridged(t, "-cluster=none")
+		t.add(row{"start-up and memory vs real ceph-mgr", "", "", "", "", "≥ 10x", "not measured (-cluster=none)"})
 		return nil
 	}
 	bridged := cluster == "auto"
+	cdir := filepath.Join(dir, "cluster")
 	if cluster == "auto" {
 		if _, err := exec.LookPath("ceph-mon"); err != nil {
 			t.add(row{"vs real ceph-mgr", "command throughput", "", "", "", "≥ 10x", "not measured (Ceph not installed)"})
 			notBridged(t, "Ceph not installed")
+			t.add(row{"start-up and memory vs real ceph-mgr", "", "", "", "", "≥ 10x", "not measured (Ceph not installed)"})
 			return nil
 		}
 		modules, err := installBridge(dir)
 		if err != nil {
 			return err
 		}
-		cdir := filepath.Join(dir, "cluster")
 		prog.step("starting a throwaway Ceph cluster (scripts/ceph-cluster.sh)")
 		start := exec.Command("scripts/ceph-cluster.sh", "start", cdir)
 		start.Env = append(os.Environ(), "CEPH_CLUSTER_MGR_MODULES="+modules)
@@ -505,7 +513,8 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 	if conn, err = dial(); err != nil {
 		return err
 	}
-	defer conn.Close()
+	closeConn := sync.OnceFunc(conn.Close)
+	defer closeConn()
 	pyCmd, _ := json.Marshal(map[string]any{"prefix": "mgr self-test python-version"})
 	for _, conc := range clientCounts {
 		prog.step(fmt.Sprintf("%d clients: the real mgr over librados, then gomgr", conc))
@@ -529,11 +538,17 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 			rate(ours.OpsPerSec()), rate(theirs.OpsPerSec()) + " (ceph-mgr 16.2)", fmt.Sprintf("%.0fx", ratio), "≥ 10x", bench.AtLeast(ratio, 10)})
 		prog.series("throughput", "real ceph-mgr 16.2 (librados, Python command)", float64(conc), theirs.OpsPerSec())
 	}
-	if bridged {
-		prog.section("Go modules bridged into the real ceph-mgr against a Python module")
-		return bridgedVsPython(t, conn, fmtRuns)
+	if !bridged {
+		t.add(row{"start-up and memory vs real ceph-mgr", "", "", "", "", "≥ 10x", "not measured (-cluster=" + cluster + ": needs the cluster benchtable starts)"})
+		return nil
 	}
-	return nil
+	prog.section("Go modules bridged into the real ceph-mgr against a Python module")
+	if err := bridgedVsPython(t, conn, fmtRuns); err != nil {
+		return err
+	}
+	prog.section("start-up and memory against the real ceph-mgr")
+	closeConn() // no librados connection while the mgr restarts
+	return startupRows(t, prog, dir, cdir, conf)
 }
 
 func dur(d time.Duration) string {
