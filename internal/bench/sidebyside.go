@@ -177,15 +177,25 @@ func MatchRound(descPath string, lines [][]string) (func() int, error) {
 	}, nil
 }
 
-// TimeOp runs op until minTime has passed (at least twice, batches
-// doubling as sidebyside.py's do) and returns the time per call.
+// TimeOp runs op once to warm up, then until minTime has passed (at
+// least twice, batches doubling as sidebyside.py's do) and returns the
+// time per call.
 func TimeOp(minTime time.Duration, op func() error) (time.Duration, error) {
-	if err := op(); err != nil { // warm up
-		return 0, err
+	return TimeCalls(minTime, 2, true, op)
+}
+
+// TimeCalls runs op (once first to warm up, if warmUp) until minTime has
+// passed and it ran at least minOps times, and returns the time per call.
+// For calls of a second, TimeCalls(0, 1, false, op) times just one.
+func TimeCalls(minTime time.Duration, minOps int, warmUp bool, op func() error) (time.Duration, error) {
+	if warmUp {
+		if err := op(); err != nil {
+			return 0, err
+		}
 	}
 	var total time.Duration
 	ops, batch := 0, 1
-	for total < minTime || ops < 2 {
+	for total < minTime || ops < minOps {
 		start := time.Now()
 		for i := 0; i < batch; i++ {
 			if err := op(); err != nil {

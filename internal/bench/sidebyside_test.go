@@ -119,4 +119,8 @@ func TestTimeOp(t *testing.T) {
 	require.Greater(t, d, time.Duration(0))
 	_, err = TimeOp(time.Millisecond, func() error { return context.Canceled })
 	require.ErrorIs(t, err, context.Canceled)
+	calls = 0
+	_, err = TimeCalls(0, 1, false, func() error { calls++; return nil })
+	require.NoError(t, err)
+	require.Equal(t, 1, calls, "one call, no warm-up")
 }
