@@ -62,16 +62,16 @@ func TestSideBySideSameWork(t *testing.T) {
 		round, err := MatchRound(repoFile(MonDescriptions), lines)
 		require.NoError(t, err)
 		require.Equal(t, 90, round(), "the file's 90 commands match, its 10 others do not")
-		// Python takes about 80 ms a line: compare the last 15 (5 and 10).
+		// Python takes 80 to 400 ms a line: compare 6 (3 valid, 3 not).
 		abs, err := filepath.Abs(repoFile(MonDescriptions))
 		require.NoError(t, err)
-		tail := lines[85:]
+		tail := append(append([][]string(nil), lines[87:90]...), lines[97:]...)
 		a, err := p.Do(map[string]any{"op": "match", "descriptions": abs, "lines": tail, "min_time": 0})
 		require.NoError(t, err)
 		require.Equal(t, 1, a.Ops)
 		round, err = MatchRound(repoFile(MonDescriptions), tail)
 		require.NoError(t, err)
-		require.Equal(t, 5, a.Matched)
+		require.Equal(t, 3, a.Matched)
 		require.Equal(t, a.Matched, round())
 	})
 	for _, f := range []objectformat.Format{objectformat.JSON, objectformat.YAML} {
