@@ -545,7 +545,7 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 		if err != nil {
 			return err
 		}
-		ours, err := bench.Parallel(conc, 20*total, bench.DaemonOp(d.api, map[string]any{"prefix": "hello", "person_name": "x"}))
+		ours, err := bench.Parallel(conc, max(20000, 5*total), bench.DaemonOp(d.api, map[string]any{"prefix": "hello", "person_name": "x"}))
 		if err != nil {
 			return err
 		}
