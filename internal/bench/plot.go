@@ -70,8 +70,8 @@ func (c Chart) plot() (*plot.Plot, error) {
 	if c.LogY {
 		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 	}
-	p.Legend.Top, p.Legend.Left = false, false // bottom right: these lines rise to the right
-	p.Legend.YOffs = vg.Points(6)
+	p.Legend.Top, p.Legend.Left = true, true // in the room left above the lines
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(6), -vg.Points(4)
 	p.Add(plotter.NewGrid())
 	drawn := 0
 	xr, yr := span{math.Inf(1), math.Inf(-1)}, span{math.Inf(1), math.Inf(-1)}
@@ -106,8 +106,8 @@ func (c Chart) plot() (*plot.Plot, error) {
 	}
 	// The axes' ranges, with a margin (gonum's own would be empty for a
 	// single point, and a log axis cannot start at 0).
-	p.X.Min, p.X.Max = xr.padded(c.LogX)
-	p.Y.Min, p.Y.Max = yr.padded(c.LogY)
+	p.X.Min, p.X.Max = xr.padded(c.LogX, 0)
+	p.Y.Min, p.Y.Max = yr.padded(c.LogY, 0.15*float64(drawn))
 	return p, nil
 }
 
@@ -115,15 +115,17 @@ type span struct{ lo, hi float64 }
 
 func (s *span) add(v float64) { s.lo, s.hi = math.Min(s.lo, v), math.Max(s.hi, v) }
 
-// padded is the span with a margin: a factor of 1.5 on a log axis, a
-// tenth of the span (or 1) on a linear one.
-func (s span) padded(log bool) (float64, float64) {
+// padded is the span with a margin (a factor of 1.5 on a log axis, a
+// tenth of the span or 1 on a linear one) and room above for a legend
+// (room times the span, in decades on a log axis).
+func (s span) padded(log bool, room float64) (float64, float64) {
 	if log {
-		return s.lo / 1.5, s.hi * 1.5
+		decades := math.Max(math.Log10(s.hi/s.lo), 1)
+		return s.lo / 1.5, s.hi * 1.5 * math.Pow(10, room*decades)
 	}
 	m := (s.hi - s.lo) / 10
 	if m == 0 {
 		m = 1
 	}
-	return s.lo - m, s.hi + m
+	return s.lo - m, s.hi + m + room*(s.hi-s.lo+m)
 }
