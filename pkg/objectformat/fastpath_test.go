@@ -886,7 +886,7 @@ func TestFastPathPresize(t *testing.T) {
 	for _, c := range []struct{ n, at int }{{10, -1}, {presizeMin - 1, -1}, {presizeMin, presizeMin / 8}, {1000000, 125000}} {
 		require.Equal(t, c.at, presizeAt(c.n), c.n)
 	}
-	buf := make([]byte, 100, 100)
+	buf := make([]byte, 100)
 	grown := presize(buf, 0, 10, 100) // 10 bytes an element: 1000, and an eighth
 	require.Equal(t, 100, len(grown))
 	require.Equal(t, 1125, cap(grown))
