@@ -316,9 +316,12 @@ func (p *Python) Do(req map[string]any) (PyAnswer, error) {
 	return ParseAnswer(line)
 }
 
-// Close ends the process.
+// Close ends the process: it exits at the end of its input, or is killed
+// 30 seconds later.
 func (p *Python) Close() error {
 	p.in.Close()
+	t := time.AfterFunc(30*time.Second, func() { _ = p.cmd.Process.Kill() })
+	defer t.Stop()
 	err := p.cmd.Wait()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
