@@ -174,9 +174,11 @@ func run(t *table, prog *progress, goBin, cluster string, n, runs int, quick boo
 			return err
 		}
 		py, why := startPython()
-		if py != nil {
-			defer py.Close()
-		}
+		defer func() {
+			if py != nil { // on an error before the Close below
+				_ = py.Close()
+			}
+		}()
 		if err := sideBySide(t, prog, py, why, quick); err != nil {
 			return err
 		}
