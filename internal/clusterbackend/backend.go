@@ -47,6 +47,10 @@ type Options struct {
 	// Conf is the cluster's ceph.conf as read at attach: the Ceph option
 	// values below the configuration database's (CephConf).
 	Conf cephopts.Conf
+	// PerfPeriod is how often the daemons' perf counters are collected
+	// (perf.go): 0 is this daemon's mgr_stats_period, read before each
+	// round; a negative value collects none.
+	PerfPeriod time.Duration
 }
 
 func (o *Options) defaults() {
@@ -91,6 +95,9 @@ type Backend struct {
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+
+	perf     perfCollector // perf.go
+	perfDone chan struct{}
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -104,7 +111,7 @@ func (b *Backend) CephConf() cephopts.Conf { return b.opts.Conf }
 func New(ctx context.Context, conn Conn, opts Options) (*Backend, error) {
 	opts.defaults()
 	b := &Backend{conn: conn, opts: opts, log: opts.Log, fsid: conn.FSID(), versions: map[string]string{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), perfDone: make(chan struct{})}
 	b.config = newConfigStore(b)
 	b.kv = newKVStore(b)
 	b.cluster = newCluster(b)
@@ -127,6 +134,11 @@ func New(ctx context.Context, conn Conn, opts Options) (*Backend, error) {
 	}
 	b.connected.Store(true)
 	go b.loop()
+	if opts.PerfPeriod >= 0 {
+		go b.perfLoop()
+	} else {
+		close(b.perfDone)
+	}
 	return b, nil
 }
 
@@ -145,6 +157,7 @@ func (b *Backend) Close() error {
 	b.closeOnce.Do(func() {
 		close(b.stop)
 		<-b.done
+		<-b.perfDone
 		if b.onClose != nil {
 			b.onClose()
 		}

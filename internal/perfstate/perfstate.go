@@ -36,6 +36,10 @@ import (
 // mgr keeps (PerfCounterInstance's circular buffers).
 const HistoryLen = 20
 
+// DefaultThreshold is Ceph's default mgr_stats_threshold
+// (PerfCountersBuilder::PRIO_USEFUL).
+const DefaultThreshold = 5
+
 // Counter type bits (Ceph's perfcounter_type_d, Python's PERFCOUNTER_*).
 const (
 	TypeTime       = 1

@@ -25,7 +25,7 @@ func fakeDaemonInfo(kind string) map[string]any {
 	case "metadata":
 		return map[string]any{"id": "x", "hostname": "testhost", "ceph_version": testVersion}
 	case "perf_schema":
-		return map[string]any{"mgr": map[string]any{"commands": map[string]any{"type": 10, "description": "commands"}}}
+		return map[string]any{"mgr": map[string]any{"commands": map[string]any{"type": 10, "description": "commands", "priority": 5, "units": "none"}}}
 	case "perf_counters":
 		return map[string]any{"mgr": map[string]any{"commands": int64(7)}}
 	case "status":

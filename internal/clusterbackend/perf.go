@@ -1,0 +1,228 @@
+package clusterbackend
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/cephconn"
+	"github.com/gomgr/gomgr/internal/cephopts"
+	"github.com/gomgr/gomgr/internal/perfstate"
+)
+
+// This file collects the perf counters of the cluster's OSDs and monitors,
+// as the real mgr receives them in its daemons' reports: every
+// mgr_stats_period each daemon's `perf dump` (its `perf schema` and `perf
+// histogram schema` when first seen and then every schemaRefresh) goes
+// into a perfstate.History, the counters of at least mgr_stats_threshold
+// priority. OSDs are asked while the OSD map has them up; a daemon that
+// leaves the OSD or mon map is forgotten (the real mgr culls its state
+// then too), one that is down keeps its history. librados cannot address
+// another mgr or an MDS, so their counters are not collected.
+
+// schemaRefresh is how often a daemon's schema is read again (its
+// counters can change when it restarts).
+const schemaRefresh = time.Minute
+
+// perfCollector is the Backend's collected counters.
+type perfCollector struct {
+	hist perfstate.History
+	// schemas are the daemons' declared counters, by daemon name (only
+	// perfLoop uses them).
+	schemas map[string]*daemonSchema
+}
+
+type daemonSchema struct {
+	types     map[string]perfstate.Type
+	threshold int64
+	read      time.Time
+}
+
+var _ backend.PerfCounters = (*Backend)(nil)
+
+// PerfSchema implements backend.PerfCounters.
+func (b *Backend) PerfSchema(svcType, svcID string) map[string]any {
+	return b.perf.hist.Schema(svcType, svcID)
+}
+
+// CounterSeries implements backend.PerfCounters.
+func (b *Backend) CounterSeries(svcType, svcID, path string, latest bool) map[string]any {
+	if latest {
+		return b.perf.hist.Latest(svcType+"."+svcID, path)
+	}
+	return b.perf.hist.Series(svcType+"."+svcID, path)
+}
+
+// statsSource is this daemon's Ceph option values (mgr_stats_period and
+// mgr_stats_threshold): the configuration database, then ceph.conf, then
+// Ceph's defaults.
+func (b *Backend) statsSource() cephopts.Source {
+	return cephopts.Source{Daemon: cephopts.Daemon{Type: "mgr", ID: b.opts.ID, Host: b.opts.Hostname},
+		Central: b.config.Get, Conf: b.opts.Conf}
+}
+
+// perfLoop collects the counters until Close.
+func (b *Backend) perfLoop() {
+	defer close(b.perfDone)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-b.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		if b.connected.Load() {
+			b.collectPerf(ctx)
+		}
+		period := b.opts.PerfPeriod
+		if period == 0 {
+			period = time.Duration(b.statsSource().Int("mgr_stats_period", 5)) * time.Second
+		}
+		if period <= 0 {
+			period = 5 * time.Second
+		}
+		select {
+		case <-b.stop:
+			return
+		case <-time.After(period):
+		}
+	}
+}
+
+// perfDaemon is a daemon whose counters are collected, and how to ask it.
+type perfDaemon struct {
+	name string
+	ask  commandFunc
+}
+
+// perfDaemons lists the daemons to collect (the up OSDs and the
+// monitors) and those the maps have (to keep their history).
+func (b *Backend) perfDaemons(ctx context.Context) (ask []perfDaemon, known map[string]bool, err error) {
+	known = map[string]bool{}
+	osdMap, err := b.cluster.Get(ctx, "osd_map")
+	if err != nil {
+		return nil, nil, fmt.Errorf("the OSD map: %w", err)
+	}
+	osds, _ := asMap(osdMap)["osds"].([]any)
+	for _, e := range osds {
+		o := asMap(e)
+		id, ok := intOf(o["osd"])
+		if !ok {
+			continue
+		}
+		name := "osd." + strconv.FormatInt(id, 10)
+		known[name] = true
+		if up, _ := intOf(o["up"]); up == 1 {
+			ask = append(ask, perfDaemon{name: name, ask: func(cmd, inbuf []byte) ([]byte, string, error) {
+				return b.conn.OsdCommand(int(id), cmd, inbuf)
+			}})
+		}
+	}
+	monMap, err := b.cluster.Get(ctx, "mon_map")
+	if err != nil {
+		return nil, nil, fmt.Errorf("the mon map: %w", err)
+	}
+	t, canTarget := b.conn.(cephconn.MonTargeter)
+	mons, _ := asMap(monMap)["mons"].([]any)
+	for _, e := range mons {
+		mon, _ := asMap(e)["name"].(string)
+		if mon == "" {
+			continue
+		}
+		known["mon."+mon] = true
+		if canTarget {
+			ask = append(ask, perfDaemon{name: "mon." + mon, ask: func(cmd, inbuf []byte) ([]byte, string, error) {
+				return t.MonTargetCommand(mon, cmd, inbuf)
+			}})
+		}
+	}
+	return ask, known, nil
+}
+
+// intOf is a decoded JSON number as an int64.
+func intOf(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case float64:
+		return int64(n), n == float64(int64(n))
+	}
+	return 0, false
+}
+
+// collectPerf runs one round: every daemon's counters, one after
+// another, each command within OpTimeout.
+func (b *Backend) collectPerf(ctx context.Context) {
+	daemons, known, err := b.perfDaemons(ctx)
+	if err != nil {
+		b.log.Debug("perf counters: list the daemons", "err", err)
+		return
+	}
+	for _, name := range b.perf.hist.Daemons() {
+		if !known[name] {
+			b.perf.hist.Forget(name)
+		}
+	}
+	for name := range b.perf.schemas {
+		if !known[name] {
+			delete(b.perf.schemas, name)
+		}
+	}
+	threshold := b.statsSource().Int("mgr_stats_threshold", perfstate.DefaultThreshold)
+	for _, d := range daemons {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := b.collectDaemon(ctx, d, threshold); err != nil {
+			b.log.Debug("perf counters", "daemon", d.name, "err", err)
+		}
+	}
+}
+
+// collectDaemon records one report of a daemon.
+func (b *Backend) collectDaemon(ctx context.Context, d perfDaemon, threshold int64) error {
+	ask := func(prefix string) ([]byte, error) {
+		cctx, cancel := context.WithTimeout(ctx, b.opts.OpTimeout)
+		defer cancel()
+		res := command(cctx, d.ask, map[string]any{"prefix": prefix, "format": "json"}, nil)
+		if res.Retval != 0 {
+			return nil, fmt.Errorf("%s: %w", prefix, res.Err())
+		}
+		return res.Stdout, nil
+	}
+	s := b.perf.schemas[d.name]
+	if s == nil || s.threshold != threshold || time.Since(s.read) >= schemaRefresh {
+		schema, err := ask("perf schema")
+		if err != nil {
+			return err
+		}
+		outputs := [][]byte{schema}
+		if hist, err := ask("perf histogram schema"); err == nil {
+			outputs = append(outputs, hist)
+		}
+		types, err := perfstate.ParseSchema(threshold, outputs...)
+		if err != nil {
+			return err
+		}
+		s = &daemonSchema{types: types, threshold: threshold, read: time.Now()}
+		if b.perf.schemas == nil {
+			b.perf.schemas = map[string]*daemonSchema{}
+		}
+		b.perf.schemas[d.name] = s
+	}
+	dump, err := ask("perf dump")
+	if err != nil {
+		return err
+	}
+	values, err := perfstate.ParseDump(dump, s.types)
+	if err != nil {
+		return err
+	}
+	b.perf.hist.Update(d.name, s.types, values, time.Now())
+	return nil
+}
