@@ -275,6 +275,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	m.mu.Unlock()
 	m.unsubscribe = m.cfg.Backend.Subscribe(m.onEvent)
 	if m.cfg.DaemonInfo != nil {
+		m.sampleSelfOnce() // the modules find a first sample
 		m.bg.Add(1)
 		go m.sampleSelf()
 	}

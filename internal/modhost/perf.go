@@ -31,11 +31,11 @@ const defaultStatsPeriod = 5 * time.Second
 func (m *Manager) selfName() string { return "mgr." + m.cfg.MgrID }
 
 // sampleSelf records this daemon's own counters every mgr_stats_period
-// until the Manager closes (Start runs it when there is a DaemonInfo).
+// until the Manager closes (Start runs it, after a first sample, when
+// there is a DaemonInfo).
 func (m *Manager) sampleSelf() {
 	defer m.bg.Done()
 	for {
-		m.sampleSelfOnce()
 		period := time.Duration(m.cephSource().Int("mgr_stats_period", int64(defaultStatsPeriod/time.Second))) * time.Second
 		if period <= 0 {
 			period = defaultStatsPeriod
@@ -45,6 +45,7 @@ func (m *Manager) sampleSelf() {
 			return
 		case <-time.After(period):
 		}
+		m.sampleSelfOnce()
 	}
 }
 

@@ -60,6 +60,7 @@ func newEnv(t *testing.T, b backend.Backend, opts ...envOption) *env {
 	cfg := modhost.Config{
 		MgrID: "x", Version: testVersion, ReleaseName: "pacific", Backend: b,
 		LogWriter: e.log, DebugLevel: 2, DaemonInfo: fakeDaemonInfo, ShutdownTimeout: 2 * time.Second,
+		CephOptions: map[string]string{"mgr_stats_period": "1"}, // a sample of the counters a second
 	}
 	for _, o := range opts {
 		o(&cfg)

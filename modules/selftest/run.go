@@ -33,6 +33,7 @@ func (m *Module) run(ctx context.Context, _ *runArgs) objectformat.Result {
 	r.run("getters", r.testGetters)
 	r.run("cluster data", r.testClusterData)
 	r.run("daemons", r.testDaemons)
+	r.run("perf counters", r.testPerfCounters)
 	r.run("options", r.testOptions)
 	r.run("localized options", r.testLocalizedOptions)
 	r.run("other modules' options", r.testModuleOptions)
