@@ -165,6 +165,7 @@ func TestRealMgrGetNamesMatchPython(t *testing.T) {
 		require.Zero(t, rc, "%s: %s", side.name, e)
 		require.Contains(t, o+e, "option not found: no_such_ceph_option (errno -2)", side.name)
 	}
+	comparePerfCounters(t, perfSides{python: python, bridged: bridged, attached: attachedEval, compare: compare})
 }
 
 // readJSON runs a read and decodes its output.

@@ -258,11 +258,9 @@ func (b *Backend) pollStatus(ctx context.Context) ([]string, error) {
 	return changed, nil
 }
 
-// loop polls until Close.
-func (b *Backend) loop() {
-	defer close(b.done)
+// stopContext is a context that ends at Close (or when cancelled).
+func (b *Backend) stopContext() (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	go func() {
 		select {
 		case <-b.stop:
@@ -270,6 +268,14 @@ func (b *Backend) loop() {
 		case <-ctx.Done():
 		}
 	}()
+	return ctx, cancel
+}
+
+// loop polls until Close.
+func (b *Backend) loop() {
+	defer close(b.done)
+	ctx, cancel := b.stopContext()
+	defer cancel()
 	t := time.NewTicker(b.opts.PollInterval)
 	defer t.Stop()
 	lastKV := time.Now()

@@ -66,15 +66,8 @@ func (b *Backend) statsSource() cephopts.Source {
 // perfLoop collects the counters until Close.
 func (b *Backend) perfLoop() {
 	defer close(b.perfDone)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := b.stopContext()
 	defer cancel()
-	go func() {
-		select {
-		case <-b.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	for {
 		if b.connected.Load() {
 			b.collectPerf(ctx)

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/gomgr/gomgr/pkg/module"
 )
@@ -79,27 +78,25 @@ func (r *runner) wantHistory(svcType, svcID string) {
 	daemon := svcType + "." + svcID
 	var picks perfCounterPicks
 	var series []any
-	for deadline := time.Now().Add(counterWait); ; {
+	failed := false
+	r.pollCounters(func() bool {
 		var ok bool
 		if picks, ok = r.pickCounters(svcType, svcID); !ok {
-			return
+			failed = true
+			return true
 		}
 		if picks.plain != "" {
 			c, err := r.h.GetCounter(r.ctx, svcType, svcID, picks.plain)
 			if !r.ok("get_counter("+daemon+", "+picks.plain+")", err) {
-				return
+				failed = true
+				return true
 			}
-			if series, _ = c[picks.plain].([]any); len(series) >= 2 {
-				break
-			}
+			series, _ = c[picks.plain].([]any)
 		}
-		if time.Now().After(deadline) || r.ctx.Err() != nil {
-			break
-		}
-		select {
-		case <-time.After(500 * time.Millisecond):
-		case <-r.ctx.Done():
-		}
+		return len(series) >= 2
+	})
+	if failed {
+		return
 	}
 	if !r.check(picks.plain != "" && len(series) >= 2, "%s: no counter with two samples within %v (picked %q: %v)", daemon, counterWait, picks.plain, series) {
 		return
