@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ceph/go-ceph/cephfs"
 	"github.com/ceph/go-ceph/rados"
 
 	"github.com/gomgr/gomgr/internal/cephconn"
@@ -29,6 +30,9 @@ type Conn struct {
 	fsid   string
 	pools  map[string]*pool
 	pmu    sync.Mutex
+	// fs is the libcephfs client of MDS commands, made at first use.
+	fs   *cephfs.MountInfo
+	fsmu sync.Mutex
 }
 
 var _ cephconn.Conn = (*Conn)(nil)
@@ -178,6 +182,7 @@ func (c *Conn) Close() {
 	}
 	c.pools = nil
 	c.pmu.Unlock()
+	c.closeFS()
 	c.conn.Shutdown()
 }
 

@@ -82,6 +82,7 @@ type Backend struct {
 	config  *configStore
 	kv      *kvStore
 	cluster *cluster
+	clog    *clusterLog
 
 	connected atomic.Bool
 	vmu       sync.RWMutex
@@ -94,13 +95,17 @@ type Backend struct {
 	onClose   func()
 	stop      chan struct{}
 	done      chan struct{}
+	clogDone  chan struct{}
 	closeOnce sync.Once
 
 	perf     perfCollector // perf.go
 	perfDone chan struct{}
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var (
+	_ backend.Backend       = (*Backend)(nil)
+	_ backend.ClusterLogger = (*Backend)(nil)
+)
 
 // CephConf implements backend.CephConf.
 func (b *Backend) CephConf() cephopts.Conf { return b.opts.Conf }
@@ -111,10 +116,11 @@ func (b *Backend) CephConf() cephopts.Conf { return b.opts.Conf }
 func New(ctx context.Context, conn Conn, opts Options) (*Backend, error) {
 	opts.defaults()
 	b := &Backend{conn: conn, opts: opts, log: opts.Log, fsid: conn.FSID(), versions: map[string]string{},
-		stop: make(chan struct{}), done: make(chan struct{}), perfDone: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), clogDone: make(chan struct{}), perfDone: make(chan struct{})}
 	b.config = newConfigStore(b)
 	b.kv = newKVStore(b)
 	b.cluster = newCluster(b)
+	b.clog = newClusterLog(b)
 	load := func(what string, f func(context.Context) error) error {
 		cctx, cancel := context.WithTimeout(ctx, b.opts.OpTimeout)
 		defer cancel()
@@ -134,6 +140,7 @@ func New(ctx context.Context, conn Conn, opts Options) (*Backend, error) {
 	}
 	b.connected.Store(true)
 	go b.loop()
+	go func() { defer close(b.clogDone); b.clog.run(b.stop) }()
 	if opts.PerfPeriod >= 0 {
 		go b.perfLoop()
 	} else {
@@ -157,6 +164,7 @@ func (b *Backend) Close() error {
 	b.closeOnce.Do(func() {
 		close(b.stop)
 		<-b.done
+		<-b.clogDone
 		<-b.perfDone
 		if b.onClose != nil {
 			b.onClose()
