@@ -69,10 +69,11 @@
 // The perf counters (get_perf_schema, get_counter, get_latest_counter)
 // are collected as the real mgr receives them (perf.go, the
 // backend.PerfCounters contract): every mgr_stats_period, `perf dump` of
-// each up OSD and of each monitor (addressed by name), into a bounded
-// history per counter (internal/perfstate). librados reaches the active
-// mgr only without naming it and no MDS, so the module runtime answers
-// -EOPNOTSUPP for those (other than the daemon itself).
+// each up OSD, each monitor and each MDS (addressed by name), into a
+// bounded history per counter (internal/perfstate). librados reaches the
+// active mgr only without naming it, so the module runtime answers
+// -EOPNOTSUPP for the mgrs (other than the daemon itself) and for other
+// daemon types.
 //
 // # Cluster state: Get, notifications, commands
 //

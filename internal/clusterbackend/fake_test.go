@@ -36,6 +36,8 @@ type fakeCluster struct {
 	// (called without mu).
 	osds     []any
 	osdReply func(osd int, cmd map[string]any) ([]byte, string, error)
+	// fsMap, if set, answers `fs dump`.
+	fsMap any
 	// objects and locks of pool ".gomgr" (one pool is enough).
 	objects map[string][]byte
 	locks   map[string]*fakeLock // oid/name → lock
@@ -220,6 +222,10 @@ func (f *fakeCluster) mon(cmd, inbuf []byte) ([]byte, string, error) {
 		return nil, "", nil
 	case "osd stat":
 		return js(map[string]any{"num_osds": 1, "num_in_osds": 1})
+	case "fs dump":
+		if f.fsMap != nil {
+			return js(f.fsMap)
+		}
 	case "log":
 		text, _ := c["logtext"].([]any)
 		for _, t := range text {

@@ -3,24 +3,28 @@ package clusterbackend
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gomgr/gomgr/internal/backend"
-	"github.com/gomgr/gomgr/internal/cephconn"
 	"github.com/gomgr/gomgr/internal/cephopts"
 	"github.com/gomgr/gomgr/internal/perfstate"
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
-// This file collects the perf counters of the cluster's OSDs and monitors,
-// as the real mgr receives them in its daemons' reports: every
+// This file collects the perf counters of the cluster's OSDs, monitors
+// and MDSs, as the real mgr receives them in its daemons' reports: every
 // mgr_stats_period each daemon's `perf dump` (its `perf schema` and `perf
 // histogram schema` when first seen and then every schemaRefresh) goes
 // into a perfstate.History, the counters of at least mgr_stats_threshold
 // priority. OSDs are asked while the OSD map has them up; a daemon that
-// leaves the OSD or mon map is forgotten (the real mgr culls its state
-// then too), one that is down keeps its history. librados cannot address
-// another mgr or an MDS, so their counters are not collected.
+// leaves the OSD, mon or FS map is forgotten (the real mgr culls its
+// state then too), one that is down keeps its history. Monitors and MDSs
+// are asked by name (the connection must reach them: cephconn.MonTargeter,
+// cephconn.MDSCommander). librados reaches the active mgr only without
+// naming it, so no mgr's counters are collected.
 
 // schemaRefresh is how often a daemon's schema is read again (its
 // counters can change when it restarts).
@@ -87,16 +91,23 @@ func (b *Backend) perfLoop() {
 	}
 }
 
-// perfDaemon is a daemon whose counters are collected, and how to ask it.
+// perfDaemon is a daemon whose counters are collected.
 type perfDaemon struct {
-	name string
-	ask  commandFunc
+	name   string
+	target module.Target
 }
 
-// perfDaemons lists the daemons to collect (the up OSDs and the
-// monitors) and those the maps have (to keep their history).
+// perfDaemons lists the daemons to collect (the up OSDs, the monitors
+// and the MDSs) and those the maps have (to keep their history).
 func (b *Backend) perfDaemons(ctx context.Context) (ask []perfDaemon, known map[string]bool, err error) {
 	known = map[string]bool{}
+	add := func(typ, id string, up bool) {
+		name := typ + "." + id
+		known[name] = true
+		if up {
+			ask = append(ask, perfDaemon{name: name, target: module.Target{Type: typ, ID: id}})
+		}
+	}
 	osdMap, err := b.cluster.Get(ctx, "osd_map")
 	if err != nil {
 		return nil, nil, fmt.Errorf("the OSD map: %w", err)
@@ -104,37 +115,58 @@ func (b *Backend) perfDaemons(ctx context.Context) (ask []perfDaemon, known map[
 	osds, _ := asMap(osdMap)["osds"].([]any)
 	for _, e := range osds {
 		o := asMap(e)
-		id, ok := intOf(o["osd"])
-		if !ok {
-			continue
-		}
-		name := "osd." + strconv.FormatInt(id, 10)
-		known[name] = true
-		if up, _ := intOf(o["up"]); up == 1 {
-			ask = append(ask, perfDaemon{name: name, ask: func(cmd, inbuf []byte) ([]byte, string, error) {
-				return b.conn.OsdCommand(int(id), cmd, inbuf)
-			}})
+		if id, ok := intOf(o["osd"]); ok {
+			up, _ := intOf(o["up"])
+			add("osd", strconv.FormatInt(id, 10), up == 1)
 		}
 	}
 	monMap, err := b.cluster.Get(ctx, "mon_map")
 	if err != nil {
 		return nil, nil, fmt.Errorf("the mon map: %w", err)
 	}
-	t, canTarget := b.conn.(cephconn.MonTargeter)
 	mons, _ := asMap(monMap)["mons"].([]any)
 	for _, e := range mons {
-		mon, _ := asMap(e)["name"].(string)
-		if mon == "" {
-			continue
-		}
-		known["mon."+mon] = true
-		if canTarget {
-			ask = append(ask, perfDaemon{name: "mon." + mon, ask: func(cmd, inbuf []byte) ([]byte, string, error) {
-				return t.MonTargetCommand(mon, cmd, inbuf)
-			}})
+		if mon, _ := asMap(e)["name"].(string); mon != "" {
+			add("mon", mon, true)
 		}
 	}
+	fsMap, err := b.cluster.Get(ctx, "fs_map")
+	if err != nil {
+		b.log.Debug("perf counters: the FS map", "err", err)
+		for _, name := range b.perf.hist.Daemons() { // keep the MDSs' history meanwhile
+			if strings.HasPrefix(name, "mds.") {
+				known[name] = true
+			}
+		}
+		return ask, known, nil
+	}
+	for _, name := range mdsNames(fsMap) {
+		add("mds", name, true)
+	}
 	return ask, known, nil
+}
+
+// mdsNames are the names of the MDSs of an FS map (`fs dump`): those of
+// each file system's MDS map and the standbys.
+func mdsNames(fsMap any) []string {
+	var names []string
+	addInfo := func(info any) {
+		if name, _ := asMap(info)["name"].(string); name != "" && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	filesystems, _ := asMap(fsMap)["filesystems"].([]any)
+	for _, f := range filesystems {
+		for _, info := range asMap(asMap(asMap(f)["mdsmap"])["info"]) {
+			addInfo(info)
+		}
+	}
+	standbys, _ := asMap(fsMap)["standbys"].([]any)
+	for _, info := range standbys {
+		addInfo(info)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // intOf is a decoded JSON number as an int64.
@@ -182,7 +214,7 @@ func (b *Backend) collectDaemon(ctx context.Context, d perfDaemon, threshold int
 	ask := func(prefix string) ([]byte, error) {
 		cctx, cancel := context.WithTimeout(ctx, b.opts.OpTimeout)
 		defer cancel()
-		res := command(cctx, d.ask, map[string]any{"prefix": prefix, "format": "json"}, nil)
+		res := b.cluster.Command(cctx, d.target, map[string]any{"prefix": prefix, "format": "json"}, nil)
 		if res.Retval != 0 {
 			return nil, fmt.Errorf("%s: %w", prefix, res.Err())
 		}

@@ -2,6 +2,7 @@ package clusterbackend
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"syscall"
@@ -82,6 +83,38 @@ func TestCollectsTheOSDsCounters(t *testing.T) {
 	f.osdEpoch++
 	f.mu.Unlock()
 	require.Eventually(t, func() bool { return len(b.PerfSchema("osd", "")) == 0 }, 10*time.Second, 5*time.Millisecond)
+}
+
+// mdsConn is a fakeConn with an MDS client: mds.a answers the perf
+// commands as an OSD does.
+type mdsConn struct {
+	*fakeConn
+	perf *osdPerf
+}
+
+func (c *mdsConn) MDSCommand(spec string, cmd, _ []byte) ([]byte, string, error) {
+	if spec != "a" {
+		return nil, "", fail(syscall.ENOENT)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(cmd, &m)
+	return c.perf.reply(0, m)
+}
+
+func TestCollectsTheMDSsCounters(t *testing.T) {
+	f := newFakeCluster()
+	f.fsMap = map[string]any{"epoch": 3, "filesystems": []any{map[string]any{"mdsmap": map[string]any{"info": map[string]any{
+		"gid_4100": map[string]any{"name": "a", "state": "up:active"}}}}},
+		"standbys": []any{map[string]any{"name": "b", "state": "up:standby"}}}
+	perf := &osdPerf{}
+	b, err := New(context.Background(), &mdsConn{fakeConn: f.conn(), perf: perf}, Options{ID: "x", Hostname: "h1", Log: testLog(t),
+		PollInterval: 10 * time.Millisecond, OpTimeout: time.Second, PerfPeriod: 5 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	require.Eventually(t, func() bool { return len(b.CounterSeries("mds", "a", "osd.op_r", false)["osd.op_r"].([]any)) >= 2 },
+		10*time.Second, 5*time.Millisecond)
+	require.Equal(t, []string{"mds.a"}, keysOf(b.PerfSchema("mds", "")), "mds.b does not answer")
+	require.Equal(t, []string{"a", "b"}, mdsNames(f.fsMap))
 }
 
 func keysOf(m map[string]any) []string {

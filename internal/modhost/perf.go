@@ -81,11 +81,11 @@ func (m *Manager) unreadable(pc backend.PerfCounters, svcType, svcID string) err
 		return nil
 	}
 	switch svcType {
-	case "osd", "mon":
+	case "osd", "mon", "mds":
 		return nil
 	}
 	return objectformat.NewErrorResponseCode(fmt.Sprintf(
-		"cannot read the performance counters of %s.%s: gomgr reads those of OSDs, monitors and this daemon only", svcType, svcID), -int(syscall.EOPNOTSUPP))
+		"cannot read the performance counters of %s.%s: gomgr reads those of OSDs, monitors, MDSs and this daemon only", svcType, svcID), -int(syscall.EOPNOTSUPP))
 }
 
 // perfCollector is the backend's collector of the cluster's counters, or

@@ -137,12 +137,15 @@ func TestPerfCountersOutsideARealMgr(t *testing.T) {
 	}
 
 	// Daemons the backend cannot collect are an error, not an empty answer.
-	for _, d := range [][2]string{{"mgr", "x"}, {"mds", "m"}} {
+	for _, d := range [][2]string{{"mgr", "x"}, {"rgw", "gw1"}} {
 		_, err := h.GetPerfSchema(ctx, d[0], d[1])
 		require.Equal(t, -int(syscall.EOPNOTSUPP), objectformat.ErrnoOf(err), "%v", err)
 		_, err = h.GetCounter(ctx, d[0], d[1], "x.y")
 		require.Equal(t, -int(syscall.EOPNOTSUPP), objectformat.ErrnoOf(err), "%v", err)
 	}
+	mds, err := h.GetPerfSchema(ctx, "mds", "m")
+	require.NoError(t, err)
+	require.Empty(t, mds, "an MDS is collected: none yet")
 	all, err := h.GetPerfSchema(ctx, "", "")
 	require.NoError(t, err)
 	require.Equal(t, []string{"mgr.gt", "osd.0"}, sortedKeys(all))

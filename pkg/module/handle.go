@@ -308,8 +308,8 @@ func (h *Handle) GetPerfSchema(ctx context.Context, svcType, svcID string) (map[
 // counter is unknown. Inside a real mgr it is that mgr's series; else
 // gomgr samples the counters every mgr_stats_period into a history of
 // the same length (PerfHistoryLen samples): this daemon's own and,
-// attached, those of the OSDs and monitors (other daemons are an
-// -EOPNOTSUPP error). Timestamps are float64 seconds, values int64
+// attached, those of the OSDs, monitors and MDSs (other daemons, such as
+// the other mgrs, are an -EOPNOTSUPP error). Timestamps are float64 seconds, values int64
 // (uint64 above its range), time counters in nanoseconds.
 func (h *Handle) GetCounter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
 	return h.rt.Counter(ctx, svcType, svcID, path)

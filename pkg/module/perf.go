@@ -114,7 +114,7 @@ func counterValue(path string, v any) (uint64, error) {
 // rbd-mirror, rgw and tcmu-runner) that list_servers lists, each with its
 // latest value; a long-running average has its sum as "value" and a
 // "count". Daemons without such counters are left out. Attached, only the
-// OSDs and monitors (and this daemon, as "mgr") have counters.
+// OSDs, monitors and MDSs (and this daemon, as "mgr") have counters.
 func (h *Handle) GetAllPerfCounters(ctx context.Context, prioLimit int, services []string) (map[string]any, error) {
 	return h.rt.AllPerfCounters(ctx, prioLimit, services)
 }
