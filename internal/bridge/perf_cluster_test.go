@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -195,6 +196,38 @@ func withoutMgrs(v any) any {
 		}
 	}
 	return m
+}
+
+// differences lists, up to max, the places where a and b differ, as
+// JSON paths below at.
+func differences(a, b any, at string, max int) []string {
+	am, aIsMap := a.(map[string]any)
+	bm, bIsMap := b.(map[string]any)
+	if !aIsMap || !bIsMap {
+		if reflect.DeepEqual(a, b) {
+			return nil
+		}
+		return []string{fmt.Sprintf("%s: %.100v vs %.100v", at, a, b)}
+	}
+	var out []string
+	for _, k := range sortedKeysOf(am) {
+		bv, ok := bm[k]
+		switch {
+		case !ok:
+			out = append(out, at+"/"+k+": only Python's")
+		default:
+			out = append(out, differences(am[k], bv, at+"/"+k, max-len(out))...)
+		}
+		if len(out) >= max {
+			return out[:max]
+		}
+	}
+	for _, k := range sortedKeysOf(bm) {
+		if _, ok := am[k]; !ok && len(out) < max {
+			out = append(out, at+"/"+k+": only Go's")
+		}
+	}
+	return out
 }
 
 func sortedKeysOf[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -134,7 +134,7 @@ func TestRealMgrGetNamesMatchPython(t *testing.T) {
 		if !reflect.DeepEqual(pv, gv) {
 			pj, _ := json.Marshal(pv)
 			gj, _ := json.Marshal(gv)
-			t.Errorf("%s differs:\n  Python: %.2000s\n  Go:     %.2000s", what, pj, gj)
+			t.Errorf("%s differs (%s):\n  Python: %.2000s\n  Go:     %.2000s", what, strings.Join(differences(pv, gv, "", 10), "; "), pj, gj)
 		}
 	}
 	for _, side := range []struct {
