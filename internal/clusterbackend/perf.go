@@ -17,7 +17,8 @@ import (
 // This file collects the perf counters of the cluster's OSDs, monitors
 // and MDSs, as the real mgr receives them in its daemons' reports: every
 // mgr_stats_period each daemon's `perf dump` (its `perf schema` and `perf
-// histogram schema` when first seen and then every schemaRefresh) goes
+// histogram schema` when first seen, when its dump has a counter the
+// schema has not, and every schemaRefresh) goes
 // into a perfstate.History, the counters of at least mgr_stats_threshold
 // priority. OSDs are asked while the OSD map has them up; a daemon that
 // leaves the OSD, mon or FS map is forgotten (the real mgr culls its
@@ -40,6 +41,7 @@ type perfCollector struct {
 
 type daemonSchema struct {
 	types     map[string]perfstate.Type
+	all       map[string]bool // every counter of the schema, any priority
 	threshold int64
 	read      time.Time
 }
@@ -234,7 +236,11 @@ func (b *Backend) collectDaemon(ctx context.Context, d perfDaemon, threshold int
 		if err != nil {
 			return err
 		}
-		s = &daemonSchema{types: types, threshold: threshold, read: time.Now()}
+		all, err := perfstate.Paths(schema)
+		if err != nil {
+			return err
+		}
+		s = &daemonSchema{types: types, all: all, threshold: threshold, read: time.Now()}
 		if b.perf.schemas == nil {
 			b.perf.schemas = map[string]*daemonSchema{}
 		}
@@ -249,5 +255,16 @@ func (b *Backend) collectDaemon(ctx context.Context, d perfDaemon, threshold int
 		return err
 	}
 	b.perf.hist.Update(d.name, s.types, values, time.Now())
+	// A counter the schema does not have: the daemon added some (an MDS
+	// that became active), which it declares to a mgr in its next report;
+	// read the schema again next round.
+	if paths, err := perfstate.Paths(dump); err == nil {
+		for p := range paths {
+			if !s.all[p] {
+				s.read = time.Time{}
+				break
+			}
+		}
+	}
 	return nil
 }

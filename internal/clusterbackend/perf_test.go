@@ -21,6 +21,7 @@ type osdPerf struct {
 	mu      sync.Mutex
 	dumps   int
 	schemas int
+	added   bool // a counter "new.c" appeared (the schema then has op_r and it only)
 }
 
 func (p *osdPerf) reply(_ int, cmd map[string]any) ([]byte, string, error) {
@@ -29,6 +30,10 @@ func (p *osdPerf) reply(_ int, cmd map[string]any) ([]byte, string, error) {
 	switch cmd["prefix"] {
 	case "perf schema":
 		p.schemas++
+		if p.added {
+			return []byte(`{"osd": {"op_r": {"type": 10, "description": "Client read operations", "nick": "", "priority": 5, "units": "none"}},
+			  "new": {"c": {"type": 10, "description": "A new counter", "nick": "", "priority": 5, "units": "none"}}}`), "", nil
+		}
 		return []byte(`{"osd": {"op_r": {"type": 10, "description": "Client read operations", "nick": "", "priority": 5, "units": "none"},
 		  "op_latency": {"type": 5, "description": "Latency", "nick": "l", "priority": 9, "units": "none"},
 		  "debug_only": {"type": 2, "description": "x", "nick": "", "priority": 0, "units": "none"}}}`), "", nil
@@ -36,8 +41,12 @@ func (p *osdPerf) reply(_ int, cmd map[string]any) ([]byte, string, error) {
 		return []byte(`{"osd": {"op_r_hist": {"type": 26, "description": "Histogram", "nick": "", "priority": 5, "units": "none"}}}`), "", nil
 	case "perf dump":
 		p.dumps++
-		return []byte(fmt.Sprintf(`{"osd": {"op_r": %d, "op_latency": {"avgcount": %d, "sum": 0.%09d, "avgtime": 0.0}, "debug_only": 1}}`,
-			p.dumps, p.dumps, p.dumps)), "", nil
+		extra := ""
+		if p.added {
+			extra = `, "new": {"c": 1}`
+		}
+		return []byte(fmt.Sprintf(`{"osd": {"op_r": %d, "op_latency": {"avgcount": %d, "sum": 0.%09d, "avgtime": 0.0}, "debug_only": 1}%s}`,
+			p.dumps, p.dumps, p.dumps, extra)), "", nil
 	}
 	return nil, "unknown command", fail(syscall.EINVAL)
 }
@@ -76,6 +85,15 @@ func TestCollectsTheOSDsCounters(t *testing.T) {
 	perf.mu.Lock()
 	require.Equal(t, 1, perf.schemas, "the schema is read once a minute, not every round")
 	perf.mu.Unlock()
+
+	// A counter that appears is declared at the next round, not at the
+	// next schemaRefresh (a minute, longer than the wait).
+	perf.mu.Lock()
+	perf.added = true
+	perf.mu.Unlock()
+	require.Eventually(t, func() bool { _, ok := b.PerfSchema("osd", "0")["osd.0"].(map[string]any)["new.c"]; return ok },
+		10*time.Second, 5*time.Millisecond)
+	require.NotEmpty(t, series("new.c"), "sampled from then on")
 
 	// An OSD that leaves the map is forgotten.
 	f.mu.Lock()

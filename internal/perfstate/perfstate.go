@@ -297,6 +297,23 @@ func parseUnits(raw json.RawMessage) (int64, error) {
 	return n, nil
 }
 
+// Paths lists the counters ("<section>.<counter>") of a `perf schema`
+// or `perf dump` output, whatever their priority: a dump with a counter
+// its schema does not have means the daemon added counters since.
+func Paths(out []byte) (map[string]bool, error) {
+	var sections map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(out, &sections); err != nil {
+		return nil, fmt.Errorf("perf counters: %w", err)
+	}
+	paths := map[string]bool{}
+	for sec, counters := range sections {
+		for name := range counters {
+			paths[sec+"."+name] = true
+		}
+	}
+	return paths, nil
+}
+
 // ParseDump reads a daemon's `perf dump` ({section: {counter: value}})
 // into the readings of the counters of types, as the daemon sends them to
 // the mgr: time counters in nanoseconds (the dump has seconds with nine

@@ -54,6 +54,17 @@ func TestParseSchemaAndDump(t *testing.T) {
 	}, values)
 }
 
+func TestPaths(t *testing.T) {
+	schema, err := Paths([]byte(osdSchema))
+	require.NoError(t, err)
+	require.Len(t, schema, 8, "every priority: %v", schema)
+	dump, err := Paths([]byte(osdDump))
+	require.NoError(t, err)
+	require.Equal(t, schema, dump)
+	_, err = Paths([]byte(`[1]`))
+	require.Error(t, err)
+}
+
 func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, schema, dump string
