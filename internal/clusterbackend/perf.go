@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/cephopts"
+	"github.com/gomgr/gomgr/internal/jsonval"
 	"github.com/gomgr/gomgr/internal/perfstate"
 	"github.com/gomgr/gomgr/pkg/module"
 )
@@ -117,8 +118,8 @@ func (b *Backend) perfDaemons(ctx context.Context) (ask []perfDaemon, known map[
 	osds, _ := asMap(osdMap)["osds"].([]any)
 	for _, e := range osds {
 		o := asMap(e)
-		if id, ok := intOf(o["osd"]); ok {
-			up, _ := intOf(o["up"])
+		if id, ok := jsonval.Int(o["osd"]); ok {
+			up, _ := jsonval.Int(o["up"])
 			add("osd", strconv.FormatInt(id, 10), up == 1)
 		}
 	}
@@ -169,17 +170,6 @@ func mdsNames(fsMap any) []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-// intOf is a decoded JSON number as an int64.
-func intOf(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int64:
-		return n, true
-	case float64:
-		return int64(n), n == float64(int64(n))
-	}
-	return 0, false
 }
 
 // collectPerf runs one round: every daemon's counters, one after
