@@ -109,7 +109,7 @@ func comparePerfCounters(t *testing.T, s perfSides) {
 			norm = withoutMgrs // the attached daemon's own is not the real mgr's
 		}
 		if c.method == "get_perf_schema" || c.method == "get_all_perf_counters" {
-			norm = withoutOSDObjecter(norm)
+			norm = withoutObjecter(norm)
 		}
 		s.compare(fmt.Sprintf("attached %s%v", c.method, c.args), s.python(c.method, c.args...), s.attached(call(c.method, c.args...)), norm)
 	}
@@ -165,20 +165,21 @@ func withoutValues(v any) any {
 	return all
 }
 
-// withoutOSDObjecter drops the OSDs' objecter counters from a
-// get_perf_schema or get_all_perf_counters answer before norm: an OSD
-// lowers their priorities by 3 when it starts (OSDService::init), after
-// it has declared them to the mgr it first talks to, and a mgr keeps the
-// priorities of a session's first declaration. So the real mgr's are 3
-// higher than the OSD's `perf schema` has them, or not, depending on when
-// its session with the OSD began; gomgr has the OSD's.
-func withoutOSDObjecter(norm func(any) any) func(any) any {
+// withoutObjecter drops the OSDs' and MDSs' objecter counters from a
+// get_perf_schema or get_all_perf_counters answer before norm: an OSD or
+// MDS lowers their priorities by 3 as it starts (OSDService::init, the
+// MDS's rank), and a mgr keeps the priorities of its session's first
+// declaration, which may come before or after that. So the real mgr's are
+// the daemon's `perf schema`'s, or 3 higher, depending on when its
+// session with the daemon began, and gomgr's those of its last schema read
+// (at most a minute old).
+func withoutObjecter(norm func(any) any) func(any) any {
 	return func(v any) any {
 		m, _ := canonical(v).(map[string]any)
 		for daemon, d := range m {
 			counters, _ := d.(map[string]any)
 			for path := range counters {
-				if strings.HasPrefix(daemon, "osd.") && strings.HasPrefix(path, "objecter.") {
+				if (strings.HasPrefix(daemon, "osd.") || strings.HasPrefix(daemon, "mds.")) && strings.HasPrefix(path, "objecter.") {
 					delete(counters, path)
 				}
 			}
