@@ -66,7 +66,22 @@ type DaemonState interface {
 	// DaemonInfo answers kind "metadata", "status" or "perf_schema".
 	DaemonInfo(ctx context.Context, kind, svcType, svcID string) (map[string]any, error)
 	Counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error)
+	// LatestCounter is get_latest_counter, AllPerfCounters
+	// get_all_perf_counters(prio_limit, services).
+	LatestCounter(ctx context.Context, svcType, svcID, path string) (map[string]any, error)
+	AllPerfCounters(ctx context.Context, prioLimit int, services []string) (map[string]any, error)
 	ListServers(ctx context.Context) ([]map[string]any, error)
+}
+
+// PerfCounters is implemented by a backend that collects the perf
+// counters of the cluster's daemons itself (attached: internal/perfstate's
+// history, fed every mgr_stats_period), in Python's shapes. The module
+// runtime asks it for the daemons other than its own.
+type PerfCounters interface {
+	// PerfSchema is get_perf_schema (svcType or svcID "" for any).
+	PerfSchema(svcType, svcID string) map[string]any
+	// CounterSeries is get_counter, or get_latest_counter when latest.
+	CounterSeries(svcType, svcID, path string, latest bool) map[string]any
 }
 
 // CephOptions is implemented by a backend inside a real ceph-mgr (the

@@ -399,6 +399,20 @@ func (b *mgrBackend) Counter(ctx context.Context, svcType, svcID, path string) (
 	return v, err
 }
 
+// LatestCounter is the real mgr's get_latest_counter: the newest sample.
+func (b *mgrBackend) LatestCounter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
+	var v map[string]any
+	err := b.ask(ctx, "get_latest_counter", map[string]any{"svc_type": svcType, "svc_id": svcID, "path": path}, &v)
+	return v, err
+}
+
+// AllPerfCounters is the real mgr's get_all_perf_counters.
+func (b *mgrBackend) AllPerfCounters(ctx context.Context, prioLimit int, services []string) (map[string]any, error) {
+	var v map[string]any
+	err := b.ask(ctx, "get_all_perf_counters", map[string]any{"prio_limit": prioLimit, "services": services}, &v)
+	return v, err
+}
+
 // ListServers is the real mgr's list_servers.
 func (b *mgrBackend) ListServers(ctx context.Context) ([]map[string]any, error) {
 	var v []map[string]any

@@ -134,7 +134,7 @@ func TestRealMgrGetNamesMatchPython(t *testing.T) {
 		if !reflect.DeepEqual(pv, gv) {
 			pj, _ := json.Marshal(pv)
 			gj, _ := json.Marshal(gv)
-			t.Errorf("%s differs:\n  Python: %.2000s\n  Go:     %.2000s", what, pj, gj)
+			t.Errorf("%s differs (%s):\n  Python: %.2000s\n  Go:     %.2000s", what, strings.Join(differences(pv, gv, "", 10), "; "), pj, gj)
 		}
 	}
 	for _, side := range []struct {
@@ -199,6 +199,7 @@ func TestRealMgrGetNamesMatchPython(t *testing.T) {
 		require.Zero(t, rc, "%s: %s", side.name, e)
 		require.Contains(t, o+e, "option not found: no_such_ceph_option (errno -2)", side.name)
 	}
+	comparePerfCounters(t, perfSides{python: python, bridged: bridged, attached: attachedEval, compare: compare})
 }
 
 // readJSON runs a read and decodes its output.

@@ -158,3 +158,22 @@ func FuzzParseConf(f *testing.F) {
 		}
 	})
 }
+
+func TestSourceInt(t *testing.T) {
+	s := Source{Daemon: Daemon{Type: "mgr", ID: "x"}, Central: func(name string) (string, bool) {
+		v, ok := map[string]string{"mgr_stats_period": "7", "mgr_stats_threshold": "junk"}[name]
+		return v, ok
+	}}
+	for _, tc := range []struct {
+		name string
+		want int64
+	}{
+		{"mgr_stats_period", 7},
+		{"mgr_stats_threshold", -1}, // does not parse
+		{"mon_max_pg_per_osd", 250}, // Ceph's default
+		{"no_such_option", -1},
+		{"mgr_data", -1}, // not an integer
+	} {
+		require.Equal(t, tc.want, s.Int(tc.name, -1), tc.name)
+	}
+}

@@ -55,6 +55,16 @@ func (s Source) Value(name string) (any, error) {
 	return o.Typed(s.expand(s.raw(o), 0))
 }
 
+// Int is Value for an integer option (mgr_stats_period, ...), def when
+// the option is unknown, not an integer or its value does not parse.
+func (s Source) Int(name string, def int64) int64 {
+	v, err := s.Value(name)
+	if n, ok := v.(int64); ok && err == nil {
+		return n
+	}
+	return def
+}
+
 func (s Source) raw(o *Option) string {
 	switch o.Name {
 	case "name":

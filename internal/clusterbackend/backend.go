@@ -47,6 +47,10 @@ type Options struct {
 	// Conf is the cluster's ceph.conf as read at attach: the Ceph option
 	// values below the configuration database's (CephConf).
 	Conf cephopts.Conf
+	// PerfPeriod is how often the daemons' perf counters are collected
+	// (perf.go): 0 is this daemon's mgr_stats_period, read before each
+	// round; a negative value collects none.
+	PerfPeriod time.Duration
 }
 
 func (o *Options) defaults() {
@@ -93,6 +97,9 @@ type Backend struct {
 	done      chan struct{}
 	clogDone  chan struct{}
 	closeOnce sync.Once
+
+	perf     perfCollector // perf.go
+	perfDone chan struct{}
 }
 
 var (
@@ -109,7 +116,7 @@ func (b *Backend) CephConf() cephopts.Conf { return b.opts.Conf }
 func New(ctx context.Context, conn Conn, opts Options) (*Backend, error) {
 	opts.defaults()
 	b := &Backend{conn: conn, opts: opts, log: opts.Log, fsid: conn.FSID(), versions: map[string]string{},
-		stop: make(chan struct{}), done: make(chan struct{}), clogDone: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), clogDone: make(chan struct{}), perfDone: make(chan struct{})}
 	b.config = newConfigStore(b)
 	b.kv = newKVStore(b)
 	b.cluster = newCluster(b)
@@ -134,6 +141,11 @@ func New(ctx context.Context, conn Conn, opts Options) (*Backend, error) {
 	b.connected.Store(true)
 	go b.loop()
 	go func() { defer close(b.clogDone); b.clog.run(b.stop) }()
+	if opts.PerfPeriod >= 0 {
+		go b.perfLoop()
+	} else {
+		close(b.perfDone)
+	}
 	return b, nil
 }
 
@@ -153,6 +165,7 @@ func (b *Backend) Close() error {
 		close(b.stop)
 		<-b.done
 		<-b.clogDone
+		<-b.perfDone
 		if b.onClose != nil {
 			b.onClose()
 		}
@@ -253,11 +266,9 @@ func (b *Backend) pollStatus(ctx context.Context) ([]string, error) {
 	return changed, nil
 }
 
-// loop polls until Close.
-func (b *Backend) loop() {
-	defer close(b.done)
+// stopContext is a context that ends at Close (or when cancelled).
+func (b *Backend) stopContext() (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	go func() {
 		select {
 		case <-b.stop:
@@ -265,6 +276,14 @@ func (b *Backend) loop() {
 		case <-ctx.Done():
 		}
 	}()
+	return ctx, cancel
+}
+
+// loop polls until Close.
+func (b *Backend) loop() {
+	defer close(b.done)
+	ctx, cancel := b.stopContext()
+	defer cancel()
 	t := time.NewTicker(b.opts.PollInterval)
 	defer t.Stop()
 	lastKV := time.Now()

@@ -62,7 +62,7 @@ func testLog(t *testing.T) *slog.Logger {
 func newTestBackend(t *testing.T, f *fakeCluster) (*Backend, *events) {
 	t.Helper()
 	b, err := New(context.Background(), f.conn(), Options{ID: "x", Hostname: "h1", Log: testLog(t),
-		PollInterval: 10 * time.Millisecond, KVRefresh: 20 * time.Millisecond, OpTimeout: time.Second})
+		PollInterval: 10 * time.Millisecond, KVRefresh: 20 * time.Millisecond, OpTimeout: time.Second, PerfPeriod: -1})
 	require.NoError(t, err)
 	t.Cleanup(func() { b.Close() })
 	ev := &events{}

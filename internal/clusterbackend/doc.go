@@ -66,10 +66,14 @@
 // `osd metadata` (with an integer id), `mon metadata`, `mgr metadata` and
 // `mds metadata` (with "who"), and the service map for other daemons; a
 // daemon the cluster does not know gives nil, as Python's None.
-// get_perf_schema and get_counter send `perf schema` and `perf dump` to
-// OSDs; librados reaches the monitors only as a group and the active mgr
-// only without naming it, neither of which answers them, so they fail with
-// -EOPNOTSUPP for mon, mgr (other than the daemon itself) and mds daemons.
+// The perf counters (get_perf_schema, get_counter, get_latest_counter)
+// are collected as the real mgr receives them (perf.go, the
+// backend.PerfCounters contract): every mgr_stats_period, `perf dump` of
+// each up OSD, each monitor and each MDS (addressed by name), into a
+// bounded history per counter (internal/perfstate). librados reaches the
+// active mgr only without naming it, so the module runtime answers
+// -EOPNOTSUPP for the mgrs (other than the daemon itself) and for other
+// daemon types.
 //
 // # Cluster state: Get, notifications, commands
 //

@@ -32,6 +32,12 @@ type fakeCluster struct {
 	calls map[string]int
 	// mgrReply answers MgrCommand.
 	mgrReply func(cmd map[string]any) ([]byte, string, error)
+	// osds, if set, are the OSD map's "osds"; osdReply answers OsdCommand
+	// (called without mu).
+	osds     []any
+	osdReply func(osd int, cmd map[string]any) ([]byte, string, error)
+	// fsMap, if set, answers `fs dump`.
+	fsMap any
 	// objects and locks of pool ".gomgr" (one pool is enough).
 	objects map[string][]byte
 	locks   map[string]*fakeLock // oid/name → lock
@@ -180,6 +186,9 @@ func (f *fakeCluster) mon(cmd, inbuf []byte) ([]byte, string, error) {
 		delete(f.kv, str("key"))
 		return nil, "key deleted", nil
 	case "osd dump":
+		if f.osds != nil {
+			return js(map[string]any{"epoch": f.osdEpoch, "fsid": "fake-fsid", "pools": f.pools, "osds": f.osds})
+		}
 		return js(map[string]any{"epoch": f.osdEpoch, "fsid": "fake-fsid", "pools": f.pools})
 	case "osd metadata":
 		return js([]any{map[string]any{"id": 0, "hostname": "h"}, map[string]any{"id": 1, "hostname": "h"}})
@@ -213,6 +222,10 @@ func (f *fakeCluster) mon(cmd, inbuf []byte) ([]byte, string, error) {
 		return nil, "", nil
 	case "osd stat":
 		return js(map[string]any{"num_osds": 1, "num_in_osds": 1})
+	case "fs dump":
+		if f.fsMap != nil {
+			return js(f.fsMap)
+		}
 	case "log":
 		text, _ := c["logtext"].([]any)
 		for _, t := range text {
@@ -246,6 +259,14 @@ func (c *fakeConn) MgrCommand(cmd, _ []byte) ([]byte, string, error) {
 }
 
 func (c *fakeConn) OsdCommand(osd int, cmd, _ []byte) ([]byte, string, error) {
+	c.f.mu.Lock()
+	reply := c.f.osdReply
+	c.f.mu.Unlock()
+	if reply != nil {
+		var m map[string]any
+		_ = json.Unmarshal(cmd, &m)
+		return reply(osd, m)
+	}
 	if osd != 0 {
 		return nil, "", fail(syscall.ENXIO)
 	}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/gomgr/gomgr/internal/jsonval"
 
@@ -19,14 +18,14 @@ import (
 )
 
 // This file answers the questions Python modules ask about daemons
-// (get_metadata, get_daemon_status, get_perf_schema, get_counter,
-// list_servers): from a backend that has the state daemons report to a
+// (get_metadata, get_daemon_status, list_servers; the perf counters are
+// in perf.go): from a backend that has the state daemons report to a
 // real mgr (backend.DaemonState: the bridge), else for this daemon from
-// Config.DaemonInfo, for the others from the cluster when one is attached. Python's mgr answers them from
-// the state daemons report to it; gomgr asks the monitors (metadata) and
-// the OSDs (perf counters) instead, with the same result shapes: a daemon
-// that does not exist gives None (nil) or an empty result, never an
-// error.
+// Config.DaemonInfo, for the others from the cluster when one is
+// attached. Python's mgr answers them from the state daemons report to
+// it; gomgr asks the monitors instead, with the same result shapes: a
+// daemon that does not exist gives None (nil) or an empty result, never
+// an error.
 
 // isSelf reports whether svcType/svcID names this daemon.
 func (m *Manager) isSelf(svcType, svcID string) bool {
@@ -39,13 +38,13 @@ func (m *Manager) daemonInfo(ctx context.Context, kind, svcType, svcID string) (
 	if ds, ok := m.cfg.Backend.(backend.DaemonState); ok && !m.isSelf(svcType, svcID) {
 		return ds.DaemonInfo(ctx, kind, svcType, svcID)
 	}
+	if kind == "perf_schema" {
+		return m.perfSchema(svcType, svcID)
+	}
 	if m.isSelf(svcType, svcID) {
 		v := m.cfg.DaemonInfo(kind)
-		switch {
-		case kind == "metadata" && v != nil:
+		if kind == "metadata" && v != nil {
 			v = stringValues(v)
-		case kind == "perf_schema":
-			v = pythonPerfSchema(svcType+"."+svcID, v)
 		}
 		return v, nil
 	}
@@ -66,75 +65,8 @@ func (m *Manager) daemonInfo(ctx context.Context, kind, svcType, svcID string) (
 			}
 		}
 		return map[string]any{}, nil
-	case "perf_schema":
-		v, err := m.tellDaemon(ctx, svcType, svcID, "perf schema")
-		if err != nil {
-			return nil, err
-		}
-		if v == nil {
-			return map[string]any{}, nil // Python: an empty dict for an unknown daemon
-		}
-		return pythonPerfSchema(svcType+"."+svcID, v), nil
 	}
 	return nil, nil
-}
-
-// statsThreshold is the default of Ceph's mgr_stats_threshold: daemons
-// report to the mgr only the counters of at least this priority
-// (PerfCountersBuilder::PRIO_USEFUL), so Python's get_perf_schema lists only
-// those.
-const statsThreshold = 5
-
-// pythonPerfSchema turns a daemon's `perf schema` ({section: {counter:
-// {type, description, nick, priority, units, ...}}}) into what Python's
-// get_perf_schema returns for it: {"<type>.<id>": {"<section>.<counter>":
-// {description, nick (when it has one), type, priority, units}}}, units as
-// Ceph's unit_t numbers (0 bytes, 1 none), counters below statsThreshold
-// left out.
-func pythonPerfSchema(daemon string, schema map[string]any) map[string]any {
-	counters := map[string]any{}
-	for sec, v := range schema {
-		sm, _ := v.(map[string]any)
-		for name, v := range sm {
-			c, _ := v.(map[string]any)
-			if c == nil {
-				continue
-			}
-			prio := number(c["priority"], statsThreshold)
-			if prio < statsThreshold {
-				continue
-			}
-			units := int64(1)
-			if c["units"] == "bytes" || number(c["units"], 1) == 0 {
-				units = 0
-			}
-			out := map[string]any{"description": c["description"], "type": int64(number(c["type"], 0)), "priority": int64(prio), "units": units}
-			if out["description"] == nil {
-				out["description"] = ""
-			}
-			if nick, _ := c["nick"].(string); nick != "" {
-				out["nick"] = nick
-			}
-			counters[sec+"."+name] = out
-		}
-	}
-	return map[string]any{daemon: counters}
-}
-
-// number is v as a float64 (JSON numbers and the Go integers a daemon's own
-// schema holds), or def.
-func number(v any, def float64) float64 {
-	switch n := v.(type) {
-	case float64:
-		return n
-	case int:
-		return float64(n)
-	case int64:
-		return float64(n)
-	case uint64:
-		return float64(n)
-	}
-	return def
 }
 
 // metadataCommand is the monitor command that returns one daemon's
@@ -215,81 +147,6 @@ func (m *Manager) serviceDaemon(ctx context.Context, svcType, svcID string) map[
 	daemons, _ := svc["daemons"].(map[string]any)
 	d, _ := daemons[svcID].(map[string]any)
 	return d
-}
-
-// tellDaemon sends "perf schema" or "perf dump" to a daemon of the
-// cluster and decodes the reply; nil (and no error) for an OSD that does
-// not exist. Only OSDs can be asked: librados sends commands to the
-// monitors as a group and to the active mgr without naming it, which do
-// not answer these.
-func (m *Manager) tellDaemon(ctx context.Context, svcType, svcID, prefix string) (map[string]any, error) {
-	if svcType != "osd" {
-		return nil, objectformat.NewErrorResponseCode(fmt.Sprintf(
-			"cannot read the performance counters of %s.%s: gomgr reads those of OSDs and of this daemon only", svcType, svcID), -int(syscall.EOPNOTSUPP))
-	}
-	cmd, ok := metadataCommand(svcType, svcID)
-	if !ok {
-		return nil, nil
-	}
-	id := fmt.Sprint(cmd["id"])
-	res := m.cfg.Backend.Cluster().Command(ctx, module.Target{Type: "osd", ID: id}, map[string]any{"prefix": prefix, "format": "json"}, nil)
-	if res.Retval == -int(syscall.ENOENT) || res.Retval == -int(syscall.ENXIO) {
-		return nil, nil // "osd dne"
-	}
-	v, err := decodeResult(res)
-	if err != nil {
-		return nil, fmt.Errorf("%s of osd.%s: %w", prefix, id, err)
-	}
-	return v, nil
-}
-
-// counter answers get_counter: {path: [[timestamp, value]]} (for an
-// average, [timestamp, sum, count], as Python's), or {path: []} when the
-// daemon or the counter is unknown. Without a real mgr's stored series
-// (the bridge's backend.DaemonState) the series is one fresh sample.
-func (m *Manager) counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
-	if ds, ok := m.cfg.Backend.(backend.DaemonState); ok && !m.isSelf(svcType, svcID) {
-		return ds.Counter(ctx, svcType, svcID, path)
-	}
-	var dump map[string]any
-	switch {
-	case m.isSelf(svcType, svcID):
-		dump = m.cfg.DaemonInfo("perf_counters")
-	case m.cfg.Backend.Cluster().HaveMonConnection():
-		var err error
-		if dump, err = m.tellDaemon(ctx, svcType, svcID, "perf dump"); err != nil {
-			return nil, err
-		}
-	}
-	val, ok := lookupCounter(dump, path)
-	if !ok {
-		return map[string]any{path: []any{}}, nil
-	}
-	now := float64(time.Now().UnixNano()) / 1e9
-	if avg, ok := val.(map[string]any); ok {
-		if count, ok := avg["avgcount"]; ok {
-			return map[string]any{path: []any{[]any{now, avg["sum"], count}}}, nil
-		}
-	}
-	return map[string]any{path: []any{[]any{now, val}}}, nil
-}
-
-// lookupCounter finds "<section>.<counter>" in a perf dump; section names
-// may contain dots, so every split is tried.
-func lookupCounter(dump map[string]any, path string) (any, bool) {
-	for i := strings.IndexByte(path, '.'); i >= 0; {
-		if sec, ok := dump[path[:i]].(map[string]any); ok {
-			if v, ok := sec[path[i+1:]]; ok {
-				return v, true
-			}
-		}
-		j := strings.IndexByte(path[i+1:], '.')
-		if j < 0 {
-			break
-		}
-		i += j + 1
-	}
-	return nil, false
 }
 
 // listServers answers list_servers: the hosts with their daemons (this

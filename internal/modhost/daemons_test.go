@@ -76,23 +76,6 @@ func (c *pacificCluster) Command(_ context.Context, t module.Target, cmd map[str
 			return fail(syscall.EINVAL, "MDS named '"+who+"' does not exist, or is not up")
 		}
 		return ok([]any{map[string]any{"name": "m", "hostname": "h3"}})
-	case t.Type == "osd" && (prefix == "perf schema" || prefix == "perf dump"):
-		if t.ID != "0" {
-			return fail(syscall.ENOENT, "osd dne")
-		}
-		if prefix == "perf schema" {
-			return ok(map[string]any{
-				"osd": map[string]any{"op_r": map[string]any{"type": 10.0, "metric_type": "counter", "value_type": "integer",
-					"description": "Client read operations", "nick": "", "priority": 5.0, "units": "none"}},
-				"objecter": map[string]any{
-					"op_active":     map[string]any{"type": 2.0, "description": "Operations active", "nick": "actv", "priority": 7.0, "units": "none"},
-					"op_send_bytes": map[string]any{"type": 10.0, "description": "Sent data", "nick": "", "priority": 5.0, "units": "bytes"},
-					"osdop_stat":    map[string]any{"type": 10.0, "description": "Stat operations", "nick": "", "priority": 0.0, "units": "none"},
-				},
-			})
-		}
-		return ok(map[string]any{"osd": map[string]any{"op_r": 5.0, "op_r_latency": map[string]any{"avgcount": 4.0, "sum": 0.5, "avgtime": 0.125}},
-			"throttle-a.b": map[string]any{"val": 2.0}})
 	case t.Type == "mgr":
 		return fail(syscall.EINVAL, "No handler found for '"+prefix+"'")
 	}
@@ -164,53 +147,6 @@ func TestDaemonQuestionsOnACluster(t *testing.T) {
 			require.NotNil(t, st, "get_daemon_status(%s, %s)", tc.svcType, tc.svcID)
 		}
 	}
-
-	schema, err := h.GetPerfSchema(ctx, "osd", "0")
-	require.NoError(t, err)
-	// Python's shape: keyed by daemon, then by counter path; Ceph's unit
-	// numbers; no empty nick; below mgr_stats_threshold left out.
-	require.Equal(t, map[string]any{"osd.0": map[string]any{
-		"osd.op_r":               map[string]any{"description": "Client read operations", "type": int64(10), "priority": int64(5), "units": int64(1)},
-		"objecter.op_active":     map[string]any{"description": "Operations active", "nick": "actv", "type": int64(2), "priority": int64(7), "units": int64(1)},
-		"objecter.op_send_bytes": map[string]any{"description": "Sent data", "type": int64(10), "priority": int64(5), "units": int64(0)},
-	}}, schema)
-	schema, err = h.GetPerfSchema(ctx, "osd", "7")
-	require.NoError(t, err)
-	require.Empty(t, schema, "an unknown OSD has no counters")
-	_, err = h.GetPerfSchema(ctx, "mon", "a")
-	require.Equal(t, -int(syscall.EOPNOTSUPP), objectformat.ErrnoOf(err), "%v", err)
-	require.ErrorContains(t, err, "cannot read the performance counters of mon.a")
-
-	for _, tc := range []struct {
-		svcType, svcID, path string
-		want                 any
-	}{
-		{"osd", "0", "osd.op_r", int64(5)},                     // integers stay integers, as in Python
-		{"osd", "0", "osd.op_r_latency", []any{0.5, int64(4)}}, // an average: [t, sum, count]
-		{"osd", "0", "throttle-a.b.val", int64(2)},
-		{"mgr", "gt", "mgr.commands", int64(3)},
-		{"osd", "0", "osd.nosuch", nil},
-		{"osd", "7", "osd.op_r", nil},
-		{"osd", "0", "nodot", nil},
-	} {
-		c, err := h.GetCounter(ctx, tc.svcType, tc.svcID, tc.path)
-		require.NoError(t, err)
-		series := c[tc.path].([]any)
-		if tc.want == nil {
-			require.Empty(t, series, tc.path)
-			continue
-		}
-		require.Len(t, series, 1, tc.path)
-		sample := series[0].([]any)
-		if want, ok := tc.want.([]any); ok {
-			require.Equal(t, want, sample[1:], tc.path)
-			continue
-		}
-		require.Len(t, sample, 2, tc.path)
-		require.Equal(t, tc.want, sample[1], tc.path)
-	}
-	_, err = h.GetCounter(ctx, "mgr", "x", "mgr.x")
-	require.Equal(t, -int(syscall.EOPNOTSUPP), objectformat.ErrnoOf(err))
 
 	servers, err := h.ListServers(ctx)
 	require.NoError(t, err)

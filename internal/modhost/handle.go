@@ -104,7 +104,15 @@ func (h *handle) DaemonInfo(ctx context.Context, kind, svcType, svcID string) (m
 }
 
 func (h *handle) Counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
-	return h.m.counter(ctx, svcType, svcID, path)
+	return h.m.counter(ctx, svcType, svcID, path, false)
+}
+
+func (h *handle) LatestCounter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
+	return h.m.counter(ctx, svcType, svcID, path, true)
+}
+
+func (h *handle) AllPerfCounters(ctx context.Context, prioLimit int, services []string) (map[string]any, error) {
+	return h.m.allPerfCounters(ctx, prioLimit, services)
 }
 
 func (h *handle) ListServers(ctx context.Context) ([]map[string]any, error) {

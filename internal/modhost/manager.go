@@ -15,6 +15,7 @@ import (
 	"github.com/gomgr/gomgr/internal/cmdroute"
 	"github.com/gomgr/gomgr/internal/modbridge"
 	"github.com/gomgr/gomgr/internal/optschema"
+	"github.com/gomgr/gomgr/internal/perfstate"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 )
@@ -123,6 +124,9 @@ type Manager struct {
 	warned map[string]string // option key → the stored text last warned about
 
 	counters struct{ notifyDropped atomic.Int64 }
+
+	// selfPerf is this daemon's own perf counters over time (perf.go).
+	selfPerf perfstate.History
 }
 
 // instance is a running module.
@@ -270,6 +274,11 @@ func (m *Manager) Start(ctx context.Context) error {
 	m.started = true
 	m.mu.Unlock()
 	m.unsubscribe = m.cfg.Backend.Subscribe(m.onEvent)
+	if m.cfg.DaemonInfo != nil {
+		m.sampleSelfOnce() // the modules find a first sample
+		m.bg.Add(1)
+		go m.sampleSelf()
+	}
 	st := m.stored()
 	switch {
 	case st.damaged != "":

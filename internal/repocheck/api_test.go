@@ -30,6 +30,10 @@ var authorAPI = []string{
 	"Option", "OptionLevel", "OptionType", "Register", "RemoteError", "RemoteFunc", "ReservedPrefixes",
 	"Secs", "Server", "SeverityError", "SeverityWarning", "Shutdowner", "Size", "StandbyHandle",
 	"StandbyModule", "Str", "Target", "TypedConfigNotifier", "TypedOptions", "UUID", "Uint", "ValidName",
+	// perf counters (perf.go)
+	"PerfCounterCounter", "PerfCounterHistogram", "PerfCounterLongRunAvg", "PerfCounterTime", "PerfCounterU64",
+	"PerfHistoryLen", "PerfUnitBytes", "PerfUnitNone", "PrioCritical", "PrioDebugOnly", "PrioInteresting",
+	"PrioUninteresting", "PrioUseful",
 }
 
 // TestModuleShowsOnlyTheAuthorsAPI: `go doc ./pkg/module` lists the

@@ -384,6 +384,14 @@ func TestEvalMgrAPI(t *testing.T) {
 		{"mgr.get_server('nosuchhost')", `{"ceph_version": "", "hostname": "nosuchhost", "services": []}`},
 		{"mgr.get_counter('mgr', 'x', 'mgr.commands')['mgr.commands'][0][1]", "7"},
 		{"'mgr.commands' in mgr.get_perf_schema('mgr', 'x')['mgr.x']", "True"},
+		{"mgr.get_latest_counter('mgr', 'x', 'mgr.commands')['mgr.commands'][1]", "7"},
+		{"mgr.get_latest_counter('mgr', 'x', 'nosuch.counter')", `{"nosuch.counter": []}`},
+		{"mgr.get_latest('mgr', 'x', 'mgr.commands')", "7"},
+		{"mgr.get_latest('mgr', 'x', 'nosuch.counter')", "0"},
+		{"mgr.get_latest_avg('mgr', 'x', 'nosuch.counter')", "(0, 0)"},
+		{"mgr.get_all_perf_counters()", "{}"}, // no cluster daemons
+		{"mgr.get_all_perf_counters(5, ['mgr'])['mgr.x']['mgr.commands']['value']", "7"},
+		{"mgr.get_all_perf_counters(prio_limit=10, services=('mgr',))", "{}"},
 		{"mgr.get_daemon_status('mgr', 'x')", `{"role": "active"}`},
 		{"mgr.mon_command({'prefix': 'osd tree'})[0]", fmt.Sprint(-int(syscall.ENOTCONN))},
 		{"mgr.tell_command('osd', '0', {'prefix': 'perf dump'})[0]", fmt.Sprint(-int(syscall.ENOTCONN))},
@@ -430,6 +438,9 @@ func TestEvalMgrAPI(t *testing.T) {
 		"mgr.log('x', level='loud')":                                        `unknown level "loud"`,
 		"mgr.nosuch":                                                        "mgr has no .nosuch field or method",
 		"mgr.get_store()":                                                   "get_store: missing argument for key",
+		"mgr.get_latest_avg('mgr', 'x', 'mgr.commands')":                    "mgr.x mgr.commands is not an average (errno -22)",
+		"mgr.get_all_perf_counters(5, 'mgr')":                               "get_all_perf_counters: services is string, not a list of strings",
+		"mgr.get_all_perf_counters(5, [1])":                                 "a service is int, not a string",
 	} {
 		res := e.eval(src)
 		if res.Retval != 0 || !strings.Contains(res.Stderr, msg) {

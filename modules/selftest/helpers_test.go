@@ -25,7 +25,7 @@ func fakeDaemonInfo(kind string) map[string]any {
 	case "metadata":
 		return map[string]any{"id": "x", "hostname": "testhost", "ceph_version": testVersion}
 	case "perf_schema":
-		return map[string]any{"mgr": map[string]any{"commands": map[string]any{"type": 10, "description": "commands"}}}
+		return map[string]any{"mgr": map[string]any{"commands": map[string]any{"type": 10, "description": "commands", "priority": 5, "units": "none"}}}
 	case "perf_counters":
 		return map[string]any{"mgr": map[string]any{"commands": int64(7)}}
 	case "status":
@@ -60,6 +60,7 @@ func newEnv(t *testing.T, b backend.Backend, opts ...envOption) *env {
 	cfg := modhost.Config{
 		MgrID: "x", Version: testVersion, ReleaseName: "pacific", Backend: b,
 		LogWriter: e.log, DebugLevel: 2, DaemonInfo: fakeDaemonInfo, ShutdownTimeout: 2 * time.Second,
+		CephOptions: map[string]string{"mgr_stats_period": "1"}, // a sample of the counters a second
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -53,7 +53,11 @@ func newMgrValue(m *Module) *mgrValue {
 		"list_servers":                v.listServers,
 		"get_server":                  v.getServer,
 		"get_perf_schema":             v.daemonQuery((*module.Handle).GetPerfSchema),
-		"get_counter":                 v.getCounter,
+		"get_counter":                 v.counterQuery((*module.Handle).GetCounter),
+		"get_latest_counter":          v.counterQuery((*module.Handle).GetLatestCounter),
+		"get_latest":                  v.getLatest,
+		"get_latest_avg":              v.getLatestAvg,
+		"get_all_perf_counters":       v.getAllPerfCounters,
 		"have_mon_connection":         v.haveMonConnection,
 		"set_health_checks":           v.setHealthChecks,
 		"get_health_checks":           v.getHealthChecks,
@@ -313,19 +317,6 @@ func (v *mgrValue) daemonQuery(get func(h *module.Handle, ctx context.Context, s
 		}
 		return toStarlark(m)
 	}
-}
-
-func (v *mgrValue) getCounter(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var path string
-	typ, id, err := daemonArgs(fn, args, kwargs, "path", &path)
-	if err != nil {
-		return nil, err
-	}
-	c, err := v.m.h.GetCounter(ctxOf(thread), typ, id, path)
-	if err != nil {
-		return nil, goErr(err)
-	}
-	return toStarlark(c)
 }
 
 func (v *mgrValue) listServers(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

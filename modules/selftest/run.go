@@ -36,6 +36,7 @@ func (m *Module) run(ctx context.Context, _ *runArgs) objectformat.Result {
 	r.run("getters", r.testGetters)
 	r.run("cluster data", r.testClusterData)
 	r.run("daemons", r.testDaemons)
+	r.run("perf counters", r.testPerfCounters)
 	r.run("options", r.testOptions)
 	r.run("localized options", r.testLocalizedOptions)
 	r.run("other modules' options", r.testModuleOptions)
@@ -543,32 +544,29 @@ func (r *runner) wantCounters(svcType, svcID string) {
 		series []any
 		c      map[string]any
 	)
-	for deadline := time.Now().Add(counterWait); ; {
+	failed := false
+	r.pollCounters(func() bool {
 		schema, err := r.h.GetPerfSchema(r.ctx, svcType, svcID)
-		if !r.ok(what, err) {
-			return
+		if failed = !r.ok(what, err); failed {
+			return true
 		}
 		counters, isMap := schema[daemon].(map[string]any)
-		if !r.check(len(schema) == 1 && isMap, "%s = %v, want {%q: {counter path: ...}} as Python's", what, schema, daemon) {
-			return
+		if failed = !r.check(len(schema) == 1 && isMap, "%s = %v, want {%q: {counter path: ...}} as Python's", what, schema, daemon); failed {
+			return true
 		}
 		if len(counters) > 0 {
 			path = sortedKeys(counters)[0]
 			info, _ = counters[path].(map[string]any)
 			if c, err = r.h.GetCounter(r.ctx, svcType, svcID, path); !r.ok("get_counter("+daemon+", "+path+")", err) {
-				return
+				failed = true
+				return true
 			}
-			if series, _ = c[path].([]any); len(series) > 0 {
-				break
-			}
+			series, _ = c[path].([]any)
 		}
-		if time.Now().After(deadline) || r.ctx.Err() != nil {
-			break
-		}
-		select {
-		case <-time.After(500 * time.Millisecond):
-		case <-r.ctx.Done():
-		}
+		return len(series) > 0
+	})
+	if failed {
+		return
 	}
 	if !r.check(path != "", "%s declares no counter within %v", what, counterWait) {
 		return
@@ -590,6 +588,21 @@ func (r *runner) wantCounters(svcType, svcID string) {
 // counterWait bounds the wait for a daemon's first counters: two of Ceph's
 // default mgr_stats_period (5 s) and some.
 const counterWait = 15 * time.Second
+
+// pollCounters calls try every half second until it returns true, for
+// up to counterWait (a real mgr has a daemon's counters only after its
+// first report, every mgr_stats_period).
+func (r *runner) pollCounters(try func() (done bool)) {
+	for deadline := time.Now().Add(counterWait); !try(); {
+		if time.Now().After(deadline) || r.ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-r.ctx.Done():
+		}
+	}
+}
 
 // numberOf returns the first element of sample as a number.
 func numberOf(sample []any) (float64, bool) {

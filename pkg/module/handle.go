@@ -41,6 +41,8 @@ type runtime interface {
 	HaveMonConnection() bool
 	DaemonInfo(ctx context.Context, kind, svcType, svcID string) (map[string]any, error)
 	Counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error)
+	LatestCounter(ctx context.Context, svcType, svcID, path string) (map[string]any, error)
+	AllPerfCounters(ctx context.Context, prioLimit int, services []string) (map[string]any, error)
 	ListServers(ctx context.Context) ([]map[string]any, error)
 	SetHealthChecks(checks map[string]HealthCheck)
 	HealthChecks() map[string]HealthCheck
@@ -294,12 +296,21 @@ func (h *Handle) GetDaemonStatus(ctx context.Context, svcType, svcID string) (ma
 // "priority", "units"}}}, keyed by daemon name and then by counter path
 // (section.counter), the counters the daemon reports to the mgr (priority
 // mgr_stats_threshold and above); {} for a daemon that does not exist.
+// svcType "" selects every daemon, svcID "" every daemon of svcType.
 func (h *Handle) GetPerfSchema(ctx context.Context, svcType, svcID string) (map[string]any, error) {
 	return h.rt.DaemonInfo(ctx, "perf_schema", svcType, svcID)
 }
 
-// GetCounter returns the current value of a daemon's counter at path
-// ("mgr.commands"), as {path: [[timestamp, value]]} like Python.
+// GetCounter returns the stored series of a daemon's counter at path
+// ("osd.op_r"), as Python's get_counter: {path: [[timestamp, value], ...]},
+// oldest first, or [[timestamp, sum, count], ...] for a long-running
+// average (PerfCounterLongRunAvg); {path: []} when the daemon or the
+// counter is unknown. Inside a real mgr it is that mgr's series; else
+// gomgr samples the counters every mgr_stats_period into a history of
+// the same length (PerfHistoryLen samples): this daemon's own and,
+// attached, those of the OSDs, monitors and MDSs (other daemons, such as
+// the other mgrs, are an -EOPNOTSUPP error). Timestamps are float64 seconds, values int64
+// (uint64 above its range), time counters in nanoseconds.
 func (h *Handle) GetCounter(ctx context.Context, svcType, svcID, path string) (map[string]any, error) {
 	return h.rt.Counter(ctx, svcType, svcID, path)
 }

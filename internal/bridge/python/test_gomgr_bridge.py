@@ -198,8 +198,8 @@ class MgrModule(object):
     def get_latest_counter(self, svc_type, svc_name, path):
         return {path: (1.5, 2)}
 
-    def get_all_perf_counters(self, prio_limit=5):
-        return {'osd.0': {'osd.op_r': {'priority': prio_limit, 'value': 3}}}
+    def get_all_perf_counters(self, prio_limit=5, services=('mds', 'mon', 'osd', 'rbd-mirror', 'rgw', 'tcmu-runner')):
+        return {s + '.0': {'osd.op_r': {'priority': prio_limit, 'value': 3}} for s in services if s == 'osd'}
 
     def cluster_log(self, channel, priority, message):
         self.clog.append((channel, priority.value, message))
@@ -873,6 +873,9 @@ class BridgeTest(unittest.TestCase):
                          {'osd.op': [1.5, 2]})
         self.assertEqual(ok('get_all_perf_counters', {'prio_limit': 8}), {'osd.0': {'osd.op_r': {'priority': 8, 'value': 3}}})
         self.assertEqual(ok('get_all_perf_counters'), {'osd.0': {'osd.op_r': {'priority': 5, 'value': 3}}})
+        self.assertEqual(ok('get_all_perf_counters', {'prio_limit': 8, 'services': ['mon']}), {})
+        self.assertEqual(ok('get_all_perf_counters', {'services': ['osd']}), {'osd.0': {'osd.op_r': {'priority': 5, 'value': 3}}})
+        self.assertEqual(err('get_all_perf_counters', {'services': 'osd'})[0], -22, 'services must be a list')
         ok('set_uri', {'uri': 'http://h:1/'})
         self.assertEqual(mod.uri, 'http://h:1/')
         self.assertEqual(err('frobnicate'), (-95, 'unknown op frobnicate'))

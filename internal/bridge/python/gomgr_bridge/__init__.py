@@ -1113,7 +1113,13 @@ class _Bridged:
                                            _arg(args, 'path', str))
         if op == 'get_all_perf_counters':
             prio = args.get('prio_limit')
-            return self.get_all_perf_counters(prio if isinstance(prio, int) and not isinstance(prio, bool) else 5)
+            prio = prio if isinstance(prio, int) and not isinstance(prio, bool) else 5
+            services = args.get('services')
+            if services is None:
+                return self.get_all_perf_counters(prio)
+            if not isinstance(services, list) or not all(isinstance(x, str) for x in services):
+                raise BridgeError(-errno.EINVAL, 'gomgr bridge: services is not a list of strings')
+            return self.get_all_perf_counters(prio, tuple(services))
         if op == 'set_uri':
             self._ceph_set_uri(_arg(args, 'uri', str))
             return None

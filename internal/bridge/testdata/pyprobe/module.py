@@ -16,7 +16,7 @@ from mgr_module import CommandResult, MgrModule
 # The read-only calls a test may make.
 METHODS = frozenset([
     'get', 'get_server', 'list_servers', 'get_metadata', 'get_daemon_status',
-    'get_perf_schema', 'get_counter', 'get_latest_counter', 'get_latest',
+    'get_perf_schema', 'get_counter', 'get_latest_counter', 'get_latest', 'get_latest_avg',
     'get_all_perf_counters', 'get_mgr_id', 'have_mon_connection', 'get_ceph_option', 'get_foreign_ceph_option',
 ])
 
