@@ -551,13 +551,12 @@ do_start_mds() {
     DEADLINE=$(($(date +%s) + TIMEOUT))
     mkdir -p "$d"
     if [[ ! -s $d/keyring ]]; then
-        cephc auth get-or-create "mds.$MDS_ID" mon 'allow profile mds' osd 'allow rwx' \
-            mds 'allow *' mgr 'allow profile mds' >"$d/keyring.new" ||
+        (umask 077 && cephc auth get-or-create "mds.$MDS_ID" mon 'allow profile mds' osd 'allow rwx' \
+            mds 'allow *' mgr 'allow profile mds' >"$d/keyring.new") ||
             die "could not create the key of mds.$MDS_ID"
-        chmod 600 "$d/keyring.new"
         mv "$d/keyring.new" "$d/keyring"
     fi
-    if ! cephc fs ls -f json | grep -q '"name": *"cephfs"'; then
+    if ! cephc fs get cephfs >/dev/null 2>&1; then
         cephc osd pool create cephfs.meta 8 >/dev/null 2>&1 || die "could not create pool cephfs.meta"
         cephc osd pool create cephfs.data 8 >/dev/null 2>&1 || die "could not create pool cephfs.data"
         cephc fs new cephfs cephfs.meta cephfs.data >/dev/null 2>&1 || die "ceph fs new failed"
@@ -572,7 +571,13 @@ do_start_mds() {
     log "mds.$MDS_ID active in $(elapsed "$T0")s"
 }
 
-mds_active() { cephc fs status cephfs -f json 2>/dev/null | grep -q '"state": *"active"'; }
+# mds_active: the monitors' MDS map (not the mgr's `fs status`, which
+# fails while the mgr respawns) has the MDS up:active.
+mds_active() {
+    local js
+    js=$(cephc fs get cephfs -f json 2>/dev/null) || return 1
+    [[ $js == *'"state":"up:active"'* || $js == *'"state": "up:active"'* ]]
+}
 
 # EXIT trap of do_start: stop whatever was started, keep DIR for the logs.
 start_failed() {

@@ -61,6 +61,10 @@ type MDSCommander interface {
 	MDSCommand(spec string, cmd, inbuf []byte) (out []byte, status string, err error)
 }
 
+// MDSCommandTimeout bounds an MDS command: libcephfs waits for the MDS's
+// answer with no limit of its own (no librados timeout covers it).
+const MDSCommandTimeout = time.Minute
+
 // LockFlags are librados lock flags (LIBRADOS_LOCK_FLAG_*).
 type LockFlags uint8
 

@@ -30,9 +30,12 @@ type Conn struct {
 	fsid   string
 	pools  map[string]*pool
 	pmu    sync.Mutex
-	// fs is the libcephfs client of MDS commands, made at first use.
-	fs   *cephfs.MountInfo
-	fsmu sync.Mutex
+	// fs is the libcephfs client of MDS commands, made at first use;
+	// mdsSlots and mdsCalls bound and count the MDS calls in flight.
+	fs       *cephfs.MountInfo
+	fsmu     sync.Mutex
+	mdsSlots chan struct{}
+	mdsCalls sync.WaitGroup
 }
 
 var _ cephconn.Conn = (*Conn)(nil)
@@ -106,7 +109,7 @@ func Connect(ctx context.Context, o cephconn.DialOptions) (*Conn, error) {
 		rc.Shutdown()
 		return nil, fmt.Errorf("read the fsid: %w", err)
 	}
-	return &Conn{conn: rc, fsid: fsid, pools: map[string]*pool{}}, nil
+	return &Conn{conn: rc, fsid: fsid, pools: map[string]*pool{}, mdsSlots: make(chan struct{}, maxMDSCalls)}, nil
 }
 
 // enter starts a librados call; the caller must call c.mu.RUnlock after
@@ -182,7 +185,9 @@ func (c *Conn) Close() {
 	}
 	c.pools = nil
 	c.pmu.Unlock()
-	c.closeFS()
+	if !c.closeFS() {
+		return // an MDS call is still in libcephfs: never free under it
+	}
 	c.conn.Shutdown()
 }
 

@@ -417,3 +417,51 @@ func TestEntityName(t *testing.T) {
 	assert.Equal(t, "client.gomgr", EntityName("gomgr"))
 	assert.Equal(t, "mgr.x", EntityName("mgr.x"))
 }
+
+// namedConn is a fakeConn that can also reach one named monitor and an
+// MDS (as the librados helper's connection can).
+type namedConn struct{ *fakeConn }
+
+func (c namedConn) MonTargetCommand(name string, cmd, _ []byte) ([]byte, string, error) {
+	return []byte("mon." + name + ":" + string(cmd)), "", nil
+}
+
+func (c namedConn) MDSCommand(spec string, cmd, _ []byte) ([]byte, string, error) {
+	if spec != "a" && spec != "0" {
+		return nil, "", errno(-int(syscall.ENOENT))
+	}
+	return []byte("mds." + spec + ":" + string(cmd)), "", nil
+}
+
+func TestCommandToANamedMonitorOrMDS(t *testing.T) {
+	f := newFakeCluster()
+	b, err := New(context.Background(), namedConn{f.conn()}, Options{ID: "x", Hostname: "h1", Log: testLog(t),
+		PollInterval: 10 * time.Millisecond, KVRefresh: 20 * time.Millisecond, OpTimeout: time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	ctx := context.Background()
+	cl := b.Cluster()
+	cmd := map[string]any{"prefix": "version"}
+	for _, tc := range []struct {
+		target module.Target
+		want   objectformat.Result
+	}{
+		{module.Target{Type: "mon", ID: "b"}, objectformat.Result{Stdout: []byte(`mon.b:{"prefix":"version"}`)}},
+		{module.Target{Type: "mds", ID: "a"}, objectformat.Result{Stdout: []byte(`mds.a:{"prefix":"version"}`)}},
+		{module.Target{Type: "mds", ID: "0"}, objectformat.Result{Stdout: []byte(`mds.0:{"prefix":"version"}`)}},
+		{module.Target{Type: "mds", ID: "zz"}, objectformat.Result{Retval: -int(syscall.ENOENT), Stderr: "no MDS daemon found by name, rank or GID 'zz'"}},
+		{module.Target{Type: "mds"}, objectformat.Result{Retval: -int(syscall.ENOENT), Stderr: "an mds command needs an MDS name, rank or GID"}},
+	} {
+		assert.Equal(t, tc.want, cl.Command(ctx, tc.target, cmd, nil), "%+v", tc.target)
+	}
+
+	// Without monitors they fail at once (libcephfs and a told monitor
+	// would wait for the monitors).
+	f.setDown(true)
+	require.Eventually(t, func() bool { return !cl.HaveMonConnection() }, 5*time.Second, 10*time.Millisecond)
+	for _, target := range []module.Target{{Type: "mon", ID: "b"}, {Type: "mds", ID: "a"}} {
+		res := cl.Command(ctx, target, cmd, nil)
+		assert.Equal(t, -int(syscall.ENOTCONN), res.Retval, "%+v", target)
+		assert.Contains(t, res.Stderr, "no monitor connection")
+	}
+}

@@ -308,14 +308,20 @@ func (c *cluster) Command(ctx context.Context, t module.Target, cmd map[string]a
 		if t.ID == "" {
 			return command(ctx, conn.MonCommand, cmd, inbuf)
 		}
+		if !c.b.connected.Load() { // a told monitor would wait out the mount timeout
+			return objectformat.Failed(-int(syscall.ENOTCONN), fmt.Sprintf("cannot send '%v' to mon.%s: no monitor connection", cmd["prefix"], t.ID))
+		}
 		mt, ok := conn.(cephconn.MonTargeter)
 		if !ok {
 			return objectformat.Failed(-int(syscall.EOPNOTSUPP), fmt.Sprintf("cannot send '%v' to mon.%s: this connection reaches any monitor only", cmd["prefix"], t.ID))
 		}
 		return command(ctx, func(cmd, inbuf []byte) ([]byte, string, error) { return mt.MonTargetCommand(t.ID, cmd, inbuf) }, cmd, inbuf)
 	case "mds":
-		if t.ID == "" {
-			return objectformat.Failed(-int(syscall.EINVAL), "an mds command needs an MDS name, rank or GID")
+		if t.ID == "" { // as libcephfs answers it
+			return objectformat.Failed(-int(syscall.ENOENT), "an mds command needs an MDS name, rank or GID")
+		}
+		if !c.b.connected.Load() { // libcephfs would wait for an MDS map without limit
+			return objectformat.Failed(-int(syscall.ENOTCONN), fmt.Sprintf("cannot send '%v' to mds.%s: no monitor connection", cmd["prefix"], t.ID))
 		}
 		mc, ok := conn.(cephconn.MDSCommander)
 		if !ok {

@@ -128,9 +128,11 @@ func (h *handle) HealthChecks() map[string]module.HealthCheck {
 }
 
 // Command runs a command for the module: monitor commands through the
-// daemon's rules (see module.Handle.MonCommand), then the backend.
+// daemon's rules (see module.Handle.MonCommand), then the backend. A
+// command told to one named monitor is that daemon's own (`ceph tell
+// mon.a config set` sets mon.a's runtime option), so it goes as it is.
 func (h *handle) Command(ctx context.Context, target module.Target, cmd map[string]any, inbuf []byte) objectformat.Result {
-	if target.Type == "mon" {
+	if target.Type == "mon" && target.ID == "" {
 		if res, done := h.m.moduleMonCommand(ctx, cmd); done {
 			return res
 		}

@@ -139,7 +139,7 @@ func Serve(r io.Reader, w io.Writer, dial cephconn.DialFunc) error {
 	defer conn.Close()
 	send(reply{ID: first.ID, FSID: conn.FSID()})
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer waitBounded(&wg, serveDrain)
 	for {
 		var req request
 		if err := readFrame(br, &req); err != nil {
@@ -156,6 +156,23 @@ func Serve(r io.Reader, w io.Writer, dial cephconn.DialFunc) error {
 			defer wg.Done()
 			send(call(conn, req))
 		}()
+	}
+}
+
+// serveDrain is how long Serve waits, once its input has ended, for the
+// requests still running: past it, a call stuck in librados or libcephfs
+// (an MDS command has no time limit there) does not keep the helper alive.
+var serveDrain = 10 * time.Second
+
+// waitBounded waits for wg, at most d.
+func waitBounded(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 	}
 }
 
@@ -369,7 +386,8 @@ func (c *Conn) roundTrip(ctx context.Context, req request) (reply, error) {
 	}
 }
 
-// do runs a request; librados' own timeouts (sent with dial) bound it.
+// do runs a request; librados' own timeouts (sent with dial) bound it
+// (MDS commands, which they do not bound, have their own: MDSCommand).
 func (c *Conn) do(req request) (reply, error) {
 	rep, err := c.roundTrip(context.Background(), req)
 	if err != nil {
@@ -399,8 +417,21 @@ func (c *Conn) MonTargetCommand(name string, cmd, inbuf []byte) ([]byte, string,
 
 // MDSCommand implements cephconn.MDSCommander: the helper's connection
 // must implement it too (-EOPNOTSUPP otherwise).
+// No librados timeout bounds an MDS command; the helper gives up after
+// cephconn.MDSCommandTimeout, and this side a little later still.
 func (c *Conn) MDSCommand(spec string, cmd, inbuf []byte) ([]byte, string, error) {
-	return c.command(request{Op: "mds", Name: spec, Cmd: cmd, Inbuf: inbuf})
+	ctx, cancel := context.WithTimeout(context.Background(), cephconn.MDSCommandTimeout+10*time.Second)
+	defer cancel()
+	rep, err := c.roundTrip(ctx, request{Op: "mds", Name: spec, Cmd: cmd, Inbuf: inbuf})
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, "", &Error{Code: -int(syscall.ETIMEDOUT), Msg: fmt.Sprintf("mds.%s: the librados helper did not answer", spec)}
+	case err != nil:
+		return nil, "", err
+	case rep.Errno != 0:
+		return rep.Out, rep.Status, &Error{Code: rep.Errno, Msg: rep.Err}
+	}
+	return rep.Out, rep.Status, nil
 }
 
 // MgrCommand implements cephconn.Conn.

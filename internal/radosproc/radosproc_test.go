@@ -25,6 +25,9 @@ func (f *fakeConn) MonCommand(cmd, inbuf []byte) ([]byte, string, error) {
 	if string(cmd) == "slow" {
 		time.Sleep(200 * time.Millisecond)
 	}
+	if string(cmd) == "hang" {
+		select {} // a call that never returns, as an MDS command can
+	}
 	if string(cmd) == "fail" {
 		return nil, "no such thing", &Error{Code: -int(syscall.ENOENT), Msg: "rados: ret=-2"}
 	}
@@ -196,6 +199,25 @@ func TestOptionalTargetsUnsupported(t *testing.T) {
 	require.Contains(t, rep.Err, "cannot send a command to an MDS")
 	rep = call(plainConn{&fakeConn{}}, request{ID: 2, Op: "mon_target", Name: "a", Cmd: []byte("x")})
 	require.Equal(t, -int(syscall.EOPNOTSUPP), rep.Errno)
+}
+
+// A call stuck in the library does not keep the helper alive once its
+// input has ended.
+func TestServeReturnsDespiteAStuckCall(t *testing.T) {
+	old := serveDrain
+	serveDrain = 100 * time.Millisecond
+	t.Cleanup(func() { serveDrain = old })
+	c, served, err := pipeConn(t, &fakeConn{objects: map[string][]byte{}}, nil)
+	require.NoError(t, err)
+	go func() { _, _, _ = c.MonCommand([]byte("hang"), nil) }()
+	time.Sleep(20 * time.Millisecond)
+	c.in.Close()
+	select {
+	case err := <-served:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve waited for a call that never returns")
+	}
 }
 
 func TestDialFailure(t *testing.T) {

@@ -16,6 +16,7 @@ sys.dont_write_bytecode = True
 
 import base64  # noqa: E402
 import json  # noqa: E402
+import logging  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
@@ -631,6 +632,15 @@ class BridgeTest(unittest.TestCase):
                          ['mgr goselftest run', 'mgr goselftest slow',
                           'greet name=person_name,req=false,type=CephString'])
         self.assertEqual([o['name'] for o in cls.MODULE_OPTIONS], ['count', 'flag', 'place'])
+
+    def test_forwarded_records_filter(self):
+        # The cluster log handler's filter drops the records written for
+        # the Go side (which sends them itself) and keeps the shim's own.
+        fwd = logging.LogRecord('x', logging.WARNING, __file__, 1, 'from go', None, None)
+        setattr(fwd, gomgr_bridge.FORWARDED, True)
+        own = logging.LogRecord('x', logging.WARNING, __file__, 1, 'shim', None, None)
+        self.assertFalse(gomgr_bridge._not_forwarded(fwd))
+        self.assertTrue(gomgr_bridge._not_forwarded(own))
 
     def test_unrename_prefix(self):
         renames = [('mgr self-test', 'mgr goselftest'), ('a', 'b'), ('x', 'b c')]

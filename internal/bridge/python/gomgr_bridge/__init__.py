@@ -138,6 +138,15 @@ def options(desc: Dict[str, Any]) -> List[Option]:
 # ---------------------------------------------------------------------------
 # Protocol plumbing
 
+# FORWARDED marks a log record written for the Go side (op "log").
+FORWARDED = 'gomgr_forwarded'
+
+
+def _not_forwarded(record: logging.LogRecord) -> bool:
+    """A filter of the cluster log handler: not the Go side's records."""
+    return not getattr(record, FORWARDED, False)
+
+
 class BridgeError(Exception):
     """A failed request: errno is negative (-errno.ENOTCONN, ...)."""
 
@@ -728,12 +737,12 @@ class _Bridged:
         self._gomgr = _State()
         # The Go side sends its module's records to the cluster log itself
         # while log_to_cluster is on (on the module's channel, as Python's
-        # ClusterLogHandler does); this logger, which also writes the Go
-        # records it forwards, must not send them a second time.
+        # ClusterLogHandler does): the records this logger writes for it
+        # (op "log", marked) must not go there a second time; the shim's
+        # own records still do.
         handler = getattr(self, '_cluster_log_handler', None)
         if handler is not None:
-            self._root_logger.removeHandler(handler)  # type: ignore
-            self._cluster_log_handler = logging.NullHandler()
+            handler.addFilter(_not_forwarded)
 
     # -- the mgr's calls (and Module's handle_command, notify, config_notify)
 
@@ -1032,7 +1041,7 @@ class _Bridged:
             level = args.get('level')
             if level not in LOG_LEVELS:
                 level = 'info'
-            getattr(self.log, level)('%s', args.get('msg', ''))
+            getattr(self.log, level)('%s', args.get('msg', ''), extra={FORWARDED: True})
             return None
         if self._gomgr_standby:
             if op == 'get_active_uri':
