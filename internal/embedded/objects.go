@@ -601,11 +601,23 @@ func writeOp(o *obj, op objstore.Op) error {
 	return o.setMeta()
 }
 
+// osdClasses are the object classes Pacific's OSDs load
+// (osd_class_load_list's default): calling another fails with -EPERM
+// there, and here.
+var osdClasses = map[string]bool{"cephfs": true, "hello": true, "journal": true, "lock": true, "log": true, "numops": true,
+	"otp": true, "rbd": true, "refcount": true, "rgw": true, "rgw_gc": true, "timeindex": true, "user": true, "version": true,
+	"cas": true, "cmpomap": true, "queue": true, "2pc_queue": true, "fifo": true}
+
 // exec runs the object classes the embedded store has: Ceph's example
 // class "hello" (its say_hello method), enough to test a module's Exec
-// calls; any other is -EOPNOTSUPP, as from an OSD without the class.
+// calls. A class the OSDs would not load is -EPERM, as there; a method
+// the store does not have, -EOPNOTSUPP, as from an OSD for an unknown
+// method.
 func exec(p pool, op objstore.Op) ([]byte, error) {
 	_ = p
+	if !osdClasses[op.Class] {
+		return nil, objstore.Fail(op.Kind, syscall.EPERM, "object class %s is not one the OSDs load (osd_class_load_list)", op.Class)
+	}
 	if op.Class != "hello" || op.Method != "say_hello" {
 		return nil, objstore.Fail(op.Kind, syscall.EOPNOTSUPP, "the embedded object store has no object class method %s.%s (it has hello.say_hello only)", op.Class, op.Method)
 	}

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"syscall"
 
+	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/objstore"
 	"github.com/gomgr/gomgr/internal/optschema"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -144,6 +146,8 @@ func (h *handle) ClusterLog(channel string, prio slog.Level, msg string) {
 	}
 	h.m.cfg.Log.Log(context.Background(), prio, msg, "channel", channel, "module", h.name, "clog", true)
 }
+
+func (h *handle) Objects() objstore.Store { return backend.ObjectStore(h.m.cfg.Backend) }
 
 func (h *handle) ActiveURI() string {
 	if h.m.cfg.ActiveURI == nil {

@@ -121,6 +121,15 @@ func steps(pool string) []step {
 		{name: "append", op: with(o(objstore.Append), func(op *objstore.Op) { op.Data = b("+") })},
 		{name: "read all", op: o(objstore.Read), check: data("bYe\x00\x00!+")},
 		{name: "stat after append", op: o(objstore.Stat), check: size(7)},
+		{name: "an empty write past the end", op: objstore.Op{Kind: objstore.Write, Pool: pool, OID: "sparse", Offset: 100}},
+		{name: "grows the object", op: objstore.Op{Kind: objstore.Stat, Pool: pool, OID: "sparse"}, check: size(100)},
+		{name: "with zeros", op: objstore.Op{Kind: objstore.Read, Pool: pool, OID: "sparse"}, check: data(strings.Repeat("\x00", 100))},
+		{name: "remove the sparse one", op: objstore.Op{Kind: objstore.Remove, Pool: pool, OID: "sparse"}},
+		{name: "an empty append", op: o(objstore.Append)},
+		{name: "changes nothing", op: o(objstore.Read), check: data("bYe\x00\x00!+")},
+		{name: "an empty append creates", op: objstore.Op{Kind: objstore.Append, Pool: pool, OID: "empty2"}},
+		{name: "the empty append's object", op: objstore.Op{Kind: objstore.Stat, Pool: pool, OID: "empty2"}, check: size(0)},
+		{name: "remove it", op: objstore.Op{Kind: objstore.Remove, Pool: pool, OID: "empty2"}},
 		{name: "append creates", op: objstore.Op{Kind: objstore.Append, Pool: pool, OID: "log", Data: b("a")}},
 		{name: "write_full empty", op: objstore.Op{Kind: objstore.WriteFull, Pool: pool, OID: "empty"}},
 		{name: "stat the empty one", op: objstore.Op{Kind: objstore.Stat, Pool: pool, OID: "empty"}, check: size(0)},
@@ -175,7 +184,8 @@ func steps(pool string) []step {
 		{name: "exec hello too long", op: with(o(objstore.Exec), func(op *objstore.Op) {
 			op.Class, op.Method, op.Data = "hello", "say_hello", bytes.Repeat(b("x"), 101)
 		}), errno: e(syscall.EINVAL)},
-		{name: "exec an unknown class", op: with(o(objstore.Exec), func(op *objstore.Op) { op.Class, op.Method = "gomgr_nosuch", "m" }), errno: e(syscall.EOPNOTSUPP)},
+		{name: "exec a class the OSDs do not load", op: with(o(objstore.Exec), func(op *objstore.Op) { op.Class, op.Method = "gomgr_nosuch", "m" }), errno: e(syscall.EPERM)},
+		{name: "exec an unknown method", op: with(o(objstore.Exec), func(op *objstore.Op) { op.Class, op.Method = "hello", "gomgr_nosuch" }), errno: e(syscall.EOPNOTSUPP)},
 
 		{name: "remove", op: o(objstore.Remove)},
 		{name: "read removed", op: o(objstore.Read), errno: e(syscall.ENOENT)},
