@@ -631,7 +631,6 @@ func exec(p pool, op objstore.Op) ([]byte, error) {
 	return []byte("Hello, " + who + "!"), nil
 }
 
-
 // checkObjects verifies every value of the object store (Check): it
 // returns the number of pools and objects and the problems found, up to
 // max of them (n counts them all).

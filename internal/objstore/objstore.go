@@ -31,9 +31,9 @@ type Kind string
 // The operations. Pool-level ones need only Pool (and CreatePool/ListPools
 // not even that); object-level ones need Pool and OID.
 const (
-	ListPools  Kind = "pools"      // -> Pools
+	ListPools  Kind = "pools"       // -> Pools
 	CreatePool Kind = "pool_create" // Pool; -EEXIST if it exists
-	PoolStat   Kind = "pool_stat"  // Pool -> Stats
+	PoolStat   Kind = "pool_stat"   // Pool -> Stats
 
 	Read      Kind = "read"       // Offset, Length (0: to the end) -> Data
 	Write     Kind = "write"      // Offset, Data
