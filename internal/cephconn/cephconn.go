@@ -127,6 +127,11 @@ type DialOptions struct {
 	OpTimeout time.Duration
 	// MountTimeout is client_mount_timeout: how long connecting may take.
 	MountTimeout time.Duration
+	// Config are Ceph options set on the connection after the
+	// configuration file (mon_host, keyring, ...). With Config set and
+	// Conf empty no file is read: the bridge connects with the options of
+	// the real mgr it runs in, which it asks that mgr for.
+	Config map[string]string
 }
 
 // EntityName returns name as a cephx entity name ("admin" →
