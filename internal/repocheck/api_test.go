@@ -30,6 +30,9 @@ var authorAPI = []string{
 	"Option", "OptionLevel", "OptionType", "Register", "RemoteError", "RemoteFunc", "ReservedPrefixes",
 	"Secs", "Server", "SeverityError", "SeverityWarning", "Shutdowner", "Size", "StandbyHandle",
 	"StandbyModule", "Str", "Target", "TypedConfigNotifier", "TypedOptions", "UUID", "Uint", "ValidName",
+	// Handle.Rados (Python's self.rados).
+	"IOContext", "Rados", "RadosAllNamespaces", "RadosMaxList", "RadosMaxObjectSize", "RadosObject",
+	"RadosObjectStat", "RadosPool", "RadosPoolStats",
 }
 
 // TestModuleShowsOnlyTheAuthorsAPI: `go doc ./pkg/module` lists the

@@ -30,14 +30,23 @@ type Rados struct {
 }
 
 // RadosPool is a pool as ListPools lists it: its name and id.
-type RadosPool = objstore.Pool
+type RadosPool struct {
+	Name string
+	ID   int64
+}
 
-// RadosPoolStats are a pool's usage. On a cluster they come from the
-// OSDs' statistics and trail writes by a few seconds.
-type RadosPoolStats = objstore.PoolStats
+// RadosPoolStats are a pool's usage (librados' num_bytes, num_kb,
+// num_objects). On a cluster they come from the OSDs' statistics and
+// trail writes by a few seconds; bridged, from the real mgr's get("df").
+type RadosPoolStats struct {
+	Bytes, KB, Objects uint64
+}
 
 // RadosObject is an object of a listing: its namespace and name.
-type RadosObject = objstore.Object
+type RadosObject struct {
+	Namespace string
+	OID       string
+}
 
 // RadosObjectStat is an object's size and modification time.
 type RadosObjectStat struct {
@@ -47,15 +56,15 @@ type RadosObjectStat struct {
 
 // RadosAllNamespaces, given to SetNamespace, makes ListObjects list every
 // namespace (librados' LIBRADOS_ALL_NSPACES); other calls refuse it.
-const RadosAllNamespaces = objstore.AllNamespaces
+const RadosAllNamespaces = "\x01"
 
 // Bounds of the object store, the same in every mode.
 const (
 	// RadosMaxObjectSize is the largest object (-EFBIG beyond).
-	RadosMaxObjectSize = objstore.MaxObjectSize
+	RadosMaxObjectSize = 64 << 20
 	// RadosMaxList bounds the omap keys of one call and the objects
 	// ListObjects returns (-E2BIG beyond).
-	RadosMaxList = objstore.MaxList
+	RadosMaxList = 100000
 )
 
 // Rados returns the module's RADOS client.
@@ -68,7 +77,11 @@ func (r *Rados) do(ctx context.Context, op objstore.Op) (objstore.Result, error)
 // ListPools lists the cluster's pools.
 func (r *Rados) ListPools(ctx context.Context) ([]RadosPool, error) {
 	res, err := r.do(ctx, objstore.Op{Kind: objstore.ListPools})
-	return res.Pools, err
+	pools := make([]RadosPool, len(res.Pools))
+	for i, p := range res.Pools {
+		pools[i] = RadosPool{Name: p.Name, ID: p.ID}
+	}
+	return pools, err
 }
 
 // CreatePool creates a replicated pool with the cluster's defaults
@@ -81,7 +94,7 @@ func (r *Rados) CreatePool(ctx context.Context, pool string) error {
 // PoolStats returns a pool's usage (-ENOENT for a missing pool).
 func (r *Rados) PoolStats(ctx context.Context, pool string) (RadosPoolStats, error) {
 	res, err := r.do(ctx, objstore.Op{Kind: objstore.PoolStat, Pool: pool})
-	return res.Stats, err
+	return RadosPoolStats{Bytes: res.Stats.Bytes, KB: res.Stats.KB, Objects: res.Stats.Objects}, err
 }
 
 // IOContext returns an I/O context on pool (Python's open_ioctx), in the
@@ -176,7 +189,11 @@ func (io *IOContext) ListObjects(ctx context.Context) ([]RadosObject, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(res.Objects, func(a, b RadosObject) int {
+	objs := make([]RadosObject, len(res.Objects))
+	for i, o := range res.Objects {
+		objs[i] = RadosObject{Namespace: o.Namespace, OID: o.OID}
+	}
+	slices.SortFunc(objs, func(a, b RadosObject) int {
 		if a.Namespace != b.Namespace {
 			if a.Namespace < b.Namespace {
 				return -1
@@ -191,7 +208,7 @@ func (io *IOContext) ListObjects(ctx context.Context) ([]RadosObject, error) {
 		}
 		return 0
 	})
-	return res.Objects, nil
+	return objs, nil
 }
 
 // GetOmapValsByKeys returns the omap entries of keys that exist.
