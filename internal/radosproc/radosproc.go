@@ -10,7 +10,11 @@
 // The protocol is a stream of frames (a 4-byte big-endian length and a
 // JSON object) in each direction. The first request is "dial"; then any
 // number of requests, each with an id, may be in flight at once; replies
-// carry the id and come back in any order.
+// carry the id and come back in any order. Besides commands and the
+// election's locks, "obj" carries the modules' object-store operations
+// (an objstore.Op, checked again by the helper, whose objstore.Result
+// comes back) and "addrs" asks for the client's addresses; a panic in a
+// request fails that request with -EIO, not the helper.
 package radosproc
 
 import (
