@@ -10,14 +10,16 @@ import (
 
 	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/cephconn"
+	"github.com/gomgr/gomgr/internal/jsonval"
 	"github.com/gomgr/gomgr/internal/objstore"
 )
 
 var _ backend.Objects = (*mgrBackend)(nil)
 
 // radosRetry is how long a failed connection is not tried again: a
-// module's calls meanwhile fail at once with the same error.
-const radosRetry = 5 * time.Second
+// module's calls meanwhile fail at once with the same error (a variable
+// for the tests).
+var radosRetry = 5 * time.Second
 
 // radosClient is the bridge's librados connection for the modules'
 // Handle.Rados: the gomgr-rados helper, dialed on first use with the real
@@ -163,7 +165,12 @@ func (r *radosClient) poolStats(ctx context.Context, pool string) (objstore.Resu
 			continue
 		}
 		st, _ := pm["stats"].(map[string]any)
-		num := func(k string) uint64 { f, _ := st[k].(float64); return uint64(max(f, 0)) }
+		num := func(k string) uint64 {
+			if i, ok := jsonval.Int(st[k]); ok && i > 0 {
+				return uint64(i)
+			}
+			return 0
+		}
 		stored := num("stored")
 		return objstore.Result{Stats: objstore.PoolStats{Bytes: stored, KB: (stored + 1023) / 1024, Objects: num("objects")}}, nil
 	}
