@@ -12,6 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/objstore"
 )
 
@@ -50,6 +51,8 @@ const objChunk = 64 << 10
 
 // objects is the embedded backend's objstore.Store.
 type objects struct{ b *Backend }
+
+var _ backend.Objects = (*Backend)(nil)
 
 // Objects returns the backend's object store (backend.Objects).
 func (b *Backend) Objects() objstore.Store { return objects{b} }
@@ -410,7 +413,14 @@ func (s objects) Objects(ctx context.Context, op objstore.Op) (objstore.Result, 
 			if err != nil {
 				return err
 			}
-			create := k != objstore.Remove && k != objstore.XattrRemove && k != objstore.OmapRemove
+			if k == objstore.Remove {
+				// Without reading it: a damaged object can be removed.
+				if p.bkt.Bucket(objKey(op.Namespace, op.OID)) == nil {
+					return objstore.Fail(k, syscall.ENOENT, "object '%s' does not exist in pool '%s'", op.OID, p.name)
+				}
+				return p.bkt.DeleteBucket(objKey(op.Namespace, op.OID))
+			}
+			create := k != objstore.XattrRemove && k != objstore.OmapRemove
 			o, err := openObj(p, k, op.Namespace, op.OID, create)
 			if err != nil {
 				return err
@@ -571,8 +581,6 @@ func writeOp(o *obj, op objstore.Op) error {
 		return o.write(k, op.Data, 0)
 	case objstore.Append:
 		return o.write(k, op.Data, o.size)
-	case objstore.Remove:
-		return o.p.bkt.DeleteBucket(o.key)
 	case objstore.OmapSet:
 		for key, v := range op.Vals {
 			if err := o.putSub(partOmap, key, v); err != nil {

@@ -124,6 +124,23 @@ func TestObjectsDurableAndChecked(t *testing.T) {
 	out.Reset()
 	require.Error(t, Check(dir, &out))
 	require.Contains(t, out.String(), "omap key 'k'")
+
+	// An object whose metadata is damaged is refused, and can be removed.
+	b, err = Open(dir, Options{})
+	require.NoError(t, err)
+	defer b.Close()
+	s = b.Objects()
+	require.NoError(t, b.db.Update(func(tx *bolt.Tx) error {
+		ob := tx.Bucket(bucketRados).Bucket(poolBucket(1)).Bucket(objKey("n", "o"))
+		raw := bytes.Clone(ob.Get(partMeta))
+		raw[len(raw)-1] ^= 1
+		return ob.Put(partMeta, raw)
+	}))
+	_, err = objstore.Do(context.Background(), s, objstore.Op{Kind: objstore.Stat, Pool: "p", Namespace: "n", OID: "o"})
+	require.Equal(t, -int(syscall.EIO), objectformat.ErrnoOf(err), "%v", err)
+	do(t, s, objstore.Op{Kind: objstore.Remove, Pool: "p", Namespace: "n", OID: "o"})
+	_, err = objstore.Do(context.Background(), s, objstore.Op{Kind: objstore.Stat, Pool: "p", Namespace: "n", OID: "o"})
+	require.Equal(t, -int(syscall.ENOENT), objectformat.ErrnoOf(err))
 }
 
 func TestObjectsConcurrent(t *testing.T) {
