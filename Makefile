@@ -2,7 +2,8 @@
 #
 #   make run     build and start ceph-mgr on the embedded default state
 #   make test    install what the tests need, then lint and run every test
-#   make bench   benchmarks and whole-process timings (see BENCHMARKS.md)
+#   make bench   benchmarks side by side (Python, the real mgr): the table of
+#                ratios and its plots, bench-*.svg (see BENCHMARKS.md)
 #   make fuzz    run every fuzz target for FUZZTIME (default 60s) each
 #   make install put ceph-mgr, mgrctl, gomgr-rados and mgrctl's shell
 #                completions under PREFIX (default /usr/local; DESTDIR too)

@@ -14,6 +14,9 @@
 #   scripts/ceph-cluster.sh status DIR     ceph -s
 #   scripts/ceph-cluster.sh kill-mon DIR   stop only the monitor
 #   scripts/ceph-cluster.sh start-mon DIR  restart the monitor (same address)
+#   scripts/ceph-cluster.sh start-mds DIR  add a CephFS ("cephfs", two pools)
+#                                          and its MDS (mds.a); returns once
+#                                          it is active
 #   scripts/ceph-cluster.sh env DIR        print the export lines again
 #
 # Typical use:
@@ -49,6 +52,7 @@ PROG=${0##*/}
 TIMEOUT=${CEPH_CLUSTER_TIMEOUT:-60}
 MON_ID=a
 MGR_ID=x
+MDS_ID=a
 STANDBY_MGRS=()
 MGR_IDS=("$MGR_ID")
 OSD_ID=0
@@ -65,6 +69,11 @@ load_mgr_ids() {
     read -r -a STANDBY_MGRS <<<"$ids"
     MGR_IDS=("$MGR_ID" "${STANDBY_MGRS[@]}")
     DAEMONS=("osd.${OSD_ID}" "${MGR_IDS[@]/#/mgr.}" "mon.${MON_ID}")
+    # start-mds adds mds.a (and DIR/mds.a); stop finds it by its directory.
+    MDS_IDS=()
+    if [[ -d $DIR/mds.$MDS_ID ]]; then
+        MDS_IDS=("$MDS_ID")
+    fi
 }
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
@@ -81,7 +90,7 @@ die() {
 
 usage() {
     cat >&2 <<EOF
-usage: $PROG {start|stop|destroy|status|kill-mon|start-mon|env} DIR
+usage: $PROG {start|stop|destroy|status|kill-mon|start-mon|start-mds|env} DIR
 EOF
     exit 64
 }
@@ -247,6 +256,13 @@ osd objectstore = memstore
 memstore device bytes = 1073741824
 osd journal = $DIR/osd.\$id/journal
 osd journal size = 100
+
+[mds]
+admin socket = $DIR/run/\$cluster-\$name.asok
+pid file = $DIR/run/\$cluster-\$name.pid
+log file = $DIR/log/\$cluster-\$name.log
+mds data = $DIR/mds.\$id
+keyring = $DIR/mds.\$id/keyring
 EOF
 }
 
@@ -527,6 +543,37 @@ do_start() {
     print_env
 }
 
+# do_start_mds: a file system "cephfs" on two new pools, and mds.a serving
+# it; returns once the MDS is up:active. Safe to run again.
+do_start_mds() {
+    local d=$DIR/mds.$MDS_ID
+    T0=$(now)
+    DEADLINE=$(($(date +%s) + TIMEOUT))
+    mkdir -p "$d"
+    if [[ ! -s $d/keyring ]]; then
+        cephc auth get-or-create "mds.$MDS_ID" mon 'allow profile mds' osd 'allow rwx' \
+            mds 'allow *' mgr 'allow profile mds' >"$d/keyring.new" ||
+            die "could not create the key of mds.$MDS_ID"
+        chmod 600 "$d/keyring.new"
+        mv "$d/keyring.new" "$d/keyring"
+    fi
+    if ! cephc fs ls -f json | grep -q '"name": *"cephfs"'; then
+        cephc osd pool create cephfs.meta 8 >/dev/null 2>&1 || die "could not create pool cephfs.meta"
+        cephc osd pool create cephfs.data 8 >/dev/null 2>&1 || die "could not create pool cephfs.data"
+        cephc fs new cephfs cephfs.meta cephfs.data >/dev/null 2>&1 || die "ceph fs new failed"
+    fi
+    # --keyring: CEPH_KEYRING (the admin's, often exported) would win over
+    # the [mds] setting.
+    run_daemon "mds.$MDS_ID" ceph-mds -i "$MDS_ID" --keyring "$d/keyring" || die "could not start ceph-mds"
+    wait_for "mds.$MDS_ID to become active" mds_active || {
+        tail_log "mds.$MDS_ID"
+        die "mds.$MDS_ID did not become active"
+    }
+    log "mds.$MDS_ID active in $(elapsed "$T0")s"
+}
+
+mds_active() { cephc fs status cephfs -f json 2>/dev/null | grep -q '"state": *"active"'; }
+
 # EXIT trap of do_start: stop whatever was started, keep DIR for the logs.
 start_failed() {
     local rc=$?
@@ -555,7 +602,7 @@ stray_pids() {
         # own error too (2>/dev/null before <"$f").
         cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
         case $cmd in
-        "ceph-mon -c $CONF "* | "ceph-mgr -c $CONF "* | "ceph-osd -c $CONF "*) printf '%s\n' "$pid" ;;
+        "ceph-mon -c $CONF "* | "ceph-mgr -c $CONF "* | "ceph-osd -c $CONF "* | "ceph-mds -c $CONF "*) printf '%s\n' "$pid" ;;
         esac
     done
 }
@@ -564,7 +611,7 @@ do_stop() {
     [[ -d $DIR ]] || return 0
     # osd and mgr first: on SIGTERM the OSD asks the mon to mark it down and
     # waits up to 5 s for the answer, so the mon must still be there.
-    stop_daemons "osd.$OSD_ID" "${MGR_IDS[@]/#/mgr.}"
+    stop_daemons "${MDS_IDS[@]/#/mds.}" "osd.$OSD_ID" "${MGR_IDS[@]/#/mgr.}"
     stop_daemons "mon.$MON_ID"
     local -a strays
     mapfile -t strays < <(stray_pids)
@@ -600,6 +647,12 @@ main() {
         [[ -f $CONF ]] || die "no cluster in $DIR"
         check_binaries
         start_mon || die "could not start ceph-mon"
+        ;;
+    start-mds)
+        [[ -f $CONF ]] || die "no cluster in $DIR"
+        check_binaries
+        command -v ceph-mds >/dev/null || die "ceph-mds is not installed (apt-get install -y ceph-mds)"
+        do_start_mds
         ;;
     env)
         [[ -f $CONF ]] || die "no cluster in $DIR"

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"log/slog"
 	"maps"
 	"slices"
 	"sort"
@@ -81,6 +82,14 @@ type CephOptions interface {
 // its values are a Ceph option's below the monitors' configuration.
 type CephConf interface {
 	CephConf() cephopts.Conf
+}
+
+// ClusterLogger is implemented by a backend that can write to a real
+// cluster log (attached: through the monitors). ClusterLog must not block:
+// entries are queued and sent in order, and dropped, with a warning in the
+// daemon log, if the monitors fall too far behind.
+type ClusterLogger interface {
+	ClusterLog(channel string, prio slog.Level, msg string)
 }
 
 // EventKind tells what an Event reports.

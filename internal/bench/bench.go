@@ -1,7 +1,12 @@
 // Package bench holds the measurements behind `make bench`: the daemon's
 // command round trip against a bare unix-socket echo server (the floor),
 // dispatch cost as the number of commands grows, output formatting, and
-// helpers for whole-process timings. The Go benchmarks (go test -bench) and
+// helpers for whole-process timings; the side-by-side comparisons with
+// Python (sidebyside.go: the same commands, command lines and data given
+// to python/sidebyside.py, which runs Pacific's own mgr_module.py,
+// ceph_argparse, json and PyYAML, one request a line); the timing,
+// interleaving and verdict helpers of the table (report.go); and its
+// plots (plot.go, with gonum/plot). The Go benchmarks (go test -bench) and
 // the benchtable program share these functions, so both measure the same
 // thing.
 package bench

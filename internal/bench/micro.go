@@ -24,10 +24,24 @@ func DispatchRegistry(n int) (*cmdroute.Registry, map[string]any) {
 	return r, map[string]any{"prefix": fmt.Sprintf("bench cmd%d", n/2), "oid": "obj", "n": "42"}
 }
 
+// DispatchOp returns one dispatch among n commands (DispatchRegistry's).
+func DispatchOp(n int) (func() error, error) {
+	r, cmd := DispatchRegistry(n)
+	ctx := context.Background()
+	call := clicommand.Call{Cmd: cmd, Perm: "rw"}
+	op := func() error {
+		if res := r.Dispatch(ctx, call); res.Retval != 0 {
+			return fmt.Errorf("dispatch among %d commands: %d %s", n, res.Retval, res.Stderr)
+		}
+		return nil
+	}
+	return op, op()
+}
+
 // DispatchBenchmark measures a full dispatch among n commands.
 func DispatchBenchmark(n int) func(b *testing.B) {
+	r, cmd := DispatchRegistry(n) // once: testing.Benchmark calls the function for every b.N it tries
 	return func(b *testing.B) {
-		r, cmd := DispatchRegistry(n)
 		ctx := context.Background()
 		b.ReportAllocs()
 		b.ResetTimer()

@@ -355,7 +355,7 @@ func (c mgrCluster) Command(ctx context.Context, t module.Target, cmd map[string
 	defer cancel()
 	args := map[string]any{"cmd": cmd, "inbuf_b64": base64.StdEncoding.EncodeToString(inbuf)}
 	op := "mon_command"
-	if t.Type != "mon" {
+	if t.Type != "mon" || t.ID != "" { // a named monitor is send_command's
 		op = "send_command"
 		args["type"], args["id"] = t.Type, t.ID
 	}

@@ -3,6 +3,7 @@ package bridge
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -235,6 +236,24 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 		o, _, _ := ceph("log", "last", "50")
 		return strings.Contains(o, "gomgr bridge says hi")
 	})
+
+	// With log_to_cluster on, a Go module's records reach the cluster log
+	// once each (the shim's Python logger, which writes them to the mgr's
+	// log, does not send them again).
+	_, e, rc = ceph("config", "set", "mgr", "mgr/goselftest/log_to_cluster", "true")
+	require.Zero(t, rc, e)
+	t.Cleanup(func() { ceph("config", "rm", "mgr", "mgr/goselftest/log_to_cluster") })
+	var once string
+	eventually("a log_to_cluster record in ceph log last", func() bool {
+		once = fmt.Sprintf("gomgr log_to_cluster record %d", time.Now().UnixNano())
+		_, _, _ = ceph("mgr", "goselftest", "eval", fmt.Sprintf("mgr.log(%q, 'warning')", once))
+		time.Sleep(500 * time.Millisecond)
+		o, _, _ := ceph("log", "last", "200", "debug", "*")
+		return strings.Contains(o, once)
+	})
+	time.Sleep(2 * time.Second)
+	o, _, _ = ceph("log", "last", "500", "debug", "*")
+	assert.Equal(t, 1, strings.Count(o, " : goselftest [WRN] "+once), "the record is in the cluster log once, on the module's channel:\n%s", o)
 
 	// mgrctl -c drives the Go selftest's eval through the real mgr.
 	mgrctl := filepath.Join(dir, "mgrctl")

@@ -51,6 +51,7 @@ func TestRealMgrGetNamesMatchPython(t *testing.T) {
 		t.Cleanup(func() { _ = cluster.Destroy() })
 	}
 	require.NoError(t, err)
+	require.NoError(t, cluster.StartMDS())
 	ceph := cephCLI(t, cluster.Conf)
 	for _, c := range [][]string{
 		{"osd", "pool", "create", "rpool", "4", "4", "replicated"},
@@ -156,6 +157,39 @@ func TestRealMgrGetNamesMatchPython(t *testing.T) {
 			compare(fmt.Sprintf("%s get_foreign_ceph_option%q", side.name, ek), python("get_foreign_ceph_option", ek[0], ek[1]),
 				side.eval(fmt.Sprintf("mgr.get_foreign_ceph_option(%q, %q)", ek[0], ek[1])), canonical)
 		}
+		// send_command to one named daemon (`ceph tell`): a monitor by
+		// name, the MDS by name and by rank. A monitor answers a command
+		// told to it only for a client with all caps, which the real mgr
+		// ("profile mgr") is not: Python gets -EACCES "insufficient caps",
+		// and so does the bridged module; the attached daemon (admin) gets
+		// the answer, the same as any monitor's.
+		cases := []struct{ typ, id, prefix string }{{"mds", "a", "version"}, {"mds", "0", "version"}, {"mon", "", "version"}}
+		if side.name == "bridged" {
+			cases = append(cases, struct{ typ, id, prefix string }{"mon", "a", "version"})
+		} else {
+			// A told monitor answers "version" as JSON, the monitors' own
+			// command as text: the same release.
+			pv := readJSON(t, "Python send_command(mon, version)", python("tell", "mon", "", map[string]string{"prefix": "version"}))
+			gv := readJSON(t, "attached send_command(mon.a, version)", side.eval("mgr.tell_command('mon', 'a', {'prefix': 'version'})"))
+			gl, _ := gv.([]any)
+			require.Len(t, gl, 3, "attached send_command(mon.a, version): %v", gv)
+			require.Equal(t, float64(0), canonical(gl[0]), "attached send_command(mon.a, version): %v", gv)
+			var told struct{ Version string }
+			require.NoError(t, json.Unmarshal([]byte(gl[1].(string)), &told), "attached send_command(mon.a, version): %v", gv)
+			require.Contains(t, fmt.Sprint(pv), "ceph version "+told.Version+" ", "Python's monitors are the release mon.a told")
+		}
+		for _, tc := range cases {
+			compare(fmt.Sprintf("%s send_command(%s.%s, %s)", side.name, tc.typ, tc.id, tc.prefix),
+				python("tell", tc.typ, tc.id, map[string]string{"prefix": tc.prefix}),
+				side.eval(fmt.Sprintf("mgr.tell_command(%q, %q, {'prefix': %q})", tc.typ, tc.id, tc.prefix)), canonical)
+		}
+		// An MDS that does not exist: the C++ raises (ENOENT) from
+		// send_command; the Go module gets -ENOENT as its result.
+		pv := readJSON(t, "Python tell mds.zz", python("tell", "mds", "zz", map[string]string{"prefix": "version"}))
+		require.Contains(t, fmt.Sprint(pv), "No such file or directory", "Python's send_command to mds.zz")
+		gv := readJSON(t, side.name+" tell mds.zz", side.eval("mgr.tell_command('mds', 'zz', {'prefix': 'version'})"))
+		require.Equal(t, float64(-2), canonical(gv.([]any)[0]), "%s: send_command to mds.zz: %v", side.name, gv)
+
 		// eval reports a failed call in its output, as the REPL shows it.
 		o, e, rc := side.eval("mgr.get_ceph_option('no_such_ceph_option')")()
 		require.Zero(t, rc, "%s: %s", side.name, e)

@@ -70,6 +70,13 @@ type AddrsReporter interface {
 	Addrs() (string, error)
 }
 
+// MDSCommander is implemented by a Conn that can send a command to an MDS
+// (libcephfs' ceph_mds_command, as `ceph tell mds.<spec>`): spec is an MDS
+// name, a rank ("0", "<fs>:0") or a GID, as the MDS map resolves it.
+type MDSCommander interface {
+	MDSCommand(spec string, cmd, inbuf []byte) (out []byte, status string, err error)
+}
+
 // LockFlags are librados lock flags (LIBRADOS_LOCK_FLAG_*).
 type LockFlags uint8
 

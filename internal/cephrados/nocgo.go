@@ -42,6 +42,11 @@ func (*Conn) PGCommand(string, []byte, []byte) ([]byte, string, error) {
 	return nil, "", syscall.ENOTCONN
 }
 
+// MDSCommand fails with -ENOTCONN.
+func (*Conn) MDSCommand(string, []byte, []byte) ([]byte, string, error) {
+	return nil, "", syscall.ENOTCONN
+}
+
 // FSID is empty.
 func (*Conn) FSID() string { return "" }
 

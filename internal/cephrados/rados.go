@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ceph/go-ceph/cephfs"
 	"github.com/ceph/go-ceph/rados"
 
 	"github.com/gomgr/gomgr/internal/cephconn"
@@ -31,6 +32,9 @@ type Conn struct {
 	fsid   string
 	pools  map[string]*pool
 	pmu    sync.Mutex
+	// fs is the libcephfs client of MDS commands, made at first use.
+	fs   *cephfs.MountInfo
+	fsmu sync.Mutex
 }
 
 var _ cephconn.Conn = (*Conn)(nil)
@@ -184,6 +188,7 @@ func (c *Conn) Close() {
 	}
 	c.pools = nil
 	c.pmu.Unlock()
+	c.closeFS()
 	c.conn.Shutdown()
 }
 

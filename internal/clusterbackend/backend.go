@@ -78,6 +78,7 @@ type Backend struct {
 	config  *configStore
 	kv      *kvStore
 	cluster *cluster
+	clog    *clusterLog
 
 	connected atomic.Bool
 	vmu       sync.RWMutex
@@ -90,10 +91,14 @@ type Backend struct {
 	onClose   func()
 	stop      chan struct{}
 	done      chan struct{}
+	clogDone  chan struct{}
 	closeOnce sync.Once
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var (
+	_ backend.Backend       = (*Backend)(nil)
+	_ backend.ClusterLogger = (*Backend)(nil)
+)
 
 // CephConf implements backend.CephConf.
 func (b *Backend) CephConf() cephopts.Conf { return b.opts.Conf }
@@ -104,10 +109,11 @@ func (b *Backend) CephConf() cephopts.Conf { return b.opts.Conf }
 func New(ctx context.Context, conn Conn, opts Options) (*Backend, error) {
 	opts.defaults()
 	b := &Backend{conn: conn, opts: opts, log: opts.Log, fsid: conn.FSID(), versions: map[string]string{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), clogDone: make(chan struct{})}
 	b.config = newConfigStore(b)
 	b.kv = newKVStore(b)
 	b.cluster = newCluster(b)
+	b.clog = newClusterLog(b)
 	load := func(what string, f func(context.Context) error) error {
 		cctx, cancel := context.WithTimeout(ctx, b.opts.OpTimeout)
 		defer cancel()
@@ -127,6 +133,7 @@ func New(ctx context.Context, conn Conn, opts Options) (*Backend, error) {
 	}
 	b.connected.Store(true)
 	go b.loop()
+	go func() { defer close(b.clogDone); b.clog.run(b.stop) }()
 	return b, nil
 }
 
@@ -145,6 +152,7 @@ func (b *Backend) Close() error {
 	b.closeOnce.Do(func() {
 		close(b.stop)
 		<-b.done
+		<-b.clogDone
 		if b.onClose != nil {
 			b.onClose()
 		}

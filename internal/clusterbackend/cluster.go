@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/cephconn"
 	"github.com/gomgr/gomgr/internal/jsonval"
 
 	"github.com/gomgr/gomgr/pkg/module"
@@ -293,16 +294,40 @@ func (c *cluster) get(ctx context.Context, name string, spec mapSpec) ([]byte, e
 	return data, nil
 }
 
-// Command sends a command to a daemon: "mon" (any monitor; the id is
-// ignored, as in Python's send_command), "mgr" (the active mgr), "osd"
-// (osd.<id>) or "pg" (the primary of pgid <id>; "pgid" is added to the
-// command if missing, as the OSD expects it there too). A failure keeps the
+// Command sends a command to a daemon, as Python's send_command does:
+// "mon" (any monitor when the id is "", else the monitor of that name, as
+// `ceph tell mon.<id>`), "mgr" (the active mgr), "osd" (osd.<id>), "mds"
+// (the MDS the id names: a name, a rank or a GID, as `ceph tell mds.<id>`)
+// or "pg" (the primary of pgid <id>; "pgid" is added to the command if
+// missing, as the OSD expects it there too). A failure keeps the
 // cluster's errno and status text.
 func (c *cluster) Command(ctx context.Context, t module.Target, cmd map[string]any, inbuf []byte) objectformat.Result {
 	conn := c.b.conn
 	switch t.Type {
 	case "mon":
-		return command(ctx, conn.MonCommand, cmd, inbuf)
+		if t.ID == "" {
+			return command(ctx, conn.MonCommand, cmd, inbuf)
+		}
+		mt, ok := conn.(cephconn.MonTargeter)
+		if !ok {
+			return objectformat.Failed(-int(syscall.EOPNOTSUPP), fmt.Sprintf("cannot send '%v' to mon.%s: this connection reaches any monitor only", cmd["prefix"], t.ID))
+		}
+		return command(ctx, func(cmd, inbuf []byte) ([]byte, string, error) { return mt.MonTargetCommand(t.ID, cmd, inbuf) }, cmd, inbuf)
+	case "mds":
+		if t.ID == "" {
+			return objectformat.Failed(-int(syscall.EINVAL), "an mds command needs an MDS name, rank or GID")
+		}
+		mc, ok := conn.(cephconn.MDSCommander)
+		if !ok {
+			return objectformat.Failed(-int(syscall.EOPNOTSUPP), fmt.Sprintf("cannot send '%v' to mds.%s: this connection has no MDS client", cmd["prefix"], t.ID))
+		}
+		return command(ctx, func(cmd, inbuf []byte) ([]byte, string, error) {
+			out, status, err := mc.MDSCommand(t.ID, cmd, inbuf)
+			if err != nil && status == "" && cephconn.Errno(err) == -int(syscall.ENOENT) {
+				status = fmt.Sprintf("no MDS daemon found by name, rank or GID '%s'", t.ID)
+			}
+			return out, status, err
+		}, cmd, inbuf)
 	case "mgr":
 		return command(ctx, conn.MgrCommand, cmd, inbuf)
 	case "osd":
@@ -321,5 +346,5 @@ func (c *cluster) Command(ctx context.Context, t module.Target, cmd map[string]a
 		}
 		return command(ctx, func(cmd, inbuf []byte) ([]byte, string, error) { return conn.PGCommand(t.ID, cmd, inbuf) }, cmd, inbuf)
 	}
-	return objectformat.Failed(-int(syscall.EOPNOTSUPP), fmt.Sprintf("cannot send '%v' to %s: only mon, mgr, osd and pg commands are supported", cmd["prefix"], t.Type))
+	return objectformat.Failed(-int(syscall.EOPNOTSUPP), fmt.Sprintf("cannot send '%v' to %s: only mon, mgr, osd, mds and pg commands are supported", cmd["prefix"], t.Type))
 }

@@ -38,6 +38,8 @@ type fakeCluster struct {
 	// lockErr, if set, fails lock calls (an OSD that does not answer).
 	lockErr error
 	nextID  int
+	// clog is the text of the `log` commands received, in order.
+	clog []string
 	// hooks run (with mu held) when a monitor command with that prefix
 	// arrives, before it is answered.
 	hooks map[string]func()
@@ -211,6 +213,13 @@ func (f *fakeCluster) mon(cmd, inbuf []byte) ([]byte, string, error) {
 		return nil, "", nil
 	case "osd stat":
 		return js(map[string]any{"num_osds": 1, "num_in_osds": 1})
+	case "log":
+		text, _ := c["logtext"].([]any)
+		for _, t := range text {
+			s, _ := t.(string)
+			f.clog = append(f.clog, s)
+		}
+		return nil, "", nil
 	}
 	return nil, "command not known", fail(syscall.EINVAL)
 }

@@ -583,6 +583,12 @@ func TestClusterSelfTestRun(t *testing.T) {
 	require.Zero(t, rc, "mgr self-test run attached to the cluster:\n%s%s", out, stderr)
 	assert.Equal(t, "Self-test succeeded\n", out+stderr)
 	assert.Contains(t, strings.Fields(c.mustCeph(t, "osd", "pool", "ls")), "gomgr-selftest", "the rados section ran on the cluster")
+
+	// The run's cluster log entry (audit, INF) is in the real cluster log.
+	require.Eventually(t, func() bool {
+		out, _, _ := c.ceph(t, "log", "last", "200", "-f", "json")
+		return strings.Contains(out, `"message":"[audit INF] mgr self-test run: cluster log check"`)
+	}, eventually, 100*time.Millisecond, "ceph log last shows the attached module's entry")
 }
 
 // startDaemon runs a daemon (id) attached to the cluster with the

@@ -139,12 +139,18 @@ func (h *handle) Remote(mod, method string) (module.RemoteFunc, error) {
 
 func (h *handle) SetURI(uri string) { h.m.setURI(h.name, uri) }
 
+// ClusterLog sends an entry to Config.ClusterLog (the bridge: the real
+// mgr's cluster log), else to the daemon log and, with a backend that has a
+// real cluster log (attached), to that too.
 func (h *handle) ClusterLog(channel string, prio slog.Level, msg string) {
 	if h.m.cfg.ClusterLog != nil {
 		h.m.cfg.ClusterLog(h.name, channel, prio, msg)
 		return
 	}
 	h.m.cfg.Log.Log(context.Background(), prio, msg, "channel", channel, "module", h.name, "clog", true)
+	if cl, ok := h.m.cfg.Backend.(backend.ClusterLogger); ok {
+		cl.ClusterLog(channel, prio, msg)
+	}
 }
 
 func (h *handle) Objects() objstore.Store { return backend.ObjectStore(h.m.cfg.Backend) }

@@ -2,13 +2,17 @@ package modhost
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gomgr/gomgr/internal/backend"
@@ -68,4 +72,55 @@ func TestModuleLogging(t *testing.T) {
 	h.Log().Error("an error")
 	require.NotContains(t, daemonLog.String(), "suppressed warning")
 	require.True(t, strings.Contains(daemonLog.String(), "an error"))
+}
+
+// clogBackend is a MemoryBackend with a cluster log of its own, as the
+// attached backend has.
+type clogBackend struct {
+	*backend.MemoryBackend
+	mu      sync.Mutex
+	entries []string
+}
+
+func (c *clogBackend) ClusterLog(channel string, prio slog.Level, msg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = append(c.entries, fmt.Sprintf("%s %v %s", channel, prio, msg))
+}
+
+func (c *clogBackend) got() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.entries)
+}
+
+// With a backend that has a cluster log, a module's ClusterLog and its
+// log_to_cluster records reach it, and the daemon log keeps them too.
+func TestClusterLogReachesTheBackendsClusterLog(t *testing.T) {
+	var daemonLog testutil.SyncBuffer
+	b := &clogBackend{MemoryBackend: backend.NewMemoryBackend()}
+	reg := NewRegistry()
+	require.NoError(t, reg.Register(module.Info{Name: "chatty", New: func() module.Module { return &testMod{name: "chatty"} }}))
+	m, err := NewManager(Config{MgrID: "x", Registry: reg, Backend: b, LogWriter: &daemonLog, Log: slog.New(slog.NewTextHandler(&daemonLog, nil))})
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, m.Start(ctx))
+	defer m.Close()
+	_, err = m.Enable(ctx, "chatty", false)
+	require.NoError(t, err)
+	h := m.running["chatty"].handle
+
+	h.ClusterLog("audit", slog.LevelWarn, "direct entry")
+	assert.Equal(t, []string{"audit WARN direct entry"}, b.got())
+	assert.Contains(t, daemonLog.String(), "direct entry")
+
+	require.NoError(t, h.SetOption(ctx, "log_to_cluster", true))
+	require.NoError(t, h.SetOption(ctx, "log_to_cluster_level", "warning"))
+	require.Eventually(t, func() bool {
+		h.Log().Error("teed record")
+		return slices.ContainsFunc(b.got(), func(s string) bool { return strings.HasPrefix(s, "chatty ERROR teed record") })
+	}, 5*time.Second, 20*time.Millisecond)
+	n := len(b.got())
+	h.Log().Info("below the level")
+	assert.Len(t, b.got(), n, "an INFO record is below log_to_cluster_level warning")
 }

@@ -182,6 +182,25 @@ func failure(id uint64, err error) reply {
 	return reply{ID: id, Errno: code, Err: err.Error()}
 }
 
+// namedCommand sends a command to the daemon req.Name names: a monitor
+// ("mon_target") or an MDS ("mds"), if the connection can reach one.
+func namedCommand(conn cephconn.Conn, req request) ([]byte, string, error) {
+	var send func(name string, cmd, inbuf []byte) ([]byte, string, error)
+	what := "one monitor"
+	if req.Op == "mds" {
+		if t, ok := conn.(cephconn.MDSCommander); ok {
+			send = t.MDSCommand
+		}
+		what = "an MDS"
+	} else if t, ok := conn.(cephconn.MonTargeter); ok {
+		send = t.MonTargetCommand
+	}
+	if send == nil {
+		return nil, "", fmt.Errorf("this connection cannot send a command to %s: %w", what, syscall.EOPNOTSUPP)
+	}
+	return send(req.Name, req.Cmd, req.Inbuf)
+}
+
 // call runs one request on the connection. A panic in a call (in
 // go-ceph) fails that request with -EIO instead of the helper.
 func call(conn cephconn.Conn, req request) (rep reply) {
@@ -197,13 +216,8 @@ func call(conn cephconn.Conn, req request) (rep reply) {
 		rep.Out, rep.Status, err = conn.MonCommand(req.Cmd, req.Inbuf)
 	case "mgr":
 		rep.Out, rep.Status, err = conn.MgrCommand(req.Cmd, req.Inbuf)
-	case "mon_target":
-		t, ok := conn.(cephconn.MonTargeter)
-		if !ok {
-			err = fmt.Errorf("this connection cannot send a command to one monitor: %w", syscall.EOPNOTSUPP)
-			break
-		}
-		rep.Out, rep.Status, err = t.MonTargetCommand(req.Name, req.Cmd, req.Inbuf)
+	case "mon_target", "mds":
+		rep.Out, rep.Status, err = namedCommand(conn, req)
 	case "osd":
 		rep.Out, rep.Status, err = conn.OsdCommand(req.OSD, req.Cmd, req.Inbuf)
 	case "pg":
@@ -431,6 +445,12 @@ func (c *Conn) MonCommand(cmd, inbuf []byte) ([]byte, string, error) {
 // connection must implement it too (-EOPNOTSUPP otherwise).
 func (c *Conn) MonTargetCommand(name string, cmd, inbuf []byte) ([]byte, string, error) {
 	return c.command(request{Op: "mon_target", Name: name, Cmd: cmd, Inbuf: inbuf})
+}
+
+// MDSCommand implements cephconn.MDSCommander: the helper's connection
+// must implement it too (-EOPNOTSUPP otherwise).
+func (c *Conn) MDSCommand(spec string, cmd, inbuf []byte) ([]byte, string, error) {
+	return c.command(request{Op: "mds", Name: spec, Cmd: cmd, Inbuf: inbuf})
 }
 
 // MgrCommand implements cephconn.Conn.

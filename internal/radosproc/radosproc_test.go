@@ -42,6 +42,15 @@ func (f *fakeConn) OsdCommand(osd int, cmd, inbuf []byte) ([]byte, string, error
 func (f *fakeConn) PGCommand(pgid string, cmd, inbuf []byte) ([]byte, string, error) {
 	return []byte(pgid), "", nil
 }
+func (f *fakeConn) MonTargetCommand(name string, cmd, inbuf []byte) ([]byte, string, error) {
+	return []byte("mon." + name + ":" + string(cmd)), "", nil
+}
+func (f *fakeConn) MDSCommand(spec string, cmd, inbuf []byte) ([]byte, string, error) {
+	if spec == "nosuch" {
+		return nil, "mds nosuch not found", &Error{Code: -int(syscall.ENOENT), Msg: "cephfs: ret=-2"}
+	}
+	return []byte("mds." + spec + ":" + string(cmd) + string(inbuf)), "", nil
+}
 func (f *fakeConn) FSID() string { return "fsid-1" }
 func (f *fakeConn) Pool(name string) (cephconn.Pool, error) {
 	if name == "nopool" {
@@ -131,6 +140,15 @@ func TestProtocol(t *testing.T) {
 	require.Equal(t, []byte{7}, out)
 	out, _, _ = c.PGCommand("1.1a", nil, nil)
 	require.Equal(t, "1.1a", string(out))
+	out, _, err = c.MonTargetCommand("b", []byte("s"), nil)
+	require.NoError(t, err)
+	require.Equal(t, "mon.b:s", string(out))
+	out, _, err = c.MDSCommand("a", []byte("s"), []byte("+in"))
+	require.NoError(t, err)
+	require.Equal(t, "mds.a:s+in", string(out))
+	_, st, err = c.MDSCommand("nosuch", []byte("s"), nil)
+	require.Equal(t, -int(syscall.ENOENT), objectformat.ErrnoOf(err))
+	require.Equal(t, "mds nosuch not found", st)
 
 	_, st, err = c.MonCommand([]byte("fail"), nil)
 	require.Equal(t, -int(syscall.ENOENT), objectformat.ErrnoOf(err), "the errno crosses the pipe")
@@ -177,6 +195,19 @@ func TestProtocol(t *testing.T) {
 	fake.mu.Lock()
 	require.True(t, fake.closed, "the helper closes its connection")
 	fake.mu.Unlock()
+}
+
+// plainConn is a cephconn.Conn with none of the optional interfaces.
+type plainConn struct{ cephconn.Conn }
+
+// A helper whose connection cannot reach one monitor or an MDS says so
+// with -EOPNOTSUPP.
+func TestOptionalTargetsUnsupported(t *testing.T) {
+	rep := call(plainConn{&fakeConn{}}, request{ID: 1, Op: "mds", Name: "a", Cmd: []byte("x")})
+	require.Equal(t, -int(syscall.EOPNOTSUPP), rep.Errno)
+	require.Contains(t, rep.Err, "cannot send a command to an MDS")
+	rep = call(plainConn{&fakeConn{}}, request{ID: 2, Op: "mon_target", Name: "a", Cmd: []byte("x")})
+	require.Equal(t, -int(syscall.EOPNOTSUPP), rep.Errno)
 }
 
 func TestDialFailure(t *testing.T) {

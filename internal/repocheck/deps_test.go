@@ -29,6 +29,7 @@ func TestClientsDoNotLinkTheDaemon(t *testing.T) {
 		"github.com/gomgr/gomgr/pkg/evalsandbox",
 		"go.etcd.io/bbolt",
 		"go.starlark.net",
+		"gonum.org/v1/plot", // make bench's plots only
 	}
 	for _, cmd := range []string{"./cmd/mgrctl", "./cmd/gomgr-rados"} {
 		t.Run(cmd, func(t *testing.T) {

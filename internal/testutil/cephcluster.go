@@ -16,7 +16,7 @@ import (
 // cephTools are the programs scripts/ceph-cluster.sh runs, with the Debian
 // package of each.
 var cephTools = [][2]string{{"ceph", "ceph-common"}, {"ceph-authtool", "ceph-common"}, {"monmaptool", "ceph-base"},
-	{"ceph-mon", "ceph-mon"}, {"ceph-mgr", "ceph-mgr"}, {"ceph-osd", "ceph-osd"}}
+	{"ceph-mon", "ceph-mon"}, {"ceph-mgr", "ceph-mgr"}, {"ceph-osd", "ceph-osd"}, {"ceph-mds", "ceph-mds"}}
 
 // NeedCephTools skips the test (fails it under CI) unless everything a
 // loopback cluster needs is installed.
@@ -113,6 +113,19 @@ func (c *CephCluster) Destroy() error {
 	cmd.Env = append(os.Environ(), c.env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("destroy the test cluster %s: %v\n%s", c.Dir, err, out)
+	}
+	return nil
+}
+
+// StartMDS adds a CephFS and its MDS, mds.a, to the cluster (the script's
+// start-mds) and returns once the MDS is active. It needs ceph-mds.
+func (c *CephCluster) StartMDS() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.Script, "start-mds", c.Dir)
+	cmd.Env = append(append(os.Environ(), "CEPH_CLUSTER_TIMEOUT=90"), c.env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s start-mds %s: %v\n%s", c.Script, c.Dir, err, out)
 	}
 	return nil
 }

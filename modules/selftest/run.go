@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gomgr/gomgr/internal/modhost"
+	"github.com/gomgr/gomgr/internal/optschema"
+	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -39,6 +42,7 @@ func (m *Module) run(ctx context.Context, _ *runArgs) objectformat.Result {
 	r.run("kv store", r.testStore)
 	r.run("health", r.testHealth)
 	r.run("commands", r.testCommands)
+	r.run("commands, completed", r.testCommandsCompleted)
 	r.run("remote", r.testRemote)
 	r.run("logging", r.testLogging)
 	r.run("misc", r.testMisc)
@@ -179,8 +183,10 @@ func defaultOf(key string) any {
 			return o.Default
 		}
 	}
-	if key == "log_level" {
-		return ""
+	for _, o := range optschema.Builtins { // log_level, log_to_cluster, ...
+		if o.Name == key {
+			return o.Default
+		}
 	}
 	return nil
 }
@@ -948,6 +954,130 @@ func (r *runner) testCommands() {
 	}
 }
 
+// testCommandsCompleted checks check_mon_command's error, send_command to
+// one named daemon (`ceph tell mon.<name>`, `mds.<name>`) and an input
+// file that must not be empty.
+func (r *runner) testCommandsCompleted() {
+	h, ctx := r.h, r.ctx
+	r.testNonemptyInbuf()
+	mon := h.HaveMonConnection()
+	osdMap, _ := h.Get(ctx, "osd_map")
+	om, _ := osdMap.(map[string]any)
+	embedded := om["gomgr_embedded"] == true
+
+	tell := func(what string, t module.Target, prefix string) (objectformat.Result, bool) {
+		wctx, cancel := context.WithTimeout(ctx, waitTimeout)
+		defer cancel()
+		res, err := h.SendCommand(wctx, t, map[string]any{"prefix": prefix}, nil, "").Wait(wctx)
+		return res, r.ok(what, err)
+	}
+	if !mon {
+		for _, t := range []module.Target{{Type: "mon", ID: "a"}, {Type: "mds", ID: "a"}} {
+			if res, ok := tell("tell "+t.Type+"."+t.ID+" without monitors", t, "version"); ok {
+				r.equal("tell "+t.Type+"."+t.ID+" without monitors: retval", res.Retval, -int(syscall.ENOTCONN))
+			}
+		}
+	}
+	if mon || embedded {
+		// check_mon_command: a failure is a *MonCommandError with the
+		// monitors' errno and Python's MonCommandFailed text.
+		key := "mgr/" + Name + "/selftest_run_no_such_key"
+		_, err := h.CheckMonCommand(ctx, map[string]any{"prefix": "config-key get", "key": key}, nil)
+		var mce *module.MonCommandError
+		if r.check(errors.As(err, &mce), "check_mon_command(config-key get of a missing key) = %v, want a *MonCommandError", err) {
+			r.equal("MonCommandError errno", mce.ErrorCode(), -int(syscall.ENOENT))
+			r.equal("MonCommandError prefix", mce.Prefix, "config-key get")
+			r.check(strings.HasPrefix(err.Error(), "config-key get failed: ") && strings.HasSuffix(err.Error(), " retval: -2"),
+				"check_mon_command error text %q", err.Error())
+			r.equal("check_mon_command errno through objectformat", objectformat.ErrnoOf(err), -int(syscall.ENOENT))
+		}
+		res, err := h.CheckMonCommand(ctx, map[string]any{"prefix": "config-key ls"}, nil)
+		if r.ok("check_mon_command(config-key ls)", err) {
+			r.equal("check_mon_command(config-key ls): retval", res.Retval, 0)
+		}
+	}
+	if !mon {
+		return
+	}
+
+	// A monitor by name: its own "version".
+	mm, _ := h.Get(ctx, "mon_map")
+	mons, _ := mm.(map[string]any)["mons"].([]any)
+	if r.check(len(mons) > 0, "mon_map has no monitors") {
+		name, _ := mons[0].(map[string]any)["name"].(string)
+		// A monitor answers what is told to it only to a client with all
+		// caps: inside a real mgr ("profile mgr") that is -EACCES.
+		if res, ok := tell("tell mon."+name+" version", module.Target{Type: "mon", ID: name}, "version"); ok {
+			if res.Retval == -int(syscall.EACCES) {
+				r.equal("tell mon."+name+" version refused: status", res.Stderr, "insufficient caps")
+			} else if r.equal("tell mon."+name+" version: retval", res.Retval, 0) {
+				var v map[string]any
+				r.check(json.Unmarshal(res.Stdout, &v) == nil && v["version"] != nil, "tell mon.%s version: %q", name, res.Stdout)
+			}
+		}
+	}
+	// The MDSs of the file systems, by name; and one that does not exist.
+	fm, _ := h.Get(ctx, "fs_map")
+	for _, name := range mdsNames(fm) {
+		if res, ok := tell("tell mds."+name+" version", module.Target{Type: "mds", ID: name}, "version"); ok {
+			r.equal("tell mds."+name+" version: retval", res.Retval, 0)
+		}
+	}
+	if res, ok := tell("tell mds.selftest-no-such-mds", module.Target{Type: "mds", ID: "selftest-no-such-mds"}, "version"); ok {
+		r.equal("tell mds.selftest-no-such-mds: retval", res.Retval, -int(syscall.ENOENT))
+	}
+}
+
+// mdsNames are the names of the active MDSs in an fs_map.
+func mdsNames(fsMap any) []string {
+	var names []string
+	m, _ := fsMap.(map[string]any)
+	fss, _ := m["filesystems"].([]any)
+	for _, fs := range fss {
+		md, _ := fs.(map[string]any)["mdsmap"].(map[string]any)
+		info, _ := md["info"].(map[string]any)
+		for _, d := range info {
+			dm, _ := d.(map[string]any)
+			if name, ok := dm["name"].(string); ok && dm["state"] == "up:active" {
+				names = append(names, name)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// testNonemptyInbuf calls the module's own "mgr self-test inbuf", whose
+// input file must not be empty (Python's CLICheckNonemptyFileInput).
+func (r *runner) testNonemptyInbuf() {
+	var cmd *clicommand.Command
+	for _, c := range r.m.Commands() {
+		if c.Prefix() == "mgr self-test inbuf" {
+			cmd = c
+		}
+	}
+	if !r.check(cmd != nil, "no mgr self-test inbuf command") {
+		return
+	}
+	for _, tc := range []struct {
+		inbuf  []byte
+		retval int
+		out    string
+	}{
+		{nil, -int(syscall.EINVAL), `Input file not specified: Please specify the file containing the text to echo with "-i" option`},
+		{[]byte("\r\n\n"), -int(syscall.EINVAL), "Empty input file: Please add the text to echo to the file"},
+		{[]byte("some text\n"), 0, "some text"},
+	} {
+		res := cmd.Call(r.ctx, clicommand.Call{Cmd: map[string]any{"prefix": "mgr self-test inbuf"}, Inbuf: tc.inbuf, Perm: "rw"})
+		r.equal(fmt.Sprintf("mgr self-test inbuf -i %q: retval", tc.inbuf), res.Retval, tc.retval)
+		got := string(res.Stdout)
+		if res.Retval != 0 {
+			got = res.Stderr
+		}
+		r.equal(fmt.Sprintf("mgr self-test inbuf -i %q: output", tc.inbuf), got, tc.out)
+	}
+}
+
 func (r *runner) testRemote() {
 	h, ctx := r.h, r.ctx
 	in := map[string]any{"s": "x", "n": 3.0, "l": []any{true, nil, "é"}}
@@ -1017,6 +1147,36 @@ func (r *runner) testLogging() {
 		log.Log(r.ctx, l.enabled, "selftest: logging at log_level", "log_level", l.level)
 	}
 	r.refused("log_level", "verbose", "not one of the permitted values")
+	r.testLogToCluster()
+}
+
+// testLogToCluster turns log_to_cluster on: records at
+// log_to_cluster_level and above also go to the cluster log. Where the
+// monitors let this daemon read it (`log last`), the record must appear.
+func (r *runner) testLogToCluster() {
+	h, ctx := r.h, r.ctx
+	r.saveOption("log_to_cluster")
+	r.saveOption("log_to_cluster_level")
+	if !r.set("log_to_cluster_level", "warning") || !r.set("log_to_cluster", true) {
+		return
+	}
+	r.refused("log_to_cluster_level", "loud", "not one of the permitted values")
+	text := fmt.Sprintf("mgr self-test run: log_to_cluster check %d", time.Now().UnixNano())
+	last := func() (string, bool) {
+		res := h.MonCommand(ctx, map[string]any{"prefix": "log last", "num": 100, "channel": "*", "format": "json"}, nil)
+		return string(res.Stdout), res.Retval == 0
+	}
+	if _, readable := last(); !h.HaveMonConnection() || !readable {
+		h.Log().Warn(text) // nothing to read it back from
+		return
+	}
+	r.waitFor("a log_to_cluster record in `log last`", func() bool {
+		h.Log().Warn(text) // again until the option has reached the logger
+		time.Sleep(100 * time.Millisecond)
+		out, _ := last()
+		return strings.Contains(out, text)
+	})
+	h.Log().Info("mgr self-test run: below log_to_cluster_level")
 }
 
 func (r *runner) testMisc() {

@@ -15,13 +15,17 @@
 //	mgr self-test background stop              stop the background workload
 //	mgr self-test command throw                a handler that always panics
 //	mgr self-test cluster-log <channel> <priority> <message>
+//	mgr self-test inbuf -i <file>              echo the file, which must not be empty
 //	mgr self-test eval [<s>] [--complete <prefix>]
 //
 // "run" checks options (declared, undeclared, defaults, every option type,
 // set/unset, min/max/enum validation, localized options and their
 // two-level fallback), the KV store, cluster data, daemon metadata and
 // counters, health checks, commands to daemons with their completion
-// notifications, remote calls and logging. It collects every failed check
+// notifications (also to one named monitor or MDS), check_mon_command's
+// error, an input file that must not be empty, remote calls, logging
+// (with log_to_cluster read back from `log last` where the monitors allow
+// it), the OSD map and Ceph options. It collects every failed check
 // and reports them all with -EINVAL; on success it prints nothing on stdout
 // and "Self-test succeeded" on stderr, like the Python module. It puts back
 // every option, KV entry, health check and URI it changed, so it can run
@@ -309,6 +313,11 @@ type commandThrowArgs struct {
 	clicommand.Meta `prefix:"mgr self-test command throw" desc:"Raise an exception in a command handler"`
 }
 
+type inbufArgs struct {
+	clicommand.Meta `prefix:"mgr self-test inbuf" desc:"Echo the input file (-i), which must not be empty" perm:"r"`
+	Inbuf           string `nonempty:"the text to echo"`
+}
+
 type clusterLogArgs struct {
 	clicommand.Meta `prefix:"mgr self-test cluster-log" desc:"Create an audit log record."`
 	Channel         string
@@ -330,8 +339,14 @@ func (m *Module) Commands() []*clicommand.Command {
 		clicommand.Func(m.healthClear),
 		clicommand.Func(m.commandThrow),
 		clicommand.Func(m.clusterLog),
+		clicommand.Func(m.inbuf),
 		m.ev.Command(),
 	}
+}
+
+// inbuf echoes its input file: the nonempty Inbuf of run's checks.
+func (m *Module) inbuf(_ context.Context, a *inbufArgs) objectformat.Result {
+	return objectformat.Result{Stdout: []byte(a.Inbuf)}
 }
 
 func (m *Module) backgroundStart(_ context.Context, a *backgroundStartArgs) objectformat.Result {

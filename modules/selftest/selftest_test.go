@@ -31,6 +31,7 @@ func TestCommandDescriptors(t *testing.T) {
 		"mgr self-test health clear":         "mgr self-test health clear name=checks,req=false,n=N,type=CephString rw",
 		"mgr self-test command throw":        "mgr self-test command throw  rw",
 		"mgr self-test cluster-log":          "mgr self-test cluster-log name=channel,type=CephString name=priority,strings=info|security|warning|error,type=CephChoices name=message,type=CephString rw",
+		"mgr self-test inbuf":                "mgr self-test inbuf  r",
 		"mgr self-test eval":                 "mgr self-test eval name=s,req=false,type=CephString name=complete,req=false,positional=false,type=CephString w",
 	}
 	got := map[string]string{}

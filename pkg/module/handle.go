@@ -349,11 +349,13 @@ func (h *Handle) HealthChecks() map[string]HealthCheck {
 	return h.rt.HealthChecks()
 }
 
-// Target names a daemon that receives a command.
+// Target names a daemon that receives a command, as `ceph tell
+// <type>.<id>` does.
 type Target struct {
 	// Type is "mon", "osd", "mgr", "mds" or "pg".
 	Type string
-	// ID is the daemon id ("" for any mon), the OSD number, or the pgid.
+	// ID is the monitor's name ("" for any monitor), the OSD number, the
+	// MDS's name, rank or GID, or the pgid ("" for the active mgr).
 	ID string
 }
 

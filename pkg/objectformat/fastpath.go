@@ -349,7 +349,12 @@ func (e *pyJSONEncoder) fast(p *fastPlan, rv reflect.Value, level, depth int) er
 			return nil
 		}
 		e.buf = append(e.buf, '[')
+		start := len(e.buf)
+		at := presizeAt(n)
 		for i := range n {
+			if i == at {
+				e.buf = presize(e.buf, start, i, n)
+			}
 			e.item(i, level+1)
 			if err := e.fast(p.elem, rv.Index(i), level+1, depth+1); err != nil {
 				return err
@@ -473,7 +478,12 @@ func (e *pyYAMLEmitter) fast(p *fastPlan, rv reflect.Value, ctx, depth, sdepth i
 			return nil
 		}
 		saved := e.beginSeq(ctx)
+		start := len(e.buf)
+		at := presizeAt(n)
 		for i := range n {
+			if i == at {
+				e.buf = presize(e.buf, start, i, n)
+			}
 			e.seqItem()
 			if err := e.fast(p.elem, rv.Index(i), 0, depth+1, sdepth+1); err != nil {
 				return err
@@ -507,4 +517,37 @@ func (e *pyYAMLEmitter) fast(p *fastPlan, rv reflect.Value, ctx, depth, sdepth i
 		panic("objectformat: fast path on an ineligible type") // recovered by encodeFast
 	}
 	return nil
+}
+
+// A long slice's output is sized once, from its first eighth (slices
+// of presizeMin elements or more): append alone grows a large buffer by a
+// quarter at a time, so a 100 MB result was allocated and copied some
+// five times over (about 400 MB for a million elements), and the garbage
+// collector's and the page faults' share of that made the time of large
+// results vary widely between runs. An eighth is long enough to estimate
+// the rest (later elements can be longer: larger numbers) and short
+// enough to copy.
+const presizeMin = 4096
+
+// presizeAt is the index at which a slice of n elements is presized (-1:
+// never).
+func presizeAt(n int) int {
+	if n < presizeMin {
+		return -1
+	}
+	return n / 8
+}
+
+// presize returns buf with room for the rest of a slice of n elements
+// whose first done elements took buf[start:], plus an eighth.
+func presize(buf []byte, start, done, n int) []byte {
+	per := (len(buf) - start) / done
+	want := len(buf) + per*(n-done)
+	want += want / 8
+	if want <= cap(buf) || per <= 0 {
+		return buf
+	}
+	grown := make([]byte, len(buf), want)
+	copy(grown, buf)
+	return grown
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -855,4 +856,39 @@ func TestFastPathAllocs(t *testing.T) {
 		// Only the output buffer grows (a handful of allocations).
 		require.Less(t, b, a+20, "%s: allocations grow with the element count (%v for 10, %v for 1000)", enc.name, a, b)
 	}
+}
+
+// TestFastPathPresize: a slice long enough to be presized encodes as the
+// Simplify path does, and its output buffer is allocated about once (not
+// grown a quarter at a time: some five times the output in all).
+func TestFastPathPresize(t *testing.T) {
+	long := make([]fpItem, 3*presizeMin)
+	for i := range long {
+		long[i] = fpItem{ID: i * 997, Name: "obj-" + strconv.Itoa(i*i), Size: float64(i) / 3}
+	}
+	got := requireFastEquivalent(t, long, false)
+	for _, enc := range []struct {
+		name string
+		out  string
+		f    func() ([]byte, error)
+	}{
+		{"json", got.JSON2.Out, func() ([]byte, error) { return EncodeJSON(long, 2) }},
+		{"yaml", got.YAML.Out, func() ([]byte, error) { return EncodeYAML(long) }},
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := enc.f()
+		runtime.ReadMemStats(&after)
+		require.NoError(t, err)
+		allocated := after.TotalAlloc - before.TotalAlloc
+		require.Less(t, allocated, uint64(2.5*float64(len(enc.out))), "%s: %d bytes allocated for %d of output", enc.name, allocated, len(enc.out))
+	}
+	for _, c := range []struct{ n, at int }{{10, -1}, {presizeMin - 1, -1}, {presizeMin, presizeMin / 8}, {1000000, 125000}} {
+		require.Equal(t, c.at, presizeAt(c.n), c.n)
+	}
+	buf := make([]byte, 100)
+	grown := presize(buf, 0, 10, 100) // 10 bytes an element: 1000, and an eighth
+	require.Equal(t, 100, len(grown))
+	require.Equal(t, 1125, cap(grown))
+	require.Equal(t, cap(grown), cap(presize(grown, 0, 10, 100)), "no second copy when there is room")
 }

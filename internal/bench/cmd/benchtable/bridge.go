@@ -159,11 +159,11 @@ func bridgedVsPython(t *table, conn *cephrados.Conn, formatRuns int) error {
 		ratio := float64(o) / float64(th)
 		if conc == 1 {
 			t.add(row{"bridge vs Python module", fmt.Sprintf("`hello` round trip, 1 client: Go `hello` bridged into the real mgr vs Python `pybench hello` in the same mgr, over librados (median of %d alternated blocks of %d)", blocks, per),
-				dur(o), dur(th) + " (Python module)", fmt.Sprintf("%.2fx", ratio), "≤ 1.3x", verdict(ratio <= 1.3)})
+				dur(o), dur(th) + " (Python module)", fmt.Sprintf("%.2fx", ratio), "≤ 1.3x", bench.AtMost(ratio, 1.3)})
 			continue
 		}
 		t.add(row{"bridge vs Python module", fmt.Sprintf("`hello` throughput, %d clients: Go `hello` bridged vs Python `pybench hello`, same mgr (median of %d alternated blocks of %d)", conc, blocks, per),
-			rate(float64(time.Second) / float64(o)), rate(float64(time.Second)/float64(th)) + " (Python module)", fmt.Sprintf("%.2fx the time per command", ratio), "≤ 1.3x", verdict(ratio <= 1.3)})
+			rate(float64(time.Second) / float64(o)), rate(float64(time.Second)/float64(th)) + " (Python module)", fmt.Sprintf("%.2fx the time per command", ratio), "≤ 1.3x", bench.AtMost(ratio, 1.3)})
 	}
 
 	// The large result: calls alternated, medians compared; with them the
@@ -187,7 +187,7 @@ func bridgedVsPython(t *table, conn *cephrados.Conn, formatRuns int) error {
 	ratio := float64(th) / float64(o)
 	t.add(row{"bridge vs Python module", fmt.Sprintf("a %s-element result as JSON (%.1f MB): Go `gobench format` bridged vs Python `pybench format`, same mgr, median of %d calls each",
 		thousands(formatN), float64(size)/1e6, formatRuns),
-		dur(o), dur(th) + " (Python module)", fmt.Sprintf("%.2fx faster", ratio), "≥ 5x faster", verdict(ratio >= 5)})
+		dur(o), dur(th) + " (Python module)", fmt.Sprintf("%.2fx faster", ratio), "≥ 5x faster", bench.AtLeast(ratio, 5)})
 	work := testing.Benchmark(func(b *testing.B) {
 		h := objectformat.Responder(func(context.Context, *objectformat.Request) ([]benchmod.Element, error) {
 			return benchmod.Elements(formatN), nil

@@ -27,7 +27,9 @@ import collections
 import errno
 import fcntl
 import json
+import logging
 import os
+import re
 import select
 import socket
 import stat
@@ -730,6 +732,14 @@ class _Bridged:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # type: ignore
         self._gomgr = _State()
+        # The Go side sends its module's records to the cluster log itself
+        # while log_to_cluster is on (on the module's channel, as Python's
+        # ClusterLogHandler does); this logger, which also writes the Go
+        # records it forwards, must not send them a second time.
+        handler = getattr(self, '_cluster_log_handler', None)
+        if handler is not None:
+            self._root_logger.removeHandler(handler)  # type: ignore
+            self._cluster_log_handler = logging.NullHandler()
 
     # -- the mgr's calls (and Module's handle_command, notify, config_notify)
 
@@ -1061,7 +1071,13 @@ class _Bridged:
             cmd = _arg(args, 'cmd', dict)
             inbuf = _inbuf_text(args)
             result = CommandResult('')
-            self.send_command(result, svc_type, svc_id, json.dumps(cmd), '', inbuf)
+            try:
+                self.send_command(result, svc_type, svc_id, json.dumps(cmd), '', inbuf)
+            except ValueError as e:  # an unknown type, a bad OSD id or pgid
+                raise BridgeError(-errno.EINVAL, 'send_command to {}.{}: {}'.format(svc_type, svc_id, e))
+            except RuntimeError as e:  # "failed to send command to mds: (2) ..."
+                m = re.search(r'\((\d+)\)', str(e))
+                raise BridgeError(-int(m.group(1)) if m else -errno.EIO, 'send_command to {}.{}: {}'.format(svc_type, svc_id, e))
             ev = getattr(result, 'ev', None)
             if ev is not None:
                 if not ev.wait(SEND_COMMAND_TIMEOUT):
@@ -1079,6 +1095,8 @@ class _Bridged:
             return None
         if op == 'cluster_log':
             channel = _arg(args, 'channel', str)
+            if channel == self._gomgr_go_name:  # log_to_cluster's: the module's name here
+                channel = self.module_name
             prio = _arg(args, 'priority', int)
             msg = str(args.get('msg', ''))
             prio_cls = getattr(self, 'ClusterLogPrio', None)

@@ -2,7 +2,8 @@
 
 `ceph pyprobe call METHOD [ARGS]` calls METHOD of this MgrModule with the
 JSON list ARGS and prints its result as JSON (METHOD osdmap calls an
-accessor of get_osdmap() or its CRUSH map, see OSDMAP_ACCESSORS), so a test can compare what a
+accessor of get_osdmap() or its CRUSH map, see OSDMAP_ACCESSORS; METHOD tell
+is send_command to one daemon and its wait), so a test can compare what a
 Python module gets from the real mgr with what a Go module gets through the
 bridge for the same call.
 """
@@ -10,7 +11,7 @@ import errno
 import json
 from typing import Any, Dict, Tuple
 
-from mgr_module import MgrModule
+from mgr_module import CommandResult, MgrModule
 
 # The read-only calls a test may make.
 METHODS = frozenset([
@@ -55,8 +56,22 @@ class Probe(MgrModule):
             raise ValueError('{} is not an accessor it calls'.format(accessor))
         return getattr(target, name)(*args)
 
+    def tell(self, svc_type: str, svc_id: str, command: Dict[str, Any], inbuf: str = '') -> Any:
+        """send_command to one daemon and wait: [retval, outb, outs], or
+        [None, '', error] if send_command raised (the C++ refuses an
+        unknown MDS that way)."""
+        result = CommandResult('')
+        try:
+            self.send_command(result, svc_type, svc_id, json.dumps(command), '', inbuf or None)
+        except Exception as e:
+            return [None, '', '{}: {}'.format(type(e).__name__, e)]
+        return list(result.wait())
+
     def handle_command(self, inbuf: str, cmd: Dict[str, Any]) -> Tuple[int, str, str]:
         method = cmd['method']
+        if method == 'tell':
+            args = json.loads(cmd.get('args') or '[]')
+            return 0, json.dumps(self.tell(*args), sort_keys=True), ''
         if method == 'osdmap':
             try:
                 args = json.loads(cmd.get('args') or '[]')
