@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/gomgr/gomgr/internal/cephopts"
+	"github.com/gomgr/gomgr/internal/objstore"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -266,6 +267,9 @@ type MemoryBackend struct {
 	KVStore     *MemoryStore
 	// Maps holds what Cluster().Get returns, by name.
 	Maps map[string]any
+	// ObjectStore, if set, is its object store (Objects); moduletest
+	// sets an embedded one.
+	ObjectStore objstore.Store
 
 	Subscribers
 	mu sync.Mutex
@@ -289,6 +293,9 @@ func (b *MemoryBackend) Cluster() Cluster { return memoryCluster{b} }
 
 // Close implements Backend.
 func (b *MemoryBackend) Close() error { return nil }
+
+// Objects implements Objects: the ObjectStore field.
+func (b *MemoryBackend) Objects() objstore.Store { return b.ObjectStore }
 
 // SetMap sets what Cluster().Get(name) returns.
 func (b *MemoryBackend) SetMap(name string, value any) {

@@ -39,6 +39,9 @@ type mgrBackend struct {
 	fsid    string
 
 	standbyGets sync.Map // Go module name -> *sync.Mutex: its get_store calls
+
+	// rados is the modules' librados (Objects); nil without one.
+	rados *radosClient
 }
 
 func newMgrBackend(mgrID string) *mgrBackend {

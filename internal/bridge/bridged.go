@@ -22,8 +22,10 @@ import (
 
 	"github.com/gomgr/gomgr/internal/asok"
 	"github.com/gomgr/gomgr/internal/buildinfo"
+	"github.com/gomgr/gomgr/internal/cephconn"
 	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/privdir"
+	"github.com/gomgr/gomgr/internal/radosproc"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -51,6 +53,10 @@ type RunOptions struct {
 	// changes (an upgrade installed a new one), the process refuses new
 	// shims and exits, so that they start the new one.
 	Binary string
+	// Dial connects the modules' Handle.Rados to the cluster, with the
+	// real mgr's identity (default radosproc.Dial, the gomgr-rados
+	// helper next to this program).
+	Dial cephconn.DialFunc
 }
 
 // Run serves the shims of one real mgr until ctx ends, the last shim has
@@ -112,7 +118,13 @@ func Run(ctx context.Context, o RunOptions) error {
 			return err
 		}
 	}
-	s := &server{log: log, b: newMgrBackend(o.MgrID), pushes: map[string]*healthPush{}, names: map[string]string{}, uris: map[string]string{},
+	if o.Dial == nil {
+		o.Dial = radosproc.Dial
+	}
+	b := newMgrBackend(o.MgrID)
+	b.rados = &radosClient{b: b, dial: o.Dial, log: log}
+	defer b.rados.close() // after the managers close: the modules have stopped
+	s := &server{log: log, b: b, pushes: map[string]*healthPush{}, names: map[string]string{}, uris: map[string]string{},
 		binary: o.Binary, exe: exe, open: map[*peer]bool{}}
 	s.m, err = modhost.NewManager(modhost.Config{MgrID: o.MgrID, Version: buildinfo.Full(), ReleaseName: buildinfo.Release,
 		Registry: reg, Backend: s.b, Log: log, LogWriter: o.Log,

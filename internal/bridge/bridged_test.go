@@ -83,7 +83,21 @@ func dialShim(t *testing.T, ctx context.Context, dir string) *fakeShim {
 		f.mu.Unlock()
 		switch op {
 		case "get":
+			var a struct{ Name string }
+			_ = json.Unmarshal(args, &a)
+			if a.Name == "df" {
+				return map[string]any{"pools": []any{map[string]any{"name": "p", "stats": map[string]any{"stored": 2048.0, "objects": 3.0}}}}, nil
+			}
 			return map[string]any{"fsid": "f00"}, nil
+		case "rados_identity":
+			return radosIdentity{Name: "mgr.x", Conf: map[string]string{"mon_host": "[v2:127.0.0.1:1]", "keyring": "/k"}}, nil
+		case "register_client", "unregister_client":
+			var a struct{ Addrs string }
+			_ = json.Unmarshal(args, &a)
+			f.mu.Lock()
+			f.store[op] = a.Addrs
+			f.mu.Unlock()
+			return nil, nil
 		case "set_store":
 			var a struct {
 				Key   string

@@ -176,6 +176,7 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 	// mgr gets for the same call (pyprobe, testdata/pyprobe).
 	o, e, rc = ceph("mgr", "goselftest", "run")
 	assert.Equal(t, [3]any{0, "", "Self-test succeeded\n"}, [3]any{rc, o, e}, "mgr goselftest run in the real mgr")
+	checkBridgedRados(t, cluster, ceph)
 	eventually("pyprobe answers", func() bool {
 		_, _, rc := ceph("pyprobe", "call", "get_mgr_id")
 		return rc == 0

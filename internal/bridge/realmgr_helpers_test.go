@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomgr/gomgr/internal/radosproc"
 	"github.com/gomgr/gomgr/internal/testutil"
 )
 
@@ -30,6 +31,9 @@ func buildRealMgrBinary(t *testing.T) (root, dir, bin, modules string) {
 	build.Dir = root
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
+	// The modules' Handle.Rados: gomgr-rados next to the binary, where
+	// the bridged process looks for it.
+	require.NoError(t, testutil.BuildRadosHelper(root, dir, radosproc.HelperName, radosproc.HelperEnv))
 	modules = filepath.Join(dir, "modules")
 	require.NoError(t, os.Mkdir(modules, 0o755))
 	return root, dir, bin, modules

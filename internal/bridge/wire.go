@@ -215,6 +215,9 @@ func (p *peer) writeBy(m message, deadline time.Time) error {
 // that long is dropped.
 const writeTimeout = 30 * time.Second
 
+// minWriteTime is the least time a call's frame gets to be written.
+const minWriteTime = time.Second
+
 // ordered reports whether a request is handled in arrival order, on the
 // connection's one ordered lane: hello (everything else waits for it) and
 // the one-way messages (config changes must apply in order). Requests with
@@ -336,6 +339,11 @@ func (p *peer) call(ctx context.Context, op string, args, out any) error {
 	if err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		// Not written at all: a frame written past the caller's deadline
+		// would fail half-sent and cost the connection.
+		return objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: %s not sent to the real mgr: %v", op, err), -int(syscall.ETIMEDOUT))
+	}
 	ch := make(chan message, 1)
 	p.mu.Lock()
 	if p.closed {
@@ -351,9 +359,15 @@ func (p *peer) call(ctx context.Context, op string, args, out any) error {
 		delete(p.pending, id)
 		p.mu.Unlock()
 	}()
+	// The write honours the caller's deadline, but not below a second:
+	// a write cut short by it leaves half a frame, which ends the
+	// connection for every caller.
 	deadline := time.Now().Add(writeTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
+		if least := time.Now().Add(minWriteTime); d.Before(least) {
+			deadline = least
+		}
 	}
 	if err := p.writeBy(message{ID: id, Op: op, Args: raw}, deadline); err != nil {
 		return errClosed

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,6 +68,37 @@ func TestPeerRoundTrip(t *testing.T) {
 	start := time.Now()
 	require.ErrorIs(t, pb.call(ctx, "ping", nil, nil), errClosed)
 	assert.Less(t, time.Since(start), time.Second)
+}
+
+// A call whose context has ended, or is about to, fails alone: the
+// connection stays up for the other callers (a write cut short by the
+// caller's deadline would leave half a frame and close it).
+func TestPeerCallPastItsDeadline(t *testing.T) {
+	a, b := net.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pa := newPeer(a, func(_ context.Context, op string, _ json.RawMessage) (any, error) {
+		time.Sleep(50 * time.Millisecond) // the reply comes after the short deadline
+		return op, nil
+	})
+	pb := newPeer(b, nil)
+	go pa.run(ctx)
+	go pb.run(ctx)
+	expired, cancelExpired := context.WithTimeout(ctx, -time.Second)
+	defer cancelExpired()
+	err := pb.call(expired, "late", nil, nil)
+	var coded interface{ ErrorCode() int }
+	require.ErrorAs(t, err, &coded)
+	assert.Equal(t, -int(syscall.ETIMEDOUT), coded.ErrorCode())
+	short, cancelShort := context.WithTimeout(ctx, time.Millisecond)
+	defer cancelShort()
+	err = pb.call(short, "short", nil, nil)
+	require.ErrorAs(t, err, &coded)
+	assert.Equal(t, -int(syscall.ETIMEDOUT), coded.ErrorCode())
+	assert.False(t, pb.isClosed(), "the connection is still up")
+	var out string
+	require.NoError(t, pb.call(ctx, "ping", nil, &out))
+	assert.Equal(t, "ping", out)
 }
 
 // FuzzReadFrame: a frame reader never panics, and refuses oversized and

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gomgr/gomgr/internal/objstore"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -52,6 +53,21 @@ type Conn interface {
 // it.
 type MonTargeter interface {
 	MonTargetCommand(name string, cmd, inbuf []byte) (out []byte, status string, err error)
+}
+
+// ObjectStore is implemented by a Conn that runs the object-store
+// operations of modules (module.Handle.Rados): pools, objects, omap,
+// xattrs and object-class calls, checked by objstore.Check before they
+// get here. Errors carry librados' errno.
+type ObjectStore interface {
+	ObjectOp(op objstore.Op) (objstore.Result, error)
+}
+
+// AddrsReporter is implemented by a Conn that can tell its client
+// addresses (rados_getaddrs), which a mgr registers so that the monitors
+// blocklist them when it fails over, as Python's self.rados does.
+type AddrsReporter interface {
+	Addrs() (string, error)
 }
 
 // MDSCommander is implemented by a Conn that can send a command to an MDS
@@ -122,6 +138,11 @@ type DialOptions struct {
 	OpTimeout time.Duration
 	// MountTimeout is client_mount_timeout: how long connecting may take.
 	MountTimeout time.Duration
+	// Config are Ceph options set on the connection after the
+	// configuration file (mon_host, keyring, ...). With Config set and
+	// Conf empty no file is read: the bridge connects with the options of
+	// the real mgr it runs in, which it asks that mgr for.
+	Config map[string]string
 }
 
 // EntityName returns name as a cephx entity name ("admin" →
@@ -138,3 +159,38 @@ func EntityName(name string) string {
 
 // DialFunc connects to a cluster (radosproc.Dial in the binaries).
 type DialFunc func(ctx context.Context, o DialOptions) (Conn, error)
+
+// Objects returns conn's object store as an objstore.Store (nil if conn
+// has none). Each call runs off the caller's goroutine, so ctx is
+// honoured; one abandoned finishes in the background, bounded by the
+// connection's OSD operation timeout.
+func Objects(conn Conn) objstore.Store {
+	s, ok := conn.(ObjectStore)
+	if !ok {
+		return nil
+	}
+	return connObjects{s}
+}
+
+type connObjects struct{ s ObjectStore }
+
+func (c connObjects) Objects(ctx context.Context, op objstore.Op) (objstore.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return objstore.Result{}, err
+	}
+	type reply struct {
+		res objstore.Result
+		err error
+	}
+	ch := make(chan reply, 1)
+	go func() {
+		res, err := c.s.ObjectOp(op)
+		ch <- reply{res, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.res, r.err
+	case <-ctx.Done():
+		return objstore.Result{}, ctx.Err()
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/gomgr/gomgr/internal/cephconn"
+	"github.com/gomgr/gomgr/internal/objstore"
 )
 
 // Available reports whether this build can connect to clusters.
@@ -54,3 +55,11 @@ func (*Conn) Pool(string) (cephconn.Pool, error) { return nil, syscall.ENOTCONN 
 
 // Close does nothing.
 func (*Conn) Close() {}
+
+// ObjectOp fails with -ENOTCONN.
+func (*Conn) ObjectOp(objstore.Op) (objstore.Result, error) {
+	return objstore.Result{}, syscall.ENOTCONN
+}
+
+// Addrs fails with -ENOTCONN.
+func (*Conn) Addrs() (string, error) { return "", syscall.ENOTCONN }

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -52,9 +54,10 @@ func Connect(ctx context.Context, o cephconn.DialOptions) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create a librados handle for %s: %w", name, err)
 	}
-	if o.Conf != "" {
+	switch {
+	case o.Conf != "":
 		err = rc.ReadConfigFile(o.Conf)
-	} else {
+	case len(o.Config) == 0:
 		err = rc.ReadDefaultConfigFile()
 	}
 	if err != nil {
@@ -62,6 +65,9 @@ func Connect(ctx context.Context, o cephconn.DialOptions) (*Conn, error) {
 		return nil, fmt.Errorf("read %s: %w", o.Conf, err)
 	}
 	opts := [][2]string{}
+	for _, k := range slices.Sorted(maps.Keys(o.Config)) {
+		opts = append(opts, [2]string{k, o.Config[k]})
+	}
 	if o.Keyring != "" {
 		opts = append(opts, [2]string{"keyring", o.Keyring})
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/internal/radosproc"
 	"github.com/gomgr/gomgr/internal/testutil"
+	_ "github.com/gomgr/gomgr/modules/notes"    // for TestClusterNotes, in modhost.Default()
 	_ "github.com/gomgr/gomgr/modules/selftest" // for TestClusterSelfTestRun, in modhost.Default()
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
@@ -575,13 +576,33 @@ func TestMgrctlReplOnTheRealMgr(t *testing.T) {
 // hold there too.
 func TestClusterSelfTestRun(t *testing.T) {
 	c := needCluster(t)
+	asok := startDaemon(t, c, "st")
+	_, stderr, rc := asok("mgr", "module", "enable", "selftest")
+	require.Zero(t, rc, stderr)
+	out, stderr, rc := asok("mgr", "self-test", "run")
+	require.Zero(t, rc, "mgr self-test run attached to the cluster:\n%s%s", out, stderr)
+	assert.Equal(t, "Self-test succeeded\n", out+stderr)
+	assert.Contains(t, strings.Fields(c.mustCeph(t, "osd", "pool", "ls")), "gomgr-selftest", "the rados section ran on the cluster")
+
+	// The run's cluster log entry (audit, INF) is in the real cluster log.
+	require.Eventually(t, func() bool {
+		out, _, _ := c.ceph(t, "log", "last", "200", "-f", "json")
+		return strings.Contains(out, `"message":"[audit INF] mgr self-test run: cluster log check"`)
+	}, eventually, 100*time.Millisecond, "ceph log last shows the attached module's entry")
+}
+
+// startDaemon runs a daemon (id) attached to the cluster with the
+// built-in modules, in this process, until the test ends, and returns a
+// function that runs the ceph CLI on its admin socket.
+func startDaemon(t *testing.T, c *testCluster, id string) func(args ...string) (string, string, int) {
+	t.Helper()
 	logs := newLogBuffer(t)
 	dir := testutil.ShortTempDir(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *daemon.Daemon, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- daemon.Run(ctx, daemon.Options{ID: "st", DataDir: filepath.Join(dir, "data"), RunDir: dir, Log: logs,
+		done <- daemon.Run(ctx, daemon.Options{ID: id, DataDir: filepath.Join(dir, "data"), RunDir: dir, Log: logs,
 			Registry: modhost.Default(), Cluster: c.attacher(clusterbackend.AttachOptions{}), Ready: func(d *daemon.Daemon) { ready <- d }})
 	}()
 	t.Cleanup(func() { cancel(); <-done })
@@ -592,20 +613,9 @@ func TestClusterSelfTestRun(t *testing.T) {
 		t.Fatalf("the daemon exited: %v", err)
 	}
 	require.Eventually(t, func() bool { return d.Role() == daemon.RoleActive }, eventually, 20*time.Millisecond)
-	asok := func(args ...string) (string, string, int) {
+	return func(args ...string) (string, string, int) {
 		return c.ceph(t, append([]string{"--admin-daemon", d.AsokPath()}, args...)...)
 	}
-	_, stderr, rc := asok("mgr", "module", "enable", "selftest")
-	require.Zero(t, rc, stderr)
-	out, stderr, rc := asok("mgr", "self-test", "run")
-	require.Zero(t, rc, "mgr self-test run attached to the cluster:\n%s%s", out, stderr)
-	assert.Equal(t, "Self-test succeeded\n", out+stderr)
-
-	// The run's cluster log entry (audit, INF) is in the real cluster log.
-	require.Eventually(t, func() bool {
-		out, _, _ := c.ceph(t, "log", "last", "200", "-f", "json")
-		return strings.Contains(out, `"message":"[audit INF] mgr self-test run: cluster log check"`)
-	}, eventually, 100*time.Millisecond, "ceph log last shows the attached module's entry")
 }
 
 // TestClusterMonitorLoss runs last: it stops and restarts the monitor.

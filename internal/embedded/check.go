@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Check reports on the store in dir without changing it (ceph-mgr
@@ -77,6 +79,23 @@ func Check(dir string, w io.Writer) error {
 			for _, k := range slices.Sorted(maps.Keys(bad)) {
 				problem("%s '%s': %v", name, k, bad[k])
 			}
+		}
+		var pools, objs, nobj int
+		var objProblems []string
+		if err := guard(func() error {
+			return db.View(func(tx *bolt.Tx) error {
+				pools, objs, objProblems, nobj = checkObjects(tx, 20)
+				return nil
+			})
+		}); err != nil {
+			problem("reading the object store: %v", err)
+		}
+		fmt.Fprintf(w, "  rados: %d pools, %d objects\n", pools, objs)
+		for _, p := range objProblems {
+			problem("rados %s", p)
+		}
+		if nobj > len(objProblems) {
+			problem("rados: %d more problems", nobj-len(objProblems))
 		}
 		if o := c.orphans; len(o.list) > 0 {
 			problem("%d chunks (%d bytes) belong to no value (left by damage): they are never served, and ceph-mgr removes them on its next start", o.chunks, o.bytes)

@@ -9,6 +9,11 @@
 // "gomgr_embedded", and commands that need monitors fail with -ENOTCONN;
 // the config and config-key monitor commands work locally.
 //
+// The same file holds the modules' RADOS objects (module.Handle.Rados;
+// objects.go): pools, namespaces, data, omap and xattrs, read on demand
+// rather than loaded, every value checksummed and every operation one
+// fsynced transaction.
+//
 // Values longer than 256 KiB are stored out of line, in chunks of their
 // own (see format.go), so writing one costs about its size in memory and
 // I/O, however many other long values the store holds; after Open has

@@ -75,6 +75,11 @@ func scan(tx *bolt.Tx, keep bool) (*contents, error) {
 		case string(bucketConfig), string(bucketKV), string(bucketMeta), string(bucketChunks):
 			names = append(names, string(name))
 			return nil
+		case string(bucketRados):
+			// The object store is read on demand (objects.go), not
+			// loaded; Check verifies it.
+			names = append(names, string(name))
+			return nil
 		}
 		return fmt.Errorf("it holds a bucket %q that gomgr never writes", name)
 	}); err != nil {

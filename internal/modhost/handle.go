@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/gomgr/gomgr/internal/backend"
+	"github.com/gomgr/gomgr/internal/objstore"
 	"github.com/gomgr/gomgr/internal/optschema"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -161,6 +162,8 @@ func (h *handle) ClusterLog(channel string, prio slog.Level, msg string) {
 		cl.ClusterLog(channel, prio, msg)
 	}
 }
+
+func (h *handle) Objects() objstore.Store { return backend.ObjectStore(h.m.cfg.Backend) }
 
 func (h *handle) ActiveURI() string {
 	if h.m.cfg.ActiveURI == nil {

@@ -10,7 +10,11 @@
 // The protocol is a stream of frames (a 4-byte big-endian length and a
 // JSON object) in each direction. The first request is "dial"; then any
 // number of requests, each with an id, may be in flight at once; replies
-// carry the id and come back in any order.
+// carry the id and come back in any order. Besides commands and the
+// election's locks, "obj" carries the modules' object-store operations
+// (an objstore.Op, checked again by the helper, whose objstore.Result
+// comes back) and "addrs" asks for the client's addresses; a panic in a
+// request fails that request with -EIO, not the helper.
 package radosproc
 
 import (
@@ -29,6 +33,7 @@ import (
 	"time"
 
 	"github.com/gomgr/gomgr/internal/cephconn"
+	"github.com/gomgr/gomgr/internal/objstore"
 )
 
 // HelperName is the helper binary's name.
@@ -55,6 +60,8 @@ type request struct {
 	Duration time.Duration         `json:"duration,omitempty"`
 	Flags    cephconn.LockFlags    `json:"flags,omitempty"`
 	Data     []byte                `json:"data,omitempty"`
+	// Obj is an object-store operation (op "obj").
+	Obj *objstore.Op `json:"obj,omitempty"`
 }
 
 // reply is the helper's answer.
@@ -66,6 +73,10 @@ type reply struct {
 	Err     string   `json:"err,omitempty"`
 	Cookies []string `json:"cookies,omitempty"`
 	FSID    string   `json:"fsid,omitempty"`
+	// Obj is an object-store operation's result.
+	Obj *objstore.Result `json:"objres,omitempty"`
+	// Addrs are the connection's client addresses (op "addrs").
+	Addrs string `json:"addrs,omitempty"`
 }
 
 // Error is an error reported by the helper; it keeps librados' errno.
@@ -207,10 +218,16 @@ func namedCommand(conn cephconn.Conn, req request) ([]byte, string, error) {
 	return send(req.Name, req.Cmd, req.Inbuf)
 }
 
-// call runs one request on the connection.
-func call(conn cephconn.Conn, req request) reply {
-	rep := reply{ID: req.ID}
+// call runs one request on the connection. A panic in a call (in
+// go-ceph) fails that request with -EIO instead of the helper.
+func call(conn cephconn.Conn, req request) (rep reply) {
+	rep = reply{ID: req.ID}
 	var err error
+	defer func() {
+		if r := recover(); r != nil {
+			rep = reply{ID: req.ID, Errno: -int(syscall.EIO), Err: fmt.Sprintf("the librados helper failed on %s: %v", req.Op, r)}
+		}
+	}()
 	switch req.Op {
 	case "mon":
 		rep.Out, rep.Status, err = conn.MonCommand(req.Cmd, req.Inbuf)
@@ -222,6 +239,15 @@ func call(conn cephconn.Conn, req request) reply {
 		rep.Out, rep.Status, err = conn.OsdCommand(req.OSD, req.Cmd, req.Inbuf)
 	case "pg":
 		rep.Out, rep.Status, err = conn.PGCommand(req.PGID, req.Cmd, req.Inbuf)
+	case "obj":
+		rep.Obj, err = objectOp(conn, req.Obj)
+	case "addrs":
+		a, ok := conn.(cephconn.AddrsReporter)
+		if !ok {
+			err = fmt.Errorf("this connection cannot tell its addresses: %w", syscall.EOPNOTSUPP)
+			break
+		}
+		rep.Addrs, err = a.Addrs()
 	case "lock", "unlock", "lockers", "write", "read":
 		var p cephconn.Pool
 		if p, err = conn.Pool(req.Pool); err == nil {
@@ -244,8 +270,32 @@ func call(conn cephconn.Conn, req request) reply {
 	if err != nil {
 		f := failure(req.ID, err)
 		rep.Errno, rep.Err = f.Errno, f.Err
+		var oe *objstore.Error
+		if errors.As(err, &oe) {
+			rep.Err = oe.Msg // the client names the operation again
+		}
 	}
 	return rep
+}
+
+// objectOp runs an object-store operation, checked first: the helper
+// trusts no request to be well formed.
+func objectOp(conn cephconn.Conn, op *objstore.Op) (*objstore.Result, error) {
+	if op == nil {
+		return nil, &Error{Code: -int(syscall.EINVAL), Msg: "obj request without an operation"}
+	}
+	if err := objstore.Check(*op); err != nil {
+		return nil, err
+	}
+	s, ok := conn.(cephconn.ObjectStore)
+	if !ok {
+		return nil, objstore.Fail(op.Kind, syscall.EOPNOTSUPP, "this connection has no object store")
+	}
+	res, err := s.ObjectOp(*op)
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
 }
 
 // HelperPath finds the helper binary: $GOMGR_RADOS, then next to the
@@ -454,6 +504,27 @@ func (c *Conn) FSID() string { return c.fsid }
 
 // Pool implements cephconn.Conn.
 func (c *Conn) Pool(name string) (cephconn.Pool, error) { return pool{c, name}, nil }
+
+// ObjectOp implements cephconn.ObjectStore.
+func (c *Conn) ObjectOp(op objstore.Op) (objstore.Result, error) {
+	rep, err := c.roundTrip(context.Background(), request{Op: "obj", Obj: &op})
+	if err != nil {
+		return objstore.Result{}, err
+	}
+	if rep.Errno != 0 {
+		return objstore.Result{}, &objstore.Error{Kind: op.Kind, Code: rep.Errno, Msg: rep.Err}
+	}
+	if rep.Obj == nil {
+		return objstore.Result{}, &Error{Code: -int(syscall.EIO), Msg: "the librados helper sent no object-store result"}
+	}
+	return *rep.Obj, nil
+}
+
+// Addrs implements cephconn.AddrsReporter.
+func (c *Conn) Addrs() (string, error) {
+	rep, err := c.do(request{Op: "addrs"})
+	return rep.Addrs, err
+}
 
 // Close asks the helper to disconnect and exit, and waits for it (killing
 // it after a few seconds).

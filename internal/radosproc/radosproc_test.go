@@ -91,6 +91,18 @@ func (p fakePool) Read(oid string) ([]byte, error) {
 // pipeConn connects a client Conn to Serve in this process (the helper's
 // loop), through pipes instead of a child process.
 func pipeConn(t *testing.T, fake *fakeConn, dialErr error) (*Conn, chan error, error) {
+	if dialErr != nil {
+		return pipeConnDial(t, fake, dialErr)
+	}
+	return pipeConnWith(t, fake)
+}
+
+// pipeConnWith is pipeConn serving any cephconn.Conn.
+func pipeConnWith(t *testing.T, conn cephconn.Conn) (*Conn, chan error, error) {
+	return pipeConnDial(t, conn, nil)
+}
+
+func pipeConnDial(t *testing.T, fake cephconn.Conn, dialErr error) (*Conn, chan error, error) {
 	cr, sw := io.Pipe() // helper → client
 	sr, cw := io.Pipe() // client → helper
 	served := make(chan error, 1)

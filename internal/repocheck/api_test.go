@@ -34,6 +34,9 @@ var authorAPI = []string{
 	"PerfCounterCounter", "PerfCounterHistogram", "PerfCounterLongRunAvg", "PerfCounterTime", "PerfCounterU64",
 	"PerfHistoryLen", "PerfUnitBytes", "PerfUnitNone", "PrioCritical", "PrioDebugOnly", "PrioInteresting",
 	"PrioUninteresting", "PrioUseful",
+	// Handle.Rados (Python's self.rados).
+	"IOContext", "Rados", "RadosAllNamespaces", "RadosMaxList", "RadosMaxObjectSize", "RadosObject",
+	"RadosObjectStat", "RadosPool", "RadosPoolStats",
 }
 
 // TestModuleShowsOnlyTheAuthorsAPI: `go doc ./pkg/module` lists the

@@ -7,6 +7,7 @@ import (
 	// gomgr:modules:begin
 	_ "github.com/gomgr/gomgr/modules/crash"
 	_ "github.com/gomgr/gomgr/modules/hello"
+	_ "github.com/gomgr/gomgr/modules/notes"
 	_ "github.com/gomgr/gomgr/modules/selftest"
 	// gomgr:modules:end
 )

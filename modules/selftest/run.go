@@ -49,6 +49,7 @@ func (m *Module) run(ctx context.Context, _ *runArgs) objectformat.Result {
 	r.run("misc", r.testMisc)
 	r.run("osd map", r.testOSDMap)
 	r.run("ceph options", r.testCephOptions)
+	r.run("rados", r.testRados)
 	res := r.finish("Self-test succeeded")
 	m.h.Log().Info("Finished self-test procedure.", "failed_checks", len(r.failures))
 	return res

@@ -2,6 +2,7 @@ package selftest
 
 import (
 	"context"
+	"github.com/gomgr/gomgr/internal/objstore"
 	"maps"
 	"strings"
 	"syscall"
@@ -95,6 +96,12 @@ func TestRunOnEmbeddedBackend(t *testing.T) {
 	e := newEnv(t, b)
 	res := e.cmd("mgr self-test run")
 	e.want(res, 0, "", "Self-test succeeded")
+	// The rados section ran on the embedded object store: its pool is
+	// there, its objects are gone.
+	st, err := objstore.Do(context.Background(), b.Objects(), objstore.Op{Kind: objstore.PoolStat, Pool: radosPool})
+	if err != nil || st.Stats.Objects != 0 {
+		t.Errorf("pool %s after the run: %+v, %v; want it, empty", radosPool, st.Stats, err)
+	}
 }
 
 func TestRunReportsEveryFailure(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/gomgr/gomgr/internal/kvkeys"
+	"github.com/gomgr/gomgr/internal/objstore"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -55,6 +56,8 @@ type runtime interface {
 	// CephOption is the value of a Ceph option for entity ("" for this
 	// daemon), typed as Python types it.
 	CephOption(ctx context.Context, entity, key string) (any, error)
+	// Objects is the backend's RADOS object store (nil if it has none).
+	Objects() objstore.Store
 }
 
 // Name is the module's name.

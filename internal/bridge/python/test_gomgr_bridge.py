@@ -104,6 +104,7 @@ class MgrModule(object):
         self.store = {}
         self.health = []   # every set_health_checks
         self.clog = []
+        self.clients = []
         self.uri = None
         self.data = {}     # what get() returns
         self.mon_handler = lambda cmd, inbuf: (0, '', '')
@@ -121,7 +122,17 @@ class MgrModule(object):
         return self.mgr_id
 
     def get_ceph_option(self, key):
-        return {'run_dir': self.run_dir}.get(key)
+        if key not in ('run_dir', 'mon_host', 'keyring', 'auth_client_required', 'ms_client_mode',
+                       'ms_mon_client_mode', 'ms_bind_ipv4', 'ms_bind_ipv6'):
+            raise KeyError('option not found: ' + key)
+        return {'run_dir': self.run_dir, 'mon_host': '[v2:127.0.0.1:3300]', 'keyring': '/k/mgr.x/keyring',
+                'ms_bind_ipv4': True, 'ms_bind_ipv6': False, 'ms_client_mode': ''}.get(key)
+
+    def _ceph_register_client(self, addrs):
+        self.clients.append(addrs)
+
+    def _ceph_unregister_client(self, addrs):
+        self.clients.remove(addrs)
 
     def _ceph_get_module_option(self, module, key, prefix=''):
         assert module == self.module_name
@@ -888,6 +899,16 @@ class BridgeTest(unittest.TestCase):
         self.assertEqual(err('get_all_perf_counters', {'services': 'osd'})[0], -22, 'services must be a list')
         ok('set_uri', {'uri': 'http://h:1/'})
         self.assertEqual(mod.uri, 'http://h:1/')
+        # The Go side's librados: the mgr's identity (the options set;
+        # unset ones left out), its client registered for blocklisting.
+        self.assertEqual(ok('rados_identity'), {'name': 'mgr.x', 'conf': {
+            'mon_host': '[v2:127.0.0.1:3300]', 'keyring': '/k/mgr.x/keyring', 'ms_bind_ipv4': 'true',
+            'ms_bind_ipv6': 'false'}})
+        ok('register_client', {'addrs': '127.0.0.1:0/123'})
+        self.assertEqual(mod.clients, ['127.0.0.1:0/123'])
+        ok('unregister_client', {'addrs': '127.0.0.1:0/123'})
+        self.assertEqual(mod.clients, [])
+        self.assertEqual(err('register_client', {})[0], -22, 'no addrs')
         self.assertEqual(err('frobnicate'), (-95, 'unknown op frobnicate'))
 
         fake.oneway('log', {'level': 'warning', 'msg': 'from go'})

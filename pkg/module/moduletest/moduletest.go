@@ -13,7 +13,9 @@
 //
 // The module runs in a real daemon (internal/daemon) in the test's
 // process, whose sockets live in a private temporary directory; it stops
-// when the test ends.
+// when the test ends. Its Handle.Rados is the embedded object store (in a
+// temporary data file), so a module that keeps state in RADOS objects is
+// tested as it runs embedded.
 package moduletest
 
 import (
@@ -31,6 +33,7 @@ import (
 
 	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/daemon"
+	"github.com/gomgr/gomgr/internal/embedded"
 	"github.com/gomgr/gomgr/internal/health"
 	"github.com/gomgr/gomgr/internal/modhost"
 	"github.com/gomgr/gomgr/pkg/cmddesc"
@@ -118,6 +121,14 @@ func Start(t testing.TB, name string, opts ...Option) *Harness {
 	if err != nil {
 		t.Fatalf("moduletest: %v", err)
 	}
+	// Handle.Rados is the embedded backend's object store, as in a
+	// daemon without a cluster, in a data file of its own.
+	objects, err := embedded.Open(filepath.Join(dir, "objects"), embedded.Options{})
+	if err != nil {
+		os.RemoveAll(dir)
+		t.Fatalf("moduletest: the object store: %v", err)
+	}
+	h.mem.ObjectStore = objects.Objects()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *daemon.Daemon, 1)
 	done := make(chan error, 1)
@@ -134,6 +145,9 @@ func Start(t testing.TB, name string, opts ...Option) *Harness {
 			}
 		case <-time.After(30 * time.Second):
 			t.Errorf("moduletest: the daemon did not stop within 30s")
+		}
+		if err := objects.Close(); err != nil {
+			t.Errorf("moduletest: close the object store: %v", err)
 		}
 		os.RemoveAll(dir)
 	})

@@ -66,6 +66,12 @@ OPTION_POLL = 5.0             # a standby shim's look at its options
 # raw_stdout: a command's stdout as raw bytes after the reply's frame.
 FEATURES = ['raw_stdout']
 
+# The mgr's Ceph options the Go side's librados (Handle.Rados) connects
+# with (rados_identity): how to reach the monitors and authenticate as the
+# mgr, as self.rados does with the mgr's own context.
+RADOS_OPTIONS = ('mon_host', 'keyring', 'auth_client_required', 'ms_client_mode', 'ms_mon_client_mode',
+                 'ms_bind_ipv4', 'ms_bind_ipv6')
+
 HEALTH_CHECK = 'MGR_MODULE_ERROR'  # as the real mgr names a failed module's
 SOCKET_NAME = 'bridge.sock'
 LOCK_NAME = 'start.lock'
@@ -1131,6 +1137,21 @@ class _Bridged:
             return self.get_all_perf_counters(prio, tuple(services))
         if op == 'set_uri':
             self._ceph_set_uri(_arg(args, 'uri', str))
+            return None
+        if op == 'rados_identity':
+            conf = {}  # type: Dict[str, str]
+            for key in RADOS_OPTIONS:
+                try:
+                    v = _opt_text(self.get_ceph_option(key))
+                except KeyError:
+                    continue
+                if v:
+                    conf[key] = v
+            return {'name': 'mgr.' + str(self.get_mgr_id()), 'conf': conf}
+        if op in ('register_client', 'unregister_client'):
+            # As self.rados registers its client: the monitors blocklist
+            # its addresses when this mgr fails over.
+            getattr(self, '_ceph_' + op)(_arg(args, 'addrs', str))
             return None
         if op in ('get_ceph_option', 'get_foreign_ceph_option'):
             key = _arg(args, 'key', str)
