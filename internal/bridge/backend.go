@@ -353,6 +353,10 @@ func (c mgrCluster) Command(ctx context.Context, t module.Target, cmd map[string
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
+	if t.Type == "mgr" { // Python's send_command: ValueError "unknown service type: mgr"
+		return objectformat.Failed(-int(syscall.EOPNOTSUPP),
+			fmt.Sprintf("cannot send '%v' to the mgr: inside a real ceph-mgr a module's send_command has no mgr target (call another module with Remote)", cmd["prefix"]))
+	}
 	args := map[string]any{"cmd": cmd, "inbuf_b64": base64.StdEncoding.EncodeToString(inbuf)}
 	op := "mon_command"
 	if t.Type != "mon" || t.ID != "" { // a named monitor is send_command's

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 )
 
 // clusterLogQueue bounds the cluster log entries waiting for the monitors:
@@ -18,7 +19,9 @@ const clusterLogQueue = 256
 const clusterLogMaxText = 64 << 10
 
 // clusterLog sends modules' cluster log entries to the monitors with the
-// `log` command, one at a time and in order, from one goroutine.
+// `log` command, in order, from one goroutine: the entries queued behind
+// the one it takes go in the same command, one per line (see batch). At
+// Close what is still queued gets up to a second to go out.
 //
 // The `log` command is the only way into the cluster log that a librados
 // client has (a real mgr sends MLog messages through its LogClient), and
@@ -86,38 +89,102 @@ func (c *clusterLog) add(text string) {
 	}
 }
 
-// run sends queued entries until stop is closed; entries still queued
-// then are dropped.
+// run sends queued entries until stop is closed, then what is still
+// queued for at most clusterLogFlush more (a module's last records, at
+// shutdown); only then is a send in flight cancelled.
 func (c *clusterLog) run(stop <-chan struct{}) {
+	abort, done := make(chan struct{}), make(chan struct{})
+	defer close(done)
+	go func() {
+		defer close(abort)
+		<-stop
+		t := time.NewTimer(min(clusterLogFlush, c.b.opts.OpTimeout))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-done:
+		}
+	}()
 	for {
 		select {
 		case <-stop:
+			c.flush(abort)
 			return
 		case text := <-c.queue:
-			c.mu.Lock()
-			dropped := c.dropped
-			c.dropped = 0
-			c.mu.Unlock()
-			if dropped > 0 {
-				c.b.log.Warn("cluster log entries dropped: the monitors were too slow", "dropped", dropped)
-			}
-			c.send(stop, text)
+			c.reportDrops()
+			c.send(abort, c.batch(abort, text))
 		}
 	}
 }
 
-func (c *clusterLog) send(stop <-chan struct{}, text string) {
+// clusterLogFlush bounds the sending of what is still queued at Close.
+const clusterLogFlush = time.Second
+
+// flush sends the queued entries until the queue is empty or abort.
+func (c *clusterLog) flush(abort <-chan struct{}) {
+	for {
+		select {
+		case <-abort:
+			return
+		case text := <-c.queue:
+			c.send(abort, c.batch(abort, text))
+		default:
+			return
+		}
+	}
+}
+
+// batch joins first with the entries queued behind it, one per line, up
+// to clusterLogMaxText: the monitors commit one `log` command at a time
+// (each waits for a paxos proposal, a second by default), so one entry
+// per command would fall behind a module that logs a few records a
+// second.
+func (c *clusterLog) batch(abort <-chan struct{}, first string) string {
+	var b strings.Builder
+	b.WriteString(first)
+	for b.Len() < clusterLogMaxText {
+		select {
+		case text := <-c.queue:
+			if b.Len()+1+len(text) > clusterLogMaxText {
+				c.send(abort, b.String()) // full: send it, start the next
+				b.Reset()
+				b.WriteString(text)
+				continue
+			}
+			b.WriteByte('\n')
+			b.WriteString(text)
+		default:
+			return b.String()
+		}
+	}
+	return b.String()
+}
+
+func (c *clusterLog) reportDrops() {
+	c.mu.Lock()
+	dropped := c.dropped
+	c.dropped = 0
+	c.mu.Unlock()
+	if dropped > 0 {
+		c.b.log.Warn("cluster log entries dropped: the monitors were too slow", "dropped", dropped)
+	}
+}
+
+// send sends one `log` command; a closed abort cancels it (silently).
+func (c *clusterLog) send(abort <-chan struct{}, text string) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.opts.OpTimeout)
 	defer cancel()
 	go func() {
 		select {
-		case <-stop:
+		case <-abort:
 			cancel()
 		case <-ctx.Done():
 		}
 	}()
 	res := c.b.mon(ctx, map[string]any{"prefix": "log", "logtext": []string{text}}, nil)
-	if res.Retval != 0 {
-		c.b.log.Warn("cluster log entry not sent", "retval", res.Retval, "err", res.Stderr, "msg", text)
+	if res.Retval != 0 && ctx.Err() != context.Canceled {
+		const keep = 200
+		c.b.log.Warn("cluster log entry not sent", "retval", res.Retval, "err", res.Stderr,
+			"msg", strings.ToValidUTF8(text[:min(len(text), keep)], ""), "bytes", len(text))
 	}
 }

@@ -1,8 +1,8 @@
 package clusterbackend
 
 import (
+	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,12 +40,48 @@ func TestClusterLogSendsInOrderThroughTheMonitors(t *testing.T) {
 	b.ClusterLog("cluster", slog.LevelInfo, "one")
 	b.ClusterLog("audit", slog.LevelWarn, "two")
 	b.ClusterLog("cluster", slog.LevelError, "three")
-	want := []string{"one", "[audit WRN] two", "[cluster ERR] three"}
+	// Entries queued together go in one command, one per line.
+	want := "one\n[audit WRN] two\n[cluster ERR] three"
 	require.Eventually(t, func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		return slices.Equal(f.clog, want)
+		return strings.Join(f.clog, "\n") == want
 	}, 5*time.Second, 10*time.Millisecond)
+}
+
+// What is queued when the backend closes is still sent.
+func TestClusterLogFlushesAtClose(t *testing.T) {
+	f := newFakeCluster()
+	b, _ := newTestBackend(t, f)
+	for i := range 50 {
+		b.ClusterLog("cluster", slog.LevelInfo, fmt.Sprintf("entry %d", i))
+	}
+	require.NoError(t, b.Close())
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	got := strings.Split(strings.Join(f.clog, "\n"), "\n")
+	require.Len(t, got, 50)
+	assert.Equal(t, "entry 49", got[49])
+}
+
+// A batch never exceeds the bound of one entry.
+func TestClusterLogBatchBound(t *testing.T) {
+	f := newFakeCluster()
+	b, _ := newTestBackend(t, f)
+	f.mu.Lock() // hold the sender back until the queue is full
+	for range clusterLogQueue {
+		b.ClusterLog("cluster", slog.LevelInfo, strings.Repeat("x", 1000))
+	}
+	f.mu.Unlock()
+	require.NoError(t, b.Close())
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, text := range f.clog {
+		assert.LessOrEqual(t, len(text), clusterLogMaxText)
+		n += strings.Count(text, "\n") + 1
+	}
+	assert.Equal(t, clusterLogQueue, n, "every entry sent once")
 }
 
 // A module that logs faster than the monitors answer is never blocked:

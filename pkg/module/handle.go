@@ -363,7 +363,9 @@ func (h *Handle) HealthChecks() map[string]HealthCheck {
 // Target names a daemon that receives a command, as `ceph tell
 // <type>.<id>` does.
 type Target struct {
-	// Type is "mon", "osd", "mgr", "mds" or "pg".
+	// Type is "mon", "osd", "mgr", "mds" or "pg". Inside a real ceph-mgr
+	// (bridged) there is no "mgr" target, as for a Python module
+	// (-EOPNOTSUPP).
 	Type string
 	// ID is the monitor's name ("" for any monitor), the OSD number, the
 	// MDS's name, rank or GID, or the pgid ("" for the active mgr).
@@ -468,8 +470,11 @@ func (h *Handle) Remote(ctx context.Context, module, method string, args, result
 // standbys' ActiveURI).
 func (h *Handle) SetURI(uri string) { h.rt.SetURI(uri) }
 
-// ClusterLog writes to the cluster log channel (the daemon log in
-// embedded mode).
+// ClusterLog writes to the cluster log channel: bridged, the real mgr's
+// cluster log; attached, the cluster log through the monitors' `log`
+// command (filed on the cluster channel at INF, so another channel or
+// level leads the text: "[audit WRN] ..."; queued, and dropped with a
+// warning if the monitors fall far behind); embedded, the daemon log.
 func (h *Handle) ClusterLog(channel string, prio slog.Level, msg string) {
 	h.rt.ClusterLog(channel, prio, msg)
 }

@@ -1082,6 +1082,11 @@ class _Bridged:
             result = CommandResult('')
             try:
                 self.send_command(result, svc_type, svc_id, json.dumps(cmd), '', inbuf)
+            except SystemError:
+                # The C++ returns from a "pg" send without an exception
+                # set (the command is sent): wait for its result.
+                if svc_type != 'pg':
+                    raise
             except ValueError as e:  # an unknown type, a bad OSD id or pgid
                 raise BridgeError(-errno.EINVAL, 'send_command to {}.{}: {}'.format(svc_type, svc_id, e))
             except RuntimeError as e:  # "failed to send command to mds: (2) ..."

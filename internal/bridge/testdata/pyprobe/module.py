@@ -65,7 +65,9 @@ class Probe(MgrModule):
             self.send_command(result, svc_type, svc_id, json.dumps(command), '', inbuf or None)
         except Exception as e:
             return [None, '', '{}: {}'.format(type(e).__name__, e)]
-        return list(result.wait())
+        if not result.ev.wait(60):
+            return [None, '', 'no answer within 60 s']
+        return [result.r, result.outb, result.outs]
 
     def handle_command(self, inbuf: str, cmd: Dict[str, Any]) -> Tuple[int, str, str]:
         method = cmd['method']
