@@ -153,11 +153,20 @@ func (h *handle) SetURI(uri string) { h.m.setURI(h.name, uri) }
 // mgr's cluster log), else to the daemon log and, with a backend that has a
 // real cluster log (attached), to that too.
 func (h *handle) ClusterLog(channel string, prio slog.Level, msg string) {
+	h.clusterLog(channel, prio, msg, true)
+}
+
+// clusterLog is ClusterLog; a log_to_cluster record (already in the
+// module's log) is not written to the daemon log a second time
+// (toDaemonLog false).
+func (h *handle) clusterLog(channel string, prio slog.Level, msg string, toDaemonLog bool) {
 	if h.m.cfg.ClusterLog != nil {
 		h.m.cfg.ClusterLog(h.name, channel, prio, msg)
 		return
 	}
-	h.m.cfg.Log.Log(context.Background(), prio, msg, "channel", channel, "module", h.name, "clog", true)
+	if toDaemonLog {
+		h.m.cfg.Log.Log(context.Background(), prio, msg, "channel", channel, "module", h.name, "clog", true)
+	}
 	if cl, ok := h.m.cfg.Backend.(backend.ClusterLogger); ok {
 		cl.ClusterLog(channel, prio, msg)
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"syscall"
 	"time"
@@ -142,7 +143,7 @@ func (m *Manager) start(ctx context.Context, c *catalogEntry) error {
 	inst.log = newModuleLog(name, m.cfg.LogWriter, m.cfg.LogDir, m.cfg.MgrID)
 	inst.log.handler = m.cfg.ModuleLog
 	rt := &handle{name: name, m: m, opts: c.opts, inst: inst}
-	inst.log.clog = rt.ClusterLog
+	inst.log.clog = func(channel string, level slog.Level, msg string) { rt.clusterLog(channel, level, msg, false) }
 	rt.log = inst.log.logger()
 	h := modbridge.NewHandle(rt).(*module.Handle)
 	inst.handle = h

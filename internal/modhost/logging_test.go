@@ -101,7 +101,7 @@ func TestClusterLogReachesTheBackendsClusterLog(t *testing.T) {
 	b := &clogBackend{MemoryBackend: backend.NewMemoryBackend()}
 	reg := NewRegistry()
 	require.NoError(t, reg.Register(module.Info{Name: "chatty", New: func() module.Module { return &testMod{name: "chatty"} }}))
-	m, err := NewManager(Config{MgrID: "x", Registry: reg, Backend: b, LogWriter: &daemonLog, Log: slog.New(slog.NewTextHandler(&daemonLog, nil))})
+	m, err := NewManager(Config{MgrID: "x", Registry: reg, Backend: b, LogWriter: &daemonLog, DebugLevel: 2, Log: slog.New(slog.NewTextHandler(&daemonLog, nil))})
 	require.NoError(t, err)
 	ctx := context.Background()
 	require.NoError(t, m.Start(ctx))
@@ -120,6 +120,12 @@ func TestClusterLogReachesTheBackendsClusterLog(t *testing.T) {
 		h.Log().Error("teed record")
 		return slices.ContainsFunc(b.got(), func(s string) bool { return strings.HasPrefix(s, "chatty ERROR teed record") })
 	}, 5*time.Second, 20*time.Millisecond)
+	h.Log().Error("teed once")
+	require.Eventually(t, func() bool {
+		return slices.ContainsFunc(b.got(), func(s string) bool { return strings.HasPrefix(s, "chatty ERROR teed once") })
+	}, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, 1, strings.Count(daemonLog.String(), "teed once"),
+		"a log_to_cluster record is in the daemon log once (as the module's record):\n%s", daemonLog.String())
 	n := len(b.got())
 	h.Log().Info("below the level")
 	assert.Len(t, b.got(), n, "an INFO record is below log_to_cluster_level warning")
