@@ -85,16 +85,21 @@ func under(v, limit float64, unit string) string {
 func main() {
 	var (
 		goBin    = flag.String("go", "go", "go command used to build the binaries")
-		cluster  = flag.String("cluster", "auto", `"auto": start a throwaway cluster with scripts/ceph-cluster.sh if Ceph is installed; "none"; or the path of a ceph.conf`)
+		cluster  = flag.String("cluster", "auto", `"auto": start a throwaway cluster with scripts/ceph-cluster.sh if Ceph is installed (not with -quick); "none"; or the path of a ceph.conf`)
 		serialN  = flag.Int("n", 0, "round trips per in-process measurement (20,000, or 5,000 with -quick)")
 		procRuns = flag.Int("runs", 20, "runs of each whole-process command")
 		out      = flag.String("out", "", "also write the table to this file")
-		quick    = flag.Bool("quick", false, "a shorter run (under a minute without a cluster): no 1M-element formatting, 5,000 round trips a run, a quarter of the command lines")
+		quick    = flag.Bool("quick", false, "a shorter run, under a minute: no 1M-element formatting, 5,000 round trips a run, a quarter of the command lines, and no cluster unless -cluster names one or -cluster-only is set")
 		fmtRuns  = flag.Int("format-runs", 20, "calls of each 100,000-element format command (bridge vs Python module)")
 		onlyCl   = flag.Bool("cluster-only", false, "only the measurements with a cluster (vs the real ceph-mgr, the bridge)")
 		plots    = flag.String("plots", ".", `directory for the plots (bench-throughput.svg, bench-formatting.svg); "" for none`)
 	)
 	flag.Parse()
+	clusterSet := false
+	flag.Visit(func(f *flag.Flag) { clusterSet = clusterSet || f.Name == "cluster" })
+	if *quick && !clusterSet && !*onlyCl {
+		*cluster = "none" // the throwaway cluster alone takes a minute of -quick's budget
+	}
 	if *serialN <= 0 {
 		*serialN = 20000
 		if *quick {
