@@ -50,15 +50,20 @@ func (m *Module) collect(ctx context.Context) ([]byte, error) {
 			return nil, err
 		}
 	}
+	// As Pacific's, the durations are those of the collections before
+	// this one's end: collect itself appears from the second on.
+	m.durMu.Lock()
+	for method, sum := range m.durSum {
+		s.set("prometheus_collect_duration_seconds_sum", sum, method)
+		s.set("prometheus_collect_duration_seconds_count", m.durCount[method], method)
+	}
+	m.durMu.Unlock()
+	out, err := s.encode()
 	m.durMu.Lock()
 	m.durSum["collect"] += time.Since(start).Seconds()
 	m.durCount["collect"]++
-	for method, sum := range m.durSum {
-		s.set("prometheus_collect_duration_seconds_sum", sum, method)
-		s.set("prometheus_collect_duration_seconds_count", float64(m.durCount[method]), method)
-	}
 	m.durMu.Unlock()
-	return s.encode()
+	return out, err
 }
 
 func (m *Module) getHealth(ctx context.Context, s *scrape) error {

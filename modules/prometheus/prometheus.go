@@ -178,6 +178,36 @@ func listenConfig(opt func(string) (any, error)) (addr string, port int, err err
 	return addr, port, nil
 }
 
+// cacheConfig is the localized cache options, as Pacific's serve reads
+// them.
+type cacheConfig struct {
+	cache          bool
+	scrapeInterval float64
+	staleStrategy  string
+}
+
+// cacheOptions reads the cache options of this mgr: localized, falling
+// back to the module's and then to the defaults; a stale strategy other
+// than "return" is "fail", as Pacific reads it (its default "log" too).
+func (m *Module) cacheOptions() cacheConfig {
+	cfg := options.Get(m.mgr)
+	out := cacheConfig{cache: cfg.Cache, scrapeInterval: cfg.ScrapeInterval, staleStrategy: staleCacheFail}
+	if v, err := m.mgr.LocalizedOption("cache"); err == nil {
+		if b, ok := v.(bool); ok {
+			out.cache = b
+		}
+	}
+	if v, err := m.mgr.LocalizedOption("scrape_interval"); err == nil {
+		if f, ok := v.(float64); ok {
+			out.scrapeInterval = f
+		}
+	}
+	if v, err := m.mgr.LocalizedOption("stale_cache_strategy"); err == nil && v == staleCacheReturn {
+		out.staleStrategy = staleCacheReturn
+	}
+	return out
+}
+
 // defaultAddr is mgr_util.get_default_addr: "::" where IPv6 works, else
 // "0.0.0.0".
 func defaultAddr() string {
@@ -238,8 +268,7 @@ func newServer(h http.Handler) *http.Server {
 // Pacific's config_notify restarts its engine) and, with cache on, the
 // background collection.
 func (m *Module) Serve(ctx context.Context) error {
-	cfg := options.Get(m.mgr)
-	if cfg.Cache {
+	if m.cacheOptions().cache {
 		m.mgr.Log().Info("Cache enabled")
 		m.mgr.Go(m.collectLoop)
 	} else {
@@ -302,9 +331,9 @@ func (m *Module) ConfigNotify(context.Context, Config) {
 func (m *Module) collectLoop(ctx context.Context) error {
 	m.mgr.Log().Info("starting metric collection thread")
 	for {
-		interval := time.Duration(options.Get(m.mgr).ScrapeInterval * float64(time.Second))
+		interval := time.Duration(m.cacheOptions().scrapeInterval * float64(time.Second))
 		wait := interval
-		if m.mgr.HaveMonConnection() {
+		if m.mgr.HaveMonConnection() || m.clusterless(ctx) {
 			start := time.Now()
 			data, err := m.collect(ctx)
 			dur := time.Since(start)
@@ -338,6 +367,18 @@ func (m *Module) collectLoop(ctx context.Context) error {
 	}
 }
 
+// clusterless reports whether the daemon runs with no cluster (embedded,
+// or moduletest's backend): its maps are its own and always current, so
+// the collection does not wait for a monitor connection.
+func (m *Module) clusterless(ctx context.Context) bool {
+	om, err := getMap(ctx, m.mgr, "osd_map")
+	if err != nil {
+		return false
+	}
+	embedded, _ := om["gomgr_embedded"].(bool)
+	return embedded
+}
+
 // handler answers /metrics and, for every other path, the landing page
 // (Pacific collapses every path to its root).
 func (m *Module) handler() http.Handler {
@@ -360,10 +401,10 @@ func withServerHeader(h http.Handler) http.Handler {
 
 // serveMetrics is Pacific's Root.metrics.
 func (m *Module) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	cfg := options.Get(m.mgr)
+	cfg := m.cacheOptions()
 	m.collectMu.Lock()
 	defer m.collectMu.Unlock()
-	if !cfg.Cache {
+	if !cfg.cache {
 		data, err := m.collect(r.Context())
 		if err != nil {
 			m.mgr.Log().Error("failed to collect metrics", "err", err)
@@ -377,13 +418,13 @@ func (m *Module) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "No cached data available yet", http.StatusServiceUnavailable)
 		return
 	}
-	if m.collectTime < cfg.ScrapeInterval {
+	if m.collectTime < cfg.scrapeInterval {
 		writeMetrics(w, m.cache)
 		return
 	}
 	msg := fmt.Sprintf("Gathering data took %.2f seconds, metrics are stale for %.2f seconds, ",
-		m.collectTime, m.collectTime-cfg.ScrapeInterval)
-	if cfg.StaleCacheStrategy == staleCacheReturn {
+		m.collectTime, m.collectTime-cfg.scrapeInterval)
+	if cfg.staleStrategy == staleCacheReturn {
 		m.mgr.Log().Info(msg + "returning metrics from stale cache.")
 		writeMetrics(w, m.cache)
 		return

@@ -196,3 +196,73 @@ func TestMetrics(t *testing.T) {
 	// The module's URI is in mgr services.
 	require.Contains(t, h.Out("mgr services"), fmt.Sprintf(`"prometheus": "http://127.0.0.1:%d/"`, port))
 }
+
+// TestCache: with cache on, /metrics serves what the background
+// collection gathered every scrape_interval; a collection that took
+// longer than the interval is stale, and stale_cache_strategy "return"
+// serves it while anything else (the default "log" included, as Pacific
+// reads it) answers 503.
+func TestCache(t *testing.T) {
+	for _, tc := range []struct {
+		name, interval, strategy string
+		code                     int
+		body                     string
+	}{
+		{name: "fresh", interval: "0.3", strategy: "log", code: http.StatusOK, body: "# TYPE ceph_health_status untyped"},
+		{name: "stale, default strategy", interval: "0.000000001", strategy: "log", code: http.StatusServiceUnavailable,
+			body: "metrics are stale for"},
+		{name: "stale, fail", interval: "0.000000001", strategy: "fail", code: http.StatusServiceUnavailable, body: `returning "service unavailable".`},
+		{name: "stale, return", interval: "0.000000001", strategy: "return", code: http.StatusOK, body: "# TYPE ceph_health_status untyped"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port := freePort(t)
+			h := moduletest.Start(t, "prometheus", moduletest.WithOption("server_addr", "127.0.0.1"),
+				moduletest.WithOption("server_port", strconv.Itoa(port)),
+				moduletest.WithOption("scrape_interval", tc.interval), moduletest.WithOption("stale_cache_strategy", tc.strategy))
+			url := fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+			var code int
+			var body string
+			require.Eventually(t, func() bool {
+				code, _, body = get(t, url)
+				return !strings.Contains(body, "No cached data available yet")
+			}, 20*time.Second, 10*time.Millisecond)
+			require.Equal(t, tc.code, code, body)
+			require.Contains(t, body, tc.body)
+			if tc.code == http.StatusOK {
+				parse(t, body)
+			}
+			_ = h
+		})
+	}
+
+	t.Run("served from the cache", func(t *testing.T) {
+		for _, interval := range []string{"60", "0.2"} {
+			port := freePort(t)
+			moduletest.Start(t, "prometheus", moduletest.WithOption("server_addr", "127.0.0.1"),
+				moduletest.WithOption("server_port", strconv.Itoa(port)), moduletest.WithOption("scrape_interval", interval))
+			url := fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+			count := func() string {
+				_, _, body := get(t, url)
+				if strings.Contains(body, "No cached data available yet") {
+					return ""
+				}
+				for _, s := range samples(parse(t, body)["ceph_prometheus_collect_duration_seconds_count"]) {
+					if strings.HasPrefix(s, `{method="get_health"}`) {
+						return s
+					}
+				}
+				return ""
+			}
+			require.Eventually(t, func() bool { return count() != "" }, 20*time.Second, 10*time.Millisecond)
+			if interval == "60" {
+				for range 3 {
+					require.Equal(t, `{method="get_health"} 1`, count(), "scrapes within the interval are the one cached collection")
+				}
+				continue
+			}
+			first := count()
+			require.Eventually(t, func() bool { return count() != first }, 20*time.Second, 20*time.Millisecond,
+				"the background collection refreshes the cache every scrape_interval")
+		}
+	})
+}
