@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -253,15 +254,48 @@ func (m *Module) serverAddr(ctx context.Context, addr string) string {
 	return addr
 }
 
-func newServer(h http.Handler) *http.Server {
-	return &http.Server{
+// httpServer is a running HTTP server; done has Serve's error.
+type httpServer struct {
+	srv  *http.Server
+	done chan error
+}
+
+// startServer listens on the localized server_addr:server_port (read by
+// opt) and serves h there; it returns the address and port.
+func startServer(log *slog.Logger, opt func(string) (any, error), h http.Handler) (*httpServer, string, int, error) {
+	addr, port, err := listenConfig(opt)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	log.Info("starting the HTTP server", "server_addr", addr, "server_port", port)
+	l, err := listen(addr, port)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	s := &httpServer{srv: &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
+	}, done: make(chan error, 1)}
+	go func() { s.done <- s.srv.Serve(l) }()
+	return s, addr, port, nil
+}
+
+// stop shuts the server down gracefully (shutdownTimeout, then closes
+// what is left) and waits for Serve to return.
+func (s *httpServer) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		_ = s.srv.Close()
 	}
+	if err := <-s.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("HTTP server: %w", err)
+	}
+	return nil
 }
 
 // Serve runs the HTTP server (restarted after an option change, as
@@ -275,35 +309,23 @@ func (m *Module) Serve(ctx context.Context) error {
 		m.mgr.Log().Info("Cache disabled")
 	}
 	for {
-		addr, port, err := listenConfig(m.mgr.LocalizedOption)
-		if err != nil {
-			return err
-		}
-		m.mgr.Log().Info("starting the HTTP server", "server_addr", addr, "server_port", port)
-		l, err := listen(addr, port)
+		srv, addr, port, err := startServer(m.mgr.Log(), m.mgr.LocalizedOption, m.handler())
 		if err != nil {
 			return err
 		}
 		m.mgr.SetURI(buildURL(m.serverAddr(ctx, addr), port))
-		srv := newServer(m.handler())
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(l) }()
 		restart := false
 		select {
 		case <-ctx.Done():
 		case <-m.stop:
 		case <-m.restart:
 			restart = true
-		case err := <-done:
+		case err := <-srv.done:
 			return fmt.Errorf("HTTP server: %w", err)
 		}
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		err = srv.Shutdown(sctx)
-		cancel()
-		if err != nil {
-			_ = srv.Close()
+		if err := srv.stop(); err != nil {
+			return err
 		}
-		<-done
 		if !restart {
 			m.mgr.Log().Info("Engine stopped.")
 			return nil
@@ -460,33 +482,17 @@ func (s *Standby) InitStandby(h *module.StandbyHandle) error {
 
 // Serve runs the standby's HTTP server until the module stops.
 func (s *Standby) Serve(ctx context.Context) error {
-	addr, port, err := listenConfig(s.mgr.LocalizedOption)
+	srv, _, _, err := startServer(s.mgr.Log(), s.mgr.LocalizedOption, s.handler())
 	if err != nil {
 		return err
 	}
-	s.mgr.Log().Info("starting the HTTP server", "server_addr", addr, "server_port", port)
-	l, err := listen(addr, port)
-	if err != nil {
-		return err
-	}
-	srv := newServer(s.handler())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
 	select {
 	case <-ctx.Done():
 	case <-s.stop:
-	case err := <-done:
+	case err := <-srv.done:
 		return fmt.Errorf("HTTP server: %w", err)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		_ = srv.Close()
-	}
-	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("HTTP server: %w", err)
-	}
-	return nil
+	return srv.stop()
 }
 
 // Shutdown stops the standby's HTTP server.
