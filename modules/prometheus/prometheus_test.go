@@ -266,3 +266,25 @@ func TestCache(t *testing.T) {
 		}
 	})
 }
+
+// TestPortChange: a changed server_port restarts the server there, as
+// Pacific's config_notify restarts its engine, and the URI follows.
+func TestPortChange(t *testing.T) {
+	first, second := freePort(t), freePort(t)
+	h := moduletest.Start(t, "prometheus", moduletest.WithOption("server_addr", "127.0.0.1"),
+		moduletest.WithOption("server_port", strconv.Itoa(first)), moduletest.WithOption("cache", "false"))
+	code, _, _ := get(t, fmt.Sprintf("http://127.0.0.1:%d/", first))
+	require.Equal(t, http.StatusOK, code)
+	require.NoError(t, h.SetOption("server_port", second))
+	code, _, _ = get(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", second))
+	require.Equal(t, http.StatusOK, code)
+	require.Eventually(t, func() bool {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", first), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	}, 10*time.Second, 20*time.Millisecond, "the old port is closed")
+	require.Contains(t, h.Out("mgr services"), fmt.Sprintf(`"prometheus": "http://127.0.0.1:%d/"`, second))
+	require.EqualError(t, h.SetOption("standby_error_status_code", 399), "error parsing value: Value '399' is below minimum 400", "Pacific's bounds")
+}
