@@ -50,6 +50,10 @@ func (m *Module) collect(ctx context.Context) ([]byte, error) {
 			return nil, err
 		}
 	}
+	// Pacific does not time this part.
+	if err := m.getPerfCounters(ctx, s); err != nil {
+		return nil, err
+	}
 	// As Pacific's, the durations are those of the collections before
 	// this one's end: collect itself appears from the second on.
 	m.durMu.Lock()

@@ -138,3 +138,59 @@ func TestOSDSamples(t *testing.T) {
 	failing := func(string) (map[string]any, error) { return nil, fmt.Errorf("boom") }
 	require.EqualError(t, m.osdSamples(newScrape(), om, classes, servers, failing), "osd.0 metadata: boom")
 }
+
+// TestPerfSamples: Pacific's names (promethize), labels (instance_id for
+// RGW, rbd-mirror image labels), types, time counters in seconds,
+// long-running averages as _sum and _count, histograms left out.
+func TestPerfSamples(t *testing.T) {
+	for in, want := range map[string]string{
+		"osd.op_r": "osd_op_r", "mds_mem.ino+": "mds_mem_ino_plus", "mds_mem.ino-": "mds_mem_ino_minus",
+		"throttle-msgr_dispatch_throttler-client.get": "throttle_msgr_dispatch_throttler_client_get",
+		"a::b c/d": "a_b_c_d",
+	} {
+		require.Equal(t, want, promethize(in), in)
+	}
+	all := decodeMap(t, `{
+		"osd.0": {
+			"osd.op_r": {"description": "Client read operations", "type": 10, "priority": 8, "value": 7},
+			"osd.op_r_latency": {"description": "Latency of read operation (including queue time)", "type": 5, "priority": 8, "value": 3000000000, "count": 2},
+			"osd.numpg": {"description": "Placement groups", "type": 2, "priority": 8, "value": 33},
+			"osd.op_r_latency_out_bytes_histogram": {"description": "Histogram", "type": 18, "priority": 8, "value": 0}},
+		"rgw.gw1": {"rgw.req": {"description": "Requests", "type": 10, "priority": 8, "value": 4}},
+		"rbd-mirror.a": {"rbd_mirror_image_pool1/ns/img.replay": {"description": "Replays", "type": 10, "priority": 8, "value": 9}}}`)
+	m := newModule()
+	s := newScrape()
+	m.perfSamples(s, all)
+	out, err := s.encode()
+	require.NoError(t, err)
+	require.Equal(t, `# HELP ceph_osd_numpg Placement groups
+# TYPE ceph_osd_numpg gauge
+ceph_osd_numpg{ceph_daemon="osd.0"} 33
+# HELP ceph_osd_op_r Client read operations
+# TYPE ceph_osd_op_r counter
+ceph_osd_op_r{ceph_daemon="osd.0"} 7
+# HELP ceph_osd_op_r_latency_count Latency of read operation (including queue time) Count
+# TYPE ceph_osd_op_r_latency_count counter
+ceph_osd_op_r_latency_count{ceph_daemon="osd.0"} 2
+# HELP ceph_osd_op_r_latency_sum Latency of read operation (including queue time) Total
+# TYPE ceph_osd_op_r_latency_sum counter
+ceph_osd_op_r_latency_sum{ceph_daemon="osd.0"} 3
+# HELP ceph_rbd_mirror_image_replay Replays
+# TYPE ceph_rbd_mirror_image_replay counter
+ceph_rbd_mirror_image_replay{ceph_daemon="rbd-mirror.a",image="img",namespace="ns",pool="pool1"} 9
+# HELP ceph_rgw_req Requests
+# TYPE ceph_rgw_req counter
+ceph_rgw_req{instance_id="gw1"} 4
+`, string(out))
+
+	// A counter whose name is a static family's, or whose labels are not
+	// its family's, is left out: the output stays consistent.
+	s = newScrape()
+	m.perfSamples(s, decodeMap(t, `{"osd.0": {"health_status": {"description": "x", "type": 2, "value": 1}},
+		"rgw.a": {"osd.op_r": {"description": "Client read operations", "type": 10, "value": 1}},
+		"osd.1": {"osd.op_r": {"description": "Client read operations", "type": 10, "value": 2}}}`))
+	require.Equal(t, []string{"{osd.1} 2"}, rendered(s, "osd_op_r"))
+	require.Empty(t, rendered(s, "health_status"))
+	_, err = s.encode()
+	require.NoError(t, err)
+}

@@ -125,9 +125,10 @@ type sample struct {
 type scrape struct {
 	samples []sample
 	index   map[string]int
+	dynamic map[string]*family // the perf counters' families, by name
 }
 
-func newScrape() *scrape { return &scrape{index: map[string]int{}} }
+func newScrape() *scrape { return &scrape{index: map[string]int{}, dynamic: map[string]*family{}} }
 
 // set records name{labels} = v; name must be one of families.
 func (s *scrape) set(name string, v float64, labels ...string) {
@@ -135,7 +136,32 @@ func (s *scrape) set(name string, v float64, labels ...string) {
 	if f == nil {
 		panic("prometheus: undeclared family " + name)
 	}
-	key := name + "\x00" + strings.Join(labels, "\x00")
+	s.add(f, v, labels)
+}
+
+// setDynamic records name{labelNames=labels} = v in a family of this
+// scrape (a perf counter's), declared by its first sample as Pacific's
+// are ("if path not in self.metrics"). A sample that does not fit its
+// family (a static family's name, other label names) is left out: it
+// would make the output inconsistent.
+func (s *scrape) setDynamic(name, help string, typ prometheus.ValueType, labelNames []string, v float64, labels ...string) bool {
+	if families[name] != nil {
+		return false
+	}
+	f := s.dynamic[name]
+	if f == nil {
+		f = &family{name: name, help: help, typ: typ, labels: slices.Clone(labelNames)}
+		s.dynamic[name] = f
+	}
+	if !slices.Equal(f.labels, labelNames) || len(labels) != len(labelNames) {
+		return false
+	}
+	s.add(f, v, labels)
+	return true
+}
+
+func (s *scrape) add(f *family, v float64, labels []string) {
+	key := f.name + "\x00" + strings.Join(labels, "\x00")
 	if i, ok := s.index[key]; ok {
 		s.samples[i].value = v
 		return

@@ -229,7 +229,15 @@ func TestCache(t *testing.T) {
 			require.Equal(t, tc.code, code, body)
 			require.Contains(t, body, tc.body)
 			if tc.code == http.StatusOK {
-				parse(t, body)
+				own := 0
+				for name, mf := range parse(t, body) {
+					for _, smp := range samples(mf) {
+						if strings.Contains(smp, `ceph_daemon="mgr.x"`) && name != "ceph_mgr_status" && name != "ceph_mgr_metadata" {
+							own++
+						}
+					}
+				}
+				require.NotZero(t, own, "embedded, the perf counters are the daemon's own:\n%s", body)
 			}
 			_ = h
 		})
