@@ -1,9 +1,9 @@
 // Package prometheus is gomgr's Prometheus exporter, a Go port of Ceph
 // Pacific's prometheus mgr module: an HTTP server in the active mgr
 // (server_addr:server_port, localized options, default [::]:9283) that
-// serves a landing page at / and the cluster's health, maps and
-// statistics at /metrics in the Prometheus text format, with Pacific's
-// metric names, help texts, types and labels (written with
+// serves a landing page at / and the cluster's health, maps, statistics
+// and perf counters at /metrics in the Prometheus text format, with
+// Pacific's metric names, help texts, types and labels (written with
 // prometheus/client_golang). With cache on (the default) the metrics are
 // collected in the background every scrape_interval seconds and /metrics
 // serves the last collection, as Pacific does; stale_cache_strategy says
