@@ -194,3 +194,14 @@ ceph_rgw_req{instance_id="gw1"} 4
 	_, err = s.encode()
 	require.NoError(t, err)
 }
+
+// TestEncodeBadLabel: a label value that is not UTF-8 drops its sample,
+// not the scrape.
+func TestEncodeBadLabel(t *testing.T) {
+	s := newScrape()
+	s.set("osd_up", 1, "osd.\xff")
+	s.set("osd_up", 1, "osd.1")
+	out, err := s.encode()
+	require.NoError(t, err)
+	require.Equal(t, "# HELP ceph_osd_up OSD status up\n# TYPE ceph_osd_up untyped\nceph_osd_up{ceph_daemon=\"osd.1\"} 1\n", string(out))
+}

@@ -183,7 +183,11 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 			d = prometheus.NewDesc("ceph_"+smp.f.name, smp.f.help, smp.f.labels, nil)
 			descs[smp.f] = d
 		}
-		ch <- prometheus.MustNewConstMetric(d, smp.f.typ, smp.value, smp.labels...)
+		// A label value that is not UTF-8 is refused here; the
+		// sample is left out rather than failing the scrape.
+		if c, err := prometheus.NewConstMetric(d, smp.f.typ, smp.value, smp.labels...); err == nil {
+			ch <- c
+		}
 	}
 }
 

@@ -423,37 +423,45 @@ func withServerHeader(h http.Handler) http.Handler {
 
 // serveMetrics is Pacific's Root.metrics.
 func (m *Module) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	data, code, msg := m.metricsResponse(r.Context())
+	if code != http.StatusOK {
+		http.Error(w, msg, code)
+		return
+	}
+	writeMetrics(w, data)
+}
+
+// metricsResponse is what a scrape answers: the text, or a status and a
+// message. The collection lock is held while deciding, not while the
+// answer is written to a slow client (the cache is never written to in
+// place, so the slice stays valid).
+func (m *Module) metricsResponse(ctx context.Context) ([]byte, int, string) {
 	cfg := m.cacheOptions()
 	m.collectMu.Lock()
 	defer m.collectMu.Unlock()
 	if !cfg.cache {
-		data, err := m.collect(r.Context())
+		data, err := m.collect(ctx)
 		if err != nil {
 			m.mgr.Log().Error("failed to collect metrics", "err", err)
-			http.Error(w, "failed to collect metrics: "+err.Error(), http.StatusInternalServerError)
-			return
+			return nil, http.StatusInternalServerError, "failed to collect metrics: " + err.Error()
 		}
-		writeMetrics(w, data)
-		return
+		return data, http.StatusOK, ""
 	}
 	if len(m.cache) == 0 {
-		http.Error(w, "No cached data available yet", http.StatusServiceUnavailable)
-		return
+		return nil, http.StatusServiceUnavailable, "No cached data available yet"
 	}
 	if m.collectTime < cfg.scrapeInterval {
-		writeMetrics(w, m.cache)
-		return
+		return m.cache, http.StatusOK, ""
 	}
 	msg := fmt.Sprintf("Gathering data took %.2f seconds, metrics are stale for %.2f seconds, ",
 		m.collectTime, m.collectTime-cfg.scrapeInterval)
 	if cfg.staleStrategy == staleCacheReturn {
 		m.mgr.Log().Info(msg + "returning metrics from stale cache.")
-		writeMetrics(w, m.cache)
-		return
+		return m.cache, http.StatusOK, ""
 	}
 	msg += `returning "service unavailable".`
 	m.mgr.Log().Error(msg)
-	http.Error(w, msg, http.StatusServiceUnavailable)
+	return nil, http.StatusServiceUnavailable, msg
 }
 
 func writeMetrics(w http.ResponseWriter, data []byte) {
