@@ -47,8 +47,9 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 	assert.Contains(t, got, "the real mgr already has a Python module selftest (/usr/share/ceph/mgr/selftest); rename the Go one with --rename selftest=NEWNAME")
 	assert.Contains(t, got, `rename them with --rename-prefix "mgr self-test=NEW WORDS"`)
 	assert.Contains(t, got, "--rename crash=NEWNAME")
+	assert.Contains(t, got, "--rename prometheus=NEWNAME")
 	got, err = install("--rename", "selftest=goselftest", "--rename-prefix", "mgr self-test=mgr goselftest",
-		"--rename", "crash=gocrash", "--rename-prefix", "crash=gocrash")
+		"--rename", "crash=gocrash", "--rename-prefix", "crash=gocrash", "--rename", "prometheus=goprometheus")
 	require.NoError(t, err, got)
 	assert.Contains(t, got, "installed Go module hello as hello")
 

@@ -40,7 +40,9 @@ var getNamesShape = []string{
 // what a Python module (pyprobe, in the real mgr) gets from get(name) for
 // every name the real mgr knows with what the Go selftest module gets:
 // bridged into the same mgr, and attached (a gomgr daemon of its own with
-// -c). It also compares get_ceph_option and get_foreign_ceph_option.
+// -c). It also compares get_ceph_option and get_foreign_ceph_option, and
+// the metrics of Pacific's prometheus module with the Go one's
+// (comparePrometheus).
 func TestRealMgrGetNamesMatchPython(t *testing.T) {
 	root, dir, bin, path := buildRealMgrBinary(t)
 	pyMods := installWithPyprobe(t, dir, bin, path)
@@ -196,6 +198,7 @@ func TestRealMgrGetNamesMatchPython(t *testing.T) {
 		require.Contains(t, o+e, "option not found: no_such_ceph_option (errno -2)", side.name)
 	}
 	comparePerfCounters(t, perfSides{python: python, bridged: bridged, attached: attachedEval, compare: compare})
+	comparePrometheus(t, ceph)
 }
 
 // readJSON runs a read and decodes its output.

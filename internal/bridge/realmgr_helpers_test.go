@@ -70,7 +70,7 @@ func installWithPyprobe(t *testing.T, dir, bin, path string) string {
 	t.Helper()
 	out, err := exec.Command(bin, "bridge", "install", "--module-path", path,
 		"--rename", "selftest=goselftest", "--rename-prefix", "mgr self-test=mgr goselftest",
-		"--rename", "crash=gocrash", "--rename-prefix", "crash=gocrash").CombinedOutput()
+		"--rename", "crash=gocrash", "--rename-prefix", "crash=gocrash", "--rename", "prometheus=goprometheus").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	pyMods := filepath.Join(dir, "python-modules")
 	require.NoError(t, os.CopyFS(filepath.Join(pyMods, "pyprobe"), os.DirFS(filepath.Join("testdata", "pyprobe"))))

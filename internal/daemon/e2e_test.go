@@ -188,7 +188,7 @@ func TestCephCLIEndToEnd(t *testing.T) {
 	ok("", "mgr", "module", "disable", "hello")
 	ok("ERROR: (95) Operation not supported\nModule 'hello' is not enabled/loaded (required by command 'hello'): use `ceph mgr module enable hello` to enable it\n", "hello")
 	ok("module 'hello' is already disabled\n", "mgr", "module", "disable", "hello")
-	ok("ERROR: (2) No such file or directory\nall mgr daemons do not support module 'nosuch': it is not compiled into this daemon (compiled-in modules: crash, hello, notes, selftest)\n", "mgr", "module", "enable", "nosuch")
+	ok("ERROR: (2) No such file or directory\nall mgr daemons do not support module 'nosuch': it is not compiled into this daemon (compiled-in modules: crash, hello, notes, prometheus, selftest)\n", "mgr", "module", "enable", "nosuch")
 	ok("", "mgr", "module", "enable", "hello")
 	ok("Hello Mars!\n", "hello")
 

@@ -13,7 +13,8 @@ import (
 // TestClientsDoNotLinkTheDaemon: mgrctl and the gomgr-rados helper are
 // small clients; they share contracts with the daemon through leaf
 // packages (internal/api, internal/cephconn, internal/modname) and must not
-// link the daemon, its store, the module runtime or the eval interpreter.
+// link the daemon, its store, the module runtime, the eval interpreter or
+// the Prometheus exposition libraries (modules/prometheus).
 // (internal/clusterbackend imported internal/daemon for three types, so
 // both linked the daemon and bbolt, and mgrctl was 15.7 MB.)
 func TestClientsDoNotLinkTheDaemon(t *testing.T) {
@@ -30,6 +31,11 @@ func TestClientsDoNotLinkTheDaemon(t *testing.T) {
 		"go.etcd.io/bbolt",
 		"go.starlark.net",
 		"gonum.org/v1/plot", // make bench's plots only
+		// modules/prometheus' exposition (and its protobuf) only
+		"github.com/prometheus/client_golang",
+		"github.com/prometheus/common",
+		"github.com/prometheus/client_model",
+		"google.golang.org/protobuf",
 	}
 	for _, cmd := range []string{"./cmd/mgrctl", "./cmd/gomgr-rados"} {
 		t.Run(cmd, func(t *testing.T) {

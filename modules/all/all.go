@@ -8,6 +8,7 @@ import (
 	_ "github.com/gomgr/gomgr/modules/crash"
 	_ "github.com/gomgr/gomgr/modules/hello"
 	_ "github.com/gomgr/gomgr/modules/notes"
+	_ "github.com/gomgr/gomgr/modules/prometheus"
 	_ "github.com/gomgr/gomgr/modules/selftest"
 	// gomgr:modules:end
 )

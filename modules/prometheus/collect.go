@@ -1,0 +1,409 @@
+package prometheus
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// healthNumber is Pacific's health_status_to_number.
+func healthNumber(status string) (float64, error) {
+	switch status {
+	case "HEALTH_OK":
+		return 0, nil
+	case "HEALTH_WARN":
+		return 1, nil
+	case "HEALTH_ERR":
+		return 2, nil
+	}
+	return 0, fmt.Errorf("unknown status %q", status)
+}
+
+// healthEvent is what the module remembers of a health check it saw.
+type healthEvent struct {
+	severity string
+	active   bool
+}
+
+// collect is one collection, Pacific's collect: every collector in
+// Pacific's order, then the collection durations.
+func (m *Module) collect(ctx context.Context) ([]byte, error) {
+	s := newScrape()
+	start := time.Now()
+	for _, c := range []struct {
+		method string
+		fn     func(context.Context, *scrape) error
+	}{
+		{"get_health", m.getHealth},
+		{"get_df", m.getDF},
+		{"get_pool_stats", m.getPoolStats},
+		{"get_osd_stats", m.getOSDStats},
+		{"get_quorum_status", m.getQuorumStatus},
+		{"get_mgr_status", m.getMgrStatus},
+		{"get_metadata_and_osd_status", m.getMetadataAndOSDStatus},
+		{"get_pg_status", m.getPGStatus},
+		{"get_num_objects", m.getNumObjects},
+	} {
+		if err := m.timed(ctx, s, c.method, c.fn); err != nil {
+			return nil, err
+		}
+	}
+	// Pacific does not time this part.
+	if err := m.getPerfCounters(ctx, s); err != nil {
+		return nil, err
+	}
+	// As Pacific's, the durations are those of the collections before
+	// this one's end: collect itself appears from the second on.
+	m.durMu.Lock()
+	for method, sum := range m.durSum {
+		s.set("prometheus_collect_duration_seconds_sum", sum, method)
+		s.set("prometheus_collect_duration_seconds_count", m.durCount[method], method)
+	}
+	m.durMu.Unlock()
+	out, err := s.encode()
+	m.durMu.Lock()
+	m.durSum["collect"] += time.Since(start).Seconds()
+	m.durCount["collect"]++
+	m.durMu.Unlock()
+	return out, err
+}
+
+func (m *Module) getHealth(ctx context.Context, s *scrape) error {
+	health, err := getJSON(ctx, m.mgr, "health")
+	if err != nil {
+		return err
+	}
+	return m.healthSamples(s, health)
+}
+
+// healthSamples is getHealth's part after get("health"): the status, the
+// SLOW_OPS count and the history of the checks seen (health_detail).
+func (m *Module) healthSamples(s *scrape, health map[string]any) error {
+	status, _ := health["status"].(string)
+	if status == "" {
+		return fmt.Errorf("the health has no status")
+	}
+	n, err := healthNumber(status)
+	if err != nil {
+		return err
+	}
+	s.set("health_status", n)
+	checks := asMap(health["checks"])
+	if c, ok := checks["SLOW_OPS"]; ok {
+		// "42 slow ops, oldest one blocked for 12 sec, ..."
+		msg := asString(asMap(asMap(c)["summary"])["message"])
+		word, _, _ := strings.Cut(msg, " ")
+		if v, err := strconv.ParseUint(word, 10, 64); err == nil {
+			s.set("healthcheck_slow_ops", float64(v))
+		} else {
+			m.logError("healthcheck SLOW_OPS message format is incompatible and has been dropped")
+		}
+	} else {
+		s.set("healthcheck_slow_ops", 0)
+	}
+	m.healthMu.Lock()
+	defer m.healthMu.Unlock()
+	for name, ev := range m.healthHistory {
+		if _, ok := checks[name]; !ok {
+			ev.active = false
+		}
+	}
+	for name, c := range checks {
+		ev := m.healthHistory[name]
+		if ev == nil {
+			ev = &healthEvent{severity: asString(asMap(c)["severity"])}
+			m.healthHistory[name] = ev
+		}
+		ev.active = true
+	}
+	for name, ev := range m.healthHistory {
+		v := 0.0
+		if ev.active {
+			v = 1
+		}
+		s.set("health_detail", v, name, ev.severity)
+	}
+	return nil
+}
+
+func (m *Module) getDF(ctx context.Context, s *scrape) error {
+	df, err := getMap(ctx, m.mgr, "df")
+	if err != nil {
+		return err
+	}
+	stats := asMap(df["stats"])
+	for _, stat := range dfCluster {
+		if v, ok := stats[stat]; ok {
+			s.set("cluster_"+stat, asFloat(v))
+		}
+	}
+	for _, p := range asList(df["pools"]) {
+		pool := asMap(p)
+		id := asString(pool["id"])
+		ps := asMap(pool["stats"])
+		for _, stat := range dfPool {
+			if v, ok := ps[stat]; ok {
+				s.set("pool_"+stat, asFloat(v), id)
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Module) getPoolStats(ctx context.Context, s *scrape) error {
+	ps, err := getMap(ctx, m.mgr, "osd_pool_stats")
+	if err != nil {
+		return err
+	}
+	for _, p := range asList(ps["pool_stats"]) {
+		pool := asMap(p)
+		rate := asMap(pool["recovery_rate"])
+		for _, stat := range osdPoolStats {
+			s.set("pool_"+stat, asFloat(rate[stat]), asString(pool["pool_id"]))
+		}
+	}
+	return nil
+}
+
+func (m *Module) getOSDStats(ctx context.Context, s *scrape) error {
+	st, err := getMap(ctx, m.mgr, "osd_stats")
+	if err != nil {
+		return err
+	}
+	for _, o := range asList(st["osd_stats"]) {
+		osd := asMap(o)
+		perf := asMap(osd["perf_stat"])
+		for _, stat := range osdStats {
+			s.set("osd_"+stat, asFloat(perf[stat]), "osd."+asString(osd["osd"]))
+		}
+	}
+	return nil
+}
+
+// addrHost is Pacific's addr.rsplit(':', 1)[0].
+func addrHost(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		return addr[:i]
+	}
+	return addr
+}
+
+func (m *Module) getQuorumStatus(ctx context.Context, s *scrape) error {
+	ms, err := getJSON(ctx, m.mgr, "mon_status")
+	if err != nil {
+		return err
+	}
+	servers, err := serviceList(ctx, m.mgr)
+	if err != nil {
+		return err
+	}
+	quorum := map[string]bool{}
+	for _, r := range asList(ms["quorum"]) {
+		quorum[asString(r)] = true
+	}
+	for _, mo := range asList(asMap(ms["monmap"])["mons"]) {
+		mon := asMap(mo)
+		id, rank := asString(mon["name"]), asString(mon["rank"])
+		svc := servers[serviceKey{id, "mon"}]
+		s.set("mon_metadata", 1, "mon."+id, svc.host, addrHost(asString(mon["public_addr"])), rank, svc.version)
+		in := 0.0
+		if quorum[rank] {
+			in = 1
+		}
+		s.set("mon_quorum_status", in, "mon."+id)
+	}
+	return nil
+}
+
+func (m *Module) getMgrStatus(ctx context.Context, s *scrape) error {
+	mm, err := getMap(ctx, m.mgr, "mgr_map")
+	if err != nil {
+		return err
+	}
+	servers, err := serviceList(ctx, m.mgr)
+	if err != nil {
+		return err
+	}
+	mgrStatusSamples(s, mm, servers, m.mgr.ReleaseName())
+	return nil
+}
+
+// mgrStatusSamples is getMgrStatus's part after its get()s.
+func mgrStatusSamples(s *scrape, mm map[string]any, servers map[serviceKey]service, release string) {
+	active := asString(mm["active_name"])
+	var mgrs []string
+	for _, sb := range asList(mm["standbys"]) {
+		mgrs = append(mgrs, asString(asMap(sb)["name"]))
+	}
+	mgrs = append(mgrs, active)
+	for _, name := range mgrs {
+		svc := servers[serviceKey{name, "mgr"}]
+		state := 0.0
+		if name == active {
+			state = 1
+		}
+		s.set("mgr_metadata", 1, "mgr."+name, svc.host, svc.version)
+		s.set("mgr_status", state, "mgr."+name)
+	}
+	alwaysOn := map[string]bool{}
+	for _, n := range asList(asMap(mm["always_on_modules"])[release]) {
+		alwaysOn[asString(n)] = true
+	}
+	enabled := map[string]bool{}
+	for _, n := range asList(mm["modules"]) {
+		enabled[asString(n)] = true
+	}
+	for _, am := range asList(mm["available_modules"]) {
+		mod := asMap(am)
+		name := asString(mod["name"])
+		state := 0.0
+		switch {
+		case alwaysOn[name]:
+			state = 2
+		case enabled[name]:
+			state = 1
+		}
+		canRun := 0.0
+		if b, _ := mod["can_run"].(bool); b {
+			canRun = 1
+		}
+		s.set("mgr_module_status", state, name)
+		s.set("mgr_module_can_run", canRun, name)
+	}
+}
+
+func (m *Module) getMetadataAndOSDStatus(ctx context.Context, s *scrape) error {
+	om, err := getMap(ctx, m.mgr, "osd_map")
+	if err != nil {
+		return err
+	}
+	flags := map[string]bool{}
+	for _, f := range strings.Split(asString(om["flags"]), ",") {
+		flags[f] = true
+	}
+	for _, f := range osdFlags {
+		v := 0.0
+		if flags[f] {
+			v = 1
+		}
+		s.set("osd_flag_"+f, v)
+	}
+	crush, err := getMap(ctx, m.mgr, "osd_map_crush")
+	if err != nil {
+		return err
+	}
+	classes := map[string]string{}
+	for _, d := range asList(crush["devices"]) {
+		dev := asMap(d)
+		classes[asString(dev["id"])] = asString(dev["class"])
+	}
+	servers, err := serviceList(ctx, m.mgr)
+	if err != nil {
+		return err
+	}
+	return m.osdSamples(s, om, classes, servers, func(id string) (map[string]any, error) {
+		return m.mgr.GetMetadata(ctx, "osd", id)
+	})
+}
+
+// osdSamples is getMetadataAndOSDStatus' part after its get()s: OSD
+// metadata and status, pool metadata; metadata reads one OSD's.
+func (m *Module) osdSamples(s *scrape, om map[string]any, classes map[string]string, servers map[serviceKey]service,
+	metadata func(id string) (map[string]any, error)) error {
+	for _, o := range asList(om["osds"]) {
+		osd := asMap(o)
+		id := asString(osd["osd"])
+		pAddr, cAddr := addrHost(asString(osd["public_addr"])), addrHost(asString(osd["cluster_addr"]))
+		if pAddr == "-" || cAddr == "-" {
+			m.logInfo("Missing address metadata for osd, skipping occupation and metadata records for this osd", "osd", id)
+			continue
+		}
+		class, ok := classes[id]
+		if !ok {
+			m.logInfo("OSD is missing from CRUSH map, skipping output", "osd", id)
+			continue
+		}
+		meta, err := metadata(id)
+		if err != nil {
+			return fmt.Errorf("osd.%s metadata: %w", id, err)
+		}
+		if meta == nil {
+			continue
+		}
+		svc := servers[serviceKey{id, "osd"}]
+		s.set("osd_metadata", 1, asString(meta["back_iface"]), "osd."+id, cAddr, class,
+			asString(meta["front_iface"]), svc.host, asString(meta["osd_objectstore"]), pAddr, svc.version)
+		for _, st := range osdStatus {
+			s.set("osd_"+st, asFloat(osd[st]), "osd."+id)
+		}
+	}
+	profiles := asMap(om["erasure_code_profiles"])
+	for _, p := range asList(om["pools"]) {
+		pool := asMap(p)
+		typ, desc := "unknown", "unknown"
+		switch asFloat(pool["type"]) {
+		case 1:
+			typ, desc = "replicated", "replica:"+asString(pool["size"])
+		case 3:
+			typ, desc = "erasure", "ec:unknown"
+			if prof := asMap(profiles[asString(pool["erasure_code_profile"])]); len(prof) > 0 {
+				desc = "ec:" + asString(prof["k"]) + "+" + asString(prof["m"])
+			}
+		}
+		comp := "none"
+		if opts, ok := pool["options"].(map[string]any); ok {
+			if c, ok := opts["compression_mode"]; ok {
+				comp = asString(c)
+			}
+		}
+		s.set("pool_metadata", 1, asString(pool["pool"]), asString(pool["pool_name"]), typ, desc, comp)
+	}
+	return nil
+}
+
+func (m *Module) getPGStatus(ctx context.Context, s *scrape) error {
+	sum, err := getMap(ctx, m.mgr, "pg_summary")
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{"total": true}
+	for _, st := range pgStates {
+		known[st] = true
+	}
+	for pool, byState := range asMap(sum["by_pool"]) {
+		num := map[string]float64{}
+		for _, st := range pgStates {
+			num[st] = 0
+		}
+		for name, c := range asMap(byState) {
+			for _, st := range strings.Split(name, "+") {
+				num[st] += asFloat(c)
+			}
+			num["total"] += asFloat(c)
+		}
+		for st, n := range num {
+			if !known[st] {
+				m.mgr.Log().Warn("skipping pg in unknown state " + st)
+				continue
+			}
+			s.set("pg_"+st, n, pool)
+		}
+	}
+	return nil
+}
+
+func (m *Module) getNumObjects(ctx context.Context, s *scrape) error {
+	sum, err := getMap(ctx, m.mgr, "pg_summary")
+	if err != nil {
+		return err
+	}
+	stat := asMap(asMap(sum["pg_stats_sum"])["stat_sum"])
+	for _, o := range numObjects {
+		if v, ok := stat["num_objects_"+o]; ok {
+			s.set("num_objects_"+o, asFloat(v))
+		}
+	}
+	return nil
+}
