@@ -294,6 +294,36 @@ func (c *cluster) get(ctx context.Context, name string, spec mapSpec) ([]byte, e
 	return data, nil
 }
 
+// named sends a command to the monitor or MDS t names (a non-empty id):
+// at once -ENOTCONN without monitors (a told monitor would wait out the
+// mount timeout, libcephfs for an MDS map without limit), -EOPNOTSUPP if
+// the connection cannot reach one.
+func (c *cluster) named(ctx context.Context, t module.Target, cmd map[string]any, inbuf []byte) objectformat.Result {
+	if !c.b.connected.Load() {
+		return objectformat.Failed(-int(syscall.ENOTCONN), fmt.Sprintf("cannot send '%v' to %s.%s: no monitor connection", cmd["prefix"], t.Type, t.ID))
+	}
+	var send func(name string, cmd, inbuf []byte) ([]byte, string, error)
+	lacks := "this connection reaches any monitor only"
+	if t.Type == "mds" {
+		lacks = "this connection has no MDS client"
+		if mc, ok := c.b.conn.(cephconn.MDSCommander); ok {
+			send = func(name string, cmd, inbuf []byte) ([]byte, string, error) {
+				out, status, err := mc.MDSCommand(name, cmd, inbuf)
+				if err != nil && status == "" && cephconn.Errno(err) == -int(syscall.ENOENT) {
+					status = fmt.Sprintf("no MDS daemon found by name, rank or GID '%s'", name)
+				}
+				return out, status, err
+			}
+		}
+	} else if mt, ok := c.b.conn.(cephconn.MonTargeter); ok {
+		send = mt.MonTargetCommand
+	}
+	if send == nil {
+		return objectformat.Failed(-int(syscall.EOPNOTSUPP), fmt.Sprintf("cannot send '%v' to %s.%s: %s", cmd["prefix"], t.Type, t.ID, lacks))
+	}
+	return command(ctx, func(cmd, inbuf []byte) ([]byte, string, error) { return send(t.ID, cmd, inbuf) }, cmd, inbuf)
+}
+
 // Command sends a command to a daemon, as Python's send_command does:
 // "mon" (any monitor when the id is "", else the monitor of that name, as
 // `ceph tell mon.<id>`), "mgr" (the active mgr), "osd" (osd.<id>), "mds"
@@ -308,32 +338,12 @@ func (c *cluster) Command(ctx context.Context, t module.Target, cmd map[string]a
 		if t.ID == "" {
 			return command(ctx, conn.MonCommand, cmd, inbuf)
 		}
-		if !c.b.connected.Load() { // a told monitor would wait out the mount timeout
-			return objectformat.Failed(-int(syscall.ENOTCONN), fmt.Sprintf("cannot send '%v' to mon.%s: no monitor connection", cmd["prefix"], t.ID))
-		}
-		mt, ok := conn.(cephconn.MonTargeter)
-		if !ok {
-			return objectformat.Failed(-int(syscall.EOPNOTSUPP), fmt.Sprintf("cannot send '%v' to mon.%s: this connection reaches any monitor only", cmd["prefix"], t.ID))
-		}
-		return command(ctx, func(cmd, inbuf []byte) ([]byte, string, error) { return mt.MonTargetCommand(t.ID, cmd, inbuf) }, cmd, inbuf)
+		return c.named(ctx, t, cmd, inbuf)
 	case "mds":
 		if t.ID == "" { // as libcephfs answers it
 			return objectformat.Failed(-int(syscall.ENOENT), "an mds command needs an MDS name, rank or GID")
 		}
-		if !c.b.connected.Load() { // libcephfs would wait for an MDS map without limit
-			return objectformat.Failed(-int(syscall.ENOTCONN), fmt.Sprintf("cannot send '%v' to mds.%s: no monitor connection", cmd["prefix"], t.ID))
-		}
-		mc, ok := conn.(cephconn.MDSCommander)
-		if !ok {
-			return objectformat.Failed(-int(syscall.EOPNOTSUPP), fmt.Sprintf("cannot send '%v' to mds.%s: this connection has no MDS client", cmd["prefix"], t.ID))
-		}
-		return command(ctx, func(cmd, inbuf []byte) ([]byte, string, error) {
-			out, status, err := mc.MDSCommand(t.ID, cmd, inbuf)
-			if err != nil && status == "" && cephconn.Errno(err) == -int(syscall.ENOENT) {
-				status = fmt.Sprintf("no MDS daemon found by name, rank or GID '%s'", t.ID)
-			}
-			return out, status, err
-		}, cmd, inbuf)
+		return c.named(ctx, t, cmd, inbuf)
 	case "mgr":
 		return command(ctx, conn.MgrCommand, cmd, inbuf)
 	case "osd":

@@ -112,7 +112,7 @@ func (c *clusterLog) run(stop <-chan struct{}) {
 			return
 		case text := <-c.queue:
 			c.reportDrops()
-			c.send(abort, c.batch(abort, text))
+			c.sendFrom(abort, text)
 		}
 	}
 }
@@ -127,37 +127,42 @@ func (c *clusterLog) flush(abort <-chan struct{}) {
 		case <-abort:
 			return
 		case text := <-c.queue:
-			c.send(abort, c.batch(abort, text))
+			c.sendFrom(abort, text)
 		default:
 			return
 		}
 	}
 }
 
+// sendFrom sends first and the entries queued behind it, in batches.
+func (c *clusterLog) sendFrom(abort <-chan struct{}, first string) {
+	for text := first; text != ""; {
+		var batch string
+		batch, text = c.batch(text)
+		c.send(abort, batch)
+	}
+}
+
 // batch joins first with the entries queued behind it, one per line, up
-// to clusterLogMaxText: the monitors commit one `log` command at a time
-// (each waits for a paxos proposal, a second by default), so one entry
-// per command would fall behind a module that logs a few records a
-// second.
-func (c *clusterLog) batch(abort <-chan struct{}, first string) string {
+// to clusterLogMaxText, and returns the entry that did not fit ("" if
+// none): the monitors commit one `log` command at a time (each waits for
+// a paxos proposal, a second by default), so one entry per command would
+// fall behind a module that logs a few records a second.
+func (c *clusterLog) batch(first string) (batch, next string) {
 	var b strings.Builder
 	b.WriteString(first)
-	for b.Len() < clusterLogMaxText {
+	for {
 		select {
 		case text := <-c.queue:
 			if b.Len()+1+len(text) > clusterLogMaxText {
-				c.send(abort, b.String()) // full: send it, start the next
-				b.Reset()
-				b.WriteString(text)
-				continue
+				return b.String(), text
 			}
 			b.WriteByte('\n')
 			b.WriteString(text)
 		default:
-			return b.String()
+			return b.String(), ""
 		}
 	}
-	return b.String()
 }
 
 func (c *clusterLog) reportDrops() {

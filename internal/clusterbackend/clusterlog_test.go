@@ -90,8 +90,12 @@ func TestClusterLogNeverBlocks(t *testing.T) {
 	f := newFakeCluster()
 	b, _ := newTestBackend(t, f)
 	f.mu.Lock()
-	f.down, f.downDelay = true, 50*time.Millisecond
+	f.down, f.downDelay = true, 2*time.Second
 	f.mu.Unlock()
+	// The sender is held up in a slow monitor command before the flood
+	// (else it could batch the flood away as fast as it arrives).
+	b.ClusterLog("cluster", slog.LevelInfo, "first")
+	require.Eventually(t, func() bool { return f.count("log") > 0 }, 5*time.Second, time.Millisecond)
 	start := time.Now()
 	for range 10 * clusterLogQueue {
 		b.ClusterLog("cluster", slog.LevelInfo, "flood")
