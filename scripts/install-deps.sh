@@ -6,7 +6,7 @@
 # module proxy are used. Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-PKGS=(ceph-mon ceph-mgr ceph-osd ceph-mds ceph-common librados-dev libcephfs-dev python3 python3-yaml gcc libc6-dev tmux zsh bash-completion curl ca-certificates make git)
+PKGS=(ceph-mon ceph-mgr ceph-osd ceph-mds ceph-common librados-dev libcephfs-dev python3 python3-yaml gcc libc6-dev tmux zsh bash-completion curl ca-certificates make git prometheus chromium)
 
 missing=()
 for p in "${PKGS[@]}"; do
