@@ -30,7 +30,9 @@ type healthEvent struct {
 // collect is one collection, Pacific's collect: every collector in
 // Pacific's order, then the collection durations.
 func (m *Module) collect(ctx context.Context) ([]byte, error) {
-	s := newScrape()
+	m.durMu.Lock()
+	s := newScrapeSized(m.lastSize)
+	m.durMu.Unlock()
 	start := time.Now()
 	for _, c := range []struct {
 		method string
@@ -64,6 +66,7 @@ func (m *Module) collect(ctx context.Context) ([]byte, error) {
 	m.durMu.Unlock()
 	out, err := s.encode()
 	m.durMu.Lock()
+	m.lastSize = s.hint(len(out))
 	m.durSum["collect"] += time.Since(start).Seconds()
 	m.durCount["collect"]++
 	m.durMu.Unlock()
@@ -333,10 +336,11 @@ func (m *Module) osdSamples(s *scrape, om map[string]any, classes map[string]str
 			continue
 		}
 		svc := servers[serviceKey{id, "osd"}]
-		s.set("osd_metadata", 1, asString(meta["back_iface"]), "osd."+id, cAddr, class,
+		daemon := "osd." + id
+		s.set("osd_metadata", 1, asString(meta["back_iface"]), daemon, cAddr, class,
 			asString(meta["front_iface"]), svc.host, asString(meta["osd_objectstore"]), pAddr, svc.version)
 		for _, st := range osdStatus {
-			s.set("osd_"+st, asFloat(osd[st]), "osd."+id)
+			s.set("osd_"+st, asFloat(osd[st]), daemon)
 		}
 	}
 	profiles := asMap(om["erasure_code_profiles"])

@@ -1,17 +1,13 @@
 package prometheus
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/gomgr/gomgr/pkg/module"
 )
@@ -112,105 +108,6 @@ var families = func() map[string]*family {
 	add("prometheus_collect_duration_seconds_count", "The amount of metrics gathered for this exporter", counter, "method")
 	return m
 }()
-
-// sample is one value of a family.
-type sample struct {
-	f      *family
-	labels []string
-	value  float64
-}
-
-// scrape accumulates the samples of one collection; setting a family's
-// label set twice keeps the last value, as Pacific's dict does.
-type scrape struct {
-	samples []sample
-	index   map[string]int
-	dynamic map[string]*family // the perf counters' families, by name
-}
-
-func newScrape() *scrape { return &scrape{index: map[string]int{}, dynamic: map[string]*family{}} }
-
-// set records name{labels} = v; name must be one of families.
-func (s *scrape) set(name string, v float64, labels ...string) {
-	f := families[name]
-	if f == nil {
-		panic("prometheus: undeclared family " + name)
-	}
-	s.add(f, v, labels)
-}
-
-// setDynamic records name{labelNames=labels} = v in a family of this
-// scrape (a perf counter's), declared by its first sample as Pacific's
-// are ("if path not in self.metrics"). A sample that does not fit its
-// family (a static family's name, other label names) is left out: it
-// would make the output inconsistent.
-func (s *scrape) setDynamic(name, help string, typ prometheus.ValueType, labelNames []string, v float64, labels ...string) bool {
-	if families[name] != nil {
-		return false
-	}
-	f := s.dynamic[name]
-	if f == nil {
-		f = &family{name: name, help: help, typ: typ, labels: slices.Clone(labelNames)}
-		s.dynamic[name] = f
-	}
-	if !slices.Equal(f.labels, labelNames) || len(labels) != len(labelNames) {
-		return false
-	}
-	s.add(f, v, labels)
-	return true
-}
-
-func (s *scrape) add(f *family, v float64, labels []string) {
-	key := f.name + "\x00" + strings.Join(labels, "\x00")
-	if i, ok := s.index[key]; ok {
-		s.samples[i].value = v
-		return
-	}
-	s.index[key] = len(s.samples)
-	s.samples = append(s.samples, sample{f: f, labels: slices.Clone(labels), value: v})
-}
-
-// Describe sends nothing: the collector is unchecked (its families vary
-// with the cluster).
-func (s *scrape) Describe(chan<- *prometheus.Desc) {}
-
-// Collect sends the samples as constant metrics.
-func (s *scrape) Collect(ch chan<- prometheus.Metric) {
-	descs := map[*family]*prometheus.Desc{}
-	for _, smp := range s.samples {
-		d := descs[smp.f]
-		if d == nil {
-			d = prometheus.NewDesc("ceph_"+smp.f.name, smp.f.help, smp.f.labels, nil)
-			descs[smp.f] = d
-		}
-		// A label value that is not UTF-8 is refused here; the
-		// sample is left out rather than failing the scrape.
-		if c, err := prometheus.NewConstMetric(d, smp.f.typ, smp.value, smp.labels...); err == nil {
-			ch <- c
-		}
-	}
-}
-
-// encode writes the samples in the Prometheus text format, through a
-// registry (which sorts the families and checks their consistency).
-func (s *scrape) encode() ([]byte, error) {
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(s); err != nil {
-		return nil, fmt.Errorf("registering the samples: %w", err)
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		return nil, fmt.Errorf("gathering the samples: %w", err)
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			return nil, fmt.Errorf("encoding %s: %w", mf.GetName(), err)
-		}
-	}
-	return buf.Bytes(), nil
-}
 
 // ---- reading get()'s decoded JSON ----
 

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -27,6 +28,32 @@ func promethize(path string) string {
 		return out[:len(out)-1] + "_minus"
 	}
 	return strings.ReplaceAll(out, "-", "_")
+}
+
+// promethized caches promethize's names: the counter paths of a cluster
+// are few and the same scrape after scrape. It is bounded; past the
+// bound names are worked out each time.
+var promethized = struct {
+	sync.Mutex
+	names map[string]string
+}{names: map[string]string{}}
+
+const maxPromethized = 1 << 14
+
+func promethizeCached(path string) string {
+	promethized.Lock()
+	name, ok := promethized.names[path]
+	promethized.Unlock()
+	if ok {
+		return name
+	}
+	name = promethize(path)
+	promethized.Lock()
+	if len(promethized.names) < maxPromethized {
+		promethized.names[path] = name
+	}
+	promethized.Unlock()
+	return name
 }
 
 var rbdMirrorImageRE = regexp.MustCompile(`^rbd_mirror_image_([^/]+)/(?:(?:([^/]+)/)?)(.*)\.(replay(?:_bytes|_latency)?)$`)
@@ -78,34 +105,81 @@ func (m *Module) getPerfCounters(ctx context.Context, s *scrape) error {
 	return nil
 }
 
+// perfKey is what a perf counter's families depend on, but for an
+// rbd-mirror image counter's (which perfSamples works out each time).
+type perfKey struct {
+	path string
+	typ  int
+	rgw  bool
+}
+
+// perfFams is a counter's families in a scrape (nil where a sample does
+// not fit its family): one, or _sum and _count for a long-running
+// average.
+type perfFams struct {
+	plain, sum, count *family
+}
+
 // perfSamples turns get_all_perf_counters' answer into samples.
 func (m *Module) perfSamples(s *scrape, all map[string]any) {
 	for _, daemon := range slices.Sorted(maps.Keys(all)) {
 		counters := asMap(all[daemon])
-		for _, path := range slices.Sorted(maps.Keys(counters)) {
-			info := asMap(counters[path])
+		rgw, rbdMirror := strings.HasPrefix(daemon, "rgw."), strings.HasPrefix(daemon, "rbd-mirror.")
+		// Paths in the map's order: a family is declared by its first
+		// counter, and the counters of one path (which daemons of a type
+		// share) have one description.
+		for path, c := range counters {
+			info := asMap(c)
 			t := int(asFloat(info["type"]))
 			typ, ok := statType(t)
 			if !ok {
 				continue
 			}
-			p, names, labels := perfPathLabels(daemon, path)
-			name := promethize(p)
-			desc := asString(info["description"])
 			value := asFloat(info["value"])
 			if t&module.PerfCounterTime != 0 {
 				value /= 1e9
 			}
-			var fit bool
-			if t&module.PerfCounterLongRunAvg != 0 {
-				fit = s.setDynamic(name+"_sum", desc+" Total", typ, names, value, labels...) &&
-					s.setDynamic(name+"_count", desc+" Count", counter, names, asFloat(info["count"]), labels...)
+			var fams *perfFams
+			var labels []string
+			if rbdMirror && rbdMirrorImageRE.MatchString(path) {
+				p, names, l := perfPathLabels(daemon, path)
+				fams, labels = s.perfFamilies(p, asString(info["description"]), t, typ, names), l
 			} else {
-				fit = s.setDynamic(name, desc, typ, names, value, labels...)
+				key := perfKey{path, t, rgw}
+				if fams = s.perf[key]; fams == nil {
+					p, names, _ := perfPathLabels(daemon, path)
+					fams = s.perfFamilies(p, asString(info["description"]), t, typ, names)
+					s.perf[key] = fams
+				}
+				label := daemon
+				if rgw {
+					label = daemon[len("rgw."):]
+				}
+				labels = []string{label}
+			}
+			fit := true
+			if t&module.PerfCounterLongRunAvg != 0 {
+				if fit = fams.sum != nil && fams.count != nil; fit {
+					s.add(fams.sum, value, labels)
+					s.add(fams.count, asFloat(info["count"]), labels)
+				}
+			} else if fit = fams.plain != nil; fit {
+				s.add(fams.plain, value, labels)
 			}
 			if !fit {
 				m.logInfo("skipping a perf counter that does not fit its family", "daemon", daemon, "path", path)
 			}
 		}
 	}
+}
+
+// perfFamilies declares (or finds) the families of the counter at path
+// (as perfPathLabels made it) of type t, with help desc and label names.
+func (s *scrape) perfFamilies(path, desc string, t int, typ prometheus.ValueType, names []string) *perfFams {
+	name := promethizeCached(path)
+	if t&module.PerfCounterLongRunAvg != 0 {
+		return &perfFams{sum: s.dynamicFamily(name+"_sum", desc+" Total", typ, names),
+			count: s.dynamicFamily(name+"_count", desc+" Count", counter, names)}
+	}
+	return &perfFams{plain: s.dynamicFamily(name, desc, typ, names)}
 }

@@ -104,6 +104,7 @@ type Module struct {
 	durMu    sync.Mutex
 	durSum   map[string]float64 // collection seconds by Pacific's method name
 	durCount map[string]float64
+	lastSize sizeHint // of the last collection
 
 	healthMu      sync.Mutex
 	healthHistory map[string]*healthEvent
