@@ -29,6 +29,23 @@ import (
 // top.
 const PromScript = "internal/bench/python/promscrape.py"
 
+// PacificPrometheus is Pacific's module, which the Python side imports.
+const PacificPrometheus = "/usr/share/ceph/mgr/prometheus/module.py"
+
+// PromPython is the python3 to run Pacific's module with: Debian's, for
+// which the module's packages (python3-cherrypy3, python3-yaml) are
+// installed, else the first on PATH; an error if there is none or
+// Pacific's module is not installed.
+func PromPython() (string, error) {
+	if _, err := os.Stat(PacificPrometheus); err != nil {
+		return "", fmt.Errorf("the prometheus module of Pacific: %w", err)
+	}
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3", nil
+	}
+	return exec.LookPath("python3")
+}
+
 // ScrapeFigures is one side's measurement: per scrape, then memory.
 // Sizes are bytes.
 type ScrapeFigures struct {
@@ -154,8 +171,12 @@ func TimeGoScrapes(h *PromHost, n int) (ScrapeFigures, []byte, error) {
 	}
 	f.HeapPeak = peak
 	f.RSSPeak = procStatus("VmHWM")
+	// The client's buffer is not the module's: the text is kept in a
+	// copy of its own size, which is not counted.
+	text = bytes.Clone(text)
+	h.buf = bytes.Buffer{}
 	runtime.GC()
-	f.HeapAfter = heapObjects()
+	f.HeapAfter = heapObjects() - float64(cap(text))
 	f.RSSAfter = procStatus("VmRSS")
 	f.Bytes = len(text)
 	return f, text, nil

@@ -13,6 +13,10 @@
 //     matcher against ceph_argparse.validate_command on the real monitor
 //     command table, and Responder formatting of 10, 10k and 1M elements
 //     against encoding/json's MarshalIndent, json.dumps and PyYAML;
+//   - gomgr's prometheus module against Pacific's (module.py run by
+//     python3 on a stand-in mgr) scraping the same synthetic clusters of
+//     100, 1,000 and 10,000 OSDs (prometheus.go): CPU and wall time a
+//     scrape, memory;
 //   - a whole-process mgrctl call against `ceph --admin-daemon` on the same
 //     daemon, and that daemon's resident memory with every built-in module
 //     enabled;
@@ -92,6 +96,7 @@ func main() {
 		quick    = flag.Bool("quick", false, "a shorter run, under a minute: no 1M-element formatting, 5,000 round trips a run, a quarter of the command lines, and no cluster unless -cluster names one or -cluster-only is set")
 		fmtRuns  = flag.Int("format-runs", 20, "calls of each 100,000-element format command (bridge vs Python module)")
 		onlyCl   = flag.Bool("cluster-only", false, "only the measurements with a cluster (vs the real ceph-mgr, the bridge)")
+		promOnly = flag.Bool("prometheus-only", false, "only the prometheus scrapes of synthetic clusters (no cluster)")
 		plots    = flag.String("plots", ".", `directory for the plots (bench-throughput.svg, bench-formatting.svg); "" for none`)
 	)
 	flag.Parse()
@@ -107,14 +112,23 @@ func main() {
 		}
 	}
 	t := &table{}
-	sections := 9
+	sections := 10
 	if *onlyCl {
 		sections = 3
+	}
+	if *promOnly {
+		sections = 1
 	}
 	prog := newProgress(os.Stderr, sections)
 	fmt.Fprintln(os.Stderr, "benchtable: measuring (progress below, table at the end)")
 	start := time.Now()
-	if err := run(t, prog, *goBin, *cluster, *serialN, *procRuns, *quick, *fmtRuns, *onlyCl); err != nil {
+	var err error
+	if *promOnly {
+		err = prometheusScrapes(t, prog, *goBin, *quick)
+	} else {
+		err = run(t, prog, *goBin, *cluster, *serialN, *procRuns, *quick, *fmtRuns, *onlyCl)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
 	}
@@ -195,6 +209,9 @@ func run(t *table, prog *progress, goBin, cluster string, n, runs int, quick boo
 				return err
 			}
 			py = nil
+		}
+		if err := prometheusScrapes(t, prog, goBin, quick); err != nil {
+			return err
 		}
 	}
 	dir, err := os.MkdirTemp("", "gmbench")
