@@ -156,7 +156,7 @@ func (b *promStandIn) LatestCounter(_ context.Context, svcType, svcID, path stri
 // schema with its latest "value" (and "count" for a long-running
 // average).
 func (b *promStandIn) AllPerfCounters(_ context.Context, prioLimit int, services []string) (map[string]any, error) {
-	out := map[string]any{}
+	out := make(map[string]any, len(b.s.Values))
 	for _, srv := range b.servers {
 		svcs, _ := srv["services"].([]any)
 		for _, e := range svcs {
@@ -171,7 +171,7 @@ func (b *promStandIn) AllPerfCounters(_ context.Context, prioLimit int, services
 			if !ok || schema == nil {
 				continue // Python: "No perf counter schema for ..."
 			}
-			counters := map[string]any{}
+			counters := make(map[string]any, len(schema))
 			for path, v := range schema {
 				info, _ := v.(map[string]any)
 				if prio, _ := info["priority"].(float64); int(prio) < prioLimit {

@@ -198,7 +198,7 @@ func (m *Module) getQuorumStatus(ctx context.Context, s *scrape) error {
 	if err != nil {
 		return err
 	}
-	servers, err := serviceList(ctx, m.mgr)
+	servers, err := s.serviceList(ctx, m.mgr)
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (m *Module) getMgrStatus(ctx context.Context, s *scrape) error {
 	if err != nil {
 		return err
 	}
-	servers, err := serviceList(ctx, m.mgr)
+	servers, err := s.serviceList(ctx, m.mgr)
 	if err != nil {
 		return err
 	}
@@ -302,7 +302,7 @@ func (m *Module) getMetadataAndOSDStatus(ctx context.Context, s *scrape) error {
 		dev := asMap(d)
 		classes[asString(dev["id"])] = asString(dev["class"])
 	}
-	servers, err := serviceList(ctx, m.mgr)
+	servers, err := s.serviceList(ctx, m.mgr)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package prometheus
 
 import (
 	"cmp"
+	"context"
 	"maps"
 	"math"
 	"slices"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
+
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // A scrape's samples and their text. The text is what client_golang's
@@ -34,10 +37,11 @@ type sample struct {
 type scrape struct {
 	sizeHint
 	samples []sample
-	byFam   map[*family][]int32   // indices of samples, in order set
-	dynamic map[string]*family    // the perf counters' families, by exposed name
-	arena   []string              // room for the next samples' label values
-	perf    map[perfKey]*perfFams // the perf counters' families, by counter
+	byFam   map[*family][]int32    // indices of samples, in order set
+	dynamic map[string]*family     // the perf counters' families, by exposed name
+	arena   []string               // room for the next samples' label values
+	perf    map[perfKey]*perfFams  // the perf counters' families, by counter
+	servers map[serviceKey]service // list_servers, read once a scrape
 }
 
 func newScrape() *scrape { return newScrapeSized(sizeHint{}) }
@@ -69,6 +73,19 @@ func (s *scrape) set(name string, v float64, labels ...string) {
 		panic("prometheus: undeclared family " + name)
 	}
 	s.add(f, v, labels)
+}
+
+// serviceList is Pacific's get_service_list, read once a scrape (Pacific
+// reads it in every collector that needs it).
+func (s *scrape) serviceList(ctx context.Context, h *module.Handle) (map[serviceKey]service, error) {
+	if s.servers == nil {
+		servers, err := serviceList(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		s.servers = servers
+	}
+	return s.servers, nil
 }
 
 // exposedName is the name a family's samples have in the text:
