@@ -278,7 +278,7 @@ func mgrStatusSamples(s *scrape, mm map[string]any, servers map[serviceKey]servi
 }
 
 func (m *Module) getMetadataAndOSDStatus(ctx context.Context, s *scrape) error {
-	om, err := getMap(ctx, m.mgr, "osd_map")
+	om, err := s.getMap(ctx, m.mgr, "osd_map")
 	if err != nil {
 		return err
 	}
@@ -368,7 +368,7 @@ func (m *Module) osdSamples(s *scrape, om map[string]any, classes map[string]str
 }
 
 func (m *Module) getPGStatus(ctx context.Context, s *scrape) error {
-	sum, err := getMap(ctx, m.mgr, "pg_summary")
+	sum, err := s.getMap(ctx, m.mgr, "pg_summary")
 	if err != nil {
 		return err
 	}
@@ -399,7 +399,7 @@ func (m *Module) getPGStatus(ctx context.Context, s *scrape) error {
 }
 
 func (m *Module) getNumObjects(ctx context.Context, s *scrape) error {
-	sum, err := getMap(ctx, m.mgr, "pg_summary")
+	sum, err := s.getMap(ctx, m.mgr, "pg_summary")
 	if err != nil {
 		return err
 	}

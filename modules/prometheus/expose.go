@@ -37,11 +37,12 @@ type sample struct {
 type scrape struct {
 	sizeHint
 	samples []sample
-	byFam   map[*family][]int32    // indices of samples, in order set
-	dynamic map[string]*family     // the perf counters' families, by exposed name
-	arena   []string               // room for the next samples' label values
-	perf    map[perfKey]*perfFams  // the perf counters' families, by counter
-	servers map[serviceKey]service // list_servers, read once a scrape
+	byFam   map[*family][]int32       // indices of samples, in order set
+	dynamic map[string]*family        // the perf counters' families, by exposed name
+	arena   []string                  // room for the next samples' label values
+	perf    map[perfKey]*perfFams     // the perf counters' families, by counter
+	servers map[serviceKey]service    // list_servers, read once a scrape
+	gets    map[string]map[string]any // get()s read more than once a scrape
 }
 
 func newScrape() *scrape { return newScrapeSized(sizeHint{}) }
@@ -86,6 +87,24 @@ func (s *scrape) serviceList(ctx context.Context, h *module.Handle) (map[service
 		s.servers = servers
 	}
 	return s.servers, nil
+}
+
+// getMap is getMap(ctx, h, name) read once a scrape: osd_map and
+// pg_summary, which several collectors read (each a round trip through
+// the bridge inside a real mgr).
+func (s *scrape) getMap(ctx context.Context, h *module.Handle, name string) (map[string]any, error) {
+	if v, ok := s.gets[name]; ok {
+		return v, nil
+	}
+	v, err := getMap(ctx, h, name)
+	if err != nil {
+		return nil, err
+	}
+	if s.gets == nil {
+		s.gets = map[string]map[string]any{}
+	}
+	s.gets[name] = v
+	return v, nil
 }
 
 // exposedName is the name a family's samples have in the text:

@@ -94,7 +94,11 @@ func statType(t int) (prometheus.ValueType, bool) {
 // _count. Without a cluster (embedded) it is the daemon's own ("mgr").
 func (m *Module) getPerfCounters(ctx context.Context, s *scrape) error {
 	services := pythonPerfServices
-	if m.clusterless(ctx) {
+	om, err := s.getMap(ctx, m.mgr, "osd_map")
+	if err != nil {
+		return err
+	}
+	if embedded, _ := om["gomgr_embedded"].(bool); embedded { // as clusterless reads it
 		services = append(slices.Clone(services), "mgr")
 	}
 	all, err := m.mgr.GetAllPerfCounters(ctx, module.PrioUseful, services)

@@ -3,8 +3,9 @@
 // (server_addr:server_port, localized options, default [::]:9283) that
 // serves a landing page at / and the cluster's health, maps, statistics
 // and perf counters at /metrics in the Prometheus text format, with
-// Pacific's metric names, help texts, types and labels (written with
-// prometheus/client_golang). With cache on (the default) the metrics are
+// Pacific's metric names, help texts, types and labels (the text
+// prometheus/client_golang's registry and expfmt write, written directly:
+// expose.go). With cache on (the default) the metrics are
 // collected in the background every scrape_interval seconds and /metrics
 // serves the last collection, as Pacific does; stale_cache_strategy says
 // what a scrape gets when a collection took longer than the interval. The

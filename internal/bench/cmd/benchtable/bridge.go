@@ -33,7 +33,8 @@ const formatN = 100000
 // helloBlocks is how many blocks of hello commands each side runs.
 const helloBlocks = 15
 
-// installBridge writes benchmgr's bridge (the shims of hello and gobench)
+// installBridge writes benchmgr's bridge (the shims of hello, gobench
+// and goprometheus)
 // into a new module directory under dir and returns the value of
 // CEPH_CLUSTER_MGR_MODULES that adds it and pybench's directory to the
 // cluster's module path.
@@ -42,7 +43,9 @@ func installBridge(dir string) (string, error) {
 	if err := os.Mkdir(mods, 0o755); err != nil {
 		return "", fmt.Errorf("the bridge's module directory: %w", err)
 	}
-	out, err := exec.Command(filepath.Join(dir, "benchmgr"), "bridge", "install", "--module-path", mods).CombinedOutput()
+	// Pacific's prometheus module is in the mgr's module path: the Go one
+	// is installed as goprometheus.
+	out, err := exec.Command(filepath.Join(dir, "benchmgr"), "bridge", "install", "--module-path", mods, "--rename", "prometheus=goprometheus").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("benchmgr bridge install: %w: %s", err, out)
 	}

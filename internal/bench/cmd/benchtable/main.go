@@ -27,7 +27,9 @@
 //   - in that cluster, if started here, Go modules bridged into the real
 //     ceph-mgr (benchmgr's hello and gobench) against the Python module
 //     pybench in the same mgr: the hello round trip with 1 and 16
-//     clients, and a command formatting a 100,000-element result.
+//     clients, and a command formatting a 100,000-element result; and
+//     Pacific's prometheus module against gomgr's, bridged into the same
+//     mgr as goprometheus, scraping the cluster (promcluster.go).
 //
 // Progress goes to stderr as it runs; the table to stdout (and -out), the
 // plots (throughput against clients, formatting time against size) to
@@ -478,6 +480,7 @@ func memory(pid int) (rss, hwm float64) {
 func notBridged(t *table, why string) {
 	t.add(row{"bridge vs Python module", "`hello` round trip and throughput, Go bridged vs Python `pybench hello`", "", "", "", "≤ 1.3x", "not measured (" + why + ")"})
 	t.add(row{"bridge vs Python module", "a 100,000-element result as JSON, Go `gobench format` bridged vs Python `pybench format`", "", "", "", "≥ 5x faster", "not measured (" + why + ")"})
+	t.add(row{"prometheus vs Python, loopback", "scrape of the loopback cluster, gomgr's module bridged vs Pacific's", "", "", "", fmt.Sprintf("≥ %dx faster", pyTarget), "not measured (" + why + ")"})
 }
 
 // realMgr compares command throughput with the real ceph-mgr and, in a
@@ -536,9 +539,20 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 	}
 	modules := []string{"selftest"}
 	ready := [][]string{{"mgr", "self-test", "python-version"}}
+	var ports map[string]int
 	if bridged {
 		modules = append(modules, bridgeModules...)
 		ready = append(ready, []string{"hello"}, []string{"pybench", "hello"}, []string{"gobench", "format", "1"}, []string{"pybench", "format", "1"})
+		// Both prometheus modules, configured first: enabling modules
+		// respawns the mgr, once for all.
+		if ports, err = promPorts(); err == nil {
+			err = configurePrometheus(conn, ports)
+		}
+		if err != nil {
+			conn.Close()
+			return err
+		}
+		modules = append(modules, promModules...)
 	}
 	for _, m := range modules {
 		enable, _ := json.Marshal(map[string]any{"prefix": "mgr module enable", "module": m})
@@ -584,6 +598,9 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 	}
 	prog.section("Go modules bridged into the real ceph-mgr against a Python module")
 	if err := bridgedVsPython(t, conn, fmtRuns); err != nil {
+		return err
+	}
+	if err := promLoopback(t, prog, dir, cdir, ports); err != nil {
 		return err
 	}
 	prog.section("start-up and memory against the real ceph-mgr")

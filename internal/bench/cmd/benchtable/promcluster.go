@@ -1,0 +1,189 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gomgr/gomgr/internal/bench"
+	"github.com/gomgr/gomgr/internal/cephrados"
+)
+
+// The loopback prometheus row (issue 14): in the cluster benchtable
+// starts, Pacific's prometheus module and gomgr's, bridged into the same
+// real ceph-mgr as goprometheus (benchmgr's bridge, installed with
+// --rename prometheus=goprometheus), both with cache off, scraped over
+// HTTP alternately. The CPU a scrape is the real mgr's (both modules run
+// in it: the Go module's get() calls are answered by its shim there) plus,
+// for the Go module, the bridge's Go process, from /proc.
+
+// promModules are the two modules of the row, as enabled in the real mgr.
+var promModules = []string{"prometheus", "goprometheus"}
+
+// promLoopbackScrapes is how many scrapes of each module are timed.
+const promLoopbackScrapes = 15
+
+// promPorts picks a free port for each module.
+func promPorts() (map[string]int, error) {
+	ports := map[string]int{}
+	for _, m := range promModules {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ports[m] = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+	}
+	return ports, nil
+}
+
+// configurePrometheus sets both modules' server_addr, server_port and
+// cache (off) before they are enabled.
+func configurePrometheus(conn *cephrados.Conn, ports map[string]int) error {
+	for _, m := range promModules {
+		for k, v := range map[string]string{"server_addr": "127.0.0.1", "server_port": strconv.Itoa(ports[m]), "cache": "false"} {
+			cmd, _ := json.Marshal(map[string]any{"prefix": "config set", "who": "mgr", "name": "mgr/" + m + "/" + k, "value": v})
+			if _, outs, err := conn.MonCommand(cmd, nil); err != nil {
+				return fmt.Errorf("config set mgr/%s/%s: %v %s", m, k, err, outs)
+			}
+		}
+	}
+	return nil
+}
+
+// procCPU is a process's CPU time (utime + stime) from /proc.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: %.100q", pid, s)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %.100q", pid, s)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %.100q", pid, s)
+	}
+	return time.Duration(ut+st) * time.Second / 100, nil // USER_HZ
+}
+
+// findProcess is the pid of the process running the binary exe, or 0.
+func findProcess(exe string) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if p, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && p == exe {
+			return pid
+		}
+	}
+	return 0
+}
+
+// promLoopback measures the row; dir holds benchmgr, cdir the cluster.
+func promLoopback(t *table, prog *progress, dir, cdir string, ports map[string]int) error {
+	prog.step("prometheus: Pacific's module and gomgr's bridged one, scraped alternately")
+	client := &http.Client{Timeout: 2 * time.Minute}
+	scrape := func(m string) ([]byte, error) {
+		res, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", ports[m]))
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(res.Body, 256<<20))
+		if err == nil && res.StatusCode != http.StatusOK {
+			err = fmt.Errorf("%s: %.200s", res.Status, body)
+		}
+		return body, err
+	}
+	texts := map[string][]byte{}
+	for _, m := range promModules {
+		var err error
+		for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
+			if texts[m], err = scrape(m); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("the %s module does not answer /metrics: %w", m, err)
+			}
+		}
+	}
+	c, err := bench.CompareScrapes(texts["prometheus"], texts["goprometheus"])
+	if err != nil {
+		return err
+	}
+	if len(c.GoOnly) > 0 || c.Samples == 0 {
+		return fmt.Errorf("prometheus on the loopback cluster: the Go module writes families Pacific's does not: %v", c.GoOnly)
+	}
+	pidText, err := os.ReadFile(filepath.Join(cdir, "run", "ceph-mgr.x.pid"))
+	if err != nil {
+		return fmt.Errorf("the real mgr's pid: %w", err)
+	}
+	mgrPid, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	if err != nil {
+		return fmt.Errorf("the real mgr's pid: %w", err)
+	}
+	goPid := findProcess(filepath.Join(dir, "benchmgr"))
+	if goPid == 0 {
+		return fmt.Errorf("the bridge's Go process (%s) is not running", filepath.Join(dir, "benchmgr"))
+	}
+	cpuOf := func(pids ...int) (time.Duration, error) {
+		var sum time.Duration
+		for _, p := range pids {
+			d, err := procCPU(p)
+			if err != nil {
+				return 0, err
+			}
+			sum += d
+		}
+		return sum, nil
+	}
+	wall := map[string][]time.Duration{}
+	cpu := map[string]time.Duration{}
+	pids := map[string][]int{"prometheus": {mgrPid}, "goprometheus": {mgrPid, goPid}}
+	for i := 0; i < promLoopbackScrapes; i++ {
+		for _, m := range promModules {
+			c0, err := cpuOf(pids[m]...)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			if _, err := scrape(m); err != nil {
+				return fmt.Errorf("scraping %s: %w", m, err)
+			}
+			wall[m] = append(wall[m], time.Since(start))
+			c1, err := cpuOf(pids[m]...)
+			if err != nil {
+				return err
+			}
+			cpu[m] += c1 - c0
+		}
+	}
+	goWall, pyWall := bench.Median(wall["goprometheus"]), bench.Median(wall["prometheus"])
+	goCPU, pyCPU := cpu["goprometheus"]/promLoopbackScrapes, cpu["prometheus"]/promLoopbackScrapes
+	ratio := float64(pyCPU) / float64(max(goCPU, time.Millisecond))
+	t.add(row{"prometheus vs Python, loopback",
+		fmt.Sprintf("scrape of the loopback cluster (1 OSD, 1 monitor, 1 mgr; %d samples both write, in %d families, %d of them with another value at the moment of the first scrapes): gomgr's module bridged into the real mgr as goprometheus vs Pacific's prometheus in the same mgr, cache off, %d alternated scrapes; CPU: the mgr's, plus the bridge's Go process for the Go module (/proc, 10 ms ticks)",
+			c.Samples, c.Families, c.Differ, promLoopbackScrapes),
+		fmt.Sprintf("%s CPU (%s wall)", dur(goCPU), dur(goWall)),
+		fmt.Sprintf("%s CPU (%s wall) (Pacific's module)", dur(pyCPU), dur(pyWall)),
+		fmt.Sprintf("%.1fx less CPU (wall %.1fx)", ratio, float64(pyWall)/float64(goWall)),
+		fmt.Sprintf("≥ %dx faster", pyTarget), bench.AtLeast(ratio, pyTarget)})
+	return nil
+}
