@@ -212,18 +212,26 @@ func (s *scrape) encode() ([]byte, error) {
 	for _, fm := range fams {
 		idx := s.byFam[fm.f]
 		// Samples by their label values in label-name order, equal
-		// label sets by when they were set: the last is kept.
-		less := func(a, b int32) int {
-			la, lb := s.samples[a].labels, s.samples[b].labels
-			for _, k := range fm.order {
-				if c := strings.Compare(la[k], lb[k]); c != 0 {
+		// label sets by when they were set: the last is kept. They
+		// usually come in order (perf counters by daemon), which one
+		// pass sees.
+		sorted, dups := true, false
+		for i := 1; i < len(idx) && sorted; i++ {
+			switch c := compareLabels(s.samples[idx[i-1]].labels, s.samples[idx[i]].labels, fm.order); {
+			case c > 0:
+				sorted = false
+			case c == 0:
+				dups = true
+			}
+		}
+		if !sorted {
+			slices.SortFunc(idx, func(a, b int32) int {
+				if c := compareLabels(s.samples[a].labels, s.samples[b].labels, fm.order); c != 0 {
 					return c
 				}
-			}
-			return cmp.Compare(a, b)
-		}
-		if !slices.IsSortedFunc(idx, less) {
-			slices.SortFunc(idx, less)
+				return cmp.Compare(a, b)
+			})
+			dups = true // not looked for
 		}
 		start := len(buf)
 		buf = append(buf, "# HELP "...)
@@ -239,7 +247,7 @@ func (s *scrape) encode() ([]byte, error) {
 	samples:
 		for i, j := range idx {
 			smp := s.samples[j]
-			if i+1 < len(idx) && slices.Equal(smp.labels, s.samples[idx[i+1]].labels) {
+			if dups && i+1 < len(idx) && slices.Equal(smp.labels, s.samples[idx[i+1]].labels) {
 				continue // set again later
 			}
 			for _, v := range smp.labels {
@@ -271,6 +279,20 @@ func (s *scrape) encode() ([]byte, error) {
 		}
 	}
 	return buf, nil
+}
+
+// compareLabels orders two label sets by their values in order (the
+// positions of the label names, sorted).
+func compareLabels(a, b []string, order []int) int {
+	if len(order) == 1 {
+		return strings.Compare(a[0], b[0])
+	}
+	for _, k := range order {
+		if c := strings.Compare(a[k], b[k]); c != 0 {
+			return c
+		}
+	}
+	return 0
 }
 
 // appendEscaped is expfmt's escaping: a backslash and a new line (and
