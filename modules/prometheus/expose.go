@@ -341,6 +341,35 @@ func appendFloat(b []byte, f float64) []byte {
 	case f > -1e6 && f < 1e6 && f == math.Trunc(f):
 		// What 'g' writes for an integer of up to six digits.
 		return strconv.AppendInt(b, int64(f), 10)
+	case f > -(1<<53) && f < 1<<53 && f == math.Trunc(f):
+		return appendIntExp(b, int64(f))
 	}
 	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
+
+// appendIntExp is what 'g' writes for an integer of seven digits or more
+// that a float64 holds exactly: its shortest form is its own digits
+// without the trailing zeros (any other integer is another float64), in
+// exponent form, "d.ddde+XX".
+func appendIntExp(b []byte, n int64) []byte {
+	var scratch [24]byte
+	d := strconv.AppendInt(scratch[:0], n, 10)
+	if d[0] == '-' {
+		b = append(b, '-')
+		d = d[1:]
+	}
+	exp := len(d) - 1
+	for len(d) > 1 && d[len(d)-1] == '0' {
+		d = d[:len(d)-1]
+	}
+	b = append(b, d[0])
+	if len(d) > 1 {
+		b = append(b, '.')
+		b = append(b, d[1:]...)
+	}
+	b = append(b, 'e', '+')
+	if exp < 10 {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, int64(exp), 10)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -56,6 +57,26 @@ func referenceEncode(t *testing.T, s *scrape) string {
 	return buf.String()
 }
 
+// TestAppendFloat: the number format is strconv's 'g' (what expfmt
+// writes), integers included.
+func TestAppendFloat(t *testing.T) {
+	r := rand.New(rand.NewPCG(14, 2))
+	for i := 0; i < 100000; i++ {
+		var f float64
+		switch i % 4 {
+		case 0:
+			f = float64(r.Int64N(1<<53)) * float64(1-2*r.IntN(2))
+		case 1:
+			f = float64(r.Int64N(1 << (1 + r.IntN(53))))
+		case 2:
+			f = math.Pow(10, float64(r.IntN(16))) * float64(r.IntN(100))
+		default:
+			f = r.NormFloat64() * math.Pow(10, float64(r.IntN(30)-10))
+		}
+		require.Equal(t, strconv.FormatFloat(f, 'g', -1, 64), string(appendFloat(nil, f)), "%v", f)
+	}
+}
+
 // TestEncodeMatchesClientGolang: the text is byte for byte what
 // client_golang's registry and expfmt write for the same samples, on
 // random scrapes with every static family, perf counter families (names
@@ -64,7 +85,8 @@ func referenceEncode(t *testing.T, s *scrape) string {
 func TestEncodeMatchesClientGolang(t *testing.T) {
 	r := rand.New(rand.NewPCG(14, 1))
 	values := []string{"osd.1", "osd.10", "osd.2", "", "a\"b", `back\slash`, "new\nline", "ünïcode", "bad\xffutf8", "mon.a", "1", "10", "9"}
-	numbers := []float64{0, 1, -1, 2, 0.5, 1e6, 999999, 1234567, 123456789012, -3, 1.5e-7, math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64, math.Copysign(0, -1), 1e21}
+	numbers := []float64{0, 1, -1, 2, 0.5, 1e6, 999999, 1234567, 123456789012, -3, 1.5e-7, math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64, math.Copysign(0, -1), 1e21,
+		-7654321, 1e15, 1 << 53, 1<<53 - 1, -(1<<53 - 1), 12e9, 1000001, -1e6, 123456789.5}
 	names := []string{"osd_op_r", "osd.op", "weird(name)", "mds_inodes", "x-y"}
 	for round := 0; round < 200; round++ {
 		s := newScrape()
