@@ -5,8 +5,13 @@
 // Python (sidebyside.go: the same commands, command lines and data given
 // to python/sidebyside.py, which runs Pacific's own mgr_module.py,
 // ceph_argparse, json and PyYAML, one request a line); the timing,
-// interleaving and verdict helpers of the table (report.go); and its
-// plots (plot.go, with gonum/plot). The Go benchmarks (go test -bench) and
+// interleaving and verdict helpers of the table (report.go); its plots
+// (plot.go, with gonum/plot); and the prometheus scrape comparison of
+// issue 14: synthetic clusters of N OSDs (promsynth.go), gomgr's
+// prometheus module on a stand-in mgr fed one (promhost.go), the timing
+// both sides' child processes share (promscrape.go: cmd/promscrape for
+// Go, python/promscrape.py for Pacific's module.py) and the check that
+// both texts hold the same samples (promcompare.go). The Go benchmarks (go test -bench) and
 // the benchtable program share these functions, so both measure the same
 // thing.
 package bench
