@@ -29,6 +29,8 @@ import json
 import sys
 import time
 import types
+
+import standins  # the C modules mgr_module.py imports
 from typing import Any, Dict, List, Optional
 
 MGR_PATH = '/usr/share/ceph/mgr'
@@ -139,29 +141,10 @@ class BaseMgrModule:
 
 
 def _stand_ins() -> None:
-    cm = types.ModuleType('ceph_module')
-    cm.BaseMgrModule = BaseMgrModule  # type: ignore
-    for name in ('BaseMgrStandbyModule', 'BasePyOSDMap', 'BasePyOSDMapIncremental', 'BasePyCRUSH'):
-        setattr(cm, name, type(name, (object,), {'__init__': lambda self, *a, **k: None}))
-    sys.modules['ceph_module'] = cm
-    rados = types.ModuleType('rados')
-    rados.Rados = object  # type: ignore
-    rados.Error = Exception  # type: ignore
-    rados.ObjectNotFound = Exception  # type: ignore
-    sys.modules['rados'] = rados
+    standins.install(BaseMgrModule)
     rbd = types.ModuleType('rbd')
     rbd.RBD = object  # type: ignore
     sys.modules['rbd'] = rbd
-    cephfs = types.ModuleType('cephfs')
-    cephfs.LibCephFS = object  # type: ignore
-    sys.modules['cephfs'] = cephfs
-    ceph = types.ModuleType('ceph')
-    dep = types.ModuleType('ceph.deployment')
-    utils = types.ModuleType('ceph.deployment.utils')
-    utils.wrap_ipv6 = lambda a: a  # type: ignore
-    ceph.deployment = dep  # type: ignore
-    dep.utils = utils  # type: ignore
-    sys.modules.update({'ceph': ceph, 'ceph.deployment': dep, 'ceph.deployment.utils': utils})
 
 
 def _status(field: str) -> float:

@@ -32,38 +32,15 @@ import io
 import json
 import sys
 import time
-import types
 from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import standins  # the C modules mgr_module.py imports
 
 MGR_PATH = '/usr/share/ceph/mgr'
 ARGPARSE_PATH = '/usr/lib/python3/dist-packages'
 
 
-def _stand_ins() -> None:
-    """Install the C modules mgr_module.py imports, as empty shells: the
-    CLICommand path does not call them."""
-    cm = types.ModuleType('ceph_module')
-    for name in ('BaseMgrModule', 'BaseMgrStandbyModule', 'BasePyOSDMap',
-                 'BasePyOSDMapIncremental', 'BasePyCRUSH'):
-        setattr(cm, name, type(name, (object,), {'__init__': lambda self, *a, **k: None}))
-    sys.modules['ceph_module'] = cm
-    rados = types.ModuleType('rados')
-    rados.Rados = object  # type: ignore
-    rados.Error = Exception  # type: ignore
-    sys.modules['rados'] = rados
-    cephfs = types.ModuleType('cephfs')
-    cephfs.LibCephFS = object  # type: ignore
-    sys.modules['cephfs'] = cephfs
-    ceph = types.ModuleType('ceph')
-    dep = types.ModuleType('ceph.deployment')
-    utils = types.ModuleType('ceph.deployment.utils')
-    utils.wrap_ipv6 = lambda a: a  # type: ignore
-    ceph.deployment = dep  # type: ignore
-    dep.utils = utils  # type: ignore
-    sys.modules.update({'ceph': ceph, 'ceph.deployment': dep, 'ceph.deployment.utils': utils})
-
-
-_stand_ins()
+standins.install()
 sys.path.insert(0, ARGPARSE_PATH)
 sys.path.insert(0, MGR_PATH)
 import ceph_argparse  # noqa: E402
