@@ -33,7 +33,8 @@ import (
 // synthetic cluster (a Synth), as python/promscrape.py's stand-in feeds
 // Pacific's module. The backend answers what a real mgr answers a module
 // (backend.DaemonState, as the bridge's backend does inside a real
-// ceph-mgr): get() from the cluster's maps, list_servers, get_metadata,
+// ceph-mgr): get() from the cluster's maps (osd_metadata: every OSD's
+// get_metadata), list_servers, get_metadata,
 // get_perf_schema and the latest counters from memory, at no cost to
 // either side; get_all_perf_counters it computes on every call from the
 // servers, schemas and latest values, as mgr_module.py's Python does on
@@ -85,6 +86,9 @@ func (promCluster) HaveMonConnection() bool { return true }
 func (c promCluster) Get(_ context.Context, name string) (any, error) {
 	if v, ok := c.b.wrapped[name]; ok {
 		return v, nil
+	}
+	if name == "osd_metadata" { // every OSD's, as get_metadata gives each
+		return c.b.s.Meta["osd"], nil
 	}
 	return c.b.s.Get[name], nil
 }

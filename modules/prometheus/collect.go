@@ -306,7 +306,17 @@ func (m *Module) getMetadataAndOSDStatus(ctx context.Context, s *scrape) error {
 	if err != nil {
 		return err
 	}
+	// Every OSD's metadata in one get (Pacific asks get_metadata an OSD:
+	// inside a real mgr a round trip each through the bridge, attached a
+	// monitor command each); an OSD it lacks is asked for alone.
+	all, err := getMap(ctx, m.mgr, "osd_metadata")
+	if err != nil {
+		all = nil
+	}
 	return m.osdSamples(s, om, classes, servers, func(id string) (map[string]any, error) {
+		if md, ok := all[id].(map[string]any); ok {
+			return md, nil
+		}
 		return m.mgr.GetMetadata(ctx, "osd", id)
 	})
 }

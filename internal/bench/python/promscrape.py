@@ -71,6 +71,8 @@ class BaseMgrModule:
         self._store: Dict[str, str] = {}
 
     def _ceph_get(self, name: str) -> Any:
+        if name == 'osd_metadata':  # every OSD's, as gomgr's stand-in (Pacific's module does not ask)
+            return CLUSTER.meta['osd']
         return CLUSTER.get.get(name)
 
     def _ceph_get_server(self, hostname: Optional[str]) -> Any:
