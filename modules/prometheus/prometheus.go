@@ -8,8 +8,9 @@
 // collected in the background every scrape_interval seconds and /metrics
 // serves the last collection, as Pacific does; stale_cache_strategy says
 // what a scrape gets when a collection took longer than the interval. The
-// standby variant answers / and /metrics as Pacific's standby does
-// (standby_behaviour). README.md lists what is implemented and the
+// standby variant follows standby_behaviour: its /metrics redirects to the
+// active's (Pacific's answers an empty 200) and / links there, or both
+// answer the configured error. README.md lists what is implemented and the
 // deliberate differences.
 package prometheus
 
@@ -467,64 +468,4 @@ func (m *Module) metricsResponse(ctx context.Context) ([]byte, int, string) {
 func writeMetrics(w http.ResponseWriter, data []byte) {
 	w.Header().Set("Content-Type", contentType)
 	_, _ = w.Write(data)
-}
-
-// Standby is the module on a standby mgr: Pacific's StandbyModule.
-type Standby struct {
-	mgr      *module.StandbyHandle
-	stopOnce sync.Once
-	stop     chan struct{}
-}
-
-var (
-	_ module.Server     = (*Standby)(nil)
-	_ module.Shutdowner = (*Standby)(nil)
-)
-
-// InitStandby keeps the handle.
-func (s *Standby) InitStandby(h *module.StandbyHandle) error {
-	s.mgr = h
-	s.stop = make(chan struct{})
-	return nil
-}
-
-// Serve runs the standby's HTTP server until the module stops.
-func (s *Standby) Serve(ctx context.Context) error {
-	srv, _, _, err := startServer(s.mgr.Log(), s.mgr.LocalizedOption, s.handler())
-	if err != nil {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-	case <-s.stop:
-	case err := <-srv.done:
-		return fmt.Errorf("HTTP server: %w", err)
-	}
-	return srv.stop()
-}
-
-// Shutdown stops the standby's HTTP server.
-func (s *Standby) Shutdown(context.Context) error {
-	s.stopOnce.Do(func() { close(s.stop) })
-	return nil
-}
-
-// handler is Pacific's standby Root: / links to the active's metrics (or
-// answers standby_error_status_code with standby_behaviour "error"),
-// /metrics is empty; other paths are not found.
-func (s *Standby) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", contentType)
-	})
-	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
-		cfg := options.GetStandby(s.mgr)
-		if cfg.StandbyBehaviour == "error" {
-			http.Error(w, "Keep on looking", int(cfg.StandbyErrorStatusCode))
-			return
-		}
-		w.Header().Set("Content-Type", "text/html;charset=utf-8")
-		fmt.Fprintf(w, landingPage, s.mgr.ActiveURI())
-	})
-	return withServerHeader(mux)
 }
