@@ -73,53 +73,43 @@ const standbyUnknown = "this mgr is a standby and the active mgr's prometheus UR
 // are not found. cfg and activeURI are read on every request, so a change
 // of the options or of the active applies at once.
 func standbyHandler(cfg func() Config, activeURI func() string) http.Handler {
-	// target is the active's metrics URL, or why there is none.
-	target := func() (string, bool) {
+	// target answers the "error" behaviour, or the 503 when there is no
+	// usable active URI, or returns the active's URI, ending in "/".
+	target := func(w http.ResponseWriter) (string, bool) {
+		if c := cfg(); c.StandbyBehaviour == "error" {
+			http.Error(w, "Keep on looking", int(c.StandbyErrorStatusCode))
+			return "", false
+		}
 		uri := activeURI()
 		u, err := url.Parse(uri)
 		if uri == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			http.Error(w, standbyUnknown, http.StatusServiceUnavailable)
 			return "", false
 		}
 		if !strings.HasSuffix(uri, "/") {
 			uri += "/"
 		}
-		return uri + "metrics", true
-	}
-	// refuse answers the "error" behaviour and reports whether it did.
-	refuse := func(w http.ResponseWriter) bool {
-		c := cfg()
-		if c.StandbyBehaviour == "error" {
-			http.Error(w, "Keep on looking", int(c.StandbyErrorStatusCode))
-			return true
-		}
-		return false
+		return uri, true
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		if refuse(w) {
-			return
-		}
-		to, ok := target()
+		uri, ok := target(w)
 		if !ok {
-			http.Error(w, standbyUnknown, http.StatusServiceUnavailable)
 			return
 		}
+		to := uri + "metrics"
 		if r.URL.RawQuery != "" {
 			to += "?" + r.URL.RawQuery
 		}
 		http.Redirect(w, r, to, http.StatusTemporaryRedirect)
 	})
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
-		if refuse(w) {
-			return
-		}
-		to, ok := target()
+		uri, ok := target(w)
 		if !ok {
-			http.Error(w, standbyUnknown, http.StatusServiceUnavailable)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html;charset=utf-8")
-		fmt.Fprintf(w, landingPage, html.EscapeString(strings.TrimSuffix(to, "metrics")))
+		fmt.Fprintf(w, landingPage, html.EscapeString(uri))
 	})
 	return withServerHeader(mux)
 }
