@@ -51,8 +51,9 @@ func checkPrometheusServer(t *testing.T, ceph func(args ...string) (string, stri
 		smp, ok := one(s)
 		return ok && (smp.Value == "0" || smp.Value == "1" || smp.Value == "2")
 	})
-	prom.WaitQuery(t, `ceph_osd_op_w{ceph_daemon="osd.0"}`, wait, func(s []testutil.PromSample) bool {
+	opw := prom.WaitQuery(t, `ceph_osd_op_w{ceph_daemon="osd.0"}`, wait, func(s []testutil.PromSample) bool {
 		_, ok := one(s)
 		return ok
 	})
+	t.Logf("Prometheus scraped goprometheus at %s: ceph_osd_op_w%v = %s", uri, opw[0].Labels, opw[0].Value)
 }
