@@ -112,6 +112,7 @@ type Module struct {
 	stopOnce sync.Once
 	stop     chan struct{}
 	restart  chan struct{}
+	wake     chan struct{} // an option changed: the collection loop reads them again
 }
 
 func newModule() *Module {
@@ -121,6 +122,7 @@ func newModule() *Module {
 		healthHistory: map[string]*healthEvent{},
 		stop:          make(chan struct{}),
 		restart:       make(chan struct{}, 1),
+		wake:          make(chan struct{}, 1),
 	}
 }
 
@@ -300,15 +302,16 @@ func (s *httpServer) stop() error {
 }
 
 // Serve runs the HTTP server (restarted after an option change, as
-// Pacific's config_notify restarts its engine) and, with cache on, the
-// background collection.
+// Pacific's config_notify restarts its engine) and the background
+// collection, which collects while cache is on (cache is read on every
+// scrape, so turning it on later must find the loop running).
 func (m *Module) Serve(ctx context.Context) error {
 	if m.cacheOptions().cache {
 		m.mgr.Log().Info("Cache enabled")
-		m.mgr.Go(m.collectLoop)
 	} else {
 		m.mgr.Log().Info("Cache disabled")
 	}
+	m.mgr.Go(m.collectLoop)
 	for {
 		srv, addr, port, err := startServer(m.mgr.Log(), m.mgr.LocalizedOption, m.handler())
 		if err != nil {
@@ -342,21 +345,40 @@ func (m *Module) Shutdown(context.Context) error {
 }
 
 // ConfigNotify restarts the HTTP server, which reads the listening
-// address again.
+// address again, and wakes the collection loop, which reads the cache
+// options again.
 func (m *Module) ConfigNotify(context.Context, Config) {
-	select {
-	case m.restart <- struct{}{}:
-	default:
+	for _, c := range []chan struct{}{m.restart, m.wake} {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// collectLoop is Pacific's MetricCollectionThread.
+// collectLoop is Pacific's MetricCollectionThread. While cache is off it
+// collects nothing, drops the last collection (it would be stale when
+// cache comes back on) and waits for an option change.
 func (m *Module) collectLoop(ctx context.Context) error {
 	m.mgr.Log().Info("starting metric collection thread")
 	for {
-		interval := time.Duration(m.cacheOptions().scrapeInterval * float64(time.Second))
+		cfg := m.cacheOptions()
+		interval := time.Duration(cfg.scrapeInterval * float64(time.Second))
 		wait := interval
-		if m.mgr.HaveMonConnection() || m.clusterless(ctx) {
+		switch {
+		case !cfg.cache:
+			m.collectMu.Lock()
+			m.cache, m.collectTime = nil, 0
+			m.collectMu.Unlock()
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-m.stop:
+				return nil
+			case <-m.wake:
+			}
+			continue
+		case m.mgr.HaveMonConnection() || m.clusterless(ctx):
 			start := time.Now()
 			data, err := m.collect(ctx)
 			dur := time.Since(start)
@@ -374,7 +396,7 @@ func (m *Module) collectLoop(ctx context.Context) error {
 				m.cache, m.collectTime = data, dur.Seconds()
 				m.collectMu.Unlock()
 			}
-		} else {
+		default:
 			m.mgr.Log().Error("No MON connection")
 		}
 		t := time.NewTimer(wait)
@@ -385,6 +407,8 @@ func (m *Module) collectLoop(ctx context.Context) error {
 		case <-m.stop:
 			t.Stop()
 			return nil
+		case <-m.wake:
+			t.Stop()
 		case <-t.C:
 		}
 	}

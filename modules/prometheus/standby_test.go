@@ -49,6 +49,20 @@ func startDaemon(t *testing.T, id, dir string) *daemon.Daemon {
 	return nil
 }
 
+// poll calls f every 20 ms until it returns true (then true) or timeout
+// has passed (then false); f runs on the test's goroutine, so what it
+// stores can be read afterwards.
+func poll(timeout time.Duration, f func() bool) bool {
+	for end := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
+		if f() {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
+}
+
 type testLogWriter struct{ t *testing.T }
 
 func (w testLogWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
@@ -104,8 +118,8 @@ func TestStandby(t *testing.T) {
 				var code int
 				var hdr http.Header
 				var body string
-				// Eventually: option changes and the active's URI reach the standby by polling.
-				require.Eventually(t, func() bool {
+				// Polled: option changes and the active's URI reach the standby by polling.
+				poll(10*time.Second, func() bool {
 					res, err := noRedirect.Get(standby + strings.TrimPrefix(a.path, "/"))
 					if err != nil {
 						body = err.Error()
@@ -115,7 +129,9 @@ func TestStandby(t *testing.T) {
 					b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 					code, hdr, body = res.StatusCode, res.Header, string(b)
 					return err == nil && code == a.code && hdr.Get("Location") == a.location && strings.Contains(body, a.body)
-				}, 10*time.Second, 20*time.Millisecond, "GET %s: want %d %q %q; last: %d %q %s", a.path, a.code, a.location, a.body, code, hdr.Get("Location"), body)
+				})
+				require.Equal(t, [3]any{a.code, a.location, true}, [3]any{code, hdr.Get("Location"), strings.Contains(body, a.body)},
+					"GET %s: status, Location, body has %q; the body: %s", a.path, a.body, body)
 				require.Contains(t, hdr.Get("Content-Type"), a.ctype)
 				require.Equal(t, "Ceph-Prometheus", hdr.Get("Server"))
 			})
@@ -168,9 +184,10 @@ func TestStandby(t *testing.T) {
 	// through the standby.
 	c := &http.Client{Timeout: 10 * time.Second}
 	var body string
-	require.Eventually(t, func() bool {
+	ok := poll(20*time.Second, func() bool {
 		res, err := c.Get(standby + "metrics")
 		if err != nil {
+			body = err.Error()
 			return false
 		}
 		defer res.Body.Close()
@@ -178,7 +195,8 @@ func TestStandby(t *testing.T) {
 		body = string(b)
 		return err == nil && res.StatusCode == 200 && res.Request.URL.String() == activeURI+"metrics" &&
 			strings.Contains(body, "ceph_health_status ")
-	}, 20*time.Second, 50*time.Millisecond, "last: %s", body)
+	})
+	require.True(t, ok, "following the redirect to the active's metrics; last: %.2000s", body)
 
 	res := x.Command(context.Background(), map[string]any{"prefix": "config set", "who": "mgr",
 		"name": "mgr/prometheus/standby_error_status_code", "value": "600"}, nil, "rw")
