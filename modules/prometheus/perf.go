@@ -78,6 +78,21 @@ func (m *Module) getPerfCounters(ctx context.Context, s *scrape) error {
 	return nil
 }
 
+// setPerf records the perf counter sample path{names=labels} = v under
+// its promethized name and, for an RGW sync counter, its fixed-name copy
+// (Pacific's add_fixed_name_metrics: "data-sync-from-<zone>.<counter>"
+// also as "data-sync-from-zone.<counter>", with the zone in a source_zone
+// label); it reports whether the sample fit its family.
+func setPerf(s *scrape, path, desc string, typ prometheus.ValueType, names []string, v float64, labels []string) bool {
+	if !s.setDynamic(promethize(path), desc, typ, names, v, labels...) {
+		return false
+	}
+	if fixed, zone, ok := fixedName(path); ok {
+		return s.setDynamic(promethize(fixed), desc, typ, append(slices.Clone(names), "source_zone"), v, append(slices.Clone(labels), zone)...)
+	}
+	return true
+}
+
 // perfSamples turns get_all_perf_counters' answer into samples.
 func (m *Module) perfSamples(s *scrape, all map[string]any) {
 	for _, daemon := range slices.Sorted(maps.Keys(all)) {
@@ -90,7 +105,6 @@ func (m *Module) perfSamples(s *scrape, all map[string]any) {
 				continue
 			}
 			p, names, labels := perfPathLabels(daemon, path)
-			name := promethize(p)
 			desc := asString(info["description"])
 			value := asFloat(info["value"])
 			if t&module.PerfCounterTime != 0 {
@@ -98,10 +112,10 @@ func (m *Module) perfSamples(s *scrape, all map[string]any) {
 			}
 			var fit bool
 			if t&module.PerfCounterLongRunAvg != 0 {
-				fit = s.setDynamic(name+"_sum", desc+" Total", typ, names, value, labels...) &&
-					s.setDynamic(name+"_count", desc+" Count", counter, names, asFloat(info["count"]), labels...)
+				fit = setPerf(s, p+"_sum", desc+" Total", typ, names, value, labels) &&
+					setPerf(s, p+"_count", desc+" Count", counter, names, asFloat(info["count"]), labels)
 			} else {
-				fit = s.setDynamic(name, desc, typ, names, value, labels...)
+				fit = setPerf(s, p, desc, typ, names, value, labels)
 			}
 			if !fit {
 				m.logInfo("skipping a perf counter that does not fit its family", "daemon", daemon, "path", path)

@@ -106,8 +106,7 @@ type Module struct {
 	durSum   map[string]float64 // collection seconds by Pacific's method name
 	durCount map[string]float64
 
-	healthMu      sync.Mutex
-	healthHistory map[string]*healthEvent
+	history *healthHistory // health_detail's, in the KV store
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -117,12 +116,12 @@ type Module struct {
 
 func newModule() *Module {
 	return &Module{
-		durSum:        map[string]float64{},
-		durCount:      map[string]float64{},
-		healthHistory: map[string]*healthEvent{},
-		stop:          make(chan struct{}),
-		restart:       make(chan struct{}, 1),
-		wake:          make(chan struct{}, 1),
+		durSum:   map[string]float64{},
+		durCount: map[string]float64{},
+		history:  newHealthHistory(),
+		stop:     make(chan struct{}),
+		restart:  make(chan struct{}, 1),
+		wake:     make(chan struct{}, 1),
 	}
 }
 
@@ -147,9 +146,10 @@ func (m *Module) logInfo(msg string, args ...any) {
 	}
 }
 
-// Init keeps the handle.
+// Init keeps the handle and loads the health check history.
 func (m *Module) Init(h *module.Handle) error {
 	m.mgr = h
+	m.history.load(context.Background(), h)
 	return nil
 }
 
