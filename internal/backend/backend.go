@@ -72,6 +72,8 @@ type DaemonState interface {
 	LatestCounter(ctx context.Context, svcType, svcID, path string) (map[string]any, error)
 	AllPerfCounters(ctx context.Context, prioLimit int, services []string) (map[string]any, error)
 	ListServers(ctx context.Context) ([]map[string]any, error)
+	// DaemonHealthMetrics is get_daemon_health_metrics.
+	DaemonHealthMetrics(ctx context.Context) (map[string]any, error)
 }
 
 // PerfCounters is implemented by a backend that collects the perf

@@ -34,7 +34,7 @@ import (
 // Pacific's module. The backend answers what a real mgr answers a module
 // (backend.DaemonState, as the bridge's backend does inside a real
 // ceph-mgr): get() from the cluster's maps (osd_metadata: every OSD's
-// get_metadata), list_servers, get_metadata,
+// get_metadata), list_servers, get_metadata, get_daemon_health_metrics,
 // get_perf_schema and the latest counters from memory, at no cost to
 // either side; get_all_perf_counters it computes on every call from the
 // servers, schemas and latest values, as mgr_module.py's Python does on
@@ -200,6 +200,11 @@ func (b *promStandIn) AllPerfCounters(_ context.Context, prioLimit int, services
 		}
 	}
 	return out, nil
+}
+
+// DaemonHealthMetrics answers get_daemon_health_metrics.
+func (b *promStandIn) DaemonHealthMetrics(context.Context) (map[string]any, error) {
+	return b.s.Health, nil
 }
 
 // ListServers answers list_servers.

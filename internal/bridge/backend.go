@@ -427,6 +427,13 @@ func (b *mgrBackend) ListServers(ctx context.Context) ([]map[string]any, error) 
 	return v, err
 }
 
+// DaemonHealthMetrics is the real mgr's get_daemon_health_metrics.
+func (b *mgrBackend) DaemonHealthMetrics(ctx context.Context) (map[string]any, error) {
+	var v map[string]any
+	err := b.ask(ctx, "get_daemon_health_metrics", map[string]any{}, &v)
+	return v, err
+}
+
 // loadNative takes the values of a module's NATIVE_OPTIONS as its shim
 // read them from the real mgr, and reports each that changed as a
 // ConfigChanged of the option's name: the module runtime calls the

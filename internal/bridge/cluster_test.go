@@ -49,7 +49,8 @@ func TestRealMgrSeesTheGoModules(t *testing.T) {
 	assert.Contains(t, got, "--rename crash=NEWNAME")
 	assert.Contains(t, got, "--rename prometheus=NEWNAME")
 	got, err = install("--rename", "selftest=goselftest", "--rename-prefix", "mgr self-test=mgr goselftest",
-		"--rename", "crash=gocrash", "--rename-prefix", "crash=gocrash", "--rename", "prometheus=goprometheus")
+		"--rename", "crash=gocrash", "--rename-prefix", "crash=gocrash", "--rename", "prometheus=goprometheus",
+		"--rename-prefix", "prometheus=goprometheus", "--rename-prefix", "healthcheck=gohealthcheck")
 	require.NoError(t, err, got)
 	assert.Contains(t, got, "installed Go module hello as hello")
 

@@ -199,6 +199,7 @@ func TestRealMgrGetNamesMatchPython(t *testing.T) {
 	}
 	comparePerfCounters(t, perfSides{python: python, bridged: bridged, attached: attachedEval, compare: compare})
 	comparePrometheus(t, ceph)
+	checkPrometheusServer(t, ceph)
 }
 
 // readJSON runs a read and decodes its output.

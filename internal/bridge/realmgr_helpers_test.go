@@ -62,15 +62,18 @@ func cephCLI(t *testing.T, conf string) func(args ...string) (stdout, stderr str
 }
 
 // installWithPyprobe installs the binary's Go modules into the module
-// directory path, selftest and crash renamed goselftest and gocrash (the
-// real mgr has Python modules of those names), and copies pyprobe, the
+// directory path, selftest, crash and prometheus renamed goselftest,
+// gocrash and goprometheus (the real mgr has Python modules of those
+// names, and their commands: prometheus' healthcheck history commands
+// become gohealthcheck ...), and copies pyprobe, the
 // tests' Python module, into a directory of its own under dir, which it
 // returns (for CEPH_CLUSTER_MGR_MODULES, after path).
 func installWithPyprobe(t *testing.T, dir, bin, path string) string {
 	t.Helper()
 	out, err := exec.Command(bin, "bridge", "install", "--module-path", path,
 		"--rename", "selftest=goselftest", "--rename-prefix", "mgr self-test=mgr goselftest",
-		"--rename", "crash=gocrash", "--rename-prefix", "crash=gocrash", "--rename", "prometheus=goprometheus").CombinedOutput()
+		"--rename", "crash=gocrash", "--rename-prefix", "crash=gocrash", "--rename", "prometheus=goprometheus",
+		"--rename-prefix", "prometheus=goprometheus", "--rename-prefix", "healthcheck=gohealthcheck").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	pyMods := filepath.Join(dir, "python-modules")
 	require.NoError(t, os.CopyFS(filepath.Join(pyMods, "pyprobe"), os.DirFS(filepath.Join("testdata", "pyprobe"))))

@@ -120,6 +120,15 @@ func (h *handle) ListServers(ctx context.Context) ([]map[string]any, error) {
 	return h.m.listServers(ctx)
 }
 
+func (h *handle) DaemonHealthMetrics(ctx context.Context) (map[string]any, error) {
+	if ds, ok := h.m.cfg.Backend.(backend.DaemonState); ok {
+		return ds.DaemonHealthMetrics(ctx)
+	}
+	// The daemons report their health metrics to the active ceph-mgr
+	// only: a backend that is not inside one has none.
+	return map[string]any{}, nil
+}
+
 func (h *handle) SetHealthChecks(checks map[string]module.HealthCheck) { h.m.setHealth(h.name, checks) }
 
 func (h *handle) HealthChecks() map[string]module.HealthCheck {

@@ -1,7 +1,8 @@
 // Package testutil holds helpers shared by tests: finding the real Ceph
 // tools, running a command for its output and exit status, short temporary
-// directories for unix sockets, and the rule that a test needing Ceph fails
-// loudly under CI instead of skipping.
+// directories for unix sockets, a real Prometheus server to scrape the
+// prometheus module (StartPrometheus), and the rule that a test needing
+// Ceph or another real tool fails loudly under CI instead of skipping.
 package testutil
 
 import (

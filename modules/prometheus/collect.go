@@ -21,14 +21,9 @@ func healthNumber(status string) (float64, error) {
 	return 0, fmt.Errorf("unknown status %q", status)
 }
 
-// healthEvent is what the module remembers of a health check it saw.
-type healthEvent struct {
-	severity string
-	active   bool
-}
-
 // collect is one collection, Pacific's collect: every collector in
-// Pacific's order, then the collection durations.
+// Pacific's order (timed under Pacific's method names, but for those
+// Pacific does not time), then the collection durations.
 func (m *Module) collect(ctx context.Context) ([]byte, error) {
 	m.durMu.Lock()
 	s := newScrapeSized(m.lastSize)
@@ -41,14 +36,23 @@ func (m *Module) collect(ctx context.Context) ([]byte, error) {
 		{"get_health", m.getHealth},
 		{"get_df", m.getDF},
 		{"get_pool_stats", m.getPoolStats},
+		{"get_fs", m.getFS},
 		{"get_osd_stats", m.getOSDStats},
 		{"get_quorum_status", m.getQuorumStatus},
 		{"get_mgr_status", m.getMgrStatus},
 		{"get_metadata_and_osd_status", m.getMetadataAndOSDStatus},
 		{"get_pg_status", m.getPGStatus},
+		{"", m.getPoolRepairedObjects},
 		{"get_num_objects", m.getNumObjects},
+		{"", m.getDaemonHealthMetrics},
 	} {
-		if err := m.timed(ctx, s, c.method, c.fn); err != nil {
+		var err error
+		if c.method == "" { // Pacific does not time these
+			err = c.fn(ctx, s)
+		} else {
+			err = m.timed(ctx, s, c.method, c.fn)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -78,7 +82,15 @@ func (m *Module) getHealth(ctx context.Context, s *scrape) error {
 	if err != nil {
 		return err
 	}
-	return m.healthSamples(s, health)
+	if err := m.healthSamples(s, health); err != nil {
+		return err
+	}
+	if err := m.history.save(ctx, m.mgr); err != nil {
+		// As a failed set_store would not fail Pacific's scrape
+		// either; the next change saves it again.
+		m.logError("failed to store the health check history", "err", err)
+	}
+	return nil
 }
 
 // healthSamples is getHealth's part after get("health"): the status, the
@@ -106,28 +118,14 @@ func (m *Module) healthSamples(s *scrape, health map[string]any) error {
 	} else {
 		s.set("healthcheck_slow_ops", 0)
 	}
-	m.healthMu.Lock()
-	defer m.healthMu.Unlock()
-	for name, ev := range m.healthHistory {
-		if _, ok := checks[name]; !ok {
-			ev.active = false
-		}
-	}
-	for name, c := range checks {
-		ev := m.healthHistory[name]
-		if ev == nil {
-			ev = &healthEvent{severity: asString(asMap(c)["severity"])}
-			m.healthHistory[name] = ev
-		}
-		ev.active = true
-	}
-	for name, ev := range m.healthHistory {
+	m.history.check(checks)
+	m.history.detail(func(name, severity string, active bool) {
 		v := 0.0
-		if ev.active {
+		if active {
 			v = 1
 		}
-		s.set("health_detail", v, name, ev.severity)
-	}
+		s.set("health_detail", v, name, severity)
+	})
 	return nil
 }
 
@@ -313,16 +311,22 @@ func (m *Module) getMetadataAndOSDStatus(ctx context.Context, s *scrape) error {
 	if err != nil {
 		all = nil
 	}
-	return m.osdSamples(s, om, classes, servers, func(id string) (map[string]any, error) {
+	if err := m.osdSamples(s, om, classes, servers, func(id string) (map[string]any, error) {
 		if md, ok := all[id].(map[string]any); ok {
 			return md, nil
 		}
 		return m.mgr.GetMetadata(ctx, "osd", id)
+	}); err != nil {
+		return err
+	}
+	return serviceSamples(s, servers, func(typ, id string) (map[string]any, error) {
+		return m.mgr.GetMetadata(ctx, typ, id)
 	})
 }
 
 // osdSamples is getMetadataAndOSDStatus' part after its get()s: OSD
-// metadata and status, pool metadata; metadata reads one OSD's.
+// metadata, status and disk occupation, pool metadata; metadata reads
+// one OSD's.
 func (m *Module) osdSamples(s *scrape, om map[string]any, classes map[string]string, servers map[serviceKey]service,
 	metadata func(id string) (map[string]any, error)) error {
 	for _, o := range asList(om["osds"]) {
@@ -352,7 +356,11 @@ func (m *Module) osdSamples(s *scrape, om map[string]any, classes map[string]str
 		for _, st := range osdStatus {
 			s.set("osd_"+st, asFloat(osd[st]), daemon)
 		}
+		if !diskOccupation(s, id, meta) {
+			m.logInfo("Missing dev node metadata for osd, skipping occupation record for this osd", "osd", id)
+		}
 	}
+	diskOccupationHuman(s)
 	profiles := asMap(om["erasure_code_profiles"])
 	for _, p := range asList(om["pools"]) {
 		pool := asMap(p)

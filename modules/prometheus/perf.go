@@ -110,7 +110,8 @@ func (m *Module) getPerfCounters(ctx context.Context, s *scrape) error {
 }
 
 // perfKey is what a perf counter's families depend on, but for an
-// rbd-mirror image counter's (which perfSamples works out each time).
+// rbd-mirror image counter's and an RGW sync counter's (which
+// perfSamples works out each time).
 type perfKey struct {
 	path string
 	typ  int
@@ -122,6 +123,21 @@ type perfKey struct {
 // average.
 type perfFams struct {
 	plain, sum, count *family
+}
+
+// setPerf records the perf counter sample path{names=labels} = v under
+// its promethized name and, for an RGW sync counter, its fixed-name copy
+// (Pacific's add_fixed_name_metrics: "data-sync-from-<zone>.<counter>"
+// also as "data-sync-from-zone.<counter>", with the zone in a source_zone
+// label); it reports whether the sample fit its family.
+func setPerf(s *scrape, path, desc string, typ prometheus.ValueType, names []string, v float64, labels []string) bool {
+	if !s.setDynamic(promethize(path), desc, typ, names, v, labels...) {
+		return false
+	}
+	if fixed, zone, ok := fixedName(path); ok {
+		return s.setDynamic(promethize(fixed), desc, typ, append(slices.Clone(names), "source_zone"), v, append(slices.Clone(labels), zone)...)
+	}
+	return true
 }
 
 // perfSamples turns get_all_perf_counters' answer into samples.
@@ -143,24 +159,35 @@ func (m *Module) perfSamples(s *scrape, all map[string]any) {
 			if t&module.PerfCounterTime != 0 {
 				value /= 1e9
 			}
-			var fams *perfFams
-			var labels []string
-			if rbdMirror && rbdMirrorImageRE.MatchString(path) {
-				p, names, l := perfPathLabels(daemon, path)
-				fams, labels = s.perfFamilies(p, asString(info["description"]), t, typ, names), l
-			} else {
-				key := perfKey{path, t, rgw}
-				if fams = s.perf[key]; fams == nil {
-					p, names, _ := perfPathLabels(daemon, path)
-					fams = s.perfFamilies(p, asString(info["description"]), t, typ, names)
-					s.perf[key] = fams
+			if (rbdMirror && rbdMirrorImageRE.MatchString(path)) || strings.HasPrefix(path, fixedNamePrefix) {
+				// Worked out each time: an rbd-mirror image's counter
+				// (its labels), an RGW sync counter (its fixed-name copy).
+				p, names, labels := perfPathLabels(daemon, path)
+				desc := asString(info["description"])
+				var fit bool
+				if t&module.PerfCounterLongRunAvg != 0 {
+					fit = setPerf(s, p+"_sum", desc+" Total", typ, names, value, labels) &&
+						setPerf(s, p+"_count", desc+" Count", counter, names, asFloat(info["count"]), labels)
+				} else {
+					fit = setPerf(s, p, desc, typ, names, value, labels)
 				}
-				label := daemon
-				if rgw {
-					label = daemon[len("rgw."):]
+				if !fit {
+					m.logInfo("skipping a perf counter that does not fit its family", "daemon", daemon, "path", path)
 				}
-				labels = []string{label}
+				continue
 			}
+			key := perfKey{path, t, rgw}
+			fams := s.perf[key]
+			if fams == nil {
+				p, names, _ := perfPathLabels(daemon, path)
+				fams = s.perfFamilies(p, asString(info["description"]), t, typ, names)
+				s.perf[key] = fams
+			}
+			label := daemon
+			if rgw {
+				label = daemon[len("rgw."):]
+			}
+			labels := []string{label}
 			fit := true
 			if t&module.PerfCounterLongRunAvg != 0 {
 				if fit = fams.sum != nil && fams.count != nil; fit {

@@ -9,8 +9,9 @@
 // collected in the background every scrape_interval seconds and /metrics
 // serves the last collection, as Pacific does; stale_cache_strategy says
 // what a scrape gets when a collection took longer than the interval. The
-// standby variant answers / and /metrics as Pacific's standby does
-// (standby_behaviour). README.md lists what is implemented and the
+// standby variant follows standby_behaviour: its /metrics redirects to the
+// active's (Pacific's answers an empty 200) and / links there, or both
+// answer the configured error. README.md lists what is implemented and the
 // deliberate differences.
 package prometheus
 
@@ -107,21 +108,22 @@ type Module struct {
 	durCount map[string]float64
 	lastSize sizeHint // of the last collection
 
-	healthMu      sync.Mutex
-	healthHistory map[string]*healthEvent
+	history *healthHistory // health_detail's, in the KV store
 
 	stopOnce sync.Once
 	stop     chan struct{}
 	restart  chan struct{}
+	wake     chan struct{} // an option changed: the collection loop reads them again
 }
 
 func newModule() *Module {
 	return &Module{
-		durSum:        map[string]float64{},
-		durCount:      map[string]float64{},
-		healthHistory: map[string]*healthEvent{},
-		stop:          make(chan struct{}),
-		restart:       make(chan struct{}, 1),
+		durSum:   map[string]float64{},
+		durCount: map[string]float64{},
+		history:  newHealthHistory(),
+		stop:     make(chan struct{}),
+		restart:  make(chan struct{}, 1),
+		wake:     make(chan struct{}, 1),
 	}
 }
 
@@ -146,9 +148,10 @@ func (m *Module) logInfo(msg string, args ...any) {
 	}
 }
 
-// Init keeps the handle.
+// Init keeps the handle and loads the health check history.
 func (m *Module) Init(h *module.Handle) error {
 	m.mgr = h
+	m.history.load(context.Background(), h)
 	return nil
 }
 
@@ -301,15 +304,16 @@ func (s *httpServer) stop() error {
 }
 
 // Serve runs the HTTP server (restarted after an option change, as
-// Pacific's config_notify restarts its engine) and, with cache on, the
-// background collection.
+// Pacific's config_notify restarts its engine) and the background
+// collection, which collects while cache is on (cache is read on every
+// scrape, so turning it on later must find the loop running).
 func (m *Module) Serve(ctx context.Context) error {
 	if m.cacheOptions().cache {
 		m.mgr.Log().Info("Cache enabled")
-		m.mgr.Go(m.collectLoop)
 	} else {
 		m.mgr.Log().Info("Cache disabled")
 	}
+	m.mgr.Go(m.collectLoop)
 	for {
 		srv, addr, port, err := startServer(m.mgr.Log(), m.mgr.LocalizedOption, m.handler())
 		if err != nil {
@@ -343,21 +347,40 @@ func (m *Module) Shutdown(context.Context) error {
 }
 
 // ConfigNotify restarts the HTTP server, which reads the listening
-// address again.
+// address again, and wakes the collection loop, which reads the cache
+// options again.
 func (m *Module) ConfigNotify(context.Context, Config) {
-	select {
-	case m.restart <- struct{}{}:
-	default:
+	for _, c := range []chan struct{}{m.restart, m.wake} {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// collectLoop is Pacific's MetricCollectionThread.
+// collectLoop is Pacific's MetricCollectionThread. While cache is off it
+// collects nothing, drops the last collection (it would be stale when
+// cache comes back on) and waits for an option change.
 func (m *Module) collectLoop(ctx context.Context) error {
 	m.mgr.Log().Info("starting metric collection thread")
 	for {
-		interval := time.Duration(m.cacheOptions().scrapeInterval * float64(time.Second))
+		cfg := m.cacheOptions()
+		interval := time.Duration(cfg.scrapeInterval * float64(time.Second))
 		wait := interval
-		if m.mgr.HaveMonConnection() || m.clusterless(ctx) {
+		switch {
+		case !cfg.cache:
+			m.collectMu.Lock()
+			m.cache, m.collectTime = nil, 0
+			m.collectMu.Unlock()
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-m.stop:
+				return nil
+			case <-m.wake:
+			}
+			continue
+		case m.mgr.HaveMonConnection() || m.clusterless(ctx):
 			start := time.Now()
 			data, err := m.collect(ctx)
 			dur := time.Since(start)
@@ -375,7 +398,7 @@ func (m *Module) collectLoop(ctx context.Context) error {
 				m.cache, m.collectTime = data, dur.Seconds()
 				m.collectMu.Unlock()
 			}
-		} else {
+		default:
 			m.mgr.Log().Error("No MON connection")
 		}
 		t := time.NewTimer(wait)
@@ -386,6 +409,8 @@ func (m *Module) collectLoop(ctx context.Context) error {
 		case <-m.stop:
 			t.Stop()
 			return nil
+		case <-m.wake:
+			t.Stop()
 		case <-t.C:
 		}
 	}
@@ -469,64 +494,4 @@ func (m *Module) metricsResponse(ctx context.Context) ([]byte, int, string) {
 func writeMetrics(w http.ResponseWriter, data []byte) {
 	w.Header().Set("Content-Type", contentType)
 	_, _ = w.Write(data)
-}
-
-// Standby is the module on a standby mgr: Pacific's StandbyModule.
-type Standby struct {
-	mgr      *module.StandbyHandle
-	stopOnce sync.Once
-	stop     chan struct{}
-}
-
-var (
-	_ module.Server     = (*Standby)(nil)
-	_ module.Shutdowner = (*Standby)(nil)
-)
-
-// InitStandby keeps the handle.
-func (s *Standby) InitStandby(h *module.StandbyHandle) error {
-	s.mgr = h
-	s.stop = make(chan struct{})
-	return nil
-}
-
-// Serve runs the standby's HTTP server until the module stops.
-func (s *Standby) Serve(ctx context.Context) error {
-	srv, _, _, err := startServer(s.mgr.Log(), s.mgr.LocalizedOption, s.handler())
-	if err != nil {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-	case <-s.stop:
-	case err := <-srv.done:
-		return fmt.Errorf("HTTP server: %w", err)
-	}
-	return srv.stop()
-}
-
-// Shutdown stops the standby's HTTP server.
-func (s *Standby) Shutdown(context.Context) error {
-	s.stopOnce.Do(func() { close(s.stop) })
-	return nil
-}
-
-// handler is Pacific's standby Root: / links to the active's metrics (or
-// answers standby_error_status_code with standby_behaviour "error"),
-// /metrics is empty; other paths are not found.
-func (s *Standby) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", contentType)
-	})
-	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
-		cfg := options.GetStandby(s.mgr)
-		if cfg.StandbyBehaviour == "error" {
-			http.Error(w, "Keep on looking", int(cfg.StandbyErrorStatusCode))
-			return
-		}
-		w.Header().Set("Content-Type", "text/html;charset=utf-8")
-		fmt.Fprintf(w, landingPage, s.mgr.ActiveURI())
-	})
-	return withServerHeader(mux)
 }

@@ -118,13 +118,7 @@ func pacificMaps(t *testing.T) map[string]any {
 // types and labels, computed from Pacific-shaped cluster data, uncached
 // (each scrape collects).
 func TestMetrics(t *testing.T) {
-	port := freePort(t)
-	h := moduletest.Start(t, "prometheus", moduletest.WithOption("server_addr", "127.0.0.1"),
-		moduletest.WithOption("server_port", strconv.Itoa(port)), moduletest.WithOption("cache", "false"))
-	for name, v := range pacificMaps(t) {
-		h.SetMap(name, v)
-	}
-	base := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	h, base := startUncached(t)
 
 	code, hdr, body := get(t, base)
 	require.Equal(t, http.StatusOK, code)
@@ -194,7 +188,7 @@ func TestMetrics(t *testing.T) {
 	require.Contains(t, samples(mfs["ceph_mgr_module_can_run"]), `{name="prometheus"} 1`)
 
 	// The module's URI is in mgr services.
-	require.Contains(t, h.Out("mgr services"), fmt.Sprintf(`"prometheus": "http://127.0.0.1:%d/"`, port))
+	require.Contains(t, h.Out("mgr services"), `"prometheus": "`+base+`"`)
 }
 
 // TestCache: with cache on, /metrics serves what the background

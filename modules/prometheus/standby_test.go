@@ -3,6 +3,8 @@ package prometheus_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -47,14 +49,29 @@ func startDaemon(t *testing.T, id, dir string) *daemon.Daemon {
 	return nil
 }
 
+// poll calls f every 20 ms until it returns true (then true) or timeout
+// has passed (then false); f runs on the test's goroutine, so what it
+// stores can be read afterwards.
+func poll(timeout time.Duration, f func() bool) bool {
+	for end := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
+		if f() {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
+}
+
 type testLogWriter struct{ t *testing.T }
 
 func (w testLogWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
 // TestStandby: a standby daemon's module answers on its own (localized)
-// port as Pacific's standby does: / links to the active's metrics, or
-// with standby_behaviour "error" answers standby_error_status_code;
-// /metrics is empty.
+// port, following standby_behaviour: "default" redirects /metrics to the
+// active's <uri>metrics (307) and links there from /, or answers 503
+// while the active has published no URI; "error" answers
+// standby_error_status_code with "Keep on looking" on both.
 func TestStandby(t *testing.T) {
 	dir := testutil.ShortTempDir(t)
 	x := startDaemon(t, "x", dir)
@@ -72,41 +89,115 @@ func TestStandby(t *testing.T) {
 	set("server_addr", "127.0.0.1")
 	set("x/server_port", strconv.Itoa(activePort))
 	set("y/server_port", strconv.Itoa(standbyPort))
-	run(map[string]any{"prefix": "mgr module enable", "module": "prometheus"})
-	activeURI := fmt.Sprintf("http://127.0.0.1:%d/", activePort)
-	require.Eventually(t, func() bool {
-		return run(map[string]any{"prefix": "mgr services"}) == "{\n  \"prometheus\": \""+activeURI+"\"\n}"
-	}, 10*time.Second, 10*time.Millisecond, "the active publishes its URI as Pacific's: http://<addr>:<port>/")
-	activeCode, _, _ := get(t, activeURI)
-	require.Equal(t, 200, activeCode)
+	// The active's port is taken: its module fails and publishes no URI.
+	taken, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", activePort))
+	require.NoError(t, err)
+	defer taken.Close()
 
+	run(map[string]any{"prefix": "mgr module enable", "module": "prometheus"})
 	y := startDaemon(t, "y", dir)
 	require.Eventually(t, func() bool { return y.Role() == daemon.RoleStandby }, 10*time.Second, 10*time.Millisecond)
 	standby := fmt.Sprintf("http://127.0.0.1:%d/", standbyPort)
-	var code int
-	var hdr http.Header
-	var body string
-	require.Eventually(t, func() bool {
-		code, hdr, body = get(t, standby)
-		return strings.Contains(body, "<a href='"+activeURI+"metrics'>Metrics</a>")
-	}, 10*time.Second, 20*time.Millisecond, "the standby links to the active's metrics once it knows the active's URI; last: %s", body)
-	require.Equal(t, 200, code, body)
-	require.Contains(t, hdr.Get("Content-Type"), "text/html")
-	code, hdr, body = get(t, standby+"metrics")
-	require.Equal(t, [2]any{200, ""}, [2]any{code, body}, "a standby's metrics are empty")
-	require.Contains(t, hdr.Get("Content-Type"), "text/plain")
-	code, _, _ = get(t, standby+"elsewhere")
-	require.Equal(t, 404, code)
+	activeURI := fmt.Sprintf("http://127.0.0.1:%d/", activePort)
+	type answer struct {
+		path     string
+		code     int
+		location string // the redirect's target
+		body     string // in the body
+		ctype    string // in Content-Type
+	}
+	noRedirect := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	check := func(t *testing.T, want []answer) {
+		t.Helper()
+		for _, a := range want {
+			name := strings.TrimPrefix(a.path, "/")
+			if name == "" {
+				name = "index"
+			}
+			t.Run(name, func(t *testing.T) {
+				var code int
+				var hdr http.Header
+				var body string
+				// Polled: option changes and the active's URI reach the standby by polling.
+				poll(10*time.Second, func() bool {
+					res, err := noRedirect.Get(standby + strings.TrimPrefix(a.path, "/"))
+					if err != nil {
+						body = err.Error()
+						return false
+					}
+					defer res.Body.Close()
+					b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+					code, hdr, body = res.StatusCode, res.Header, string(b)
+					return err == nil && code == a.code && hdr.Get("Location") == a.location && strings.Contains(body, a.body)
+				})
+				require.Equal(t, [3]any{a.code, a.location, true}, [3]any{code, hdr.Get("Location"), strings.Contains(body, a.body)},
+					"GET %s: status, Location, body has %q; the body: %s", a.path, a.body, body)
+				require.Contains(t, hdr.Get("Content-Type"), a.ctype)
+				require.Equal(t, "Ceph-Prometheus", hdr.Get("Server"))
+			})
+		}
+	}
+	for _, phase := range []struct {
+		name  string
+		setup func()
+		want  []answer
+	}{
+		{name: "default, no active URI", want: []answer{
+			{path: "/metrics", code: 503, body: "active mgr's prometheus URI is not known", ctype: "text/plain"},
+			{path: "/", code: 503, body: "active mgr's prometheus URI is not known", ctype: "text/plain"},
+			{path: "/elsewhere", code: 404, ctype: "text/plain"},
+		}},
+		{name: "default", setup: func() {
+			require.NoError(t, taken.Close())
+			run(map[string]any{"prefix": "mgr module disable", "module": "prometheus"})
+			run(map[string]any{"prefix": "mgr module enable", "module": "prometheus"})
+			require.Eventually(t, func() bool {
+				return run(map[string]any{"prefix": "mgr services"}) == "{\n  \"prometheus\": \""+activeURI+"\"\n}"
+			}, 10*time.Second, 10*time.Millisecond, "the active publishes its URI as Pacific's: http://<addr>:<port>/")
+		}, want: []answer{
+			{path: "/metrics", code: 307, location: activeURI + "metrics", ctype: "text/html"},
+			{path: "/metrics?a=b", code: 307, location: activeURI + "metrics?a=b", ctype: "text/html"},
+			{path: "/", code: 200, body: "<a href='" + activeURI + "metrics'>Metrics</a>", ctype: "text/html"},
+			{path: "/elsewhere", code: 404, ctype: "text/plain"},
+		}},
+		{name: "error", setup: func() {
+			set("standby_behaviour", "error")
+			set("standby_error_status_code", "418")
+		}, want: []answer{
+			{path: "/metrics", code: 418, body: "Keep on looking", ctype: "text/plain"},
+			{path: "/", code: 418, body: "Keep on looking", ctype: "text/plain"},
+			{path: "/elsewhere", code: 404, ctype: "text/plain"},
+		}},
+		{name: "default again", setup: func() { set("standby_behaviour", "default") }, want: []answer{
+			{path: "/metrics", code: 307, location: activeURI + "metrics", ctype: "text/html"},
+		}},
+	} {
+		t.Run(phase.name, func(t *testing.T) {
+			if phase.setup != nil {
+				phase.setup()
+			}
+			check(t, phase.want)
+		})
+	}
 
-	set("standby_behaviour", "error")
-	set("standby_error_status_code", "418")
-	require.Eventually(t, func() bool {
-		code, _, body = get(t, standby)
-		return code == 418
-	}, 10*time.Second, 20*time.Millisecond, "last: %d %s", code, body)
-	require.Contains(t, body, "Keep on looking")
-	code, _, body = get(t, standby+"metrics")
-	require.Equal(t, [2]any{200, ""}, [2]any{code, body}, "metrics stay empty with the error behaviour, as Pacific's")
+	// A client that follows redirects (Prometheus does) scrapes the active
+	// through the standby.
+	c := &http.Client{Timeout: 10 * time.Second}
+	var body string
+	ok := poll(20*time.Second, func() bool {
+		res, err := c.Get(standby + "metrics")
+		if err != nil {
+			body = err.Error()
+			return false
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
+		body = string(b)
+		return err == nil && res.StatusCode == 200 && res.Request.URL.String() == activeURI+"metrics" &&
+			strings.Contains(body, "ceph_health_status ")
+	})
+	require.True(t, ok, "following the redirect to the active's metrics; last: %.2000s", body)
+
 	res := x.Command(context.Background(), map[string]any{"prefix": "config set", "who": "mgr",
 		"name": "mgr/prometheus/standby_error_status_code", "value": "600"}, nil, "rw")
 	require.Equal(t, -22, res.Retval, "Pacific's bounds: 400..599: %s", res.Stderr)

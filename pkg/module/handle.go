@@ -45,6 +45,7 @@ type runtime interface {
 	LatestCounter(ctx context.Context, svcType, svcID, path string) (map[string]any, error)
 	AllPerfCounters(ctx context.Context, prioLimit int, services []string) (map[string]any, error)
 	ListServers(ctx context.Context) ([]map[string]any, error)
+	DaemonHealthMetrics(ctx context.Context) (map[string]any, error)
 	SetHealthChecks(checks map[string]HealthCheck)
 	HealthChecks() map[string]HealthCheck
 	Command(ctx context.Context, target Target, cmd map[string]any, inbuf []byte) objectformat.Result
@@ -106,6 +107,15 @@ func (h *Handle) Option(key string) (any, error) {
 // cannot be served is skipped, as by Option).
 func (h *Handle) LocalizedOption(key string) (any, error) {
 	return h.rt.Option(h.rt.Name(), h.rt.MgrID(), key)
+}
+
+// LocalizedOptionOf is LocalizedOption for the mgr mgrID, not
+// necessarily this one: mgr/<module>/<mgrID>/<key>, then the global
+// mgr/<module>/<key>, then the default (Python's _get_module_option with a
+// localized_prefix). Bridged into a real ceph-mgr, only this mgr's
+// localized values are known; another's read as the global value.
+func (h *Handle) LocalizedOptionOf(mgrID, key string) (any, error) {
+	return h.rt.Option(h.rt.Name(), mgrID, key)
 }
 
 // StringOption is Option for a string-valued option ("" when unset
@@ -321,6 +331,15 @@ func (h *Handle) GetCounter(ctx context.Context, svcType, svcID, path string) (m
 // ListServers returns the hosts and the daemons on them.
 func (h *Handle) ListServers(ctx context.Context) ([]map[string]any, error) {
 	return h.rt.ListServers(ctx)
+}
+
+// GetDaemonHealthMetrics returns the health metrics the cluster's daemons
+// report to the mgr (Python's get_daemon_health_metrics), by daemon name:
+// {"osd.0": [{"type": "SLOW_OPS", "value": 0}, ...]}. Only a backend
+// inside a real ceph-mgr (bridged) has them: the daemons report them to
+// the active ceph-mgr alone; elsewhere the answer is empty.
+func (h *Handle) GetDaemonHealthMetrics(ctx context.Context) (map[string]any, error) {
+	return h.rt.DaemonHealthMetrics(ctx)
 }
 
 // GetServer returns one host as list_servers lists it; for a host with no

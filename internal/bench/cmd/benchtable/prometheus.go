@@ -142,13 +142,17 @@ func prometheusScrapes(t *table, prog *progress, goBin string, quick bool) error
 		// yet: its time scaled by the share of its samples both write is
 		// the conservative ratio.
 		share := float64(r.common.Samples) / float64(r.common.PySamples)
+		same, conservative := "every family of Pacific's", ""
+		if len(r.common.PyOnly) > 0 {
+			same = fmt.Sprintf("Pacific's %d more in %s", r.common.PyOnlySamples(), strings.Join(slices.Sorted(maps.Keys(r.common.PyOnly)), ", "))
+			conservative = fmt.Sprintf("%.1fx conservatively; ", cpuRatio*share)
+		}
 		t.add(row{"prometheus vs Python",
-			fmt.Sprintf("scrape of a synthetic cluster of %s OSDs (%d samples both write, in %d families; Pacific's %d more in %s): gomgr's module on a stand-in mgr (over HTTP) vs Pacific's `collect()` on a stand-in C side, median of %d and %d scrapes",
-				thousands(r.n), r.common.Samples, r.common.Families, r.common.PyOnlySamples(), strings.Join(slices.Sorted(maps.Keys(r.common.PyOnly)), ", "),
-				len(r.goF.f.CPUNS)-1, len(r.pyF.f.CPUNS)-1),
+			fmt.Sprintf("scrape of a synthetic cluster of %s OSDs (%d samples both write, the same, in %d families; %s): gomgr's module on a stand-in mgr (over HTTP) vs Pacific's `collect()` on a stand-in C side, median of %d and %d scrapes",
+				thousands(r.n), r.common.Samples, r.common.Families, same, len(r.goF.f.CPUNS)-1, len(r.pyF.f.CPUNS)-1),
 			fmt.Sprintf("%s CPU (%s wall)", dur(r.goF.cpu), dur(r.goF.wall)),
 			fmt.Sprintf("%s CPU (%s wall) (Pacific's module.py)", dur(r.pyF.cpu), dur(r.pyF.wall)),
-			fmt.Sprintf("%.1fx less CPU (%.1fx conservatively; wall %.1fx)", cpuRatio, cpuRatio*share, wallRatio),
+			fmt.Sprintf("%.1fx less CPU (%swall %.1fx)", cpuRatio, conservative, wallRatio),
 			fmt.Sprintf("≥ %dx faster", pyTarget), bench.AtLeast(cpuRatio, pyTarget)})
 		g := r.goF.f
 		retained := g.HeapAfter - g.HeapBefore

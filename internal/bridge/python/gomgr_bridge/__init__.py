@@ -1126,6 +1126,8 @@ class _Bridged:
                                     _arg(args, 'path', str))
         if op == 'list_servers':
             return self.list_servers()
+        if op == 'get_daemon_health_metrics':
+            return self.get_daemon_health_metrics()
         if op == 'get_server':
             return self.get_server(_arg(args, 'hostname', str))
         if op == 'get_latest_counter':
