@@ -44,8 +44,10 @@ func installBridge(dir string) (string, error) {
 		return "", fmt.Errorf("the bridge's module directory: %w", err)
 	}
 	// Pacific's prometheus module is in the mgr's module path: the Go one
-	// is installed as goprometheus.
-	out, err := exec.Command(filepath.Join(dir, "benchmgr"), "bridge", "install", "--module-path", mods, "--rename", "prometheus=goprometheus").CombinedOutput()
+	// is installed as goprometheus, its commands renamed as
+	// internal/bridge's cluster test renames them.
+	out, err := exec.Command(filepath.Join(dir, "benchmgr"), "bridge", "install", "--module-path", mods, "--rename", "prometheus=goprometheus",
+		"--rename-prefix", "prometheus=goprometheus", "--rename-prefix", "healthcheck=gohealthcheck").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("benchmgr bridge install: %w: %s", err, out)
 	}
