@@ -17,13 +17,13 @@ import (
 )
 
 // A scrape's samples and their text. The text is what client_golang's
-// registry (Gather: families sorted by name (before escaping), samples by their label
-// values in label-name order, label pairs by name) and expfmt's text
-// encoder (0.0.4, names escaped with underscores) write for the same
-// samples, byte for byte (TestEncodeMatchesClientGolang), written here
-// directly: through the registry a scrape of 10,000 OSDs cost seconds, in
-// constant metrics, protobuf structs and their sorting, hashing and
-// escaping.
+// registry (Gather: families sorted by their names before escaping,
+// samples by their label values in label-name order, label pairs by
+// name) and expfmt's text encoder (0.0.4, names escaped with
+// underscores) write for the same samples, byte for byte
+// (TestEncodeMatchesClientGolang), written here directly: through the
+// registry a scrape of 10,000 OSDs cost seconds, in constant metrics,
+// protobuf structs and their sorting, hashing and escaping.
 
 // sample is one value of a family.
 type sample struct {
