@@ -76,6 +76,15 @@ type DaemonState interface {
 	DaemonHealthMetrics(ctx context.Context) (map[string]any, error)
 }
 
+// TypedPerfCounters is implemented by a DaemonState backend that can
+// answer module.Handle.PerfCounters itself, typed, without building
+// get_all_perf_counters' Python shape (services is never nil). A
+// DaemonState backend without it is asked AllPerfCounters and its answer
+// converted.
+type TypedPerfCounters interface {
+	PerfCounters(ctx context.Context, prioLimit int, services []string) ([]module.DaemonPerf, error)
+}
+
 // PerfCounters is implemented by a backend that collects the perf
 // counters of the cluster's daemons itself (attached: internal/perfstate's
 // history, fed every mgr_stats_period), in Python's shapes. The module
@@ -85,6 +94,14 @@ type PerfCounters interface {
 	PerfSchema(svcType, svcID string) map[string]any
 	// CounterSeries is get_counter, or get_latest_counter when latest.
 	CounterSeries(svcType, svcID, path string, latest bool) map[string]any
+}
+
+// TypedCounterSource is implemented by a PerfCounters backend that also
+// hands out a daemon's latest counters typed (module.Handle's
+// PerfCounters): appended to dst, sorted by path, those of at least
+// prioLimit priority.
+type TypedCounterSource interface {
+	LatestCounters(dst []module.PerfCounter, daemon string, prioLimit int) []module.PerfCounter
 }
 
 // CephOptions is implemented by a backend inside a real ceph-mgr (the

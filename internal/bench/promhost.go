@@ -21,6 +21,7 @@ import (
 	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/daemon"
 	"github.com/gomgr/gomgr/internal/modhost"
+	"github.com/gomgr/gomgr/internal/perfstate"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 
@@ -38,7 +39,14 @@ import (
 // get_perf_schema and the latest counters from memory, at no cost to
 // either side; get_all_perf_counters it computes on every call from the
 // servers, schemas and latest values, as mgr_module.py's Python does on
-// the other side, so both sides do that work.
+// the other side. The typed perf counters the module reads
+// (module.Handle.PerfCounters) it answers as gomgr's host does where it
+// keeps the daemons' counters itself (attached, and this daemon's own):
+// each daemon's report is recorded once, when the cluster is loaded, in
+// an internal/perfstate.History, and every call walks list_servers'
+// daemons and reads their latest samples from it (History.Counters).
+// Bridged, gomgr's host has no such store: it converts the real mgr's
+// get_all_perf_counters (BENCHMARKS.md says so).
 
 // promStandIn is the stand-in mgr: the memory backend's configuration
 // and KV stores, with a cluster that answers from a Synth.
@@ -48,6 +56,7 @@ type promStandIn struct {
 	servers []map[string]any
 	wrapped map[string]any            // health and mon_status as {"json": text}
 	index   map[string]map[string]int // type -> path -> position in Values
+	hist    perfstate.History         // the daemons' counters as gomgr's attached host keeps them
 }
 
 func newPromStandIn(s *Synth) (*promStandIn, error) {
@@ -66,14 +75,55 @@ func newPromStandIn(s *Synth) (*promStandIn, error) {
 		}
 		b.servers = append(b.servers, m)
 	}
+	types := map[string]map[string]perfstate.Type{}
 	for typ, schema := range s.Schema {
 		idx := map[string]int{}
 		for i, p := range slices.Sorted(maps.Keys(schema)) {
 			idx[p] = i
 		}
 		b.index[typ] = idx
+		tt := map[string]perfstate.Type{}
+		for p, v := range schema {
+			info, _ := v.(map[string]any)
+			desc, _ := info["description"].(string)
+			nick, _ := info["nick"].(string)
+			tt[p] = perfstate.Type{Description: desc, Nick: nick, Type: synthInt(info["type"]), Priority: synthInt(info["priority"]), Units: synthInt(info["units"])}
+		}
+		types[typ] = tt
+	}
+	// Each daemon's report, as internal/perfstate records one (the real
+	// mgr's DaemonState likewise keeps typed counters): its schema's
+	// types and one reading each.
+	for daemon, vals := range s.Values {
+		typ, _, _ := strings.Cut(daemon, ".")
+		values := make(map[string]perfstate.Value, len(vals))
+		for p, i := range b.index[typ] {
+			if i >= len(vals) {
+				continue
+			}
+			if pair, ok := vals[i].([]any); ok && len(pair) == 2 {
+				values[p] = perfstate.Value{V: uint64(synthInt(pair[0])), Count: uint64(synthInt(pair[1]))}
+			} else {
+				values[p] = perfstate.Value{V: uint64(synthInt(vals[i]))}
+			}
+		}
+		b.hist.Update(daemon, types[typ], values, time.Unix(int64(SynthTimestamp), 0))
 	}
 	return b, nil
+}
+
+// synthInt is a number of the synthetic cluster's (JSON's float64, or
+// int as generated).
+func synthInt(v any) int64 {
+	switch n := v.(type) {
+	case float64:
+		return int64(n)
+	case int:
+		return int64(n)
+	case int64:
+		return n
+	}
+	return 0
 }
 
 func (b *promStandIn) Cluster() backend.Cluster { return promCluster{b} }
@@ -161,45 +211,71 @@ func (b *promStandIn) LatestCounter(_ context.Context, svcType, svcID, path stri
 // average).
 func (b *promStandIn) AllPerfCounters(_ context.Context, prioLimit int, services []string) (map[string]any, error) {
 	out := make(map[string]any, len(b.s.Values))
+	b.listed(services, func(typ, id string) {
+		schema, index := b.s.Schema[typ], b.index[typ]
+		vals, ok := b.s.Values[typ+"."+id]
+		if !ok || schema == nil {
+			return // Python: "No perf counter schema for ..."
+		}
+		counters := make(map[string]any, len(schema))
+		for path, v := range schema {
+			info, _ := v.(map[string]any)
+			if prio, _ := info["priority"].(float64); int(prio) < prioLimit {
+				continue
+			}
+			entry := maps.Clone(info)
+			s := b.latestOf(index, vals, path)
+			tp, _ := info["type"].(float64)
+			switch {
+			case int(tp)&module.PerfCounterLongRunAvg != 0 && len(s) == 3:
+				entry["value"], entry["count"] = s[1], s[2]
+			case int(tp)&module.PerfCounterLongRunAvg != 0:
+				entry["value"], entry["count"] = 0.0, 0.0
+			case len(s) >= 2:
+				entry["value"] = s[1]
+			default:
+				entry["value"] = 0.0
+			}
+			counters[path] = entry
+		}
+		out[typ+"."+id] = counters
+	})
+	return out, nil
+}
+
+var _ backend.TypedPerfCounters = (*promStandIn)(nil)
+
+// PerfCounters answers module.Handle.PerfCounters as gomgr's host does
+// where it keeps the counters itself (internal/modhost's perfCounters on
+// an attached backend): for each daemon list_servers lists whose type is
+// in services, its latest counters of at least prioLimit priority from
+// the perfstate.History, sorted by daemon.
+func (b *promStandIn) PerfCounters(_ context.Context, prioLimit int, services []string) ([]module.DaemonPerf, error) {
+	var out []module.DaemonPerf
+	b.listed(services, func(typ, id string) {
+		name := typ + "." + id
+		if counters := b.hist.Counters(nil, name, prioLimit); len(counters) > 0 {
+			out = append(out, module.DaemonPerf{Daemon: name, Counters: counters})
+		}
+	})
+	slices.SortFunc(out, func(a, b module.DaemonPerf) int { return strings.Compare(a.Daemon, b.Daemon) })
+	return out, nil
+}
+
+// listed calls fn with the type and id of each daemon list_servers lists
+// whose type is in services.
+func (b *promStandIn) listed(services []string, fn func(typ, id string)) {
 	for _, srv := range b.servers {
 		svcs, _ := srv["services"].([]any)
 		for _, e := range svcs {
 			svc, _ := e.(map[string]any)
 			typ, _ := svc["type"].(string)
 			id, _ := svc["id"].(string)
-			if !slices.Contains(services, typ) {
-				continue
+			if slices.Contains(services, typ) {
+				fn(typ, id)
 			}
-			schema, index := b.s.Schema[typ], b.index[typ]
-			vals, ok := b.s.Values[typ+"."+id]
-			if !ok || schema == nil {
-				continue // Python: "No perf counter schema for ..."
-			}
-			counters := make(map[string]any, len(schema))
-			for path, v := range schema {
-				info, _ := v.(map[string]any)
-				if prio, _ := info["priority"].(float64); int(prio) < prioLimit {
-					continue
-				}
-				entry := maps.Clone(info)
-				s := b.latestOf(index, vals, path)
-				tp, _ := info["type"].(float64)
-				switch {
-				case int(tp)&module.PerfCounterLongRunAvg != 0 && len(s) == 3:
-					entry["value"], entry["count"] = s[1], s[2]
-				case int(tp)&module.PerfCounterLongRunAvg != 0:
-					entry["value"], entry["count"] = 0.0, 0.0
-				case len(s) >= 2:
-					entry["value"] = s[1]
-				default:
-					entry["value"] = 0.0
-				}
-				counters[path] = entry
-			}
-			out[typ+"."+id] = counters
 		}
 	}
-	return out, nil
 }
 
 // DaemonHealthMetrics answers get_daemon_health_metrics.

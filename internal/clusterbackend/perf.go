@@ -62,6 +62,13 @@ func (b *Backend) CounterSeries(svcType, svcID, path string, latest bool) map[st
 	return b.perf.hist.Series(svcType+"."+svcID, path)
 }
 
+var _ backend.TypedCounterSource = (*Backend)(nil)
+
+// LatestCounters implements backend.TypedCounterSource.
+func (b *Backend) LatestCounters(dst []module.PerfCounter, daemon string, prioLimit int) []module.PerfCounter {
+	return b.perf.hist.Counters(dst, daemon, prioLimit)
+}
+
 // statsSource is this daemon's Ceph option values (mgr_stats_period and
 // mgr_stats_threshold): the configuration database, then ceph.conf, then
 // Ceph's defaults.

@@ -116,6 +116,10 @@ func (h *handle) AllPerfCounters(ctx context.Context, prioLimit int, services []
 	return h.m.allPerfCounters(ctx, prioLimit, services)
 }
 
+func (h *handle) PerfCounters(ctx context.Context, prioLimit int, services []string) ([]module.DaemonPerf, error) {
+	return h.m.perfCounters(ctx, prioLimit, services)
+}
+
 func (h *handle) ListServers(ctx context.Context) ([]map[string]any, error) {
 	return h.m.listServers(ctx)
 }

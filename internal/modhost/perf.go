@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/internal/jsonval"
 	"github.com/gomgr/gomgr/internal/perfstate"
+	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -147,7 +149,8 @@ var pythonPerfServices = []string{"mds", "mon", "osd", "rbd-mirror", "rgw", "tcm
 // Python computes it: for each daemon list_servers lists whose type is in
 // services, its schema's counters of at least prioLimit priority, each
 // with its latest "value" (and "count" for an average: value is then the
-// sum). Daemons without counters are left out.
+// sum). Daemons without counters are left out. Inside a real mgr it is
+// that mgr's; otherwise it is perfCounters' answer in Python's shape.
 func (m *Manager) allPerfCounters(ctx context.Context, prioLimit int, services []string) (map[string]any, error) {
 	if services == nil {
 		services = pythonPerfServices
@@ -155,58 +158,108 @@ func (m *Manager) allPerfCounters(ctx context.Context, prioLimit int, services [
 	if ds, ok := m.cfg.Backend.(backend.DaemonState); ok {
 		return ds.AllPerfCounters(ctx, prioLimit, services)
 	}
+	daemons, err := m.perfCounters(ctx, prioLimit, services)
+	if err != nil {
+		return nil, err
+	}
+	return module.PerfCountersToPython(daemons), nil
+}
+
+// perfCounters answers module.Handle.PerfCounters: get_all_perf_counters'
+// daemons and counters, typed. Inside a real mgr it is the backend's
+// (backend.TypedPerfCounters) or that mgr's get_all_perf_counters
+// converted; otherwise this daemon's history and the collector's
+// (backend.TypedCounterSource, or its Python-shaped answers converted).
+func (m *Manager) perfCounters(ctx context.Context, prioLimit int, services []string) ([]module.DaemonPerf, error) {
+	if services == nil {
+		services = pythonPerfServices
+	}
+	if tp, ok := m.cfg.Backend.(backend.TypedPerfCounters); ok {
+		return tp.PerfCounters(ctx, prioLimit, services)
+	}
+	if ds, ok := m.cfg.Backend.(backend.DaemonState); ok {
+		all, err := ds.AllPerfCounters(ctx, prioLimit, services)
+		if err != nil {
+			return nil, err
+		}
+		return module.PerfCountersFromPython(all)
+	}
 	servers, err := m.listServers(ctx)
 	if err != nil {
 		return nil, err
 	}
 	pc := m.perfCollector()
-	out := map[string]any{}
+	typed, _ := pc.(backend.TypedCounterSource)
+	var out []module.DaemonPerf
+	seen := map[string]bool{}
 	for _, s := range servers {
 		svcs, _ := s["services"].([]any)
 		for _, e := range svcs {
 			svc, _ := e.(map[string]any)
 			typ, _ := svc["type"].(string)
 			id := jsonText(svc["id"])
-			if !slices.Contains(services, typ) || m.unreadable(pc, typ, id) != nil {
+			name := typ + "." + id
+			if !slices.Contains(services, typ) || m.unreadable(pc, typ, id) != nil || seen[name] {
 				continue
 			}
-			name := typ + "." + id
-			schema, err := m.perfSchema(typ, id)
-			if err != nil {
-				return nil, err
-			}
-			counters, _ := schema[name].(map[string]any)
-			for _, path := range slices.Sorted(maps.Keys(counters)) {
-				info, _ := counters[path].(map[string]any)
-				prio, _ := jsonval.Int(info["priority"])
-				if prio < int64(prioLimit) {
-					continue
-				}
-				c, err := m.counter(ctx, typ, id, path, true)
-				if err != nil {
+			seen[name] = true
+			var counters []module.PerfCounter
+			switch {
+			case m.isSelf(typ, id):
+				counters = m.selfPerf.Counters(nil, m.selfName(), prioLimit)
+			case typed != nil:
+				counters = typed.LatestCounters(nil, name, prioLimit)
+			default:
+				if counters, err = m.untypedCounters(ctx, typ, id, prioLimit); err != nil {
 					return nil, err
 				}
-				entry := maps.Clone(info)
-				sample, _ := c[path].([]any)
-				tp, _ := jsonval.Int(info["type"])
-				switch {
-				case tp&perfstate.TypeLongRunAvg != 0 && len(sample) == 3:
-					entry["value"], entry["count"] = sample[1], sample[2]
-				case tp&perfstate.TypeLongRunAvg != 0:
-					entry["value"], entry["count"] = int64(0), int64(0)
-				case len(sample) >= 2:
-					entry["value"] = sample[1]
-				default:
-					entry["value"] = int64(0)
-				}
-				d, _ := out[name].(map[string]any)
-				if d == nil {
-					d = map[string]any{}
-					out[name] = d
-				}
-				d[path] = entry
+			}
+			if len(counters) > 0 {
+				out = append(out, module.DaemonPerf{Daemon: name, Counters: counters})
 			}
 		}
 	}
+	slices.SortFunc(out, func(a, b module.DaemonPerf) int { return strings.Compare(a.Daemon, b.Daemon) })
 	return out, nil
+}
+
+// untypedCounters is a daemon's counters of at least prioLimit priority
+// from its Python-shaped schema and latest samples (a collector without
+// TypedCounterSource).
+func (m *Manager) untypedCounters(ctx context.Context, typ, id string, prioLimit int) ([]module.PerfCounter, error) {
+	name := typ + "." + id
+	schema, err := m.perfSchema(typ, id)
+	if err != nil {
+		return nil, err
+	}
+	counters, _ := schema[name].(map[string]any)
+	entries := map[string]any{}
+	for path, v := range counters {
+		info, _ := v.(map[string]any)
+		if prio, _ := jsonval.Int(info["priority"]); prio < int64(prioLimit) {
+			continue
+		}
+		c, err := m.counter(ctx, typ, id, path, true)
+		if err != nil {
+			return nil, err
+		}
+		entry := maps.Clone(info)
+		sample, _ := c[path].([]any)
+		tp, _ := jsonval.Int(info["type"])
+		switch {
+		case tp&perfstate.TypeLongRunAvg != 0 && len(sample) == 3:
+			entry["value"], entry["count"] = sample[1], sample[2]
+		case len(sample) >= 2:
+			entry["value"] = sample[1]
+		}
+		entries[path] = entry
+	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	daemons, err := module.PerfCountersFromPython(map[string]any{name: entries})
+	if err != nil {
+		return nil, err
+	}
+	return daemons[0].Counters, nil
 }

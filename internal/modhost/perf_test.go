@@ -2,6 +2,8 @@ package modhost
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -178,5 +180,12 @@ func TestPerfCountersOutsideARealMgr(t *testing.T) {
 			continue
 		}
 		require.Equal(t, tc.want, got, "get_all_perf_counters(%d, %v)", tc.prio, tc.services)
+		// The typed answer is the same, daemons and counters sorted.
+		typed, err := h.PerfCounters(ctx, tc.prio, tc.services)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, module.PerfCountersToPython(typed), "PerfCounters(%d, %v)", tc.prio, tc.services)
+		for _, d := range typed {
+			require.True(t, slices.IsSortedFunc(d.Counters, func(a, b module.PerfCounter) int { return strings.Compare(a.Path, b.Path) }), d.Daemon)
+		}
 	}
 }

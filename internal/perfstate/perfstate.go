@@ -30,6 +30,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // HistoryLen is how many samples of each counter are kept, as the real
@@ -89,6 +91,11 @@ func (s *series) push(x sample) {
 type daemonCounters struct {
 	types  map[string]Type
 	series map[string]*series
+	// infos are the counters' types as Counters hands them out, one a
+	// type (replaced, never modified, when it changes); paths is
+	// series' keys sorted, nil when a counter was added since.
+	infos map[string]*module.PerfCounterInfo
+	paths []string
 }
 
 // History is the counters of a set of daemons, keyed "<type>.<id>". It is
@@ -111,7 +118,7 @@ func (h *History) Update(daemon string, types map[string]Type, values map[string
 	}
 	d := h.daemons[daemon]
 	if d == nil {
-		d = &daemonCounters{types: map[string]Type{}, series: map[string]*series{}}
+		d = &daemonCounters{types: map[string]Type{}, series: map[string]*series{}, infos: map[string]*module.PerfCounterInfo{}}
 		h.daemons[daemon] = d
 	}
 	ts := float64(t.UnixNano()) / 1e9
@@ -123,8 +130,15 @@ func (h *History) Update(daemon string, types map[string]Type, values map[string
 		old, known := d.types[path]
 		s := d.series[path]
 		if s == nil || (known && old.Type&TypeLongRunAvg != typ.Type&TypeLongRunAvg) {
+			if s == nil {
+				d.paths = nil
+			}
 			s = &series{} // a new counter, or one whose samples change shape
 			d.series[path] = s
+		}
+		if !known || old != typ {
+			d.infos[path] = &module.PerfCounterInfo{Path: path, Description: typ.Description, Nick: typ.Nick,
+				Type: int(typ.Type), Priority: int(typ.Priority), Units: int(typ.Units)}
 		}
 		d.types[path] = typ
 		x := sample{t: ts, v: v.V}
@@ -133,6 +147,34 @@ func (h *History) Update(daemon string, types map[string]Type, values map[string
 		}
 		s.push(x)
 	}
+}
+
+// Counters appends to dst daemon's counters of at least prioLimit
+// priority, sorted by path, each with its newest sample (module.Handle's
+// PerfCounters); the infos are shared between calls. An unknown daemon
+// appends nothing.
+func (h *History) Counters(dst []module.PerfCounter, daemon string, prioLimit int) []module.PerfCounter {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	d := h.daemons[daemon]
+	if d == nil {
+		return dst
+	}
+	if d.paths == nil {
+		d.paths = slices.Sorted(maps.Keys(d.series))
+	}
+	for _, path := range d.paths {
+		info := d.infos[path]
+		if info == nil || info.Priority < prioLimit {
+			continue
+		}
+		c := module.PerfCounter{PerfCounterInfo: info}
+		if s := d.series[path].samples; len(s) > 0 {
+			c.Value, c.Count = s[len(s)-1].v, s[len(s)-1].c
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // Forget drops a daemon's counters (a daemon that left the cluster).

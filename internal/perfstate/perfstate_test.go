@@ -154,3 +154,46 @@ func TestNumber(t *testing.T) {
 	require.Equal(t, int64(math.MaxInt64), Number(math.MaxInt64))
 	require.Equal(t, uint64(math.MaxInt64+1), Number(math.MaxInt64+1))
 }
+
+// Counters: the latest samples typed, sorted, filtered by priority, the
+// infos shared until a counter's type changes.
+func TestHistoryCounters(t *testing.T) {
+	var h History
+	require.Empty(t, h.Counters(nil, "osd.0", 0))
+	types := map[string]Type{
+		"osd.op_w":       {Description: "writes", Type: TypeU64 | TypeCounter, Priority: 5, Units: UnitNone},
+		"osd.op_latency": {Description: "latency", Nick: "l", Type: TypeTime | TypeLongRunAvg, Priority: 8},
+		"osd.op_r":       {Description: "reads", Type: TypeU64 | TypeCounter, Priority: 2},
+	}
+	h.Update("osd.0", types, map[string]Value{"osd.op_w": {V: 3}, "osd.op_latency": {V: 40, Count: 2}, "osd.op_r": {V: 9}}, time.Unix(1, 0))
+	first := h.Counters(nil, "osd.0", 5)
+	require.Len(t, first, 2)
+	require.Equal(t, "osd.op_latency", first[0].Path)
+	require.Equal(t, "l", first[0].Nick)
+	require.Equal(t, [2]uint64{40, 2}, [2]uint64{first[0].Value, first[0].Count})
+	require.Equal(t, "osd.op_w", first[1].Path)
+	require.Equal(t, uint64(3), first[1].Value)
+	require.Len(t, h.Counters(nil, "osd.0", 0), 3)
+
+	// A new sample: new values, the same infos; appended to dst.
+	h.Update("osd.0", types, map[string]Value{"osd.op_w": {V: 7}}, time.Unix(2, 0))
+	firstW := first[1].PerfCounterInfo
+	second := h.Counters(first[:1:1], "osd.0", 5)
+	require.Len(t, second, 3)
+	require.Same(t, firstW, second[2].PerfCounterInfo)
+	require.Equal(t, uint64(7), second[2].Value)
+
+	// A changed description: a new info; the old one is left as it was.
+	types["osd.op_w"] = Type{Description: "client writes", Type: TypeU64 | TypeCounter, Priority: 5}
+	h.Update("osd.0", types, map[string]Value{"osd.op_w": {V: 8}, "osd.new": {V: 1}}, time.Unix(3, 0))
+	third := h.Counters(nil, "osd.0", 5)
+	require.Len(t, third, 2)
+	require.NotSame(t, firstW, third[1].PerfCounterInfo)
+	require.Equal(t, "writes", firstW.Description)
+	require.Equal(t, "client writes", third[1].Description)
+	// A counter added later is listed in order.
+	types["osd.a"] = Type{Description: "a", Type: TypeU64, Priority: 9}
+	h.Update("osd.0", types, map[string]Value{"osd.a": {V: 5}}, time.Unix(4, 0))
+	fourth := h.Counters(nil, "osd.0", 5)
+	require.Equal(t, []string{"osd.a", "osd.op_latency", "osd.op_w"}, []string{fourth[0].Path, fourth[1].Path, fourth[2].Path})
+}

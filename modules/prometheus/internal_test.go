@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // rendered is a scrape's samples of one family, `{v1,v2} value`, sorted.
@@ -160,7 +162,7 @@ func TestPerfSamples(t *testing.T) {
 		"rbd-mirror.a": {"rbd_mirror_image_pool1/ns/img.replay": {"description": "Replays", "type": 10, "priority": 8, "value": 9}}}`)
 	m := newModule()
 	s := newScrape()
-	m.perfSamples(s, all)
+	m.perfSamples(s, typedPerf(t, all))
 	out, err := s.encode()
 	require.NoError(t, err)
 	require.Equal(t, `# HELP ceph_osd_numpg Placement groups
@@ -186,9 +188,9 @@ ceph_rgw_req{instance_id="gw1"} 4
 	// A counter whose name is a static family's, or whose labels are not
 	// its family's, is left out: the output stays consistent.
 	s = newScrape()
-	m.perfSamples(s, decodeMap(t, `{"osd.0": {"health_status": {"description": "x", "type": 2, "value": 1}},
+	m.perfSamples(s, typedPerf(t, decodeMap(t, `{"osd.0": {"health_status": {"description": "x", "type": 2, "value": 1}},
 		"rgw.a": {"osd.op_r": {"description": "Client read operations", "type": 10, "value": 1}},
-		"osd.1": {"osd.op_r": {"description": "Client read operations", "type": 10, "value": 2}}}`))
+		"osd.1": {"osd.op_r": {"description": "Client read operations", "type": 10, "value": 2}}}`)))
 	require.Equal(t, []string{"{osd.1} 2"}, rendered(s, "osd_op_r"))
 	require.Empty(t, rendered(s, "health_status"))
 	_, err = s.encode()
@@ -204,4 +206,12 @@ func TestEncodeBadLabel(t *testing.T) {
 	out, err := s.encode()
 	require.NoError(t, err)
 	require.Equal(t, "# HELP ceph_osd_up OSD status up\n# TYPE ceph_osd_up untyped\nceph_osd_up{ceph_daemon=\"osd.1\"} 1\n", string(out))
+}
+
+// typedPerf is get_all_perf_counters' Python shape as PerfCounters'.
+func typedPerf(t *testing.T, all map[string]any) []module.DaemonPerf {
+	t.Helper()
+	typed, err := module.PerfCountersFromPython(all)
+	require.NoError(t, err)
+	return typed
 }

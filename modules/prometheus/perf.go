@@ -3,7 +3,6 @@ package prometheus
 import (
 	"context"
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -101,7 +100,7 @@ func (m *Module) getPerfCounters(ctx context.Context, s *scrape) error {
 	if embedded, _ := om["gomgr_embedded"].(bool); embedded { // as clusterless reads it
 		services = append(slices.Clone(services), "mgr")
 	}
-	all, err := m.mgr.GetAllPerfCounters(ctx, module.PrioUseful, services)
+	all, err := m.mgr.PerfCounters(ctx, module.PrioUseful, services)
 	if err != nil {
 		return fmt.Errorf("get_all_perf_counters: %w", err)
 	}
@@ -140,67 +139,80 @@ func setPerf(s *scrape, path, desc string, typ prometheus.ValueType, names []str
 	return true
 }
 
-// perfSamples turns get_all_perf_counters' answer into samples.
-func (m *Module) perfSamples(s *scrape, all map[string]any) {
-	for _, daemon := range slices.Sorted(maps.Keys(all)) {
-		counters := asMap(all[daemon])
+// perfSamples turns the daemons' counters (PerfCounters' answer) into
+// samples. Daemons of one type list the same counters in the same order,
+// so a counter's families are looked up (s.perf) only where it differs
+// from the previous daemon's counter at its position.
+func (m *Module) perfSamples(s *scrape, all []module.DaemonPerf) {
+	var prev []module.PerfCounter
+	var prevFams []*perfFams
+	var fams []*perfFams
+	prevRGW := false
+	for _, d := range all {
+		daemon := d.Daemon
 		rgw, rbdMirror := strings.HasPrefix(daemon, "rgw."), strings.HasPrefix(daemon, "rbd-mirror.")
-		// Paths in the map's order: a family is declared by its first
-		// counter, and the counters of one path (which daemons of a type
-		// share) have one description.
-		for path, c := range counters {
-			info := asMap(c)
-			t := int(asFloat(info["type"]))
+		label := daemon
+		if rgw {
+			label = daemon[len("rgw."):]
+		}
+		labels := []string{label}
+		fams = fams[:0]
+		for i, c := range d.Counters {
+			t := c.Type
 			typ, ok := statType(t)
 			if !ok {
+				fams = append(fams, nil)
 				continue
 			}
-			value := asFloat(info["value"])
+			value := float64(c.Value)
 			if t&module.PerfCounterTime != 0 {
 				value /= 1e9
 			}
-			if (rbdMirror && rbdMirrorImageRE.MatchString(path)) || strings.HasPrefix(path, fixedNamePrefix) {
+			if (rbdMirror && rbdMirrorImageRE.MatchString(c.Path)) || strings.HasPrefix(c.Path, fixedNamePrefix) {
 				// Worked out each time: an rbd-mirror image's counter
 				// (its labels), an RGW sync counter (its fixed-name copy).
-				p, names, labels := perfPathLabels(daemon, path)
-				desc := asString(info["description"])
+				fams = append(fams, nil)
+				p, names, labels := perfPathLabels(daemon, c.Path)
 				var fit bool
 				if t&module.PerfCounterLongRunAvg != 0 {
-					fit = setPerf(s, p+"_sum", desc+" Total", typ, names, value, labels) &&
-						setPerf(s, p+"_count", desc+" Count", counter, names, asFloat(info["count"]), labels)
+					fit = setPerf(s, p+"_sum", c.Description+" Total", typ, names, value, labels) &&
+						setPerf(s, p+"_count", c.Description+" Count", counter, names, float64(c.Count), labels)
 				} else {
-					fit = setPerf(s, p, desc, typ, names, value, labels)
+					fit = setPerf(s, p, c.Description, typ, names, value, labels)
 				}
 				if !fit {
-					m.logInfo("skipping a perf counter that does not fit its family", "daemon", daemon, "path", path)
+					m.logInfo("skipping a perf counter that does not fit its family", "daemon", daemon, "path", c.Path)
 				}
 				continue
 			}
-			key := perfKey{path, t, rgw}
-			fams := s.perf[key]
-			if fams == nil {
-				p, names, _ := perfPathLabels(daemon, path)
-				fams = s.perfFamilies(p, asString(info["description"]), t, typ, names)
-				s.perf[key] = fams
+			var f *perfFams
+			if i < len(prev) && prevFams[i] != nil && rgw == prevRGW && prev[i].Type == t &&
+				(prev[i].PerfCounterInfo == c.PerfCounterInfo || prev[i].Path == c.Path) {
+				f = prevFams[i]
+			} else {
+				key := perfKey{c.Path, t, rgw}
+				if f = s.perf[key]; f == nil {
+					p, names, _ := perfPathLabels(daemon, c.Path)
+					f = s.perfFamilies(p, c.Description, t, typ, names)
+					s.perf[key] = f
+				}
 			}
-			label := daemon
-			if rgw {
-				label = daemon[len("rgw."):]
-			}
-			labels := []string{label}
+			fams = append(fams, f)
 			fit := true
 			if t&module.PerfCounterLongRunAvg != 0 {
-				if fit = fams.sum != nil && fams.count != nil; fit {
-					s.add(fams.sum, value, labels)
-					s.add(fams.count, asFloat(info["count"]), labels)
+				if fit = f.sum != nil && f.count != nil; fit {
+					s.add(f.sum, value, labels)
+					s.add(f.count, float64(c.Count), labels)
 				}
-			} else if fit = fams.plain != nil; fit {
-				s.add(fams.plain, value, labels)
+			} else if fit = f.plain != nil; fit {
+				s.add(f.plain, value, labels)
 			}
 			if !fit {
-				m.logInfo("skipping a perf counter that does not fit its family", "daemon", daemon, "path", path)
+				m.logInfo("skipping a perf counter that does not fit its family", "daemon", daemon, "path", c.Path)
 			}
 		}
+		prev, prevRGW = d.Counters, rgw
+		prevFams, fams = fams, prevFams
 	}
 }
 

@@ -183,7 +183,7 @@ func TestFixedNameMetrics(t *testing.T) {
 			"data-sync-from-us-east.poll_latency": {"description": "Average latency of replication log requests", "type": 5, "value": 2000000000, "count": 4},
 			"rgw.req": {"description": "Requests", "type": 10, "value": 4}}}`)
 	s := newScrape()
-	newModule().perfSamples(s, all)
+	newModule().perfSamples(s, typedPerf(t, all))
 	out, err := s.encode()
 	require.NoError(t, err)
 	require.Equal(t, `# HELP ceph_data_sync_from_us_east_fetch_bytes Number of bytes fetched

@@ -44,6 +44,7 @@ type runtime interface {
 	Counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error)
 	LatestCounter(ctx context.Context, svcType, svcID, path string) (map[string]any, error)
 	AllPerfCounters(ctx context.Context, prioLimit int, services []string) (map[string]any, error)
+	PerfCounters(ctx context.Context, prioLimit int, services []string) ([]DaemonPerf, error)
 	ListServers(ctx context.Context) ([]map[string]any, error)
 	DaemonHealthMetrics(ctx context.Context) (map[string]any, error)
 	SetHealthChecks(checks map[string]HealthCheck)

@@ -98,6 +98,10 @@ func counterValue(path string, v any) (uint64, error) {
 		return uint64(n), nil
 	case uint64:
 		return n, nil
+	case int:
+		if n >= 0 {
+			return uint64(n), nil
+		}
 	case float64:
 		if n >= 0 && n == float64(uint64(n)) {
 			return uint64(n), nil

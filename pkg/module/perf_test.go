@@ -4,18 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/gomgr/gomgr/internal/perfstate"
 )
-
-// The author's constants are the runtime's (and Ceph's) values.
-func TestPerfConstantsAreTheRuntimes(t *testing.T) {
-	require.Equal(t,
-		[]int{perfstate.TypeTime, perfstate.TypeU64, perfstate.TypeLongRunAvg, perfstate.TypeCounter, perfstate.TypeHistogram,
-			perfstate.UnitBytes, perfstate.UnitNone, perfstate.HistoryLen, perfstate.DefaultThreshold},
-		[]int{PerfCounterTime, PerfCounterU64, PerfCounterLongRunAvg, PerfCounterCounter, PerfCounterHistogram,
-			PerfUnitBytes, PerfUnitNone, PerfHistoryLen, PrioUseful})
-}
 
 func TestCounterValue(t *testing.T) {
 	for _, tc := range []struct {
