@@ -92,10 +92,16 @@ type daemonCounters struct {
 	types  map[string]Type
 	series map[string]*series
 	// infos are the counters' types as Counters hands them out, one a
-	// type (replaced, never modified, when it changes); paths is
-	// series' keys sorted, nil when a counter was added since.
+	// type (replaced, never modified, when it changes); order is every
+	// counter's info and series sorted by path, nil when a counter, its
+	// info or its series was replaced or added since.
 	infos map[string]*module.PerfCounterInfo
-	paths []string
+	order []counterRef
+}
+
+type counterRef struct {
+	info *module.PerfCounterInfo
+	s    *series
 }
 
 // History is the counters of a set of daemons, keyed "<type>.<id>". It is
@@ -130,13 +136,12 @@ func (h *History) Update(daemon string, types map[string]Type, values map[string
 		old, known := d.types[path]
 		s := d.series[path]
 		if s == nil || (known && old.Type&TypeLongRunAvg != typ.Type&TypeLongRunAvg) {
-			if s == nil {
-				d.paths = nil
-			}
+			d.order = nil
 			s = &series{} // a new counter, or one whose samples change shape
 			d.series[path] = s
 		}
 		if !known || old != typ {
+			d.order = nil
 			d.infos[path] = &module.PerfCounterInfo{Path: path, Description: typ.Description, Nick: typ.Nick,
 				Type: int(typ.Type), Priority: int(typ.Priority), Units: int(typ.Units)}
 		}
@@ -160,16 +165,22 @@ func (h *History) Counters(dst []module.PerfCounter, daemon string, prioLimit in
 	if d == nil {
 		return dst
 	}
-	if d.paths == nil {
-		d.paths = slices.Sorted(maps.Keys(d.series))
+	if d.order == nil {
+		d.order = make([]counterRef, 0, len(d.series))
+		for _, path := range slices.Sorted(maps.Keys(d.series)) {
+			if info := d.infos[path]; info != nil {
+				d.order = append(d.order, counterRef{info, d.series[path]})
+			}
+		}
 	}
-	for _, path := range d.paths {
-		info := d.infos[path]
-		if info == nil || info.Priority < prioLimit {
+	dst = slices.Grow(dst, len(d.order))
+	for _, ref := range d.order {
+		info := ref.info
+		if info.Priority < prioLimit {
 			continue
 		}
 		c := module.PerfCounter{PerfCounterInfo: info}
-		if s := d.series[path].samples; len(s) > 0 {
+		if s := ref.s.samples; len(s) > 0 {
 			c.Value, c.Count = s[len(s)-1].v, s[len(s)-1].c
 		}
 		dst = append(dst, c)

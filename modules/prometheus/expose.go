@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +38,13 @@ type sample struct {
 type scrape struct {
 	sizeHint
 	samples []sample
-	byFam   map[*family][]int32       // indices of samples, in order set
+	// slots are the indices of samples by family slot (family.slot),
+	// in order set; fams the families of the slots used; extra the
+	// slots of families without one of their own.
+	slots   [][]int32
+	fams    []*family
+	extra   map[*family]int
+	nextDyn int                       // the next perf counter family's slot
 	dynamic map[string]*family        // the perf counters' families, by exposed name
 	arena   []string                  // room for the next samples' label values
 	perf    map[perfKey]*perfFams     // the perf counters' families, by counter
@@ -55,7 +62,8 @@ type sizeHint struct {
 
 func newScrapeSized(h sizeHint) *scrape {
 	return &scrape{sizeHint: h, samples: make([]sample, 0, h.samples), arena: make([]string, 0, h.labels),
-		byFam: make(map[*family][]int32, h.families), dynamic: map[string]*family{}, perf: map[perfKey]*perfFams{}}
+		slots: make([][]int32, staticSlots()+1, max(h.families, staticSlots())+1), dynamic: map[string]*family{}, perf: map[perfKey]*perfFams{},
+		nextDyn: staticSlots() + 1}
 }
 
 // hint is the size of this scrape.
@@ -64,7 +72,7 @@ func (s *scrape) hint(text int) sizeHint {
 	for _, smp := range s.samples {
 		labels += len(smp.labels)
 	}
-	return sizeHint{samples: len(s.samples), labels: labels, families: len(s.byFam), text: text}
+	return sizeHint{samples: len(s.samples), labels: labels, families: len(s.slots), text: text}
 }
 
 // set records name{labels} = v; name must be one of families.
@@ -126,7 +134,8 @@ func (s *scrape) dynamicFamily(name, help string, typ prometheus.ValueType, labe
 	}
 	f := s.dynamic[exposed]
 	if f == nil {
-		f = &family{name: name, help: help, typ: typ, labels: slices.Clone(labelNames)}
+		f = &family{name: name, help: help, typ: typ, labels: slices.Clone(labelNames), slot: s.nextDyn}
+		s.nextDyn++
 		s.dynamic[exposed] = f
 	}
 	if !slices.Equal(f.labels, labelNames) {
@@ -160,11 +169,50 @@ func (s *scrape) add(f *family, v float64, labels []string) {
 		s.arena = append(s.arena, labels...)
 		kept = s.arena[n : n+len(labels) : n+len(labels)]
 	}
-	s.byFam[f] = append(s.byFam[f], int32(len(s.samples)))
+	slot := f.slot
+	if slot == 0 {
+		if s.extra == nil {
+			s.extra = map[*family]int{}
+		}
+		if slot = s.extra[f]; slot == 0 {
+			slot = s.nextDyn
+			s.nextDyn++
+			s.extra[f] = slot
+		}
+	}
+	if slot >= len(s.slots) {
+		s.slots = append(s.slots, make([][]int32, slot+1-len(s.slots))...)
+	}
+	if len(s.slots[slot]) == 0 {
+		s.fams = append(s.fams, f)
+	}
+	s.slots[slot] = append(s.slots[slot], int32(len(s.samples)))
 	s.samples = append(s.samples, sample{f: f, labels: kept, value: v})
 }
 
 // staticExposed is the exposed names of the static families.
+// samplesOf is the indices of f's samples, in order set.
+func (s *scrape) samplesOf(f *family) []int32 {
+	slot := f.slot
+	if slot == 0 {
+		slot = s.extra[f]
+	}
+	if slot == 0 || slot >= len(s.slots) {
+		return nil
+	}
+	return s.slots[slot]
+}
+
+// staticSlots gives every static family its slot, once (after every
+// init has declared them), and returns how many there are.
+var staticSlots = sync.OnceValue(func() int {
+	names := slices.Sorted(maps.Keys(families))
+	for i, name := range names {
+		families[name].slot = i + 1
+	}
+	return len(names)
+})
+
 var staticExposed = func() map[string]bool {
 	m := map[string]bool{}
 	for name := range families {
@@ -193,8 +241,8 @@ func (s *scrape) encode() ([]byte, error) {
 		full, exposed string // the name, and as written
 		order         []int  // label positions, sorted by label name
 	}
-	fams := make([]fam, 0, len(s.byFam))
-	for _, f := range slices.Collect(maps.Keys(s.byFam)) {
+	fams := make([]fam, 0, len(s.fams))
+	for _, f := range s.fams {
 		if !utf8.ValidString(f.name) {
 			continue // client_golang refuses the name
 		}
@@ -210,7 +258,7 @@ func (s *scrape) encode() ([]byte, error) {
 	slices.SortFunc(fams, func(a, b fam) int { return strings.Compare(a.full, b.full) })
 	buf := make([]byte, 0, max(s.sizeHint.text+s.sizeHint.text/8, 64*len(s.samples)+1024))
 	for _, fm := range fams {
-		idx := s.byFam[fm.f]
+		idx := s.samplesOf(fm.f)
 		// Samples by their label values in label-name order, equal
 		// label sets by when they were set: the last is kept. They
 		// usually come in order (perf counters by daemon), which one

@@ -18,6 +18,11 @@ type family struct {
 	name, help string
 	typ        prometheus.ValueType
 	labels     []string
+	// slot is the family's position in a scrape's samples by family
+	// (scrape.slots): a static family's is set once, before the first
+	// scrape (staticSlots), a perf counter's when its scrape declares
+	// it; 0 is none yet.
+	slot int
 }
 
 var (

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The label sets of this file's families, as Pacific names them.
@@ -27,7 +29,11 @@ var (
 // disk_occupation at every collection, help text included), and
 // pool_objects_repaired's is the one of the family Pacific writes per
 // pool (its declared family, labelled pool_id, never has a sample).
-var serviceFamilies = []family{
+var serviceFamilies = []struct {
+	name, help string
+	typ        prometheus.ValueType
+	labels     []string
+}{
 	{"fs_metadata", "FS Metadata", untyped, fsMetadataLabels},
 	{"mds_metadata", "MDS Metadata", untyped, mdsMetadataLabels},
 	{"rgw_metadata", "RGW Metadata", untyped, rgwMetadataLabels},
@@ -40,7 +46,8 @@ var serviceFamilies = []family{
 
 func init() {
 	for i := range serviceFamilies {
-		f := &serviceFamilies[i]
+		d := &serviceFamilies[i]
+		f := &family{name: d.name, help: d.help, typ: d.typ, labels: d.labels}
 		if families[f.name] != nil {
 			panic("prometheus: family " + f.name + " declared twice")
 		}
@@ -169,7 +176,7 @@ func diskOccupationHuman(s *scrape) {
 	var order []string
 	groups := map[string]*group{}
 	devices := map[string][2]string{}
-	for _, i := range s.byFam[families["disk_occupation"]] {
+	for _, i := range s.samplesOf(families["disk_occupation"]) {
 		smp := s.samples[i]
 		device, instance := smp.labels[1], smp.labels[4]
 		key := device + "\x00" + instance
