@@ -58,10 +58,11 @@ func newScrape() *scrape { return newScrapeSized(sizeHint{}) }
 // allocates its room at once.
 type sizeHint struct {
 	samples, labels, families, text int
+	dynamic, perf                   int // the sizes of scrape's maps of those names
 }
 
 func newScrapeSized(h sizeHint) *scrape {
-	s := &scrape{sizeHint: h, dynamic: map[string]*family{}, perf: map[perfKey]*perfFams{}, nextDyn: staticSlots() + 1}
+	s := &scrape{sizeHint: h, dynamic: make(map[string]*family, h.dynamic), perf: make(map[perfKey]*perfFams, h.perf), nextDyn: staticSlots() + 1}
 	if r, ok := scratchPool.Get().(*scratch); ok {
 		s.samples, s.arena, s.slots = r.samples, r.arena, r.slots
 	}
@@ -105,7 +106,7 @@ func (s *scrape) hint(text int) sizeHint {
 	for _, smp := range s.samples {
 		labels += len(smp.labels)
 	}
-	return sizeHint{samples: len(s.samples), labels: labels, families: len(s.slots), text: text}
+	return sizeHint{samples: len(s.samples), labels: labels, families: len(s.slots), text: text, dynamic: len(s.dynamic), perf: len(s.perf)}
 }
 
 // set records name{labels} = v; name must be one of families.
