@@ -71,7 +71,6 @@ func (m *Module) collect(ctx context.Context) ([]byte, error) {
 	out, err := s.encode()
 	m.durMu.Lock()
 	m.lastSize = s.hint(len(out))
-	s.release()
 	m.durSum["collect"] += time.Since(start).Seconds()
 	m.durCount["collect"]++
 	m.durMu.Unlock()

@@ -62,42 +62,9 @@ type sizeHint struct {
 }
 
 func newScrapeSized(h sizeHint) *scrape {
-	s := &scrape{sizeHint: h, dynamic: make(map[string]*family, h.dynamic), perf: make(map[perfKey]*perfFams, h.perf), nextDyn: staticSlots() + 1}
-	if r, ok := scratchPool.Get().(*scratch); ok {
-		s.samples, s.arena, s.slots = r.samples, r.arena, r.slots
-	}
-	if cap(s.samples) < h.samples {
-		s.samples = make([]sample, 0, h.samples)
-	}
-	if cap(s.arena) < h.labels {
-		s.arena = make([]string, 0, h.labels)
-	}
-	if n := staticSlots() + 1; len(s.slots) < n {
-		s.slots = append(s.slots, make([][]int32, n-len(s.slots), max(h.families, n)-len(s.slots))...)
-	}
-	return s
-}
-
-// scratch is the room a scrape's samples take, kept for the next
-// scrape's (release): the same cluster's scrapes are the same size.
-type scratch struct {
-	samples []sample
-	arena   []string
-	slots   [][]int32
-}
-
-var scratchPool sync.Pool
-
-// release hands the scrape's room to the next scrape; the scrape must
-// not be used after it (its text, from encode, is not part of it).
-func (s *scrape) release() {
-	clear(s.samples) // nothing kept alive through the pool
-	clear(s.arena)
-	for i := range s.slots {
-		s.slots[i] = s.slots[i][:0]
-	}
-	scratchPool.Put(&scratch{samples: s.samples[:0], arena: s.arena[:0], slots: s.slots})
-	*s = scrape{}
+	return &scrape{sizeHint: h, samples: make([]sample, 0, h.samples), arena: make([]string, 0, h.labels),
+		slots:   make([][]int32, staticSlots()+1, max(h.families, staticSlots())+1),
+		dynamic: make(map[string]*family, h.dynamic), perf: make(map[perfKey]*perfFams, h.perf), nextDyn: staticSlots() + 1}
 }
 
 // hint is the size of this scrape.
