@@ -152,6 +152,19 @@ func (h *History) Update(daemon string, types map[string]Type, values map[string
 		}
 		s.push(x)
 	}
+	if d.order == nil { // at the report, not at the next reader's call
+		d.sortCounters()
+	}
+}
+
+// sortCounters makes d.order.
+func (d *daemonCounters) sortCounters() {
+	d.order = make([]counterRef, 0, len(d.series))
+	for _, path := range slices.Sorted(maps.Keys(d.series)) {
+		if info := d.infos[path]; info != nil {
+			d.order = append(d.order, counterRef{info, d.series[path]})
+		}
+	}
 }
 
 // Counters appends to dst daemon's counters of at least prioLimit
@@ -166,12 +179,7 @@ func (h *History) Counters(dst []module.PerfCounter, daemon string, prioLimit in
 		return dst
 	}
 	if d.order == nil {
-		d.order = make([]counterRef, 0, len(d.series))
-		for _, path := range slices.Sorted(maps.Keys(d.series)) {
-			if info := d.infos[path]; info != nil {
-				d.order = append(d.order, counterRef{info, d.series[path]})
-			}
-		}
+		d.sortCounters()
 	}
 	dst = slices.Grow(dst, len(d.order))
 	for _, ref := range d.order {

@@ -493,7 +493,5 @@ func (m *Module) metricsResponse(ctx context.Context) ([]byte, int, string) {
 
 func writeMetrics(w http.ResponseWriter, data []byte) {
 	w.Header().Set("Content-Type", contentType)
-	// The length is known: one write, not chunks.
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	_, _ = w.Write(data)
 }
