@@ -33,6 +33,11 @@
 // A Standby function in Info gives the module's standby variant, run on a
 // standby daemon with a restricted StandbyHandle.
 //
+// The cluster's perf counters come in Python's shapes (GetPerfSchema,
+// GetCounter, GetLatestCounter, GetAllPerfCounters) and, for a module
+// that reads all of them on every pass, typed (PerfCounters: a slice a
+// daemon, a shared PerfCounterInfo and the values as numbers a counter).
+//
 // Info.Mixins adds features any module can have, one line each (see
 // Mixin): pkg/evalcmd's Config gives a module an eval command for
 // `mgrctl repl`.
