@@ -38,7 +38,7 @@ func (b *perfClusterBackend) CounterSeries(svcType, svcID, path string, latest b
 
 // perfManager starts a Manager (mgr "gt", with its own counters
 // mgr.commands and mgr.latency, sampled every second) on b.
-func perfManager(t *testing.T, b *perfClusterBackend) *module.Handle {
+func perfManager(t *testing.T, b backend.Backend) *module.Handle {
 	t.Helper()
 	reg := NewRegistry()
 	require.NoError(t, reg.Register(plainInfo("t")))
@@ -65,8 +65,27 @@ func perfManager(t *testing.T, b *perfClusterBackend) *module.Handle {
 	return modbridge.NewHandle(&handle{name: "t", m: m, log: m.cfg.Log}).(*module.Handle)
 }
 
+// typedPerfClusterBackend also hands the collected counters out typed
+// (backend.TypedCounterSource, as clusterbackend does).
+type typedPerfClusterBackend struct{ *perfClusterBackend }
+
+func (b typedPerfClusterBackend) LatestCounters(dst []module.PerfCounter, daemon string, prioLimit int) []module.PerfCounter {
+	return b.hist.Counters(dst, daemon, prioLimit)
+}
+
+// The answers are the same whether the collector hands its counters out
+// typed or in Python's shapes only.
 func TestPerfCountersOutsideARealMgr(t *testing.T) {
+	t.Run("python-shaped collector", func(t *testing.T) { testPerfCountersOutsideARealMgr(t, false) })
+	t.Run("typed collector", func(t *testing.T) { testPerfCountersOutsideARealMgr(t, true) })
+}
+
+func testPerfCountersOutsideARealMgr(t *testing.T, typed bool) {
 	b := &perfClusterBackend{clusterBackend: &clusterBackend{MemoryBackend: backend.NewMemoryBackend(), cl: &pacificCluster{}}}
+	var be backend.Backend = b
+	if typed {
+		be = typedPerfClusterBackend{b}
+	}
 	osdTypes := map[string]perfstate.Type{
 		"osd.op_r":       {Description: "Client read operations", Type: 10, Priority: 5, Units: perfstate.UnitNone},
 		"osd.op_latency": {Description: "Latency", Nick: "l", Type: 5, Priority: 9, Units: perfstate.UnitNone},
@@ -77,7 +96,7 @@ func TestPerfCountersOutsideARealMgr(t *testing.T) {
 		b.hist.Update("osd.0", osdTypes, map[string]perfstate.Value{
 			"osd.op_r": {V: uint64(10 + i)}, "osd.op_latency": {V: uint64(1000 * i), Count: uint64(i)}, "osd.op_w": {V: 1 << 63}}, t0.Add(time.Duration(i)*5*time.Second))
 	}
-	h := perfManager(t, b)
+	h := perfManager(t, be)
 	ctx := context.Background()
 
 	// This daemon's own counters: a sample every mgr_stats_period.
