@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -157,6 +158,7 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 	} else {
 		perm = narrow(s.o.Perm, perm)
 	}
+	ss := newSession(s, c, r)
 	wd := newWatchdog(s, c, s.o.CommandTimeout)
 	s.trackFramed(wd, true)
 	defer s.trackFramed(wd, false)
@@ -164,22 +166,21 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 	for {
 		now := time.Now()
 		c.Idle(now)
-		_ = c.SetReadDeadline(now.Add(s.o.IdleTimeout))
-		cmd, inbuf, refusal, err := s.readFramed(c, r, perm)
+		if ss.waitRequest(now) != nil {
+			return // closed, or idle too long, between requests
+		}
+		cmd, inbuf, refusal, err := ss.readRequest(perm)
 		if err != nil {
-			if errors.Is(err, errBetween) {
-				return // closed, or idle too long, between requests
-			}
 			res := objectformat.Failed(-int(syscall.EINVAL), "bad request: "+err.Error())
 			if errors.Is(err, errTooLarge) {
 				res = objectformat.Failed(-int(syscall.E2BIG), err.Error())
 			}
 			// A client that shut its sending side down still reads this.
-			_ = s.writeFrameReply(c, res)
+			_ = ss.reply(res)
 			return
 		}
 		if refusal != nil {
-			if s.writeFrameReply(c, *refusal) != nil || s.draining.Load() {
+			if ss.reply(*refusal) != nil || s.draining.Load() {
 				return
 			}
 			continue
@@ -196,7 +197,7 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 		// it fires; one timer per connection serves all its commands.
 		if busy, ok := s.running.acquire(context.Background()); !ok {
 			s.o.Inflight.Release(int64(len(inbuf)))
-			if s.writeFrameReply(c, busy) != nil {
+			if ss.reply(busy) != nil {
 				return
 			}
 			continue
@@ -212,7 +213,7 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 			return
 		}
 		res, held := s.budgetReply(res)
-		err = s.writeFrameReply(c, res)
+		err = ss.reply(res)
 		s.o.Inflight.Release(held)
 		if err != nil {
 			return
@@ -220,94 +221,279 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 	}
 }
 
-// readFramed reads one request. A request refused before its inbuf is read
-// (bad command, permission, size, budget, shutdown) comes back as a
-// refusal, with the inbuf skipped; err is a broken connection or frame:
-// errBetween when the connection ended (or idled out) before a request
-// began, else one to answer.
-// A returned inbuf holds its size of the in-flight budget.
-func (s *Server) readFramed(c net.Conn, r *bufio.Reader, perm string) (cmd map[string]any, inbuf []byte, refusal *objectformat.Result, err error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:1]); err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %w", errBetween, err)
+// session is the server's side of one framed connection. Its waits are
+// bounded as those of a connection that set a deadline before every read
+// and write, but it sets one only when a wait could otherwise outlast it:
+// a request that has arrived whole is read from the buffer with no
+// deadline; the idle deadline is left as it is when it ends the wait no
+// later than the idle timeout allows (one that ends it sooner is moved on
+// when it passes, so a connection that runs many commands sets it about
+// once per IdleTimeout); and a reply is written with one attempt that
+// cannot block, the write deadline set only for what the socket did not
+// take at once.
+type session struct {
+	s *Server
+	c *asok.Conn
+	r *bufio.Reader
+	// rdl is the read deadline set on c (zero until the first one);
+	// reqDL is the one of the request being read.
+	rdl, reqDL time.Time
+
+	// raw, when set, makes the first attempt at writing a reply with
+	// write, which takes what the socket accepts of pending without
+	// waiting (wn bytes, werr).
+	raw     syscall.RawConn
+	write   func(fd uintptr) bool
+	pending []byte
+	wn      int
+	werr    error
+	// wsize is the size of the reply being written, wdl whether its write
+	// deadline is set.
+	wsize int
+	wdl   bool
+	// wbuf holds the frames of small replies.
+	wbuf []byte
+}
+
+// smallFrame is the largest reply frame written from the connection's
+// own buffer; larger ones go through a pooled writer (writers).
+const smallFrame = 512
+
+func newSession(s *Server, c *asok.Conn, r *bufio.Reader) *session {
+	ss := &session{s: s, c: c, r: r, wbuf: make([]byte, 0, smallFrame)}
+	if sc, ok := c.Raw().(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			ss.raw = raw
+			ss.write = func(fd uintptr) bool {
+				for {
+					n, err := syscall.Write(int(fd), ss.pending)
+					if err == syscall.EINTR {
+						continue
+					}
+					ss.wn, ss.werr = max(n, 0), err
+					return true // never wait: a write that would block gets a deadline
+				}
+			}
+		}
 	}
-	_ = c.SetReadDeadline(time.Now().Add(s.o.ReadTimeout))
-	if _, err := io.ReadFull(r, hdr[1:]); err != nil {
-		return nil, nil, nil, truncated(err)
+	return ss
+}
+
+func (ss *session) setReadDeadline(t time.Time) {
+	_ = ss.c.SetReadDeadline(t)
+	ss.rdl = t
+}
+
+// waitRequest waits for the first byte of the next request, for at most
+// the idle timeout after idleSince.
+func (ss *session) waitRequest(idleSince time.Time) error {
+	if ss.r.Buffered() > 0 {
+		return nil
 	}
-	n := binary.BigEndian.Uint32(hdr[:])
+	limit := idleSince.Add(ss.s.o.IdleTimeout)
+	if ss.rdl.IsZero() || ss.rdl.After(limit) || !ss.rdl.After(idleSince) {
+		ss.setReadDeadline(limit)
+	}
+	for {
+		_, err := ss.r.Peek(1)
+		if err == nil || ss.rdl.Equal(limit) || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+		// The deadline of an earlier wait passed first: wait on.
+		ss.setReadDeadline(limit)
+	}
+}
+
+// arm sets the request's read deadline before a read that may wait.
+func (ss *session) arm(n int) {
+	if ss.r.Buffered() < n && !ss.rdl.Equal(ss.reqDL) {
+		ss.setReadDeadline(ss.reqDL)
+	}
+}
+
+// peek returns the next n (at most the buffer's size) bytes of the request.
+func (ss *session) peek(n int) ([]byte, error) {
+	ss.arm(n)
+	b, err := ss.r.Peek(n)
+	if err != nil {
+		return nil, truncated(err)
+	}
+	return b, nil
+}
+
+func (ss *session) readFull(p []byte) error {
+	ss.arm(len(p))
+	if _, err := io.ReadFull(ss.r, p); err != nil {
+		return truncated(err)
+	}
+	return nil
+}
+
+func (ss *session) discard(n uint32) error {
+	ss.arm(int(min(n, 1<<30)))
+	if _, err := ss.r.Discard(int(n)); err != nil {
+		return truncated(err)
+	}
+	return nil
+}
+
+func (ss *session) readLen() (uint32, error) {
+	b, err := ss.peek(4)
+	if err != nil {
+		return 0, err
+	}
+	n := binary.BigEndian.Uint32(b)
+	_, _ = ss.r.Discard(4)
+	return n, nil
+}
+
+// skip skips an inbuf of m bytes and refuses its request with res.
+func (ss *session) skip(m uint32, res objectformat.Result) (map[string]any, []byte, *objectformat.Result, error) {
+	if err := ss.discard(m); err != nil {
+		return nil, nil, nil, err
+	}
+	return nil, nil, &res, nil
+}
+
+// readRequest reads one request, whose first byte has arrived. A request
+// refused before its inbuf is read (bad command, permission, size, budget,
+// shutdown) comes back as a refusal, with the inbuf skipped; err is a
+// broken connection or frame, to answer. The request has the read timeout
+// from its first byte to its last. A returned inbuf holds its size of the
+// in-flight budget.
+func (ss *session) readRequest(perm string) (cmd map[string]any, inbuf []byte, refusal *objectformat.Result, err error) {
+	s := ss.s
+	ss.reqDL = time.Now().Add(s.o.ReadTimeout)
+	n, err := ss.readLen()
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	if n > maxFrameCmd {
 		return nil, nil, nil, fmt.Errorf("%w: command of %d bytes (limit %d)", errTooLarge, n, maxFrameCmd)
 	}
-	skip := func(m uint32, res objectformat.Result) (map[string]any, []byte, *objectformat.Result, error) {
-		if _, err := r.Discard(int(m)); err != nil {
-			return nil, nil, nil, truncated(err)
-		}
-		return nil, nil, &res, nil
-	}
-	var cmdJSON []byte
+	var m uint32
+	var decodeErr error
 	busy, ok := objectformat.Result{}, true
-	if n > smallCmd {
-		if busy, ok = s.o.Inflight.reserve(int64(n)); ok {
-			defer s.o.Inflight.Release(int64(n))
+	if int(n)+4 <= ss.r.Size() {
+		// The usual request: the command and the inbuf's length are
+		// decoded where they are in the buffer (DecodeCommand keeps no
+		// reference to its input).
+		b, err := ss.peek(int(n) + 4)
+		if err != nil {
+			return nil, nil, nil, err
 		}
-	}
-	if ok {
-		cmdJSON = make([]byte, n)
-		_, err = io.ReadFull(r, cmdJSON)
+		if m = binary.BigEndian.Uint32(b[n:]); int64(m) <= s.o.MaxRequest {
+			cmd, decodeErr = DecodeCommand(b[:n])
+		}
+		_, _ = ss.r.Discard(int(n) + 4)
 	} else {
-		_, err = r.Discard(int(n))
-	}
-	if err != nil {
-		return nil, nil, nil, truncated(err)
-	}
-	m, err := readLen(r)
-	if err != nil {
-		return nil, nil, nil, err
+		if n > smallCmd {
+			if busy, ok = s.o.Inflight.reserve(int64(n)); ok {
+				defer s.o.Inflight.Release(int64(n))
+			}
+		}
+		var cmdJSON []byte
+		if ok {
+			cmdJSON = make([]byte, n)
+			err = ss.readFull(cmdJSON)
+		} else {
+			err = ss.discard(n)
+		}
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if m, err = ss.readLen(); err != nil {
+			return nil, nil, nil, err
+		}
+		if ok && int64(m) <= s.o.MaxRequest {
+			cmd, decodeErr = DecodeCommand(cmdJSON)
+		}
 	}
 	if int64(m) > s.o.MaxRequest {
 		return nil, nil, nil, fmt.Errorf("%w: input of %d bytes (limit %d)", errTooLarge, m, s.o.MaxRequest)
 	}
 	if !ok {
-		return skip(m, busy)
+		return ss.skip(m, busy)
 	}
-	cmd, err = DecodeCommand(cmdJSON)
-	if err != nil {
-		return skip(m, badCommand(err))
+	if decodeErr != nil {
+		return ss.skip(m, badCommand(decodeErr))
 	}
 	if s.draining.Load() {
-		return skip(m, ShuttingDown(cmd["prefix"]))
+		return ss.skip(m, ShuttingDown(cmd["prefix"]))
 	}
 	if m == 0 {
 		return cmd, nil, nil, nil
 	}
 	if res, ok := s.h.Permit(context.Background(), cmd, perm); !ok {
-		return skip(m, res)
+		return ss.skip(m, res)
 	}
 	if res, ok := s.o.Inflight.reserve(int64(m)); !ok {
-		return skip(m, res)
+		return ss.skip(m, res)
 	}
 	inbuf = make([]byte, m)
-	if _, err := io.ReadFull(r, inbuf); err != nil {
+	if err := ss.readFull(inbuf); err != nil {
 		s.o.Inflight.Release(int64(m))
-		return nil, nil, nil, truncated(err)
+		return nil, nil, nil, err
 	}
 	return cmd, inbuf, nil, nil
 }
 
-func readLen(r *bufio.Reader) (uint32, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return 0, truncated(err)
+// reply writes one reply frame; the client has the reply deadline to take
+// it, and the connection may be shed for room while it does not
+// (asok.Conn.Writing).
+func (ss *session) reply(res objectformat.Result) error {
+	res = FitRetval(res)
+	ss.wsize, ss.wdl = len(res.Stdout)+len(res.Stderr), false
+	var err error
+	if 12+ss.wsize <= cap(ss.wbuf) {
+		b := binary.BigEndian.AppendUint32(ss.wbuf[:0], uint32(int32(res.Retval)))
+		b = binary.BigEndian.AppendUint32(b, uint32(len(res.Stdout)))
+		b = append(b, res.Stdout...)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(res.Stderr)))
+		b = append(b, res.Stderr...)
+		_, err = ss.Write(b)
+	} else {
+		w := writers.Get().(*bufio.Writer)
+		w.Reset(ss)
+		if err = writeReplyFrame(w, res); err == nil {
+			err = w.Flush()
+		}
+		w.Reset(nil)
+		writers.Put(w)
 	}
-	return binary.BigEndian.Uint32(hdr[:]), nil
+	if ss.wdl && ss.raw != nil {
+		// The next reply's first attempt must not find this deadline.
+		_ = ss.c.SetWriteDeadline(time.Time{})
+	}
+	return err
 }
 
-// errBetween marks the end of a framed connection between requests: a
-// clean close, or the idle timeout. It gets no reply (the client sent no
-// request to answer, and a reply it did not ask for would be read as the
-// answer to its next one).
-var errBetween = errors.New("no request")
+// Write writes part of the reply being sent (for reply's pooled writer).
+func (ss *session) Write(p []byte) (int, error) {
+	done := 0
+	if ss.raw != nil && !ss.wdl {
+		ss.pending = p
+		err := ss.raw.Write(ss.write)
+		ss.pending = nil
+		if err != nil {
+			return 0, err
+		}
+		if done = ss.wn; done == len(p) {
+			return done, nil
+		}
+		if ss.werr != nil && ss.werr != syscall.EAGAIN {
+			return done, ss.werr
+		}
+	}
+	if !ss.wdl {
+		now := time.Now()
+		ss.c.Writing(now)
+		_ = ss.c.SetWriteDeadline(now.Add(asok.ReplyDeadline(ss.s.o.WriteTimeout, ss.wsize)))
+		ss.wdl = true
+	}
+	n, err := ss.c.Write(p[done:])
+	return done + n, err
+}
 
 // truncated reports a request cut off inside its frame: the end of the
 // stream there (even exactly at a length field) is io.ErrUnexpectedEOF,

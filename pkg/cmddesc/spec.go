@@ -38,8 +38,11 @@ type Spec struct {
 	Module string
 
 	prefix string
-	args   []*Param
-	byName map[string]*Param
+	// prefixV is prefix as an any, made once: every validated command's
+	// values hold it.
+	prefixV any
+	args    []*Param
+	byName  map[string]*Param
 }
 
 // Prefix is the command prefix: the literal words joined by spaces.
@@ -65,6 +68,7 @@ type Param struct {
 	arg        *Arg
 	name       string
 	typ        argType
+	word       wordType // typ, when its value is the word itself
 	required   bool
 	n          int
 	many       bool
@@ -78,7 +82,8 @@ func NewParam(a *Arg) (*Param, error) {
 		return nil, err
 	}
 	n, many := a.Count()
-	return &Param{arg: a, name: a.Name(), typ: t, required: a.Required(), n: n, many: many, positional: a.Positional()}, nil
+	w, _ := t.(wordType)
+	return &Param{arg: a, name: a.Name(), typ: t, word: w, required: a.Required(), n: n, many: many, positional: a.Positional()}, nil
 }
 
 // Name is the argument's name.
@@ -106,7 +111,8 @@ func (b *Param) String() string { return descString(b) }
 // Sig is the prefix words then the params' descriptors. Perm is "rw" until
 // set. It fails if two params share a name.
 func NewSpec(prefix string, params ...*Param) (*Spec, error) {
-	s := &Spec{Perm: "rw", prefix: strings.Join(strings.Fields(prefix), " "), byName: map[string]*Param{}}
+	p := strings.Join(strings.Fields(prefix), " ")
+	s := &Spec{Perm: "rw", prefix: p, prefixV: p, byName: map[string]*Param{}}
 	for _, w := range strings.Fields(prefix) {
 		s.Sig = append(s.Sig, Word{Literal: w})
 	}
@@ -167,7 +173,8 @@ func ParseSpec(cmd string) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Spec{Sig: sig, Perm: "rw", prefix: sig.Prefix(), byName: map[string]*Param{}}
+	p := sig.Prefix()
+	s := &Spec{Sig: sig, Perm: "rw", prefix: p, prefixV: p, byName: map[string]*Param{}}
 	for _, a := range sig.Args() {
 		b, err := NewParam(a)
 		if err != nil {
@@ -211,7 +218,7 @@ func (s *Spec) ValidateEach(cmd map[string]any, each func(p *Param, v any, prese
 		}
 	}
 	values := make(map[string]any, len(s.args)+1)
-	values["prefix"] = s.prefix
+	values["prefix"] = s.prefixV
 	for _, b := range s.args {
 		raw, present := cmd[b.name]
 		var v any
@@ -297,6 +304,13 @@ func (b *Param) fromJSON(raw any) (any, error) {
 }
 
 func (b *Param) one(raw any) (any, error) {
+	if w, ok := raw.(string); ok && b.word != nil {
+		// The value is the word: raw already holds it.
+		if err := b.word.check(w); err != nil {
+			return nil, invalid("argument '%s': %v", b.name, err)
+		}
+		return raw, nil
+	}
 	word, err := jsonWord(raw)
 	if err != nil {
 		return nil, invalid("argument '%s': %v", b.name, err)
