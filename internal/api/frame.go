@@ -253,6 +253,7 @@ type session struct {
 	wdl   bool
 	// wbuf holds the frames of small replies.
 	wbuf []byte
+	memo memo
 }
 
 // smallFrame is the largest reply frame written from the connection's
@@ -383,7 +384,7 @@ func (ss *session) readRequest(perm string) (cmd map[string]any, inbuf []byte, r
 			return nil, nil, nil, err
 		}
 		if m = binary.BigEndian.Uint32(b[n:]); int64(m) <= s.o.MaxRequest {
-			cmd, decodeErr = DecodeCommand(b[:n])
+			cmd, decodeErr = decodeCommand(b[:n], &ss.memo)
 		}
 		_, _ = ss.r.Discard(int(n) + 4)
 	} else {
@@ -406,7 +407,7 @@ func (ss *session) readRequest(perm string) (cmd map[string]any, inbuf []byte, r
 			return nil, nil, nil, err
 		}
 		if ok && int64(m) <= s.o.MaxRequest {
-			cmd, decodeErr = DecodeCommand(cmdJSON)
+			cmd, decodeErr = decodeCommand(cmdJSON, &ss.memo)
 		}
 	}
 	if int64(m) > s.o.MaxRequest {
@@ -738,6 +739,8 @@ type framedConn struct {
 	c net.Conn
 	r *bufio.Reader
 	w *bufio.Writer
+	// dl is the deadline set on c (the zero time: none).
+	dl time.Time
 }
 
 func dialFramed(ctx context.Context, path, perm string, trusted []int) (*framedConn, error) {
@@ -763,14 +766,14 @@ func dialError(path string, err error) error {
 }
 
 func (f *framedConn) roundTrip(ctx context.Context, cmdJSON, inbuf []byte) (objectformat.Result, error) {
-	if dl, ok := ctx.Deadline(); ok {
+	if dl, _ := ctx.Deadline(); !dl.Equal(f.dl) {
 		_ = f.c.SetDeadline(dl)
-	} else {
-		_ = f.c.SetDeadline(time.Time{})
+		f.dl = dl
 	}
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { _ = f.c.SetDeadline(time.Now()) })
 		defer stop()
+		defer func() { f.dl = aLongTimeAgo }() // unknown: it may have fired
 	}
 	var hdr [8]byte
 	binary.BigEndian.PutUint32(hdr[:4], uint32(len(cmdJSON)))
@@ -791,24 +794,49 @@ func (f *framedConn) roundTrip(ctx context.Context, cmdJSON, inbuf []byte) (obje
 	return f.readReply()
 }
 
+// aLongTimeAgo is a deadline that is not the one set on a connection.
+var aLongTimeAgo = time.Unix(1, 0)
+
 func (f *framedConn) readReply() (objectformat.Result, error) {
-	var hdr [8]byte
-	if _, err := io.ReadFull(f.r, hdr[:]); err != nil {
-		return objectformat.Result{}, err
+	hdr, err := f.r.Peek(8)
+	if err != nil {
+		return objectformat.Result{}, eof(hdr, err)
 	}
 	res := objectformat.Result{Retval: int(int32(binary.BigEndian.Uint32(hdr[:4])))}
 	n := binary.BigEndian.Uint32(hdr[4:])
+	_, _ = f.r.Discard(8)
 	res.Stdout = make([]byte, n)
 	if _, err := io.ReadFull(f.r, res.Stdout); err != nil {
 		return objectformat.Result{}, err
 	}
-	if _, err := io.ReadFull(f.r, hdr[:4]); err != nil {
-		return objectformat.Result{}, err
+	if hdr, err = f.r.Peek(4); err != nil {
+		return objectformat.Result{}, eof(hdr, err)
 	}
-	errb := make([]byte, binary.BigEndian.Uint32(hdr[:4]))
+	m := binary.BigEndian.Uint32(hdr)
+	_, _ = f.r.Discard(4)
+	if int(m) <= f.r.Size() {
+		b, err := f.r.Peek(int(m))
+		if err != nil {
+			return objectformat.Result{}, eof(b, err)
+		}
+		res.Stderr = string(b)
+		_, _ = f.r.Discard(int(m))
+		return res, nil
+	}
+	errb := make([]byte, m)
 	if _, err := io.ReadFull(f.r, errb); err != nil {
 		return objectformat.Result{}, err
 	}
 	res.Stderr = string(errb)
 	return res, nil
+}
+
+// eof is the error of a Peek that got only part of what it asked, as
+// io.ReadFull reports it: io.EOF before the first byte,
+// io.ErrUnexpectedEOF after it.
+func eof(got []byte, err error) error {
+	if err == io.EOF && len(got) > 0 {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
