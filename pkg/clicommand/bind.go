@@ -14,7 +14,7 @@ import (
 // bound is the outcome of binding a JSON command onto a command.
 type bound struct {
 	args   any            // pointer to the argument struct, nil for Legacy commands
-	values map[string]any // validated argument values by name, plus "prefix"
+	values map[string]any // validated argument values by name, plus "prefix"; nil when argsOnly
 }
 
 // invalid returns the -EINVAL error the server reports for a bad command.
@@ -37,7 +37,7 @@ func (c *Command) bindCall(cmd map[string]any, inbuf []byte) (bound, error) {
 	out := bound{args: dst.Interface()}
 	dst = dst.Elem()
 	next := 0 // bd.fields follow the spec's params, a struct's own ones only
-	values, err := c.spec.ValidateEach(cmd, func(p *cmddesc.Param, v any, present bool) error {
+	store := func(p *cmddesc.Param, v any, present bool) error {
 		var f *field
 		if next < len(bd.fields) && bd.fields[next].p == p {
 			f = bd.fields[next]
@@ -63,11 +63,16 @@ func (c *Command) bindCall(cmd map[string]any, inbuf []byte) (bound, error) {
 			return invalid("argument '%s': %v", p.Name(), err)
 		}
 		return nil
-	})
+	}
+	var err error
+	if c.argsOnly {
+		err = c.spec.Check(cmd, store)
+	} else {
+		out.values, err = c.spec.ValidateEach(cmd, store)
+	}
 	if err != nil {
 		return bound{}, err
 	}
-	out.values = values
 	if len(inbuf) > 0 && bd.inbuf == nil {
 		return bound{}, invalid("Input file data (-i) not supported")
 	}

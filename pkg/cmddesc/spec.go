@@ -212,13 +212,27 @@ func (s *Spec) Validate(cmd map[string]any) (map[string]any, error) { return s.V
 // so that a caller storing the values reports the first failing argument
 // in order; an error from each ends the validation with it.
 func (s *Spec) ValidateEach(cmd map[string]any, each func(p *Param, v any, present bool) error) (map[string]any, error) {
+	return s.validate(cmd, each, true)
+}
+
+// Check is ValidateEach for a caller that needs only each: it makes no
+// map of the values.
+func (s *Spec) Check(cmd map[string]any, each func(p *Param, v any, present bool) error) error {
+	_, err := s.validate(cmd, each, false)
+	return err
+}
+
+func (s *Spec) validate(cmd map[string]any, each func(p *Param, v any, present bool) error, build bool) (map[string]any, error) {
 	for k := range cmd {
 		if _, ok := s.byName[k]; !ok && !envelopeKeys[k] {
 			return nil, invalid("unknown argument '%s' for '%s'%s", k, s.prefix, s.takes())
 		}
 	}
-	values := make(map[string]any, len(s.args)+1)
-	values["prefix"] = s.prefixV
+	var values map[string]any
+	if build {
+		values = make(map[string]any, len(s.args)+1)
+		values["prefix"] = s.prefixV
+	}
 	for _, b := range s.args {
 		raw, present := cmd[b.name]
 		var v any
@@ -227,7 +241,9 @@ func (s *Spec) ValidateEach(cmd map[string]any, each func(p *Param, v any, prese
 			if v, err = b.fromJSON(raw); err != nil {
 				return nil, err
 			}
-			values[b.name] = v
+			if build {
+				values[b.name] = v
+			}
 		} else {
 			present = false
 			if b.required {
