@@ -544,7 +544,10 @@ func TimedOut(prefix any, limit time.Duration) objectformat.Result {
 // watchdog ends a command that overruns (answering -ETIMEDOUT and dropping
 // the connection), cancels one whose client went away, and one the server
 // gives up on as it stops (answering shuttingDown); one timer serves all
-// the commands of a connection.
+// the commands of a connection. The timer is armed only for commands that
+// run longer than watchAfter (by the sweeper, for the rest of their
+// limit), or at once when the limit is short (armAtOnce): most commands
+// end before the sweeper sees them and cost no timer.
 type watchdog struct {
 	s       *Server
 	c       *asok.Conn
@@ -552,12 +555,17 @@ type watchdog struct {
 	t       *time.Timer
 	mu      sync.Mutex
 	running bool
+	armed   bool // t is set for the running command
 	gone    bool
 	prefix  any
 	started time.Time
 	cancel  context.CancelCauseFunc
 	unwatch func()
 }
+
+// armAtOnce is the command limit under which a command's timer is armed
+// when it starts: the sweeper's ticks are not precise enough for it.
+const armAtOnce = time.Second
 
 func newWatchdog(s *Server, c *asok.Conn, limit time.Duration) *watchdog {
 	wd := &watchdog{s: s, c: c, limit: limit}
@@ -567,25 +575,40 @@ func newWatchdog(s *Server, c *asok.Conn, limit time.Duration) *watchdog {
 }
 
 func (wd *watchdog) start(prefix any, cancel context.CancelCauseFunc) {
+	now := time.Now()
 	wd.mu.Lock()
-	wd.running, wd.prefix, wd.started, wd.cancel = true, prefix, time.Now(), cancel
+	wd.running, wd.armed, wd.prefix, wd.started, wd.cancel = true, false, prefix, now, cancel
+	if wd.limit < armAtOnce {
+		wd.arm(now)
+	}
 	wd.mu.Unlock()
-	wd.t.Reset(wd.limit)
 	if wd.s.aborted.Load() {
 		wd.abort()
+	}
+}
+
+// arm sets the timer for what is left of the running command's limit;
+// wd.mu is held.
+func (wd *watchdog) arm(now time.Time) {
+	if wd.running && !wd.gone && !wd.armed {
+		wd.armed = true
+		wd.t.Reset(wd.limit - now.Sub(wd.started))
 	}
 }
 
 // finish reports whether the command finished before the watchdog ended
 // it (then the reply is the caller's to write).
 func (wd *watchdog) finish() bool {
-	wd.t.Stop()
 	wd.mu.Lock()
 	wd.running = false
+	armed := wd.armed
 	unwatch := wd.unwatch
 	wd.unwatch = nil
 	gone := wd.gone
 	wd.mu.Unlock()
+	if armed {
+		wd.t.Stop()
+	}
 	if unwatch != nil {
 		unwatch()
 	}
@@ -606,19 +629,23 @@ func (wd *watchdog) fire() {
 	wd.end(TimedOut(wd.prefix, wd.limit), context.DeadlineExceeded)
 }
 
-// watchIfSlow starts watching for the client going away once the command
-// has run for watchAfter.
-func (wd *watchdog) watchIfSlow(now time.Time) {
+// sweep arms the timer of a command that has run for watchAfter and
+// starts watching for its client going away.
+func (wd *watchdog) sweep(now time.Time) {
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
-	if wd.running && !wd.gone && wd.unwatch == nil && now.Sub(wd.started) >= watchAfter {
-		wd.unwatch = asok.WatchHangup(wd.c.Raw(), wd.hangup)
+	if wd.running && !wd.gone && now.Sub(wd.started) >= watchAfter {
+		wd.arm(now)
+		if wd.unwatch == nil {
+			wd.unwatch = asok.WatchHangup(wd.c.Raw(), wd.hangup)
+		}
 	}
 }
 
-// sweeper makes sure the sweeper runs: it starts hangup watchers for
-// framed commands that run longer than watchAfter, and stops once no
-// command has run for a while.
+// sweeper makes sure the sweeper runs: it arms the watchdogs of framed
+// commands that run longer than watchAfter and starts their hangup
+// watchers, and stops once no command has run for a while (or the server
+// closed), arming the timer of every command still running as it goes.
 func (s *Server) sweeper() {
 	if s.sweeping.Load() || !s.sweeping.CompareAndSwap(false, true) {
 		return
@@ -630,6 +657,10 @@ func (s *Server) sweeper() {
 		for {
 			select {
 			case <-s.closed:
+				// A command starting after this starts another sweeper,
+				// which arms it and ends.
+				s.sweeping.Store(false)
+				s.armAll()
 				return
 			case now := <-t.C:
 				if s.conns.Busy() == 0 {
@@ -637,6 +668,7 @@ func (s *Server) sweeper() {
 						continue
 					}
 					s.sweeping.Store(false)
+					s.armAll()
 					if s.conns.Busy() == 0 || !s.sweeping.CompareAndSwap(false, true) {
 						return
 					}
@@ -644,12 +676,25 @@ func (s *Server) sweeper() {
 				quiet = 0
 				s.mu.Lock()
 				for wd := range s.framed {
-					wd.watchIfSlow(now)
+					wd.sweep(now)
 				}
 				s.mu.Unlock()
 			}
 		}
 	}()
+}
+
+// armAll arms the timers of every running framed command, for a sweeper
+// that stops.
+func (s *Server) armAll() {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for wd := range s.framed {
+		wd.mu.Lock()
+		wd.arm(now)
+		wd.mu.Unlock()
+	}
 }
 
 // hangup cancels the command of a client that went away.

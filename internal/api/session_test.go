@@ -2,9 +2,11 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -132,4 +134,41 @@ func TestWriteDeadlineDoesNotOutliveItsReply(t *testing.T) {
 	require.NoError(t, err)
 	res = readFrame(t, c)
 	require.Equal(t, "rw:", string(res.Stdout))
+}
+
+// TestCommandTimeoutArmedLate: with a limit long enough that a command's
+// timer is armed only once it has run for a while (by the sweeper), an
+// overrunning command still gets -ETIMEDOUT at its limit and its context
+// is cancelled; and one left running when the server closes (the sweeper
+// stops) is still cancelled at its limit.
+func TestCommandTimeoutArmedLate(t *testing.T) {
+	const limit = 1200 * time.Millisecond
+	require.GreaterOrEqual(t, limit, armAtOnce)
+	h := &fakeHandler{causes: make(chan error, 1)}
+	s, path := serveS(t, h, ServerOptions{CommandTimeout: limit})
+	c := dialFramedRaw(t, path)
+	start := time.Now()
+	_, err := c.Write(framedRequest(false, `{"prefix": "wait"}`, nil))
+	require.NoError(t, err)
+	res := readFrame(t, c)
+	took := time.Since(start)
+	require.Equal(t, -int(syscall.ETIMEDOUT), res.Retval)
+	require.Equal(t, "command 'wait' did not complete within 1.2s", res.Stderr)
+	require.ErrorIs(t, <-h.causes, context.DeadlineExceeded)
+	require.Greater(t, took, limit-50*time.Millisecond)
+	require.Less(t, took, limit+2*time.Second)
+
+	c = dialFramedRaw(t, path)
+	_, err = c.Write(framedRequest(false, `{"prefix": "wait"}`, nil))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return h.calls.Load() == 2 }, 5*time.Second, time.Millisecond)
+	start = time.Now()
+	s.Close()
+	select {
+	case err := <-h.causes:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Less(t, time.Since(start), limit+2*time.Second)
+	case <-time.After(limit + 5*time.Second):
+		t.Fatal("a command left running by a closed server was never cancelled")
+	}
 }
