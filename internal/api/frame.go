@@ -820,12 +820,9 @@ func (f *framedConn) roundTrip(ctx context.Context, cmdJSON, inbuf []byte) (obje
 		defer stop()
 		defer func() { f.dl = aLongTimeAgo }() // unknown: it may have fired
 	}
-	var hdr [8]byte
-	binary.BigEndian.PutUint32(hdr[:4], uint32(len(cmdJSON)))
-	f.w.Write(hdr[:4])
+	f.w.Write(binary.BigEndian.AppendUint32(f.w.AvailableBuffer(), uint32(len(cmdJSON))))
 	f.w.Write(cmdJSON)
-	binary.BigEndian.PutUint32(hdr[:4], uint32(len(inbuf)))
-	f.w.Write(hdr[:4])
+	f.w.Write(binary.BigEndian.AppendUint32(f.w.AvailableBuffer(), uint32(len(inbuf))))
 	f.w.Write(inbuf)
 	if err := f.w.Flush(); err != nil {
 		// The daemon may have refused the request (too large) and closed

@@ -223,9 +223,30 @@ func (s *Spec) Check(cmd map[string]any, each func(p *Param, v any, present bool
 }
 
 func (s *Spec) validate(cmd map[string]any, each func(p *Param, v any, present bool) error, build bool) (map[string]any, error) {
-	for k := range cmd {
-		if _, ok := s.byName[k]; !ok && !envelopeKeys[k] {
-			return nil, invalid("unknown argument '%s' for '%s'%s", k, s.prefix, s.takes())
+	// The arguments' values are looked up first: when they and the
+	// prefix are all cmd holds (the usual command), there is no need to
+	// go through its keys for unknown ones.
+	type arg struct {
+		raw     any
+		present bool
+	}
+	var buf [8]arg
+	fast := false // buf holds the arguments, and cmd nothing else but the prefix
+	if len(s.args) <= len(buf) {
+		n := 0
+		for i, b := range s.args {
+			if buf[i].raw, buf[i].present = cmd[b.name]; buf[i].present {
+				n++
+			}
+		}
+		_, hasPrefix := cmd["prefix"]
+		fast = hasPrefix && n+1 == len(cmd) && s.byName["prefix"] == nil
+	}
+	if !fast {
+		for k := range cmd {
+			if _, ok := s.byName[k]; !ok && !envelopeKeys[k] {
+				return nil, invalid("unknown argument '%s' for '%s'%s", k, s.prefix, s.takes())
+			}
 		}
 	}
 	var values map[string]any
@@ -233,8 +254,14 @@ func (s *Spec) validate(cmd map[string]any, each func(p *Param, v any, present b
 		values = make(map[string]any, len(s.args)+1)
 		values["prefix"] = s.prefixV
 	}
-	for _, b := range s.args {
-		raw, present := cmd[b.name]
+	for i, b := range s.args {
+		var raw any
+		var present bool
+		if fast {
+			raw, present = buf[i].raw, buf[i].present
+		} else {
+			raw, present = cmd[b.name]
+		}
 		var v any
 		if present && raw != nil {
 			var err error
