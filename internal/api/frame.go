@@ -365,29 +365,31 @@ func (ss *session) skip(m uint32, res objectformat.Result) (map[string]any, []by
 func (ss *session) readRequest(perm string) (cmd map[string]any, inbuf []byte, refusal *objectformat.Result, err error) {
 	s := ss.s
 	ss.reqDL = time.Now().Add(s.o.ReadTimeout)
-	n, err := ss.readLen()
+	b, err := ss.peek(4)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	n := binary.BigEndian.Uint32(b)
 	if n > maxFrameCmd {
 		return nil, nil, nil, fmt.Errorf("%w: command of %d bytes (limit %d)", errTooLarge, n, maxFrameCmd)
 	}
 	var m uint32
 	var decodeErr error
 	busy, ok := objectformat.Result{}, true
-	if int(n)+4 <= ss.r.Size() {
+	if 4+int(n)+4 <= ss.r.Size() {
 		// The usual request: the command and the inbuf's length are
 		// decoded where they are in the buffer (DecodeCommand keeps no
 		// reference to its input).
-		b, err := ss.peek(int(n) + 4)
+		b, err := ss.peek(4 + int(n) + 4)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		if m = binary.BigEndian.Uint32(b[n:]); int64(m) <= s.o.MaxRequest {
-			cmd, decodeErr = decodeCommand(b[:n], &ss.memo)
+		if m = binary.BigEndian.Uint32(b[4+n:]); int64(m) <= s.o.MaxRequest {
+			cmd, decodeErr = decodeCommand(b[4:4+n], &ss.memo)
 		}
-		_, _ = ss.r.Discard(int(n) + 4)
+		_, _ = ss.r.Discard(4 + int(n) + 4)
 	} else {
+		_, _ = ss.r.Discard(4)
 		if n > smallCmd {
 			if busy, ok = s.o.Inflight.reserve(int64(n)); ok {
 				defer s.o.Inflight.Release(int64(n))
@@ -845,7 +847,24 @@ func (f *framedConn) readReply() (objectformat.Result, error) {
 		return objectformat.Result{}, eof(hdr, err)
 	}
 	res := objectformat.Result{Retval: int(int32(binary.BigEndian.Uint32(hdr[:4])))}
-	n := binary.BigEndian.Uint32(hdr[4:])
+	n := int(binary.BigEndian.Uint32(hdr[4:]))
+	if 8+n+4 <= f.r.Size() {
+		// A small reply: read where it is in the buffer.
+		b, err := f.r.Peek(8 + n + 4)
+		if err != nil {
+			return objectformat.Result{}, eof(b, err)
+		}
+		m := int(binary.BigEndian.Uint32(b[8+n:]))
+		if 12+n+m <= f.r.Size() {
+			if b, err = f.r.Peek(12 + n + m); err != nil {
+				return objectformat.Result{}, eof(b, err)
+			}
+			res.Stdout = append(make([]byte, 0, n), b[8:8+n]...)
+			res.Stderr = string(b[12+n:])
+			_, _ = f.r.Discard(12 + n + m)
+			return res, nil
+		}
+	}
 	_, _ = f.r.Discard(8)
 	res.Stdout = make([]byte, n)
 	if _, err := io.ReadFull(f.r, res.Stdout); err != nil {
@@ -856,15 +875,6 @@ func (f *framedConn) readReply() (objectformat.Result, error) {
 	}
 	m := binary.BigEndian.Uint32(hdr)
 	_, _ = f.r.Discard(4)
-	if int(m) <= f.r.Size() {
-		b, err := f.r.Peek(int(m))
-		if err != nil {
-			return objectformat.Result{}, eof(b, err)
-		}
-		res.Stderr = string(b)
-		_, _ = f.r.Discard(int(m))
-		return res, nil
-	}
 	errb := make([]byte, m)
 	if _, err := io.ReadFull(f.r, errb); err != nil {
 		return objectformat.Result{}, err

@@ -13,8 +13,9 @@ import (
 
 // bound is the outcome of binding a JSON command onto a command.
 type bound struct {
-	args   any            // pointer to the argument struct, nil for Legacy commands
-	values map[string]any // validated argument values by name, plus "prefix"; nil when argsOnly
+	args   any                   // pointer to the argument struct, nil for Legacy commands
+	req    *objectformat.Request // the request to fill, allocated with args; nil for Legacy commands
+	values map[string]any        // validated argument values by name, plus "prefix"; nil when argsOnly
 }
 
 // invalid returns the -EINVAL error the server reports for a bad command.
@@ -33,9 +34,11 @@ func (c *Command) bindCall(cmd map[string]any, inbuf []byte) (bound, error) {
 		}
 		return bound{values: values}, nil
 	}
-	dst := reflect.New(bd.typ)
-	out := bound{args: dst.Interface()}
-	dst = dst.Elem()
+	// The request and the argument struct in one allocation.
+	both := reflect.New(bd.both).Elem()
+	out := bound{req: both.Field(0).Addr().Interface().(*objectformat.Request)}
+	dst := both.Field(1)
+	out.args = dst.Addr().Interface()
 	next := 0 // bd.fields follow the spec's params, a struct's own ones only
 	store := func(p *cmddesc.Param, v any, present bool) error {
 		var f *field

@@ -157,7 +157,11 @@ func (c *Command) Call(ctx context.Context, call Call) objectformat.Result {
 		return objectformat.Failed(-int(syscall.EINVAL), err.Error())
 	}
 	format, _ := call.Cmd["format"].(string)
-	req := &objectformat.Request{
+	req := b.req
+	if req == nil {
+		req = new(objectformat.Request)
+	}
+	*req = objectformat.Request{
 		Prefix: c.spec.Prefix(),
 		Format: objectformat.Format(format),
 		Inbuf:  call.Inbuf,
