@@ -233,14 +233,15 @@ func (s *Spec) validate(cmd map[string]any, each func(p *Param, v any, present b
 	var buf [8]arg
 	fast := false // buf holds the arguments, and cmd nothing else but the prefix
 	if len(s.args) <= len(buf) {
-		n := 0
+		n, named := 0, false // named: an argument is called "prefix"
 		for i, b := range s.args {
 			if buf[i].raw, buf[i].present = cmd[b.name]; buf[i].present {
 				n++
 			}
+			named = named || b.name == "prefix"
 		}
 		_, hasPrefix := cmd["prefix"]
-		fast = hasPrefix && n+1 == len(cmd) && s.byName["prefix"] == nil
+		fast = hasPrefix && n+1 == len(cmd) && !named
 	}
 	if !fast {
 		for k := range cmd {
