@@ -52,7 +52,7 @@ type OSDPerfCounters struct {
 // count] (count is the number of ops of a latency, whose value is their
 // summed latency; 0 for the other counters).
 type OSDPerfGroup struct {
-	K [][]string `json:"k"`
+	K [][]string  `json:"k"`
 	C [][2]uint64 `json:"c"`
 }
 
