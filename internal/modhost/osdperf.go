@@ -17,7 +17,7 @@ import (
 // removes only its own, and removes those left when it stops.
 
 func (h *handle) osdPerf() (backend.OSDPerfQueries, error) {
-	if q, ok := h.m.cfg.Backend.(backend.OSDPerfQueries); ok {
+	if q, ok := h.m.cfg.Backend.(backend.OSDPerfQueries); ok && h.inst != nil {
 		return q, nil
 	}
 	return nil, module.ErrOSDPerfQueryUnsupported
@@ -78,12 +78,17 @@ func (h *handle) RemoveOSDPerfQuery(ctx context.Context, id int) error {
 	if err := h.ownQuery(id); err != nil {
 		return err
 	}
-	if err := b.RemoveOSDPerfQuery(ctx, h.name, id); err != nil {
-		return fmt.Errorf("remove_osd_perf_query %d: %w", id, err)
-	}
+	// Forgotten whatever the answer: a query the mgr no longer has (its
+	// shim's connection was closed) is not tried again at stop; one
+	// whose removal failed otherwise, the shim removes when its
+	// connection closes.
+	err = b.RemoveOSDPerfQuery(ctx, h.name, id)
 	h.inst.perfMu.Lock()
 	delete(h.inst.perfQueries, id)
 	h.inst.perfMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("remove_osd_perf_query %d: %w", id, err)
+	}
 	return nil
 }
 

@@ -19,9 +19,10 @@ import (
 // active ceph-mgr, as the bridge has them.
 type perfBackend struct {
 	*backend.MemoryBackend
-	mu      sync.Mutex
-	next    int
-	queries map[int]string // id -> module
+	mu         sync.Mutex
+	next       int
+	queries    map[int]string // id -> module
+	failRemove bool
 }
 
 func (b *perfBackend) AddOSDPerfQuery(_ context.Context, mod string, _ module.OSDPerfQuery) (int, error) {
@@ -39,6 +40,9 @@ func (b *perfBackend) OSDPerfCounters(_ context.Context, _ string, id int) (modu
 func (b *perfBackend) RemoveOSDPerfQuery(_ context.Context, _ string, id int) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.failRemove {
+		return objectformat.NewErrorResponseCode("no such query", -int(syscall.ENOENT))
+	}
 	delete(b.queries, id)
 	return nil
 }
@@ -115,6 +119,19 @@ func TestOSDPerfQueriesRemovedOnStop(t *testing.T) {
 	require.NoError(t, ha.RemoveOSDPerfQuery(ctx, a2))
 	assert.Equal(t, -int(syscall.ENOENT), objectformat.ErrnoOf(ha.RemoveOSDPerfQuery(ctx, a2)), "removed once")
 	assert.Equal(t, map[int]string{a1: "a", b1: "b"}, b.left())
+	// A removal that fails (the mgr dropped it already) forgets the id.
+	a3, err := ha.AddOSDPerfQuery(ctx, testPerfQuery)
+	require.NoError(t, err)
+	b.mu.Lock()
+	b.failRemove = true
+	b.mu.Unlock()
+	assert.Equal(t, -int(syscall.ENOENT), objectformat.ErrnoOf(ha.RemoveOSDPerfQuery(ctx, a3)))
+	b.mu.Lock()
+	b.failRemove = false
+	delete(b.queries, a3)
+	b.mu.Unlock()
+	_, err = ha.GetOSDPerfCounters(ctx, a3)
+	assert.Equal(t, -int(syscall.ENOENT), objectformat.ErrnoOf(err), "no longer the module's")
 
 	// Stopping a module removes the queries it left, and only those.
 	_, err = m.Disable(ctx, "a")

@@ -132,7 +132,9 @@ func (h *Handle) GetOSDPerfCounters(ctx context.Context, id int) (OSDPerfCounter
 
 // RemoveOSDPerfQuery unregisters query id (Python's
 // remove_osd_perf_query); an id that is not one of the module's is
-// -ENOENT.
+// -ENOENT. The id is no longer the module's afterwards even when the
+// removal failed (bridged, the mgr may have dropped it already: the shim
+// removes a connection's queries when it closes).
 func (h *Handle) RemoveOSDPerfQuery(ctx context.Context, id int) error {
 	return h.rt.RemoveOSDPerfQuery(ctx, id)
 }
