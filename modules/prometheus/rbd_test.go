@@ -172,13 +172,18 @@ func TestRBDStats(t *testing.T) {
 	assert.Equal(t, []string{"{rbd,,img1} 900", "{rbd,,img2} 10", "{rbd,ns1,nsimg} 0"}, rendered(s, "rbd_write_latency_sum"))
 	assert.Equal(t, []string{"{rbd,,img1} 3", "{rbd,,img2} 1", "{rbd,ns1,nsimg} 0"}, rendered(s, "rbd_write_latency_count"))
 	assert.Equal(t, []string{"{rbd,,img1} 1", "{rbd,,img2} 0", "{rbd,ns1,nsimg} 0"}, rendered(s, "rbd_read_latency_count"))
-	f := s.dynamic["rbd_write_latency_sum"]
+	dyn := func(name string) *family {
+		f := s.dynamic[exposedName(name)]
+		require.NotNil(t, f, name)
+		return f
+	}
+	f := dyn("rbd_write_latency_sum")
 	assert.Equal(t, "RBD image writes latency (msec) Total", f.help)
 	assert.Equal(t, counter, f.typ)
 	assert.Equal(t, []string{"pool", "namespace", "image"}, f.labels)
-	assert.Equal(t, "RBD image writes latency (msec) Count", s.dynamic["rbd_write_latency_count"].help)
-	assert.Equal(t, "RBD image bytes read", s.dynamic["rbd_read_bytes"].help)
-	assert.Equal(t, counter, s.dynamic["rbd_read_ops"].typ)
+	assert.Equal(t, "RBD image writes latency (msec) Count", dyn("rbd_write_latency_count").help)
+	assert.Equal(t, "RBD image bytes read", dyn("rbd_read_bytes").help)
+	assert.Equal(t, counter, dyn("rbd_read_ops").typ)
 	assert.Len(t, s.dynamic, 8)
 	listed := lister.calls
 	assert.Equal(t, 1, listed, "listed once: at the start (so not again for the unknown image)")
