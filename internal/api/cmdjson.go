@@ -25,8 +25,13 @@ import (
 // several times cheaper than encoding/json for the small, flat commands
 // clients send; encoding/json is only asked for the message of a syntax
 // error.
-func DecodeCommand(data []byte) (map[string]any, error) {
-	s := &scanner{b: data}
+func DecodeCommand(data []byte) (map[string]any, error) { return decodeCommand(data, nil) }
+
+// decodeCommand is DecodeCommand, taking the strings of the command's
+// top-level members from memo where they are those of the previous
+// command decoded with it, and leaving its own there.
+func decodeCommand(data []byte, memo *memo) (map[string]any, error) {
+	s := &scanner{b: data, memo: memo}
 	s.ws()
 	if s.peek() == '{' {
 		if m, ok := s.object(1, true); ok {
@@ -157,12 +162,27 @@ func validText(v reflect.Value, depth int) bool {
 const maxDepth = 10000
 
 type scanner struct {
-	b   []byte
-	i   int
-	arg string // the top-level argument being read
-	key bool   // reading a top-level argument's name
-	bad *InvalidUTF8Error
+	b    []byte
+	i    int
+	arg  string // the top-level argument being read
+	key  bool   // reading a top-level argument's name
+	bad  *InvalidUTF8Error
+	memo *memo
 }
+
+// memo holds the names and the string and number values of the top-level
+// members of the previous command on a connection, by position: a client
+// that sends the same command again, as most do, gets them again rather
+// than new copies. It holds at most memoMembers members of memoLen bytes.
+type memo struct {
+	keys [memoMembers]string
+	vals [memoMembers]any // string or json.Number; nil for other values
+}
+
+const (
+	memoMembers = 16
+	memoLen     = 128
+)
 
 func (s *scanner) ws() {
 	for s.i < len(s.b) {
@@ -195,10 +215,16 @@ func (s *scanner) object(depth int, top bool) (map[string]any, bool) {
 		s.i++
 		return m, true
 	}
-	for {
+	for member := 0; ; member++ {
+		var mk string
+		var mv any
+		memoized := top && s.memo != nil && member < memoMembers
+		if memoized {
+			mk, mv = s.memo.keys[member], s.memo.vals[member]
+		}
 		s.ws()
 		s.key = top
-		k, ok := s.str()
+		k, _, ok := s.strAs(mk)
 		s.key = false
 		if !ok {
 			return nil, false
@@ -212,9 +238,30 @@ func (s *scanner) object(depth int, top bool) (map[string]any, bool) {
 		}
 		s.i++
 		s.ws()
-		v, ok := s.value(depth)
+		var v any
+		if mv != nil {
+			v, ok = s.valueAs(mv, depth)
+		} else {
+			v, ok = s.value(depth)
+		}
 		if !ok {
 			return nil, false
+		}
+		if memoized {
+			s.memo.keys[member], s.memo.vals[member] = "", nil
+			if len(k) <= memoLen {
+				s.memo.keys[member] = k
+			}
+			switch x := v.(type) {
+			case string:
+				if len(x) <= memoLen {
+					s.memo.vals[member] = v
+				}
+			case json.Number:
+				if len(x) <= memoLen {
+					s.memo.vals[member] = v
+				}
+			}
 		}
 		m[k] = v // like encoding/json, a repeated key keeps the last value
 		s.ws()
@@ -228,6 +275,30 @@ func (s *scanner) object(depth int, top bool) (map[string]any, bool) {
 			return nil, false
 		}
 	}
+}
+
+// valueAs scans a top-level member's value, returning memo itself when
+// the value is the string or number it holds.
+func (s *scanner) valueAs(memo any, depth int) (any, bool) {
+	switch c := s.peek(); {
+	case c == '"':
+		cand, isStr := memo.(string)
+		v, hit, ok := s.strAs(cand)
+		if hit && isStr {
+			return memo, ok
+		}
+		return v, ok
+	case c == '-' || (c >= '0' && c <= '9'):
+		raw, ok := s.numText()
+		if !ok {
+			return nil, false
+		}
+		if cand, isNum := memo.(json.Number); isNum && string(raw) == string(cand) {
+			return memo, true
+		}
+		return json.Number(raw), true
+	}
+	return s.value(depth)
 }
 
 // value scans any value inside a container at depth.
@@ -295,6 +366,15 @@ func (s *scanner) lit(w string) bool {
 
 // num scans a JSON number (RFC 8259 grammar).
 func (s *scanner) num() (any, bool) {
+	raw, ok := s.numText()
+	if !ok {
+		return nil, false
+	}
+	return json.Number(raw), true
+}
+
+// numText scans a JSON number and returns its text.
+func (s *scanner) numText() ([]byte, bool) {
 	start := s.i
 	if s.peek() == '-' {
 		s.i++
@@ -330,7 +410,7 @@ func (s *scanner) num() (any, bool) {
 			s.i++
 		}
 	}
-	return json.Number(s.b[start:s.i]), true
+	return s.b[start:s.i], true
 }
 
 // invalid records invalid text in the string being scanned.
@@ -347,8 +427,15 @@ func (s *scanner) invalid() {
 // str scans a string, unescaping it as encoding/json does, and refuses
 // invalid UTF-8 and lone surrogates.
 func (s *scanner) str() (string, bool) {
+	v, _, ok := s.strAs("")
+	return v, ok
+}
+
+// strAs is str, returning cand itself (hit) when the string, written
+// without escapes, is cand (valid text, as it was decoded before).
+func (s *scanner) strAs(cand string) (v string, hit, ok bool) {
 	if s.peek() != '"' {
-		return "", false
+		return "", false, false
 	}
 	s.i++
 	start := s.i
@@ -357,21 +444,25 @@ func (s *scanner) str() (string, bool) {
 		if c == '"' {
 			raw := s.b[start:s.i]
 			s.i++
+			if string(raw) == cand {
+				return cand, true, true
+			}
 			if !utf8.Valid(raw) {
 				s.invalid()
-				return "", false
+				return "", false, false
 			}
-			return string(raw), true
+			return string(raw), false, true
 		}
 		if c == '\\' {
-			return s.strSlow(start)
+			v, ok := s.strSlow(start)
+			return v, false, ok
 		}
 		if c < 0x20 {
-			return "", false
+			return "", false, false
 		}
 		s.i++
 	}
-	return "", false
+	return "", false, false
 }
 
 func (s *scanner) strSlow(start int) (string, bool) {

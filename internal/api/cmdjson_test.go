@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,6 +125,58 @@ func checkSameDecode(t *testing.T, in []byte) {
 	require.Equal(t, want, got, "%q", in)
 }
 
+// checkMemoDecode: decoding b with a memo left by a decodes it as
+// DecodeCommand does, value and error alike.
+func checkMemoDecode(t *testing.T, a, b []byte) {
+	t.Helper()
+	var m memo
+	_, _ = decodeCommand(a, &m)
+	got, err := decodeCommand(b, &m)
+	want, werr := DecodeCommand(b)
+	require.Equal(t, fmt.Sprint(werr), fmt.Sprint(err), "%q after %q", b, a)
+	require.Equal(t, want, got, "%q after %q", b, a)
+	if err == nil {
+		again, err := decodeCommand(b, &m)
+		require.NoError(t, err)
+		require.Equal(t, want, again, "%q twice after %q", b, a)
+	}
+}
+
+// TestDecodeCommandMemo: a connection's memo of its previous command
+// changes nothing but the allocations: every pair of the seeds, and
+// commands that differ from the previous one in a member's name, value or
+// type, or in their escapes, decode as without it.
+func TestDecodeCommandMemo(t *testing.T) {
+	seeds := append([]string{
+		`{"prefix": "bench echo", "text": "x"}`, `{"prefix": "bench echo", "text": "y"}`,
+		`{"prefix": "bench echo", "txet": "x"}`, `{"prefix": "bench echo", "text": 5}`, `{"prefix": "bench echo", "text": "5"}`,
+		`{"prefix": "bench echo", "text": 50}`, `{"prefix": "bench echo", "text": "\u0078"}`, `{"prefix": "bench echo", "text": ""}`,
+		`{"text": "x", "prefix": "bench echo"}`, `{"prefix": "bench echo", "text": ["x"]}`, `{"prefix": "bench echo", "text": null}`,
+		"{\"prefix\": \"bench echo\", \"text\": \"x\xff\"}", `{"prefix": "bench echo"}`, `{"": ""}`, `{"": 1}`,
+	}, cmdSeeds...)
+	for _, a := range seeds {
+		for _, b := range seeds {
+			checkMemoDecode(t, []byte(a), []byte(b))
+		}
+	}
+	var m memo
+	in := []byte(`{"prefix": "bench echo", "text": "x", "n": 42}`)
+	first, err := decodeCommand(in, &m)
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(100, func() { _, _ = decodeCommand(in, &m) })
+	again, _ := decodeCommand(in, &m)
+	require.Equal(t, first, again)
+	require.LessOrEqual(t, allocs, 3.0, "a repeated command's strings are taken from the memo")
+}
+
+func FuzzDecodeCommandMemo(f *testing.F) {
+	for i, s := range cmdSeeds {
+		f.Add([]byte(s), []byte(cmdSeeds[(i+1)%len(cmdSeeds)]))
+		f.Add([]byte(s), []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) { checkMemoDecode(t, a, b) })
+}
+
 func FuzzDecodeCommand(f *testing.F) {
 	for _, s := range cmdSeeds {
 		f.Add([]byte(s))
@@ -137,6 +190,15 @@ func BenchmarkDecodeCommand(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			if _, err := DecodeCommand(in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("memo", func(b *testing.B) {
+		var m memo
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := decodeCommand(in, &m); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -157,6 +158,7 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 	} else {
 		perm = narrow(s.o.Perm, perm)
 	}
+	ss := newSession(s, c, r)
 	wd := newWatchdog(s, c, s.o.CommandTimeout)
 	s.trackFramed(wd, true)
 	defer s.trackFramed(wd, false)
@@ -164,22 +166,21 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 	for {
 		now := time.Now()
 		c.Idle(now)
-		_ = c.SetReadDeadline(now.Add(s.o.IdleTimeout))
-		cmd, inbuf, refusal, err := s.readFramed(c, r, perm)
+		if ss.waitRequest(now) != nil {
+			return // closed, or idle too long, between requests
+		}
+		cmd, inbuf, refusal, err := ss.readRequest(perm)
 		if err != nil {
-			if errors.Is(err, errBetween) {
-				return // closed, or idle too long, between requests
-			}
 			res := objectformat.Failed(-int(syscall.EINVAL), "bad request: "+err.Error())
 			if errors.Is(err, errTooLarge) {
 				res = objectformat.Failed(-int(syscall.E2BIG), err.Error())
 			}
 			// A client that shut its sending side down still reads this.
-			_ = s.writeFrameReply(c, res)
+			_ = ss.reply(res)
 			return
 		}
 		if refusal != nil {
-			if s.writeFrameReply(c, *refusal) != nil || s.draining.Load() {
+			if ss.reply(*refusal) != nil || s.draining.Load() {
 				return
 			}
 			continue
@@ -196,7 +197,7 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 		// it fires; one timer per connection serves all its commands.
 		if busy, ok := s.running.acquire(context.Background()); !ok {
 			s.o.Inflight.Release(int64(len(inbuf)))
-			if s.writeFrameReply(c, busy) != nil {
+			if ss.reply(busy) != nil {
 				return
 			}
 			continue
@@ -212,7 +213,7 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 			return
 		}
 		res, held := s.budgetReply(res)
-		err = s.writeFrameReply(c, res)
+		err = ss.reply(res)
 		s.o.Inflight.Release(held)
 		if err != nil {
 			return
@@ -220,94 +221,282 @@ func (s *Server) serveFramed(c *asok.Conn, r *bufio.Reader) {
 	}
 }
 
-// readFramed reads one request. A request refused before its inbuf is read
-// (bad command, permission, size, budget, shutdown) comes back as a
-// refusal, with the inbuf skipped; err is a broken connection or frame:
-// errBetween when the connection ended (or idled out) before a request
-// began, else one to answer.
-// A returned inbuf holds its size of the in-flight budget.
-func (s *Server) readFramed(c net.Conn, r *bufio.Reader, perm string) (cmd map[string]any, inbuf []byte, refusal *objectformat.Result, err error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:1]); err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %w", errBetween, err)
+// session is the server's side of one framed connection. Its waits are
+// bounded as those of a connection that set a deadline before every read
+// and write, but it sets one only when a wait could otherwise outlast it:
+// a request that has arrived whole is read from the buffer with no
+// deadline; the idle deadline is left as it is when it ends the wait no
+// later than the idle timeout allows (one that ends it sooner is moved on
+// when it passes, so a connection that runs many commands sets it about
+// once per IdleTimeout); and a reply is written with one attempt that
+// cannot block, the write deadline set only for what the socket did not
+// take at once.
+type session struct {
+	s *Server
+	c *asok.Conn
+	r *bufio.Reader
+	// rdl is the read deadline set on c (zero until the first one);
+	// reqDL is the one of the request being read.
+	rdl, reqDL time.Time
+
+	// raw, when set, makes the first attempt at writing a reply with
+	// write, which takes what the socket accepts of pending without
+	// waiting (wn bytes, werr).
+	raw     syscall.RawConn
+	write   func(fd uintptr) bool
+	pending []byte
+	wn      int
+	werr    error
+	// wsize is the size of the reply being written, wdl whether its write
+	// deadline is set.
+	wsize int
+	wdl   bool
+	// wbuf holds the frames of small replies.
+	wbuf []byte
+	memo memo
+}
+
+// smallFrame is the largest reply frame written from the connection's
+// own buffer; larger ones go through a pooled writer (writers).
+const smallFrame = 512
+
+func newSession(s *Server, c *asok.Conn, r *bufio.Reader) *session {
+	ss := &session{s: s, c: c, r: r, wbuf: make([]byte, 0, smallFrame)}
+	if sc, ok := c.Raw().(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			ss.raw = raw
+			ss.write = func(fd uintptr) bool {
+				for {
+					n, err := syscall.Write(int(fd), ss.pending)
+					if err == syscall.EINTR {
+						continue
+					}
+					ss.wn, ss.werr = max(n, 0), err
+					return true // never wait: a write that would block gets a deadline
+				}
+			}
+		}
 	}
-	_ = c.SetReadDeadline(time.Now().Add(s.o.ReadTimeout))
-	if _, err := io.ReadFull(r, hdr[1:]); err != nil {
-		return nil, nil, nil, truncated(err)
+	return ss
+}
+
+func (ss *session) setReadDeadline(t time.Time) {
+	_ = ss.c.SetReadDeadline(t)
+	ss.rdl = t
+}
+
+// waitRequest waits for the first byte of the next request, for at most
+// the idle timeout after idleSince.
+func (ss *session) waitRequest(idleSince time.Time) error {
+	if ss.r.Buffered() > 0 {
+		return nil
 	}
-	n := binary.BigEndian.Uint32(hdr[:])
+	limit := idleSince.Add(ss.s.o.IdleTimeout)
+	if ss.rdl.IsZero() || ss.rdl.After(limit) || !ss.rdl.After(idleSince) {
+		ss.setReadDeadline(limit)
+	}
+	for {
+		_, err := ss.r.Peek(1)
+		if err == nil || ss.rdl.Equal(limit) || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+		// The deadline of an earlier wait passed first: wait on.
+		ss.setReadDeadline(limit)
+	}
+}
+
+// arm sets the request's read deadline before a read that may wait.
+func (ss *session) arm(n int) {
+	if ss.r.Buffered() < n && !ss.rdl.Equal(ss.reqDL) {
+		ss.setReadDeadline(ss.reqDL)
+	}
+}
+
+// peek returns the next n (at most the buffer's size) bytes of the request.
+func (ss *session) peek(n int) ([]byte, error) {
+	ss.arm(n)
+	b, err := ss.r.Peek(n)
+	if err != nil {
+		return nil, truncated(err)
+	}
+	return b, nil
+}
+
+func (ss *session) readFull(p []byte) error {
+	ss.arm(len(p))
+	if _, err := io.ReadFull(ss.r, p); err != nil {
+		return truncated(err)
+	}
+	return nil
+}
+
+func (ss *session) discard(n uint32) error {
+	ss.arm(int(min(n, 1<<30)))
+	if _, err := ss.r.Discard(int(n)); err != nil {
+		return truncated(err)
+	}
+	return nil
+}
+
+func (ss *session) readLen() (uint32, error) {
+	b, err := ss.peek(4)
+	if err != nil {
+		return 0, err
+	}
+	n := binary.BigEndian.Uint32(b)
+	_, _ = ss.r.Discard(4)
+	return n, nil
+}
+
+// skip skips an inbuf of m bytes and refuses its request with res.
+func (ss *session) skip(m uint32, res objectformat.Result) (map[string]any, []byte, *objectformat.Result, error) {
+	if err := ss.discard(m); err != nil {
+		return nil, nil, nil, err
+	}
+	return nil, nil, &res, nil
+}
+
+// readRequest reads one request, whose first byte has arrived. A request
+// refused before its inbuf is read (bad command, permission, size, budget,
+// shutdown) comes back as a refusal, with the inbuf skipped; err is a
+// broken connection or frame, to answer. The request has the read timeout
+// from its first byte to its last. A returned inbuf holds its size of the
+// in-flight budget.
+func (ss *session) readRequest(perm string) (cmd map[string]any, inbuf []byte, refusal *objectformat.Result, err error) {
+	s := ss.s
+	ss.reqDL = time.Now().Add(s.o.ReadTimeout)
+	b, err := ss.peek(4)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	n := binary.BigEndian.Uint32(b)
 	if n > maxFrameCmd {
 		return nil, nil, nil, fmt.Errorf("%w: command of %d bytes (limit %d)", errTooLarge, n, maxFrameCmd)
 	}
-	skip := func(m uint32, res objectformat.Result) (map[string]any, []byte, *objectformat.Result, error) {
-		if _, err := r.Discard(int(m)); err != nil {
-			return nil, nil, nil, truncated(err)
-		}
-		return nil, nil, &res, nil
-	}
-	var cmdJSON []byte
+	var m uint32
+	var decodeErr error
 	busy, ok := objectformat.Result{}, true
-	if n > smallCmd {
-		if busy, ok = s.o.Inflight.reserve(int64(n)); ok {
-			defer s.o.Inflight.Release(int64(n))
+	if 4+int(n)+4 <= ss.r.Size() {
+		// The usual request: the command and the inbuf's length are
+		// decoded where they are in the buffer (DecodeCommand keeps no
+		// reference to its input).
+		b, err := ss.peek(4 + int(n) + 4)
+		if err != nil {
+			return nil, nil, nil, err
 		}
-	}
-	if ok {
-		cmdJSON = make([]byte, n)
-		_, err = io.ReadFull(r, cmdJSON)
+		if m = binary.BigEndian.Uint32(b[4+n:]); int64(m) <= s.o.MaxRequest {
+			cmd, decodeErr = decodeCommand(b[4:4+n], &ss.memo)
+		}
+		_, _ = ss.r.Discard(4 + int(n) + 4)
 	} else {
-		_, err = r.Discard(int(n))
-	}
-	if err != nil {
-		return nil, nil, nil, truncated(err)
-	}
-	m, err := readLen(r)
-	if err != nil {
-		return nil, nil, nil, err
+		_, _ = ss.r.Discard(4)
+		if n > smallCmd {
+			if busy, ok = s.o.Inflight.reserve(int64(n)); ok {
+				defer s.o.Inflight.Release(int64(n))
+			}
+		}
+		var cmdJSON []byte
+		if ok {
+			cmdJSON = make([]byte, n)
+			err = ss.readFull(cmdJSON)
+		} else {
+			err = ss.discard(n)
+		}
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if m, err = ss.readLen(); err != nil {
+			return nil, nil, nil, err
+		}
+		if ok && int64(m) <= s.o.MaxRequest {
+			cmd, decodeErr = decodeCommand(cmdJSON, &ss.memo)
+		}
 	}
 	if int64(m) > s.o.MaxRequest {
 		return nil, nil, nil, fmt.Errorf("%w: input of %d bytes (limit %d)", errTooLarge, m, s.o.MaxRequest)
 	}
 	if !ok {
-		return skip(m, busy)
+		return ss.skip(m, busy)
 	}
-	cmd, err = DecodeCommand(cmdJSON)
-	if err != nil {
-		return skip(m, badCommand(err))
+	if decodeErr != nil {
+		return ss.skip(m, badCommand(decodeErr))
 	}
 	if s.draining.Load() {
-		return skip(m, ShuttingDown(cmd["prefix"]))
+		return ss.skip(m, ShuttingDown(cmd["prefix"]))
 	}
 	if m == 0 {
 		return cmd, nil, nil, nil
 	}
 	if res, ok := s.h.Permit(context.Background(), cmd, perm); !ok {
-		return skip(m, res)
+		return ss.skip(m, res)
 	}
 	if res, ok := s.o.Inflight.reserve(int64(m)); !ok {
-		return skip(m, res)
+		return ss.skip(m, res)
 	}
 	inbuf = make([]byte, m)
-	if _, err := io.ReadFull(r, inbuf); err != nil {
+	if err := ss.readFull(inbuf); err != nil {
 		s.o.Inflight.Release(int64(m))
-		return nil, nil, nil, truncated(err)
+		return nil, nil, nil, err
 	}
 	return cmd, inbuf, nil, nil
 }
 
-func readLen(r *bufio.Reader) (uint32, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return 0, truncated(err)
+// reply writes one reply frame; the client has the reply deadline to take
+// it, and the connection may be shed for room while it does not
+// (asok.Conn.Writing).
+func (ss *session) reply(res objectformat.Result) error {
+	res = FitRetval(res)
+	ss.wsize, ss.wdl = len(res.Stdout)+len(res.Stderr), false
+	var err error
+	if 12+ss.wsize <= cap(ss.wbuf) {
+		b := binary.BigEndian.AppendUint32(ss.wbuf[:0], uint32(int32(res.Retval)))
+		b = binary.BigEndian.AppendUint32(b, uint32(len(res.Stdout)))
+		b = append(b, res.Stdout...)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(res.Stderr)))
+		b = append(b, res.Stderr...)
+		_, err = ss.Write(b)
+	} else {
+		w := writers.Get().(*bufio.Writer)
+		w.Reset(ss)
+		if err = writeReplyFrame(w, res); err == nil {
+			err = w.Flush()
+		}
+		w.Reset(nil)
+		writers.Put(w)
 	}
-	return binary.BigEndian.Uint32(hdr[:]), nil
+	if ss.wdl && ss.raw != nil {
+		// The next reply's first attempt must not find this deadline.
+		_ = ss.c.SetWriteDeadline(time.Time{})
+	}
+	return err
 }
 
-// errBetween marks the end of a framed connection between requests: a
-// clean close, or the idle timeout. It gets no reply (the client sent no
-// request to answer, and a reply it did not ask for would be read as the
-// answer to its next one).
-var errBetween = errors.New("no request")
+// Write writes part of the reply being sent (for reply's pooled writer).
+func (ss *session) Write(p []byte) (int, error) {
+	done := 0
+	if ss.raw != nil && !ss.wdl {
+		ss.pending = p
+		err := ss.raw.Write(ss.write)
+		ss.pending = nil
+		if err != nil {
+			return 0, err
+		}
+		if done = ss.wn; done == len(p) {
+			return done, nil
+		}
+		if ss.werr != nil && ss.werr != syscall.EAGAIN {
+			return done, ss.werr
+		}
+	}
+	if !ss.wdl {
+		now := time.Now()
+		ss.c.Writing(now)
+		_ = ss.c.SetWriteDeadline(now.Add(asok.ReplyDeadline(ss.s.o.WriteTimeout, ss.wsize)))
+		ss.wdl = true
+	}
+	n, err := ss.c.Write(p[done:])
+	return done + n, err
+}
 
 // truncated reports a request cut off inside its frame: the end of the
 // stream there (even exactly at a length field) is io.ErrUnexpectedEOF,
@@ -357,7 +546,10 @@ func TimedOut(prefix any, limit time.Duration) objectformat.Result {
 // watchdog ends a command that overruns (answering -ETIMEDOUT and dropping
 // the connection), cancels one whose client went away, and one the server
 // gives up on as it stops (answering shuttingDown); one timer serves all
-// the commands of a connection.
+// the commands of a connection. The timer is armed only for commands that
+// run longer than watchAfter (by the sweeper, for the rest of their
+// limit), or at once when the limit is short (armAtOnce): most commands
+// end before the sweeper sees them and cost no timer.
 type watchdog struct {
 	s       *Server
 	c       *asok.Conn
@@ -365,12 +557,17 @@ type watchdog struct {
 	t       *time.Timer
 	mu      sync.Mutex
 	running bool
+	armed   bool // t is set for the running command
 	gone    bool
 	prefix  any
 	started time.Time
 	cancel  context.CancelCauseFunc
 	unwatch func()
 }
+
+// armAtOnce is the command limit under which a command's timer is armed
+// when it starts: the sweeper's ticks are not precise enough for it.
+const armAtOnce = time.Second
 
 func newWatchdog(s *Server, c *asok.Conn, limit time.Duration) *watchdog {
 	wd := &watchdog{s: s, c: c, limit: limit}
@@ -380,25 +577,40 @@ func newWatchdog(s *Server, c *asok.Conn, limit time.Duration) *watchdog {
 }
 
 func (wd *watchdog) start(prefix any, cancel context.CancelCauseFunc) {
+	now := time.Now()
 	wd.mu.Lock()
-	wd.running, wd.prefix, wd.started, wd.cancel = true, prefix, time.Now(), cancel
+	wd.running, wd.armed, wd.prefix, wd.started, wd.cancel = true, false, prefix, now, cancel
+	if wd.limit < armAtOnce {
+		wd.arm(now)
+	}
 	wd.mu.Unlock()
-	wd.t.Reset(wd.limit)
 	if wd.s.aborted.Load() {
 		wd.abort()
+	}
+}
+
+// arm sets the timer for what is left of the running command's limit;
+// wd.mu is held.
+func (wd *watchdog) arm(now time.Time) {
+	if wd.running && !wd.gone && !wd.armed {
+		wd.armed = true
+		wd.t.Reset(wd.limit - now.Sub(wd.started))
 	}
 }
 
 // finish reports whether the command finished before the watchdog ended
 // it (then the reply is the caller's to write).
 func (wd *watchdog) finish() bool {
-	wd.t.Stop()
 	wd.mu.Lock()
 	wd.running = false
+	armed := wd.armed
 	unwatch := wd.unwatch
 	wd.unwatch = nil
 	gone := wd.gone
 	wd.mu.Unlock()
+	if armed {
+		wd.t.Stop()
+	}
 	if unwatch != nil {
 		unwatch()
 	}
@@ -419,19 +631,23 @@ func (wd *watchdog) fire() {
 	wd.end(TimedOut(wd.prefix, wd.limit), context.DeadlineExceeded)
 }
 
-// watchIfSlow starts watching for the client going away once the command
-// has run for watchAfter.
-func (wd *watchdog) watchIfSlow(now time.Time) {
+// sweep arms the timer of a command that has run for watchAfter and
+// starts watching for its client going away.
+func (wd *watchdog) sweep(now time.Time) {
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
-	if wd.running && !wd.gone && wd.unwatch == nil && now.Sub(wd.started) >= watchAfter {
-		wd.unwatch = asok.WatchHangup(wd.c.Raw(), wd.hangup)
+	if wd.running && !wd.gone && now.Sub(wd.started) >= watchAfter {
+		wd.arm(now)
+		if wd.unwatch == nil {
+			wd.unwatch = asok.WatchHangup(wd.c.Raw(), wd.hangup)
+		}
 	}
 }
 
-// sweeper makes sure the sweeper runs: it starts hangup watchers for
-// framed commands that run longer than watchAfter, and stops once no
-// command has run for a while.
+// sweeper makes sure the sweeper runs: it arms the watchdogs of framed
+// commands that run longer than watchAfter and starts their hangup
+// watchers, and stops once no command has run for a while (or the server
+// closed), arming the timer of every command still running as it goes.
 func (s *Server) sweeper() {
 	if s.sweeping.Load() || !s.sweeping.CompareAndSwap(false, true) {
 		return
@@ -443,6 +659,10 @@ func (s *Server) sweeper() {
 		for {
 			select {
 			case <-s.closed:
+				// A command starting after this starts another sweeper,
+				// which arms it and ends.
+				s.sweeping.Store(false)
+				s.armAll()
 				return
 			case now := <-t.C:
 				if s.conns.Busy() == 0 {
@@ -450,6 +670,7 @@ func (s *Server) sweeper() {
 						continue
 					}
 					s.sweeping.Store(false)
+					s.armAll()
 					if s.conns.Busy() == 0 || !s.sweeping.CompareAndSwap(false, true) {
 						return
 					}
@@ -457,12 +678,25 @@ func (s *Server) sweeper() {
 				quiet = 0
 				s.mu.Lock()
 				for wd := range s.framed {
-					wd.watchIfSlow(now)
+					wd.sweep(now)
 				}
 				s.mu.Unlock()
 			}
 		}
 	}()
+}
+
+// armAll arms the timers of every running framed command, for a sweeper
+// that stops.
+func (s *Server) armAll() {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for wd := range s.framed {
+		wd.mu.Lock()
+		wd.arm(now)
+		wd.mu.Unlock()
+	}
 }
 
 // hangup cancels the command of a client that went away.
@@ -552,6 +786,8 @@ type framedConn struct {
 	c net.Conn
 	r *bufio.Reader
 	w *bufio.Writer
+	// dl is the deadline set on c (the zero time: none).
+	dl time.Time
 }
 
 func dialFramed(ctx context.Context, path, perm string, trusted []int) (*framedConn, error) {
@@ -577,21 +813,18 @@ func dialError(path string, err error) error {
 }
 
 func (f *framedConn) roundTrip(ctx context.Context, cmdJSON, inbuf []byte) (objectformat.Result, error) {
-	if dl, ok := ctx.Deadline(); ok {
+	if dl, _ := ctx.Deadline(); !dl.Equal(f.dl) {
 		_ = f.c.SetDeadline(dl)
-	} else {
-		_ = f.c.SetDeadline(time.Time{})
+		f.dl = dl
 	}
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { _ = f.c.SetDeadline(time.Now()) })
 		defer stop()
+		defer func() { f.dl = aLongTimeAgo }() // unknown: it may have fired
 	}
-	var hdr [8]byte
-	binary.BigEndian.PutUint32(hdr[:4], uint32(len(cmdJSON)))
-	f.w.Write(hdr[:4])
+	f.w.Write(binary.BigEndian.AppendUint32(f.w.AvailableBuffer(), uint32(len(cmdJSON))))
 	f.w.Write(cmdJSON)
-	binary.BigEndian.PutUint32(hdr[:4], uint32(len(inbuf)))
-	f.w.Write(hdr[:4])
+	f.w.Write(binary.BigEndian.AppendUint32(f.w.AvailableBuffer(), uint32(len(inbuf))))
 	f.w.Write(inbuf)
 	if err := f.w.Flush(); err != nil {
 		// The daemon may have refused the request (too large) and closed
@@ -605,24 +838,57 @@ func (f *framedConn) roundTrip(ctx context.Context, cmdJSON, inbuf []byte) (obje
 	return f.readReply()
 }
 
+// aLongTimeAgo is a deadline that is not the one set on a connection.
+var aLongTimeAgo = time.Unix(1, 0)
+
 func (f *framedConn) readReply() (objectformat.Result, error) {
-	var hdr [8]byte
-	if _, err := io.ReadFull(f.r, hdr[:]); err != nil {
-		return objectformat.Result{}, err
+	hdr, err := f.r.Peek(8)
+	if err != nil {
+		return objectformat.Result{}, eof(hdr, err)
 	}
 	res := objectformat.Result{Retval: int(int32(binary.BigEndian.Uint32(hdr[:4])))}
-	n := binary.BigEndian.Uint32(hdr[4:])
+	n := int(binary.BigEndian.Uint32(hdr[4:]))
+	if 8+n+4 <= f.r.Size() {
+		// A small reply: read where it is in the buffer.
+		b, err := f.r.Peek(8 + n + 4)
+		if err != nil {
+			return objectformat.Result{}, eof(b, err)
+		}
+		m := int(binary.BigEndian.Uint32(b[8+n:]))
+		if 12+n+m <= f.r.Size() {
+			if b, err = f.r.Peek(12 + n + m); err != nil {
+				return objectformat.Result{}, eof(b, err)
+			}
+			res.Stdout = append(make([]byte, 0, n), b[8:8+n]...)
+			res.Stderr = string(b[12+n:])
+			_, _ = f.r.Discard(12 + n + m)
+			return res, nil
+		}
+	}
+	_, _ = f.r.Discard(8)
 	res.Stdout = make([]byte, n)
 	if _, err := io.ReadFull(f.r, res.Stdout); err != nil {
 		return objectformat.Result{}, err
 	}
-	if _, err := io.ReadFull(f.r, hdr[:4]); err != nil {
-		return objectformat.Result{}, err
+	if hdr, err = f.r.Peek(4); err != nil {
+		return objectformat.Result{}, eof(hdr, err)
 	}
-	errb := make([]byte, binary.BigEndian.Uint32(hdr[:4]))
+	m := binary.BigEndian.Uint32(hdr)
+	_, _ = f.r.Discard(4)
+	errb := make([]byte, m)
 	if _, err := io.ReadFull(f.r, errb); err != nil {
 		return objectformat.Result{}, err
 	}
 	res.Stderr = string(errb)
 	return res, nil
+}
+
+// eof is the error of a Peek that got only part of what it asked, as
+// io.ReadFull reports it: io.EOF before the first byte,
+// io.ErrUnexpectedEOF after it.
+func eof(got []byte, err error) error {
+	if err == io.EOF && len(got) > 0 {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }

@@ -85,6 +85,16 @@ type TypedPerfCounters interface {
 	PerfCounters(ctx context.Context, prioLimit int, services []string) ([]module.DaemonPerf, error)
 }
 
+// OSDPerfQueries is implemented by a backend inside the active ceph-mgr
+// (the bridge): the OSDs report the results of OSD perf queries to it
+// alone. Each call is on behalf of module mod (its shim's, which removes
+// the queries it added when its connection goes away).
+type OSDPerfQueries interface {
+	AddOSDPerfQuery(ctx context.Context, mod string, q module.OSDPerfQuery) (int, error)
+	OSDPerfCounters(ctx context.Context, mod string, id int) (module.OSDPerfCounters, error)
+	RemoveOSDPerfQuery(ctx context.Context, mod string, id int) error
+}
+
 // PerfCounters is implemented by a backend that collects the perf
 // counters of the cluster's daemons itself (attached: internal/perfstate's
 // history, fed every mgr_stats_period), in Python's shapes. The module

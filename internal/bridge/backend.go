@@ -477,3 +477,34 @@ func (b *mgrBackend) CephOption(ctx context.Context, entity, key string) (any, e
 	}
 	return v, nil
 }
+
+// askModule is ask on module mod's own shim.
+func (b *mgrBackend) askModule(ctx context.Context, mod, op string, args map[string]any, out any) error {
+	p, err := b.peerOf(mod)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return p.call(ctx, op, args, out)
+}
+
+// AddOSDPerfQuery is the real mgr's add_osd_perf_query, through mod's
+// shim (which removes the query when its connection goes away).
+func (b *mgrBackend) AddOSDPerfQuery(ctx context.Context, mod string, q module.OSDPerfQuery) (int, error) {
+	var id int
+	err := b.askModule(ctx, mod, "add_osd_perf_query", map[string]any{"query": q}, &id)
+	return id, err
+}
+
+// OSDPerfCounters is the real mgr's get_osd_perf_counters.
+func (b *mgrBackend) OSDPerfCounters(ctx context.Context, mod string, id int) (module.OSDPerfCounters, error) {
+	var c module.OSDPerfCounters
+	err := b.askModule(ctx, mod, "get_osd_perf_counters", map[string]any{"query_id": id}, &c)
+	return c, err
+}
+
+// RemoveOSDPerfQuery is the real mgr's remove_osd_perf_query.
+func (b *mgrBackend) RemoveOSDPerfQuery(ctx context.Context, mod string, id int) error {
+	return b.askModule(ctx, mod, "remove_osd_perf_query", map[string]any{"query_id": id}, nil)
+}

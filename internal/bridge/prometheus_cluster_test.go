@@ -108,8 +108,10 @@ var promStable = regexp.MustCompile(`^ceph_(health_status|mon_metadata|mon_quoru
 // is in the Go output with Pacific's help and type and every
 // label set of Python's (for health_detail, the active checks; for the
 // collection durations, the family only: the methods differ), with equal
-// values where an idle cluster holds them still.
-func comparePrometheus(t *testing.T, ceph func(args ...string) (string, string, int)) {
+// values where an idle cluster holds them still; then their commands
+// (comparePromCommands) and RBD per-image stats (compareRBDStats, on the
+// CLI's conf).
+func comparePrometheus(t *testing.T, ceph func(args ...string) (string, string, int), conf string) {
 	t.Helper()
 	scrape := map[string]string{}
 	ports := map[string]int{}
@@ -207,6 +209,9 @@ func comparePrometheus(t *testing.T, ceph func(args ...string) (string, string, 
 	}
 	require.Empty(t, problems, "families and label sets of Pacific's prometheus module missing from the Go module's")
 	comparePromCommands(t, ceph, func(mod string) map[string]*promFamily { return parsePromText(t, read(mod)) }, ports)
+	// Last: the new pool's PGs may raise passing health checks, which
+	// would differ between the two histories comparePromCommands compares.
+	compareRBDStats(t, ceph, conf, func(mod string) map[string]*promFamily { return parsePromText(t, read(mod)) })
 }
 
 // historyTimes are the times of `healthcheck history ls` in each format,

@@ -198,7 +198,7 @@ func TestRealMgrGetNamesMatchPython(t *testing.T) {
 		require.Contains(t, o+e, "option not found: no_such_ceph_option (errno -2)", side.name)
 	}
 	comparePerfCounters(t, perfSides{python: python, bridged: bridged, attached: attachedEval, compare: compare})
-	comparePrometheus(t, ceph)
+	comparePrometheus(t, ceph, cluster.Conf)
 	checkPrometheusServer(t, ceph)
 }
 

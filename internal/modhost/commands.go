@@ -28,7 +28,11 @@ func (m *Manager) Dispatch(ctx context.Context, call clicommand.Call) objectform
 		return m.cfg.Commands.Dispatch(ctx, call)
 	}
 	m.mu.RLock()
-	why, failed := m.failed[mod]
+	var why string
+	failed := false
+	if len(m.failed) > 0 {
+		why, failed = m.failed[mod]
+	}
 	m.mu.RUnlock()
 	if failed {
 		return objectformat.Failed(-int(syscall.EIO), fmt.Sprintf("Module '%s' has experienced an error and cannot handle commands: %s", mod, why))

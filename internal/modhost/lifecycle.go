@@ -269,6 +269,7 @@ func (m *Manager) stop(name string) {
 		m.cfg.Log.Error("module serve did not return before the deadline; abandoning it", "module", name, "timeout", m.cfg.ShutdownTimeout)
 	}
 	m.waitGoroutines(ctx, inst)
+	m.dropOSDPerfQueries(ctx, inst)
 	inst.queueMu.Lock() // no sender is between its stopping check and its send
 	close(inst.queue)
 	inst.queueMu.Unlock()
@@ -358,6 +359,7 @@ func (m *Manager) unwind(inst *instance, initDone bool) {
 	}
 	inst.cancel()
 	m.waitGoroutines(ctx, inst)
+	m.dropOSDPerfQueries(ctx, inst)
 	inst.log.close()
 }
 

@@ -156,6 +156,11 @@ type instance struct {
 	// before that, applied when it registers.
 	registered   bool
 	earlyFailure string
+
+	// perfQueries is the OSD perf queries the module added and has
+	// not removed (osdperf.go), removed when it stops.
+	perfMu      sync.Mutex
+	perfQueries map[int]bool
 }
 
 // NewManager checks every registered module (options and command

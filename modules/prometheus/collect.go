@@ -60,6 +60,9 @@ func (m *Module) collect(ctx context.Context) ([]byte, error) {
 	if err := m.getPerfCounters(ctx, s); err != nil {
 		return nil, err
 	}
+	if err := m.getRBDStats(ctx, s); err != nil {
+		return nil, err
+	}
 	// As Pacific's, the durations are those of the collections before
 	// this one's end: collect itself appears from the second on.
 	m.durMu.Lock()

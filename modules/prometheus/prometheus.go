@@ -109,6 +109,7 @@ type Module struct {
 	lastSize sizeHint // of the last collection
 
 	history *healthHistory // health_detail's, in the KV store
+	rbd     *rbdStats      // the RBD per-image stats (rbd.go)
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -121,6 +122,7 @@ func newModule() *Module {
 		durSum:   map[string]float64{},
 		durCount: map[string]float64{},
 		history:  newHealthHistory(),
+		rbd:      newRBDStats(),
 		stop:     make(chan struct{}),
 		restart:  make(chan struct{}, 1),
 		wake:     make(chan struct{}, 1),
@@ -339,10 +341,12 @@ func (m *Module) Serve(ctx context.Context) error {
 	}
 }
 
-// Shutdown stops the HTTP server.
-func (m *Module) Shutdown(context.Context) error {
+// Shutdown stops the HTTP server and removes the RBD stats' OSD perf
+// query (Pacific's shutdown_rbd_stats).
+func (m *Module) Shutdown(ctx context.Context) error {
 	m.mgr.Log().Info("Stopping engine...")
 	m.stopOnce.Do(func() { close(m.stop) })
+	m.rbd.shutdown(ctx, m.mgr, m.mgr.Log().Error)
 	return nil
 }
 

@@ -13,8 +13,9 @@ import (
 
 // bound is the outcome of binding a JSON command onto a command.
 type bound struct {
-	args   any            // pointer to the argument struct, nil for Legacy commands
-	values map[string]any // validated argument values by name, plus "prefix"
+	args   any                   // pointer to the argument struct, nil for Legacy commands
+	req    *objectformat.Request // the request to fill, allocated with args; nil for Legacy commands
+	values map[string]any        // validated argument values by name, plus "prefix"; nil when argsOnly
 }
 
 // invalid returns the -EINVAL error the server reports for a bad command.
@@ -24,24 +25,34 @@ func invalid(format string, args ...any) error {
 
 // bindCall validates cmd against the command's spec and, for struct
 // commands, fills a new argument struct.
-func (c *Command) bindCall(cmd map[string]any, inbuf []byte) (*bound, error) {
+func (c *Command) bindCall(cmd map[string]any, inbuf []byte) (bound, error) {
 	bd := c.bind
 	if bd == nil {
 		values, err := c.spec.Validate(cmd) // a Legacy command: the handler reads req.Cmd
 		if err != nil {
-			return nil, err
+			return bound{}, err
 		}
-		return &bound{values: values}, nil
+		return bound{values: values}, nil
 	}
-	dst := reflect.New(bd.typ)
-	out := &bound{args: dst.Interface()}
-	dst = dst.Elem()
-	fields := make(map[*cmddesc.Param]*field, len(bd.fields))
-	for _, f := range bd.fields {
-		fields[f.p] = f
-	}
-	values, err := c.spec.ValidateEach(cmd, func(p *cmddesc.Param, v any, present bool) error {
-		f := fields[p]
+	// The request and the argument struct in one allocation.
+	both := reflect.New(bd.both).Elem()
+	out := bound{req: both.Field(0).Addr().Interface().(*objectformat.Request)}
+	dst := both.Field(1)
+	out.args = dst.Addr().Interface()
+	next := 0 // bd.fields follow the spec's params, a struct's own ones only
+	store := func(p *cmddesc.Param, v any, present bool) error {
+		var f *field
+		if next < len(bd.fields) && bd.fields[next].p == p {
+			f = bd.fields[next]
+			next++
+		} else {
+			for _, x := range bd.fields {
+				if x.p == p {
+					f = x
+					break
+				}
+			}
+		}
 		switch {
 		case f == nil: // an argument the struct does not hold (a Responder's format)
 			return nil
@@ -55,18 +66,23 @@ func (c *Command) bindCall(cmd map[string]any, inbuf []byte) (*bound, error) {
 			return invalid("argument '%s': %v", p.Name(), err)
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	out.values = values
+	var err error
+	if c.argsOnly {
+		err = c.spec.Check(cmd, store)
+	} else {
+		out.values, err = c.spec.ValidateEach(cmd, store)
+	}
+	if err != nil {
+		return bound{}, err
+	}
 	if len(inbuf) > 0 && bd.inbuf == nil {
-		return nil, invalid("Input file data (-i) not supported")
+		return bound{}, invalid("Input file data (-i) not supported")
 	}
 	if bd.hasNonempty {
 		var err error
 		if inbuf, err = checkNonempty(inbuf, bd.nonempty); err != nil {
-			return nil, err
+			return bound{}, err
 		}
 	}
 	if bd.inbuf != nil && len(inbuf) > 0 {
@@ -86,6 +102,30 @@ func (c *Command) bindCall(cmd map[string]any, inbuf []byte) (*bound, error) {
 
 // storeField assigns a validated value to a struct field.
 func storeField(f reflect.Value, v any) error {
+	// The usual cases, set in place (convertForField does the same through
+	// a new value).
+	switch f.Kind() {
+	case reflect.String:
+		if x, ok := v.(string); ok {
+			f.SetString(x)
+			return nil
+		}
+	case reflect.Bool:
+		if x, ok := v.(bool); ok {
+			f.SetBool(x)
+			return nil
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if x, ok := v.(int64); ok && !f.OverflowInt(x) {
+			f.SetInt(x)
+			return nil
+		}
+	case reflect.Float32, reflect.Float64:
+		if x, ok := v.(float64); ok && !f.OverflowFloat(x) {
+			f.SetFloat(x)
+			return nil
+		}
+	}
 	rv, err := convertForField(v, f.Type())
 	if err != nil {
 		return err

@@ -22,6 +22,16 @@ type Command struct {
 	err     error
 
 	recovered objectformat.Handler // handler wrapped by objectformat.Recover, made once
+	// argsOnly is set for the handlers that read only req.Args (Func,
+	// Responder, ErrorResponseHandler, EmptyResponder): their requests
+	// carry no map of the values (req.Cmd is nil).
+	argsOnly bool
+}
+
+// readsArgsOnly marks c as argsOnly.
+func readsArgsOnly(c *Command) *Command {
+	c.argsOnly = true
+	return c
 }
 
 // Spec returns the command's spec (nil if the definition failed).
@@ -59,7 +69,7 @@ func Responder[A, T any](fn func(ctx context.Context, args *A) (T, error), opts 
 	h := objectformat.Responder(func(ctx context.Context, req *objectformat.Request) (T, error) {
 		return fn(ctx, req.Args.(*A))
 	}, opts...)
-	c := newCommand[A](h)
+	c := readsArgsOnly(newCommand[A](h))
 	if c.spec != nil {
 		addFormatArg(c.spec)
 	}
@@ -70,25 +80,25 @@ func Responder[A, T any](fn func(ctx context.Context, args *A) (T, error), opts 
 // Result and reports failures as errors, like Python's
 // @ErrorResponseHandler.
 func ErrorResponseHandler[A any](fn func(ctx context.Context, args *A) (objectformat.Result, error)) *Command {
-	return newCommand[A](objectformat.ErrorResponseHandler(func(ctx context.Context, req *objectformat.Request) (objectformat.Result, error) {
+	return readsArgsOnly(newCommand[A](objectformat.ErrorResponseHandler(func(ctx context.Context, req *objectformat.Request) (objectformat.Result, error) {
 		return fn(ctx, req.Args.(*A))
-	}))
+	})))
 }
 
 // EmptyResponder registers a command that prints nothing on success, like
 // Python's @EmptyResponder.
 func EmptyResponder[A any](fn func(ctx context.Context, args *A) error) *Command {
-	return newCommand[A](objectformat.EmptyResponder(func(ctx context.Context, req *objectformat.Request) error {
+	return readsArgsOnly(newCommand[A](objectformat.EmptyResponder(func(ctx context.Context, req *objectformat.Request) error {
 		return fn(ctx, req.Args.(*A))
-	}))
+	})))
 }
 
 // Func registers a command whose handler returns the Result triple itself,
 // like a plain Python @CLICommand handler returning HandleCommandResult.
 func Func[A any](fn func(ctx context.Context, args *A) objectformat.Result) *Command {
-	return newCommand[A](objectformat.HandlerFunc(func(ctx context.Context, req *objectformat.Request) objectformat.Result {
+	return readsArgsOnly(newCommand[A](objectformat.HandlerFunc(func(ctx context.Context, req *objectformat.Request) objectformat.Result {
 		return fn(ctx, req.Args.(*A))
-	}))
+	})))
 }
 
 // Handle registers a command with any Handler; the handler finds the bound
@@ -147,14 +157,18 @@ func (c *Command) Call(ctx context.Context, call Call) objectformat.Result {
 		return objectformat.Failed(-int(syscall.EINVAL), err.Error())
 	}
 	format, _ := call.Cmd["format"].(string)
-	req := &objectformat.Request{
+	req := b.req
+	if req == nil {
+		req = new(objectformat.Request)
+	}
+	*req = objectformat.Request{
 		Prefix: c.spec.Prefix(),
 		Format: objectformat.Format(format),
 		Inbuf:  call.Inbuf,
 		Cmd:    b.values,
 		Args:   b.args,
 	}
-	if format != "" {
+	if format != "" && b.values != nil {
 		b.values["format"] = format
 	}
 	return c.recovered.ServeCommand(ctx, req)

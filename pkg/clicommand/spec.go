@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/gomgr/gomgr/pkg/cmddesc"
+	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
 // Meta is embedded in an argument struct to declare the command. Its tag
@@ -46,6 +47,7 @@ type Chooser interface {
 // value of its argument struct.
 type binding struct {
 	typ    reflect.Type // the argument struct type
+	both   reflect.Type // struct { Req objectformat.Request; Args <typ> }: one allocation for a call
 	fields []*field     // in the order of the spec's params
 	inbuf  []int        // field index of the inbuf field, nil if none
 	inbufT reflect.Type
@@ -100,7 +102,10 @@ func specOf(t reflect.Type) (*cmddesc.Spec, *binding, error) {
 	if t.Kind() != reflect.Struct {
 		return nil, nil, fmt.Errorf("clicommand: argument type %s is not a struct", t)
 	}
-	bd := &binding{typ: t}
+	bd := &binding{typ: t, both: reflect.StructOf([]reflect.StructField{
+		{Name: "Req", Type: reflect.TypeFor[objectformat.Request]()},
+		{Name: "Args", Type: t},
+	})}
 	fail := func(f string, format string, args ...any) error {
 		return &specError{typ: t, field: f, msg: fmt.Sprintf(format, args...)}
 	}

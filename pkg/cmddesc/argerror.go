@@ -53,3 +53,11 @@ type argType interface {
 	// string echoed for CephString, nothing otherwise).
 	complete(word string) []string
 }
+
+// wordType is an argType whose valid value is always the word itself (a
+// string): check is valid without the value, so a word already held in an
+// any needs no new one.
+type wordType interface {
+	argType
+	check(word string) error
+}

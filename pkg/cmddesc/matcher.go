@@ -72,7 +72,8 @@ type candidate struct {
 func NewMatcher(descs []Description) (*Matcher, error) {
 	m := &Matcher{}
 	for _, d := range descs {
-		c := &candidate{desc: d, flags: d.Flags, spec: &Spec{Sig: d.Sig, Help: d.Help, Perm: d.Perm, Flags: d.Flags, prefix: d.Sig.Prefix(), byName: map[string]*Param{}}}
+		prefix := d.Sig.Prefix()
+		c := &candidate{desc: d, flags: d.Flags, spec: &Spec{Sig: d.Sig, Help: d.Help, Perm: d.Perm, Flags: d.Flags, prefix: prefix, prefixV: prefix, byName: map[string]*Param{}}}
 		for _, w := range d.Sig {
 			if w.Arg == nil {
 				c.sig = append(c.sig, &Param{name: "prefix", lit: w.Literal, required: true, n: 1, positional: true})

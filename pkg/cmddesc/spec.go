@@ -38,8 +38,11 @@ type Spec struct {
 	Module string
 
 	prefix string
-	args   []*Param
-	byName map[string]*Param
+	// prefixV is prefix as an any, made once: every validated command's
+	// values hold it.
+	prefixV any
+	args    []*Param
+	byName  map[string]*Param
 }
 
 // Prefix is the command prefix: the literal words joined by spaces.
@@ -65,6 +68,7 @@ type Param struct {
 	arg        *Arg
 	name       string
 	typ        argType
+	word       wordType // typ, when its value is the word itself
 	required   bool
 	n          int
 	many       bool
@@ -78,7 +82,8 @@ func NewParam(a *Arg) (*Param, error) {
 		return nil, err
 	}
 	n, many := a.Count()
-	return &Param{arg: a, name: a.Name(), typ: t, required: a.Required(), n: n, many: many, positional: a.Positional()}, nil
+	w, _ := t.(wordType)
+	return &Param{arg: a, name: a.Name(), typ: t, word: w, required: a.Required(), n: n, many: many, positional: a.Positional()}, nil
 }
 
 // Name is the argument's name.
@@ -106,7 +111,8 @@ func (b *Param) String() string { return descString(b) }
 // Sig is the prefix words then the params' descriptors. Perm is "rw" until
 // set. It fails if two params share a name.
 func NewSpec(prefix string, params ...*Param) (*Spec, error) {
-	s := &Spec{Perm: "rw", prefix: strings.Join(strings.Fields(prefix), " "), byName: map[string]*Param{}}
+	p := strings.Join(strings.Fields(prefix), " ")
+	s := &Spec{Perm: "rw", prefix: p, prefixV: p, byName: map[string]*Param{}}
 	for _, w := range strings.Fields(prefix) {
 		s.Sig = append(s.Sig, Word{Literal: w})
 	}
@@ -167,7 +173,8 @@ func ParseSpec(cmd string) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Spec{Sig: sig, Perm: "rw", prefix: sig.Prefix(), byName: map[string]*Param{}}
+	p := sig.Prefix()
+	s := &Spec{Sig: sig, Perm: "rw", prefix: p, prefixV: p, byName: map[string]*Param{}}
 	for _, a := range sig.Args() {
 		b, err := NewParam(a)
 		if err != nil {
@@ -205,22 +212,66 @@ func (s *Spec) Validate(cmd map[string]any) (map[string]any, error) { return s.V
 // so that a caller storing the values reports the first failing argument
 // in order; an error from each ends the validation with it.
 func (s *Spec) ValidateEach(cmd map[string]any, each func(p *Param, v any, present bool) error) (map[string]any, error) {
-	for k := range cmd {
-		if _, ok := s.byName[k]; !ok && !envelopeKeys[k] {
-			return nil, invalid("unknown argument '%s' for '%s'%s", k, s.prefix, s.takes())
+	return s.validate(cmd, each, true)
+}
+
+// Check is ValidateEach for a caller that needs only each: it makes no
+// map of the values.
+func (s *Spec) Check(cmd map[string]any, each func(p *Param, v any, present bool) error) error {
+	_, err := s.validate(cmd, each, false)
+	return err
+}
+
+func (s *Spec) validate(cmd map[string]any, each func(p *Param, v any, present bool) error, build bool) (map[string]any, error) {
+	// The arguments' values are looked up first: when they and the
+	// prefix are all cmd holds (the usual command), there is no need to
+	// go through its keys for unknown ones.
+	type arg struct {
+		raw     any
+		present bool
+	}
+	var buf [8]arg
+	fast := false // buf holds the arguments, and cmd nothing else but the prefix
+	if len(s.args) <= len(buf) {
+		n, named := 0, false // named: an argument is called "prefix"
+		for i, b := range s.args {
+			if buf[i].raw, buf[i].present = cmd[b.name]; buf[i].present {
+				n++
+			}
+			named = named || b.name == "prefix"
+		}
+		_, hasPrefix := cmd["prefix"]
+		fast = hasPrefix && n+1 == len(cmd) && !named
+	}
+	if !fast {
+		for k := range cmd {
+			if _, ok := s.byName[k]; !ok && !envelopeKeys[k] {
+				return nil, invalid("unknown argument '%s' for '%s'%s", k, s.prefix, s.takes())
+			}
 		}
 	}
-	values := make(map[string]any, len(s.args)+1)
-	values["prefix"] = s.prefix
-	for _, b := range s.args {
-		raw, present := cmd[b.name]
+	var values map[string]any
+	if build {
+		values = make(map[string]any, len(s.args)+1)
+		values["prefix"] = s.prefixV
+	}
+	for i, b := range s.args {
+		var raw any
+		var present bool
+		if fast {
+			raw, present = buf[i].raw, buf[i].present
+		} else {
+			raw, present = cmd[b.name]
+		}
 		var v any
 		if present && raw != nil {
 			var err error
 			if v, err = b.fromJSON(raw); err != nil {
 				return nil, err
 			}
-			values[b.name] = v
+			if build {
+				values[b.name] = v
+			}
 		} else {
 			present = false
 			if b.required {
@@ -297,6 +348,13 @@ func (b *Param) fromJSON(raw any) (any, error) {
 }
 
 func (b *Param) one(raw any) (any, error) {
+	if w, ok := raw.(string); ok && b.word != nil {
+		// The value is the word: raw already holds it.
+		if err := b.word.check(w); err != nil {
+			return nil, invalid("argument '%s': %v", b.name, err)
+		}
+		return raw, nil
+	}
 	word, err := jsonWord(raw)
 	if err != nil {
 		return nil, invalid("argument '%s': %v", b.name, err)

@@ -478,8 +478,15 @@ func newArgString(a *Arg) (argType, error) {
 }
 
 func (t *argString) valid(word string, _ bool) (any, error) {
+	if err := t.check(word); err != nil {
+		return nil, err
+	}
+	return word, nil
+}
+
+func (t *argString) check(word string) error {
 	if !t.anyGood {
-		return word, nil
+		return nil
 	}
 	var bad []string
 	seen := map[string]bool{}
@@ -495,9 +502,9 @@ func (t *argString) valid(word string, _ bool) (any, error) {
 		}
 	}
 	if bad != nil {
-		return nil, argErr(ArgFormat, fmt.Sprintf("invalid chars %s in %s", strings.Join(bad, ""), word))
+		return argErr(ArgFormat, fmt.Sprintf("invalid chars %s in %s", strings.Join(bad, ""), word))
 	}
-	return word, nil
+	return nil
 }
 
 func (t *argString) String() string {
@@ -701,6 +708,7 @@ func (argEntityAddr) complete(string) []string { return nil }
 type argAny struct{ label string }
 
 func (argAny) valid(word string, _ bool) (any, error) { return word, nil }
+func (argAny) check(string) error                     { return nil }
 func (t argAny) String() string                       { return t.label }
 func (argAny) complete(string) []string               { return nil }
 

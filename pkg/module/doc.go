@@ -10,8 +10,11 @@
 // command, or a command the daemon provides itself (ReservedPrefixes, such
 // as "status" or "health"). Info.New returns a Module, whose Init receives
 // the module's handle (Python's self): options, the KV store, cluster
-// state, health checks, commands to daemons, calls to other modules, and a
-// logger. What else a module can do is discovered from the interfaces its
+// state, health checks, commands to daemons, calls to other modules, OSD
+// perf queries (AddOSDPerfQuery: the real mgr's, bridged; -EOPNOTSUPP
+// elsewhere, only the active ceph-mgr receives their results; removed
+// when the module stops), RADOS (Rados; package rbd lists RBD images
+// with it), and a logger. What else a module can do is discovered from the interfaces its
 // value implements (Caddy style):
 //
 //   - Commander: Commands() lists its CLI commands (see package clicommand).

@@ -47,6 +47,10 @@ type runtime interface {
 	PerfCounters(ctx context.Context, prioLimit int, services []string) ([]DaemonPerf, error)
 	ListServers(ctx context.Context) ([]map[string]any, error)
 	DaemonHealthMetrics(ctx context.Context) (map[string]any, error)
+	// The OSD perf queries (osdperf.go); the query is valid.
+	AddOSDPerfQuery(ctx context.Context, q OSDPerfQuery) (int, error)
+	OSDPerfCounters(ctx context.Context, id int) (OSDPerfCounters, error)
+	RemoveOSDPerfQuery(ctx context.Context, id int) error
 	SetHealthChecks(checks map[string]HealthCheck)
 	HealthChecks() map[string]HealthCheck
 	Command(ctx context.Context, target Target, cmd map[string]any, inbuf []byte) objectformat.Result

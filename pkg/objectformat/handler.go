@@ -18,6 +18,9 @@ type Request struct {
 	Inbuf []byte
 	// Cmd is the whole command as received, with argument values already
 	// validated and converted ("prefix", "format" and every argument).
+	// Package clicommand leaves it nil for the commands whose handler
+	// sees only the bound arguments (Func, Responder,
+	// ErrorResponseHandler, EmptyResponder).
 	Cmd map[string]any
 	// Args is the typed argument value bound from Cmd, set by package
 	// clicommand for struct-registered commands (a pointer to the struct).

@@ -204,6 +204,25 @@ class MgrModule(object):
     def list_servers(self):
         return [{'hostname': 'h1', 'services': []}]
 
+    # The mgr's OSD perf queries, shared by every module as in the mgr.
+    perf_queries = {}
+    perf_next = [0]
+
+    def add_osd_perf_query(self, query):
+        if not query.get('key_descriptor'):
+            return None
+        self.perf_next[0] += 1
+        self.perf_queries[self.perf_next[0]] = query
+        return self.perf_next[0]
+
+    def remove_osd_perf_query(self, query_id):
+        self.perf_queries.pop(query_id, None)
+
+    def get_osd_perf_counters(self, query_id):
+        if query_id not in self.perf_queries:
+            return None
+        return {'counters': [{'k': [['1'], [''], ['', 'abc']], 'c': [[3, 0]]}]}
+
     def get_server(self, hostname):
         return {'hostname': hostname, 'services': [], 'ceph_version': ''}
 
@@ -959,6 +978,42 @@ class BridgeTest(unittest.TestCase):
         # Once the queue drains, notifications flow again.
         wait_for(lambda: mod.notify('osd_map', 'last') or
                  'last' in [m['args'].get('id') for _, m in list(fake.log)], what='the last notify')
+
+    def test_osd_perf_queries(self):
+        fake = self.fake()
+        mod = self.module()
+        type(mod).perf_queries.clear()
+        self.serve(mod)
+        fake.expect('hello')
+        self.connected(mod)
+        query = {'key_descriptor': [{'type': 'pool_id', 'regex': '^(1)$'}],
+                 'performance_counter_descriptors': ['write_ops']}
+        r = fake.request('add_osd_perf_query', {'query': query})
+        qid = r['ok']
+        self.assertEqual(mod.perf_queries, {qid: query})
+        r = fake.request('get_osd_perf_counters', {'query_id': qid})
+        self.assertEqual(r['ok'], {'counters': [{'k': [['1'], [''], ['', 'abc']], 'c': [[3, 0]]}]})
+        r = fake.request('add_osd_perf_query', {'query': {}})
+        self.assertEqual(r['err']['errno'], -22)
+        # Only this connection's queries are its to read or remove.
+        mod.perf_queries[999] = query
+        r = fake.request('get_osd_perf_counters', {'query_id': 999})
+        self.assertEqual(r['err']['errno'], -2)
+        r = fake.request('remove_osd_perf_query', {'query_id': 999})
+        self.assertEqual(r['err']['errno'], -2)
+        self.assertIn(999, mod.perf_queries)
+        r = fake.request('remove_osd_perf_query', {'query_id': qid})
+        self.assertNotIn('err', r)
+        self.assertNotIn(qid, mod.perf_queries)
+        r = fake.request('get_osd_perf_counters', {'query_id': qid})
+        self.assertEqual(r['err']['errno'], -2)
+        # A query left when the Go side dies is removed from the mgr.
+        qid = fake.request('add_osd_perf_query', {'query': query})['ok']
+        self.assertIn(qid, mod.perf_queries)
+        fake.stop()
+        wait_for(lambda: qid not in mod.perf_queries, what='the dead side\'s query removed')
+        self.assertIn(999, mod.perf_queries, "another's query stays")
+        del mod.perf_queries[999]
 
     def test_dead_connection(self):
         release = threading.Event()

@@ -37,7 +37,7 @@ import struct
 import subprocess
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from mgr_module import MgrModule, MgrStandbyModule, Option
 
@@ -697,6 +697,11 @@ class _State:
         self.go_checks = {}     # type: Dict[str, Any]  # the Go side's last set_health_checks
         self.down = None        # type: Optional[str]  # why the Go side is unreachable
         self.procs = []         # type: List[subprocess.Popen]
+        # The OSD perf queries each connection's Go side added and has not
+        # removed: removed from the mgr when the connection goes away, so
+        # that a Go side that stops or dies leaks none.
+        self.perf_lock = threading.Lock()
+        self.perf_queries = {}  # type: Dict[Any, Set[int]]
 
 
 def _state_of(mod: Any) -> Optional[_State]:
@@ -789,6 +794,7 @@ class _Bridged:
             with st.lock:
                 if st.conn is conn:
                     st.conn = None
+            self._gomgr_drop_queries(st, conn)
             if st.stop.is_set():
                 break
             self._gomgr_set_down(st, 'connection lost: {}'.format(conn.reason))
@@ -801,6 +807,7 @@ class _Bridged:
             c.close('serve ended')
             if not c.drain(max(0.0, deadline - time.monotonic())):
                 self.log.warning('gomgr bridge: a call of the Go side still runs as serve() returns')
+            self._gomgr_drop_queries(st, c)
 
     def shutdown(self) -> None:
         st = self._gomgr_state()
@@ -924,7 +931,7 @@ class _Bridged:
         except Exception:
             sock.close()
             raise
-        conn = Connection(sock, lambda op, args: self._gomgr_op(st, op, args),
+        conn = Connection(sock, lambda op, args: self._gomgr_op(st, op, args, conn),
                           on_close=st.wake.set, name='gomgr-bridge-' + str(self.module_name))
         with st.lock:
             stopped = st.stopped
@@ -1040,7 +1047,40 @@ class _Bridged:
 
     # -- the Go side's calls
 
-    def _gomgr_op(self, st: _State, op: str, args: Dict[str, Any]) -> Any:
+    def _gomgr_drop_queries(self, st: _State, conn: Any) -> None:
+        """Remove the OSD perf queries conn's Go side left (conn is
+        closed: it adds no more)."""
+        with st.perf_lock:
+            ids = st.perf_queries.pop(conn, set())
+            for qid in sorted(ids):
+                try:
+                    self.remove_osd_perf_query(qid)
+                except Exception as e:
+                    self.log.warning('gomgr bridge: cannot remove OSD perf query %s: %s', qid, e)
+
+    def _gomgr_perf_op(self, st: _State, op: str, args: Dict[str, Any], conn: Any) -> Any:
+        qid = None if op == 'add_osd_perf_query' else _arg(args, 'query_id', int)
+        with st.perf_lock:
+            if op == 'add_osd_perf_query':
+                if conn.closed:
+                    raise BridgeError(-errno.ENOTCONN, 'gomgr bridge: the connection is closed')
+                qid = self.add_osd_perf_query(_arg(args, 'query', dict))
+                if qid is None:
+                    raise BridgeError(-errno.EINVAL, 'gomgr bridge: the mgr refused the OSD perf query')
+                st.perf_queries.setdefault(conn, set()).add(int(qid))
+                return int(qid)
+            if qid not in st.perf_queries.get(conn, set()):
+                raise BridgeError(-errno.ENOENT, 'gomgr bridge: no OSD perf query {} of this module'.format(qid))
+            if op == 'remove_osd_perf_query':
+                self.remove_osd_perf_query(qid)
+                st.perf_queries[conn].discard(qid)
+                return None
+        res = self.get_osd_perf_counters(qid)
+        if res is None:
+            raise BridgeError(-errno.ENOENT, 'gomgr bridge: the mgr has no OSD perf query {}'.format(qid))
+        return res
+
+    def _gomgr_op(self, st: _State, op: str, args: Dict[str, Any], conn: Any = None) -> Any:
         if op == 'get_store':
             return self.get_store(_arg(args, 'key', str))
         if op == 'log':
@@ -1128,6 +1168,8 @@ class _Bridged:
             return self.list_servers()
         if op == 'get_daemon_health_metrics':
             return self.get_daemon_health_metrics()
+        if op in ('add_osd_perf_query', 'get_osd_perf_counters', 'remove_osd_perf_query'):
+            return self._gomgr_perf_op(st, op, args, conn)
         if op == 'get_server':
             return self.get_server(_arg(args, 'hostname', str))
         if op == 'get_latest_counter':
