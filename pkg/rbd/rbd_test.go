@@ -113,3 +113,20 @@ func TestEncodeString(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "héllo", s)
 }
+
+// FuzzDecodeString: any bytes decode to an error or to the string that
+// EncodeString turns back into the same bytes; never a panic.
+func FuzzDecodeString(f *testing.F) {
+	for _, seed := range [][]byte{nil, {0}, {0, 0, 0, 0}, EncodeString("img1"), EncodeString("a.b"), {5, 0, 0, 0, 'a'}, {0xff, 0xff, 0xff, 0xff}} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := decodeString(b)
+		if err != nil {
+			return
+		}
+		if got := EncodeString(s); string(got) != string(b) {
+			t.Fatalf("decodeString(%x) = %q, which encodes as %x", b, s, got)
+		}
+	})
+}
