@@ -34,6 +34,9 @@ var authorAPI = []string{
 	"PerfCounterCounter", "PerfCounterHistogram", "PerfCounterLongRunAvg", "PerfCounterTime", "PerfCounterU64",
 	"PerfHistoryLen", "PerfUnitBytes", "PerfUnitNone", "PrioCritical", "PrioDebugOnly", "PrioInteresting",
 	"PrioUninteresting", "PrioUseful",
+	// the typed perf counters (perfcounters.go) and OSD perf queries (osdperf.go)
+	"DaemonPerf", "PerfCounter", "PerfCounterInfo", "PerfCountersFromPython", "PerfCountersToPython",
+	"ErrOSDPerfQueryUnsupported", "OSDPerfCounters", "OSDPerfGroup", "OSDPerfLimit", "OSDPerfQuery", "OSDPerfSubKey",
 	// Handle.Rados (Python's self.rados).
 	"IOContext", "Rados", "RadosAllNamespaces", "RadosMaxList", "RadosMaxObjectSize", "RadosObject",
 	"RadosObjectStat", "RadosPool", "RadosPoolStats",
