@@ -15,6 +15,7 @@ import sys
 sys.dont_write_bytecode = True
 
 import base64  # noqa: E402
+import errno  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
@@ -1156,6 +1157,114 @@ class BridgeTest(unittest.TestCase):
         for m in mods:
             m.shutdown()
         # tearDown waits for the fake Go process to leave.
+
+
+# _BIG_FRAME: a body larger than any read a buffering reader would make at once
+# (256 KiB), so a frame spans several reads.
+_BIG_FRAME = 256 << 10
+
+
+class ConnectionFramingTest(unittest.TestCase):
+    """Connection over a socket pair: the request frames it writes are
+    encode_frame's, and the reader takes replies whatever the peer's
+    writes look like: many frames in one write, one frame byte by byte,
+    bodies and raw data larger than the reader's chunk."""
+
+    def setUp(self):
+        gb = gomgr_bridge
+        self.a, self.b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.a.settimeout(gb.IO_TIMEOUT)
+        self.conn = gb.Connection(self.a, lambda op, args: None, name='framing-test')
+        self.addCleanup(self.b.close)
+        self.addCleanup(self.conn.close)
+
+    def reply_writes(self, frames):
+        """The peer: read len(frames) requests, checking each frame, then
+        answer all (frames(reqs) gives the byte strings to write)."""
+        gb = gomgr_bridge
+        reqs = []
+        for _ in range(frames[0]):
+            hdr = recv_exact(self.b, 4)
+            body = recv_exact(self.b, struct.unpack('>I', hdr)[0])
+            msg = json.loads(body.decode('utf-8'))
+            self.assertEqual(hdr + body, gb.encode_frame(msg), 'the request frame is encode_frame\'s')
+            reqs.append(msg)
+        for chunk in frames[1](reqs):
+            self.b.sendall(chunk)
+
+    def run_requests(self, args_list, writes):
+        results = [None] * len(args_list)
+
+        def call(i):
+            try:
+                results[i] = self.conn.request_raw('echo', args_list[i], 10.0)
+            except Exception as e:  # reported below
+                results[i] = e
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(len(args_list))]
+        for t in threads:
+            t.start()
+        self.reply_writes((len(args_list), writes))
+        for t in threads:
+            t.join(10)
+            self.assertFalse(t.is_alive())
+        return results
+
+    @staticmethod
+    def frame_of(msg, raw=b''):
+        body = json.dumps(msg).encode('utf-8')
+        return struct.pack('>I', len(body)) + body + raw
+
+    def test_coalesced_and_split_replies(self):
+        gb = gomgr_bridge
+        big = 'x' * (_BIG_FRAME * 2 + 7)
+        args = [{'n': i, 's': 'é' * i} for i in range(5)] + [{'n': 5, 's': big}]
+
+        def writes(reqs):
+            data = b''.join(self.frame_of({'re': r['id'], 'ok': r['args'], 'raw': 12000}, raw=b'r' * 12000)
+                            if r['args']['n'] == 4 else self.frame_of({'re': r['id'], 'ok': r['args']})
+                            for r in reqs)
+            first = data[:len(data) // 3]
+            return [first[:5]] + [first[i:i + 1] for i in range(5, 40)] + [first[40:], data[len(first):]]
+        results = self.run_requests(args, writes)
+        for i, res in enumerate(results):
+            self.assertNotIsInstance(res, Exception, res)
+            ok, raw = res
+            self.assertEqual(ok, args[i])
+            self.assertEqual(raw, bytearray(b'r' * 12000) if i == 4 else None)
+
+    def test_large_request_frame(self):
+        gb = gomgr_bridge
+        args = [{'cmd': {'prefix': 'p', 'v': [1, 2.5, None, True, 'ü' * 70000]}, 'inbuf_b64': ''}]
+        results = self.run_requests(args, lambda reqs: [self.frame_of({'re': reqs[0]['id'], 'ok': 1})])
+        self.assertEqual(results[0], (1, None))
+        with self.assertRaises(gb.BridgeError) as e:
+            self.conn.request('echo', {'s': 'x' * gb.MAX_FRAME}, 1.0)
+        self.assertEqual(e.exception.errno, -errno.EMSGSIZE)
+
+    def test_peer_gone_fails_waiters(self):
+        gb = gomgr_bridge
+
+        def writes(reqs):  # half a reply, then the peer goes
+            return [self.frame_of({'re': reqs[0]['id'], 'ok': 0})[:7]]
+        results = [None, None]
+
+        def call(i):
+            try:
+                results[i] = self.conn.request('echo', {'n': i}, 10.0)
+            except gb.BridgeError as e:
+                results[i] = e.errno
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        self.reply_writes((2, writes))
+        start = time.monotonic()
+        self.b.shutdown(socket.SHUT_RDWR)
+        for t in threads:
+            t.join(5)
+            self.assertFalse(t.is_alive())
+        self.assertLess(time.monotonic() - start, 2.0)
+        self.assertEqual(results, [-errno.ENOTCONN, -errno.ENOTCONN])
+        self.assertTrue(self.conn.closed)
 
 
 def _alive(pid):
