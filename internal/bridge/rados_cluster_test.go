@@ -24,9 +24,20 @@ import (
 // RADOS objects there too.
 func checkBridgedRados(t *testing.T, cluster *testutil.CephCluster, ceph func(args ...string) (string, string, int)) {
 	t.Helper()
-	logData, err := os.ReadFile(filepath.Join(cluster.Dir, "run", "gomgr-bridge-x", "bridged.log"))
-	require.NoError(t, err)
-	m := regexp.MustCompile(`msg="librados connected for the modules".* name=mgr\.x addrs=\S*/(\d+)`).FindSubmatch(logData)
+	// The log is the bridge process's of the moment: if the real mgr has
+	// just respawned (a new process, standby first), the line comes once
+	// it is active again.
+	connected := regexp.MustCompile(`msg="librados connected for the modules".* name=mgr\.x addrs=\S*/(\d+)`)
+	var logData []byte
+	var m [][]byte
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Second) {
+		var err error
+		logData, err = os.ReadFile(filepath.Join(cluster.Dir, "run", "gomgr-bridge-x", "bridged.log"))
+		require.NoError(t, err)
+		if m = connected.FindSubmatch(logData); m != nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	require.NotNil(t, m, "the bridge connected librados as mgr.x:\n%s", logData)
 	nonce := string(m[1])
 	// The mgr reports its clients in its beacons (every few seconds).
