@@ -1,8 +1,11 @@
 package prometheus
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,10 +24,25 @@ func healthNumber(status string) (float64, error) {
 	return 0, fmt.Errorf("unknown status %q", status)
 }
 
-// collect is one collection, Pacific's collect: every collector in
-// Pacific's order (timed under Pacific's method names, but for those
-// Pacific does not time), then the collection durations.
+// collect is one collection, Pacific's collect: the samples (gather),
+// then their text, held whole (for the cache).
 func (m *Module) collect(ctx context.Context) ([]byte, error) {
+	s, start, err := m.gather(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.Grow(s.sizeHint.text + s.sizeHint.text/8)
+	if err := m.write(&out, s, start); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// gather is a collection's samples: every collector in Pacific's order
+// (timed under Pacific's method names, but for those Pacific does not
+// time), then the collection durations; and when it started.
+func (m *Module) gather(ctx context.Context) (*scrape, time.Time, error) {
 	m.durMu.Lock()
 	s := newScrapeSized(m.lastSize)
 	m.durMu.Unlock()
@@ -53,15 +71,15 @@ func (m *Module) collect(ctx context.Context) ([]byte, error) {
 			err = m.timed(ctx, s, c.method, c.fn)
 		}
 		if err != nil {
-			return nil, err
+			return nil, start, err
 		}
 	}
 	// Pacific does not time this part.
 	if err := m.getPerfCounters(ctx, s); err != nil {
-		return nil, err
+		return nil, start, err
 	}
 	if err := m.getRBDStats(ctx, s); err != nil {
-		return nil, err
+		return nil, start, err
 	}
 	// As Pacific's, the durations are those of the collections before
 	// this one's end: collect itself appears from the second on.
@@ -71,13 +89,20 @@ func (m *Module) collect(ctx context.Context) ([]byte, error) {
 		s.set("prometheus_collect_duration_seconds_count", m.durCount[method], method)
 	}
 	m.durMu.Unlock()
-	out, err := s.encode()
+	return s, start, nil
+}
+
+// write writes a gathered collection's text to w. Its time counts in
+// the collection's, as in Pacific's collect, which returns the text;
+// the next collection is sized by this one.
+func (m *Module) write(w io.Writer, s *scrape, start time.Time) error {
+	n, err := s.writeTo(w)
 	m.durMu.Lock()
-	m.lastSize = s.hint(len(out))
+	m.lastSize = s.hint(int(n))
 	m.durSum["collect"] += time.Since(start).Seconds()
 	m.durCount["collect"]++
 	m.durMu.Unlock()
-	return out, err
+	return err
 }
 
 func (m *Module) getHealth(ctx context.Context, s *scrape) error {
@@ -332,9 +357,26 @@ func (m *Module) getMetadataAndOSDStatus(ctx context.Context, s *scrape) error {
 // one OSD's.
 func (m *Module) osdSamples(s *scrape, om map[string]any, classes map[string]string, servers map[serviceKey]service,
 	metadata func(id string) (map[string]any, error)) error {
-	for _, o := range asList(om["osds"]) {
+	// In the order of their daemon names, the order of the text: the
+	// writer then finds each OSD family's samples sorted (stable: an
+	// OSD listed twice keeps its last entry, as Pacific's dict does).
+	type osdEntry struct {
+		id  string
+		osd map[string]any
+	}
+	osds := asList(om["osds"])
+	entries := make([]osdEntry, 0, len(osds))
+	for _, o := range osds {
 		osd := asMap(o)
-		id := asString(osd["osd"])
+		entries = append(entries, osdEntry{asString(osd["osd"]), osd})
+	}
+	slices.SortStableFunc(entries, func(a, b osdEntry) int { return strings.Compare(a.id, b.id) })
+	var statusFams [len(osdStatus)]*family
+	for i, st := range osdStatus {
+		statusFams[i] = families["osd_"+st]
+	}
+	for _, e := range entries {
+		osd, id := e.osd, e.id
 		pAddr, cAddr := addrHost(asString(osd["public_addr"])), addrHost(asString(osd["cluster_addr"]))
 		if pAddr == "-" || cAddr == "-" {
 			m.logInfo("Missing address metadata for osd, skipping occupation and metadata records for this osd", "osd", id)
@@ -356,8 +398,8 @@ func (m *Module) osdSamples(s *scrape, om map[string]any, classes map[string]str
 		daemon := "osd." + id
 		s.set("osd_metadata", 1, asString(meta["back_iface"]), daemon, cAddr, class,
 			asString(meta["front_iface"]), svc.host, asString(meta["osd_objectstore"]), pAddr, svc.version)
-		for _, st := range osdStatus {
-			s.set("osd_"+st, asFloat(osd[st]), daemon)
+		for i, st := range osdStatus {
+			s.add(statusFams[i], asFloat(osd[st]), []string{daemon})
 		}
 		if !diskOccupation(s, id, meta) {
 			m.logInfo("Missing dev node metadata for osd, skipping occupation record for this osd", "osd", id)

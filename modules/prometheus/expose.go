@@ -1,8 +1,11 @@
 package prometheus
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"fmt"
+	"io"
 	"maps"
 	"math"
 	"slices"
@@ -233,10 +236,29 @@ func typeText(t prometheus.ValueType) string {
 	return "untyped"
 }
 
-// encode writes the samples in the Prometheus text format. A family
+// encode is the samples in the Prometheus text format (writeTo's text).
+func (s *scrape) encode() ([]byte, error) {
+	var out bytes.Buffer
+	out.Grow(s.sizeHint.text + s.sizeHint.text/8)
+	_, err := s.writeTo(&out)
+	return out.Bytes(), err
+}
+
+// chunkSize is how much text writeTo gathers before each write: the
+// text is not held whole (5 MiB at 1,000 OSDs), and each write is large
+// enough to cost one system call in a response's chunk.
+const chunkSize = 256 << 10
+
+// chunks are writeTo's buffers: at most one a scrape running, so what
+// is kept from one scrape to the next is bounded by chunkSize, whatever
+// the cluster's size.
+var chunks = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize+4096); return &b }}
+
+// writeTo writes the samples in the Prometheus text format to w and
+// returns how many bytes it wrote, stopping at w's first error. A family
 // whose name is not UTF-8, and a sample with a label value that is not,
 // are left out, as client_golang refuses them.
-func (s *scrape) encode() ([]byte, error) {
+func (s *scrape) writeTo(w io.Writer) (int64, error) {
 	type fam struct {
 		f             *family
 		full, exposed string // the name, and as written
@@ -257,7 +279,21 @@ func (s *scrape) encode() ([]byte, error) {
 	}
 	// By name before escaping, as the registry sorts them.
 	slices.SortFunc(fams, func(a, b fam) int { return strings.Compare(a.full, b.full) })
-	buf := make([]byte, 0, max(s.sizeHint.text+s.sizeHint.text/8, 64*len(s.samples)+1024))
+	bp := chunks.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		if cap(buf) <= chunkSize+4096 { // not a long line's growth
+			*bp = buf[:0]
+			chunks.Put(bp)
+		}
+	}()
+	var total int64
+	flush := func() error {
+		n, err := w.Write(buf)
+		total += int64(n)
+		buf = buf[:0]
+		return err
+	}
 	for _, fm := range fams {
 		idx := s.samplesOf(fm.f)
 		// Samples by their label values in label-name order, equal
@@ -322,12 +358,24 @@ func (s *scrape) encode() ([]byte, error) {
 			buf = appendFloat(buf, smp.value)
 			buf = append(buf, '\n')
 			written++
+			// Only after a sample: a family left with none is cut
+			// from buf, which must still hold its header.
+			if len(buf) >= chunkSize {
+				if err := flush(); err != nil {
+					return total, fmt.Errorf("prometheus: writing the metrics: %w", err)
+				}
+			}
 		}
 		if written == 0 { // a family with no sample is left out
 			buf = buf[:start]
 		}
 	}
-	return buf, nil
+	if len(buf) > 0 {
+		if err := flush(); err != nil {
+			return total, fmt.Errorf("prometheus: writing the metrics: %w", err)
+		}
+	}
+	return total, nil
 }
 
 // compareLabels orders two label sets by their values in order (the

@@ -215,3 +215,58 @@ func typedPerf(t *testing.T, all map[string]any) []module.DaemonPerf {
 	require.NoError(t, err)
 	return typed
 }
+
+// chunkWriter records each write; fail makes the write after fail
+// writes fail.
+type chunkWriter struct {
+	writes [][]byte
+	fail   int
+}
+
+var errGone = fmt.Errorf("client gone")
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	if w.fail > 0 && len(w.writes) == w.fail {
+		return 0, errGone
+	}
+	w.writes = append(w.writes, append([]byte(nil), p...))
+	return len(p), nil
+}
+
+// TestWriteToChunks: a text larger than a chunk is written in several
+// writes, none much past chunkSize, whose concatenation is encode's text,
+// ending on whole lines; a writer's error stops the text at once and is
+// returned wrapped.
+func TestWriteToChunks(t *testing.T) {
+	fill := func() *scrape {
+		s := newScrape()
+		for i := range 20000 {
+			s.set("osd_up", float64(i%2), fmt.Sprintf("osd.%d", i))
+			s.set("osd_weight", 1, fmt.Sprintf("osd.%d", i))
+		}
+		s.set("health_status", 1)
+		return s
+	}
+	want, err := fill().encode()
+	require.NoError(t, err)
+	require.Greater(t, len(want), 2*chunkSize, "the test needs a text of several chunks")
+
+	var w chunkWriter
+	n, err := fill().writeTo(&w)
+	require.NoError(t, err)
+	require.EqualValues(t, len(want), n)
+	require.Greater(t, len(w.writes), 2)
+	var got []byte
+	for _, c := range w.writes {
+		require.LessOrEqual(t, len(c), chunkSize+4096)
+		require.Equal(t, byte('\n'), c[len(c)-1], "a chunk ends on a whole line")
+		got = append(got, c...)
+	}
+	require.Equal(t, string(want), string(got))
+
+	failing := chunkWriter{fail: 1}
+	n, err = fill().writeTo(&failing)
+	require.ErrorIs(t, err, errGone)
+	require.Len(t, failing.writes, 1, "nothing is written after the error")
+	require.EqualValues(t, len(failing.writes[0]), n)
+}

@@ -44,7 +44,7 @@ var (
 
 var (
 	osdFlags     = []string{"noup", "nodown", "noout", "noin", "nobackfill", "norebalance", "norecover", "noscrub", "nodeep-scrub"}
-	osdStatus    = []string{"weight", "up", "in"}
+	osdStatus    = [...]string{"weight", "up", "in"}
 	osdStats     = []string{"apply_latency_ms", "commit_latency_ms"}
 	osdPoolStats = []string{"recovering_objects_per_sec", "recovering_bytes_per_sec",
 		"recovering_keys_per_sec", "num_objects_recovered", "num_bytes_recovered"}

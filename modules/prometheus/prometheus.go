@@ -454,12 +454,35 @@ func withServerHeader(h http.Handler) http.Handler {
 
 // serveMetrics is Pacific's Root.metrics.
 func (m *Module) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if !m.cacheOptions().cache {
+		m.streamMetrics(w, r)
+		return
+	}
 	data, code, msg := m.metricsResponse(r.Context())
 	if code != http.StatusOK {
 		http.Error(w, msg, code)
 		return
 	}
 	writeMetrics(w, data)
+}
+
+// streamMetrics answers a scrape with the cache off: a collection,
+// gathered under the collection lock and written to the client as it
+// is encoded, after the lock is released (a slow client holds no
+// other scrape), never held whole.
+func (m *Module) streamMetrics(w http.ResponseWriter, r *http.Request) {
+	m.collectMu.Lock()
+	s, start, err := m.gather(r.Context())
+	m.collectMu.Unlock()
+	if err != nil {
+		m.mgr.Log().Error("failed to collect metrics", "err", err)
+		http.Error(w, "failed to collect metrics: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	if err := m.write(w, s, start); err != nil {
+		m.mgr.Log().Debug("scrape not answered whole", "err", err)
+	}
 }
 
 // metricsResponse is what a scrape answers: the text, or a status and a
