@@ -29,11 +29,13 @@ import (
 // registry a scrape of 10,000 OSDs cost seconds, in constant metrics,
 // protobuf structs and their sorting, hashing and escaping.
 
-// sample is one value of a family.
+// sample is one value of a family, its label values the scrape's
+// labels[off:off+len(family.labels)]. It holds no pointer, so the
+// garbage collector never scans a scrape's samples.
 type sample struct {
-	f      *family
-	labels []string
-	value  float64
+	value float64
+	off   int32 // its first label value in scrape.labels
+	slot  int32 // its family's slot (scrape.bySlot)
 }
 
 // scrape accumulates the samples of one collection; setting a family's
@@ -41,15 +43,16 @@ type sample struct {
 type scrape struct {
 	sizeHint
 	samples []sample
-	// slots are the indices of samples by family slot (family.slot),
-	// in order set; fams the families of the slots used; extra the
-	// slots of families without one of their own.
-	slots   [][]int32
+	labels  []string // the samples' label values, in order set
+	// bySlot is the family of each slot used (family.slot, or extra's
+	// for a family without one of its own), counts its samples; fams
+	// the families in the order of their first sample.
+	bySlot  []*family
+	counts  []int32
 	fams    []*family
 	extra   map[*family]int
 	nextDyn int                       // the next perf counter family's slot
 	dynamic map[string]*family        // the perf counters' families, by exposed name
-	arena   []string                  // room for the next samples' label values
 	perf    map[perfKey]*perfFams     // the perf counters' families, by counter
 	servers map[serviceKey]service    // list_servers, read once a scrape
 	gets    map[string]map[string]any // get()s read more than once a scrape
@@ -65,18 +68,24 @@ type sizeHint struct {
 }
 
 func newScrapeSized(h sizeHint) *scrape {
-	return &scrape{sizeHint: h, samples: make([]sample, 0, h.samples), arena: make([]string, 0, h.labels),
-		slots:   make([][]int32, staticSlots()+1, max(h.families, staticSlots())+1),
+	slots := max(h.families, staticSlots()+1)
+	return &scrape{sizeHint: h, samples: make([]sample, 0, h.samples), labels: make([]string, 0, h.labels),
+		bySlot: make([]*family, 0, slots), counts: make([]int32, 0, slots),
 		dynamic: make(map[string]*family, h.dynamic), perf: make(map[perfKey]*perfFams, h.perf), nextDyn: staticSlots() + 1}
 }
 
 // hint is the size of this scrape.
 func (s *scrape) hint(text int) sizeHint {
-	labels := 0
-	for _, smp := range s.samples {
-		labels += len(smp.labels)
-	}
-	return sizeHint{samples: len(s.samples), labels: labels, families: len(s.slots), text: text, dynamic: len(s.dynamic), perf: len(s.perf)}
+	return sizeHint{samples: len(s.samples), labels: len(s.labels), families: len(s.counts), text: text, dynamic: len(s.dynamic), perf: len(s.perf)}
+}
+
+// family is smp's family.
+func (s *scrape) family(smp sample) *family { return s.bySlot[smp.slot] }
+
+// labelsOf is smp's label values (in its family's label order).
+func (s *scrape) labelsOf(smp sample) []string {
+	n := int32(len(s.bySlot[smp.slot].labels))
+	return s.labels[smp.off : smp.off+n : smp.off+n]
 }
 
 // set records name{labels} = v; name must be one of families.
@@ -160,18 +169,11 @@ func (s *scrape) setDynamic(name, help string, typ prometheus.ValueType, labelNa
 	return true
 }
 
-// arenaChunk is how many label values an arena chunk holds.
-const arenaChunk = 4096
-
+// add records f{labels} = v; labels must be as many as f's label
+// names (a declared family's callers, and setDynamic, see to it).
 func (s *scrape) add(f *family, v float64, labels []string) {
-	var kept []string
-	if len(labels) > 0 {
-		if len(labels) > cap(s.arena)-len(s.arena) {
-			s.arena = make([]string, 0, max(arenaChunk, len(labels)))
-		}
-		n := len(s.arena)
-		s.arena = append(s.arena, labels...)
-		kept = s.arena[n : n+len(labels) : n+len(labels)]
+	if len(labels) != len(f.labels) {
+		panic(fmt.Sprintf("prometheus: family %s takes %d labels, given %d", f.name, len(f.labels), len(labels)))
 	}
 	slot := f.slot
 	if slot == 0 {
@@ -184,27 +186,61 @@ func (s *scrape) add(f *family, v float64, labels []string) {
 			s.extra[f] = slot
 		}
 	}
-	if slot >= len(s.slots) {
-		s.slots = append(s.slots, make([][]int32, slot+1-len(s.slots))...)
+	if slot >= len(s.counts) {
+		n := slot + 1 - len(s.counts)
+		s.counts = append(s.counts, make([]int32, n)...)
+		s.bySlot = append(s.bySlot, make([]*family, n)...)
 	}
-	if len(s.slots[slot]) == 0 {
+	if s.counts[slot] == 0 {
 		s.fams = append(s.fams, f)
+		s.bySlot[slot] = f
 	}
-	s.slots[slot] = append(s.slots[slot], int32(len(s.samples)))
-	s.samples = append(s.samples, sample{f: f, labels: kept, value: v})
+	s.counts[slot]++
+	s.samples = append(s.samples, sample{value: v, off: int32(len(s.labels)), slot: int32(slot)})
+	s.labels = append(s.labels, labels...)
 }
 
-// staticExposed is the exposed names of the static families.
-// samplesOf is the indices of f's samples, in order set.
-func (s *scrape) samplesOf(f *family) []int32 {
+// slotOf is f's slot in this scrape, 0 if it has no sample.
+func (s *scrape) slotOf(f *family) int {
 	slot := f.slot
 	if slot == 0 {
 		slot = s.extra[f]
 	}
-	if slot == 0 || slot >= len(s.slots) {
+	if slot == 0 || slot >= len(s.counts) || s.bySlot[slot] != f {
+		return 0
+	}
+	return slot
+}
+
+// samplesOf is the indices of f's samples, in order set.
+func (s *scrape) samplesOf(f *family) []int32 {
+	slot := s.slotOf(f)
+	if slot == 0 {
 		return nil
 	}
-	return s.slots[slot]
+	out := make([]int32, 0, s.counts[slot])
+	for i, smp := range s.samples {
+		if int(smp.slot) == slot {
+			out = append(out, int32(i))
+		}
+	}
+	return out
+}
+
+// bySlotIndex is the indices of the samples grouped by their slots, each
+// slot's in order set: slot k's are idx[start[k]:start[k+1]].
+func (s *scrape) bySlotIndex() (idx, start []int32) {
+	start = make([]int32, len(s.counts)+1)
+	for k, c := range s.counts {
+		start[k+1] = start[k] + c
+	}
+	next := slices.Clone(start[:len(s.counts)])
+	idx = make([]int32, len(s.samples))
+	for i, smp := range s.samples {
+		idx[next[smp.slot]] = int32(i)
+		next[smp.slot]++
+	}
+	return idx, start
 }
 
 // staticSlots gives every static family its slot, once (after every
@@ -217,6 +253,7 @@ var staticSlots = sync.OnceValue(func() int {
 	return len(names)
 })
 
+// staticExposed is the exposed names of the static families.
 var staticExposed = func() map[string]bool {
 	m := map[string]bool{}
 	for name := range families {
@@ -294,15 +331,22 @@ func (s *scrape) writeTo(w io.Writer) (int64, error) {
 		buf = buf[:0]
 		return err
 	}
+	all, start := s.bySlotIndex()
 	for _, fm := range fams {
-		idx := s.samplesOf(fm.f)
+		slot := s.slotOf(fm.f)
+		idx := all[start[slot]:start[slot+1]]
+		n := int32(len(fm.f.labels))
+		labelsAt := func(j int32) []string {
+			off := s.samples[j].off
+			return s.labels[off : off+n]
+		}
 		// Samples by their label values in label-name order, equal
 		// label sets by when they were set: the last is kept. They
 		// usually come in order (perf counters by daemon), which one
 		// pass sees.
 		sorted, dups := true, false
 		for i := 1; i < len(idx) && sorted; i++ {
-			switch c := compareLabels(s.samples[idx[i-1]].labels, s.samples[idx[i]].labels, fm.order); {
+			switch c := compareLabels(labelsAt(idx[i-1]), labelsAt(idx[i]), fm.order); {
 			case c > 0:
 				sorted = false
 			case c == 0:
@@ -311,7 +355,7 @@ func (s *scrape) writeTo(w io.Writer) (int64, error) {
 		}
 		if !sorted {
 			slices.SortFunc(idx, func(a, b int32) int {
-				if c := compareLabels(s.samples[a].labels, s.samples[b].labels, fm.order); c != 0 {
+				if c := compareLabels(labelsAt(a), labelsAt(b), fm.order); c != 0 {
 					return c
 				}
 				return cmp.Compare(a, b)
@@ -331,15 +375,11 @@ func (s *scrape) writeTo(w io.Writer) (int64, error) {
 		written := 0
 	samples:
 		for i, j := range idx {
-			smp := s.samples[j]
-			if dups && i+1 < len(idx) && slices.Equal(smp.labels, s.samples[idx[i+1]].labels) {
+			labels := labelsAt(j)
+			if dups && i+1 < len(idx) && slices.Equal(labels, labelsAt(idx[i+1])) {
 				continue // set again later
 			}
-			for _, v := range smp.labels {
-				if !utf8.ValidString(v) {
-					continue samples
-				}
-			}
+			line := len(buf)
 			buf = append(buf, fm.exposed...)
 			if len(fm.order) > 0 {
 				buf = append(buf, '{')
@@ -349,13 +389,17 @@ func (s *scrape) writeTo(w io.Writer) (int64, error) {
 					}
 					buf = append(buf, fm.f.labels[k]...)
 					buf = append(buf, `="`...)
-					buf = appendEscaped(buf, smp.labels[k], true)
+					var valid bool
+					if buf, valid = appendLabelValue(buf, labels[k]); !valid {
+						buf = buf[:line] // client_golang refuses the sample
+						continue samples
+					}
 					buf = append(buf, '"')
 				}
 				buf = append(buf, '}')
 			}
 			buf = append(buf, ' ')
-			buf = appendFloat(buf, smp.value)
+			buf = appendFloat(buf, s.samples[j].value)
 			buf = append(buf, '\n')
 			written++
 			// Only after a sample: a family left with none is cut
@@ -390,6 +434,25 @@ func compareLabels(a, b []string, order []int) int {
 		}
 	}
 	return 0
+}
+
+// appendLabelValue appends label value v escaped (appendEscaped, with
+// quotes) and reports whether v is UTF-8; if not, b may hold part of it.
+// One pass over a value of printable ASCII, the usual one.
+func appendLabelValue(b []byte, v string) ([]byte, bool) {
+	i := 0
+	for ; i < len(v); i++ {
+		if c := v[i]; c >= utf8.RuneSelf || c == '\\' || c == '\n' || c == '"' {
+			break
+		}
+	}
+	if i == len(v) {
+		return append(b, v...), true
+	}
+	if !utf8.ValidString(v[i:]) {
+		return b, false
+	}
+	return appendEscaped(b, v, true), true
 }
 
 // appendEscaped is expfmt's escaping: a backslash and a new line (and

@@ -23,19 +23,23 @@ func (collector) Describe(chan<- *prometheus.Desc) {}
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	descs := map[*family]*prometheus.Desc{}
 	last := map[string]int{}
-	for i, smp := range c.s.samples {
-		last[smp.f.name+"\x00"+strings.Join(smp.labels, "\x00")] = i
+	key := func(smp sample) string {
+		return c.s.family(smp).name + "\x00" + strings.Join(c.s.labelsOf(smp), "\x00")
 	}
 	for i, smp := range c.s.samples {
-		if last[smp.f.name+"\x00"+strings.Join(smp.labels, "\x00")] != i {
+		last[key(smp)] = i
+	}
+	for i, smp := range c.s.samples {
+		if last[key(smp)] != i {
 			continue
 		}
-		d := descs[smp.f]
+		f := c.s.family(smp)
+		d := descs[f]
 		if d == nil {
-			d = prometheus.NewDesc("ceph_"+smp.f.name, smp.f.help, smp.f.labels, nil)
-			descs[smp.f] = d
+			d = prometheus.NewDesc("ceph_"+f.name, f.help, f.labels, nil)
+			descs[f] = d
 		}
-		if m, err := prometheus.NewConstMetric(d, smp.f.typ, smp.value, smp.labels...); err == nil {
+		if m, err := prometheus.NewConstMetric(d, f.typ, smp.value, c.s.labelsOf(smp)...); err == nil {
 			ch <- m
 		}
 	}

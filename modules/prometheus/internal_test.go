@@ -16,8 +16,8 @@ import (
 func rendered(s *scrape, name string) []string {
 	var out []string
 	for _, smp := range s.samples {
-		if smp.f.name == name {
-			out = append(out, fmt.Sprintf("{%s} %g", strings.Join(smp.labels, ","), smp.value))
+		if s.family(smp).name == name {
+			out = append(out, fmt.Sprintf("{%s} %g", strings.Join(s.labelsOf(smp), ","), smp.value))
 		}
 	}
 	sort.Strings(out)

@@ -159,6 +159,16 @@ func (m *Module) perfSamples(s *scrape, all []module.DaemonPerf) {
 		fams = fams[:0]
 		for i, c := range d.Counters {
 			t := c.Type
+			if i < len(prev) && prevFams[i] != nil && rgw == prevRGW && !rbdMirror && prev[i].Type == t &&
+				(prev[i].PerfCounterInfo == c.PerfCounterInfo || prev[i].Path == c.Path) {
+				// The previous daemon's counter at this position, whose
+				// families were worked out (not an rbd-mirror image's
+				// or an RGW sync counter: those have none in prevFams).
+				f := prevFams[i]
+				fams = append(fams, f)
+				m.addPerf(f, s, daemon, c, labels)
+				continue
+			}
 			typ, ok := statType(t)
 			if !ok {
 				fams = append(fams, nil)
@@ -185,34 +195,39 @@ func (m *Module) perfSamples(s *scrape, all []module.DaemonPerf) {
 				}
 				continue
 			}
-			var f *perfFams
-			if i < len(prev) && prevFams[i] != nil && rgw == prevRGW && prev[i].Type == t &&
-				(prev[i].PerfCounterInfo == c.PerfCounterInfo || prev[i].Path == c.Path) {
-				f = prevFams[i]
-			} else {
-				key := perfKey{c.Path, t, rgw}
-				if f = s.perf[key]; f == nil {
-					p, names, _ := perfPathLabels(daemon, c.Path)
-					f = s.perfFamilies(p, c.Description, t, typ, names)
-					s.perf[key] = f
-				}
+			key := perfKey{c.Path, t, rgw}
+			f := s.perf[key]
+			if f == nil {
+				p, names, _ := perfPathLabels(daemon, c.Path)
+				f = s.perfFamilies(p, c.Description, t, typ, names)
+				s.perf[key] = f
 			}
 			fams = append(fams, f)
-			fit := true
-			if t&module.PerfCounterLongRunAvg != 0 {
-				if fit = f.sum != nil && f.count != nil; fit {
-					s.add(f.sum, value, labels)
-					s.add(f.count, float64(c.Count), labels)
-				}
-			} else if fit = f.plain != nil; fit {
-				s.add(f.plain, value, labels)
-			}
-			if !fit {
-				m.logInfo("skipping a perf counter that does not fit its family", "daemon", daemon, "path", c.Path)
-			}
+			m.addPerf(f, s, daemon, c, labels)
 		}
 		prev, prevRGW = d.Counters, rgw
 		prevFams, fams = fams, prevFams
+	}
+}
+
+// addPerf records counter c of daemon in its families f (labels: the
+// daemon's), or logs that it does not fit them.
+func (m *Module) addPerf(f *perfFams, s *scrape, daemon string, c module.PerfCounter, labels []string) {
+	value := float64(c.Value)
+	if c.Type&module.PerfCounterTime != 0 {
+		value /= 1e9
+	}
+	fit := true
+	if c.Type&module.PerfCounterLongRunAvg != 0 {
+		if fit = f.sum != nil && f.count != nil; fit {
+			s.add(f.sum, value, labels)
+			s.add(f.count, float64(c.Count), labels)
+		}
+	} else if fit = f.plain != nil; fit {
+		s.add(f.plain, value, labels)
+	}
+	if !fit {
+		m.logInfo("skipping a perf counter that does not fit its family", "daemon", daemon, "path", c.Path)
 	}
 }
 

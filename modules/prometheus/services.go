@@ -178,7 +178,8 @@ func diskOccupationHuman(s *scrape) {
 	devices := map[string][2]string{}
 	for _, i := range s.samplesOf(families["disk_occupation"]) {
 		smp := s.samples[i]
-		device, instance := smp.labels[1], smp.labels[4]
+		labels := s.labelsOf(smp)
+		device, instance := labels[1], labels[4]
 		key := device + "\x00" + instance
 		g := groups[key]
 		if g == nil {
@@ -187,7 +188,7 @@ func diskOccupationHuman(s *scrape) {
 			order = append(order, key)
 			devices[key] = [2]string{device, instance}
 		}
-		g.daemons = append(g.daemons, smp.labels[0])
+		g.daemons = append(g.daemons, labels[0])
 	}
 	for _, key := range order {
 		g, d := groups[key], devices[key]
