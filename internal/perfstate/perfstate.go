@@ -77,8 +77,12 @@ type sample struct {
 	v, c uint64
 }
 
-// series is a bounded history, oldest first.
-type series struct{ samples []sample }
+// series is a bounded history, oldest first; idx is its position in
+// its daemon's order.
+type series struct {
+	samples []sample
+	idx     int
+}
 
 func (s *series) push(x sample) {
 	if len(s.samples) == HistoryLen {
@@ -92,16 +96,21 @@ type daemonCounters struct {
 	types  map[string]Type
 	series map[string]*series
 	// infos are the counters' types as Counters hands them out, one a
-	// type (replaced, never modified, when it changes); order is every
+	// type (the History's, shared by every daemon declaring the same;
+	// replaced, never modified, when it changes); order is every
 	// counter's info and series sorted by path, nil when a counter, its
 	// info or its series was replaced or added since.
 	infos map[string]*module.PerfCounterInfo
 	order []counterRef
 }
 
+// counterRef is a counter in its daemon's order: what Counters reads
+// of it, in one place (its priority, its newest sample).
 type counterRef struct {
 	info *module.PerfCounterInfo
 	s    *series
+	prio int
+	last sample
 }
 
 // History is the counters of a set of daemons, keyed "<type>.<id>". It is
@@ -109,6 +118,39 @@ type counterRef struct {
 type History struct {
 	mu      sync.Mutex
 	daemons map[string]*daemonCounters
+	// infos are the daemons' counter types, one a distinct type, with
+	// how many daemons' counters use each: daemons of one kind declare
+	// the same, so a cluster's thousands of OSDs share a few dozen.
+	infos map[module.PerfCounterInfo]*sharedInfo
+}
+
+type sharedInfo struct {
+	info *module.PerfCounterInfo
+	refs int
+}
+
+// intern returns the shared info equal to v, one more daemon's counter
+// using it.
+func (h *History) intern(v module.PerfCounterInfo) *module.PerfCounterInfo {
+	if h.infos == nil {
+		h.infos = map[module.PerfCounterInfo]*sharedInfo{}
+	}
+	e := h.infos[v]
+	if e == nil {
+		e = &sharedInfo{info: &v}
+		h.infos[v] = e
+	}
+	e.refs++
+	return e.info
+}
+
+// release is intern's undoing: a daemon's counter no longer uses info.
+func (h *History) release(info *module.PerfCounterInfo) {
+	if e := h.infos[*info]; e != nil && e.info == info {
+		if e.refs--; e.refs <= 0 {
+			delete(h.infos, *info)
+		}
+	}
 }
 
 // Update records one report of daemon: types are the counters it declares
@@ -142,8 +184,11 @@ func (h *History) Update(daemon string, types map[string]Type, values map[string
 		}
 		if !known || old != typ {
 			d.order = nil
-			d.infos[path] = &module.PerfCounterInfo{Path: path, Description: typ.Description, Nick: typ.Nick,
-				Type: int(typ.Type), Priority: int(typ.Priority), Units: int(typ.Units)}
+			if info := d.infos[path]; info != nil {
+				h.release(info)
+			}
+			d.infos[path] = h.intern(module.PerfCounterInfo{Path: path, Description: typ.Description, Nick: typ.Nick,
+				Type: int(typ.Type), Priority: int(typ.Priority), Units: int(typ.Units)})
 		}
 		d.types[path] = typ
 		x := sample{t: ts, v: v.V}
@@ -151,6 +196,9 @@ func (h *History) Update(daemon string, types map[string]Type, values map[string
 			x.c = v.Count
 		}
 		s.push(x)
+		if d.order != nil && s.idx < len(d.order) && d.order[s.idx].s == s {
+			d.order[s.idx].last = x
+		}
 	}
 	if d.order == nil { // at the report, not at the next reader's call
 		d.sortCounters()
@@ -162,7 +210,13 @@ func (d *daemonCounters) sortCounters() {
 	d.order = make([]counterRef, 0, len(d.series))
 	for _, path := range slices.Sorted(maps.Keys(d.series)) {
 		if info := d.infos[path]; info != nil {
-			d.order = append(d.order, counterRef{info, d.series[path]})
+			s := d.series[path]
+			ref := counterRef{info: info, s: s, prio: info.Priority}
+			if len(s.samples) > 0 {
+				ref.last = s.samples[len(s.samples)-1]
+			}
+			s.idx = len(d.order)
+			d.order = append(d.order, ref)
 		}
 	}
 }
@@ -182,16 +236,12 @@ func (h *History) Counters(dst []module.PerfCounter, daemon string, prioLimit in
 		d.sortCounters()
 	}
 	dst = slices.Grow(dst, len(d.order))
-	for _, ref := range d.order {
-		info := ref.info
-		if info.Priority < prioLimit {
+	for i := range d.order {
+		ref := &d.order[i]
+		if ref.prio < prioLimit {
 			continue
 		}
-		c := module.PerfCounter{PerfCounterInfo: info}
-		if s := ref.s.samples; len(s) > 0 {
-			c.Value, c.Count = s[len(s)-1].v, s[len(s)-1].c
-		}
-		dst = append(dst, c)
+		dst = append(dst, module.PerfCounter{PerfCounterInfo: ref.info, Value: ref.last.v, Count: ref.last.c})
 	}
 	return dst
 }
@@ -200,6 +250,11 @@ func (h *History) Counters(dst []module.PerfCounter, daemon string, prioLimit in
 func (h *History) Forget(daemon string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if d := h.daemons[daemon]; d != nil {
+		for _, info := range d.infos {
+			h.release(info)
+		}
+	}
 	delete(h.daemons, daemon)
 }
 

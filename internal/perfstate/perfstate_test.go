@@ -197,3 +197,39 @@ func TestHistoryCounters(t *testing.T) {
 	fourth := h.Counters(nil, "osd.0", 5)
 	require.Equal(t, []string{"osd.a", "osd.op_latency", "osd.op_w"}, []string{fourth[0].Path, fourth[1].Path, fourth[2].Path})
 }
+
+// TestHistorySharedInfos: daemons declaring the same counter share its
+// info; a changed or forgotten one no longer holds it, and infos no
+// daemon uses are dropped.
+func TestHistorySharedInfos(t *testing.T) {
+	var h History
+	types := map[string]Type{
+		"osd.op_w": {Description: "writes", Type: TypeU64 | TypeCounter, Priority: 5},
+		"osd.op_r": {Description: "reads", Type: TypeU64 | TypeCounter, Priority: 5},
+	}
+	for i, d := range []string{"osd.0", "osd.1", "osd.2"} {
+		h.Update(d, types, map[string]Value{"osd.op_w": {V: uint64(i)}, "osd.op_r": {V: uint64(10 + i)}}, time.Unix(1, 0))
+	}
+	a, b := h.Counters(nil, "osd.0", 0), h.Counters(nil, "osd.2", 0)
+	require.Same(t, a[0].PerfCounterInfo, b[0].PerfCounterInfo)
+	require.Same(t, a[1].PerfCounterInfo, b[1].PerfCounterInfo)
+	require.Equal(t, []uint64{10, 0}, []uint64{a[0].Value, a[1].Value})
+	require.Equal(t, []uint64{12, 2}, []uint64{b[0].Value, b[1].Value})
+	require.Len(t, h.infos, 2)
+
+	// osd.1 changes a description: its own info, the others keep theirs.
+	changed := map[string]Type{"osd.op_w": {Description: "client writes", Type: TypeU64 | TypeCounter, Priority: 5}, "osd.op_r": types["osd.op_r"]}
+	h.Update("osd.1", changed, map[string]Value{"osd.op_w": {V: 5}, "osd.op_r": {V: 6}}, time.Unix(2, 0))
+	c := h.Counters(nil, "osd.1", 0)
+	require.Equal(t, "client writes", c[1].Description)
+	require.Equal(t, uint64(5), c[1].Value)
+	require.Same(t, a[0].PerfCounterInfo, c[0].PerfCounterInfo)
+	require.Equal(t, "writes", h.Counters(nil, "osd.0", 0)[1].Description)
+	require.Len(t, h.infos, 3)
+
+	h.Forget("osd.1")
+	require.Len(t, h.infos, 2, "the changed info went with the only daemon using it")
+	h.Forget("osd.0")
+	h.Forget("osd.2")
+	require.Empty(t, h.infos)
+}

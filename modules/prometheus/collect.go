@@ -168,13 +168,14 @@ func (m *Module) getDF(ctx context.Context, s *scrape) error {
 			s.set("cluster_"+stat, asFloat(v))
 		}
 	}
+	fams := familiesOf("pool_", dfPool)
 	for _, p := range asList(df["pools"]) {
 		pool := asMap(p)
-		id := asString(pool["id"])
+		id := []string{asString(pool["id"])}
 		ps := asMap(pool["stats"])
-		for _, stat := range dfPool {
+		for i, stat := range dfPool {
 			if v, ok := ps[stat]; ok {
-				s.set("pool_"+stat, asFloat(v), id)
+				s.add(fams[i], asFloat(v), id)
 			}
 		}
 	}
@@ -186,11 +187,13 @@ func (m *Module) getPoolStats(ctx context.Context, s *scrape) error {
 	if err != nil {
 		return err
 	}
+	fams := familiesOf("pool_", osdPoolStats)
 	for _, p := range asList(ps["pool_stats"]) {
 		pool := asMap(p)
 		rate := asMap(pool["recovery_rate"])
-		for _, stat := range osdPoolStats {
-			s.set("pool_"+stat, asFloat(rate[stat]), asString(pool["pool_id"]))
+		id := []string{asString(pool["pool_id"])}
+		for i, stat := range osdPoolStats {
+			s.add(fams[i], asFloat(rate[stat]), id)
 		}
 	}
 	return nil
@@ -201,11 +204,13 @@ func (m *Module) getOSDStats(ctx context.Context, s *scrape) error {
 	if err != nil {
 		return err
 	}
+	fams := familiesOf("osd_", osdStats)
 	for _, o := range asList(st["osd_stats"]) {
 		osd := asMap(o)
 		perf := asMap(osd["perf_stat"])
-		for _, stat := range osdStats {
-			s.set("osd_"+stat, asFloat(perf[stat]), "osd."+asString(osd["osd"]))
+		daemon := []string{"osd." + asString(osd["osd"])}
+		for i, stat := range osdStats {
+			s.add(fams[i], asFloat(perf[stat]), daemon)
 		}
 	}
 	return nil
@@ -371,10 +376,8 @@ func (m *Module) osdSamples(s *scrape, om map[string]any, classes map[string]str
 		entries = append(entries, osdEntry{asString(osd["osd"]), osd})
 	}
 	slices.SortStableFunc(entries, func(a, b osdEntry) int { return strings.Compare(a.id, b.id) })
-	var statusFams [len(osdStatus)]*family
-	for i, st := range osdStatus {
-		statusFams[i] = families["osd_"+st]
-	}
+	statusFams := familiesOf("osd_", osdStatus[:])
+	metadataFam, occupationFam := families["osd_metadata"], families["disk_occupation"]
 	for _, e := range entries {
 		osd, id := e.osd, e.id
 		pAddr, cAddr := addrHost(asString(osd["public_addr"])), addrHost(asString(osd["cluster_addr"]))
@@ -396,12 +399,13 @@ func (m *Module) osdSamples(s *scrape, om map[string]any, classes map[string]str
 		}
 		svc := servers[serviceKey{id, "osd"}]
 		daemon := "osd." + id
-		s.set("osd_metadata", 1, asString(meta["back_iface"]), daemon, cAddr, class,
-			asString(meta["front_iface"]), svc.host, asString(meta["osd_objectstore"]), pAddr, svc.version)
+		s.add(metadataFam, 1, []string{asString(meta["back_iface"]), daemon, cAddr, class,
+			asString(meta["front_iface"]), svc.host, asString(meta["osd_objectstore"]), pAddr, svc.version})
+		daemonLabel := []string{daemon}
 		for i, st := range osdStatus {
-			s.add(statusFams[i], asFloat(osd[st]), []string{daemon})
+			s.add(statusFams[i], asFloat(osd[st]), daemonLabel)
 		}
-		if !diskOccupation(s, id, meta) {
+		if !diskOccupation(s, occupationFam, daemon, meta) {
 			m.logInfo("Missing dev node metadata for osd, skipping occupation record for this osd", "osd", id)
 		}
 	}

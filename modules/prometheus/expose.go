@@ -88,6 +88,19 @@ func (s *scrape) labelsOf(smp sample) []string {
 	return s.labels[smp.off : smp.off+n : smp.off+n]
 }
 
+// familiesOf is the families named prefix+name for each of names, for a
+// loop that sets them for many daemons or pools (set looks a name up
+// each call); each must be declared.
+func familiesOf(prefix string, names []string) []*family {
+	out := make([]*family, len(names))
+	for i, name := range names {
+		if out[i] = families[prefix+name]; out[i] == nil {
+			panic("prometheus: undeclared family " + prefix + name)
+		}
+	}
+	return out
+}
+
 // set records name{labels} = v; name must be one of families.
 func (s *scrape) set(name string, v float64, labels ...string) {
 	f := families[name]
@@ -298,8 +311,9 @@ var chunks = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize+4096); r
 func (s *scrape) writeTo(w io.Writer) (int64, error) {
 	type fam struct {
 		f             *family
-		full, exposed string // the name, and as written
-		order         []int  // label positions, sorted by label name
+		full, exposed string   // the name, and as written
+		order         []int    // label positions, sorted by label name
+		segs          []string // what comes before each label value in a line
 	}
 	fams := make([]fam, 0, len(s.fams))
 	for _, f := range s.fams {
@@ -312,7 +326,15 @@ func (s *scrape) writeTo(w io.Writer) (int64, error) {
 			order[i] = i
 		}
 		slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(f.labels[a], f.labels[b]) })
-		fams = append(fams, fam{f, "ceph_" + f.name, exposed, order})
+		segs := make([]string, len(order))
+		for n, k := range order {
+			if n == 0 {
+				segs[n] = exposed + "{" + f.labels[k] + `="`
+			} else {
+				segs[n] = `",` + f.labels[k] + `="`
+			}
+		}
+		fams = append(fams, fam{f, "ceph_" + f.name, exposed, order, segs})
 	}
 	// By name before escaping, as the registry sorts them.
 	slices.SortFunc(fams, func(a, b fam) int { return strings.Compare(a.full, b.full) })
@@ -380,25 +402,20 @@ func (s *scrape) writeTo(w io.Writer) (int64, error) {
 				continue // set again later
 			}
 			line := len(buf)
-			buf = append(buf, fm.exposed...)
 			if len(fm.order) > 0 {
-				buf = append(buf, '{')
 				for n, k := range fm.order {
-					if n > 0 {
-						buf = append(buf, ',')
-					}
-					buf = append(buf, fm.f.labels[k]...)
-					buf = append(buf, `="`...)
+					buf = append(buf, fm.segs[n]...)
 					var valid bool
 					if buf, valid = appendLabelValue(buf, labels[k]); !valid {
 						buf = buf[:line] // client_golang refuses the sample
 						continue samples
 					}
-					buf = append(buf, '"')
 				}
-				buf = append(buf, '}')
+				buf = append(buf, `"} `...)
+			} else {
+				buf = append(buf, fm.exposed...)
+				buf = append(buf, ' ')
 			}
-			buf = append(buf, ' ')
 			buf = appendFloat(buf, s.samples[j].value)
 			buf = append(buf, '\n')
 			written++

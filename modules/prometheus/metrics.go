@@ -219,7 +219,11 @@ func serviceList(ctx context.Context, h *module.Handle) (map[serviceKey]service,
 	if err != nil {
 		return nil, fmt.Errorf("list_servers: %w", err)
 	}
-	out := map[serviceKey]service{}
+	n := 0
+	for _, srv := range servers {
+		n += len(asList(srv["services"]))
+	}
+	out := make(map[serviceKey]service, n)
 	for _, srv := range servers {
 		host := asString(srv["hostname"])
 		for _, s := range asList(srv["services"]) {

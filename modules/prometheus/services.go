@@ -132,7 +132,7 @@ func serviceSamples(s *scrape, servers map[serviceKey]service, metadata func(typ
 // (filestore: its journal) on its host, and the devices and their ids;
 // an OSD whose data device or host is unknown has none (reported by
 // returning false).
-func diskOccupation(s *scrape, id string, meta map[string]any) bool {
+func diskOccupation(s *scrape, f *family, daemon string, meta map[string]any) bool {
 	str := func(k string) string {
 		if v, ok := meta[k]; ok {
 			return asString(v)
@@ -160,7 +160,7 @@ func diskOccupation(s *scrape, id string, meta map[string]any) bool {
 	if dev == "" || host == "" {
 		return false
 	}
-	s.set("disk_occupation", 1, "osd."+id, dev, db, wal, host, devs, ids)
+	s.add(f, 1, []string{daemon, dev, db, wal, host, devs, ids})
 	return true
 }
 
@@ -170,29 +170,38 @@ func diskOccupation(s *scrape, id string, meta map[string]any) bool {
 // first.
 func diskOccupationHuman(s *scrape) {
 	type group struct {
-		daemons []string
-		value   float64
+		device, instance string
+		first            string   // the first daemon
+		more             []string // the others, if any
+		value            float64
 	}
-	var order []string
-	groups := map[string]*group{}
-	devices := map[string][2]string{}
-	for _, i := range s.samplesOf(families["disk_occupation"]) {
-		smp := s.samples[i]
-		labels := s.labelsOf(smp)
-		device, instance := labels[1], labels[4]
-		key := device + "\x00" + instance
-		g := groups[key]
-		if g == nil {
-			g = &group{value: smp.value}
-			groups[key] = g
-			order = append(order, key)
-			devices[key] = [2]string{device, instance}
+	f := families["disk_occupation"]
+	slot := s.slotOf(f)
+	if slot == 0 {
+		return
+	}
+	groups := make([]group, 0, s.counts[slot])
+	byKey := make(map[[2]string]int, s.counts[slot])
+	for _, smp := range s.samples {
+		if int(smp.slot) != slot {
+			continue
 		}
-		g.daemons = append(g.daemons, labels[0])
+		labels := s.labelsOf(smp)
+		key := [2]string{labels[1], labels[4]} // device, instance
+		if i, ok := byKey[key]; ok {
+			groups[i].more = append(groups[i].more, labels[0])
+			continue
+		}
+		byKey[key] = len(groups)
+		groups = append(groups, group{device: key[0], instance: key[1], first: labels[0], value: smp.value})
 	}
-	for _, key := range order {
-		g, d := groups[key], devices[key]
-		s.set("disk_occupation_human", g.value, strings.Join(g.daemons, ", "), d[0], d[1])
+	human := families["disk_occupation_human"]
+	for _, g := range groups {
+		daemons := g.first
+		if len(g.more) > 0 {
+			daemons = strings.Join(append([]string{g.first}, g.more...), ", ")
+		}
+		s.add(human, g.value, []string{daemons, g.device, g.instance})
 	}
 }
 

@@ -95,7 +95,7 @@ func TestDiskOccupation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newScrape()
-			require.Equal(t, tc.want != "", diskOccupation(s, "0", tc.meta))
+			require.Equal(t, tc.want != "", diskOccupation(s, families["disk_occupation"], "osd.0", tc.meta))
 			var want []string
 			if tc.want != "" {
 				want = []string{tc.want}
@@ -108,7 +108,7 @@ func TestDiskOccupation(t *testing.T) {
 	// on the same device name of another host another.
 	s := newScrape()
 	for _, o := range []struct{ id, dev, db, host string }{{"3", "/dev/sdb", "/dev/nvme0n1", "h1"}, {"1", "/dev/sdb", "", "h1"}, {"2", "/dev/sdb", "", "h2"}, {"4", "/dev/sdc", "", "h1"}} {
-		require.True(t, diskOccupation(s, o.id, map[string]any{"osd_objectstore": "bluestore", "bluestore_bdev_dev_node": o.dev,
+		require.True(t, diskOccupation(s, families["disk_occupation"], "osd."+o.id, map[string]any{"osd_objectstore": "bluestore", "bluestore_bdev_dev_node": o.dev,
 			"bluefs_db_dev_node": o.db, "hostname": o.host}))
 	}
 	diskOccupationHuman(s)
