@@ -160,7 +160,8 @@ func (s *scrape) dynamicFamily(name, help string, typ prometheus.ValueType, labe
 	}
 	f := s.dynamic[exposed]
 	if f == nil {
-		f = &family{name: name, help: help, typ: typ, labels: slices.Clone(labelNames), slot: s.nextDyn}
+		f = newFamily(name, help, typ, slices.Clone(labelNames))
+		f.slot = s.nextDyn
 		s.nextDyn++
 		s.dynamic[exposed] = f
 	}
@@ -309,35 +310,14 @@ var chunks = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize+4096); r
 // whose name is not UTF-8, and a sample with a label value that is not,
 // are left out, as client_golang refuses them.
 func (s *scrape) writeTo(w io.Writer) (int64, error) {
-	type fam struct {
-		f             *family
-		full, exposed string   // the name, and as written
-		order         []int    // label positions, sorted by label name
-		segs          []string // what comes before each label value in a line
-	}
-	fams := make([]fam, 0, len(s.fams))
+	fams := make([]*family, 0, len(s.fams))
 	for _, f := range s.fams {
-		if !utf8.ValidString(f.name) {
-			continue // client_golang refuses the name
+		if f.text.validName { // client_golang refuses the others
+			fams = append(fams, f)
 		}
-		exposed := exposedName(f.name)
-		order := make([]int, len(f.labels))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(f.labels[a], f.labels[b]) })
-		segs := make([]string, len(order))
-		for n, k := range order {
-			if n == 0 {
-				segs[n] = exposed + "{" + f.labels[k] + `="`
-			} else {
-				segs[n] = `",` + f.labels[k] + `="`
-			}
-		}
-		fams = append(fams, fam{f, "ceph_" + f.name, exposed, order, segs})
 	}
 	// By name before escaping, as the registry sorts them.
-	slices.SortFunc(fams, func(a, b fam) int { return strings.Compare(a.full, b.full) })
+	slices.SortFunc(fams, func(a, b *family) int { return strings.Compare(a.text.full, b.text.full) })
 	bp := chunks.Get().(*[]byte)
 	buf := (*bp)[:0]
 	defer func() {
@@ -354,10 +334,11 @@ func (s *scrape) writeTo(w io.Writer) (int64, error) {
 		return err
 	}
 	all, start := s.bySlotIndex()
-	for _, fm := range fams {
-		slot := s.slotOf(fm.f)
+	for _, f := range fams {
+		fm := &f.text
+		slot := s.slotOf(f)
 		idx := all[start[slot]:start[slot+1]]
-		n := int32(len(fm.f.labels))
+		n := int32(len(f.labels))
 		labelsAt := func(j int32) []string {
 			off := s.samples[j].off
 			return s.labels[off : off+n]
@@ -388,11 +369,11 @@ func (s *scrape) writeTo(w io.Writer) (int64, error) {
 		buf = append(buf, "# HELP "...)
 		buf = append(buf, fm.exposed...)
 		buf = append(buf, ' ')
-		buf = appendEscaped(buf, fm.f.help, false)
+		buf = appendEscaped(buf, f.help, false)
 		buf = append(buf, "\n# TYPE "...)
 		buf = append(buf, fm.exposed...)
 		buf = append(buf, ' ')
-		buf = append(buf, typeText(fm.f.typ)...)
+		buf = append(buf, typeText(f.typ)...)
 		buf = append(buf, '\n')
 		written := 0
 	samples:

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -19,10 +22,41 @@ type family struct {
 	typ        prometheus.ValueType
 	labels     []string
 	// slot is the family's position in a scrape's samples by family
-	// (scrape.slots): a static family's is set once, before the first
+	// (scrape.bySlot): a static family's is set once, before the first
 	// scrape (staticSlots), a perf counter's when its scrape declares
 	// it; 0 is none yet.
 	slot int
+	text familyText
+}
+
+// familyText is how a family's samples are written (writeTo), worked out
+// once when it is declared.
+type familyText struct {
+	full, exposed string   // "ceph_<name>", and as written (escaped)
+	validName     bool     // the name is UTF-8 (client_golang refuses others)
+	order         []int    // label positions, sorted by label name
+	segs          []string // what comes before each label value in a line, in order
+}
+
+// newFamily declares a family (labels are kept, not copied).
+func newFamily(name, help string, typ prometheus.ValueType, labels []string) *family {
+	f := &family{name: name, help: help, typ: typ, labels: labels}
+	t := &f.text
+	t.full, t.exposed, t.validName = "ceph_"+name, exposedName(name), utf8.ValidString(name)
+	t.order = make([]int, len(labels))
+	for i := range t.order {
+		t.order[i] = i
+	}
+	slices.SortStableFunc(t.order, func(a, b int) int { return strings.Compare(labels[a], labels[b]) })
+	t.segs = make([]string, len(t.order))
+	for n, k := range t.order {
+		if n == 0 {
+			t.segs[n] = t.exposed + "{" + labels[k] + `="`
+		} else {
+			t.segs[n] = `",` + labels[k] + `="`
+		}
+	}
+	return f
 }
 
 var (
@@ -67,7 +101,7 @@ var (
 var families = func() map[string]*family {
 	m := map[string]*family{}
 	add := func(name, help string, typ prometheus.ValueType, labels ...string) {
-		m[name] = &family{name: name, help: help, typ: typ, labels: labels}
+		m[name] = newFamily(name, help, typ, labels)
 	}
 	add("health_status", "Cluster health status", untyped)
 	add("mon_quorum_status", "Monitors in quorum", gauge, daemonLabel...)

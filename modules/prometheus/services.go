@@ -47,7 +47,7 @@ var serviceFamilies = []struct {
 func init() {
 	for i := range serviceFamilies {
 		d := &serviceFamilies[i]
-		f := &family{name: d.name, help: d.help, typ: d.typ, labels: d.labels}
+		f := newFamily(d.name, d.help, d.typ, d.labels)
 		if families[f.name] != nil {
 			panic("prometheus: family " + f.name + " declared twice")
 		}
