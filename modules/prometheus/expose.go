@@ -148,19 +148,62 @@ func exposedName(name string) string {
 	return model.EscapeName("ceph_"+name, model.NameEscapingScheme)
 }
 
+// declared is the perf counters' families as declared (newFamily's
+// work), shared by the scrapes, which copy them (a scrape gives its
+// families their slots): a cluster's counters are the same from one
+// scrape to the next. Past maxDeclared, families are declared each time.
+var declared = struct {
+	sync.Mutex
+	m map[familyKey]*family
+}{m: map[familyKey]*family{}}
+
+const maxDeclared = 1 << 14
+
+type familyKey struct {
+	name, help string
+	typ        prometheus.ValueType
+	n          int    // label names
+	labels     string // joined by NULs
+}
+
+// declaredFamily is the family declared with these, never to be modified.
+func declaredFamily(name, help string, typ prometheus.ValueType, labelNames []string) *family {
+	k := familyKey{name: name, help: help, typ: typ, n: len(labelNames)}
+	if len(labelNames) == 1 {
+		k.labels = labelNames[0]
+	} else if len(labelNames) > 1 {
+		k.labels = strings.Join(labelNames, "\x00")
+	}
+	declared.Lock()
+	f := declared.m[k]
+	declared.Unlock()
+	if f != nil {
+		return f
+	}
+	f = newFamily(name, help, typ, slices.Clone(labelNames))
+	declared.Lock()
+	if len(declared.m) < maxDeclared {
+		declared.m[k] = f
+	}
+	declared.Unlock()
+	return f
+}
+
 // dynamicFamily returns the family of this scrape (a perf counter's)
 // named name, declared by its first use as Pacific's are ("if path not
 // in self.metrics"), or nil if one with these labels does not fit: a
 // static family's name, or other label names. Names are compared as
 // exposed, so two that escape alike are one family.
 func (s *scrape) dynamicFamily(name, help string, typ prometheus.ValueType, labelNames []string) *family {
-	exposed := exposedName(name)
+	decl := declaredFamily(name, help, typ, labelNames)
+	exposed := decl.text.exposed
 	if staticExposed[exposed] {
 		return nil
 	}
 	f := s.dynamic[exposed]
 	if f == nil {
-		f = newFamily(name, help, typ, slices.Clone(labelNames))
+		c := *decl
+		f = &c
 		f.slot = s.nextDyn
 		s.nextDyn++
 		s.dynamic[exposed] = f
