@@ -181,6 +181,7 @@ func declaredFamily(name, help string, typ prometheus.ValueType, labelNames []st
 		return f
 	}
 	f = newFamily(name, help, typ, slices.Clone(labelNames))
+	f.text.static = staticExposed[f.text.exposed]
 	declared.Lock()
 	if len(declared.m) < maxDeclared {
 		declared.m[k] = f
@@ -195,9 +196,13 @@ func declaredFamily(name, help string, typ prometheus.ValueType, labelNames []st
 // static family's name, or other label names. Names are compared as
 // exposed, so two that escape alike are one family.
 func (s *scrape) dynamicFamily(name, help string, typ prometheus.ValueType, labelNames []string) *family {
-	decl := declaredFamily(name, help, typ, labelNames)
+	return s.scrapeFamily(declaredFamily(name, help, typ, labelNames), labelNames)
+}
+
+// scrapeFamily is dynamicFamily for a declared family (declaredFamily).
+func (s *scrape) scrapeFamily(decl *family, labelNames []string) *family {
 	exposed := decl.text.exposed
-	if staticExposed[exposed] {
+	if decl.text.static {
 		return nil
 	}
 	f := s.dynamic[exposed]

@@ -34,6 +34,7 @@ type family struct {
 type familyText struct {
 	full, exposed string   // "ceph_<name>", and as written (escaped)
 	validName     bool     // the name is UTF-8 (client_golang refuses others)
+	static        bool     // a perf counter's, exposed as a static family is (declaredFamily)
 	order         []int    // label positions, sorted by label name
 	segs          []string // what comes before each label value in a line, in order
 }

@@ -234,10 +234,55 @@ func (m *Module) addPerf(f *perfFams, s *scrape, daemon string, c module.PerfCou
 // perfFamilies declares (or finds) the families of the counter at path
 // (as perfPathLabels made it) of type t, with help desc and label names.
 func (s *scrape) perfFamilies(path, desc string, t int, typ prometheus.ValueType, names []string) *perfFams {
+	d := declaredPerfFamilies(path, desc, t, typ, names)
+	if t&module.PerfCounterLongRunAvg != 0 {
+		return &perfFams{sum: s.scrapeFamily(d.sum, names), count: s.scrapeFamily(d.count, names)}
+	}
+	return &perfFams{plain: s.scrapeFamily(d.plain, names)}
+}
+
+// perfDecl is a counter's families as declared (declaredFamily's), for
+// all scrapes.
+type perfDecl struct{ plain, sum, count *family }
+
+type perfDeclKey struct {
+	path, desc string
+	t          int
+	typ        prometheus.ValueType
+	n          int    // label names
+	labels     string // joined by NULs
+}
+
+// declaredPerf is perfFamilies' declarations (bounded as declared is).
+var declaredPerf = struct {
+	sync.Mutex
+	m map[perfDeclKey]perfDecl
+}{m: map[perfDeclKey]perfDecl{}}
+
+func declaredPerfFamilies(path, desc string, t int, typ prometheus.ValueType, names []string) perfDecl {
+	k := perfDeclKey{path: path, desc: desc, t: t, typ: typ, n: len(names)}
+	if len(names) == 1 {
+		k.labels = names[0]
+	} else if len(names) > 1 {
+		k.labels = strings.Join(names, "\x00")
+	}
+	declaredPerf.Lock()
+	d, ok := declaredPerf.m[k]
+	declaredPerf.Unlock()
+	if ok {
+		return d
+	}
 	name := promethizeCached(path)
 	if t&module.PerfCounterLongRunAvg != 0 {
-		return &perfFams{sum: s.dynamicFamily(name+"_sum", desc+" Total", typ, names),
-			count: s.dynamicFamily(name+"_count", desc+" Count", counter, names)}
+		d = perfDecl{sum: declaredFamily(name+"_sum", desc+" Total", typ, names),
+			count: declaredFamily(name+"_count", desc+" Count", counter, names)}
+	} else {
+		d = perfDecl{plain: declaredFamily(name, desc, typ, names)}
 	}
-	return &perfFams{plain: s.dynamicFamily(name, desc, typ, names)}
+	declaredPerf.Lock()
+	if len(declaredPerf.m) < maxDeclared {
+		declaredPerf.m[k] = d
+	}
+	declaredPerf.Unlock()
+	return d
 }
