@@ -554,28 +554,36 @@ func appendFloat(b []byte, f float64) []byte {
 }
 
 // appendIntExp is what 'g' writes for an integer of seven digits or more
-// that a float64 holds exactly: its shortest form is its own digits
-// without the trailing zeros (any other integer is another float64), in
-// exponent form, "d.ddde+XX".
+// that a float64 holds exactly (|n| < 2^53): its shortest form is its own
+// digits without the trailing zeros (any other integer is another
+// float64), in exponent form, "d.ddde+XX" (the exponent 6 to 15: two
+// digits).
 func appendIntExp(b []byte, n int64) []byte {
-	var scratch [24]byte
-	d := strconv.AppendInt(scratch[:0], n, 10)
-	if d[0] == '-' {
+	u := uint64(n)
+	if n < 0 {
 		b = append(b, '-')
-		d = d[1:]
+		u = uint64(-n)
 	}
-	exp := len(d) - 1
-	for len(d) > 1 && d[len(d)-1] == '0' {
-		d = d[:len(d)-1]
+	var d [20]byte
+	i := len(d)
+	for u >= 10 {
+		q := u / 10
+		i--
+		d[i] = byte('0' + u - q*10)
+		u = q
 	}
-	b = append(b, d[0])
-	if len(d) > 1 {
+	i--
+	d[i] = byte('0' + u)
+	digits := d[i:]
+	exp := len(digits) - 1
+	end := len(digits)
+	for end > 1 && digits[end-1] == '0' {
+		end--
+	}
+	b = append(b, digits[0])
+	if end > 1 {
 		b = append(b, '.')
-		b = append(b, d[1:]...)
+		b = append(b, digits[1:end]...)
 	}
-	b = append(b, 'e', '+')
-	if exp < 10 {
-		b = append(b, '0')
-	}
-	return strconv.AppendInt(b, int64(exp), 10)
+	return append(b, 'e', '+', byte('0'+exp/10), byte('0'+exp%10))
 }
