@@ -15,7 +15,8 @@ import (
 // PerfCounterInfo is one counter as a daemon declares it (an entry of
 // get_perf_schema). The host hands out the same *PerfCounterInfo for a
 // counter call after call while the daemon's schema does not change, so
-// a module may key caches on it; it must not be modified.
+// a module may key caches on it (daemons declaring the same counter may
+// share one); it must not be modified.
 type PerfCounterInfo struct {
 	Path        string // e.g. "osd.op_r"
 	Description string
