@@ -274,21 +274,6 @@ func (s *scrape) slotOf(f *family) int {
 	return slot
 }
 
-// samplesOf is the indices of f's samples, in order set.
-func (s *scrape) samplesOf(f *family) []int32 {
-	slot := s.slotOf(f)
-	if slot == 0 {
-		return nil
-	}
-	out := make([]int32, 0, s.counts[slot])
-	for i, smp := range s.samples {
-		if int(smp.slot) == slot {
-			out = append(out, int32(i))
-		}
-	}
-	return out
-}
-
 // bySlotIndex is the indices of the samples grouped by their slots, each
 // slot's in order set: slot k's are idx[start[k]:start[k+1]].
 func (s *scrape) bySlotIndex() (idx, start []int32) {

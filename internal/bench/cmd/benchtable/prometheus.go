@@ -40,18 +40,34 @@ func promScrapes(n int) (goScrapes, pyScrapes int) {
 	return 5, 3
 }
 
-// promFigures are one side's medians at a size.
-type promFigures struct {
-	wall, cpu time.Duration
-	f         bench.ScrapeFigures
+// promRounds is how many processes of each side run at a size,
+// alternated (Go, Python, Python, Go, ...): the host's speed moves from
+// one minute to the next, and the sides are compared on the same minutes.
+// At 10,000 OSDs one each (Pacific's takes seconds a scrape).
+func promRounds(n int) int {
+	if n <= 1000 {
+		return 3
+	}
+	return 1
 }
 
-func medians(f bench.ScrapeFigures) promFigures {
-	wall, cpu := f.WallNS, f.CPUNS
-	if len(wall) > 1 { // the first scrape warms up
-		wall, cpu = wall[1:], cpu[1:]
+// promFigures are one side's medians at a size, over its runs.
+type promFigures struct {
+	wall, cpu time.Duration
+	scrapes   int                 // timed, over the runs
+	f         bench.ScrapeFigures // the first run's (memory)
+}
+
+func medians(runs []bench.ScrapeFigures) promFigures {
+	var wall, cpu []float64
+	for _, f := range runs {
+		w, c := f.WallNS, f.CPUNS
+		if len(w) > 1 { // each run's first scrape warms up
+			w, c = w[1:], c[1:]
+		}
+		wall, cpu = append(wall, w...), append(cpu, c...)
 	}
-	return promFigures{time.Duration(bench.MedianOf(wall)), time.Duration(bench.MedianOf(cpu)), f}
+	return promFigures{time.Duration(bench.MedianOf(wall)), time.Duration(bench.MedianOf(cpu)), len(cpu), runs[0]}
 }
 
 func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
@@ -105,15 +121,31 @@ func prometheusScrapes(t *table, prog *progress, goBin string, quick bool) error
 		s = nil
 		goN, pyN := promScrapes(n)
 		goText, pyText := filepath.Join(data, "go.txt"), filepath.Join(data, "py.txt")
-		prog.step(fmt.Sprintf("%s OSDs: the Go module, %d scrapes", thousands(n), goN))
-		goF, err := bench.RunScrapeChild(10*time.Minute, child, "-data", data, "-scrapes", fmt.Sprint(goN), "-out", goText)
-		if err != nil {
+		var goRuns, pyRuns []bench.ScrapeFigures
+		runGo := func(round, rounds int) error {
+			prog.step(fmt.Sprintf("%s OSDs: the Go module, %d scrapes (run %d of %d)", thousands(n), goN, round, rounds))
+			f, err := bench.RunScrapeChild(10*time.Minute, child, "-data", data, "-scrapes", fmt.Sprint(goN), "-out", goText)
+			goRuns = append(goRuns, f)
 			return err
 		}
-		prog.step(fmt.Sprintf("%s OSDs: Pacific's module.py, %d scrapes (seconds each at 10,000)", thousands(n), pyN))
-		pyF, err := bench.RunScrapeChild(10*time.Minute, py, script, data, fmt.Sprint(pyN), pyText)
-		if err != nil {
+		runPy := func(round, rounds int) error {
+			prog.step(fmt.Sprintf("%s OSDs: Pacific's module.py, %d scrapes (run %d of %d; seconds each at 10,000)", thousands(n), pyN, round, rounds))
+			f, err := bench.RunScrapeChild(10*time.Minute, py, script, data, fmt.Sprint(pyN), pyText)
+			pyRuns = append(pyRuns, f)
 			return err
+		}
+		rounds := promRounds(n)
+		for i := 1; i <= rounds; i++ {
+			first, second := runGo, runPy
+			if i%2 == 0 {
+				first, second = runPy, runGo
+			}
+			if err := first(i, rounds); err != nil {
+				return err
+			}
+			if err := second(i, rounds); err != nil {
+				return err
+			}
 		}
 		gt, err := os.ReadFile(goText)
 		if err != nil {
@@ -131,7 +163,7 @@ func prometheusScrapes(t *table, prog *progress, goBin string, quick bool) error
 			return fmt.Errorf("prometheus, %d OSDs: the two modules' texts differ in %d samples of the families both write (%s); Go-only families %v",
 				n, c.Differ, strings.Join(c.Mismatches, "; "), slices.Sorted(maps.Keys(c.GoOnly)))
 		}
-		results = append(results, result{n, medians(goF), medians(pyF), c})
+		results = append(results, result{n, medians(goRuns), medians(pyRuns), c})
 	}
 	flat := true
 	var why []string
@@ -148,8 +180,8 @@ func prometheusScrapes(t *table, prog *progress, goBin string, quick bool) error
 			conservative = fmt.Sprintf("%.1fx conservatively; ", cpuRatio*share)
 		}
 		t.add(row{"prometheus vs Python",
-			fmt.Sprintf("scrape of a synthetic cluster of %s OSDs (%d samples both write, the same, in %d families; %s): gomgr's module on a stand-in mgr (over HTTP) vs Pacific's `collect()` on a stand-in C side, median of %d and %d scrapes",
-				thousands(r.n), r.common.Samples, r.common.Families, same, len(r.goF.f.CPUNS)-1, len(r.pyF.f.CPUNS)-1),
+			fmt.Sprintf("scrape of a synthetic cluster of %s OSDs (%d samples both write, the same, in %d families; %s): gomgr's module on a stand-in mgr (over HTTP) vs Pacific's `collect()` on a stand-in C side, median of %d and %d scrapes (%d processes of each side, alternated)",
+				thousands(r.n), r.common.Samples, r.common.Families, same, r.goF.scrapes, r.pyF.scrapes, promRounds(r.n)),
 			fmt.Sprintf("%s CPU (%s wall)", dur(r.goF.cpu), dur(r.goF.wall)),
 			fmt.Sprintf("%s CPU (%s wall) (Pacific's module.py)", dur(r.pyF.cpu), dur(r.pyF.wall)),
 			fmt.Sprintf("%.1fx less CPU (%swall %.1fx)", cpuRatio, conservative, wallRatio),
