@@ -49,7 +49,12 @@ RACE_PKGS := ./pkg/module/... ./internal/modhost/... ./internal/cmdroute/... ./i
 	./internal/daemon/... ./internal/embedded/... ./internal/radosproc/... ./internal/privdir/... \
 	./internal/mgrctl/repl/... ./modules/... ./pkg/mgr/...
 
+# go mod download: every module go.mod requires, in the module cache
+# (a build fetches only what it compiles on this platform); the tests that
+# build an author's module out of tree (pkg/mgr, mgrctl new-module) do so
+# offline, from this cache.
 gotest:
+	$(GO) mod download
 	$(GO) test -race -count=1 -timeout 60m $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 60m $$($(GO) list ./... | grep -vxFf <($(GO) list $(RACE_PKGS)))
 
