@@ -30,7 +30,8 @@ import (
 // protobuf structs and their sorting, hashing and escaping.
 
 // sample is one value of a family, its label values the scrape's
-// labels[off:off+len(family.labels)]. It holds no pointer, so the
+// labels[off:off+len(family.labels)] (shared by consecutive samples with
+// the same values). It holds no pointer, so the
 // garbage collector never scans a scrape's samples.
 type sample struct {
 	value float64
@@ -44,6 +45,8 @@ type scrape struct {
 	sizeHint
 	samples []sample
 	labels  []string // the samples' label values, in order set
+	// lastOff and lastN are the last label values added to labels.
+	lastOff, lastN int32
 	// bySlot is the family of each slot used (family.slot, or extra's
 	// for a family without one of its own), counts its samples; fams
 	// the families in the order of their first sample.
@@ -258,8 +261,16 @@ func (s *scrape) add(f *family, v float64, labels []string) {
 		s.bySlot[slot] = f
 	}
 	s.counts[slot]++
-	s.samples = append(s.samples, sample{value: v, off: int32(len(s.labels)), slot: int32(slot)})
-	s.labels = append(s.labels, labels...)
+	// A sample with the label values of the one before (a daemon's perf
+	// counters, its status families) shares them.
+	off := int32(len(s.labels))
+	if n := int32(len(labels)); n > 0 && n == s.lastN && slices.Equal(s.labels[s.lastOff:s.lastOff+n], labels) {
+		off = s.lastOff
+	} else {
+		s.labels = append(s.labels, labels...)
+		s.lastOff, s.lastN = off, n
+	}
+	s.samples = append(s.samples, sample{value: v, off: off, slot: int32(slot)})
 }
 
 // slotOf is f's slot in this scrape, 0 if it has no sample.
