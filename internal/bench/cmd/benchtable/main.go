@@ -98,12 +98,16 @@ func main() {
 		quick    = flag.Bool("quick", false, "a shorter run, under a minute: no 1M-element formatting, 5,000 round trips a run, a quarter of the command lines, and no cluster unless -cluster names one or -cluster-only is set")
 		fmtRuns  = flag.Int("format-runs", 20, "calls of each 100,000-element format command (bridge vs Python module)")
 		onlyCl   = flag.Bool("cluster-only", false, "only the measurements with a cluster (vs the real ceph-mgr, the bridge)")
+		onlyBr   = flag.Bool("bridge-only", false, "only the rows of Go modules bridged into the real ceph-mgr vs a Python module (hello, format): a throwaway cluster, nothing else measured")
 		promOnly = flag.Bool("prometheus-only", false, "only the prometheus scrapes of synthetic clusters (no cluster)")
 		plots    = flag.String("plots", ".", `directory for the plots (bench-throughput.svg, bench-formatting.svg); "" for none`)
 	)
 	flag.Parse()
 	clusterSet := false
 	flag.Visit(func(f *flag.Flag) { clusterSet = clusterSet || f.Name == "cluster" })
+	if *onlyBr {
+		*onlyCl = true
+	}
 	if *quick && !clusterSet && !*onlyCl {
 		*cluster = "none" // the throwaway cluster alone takes a minute of -quick's budget
 	}
@@ -118,6 +122,9 @@ func main() {
 	if *onlyCl {
 		sections = 3
 	}
+	if *onlyBr {
+		sections = 2
+	}
 	if *promOnly {
 		sections = 1
 	}
@@ -128,7 +135,7 @@ func main() {
 	if *promOnly {
 		err = prometheusScrapes(t, prog, *goBin, *quick)
 	} else {
-		err = run(t, prog, *goBin, *cluster, *serialN, *procRuns, *quick, *fmtRuns, *onlyCl)
+		err = run(t, prog, *goBin, *cluster, *serialN, *procRuns, *quick, *fmtRuns, *onlyCl, *onlyBr)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
@@ -186,7 +193,7 @@ func cpus() int {
 	return bytes.Count(b, []byte("\nprocessor")) + 1
 }
 
-func run(t *table, prog *progress, goBin, cluster string, n, runs int, quick bool, fmtRuns int, clusterOnly bool) error {
+func run(t *table, prog *progress, goBin, cluster string, n, runs int, quick bool, fmtRuns int, clusterOnly, bridgeOnly bool) error {
 	if !clusterOnly {
 		if err := roundTrips(t, prog, n); err != nil {
 			return err
@@ -235,7 +242,7 @@ func run(t *table, prog *progress, goBin, cluster string, n, runs int, quick boo
 			return err
 		}
 	}
-	return realMgr(t, prog, d, dir, cluster, fmtRuns)
+	return realMgr(t, prog, d, dir, cluster, fmtRuns, bridgeOnly)
 }
 
 // clientCounts are the scaling measurement's numbers of concurrent clients.
@@ -486,7 +493,10 @@ func notBridged(t *table, why string) {
 // realMgr compares command throughput with the real ceph-mgr and, in a
 // cluster started here, the bridge section (bridge.go): one cluster for
 // both, its mgr's module path extended with benchmgr's bridge and pybench.
-func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int) error {
+// realMgr: the rows against the real ceph-mgr; with bridgeOnly only the
+// bridged modules' hello and format rows (no throughput against gomgr, no
+// prometheus, no start-up).
+func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int, bridgeOnly bool) error {
 	prog.section("against the real ceph-mgr")
 	conf := cluster
 	if cluster == "none" {
@@ -575,6 +585,9 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 	defer closeConn()
 	pyCmd, _ := json.Marshal(map[string]any{"prefix": "mgr self-test python-version"})
 	for _, conc := range clientCounts {
+		if bridgeOnly {
+			break
+		}
 		prog.step(clients(conc) + ": the real mgr over librados, then gomgr")
 		total := max(1000, 50*conc)
 		theirs, err := bench.Parallel(conc, total, func() (func() error, func(), error) {
@@ -599,6 +612,9 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 	prog.section("Go modules bridged into the real ceph-mgr against a Python module")
 	if err := bridgedVsPython(t, conn, fmtRuns); err != nil {
 		return err
+	}
+	if bridgeOnly {
+		return nil
 	}
 	if err := promLoopback(t, prog, dir, cdir, ports); err != nil {
 		return err
