@@ -1266,6 +1266,57 @@ class ConnectionFramingTest(unittest.TestCase):
         self.assertEqual(results, [-errno.ENOTCONN, -errno.ENOTCONN])
         self.assertTrue(self.conn.closed)
 
+    def peer_reply(self):
+        hdr = recv_exact(self.b, 4)
+        return json.loads(recv_exact(self.b, struct.unpack('>I', hdr)[0]).decode('utf-8'))
+
+    def inline_conn(self, handler):
+        self.conn.close()
+        self.a, self.b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.b.settimeout(10)
+        self.addCleanup(self.b.close)
+        conn = gomgr_bridge.Connection(self.a, handler, name='inline-test', inline_ops=frozenset(['get']))
+        self.addCleanup(conn.close)
+        return conn
+
+    def test_inline_ops_run_by_reader(self):
+        # An op of inline_ops runs in the reader thread, in the order the
+        # requests came; the others in worker threads.
+        ran = []
+
+        def handler(op, args):
+            ran.append((op, threading.current_thread().name))
+            return args['n']
+        self.inline_conn(handler)
+        for i, op in enumerate(['get', 'mon_command', 'get']):
+            self.b.sendall(self.frame_of({'id': i + 1, 'op': op, 'args': {'n': i}}))
+        replies = {r['re']: r for r in (self.peer_reply() for _ in range(3))}
+        self.assertEqual({k: v.get('ok') for k, v in replies.items()}, {1: 0, 2: 1, 3: 2})
+        threads = dict(((op, name) for op, name in ran if op == 'mon_command'))
+        self.assertEqual(threads['mon_command'], 'inline-test-worker')
+        self.assertEqual([name for op, name in ran if op == 'get'], ['inline-test-reader'] * 2)
+
+    def test_drain_waits_for_inline_call(self):
+        # busy() and drain() count a call running in the reader thread:
+        # after close, the mgr's object is not freed under it.
+        entered, release = threading.Event(), threading.Event()
+
+        def handler(op, args):
+            entered.set()
+            release.wait(10)
+            return 1
+        conn = self.inline_conn(handler)
+        self.b.sendall(self.frame_of({'id': 1, 'op': 'get', 'args': {}}))
+        self.assertTrue(entered.wait(5))
+        self.assertTrue(conn.busy())
+        conn.close()
+        start = time.monotonic()
+        self.assertFalse(conn.drain(0.2))
+        self.assertLess(time.monotonic() - start, 2.0, 'drain is bounded by its timeout')
+        release.set()
+        self.assertTrue(conn.drain(5))
+        self.assertFalse(conn.busy())
+
 
 def _alive(pid):
     try:

@@ -60,6 +60,15 @@ LOCK_TIMEOUT = 20.0           # waiting for start.lock
 MAX_WORKERS = 16              # threads running the Go side's calls
 WORKER_IDLE = 10.0            # an idle worker thread exits after this
 MAX_QUEUED_ONEWAY = 1000      # notify/config messages queued, then dropped
+
+# The Go side's requests the reader thread answers itself rather than
+# handing them to a worker thread: the mgr's getters, answered from its
+# own state in C++ without waiting on anything (a worker's hand-off cost
+# more than most of them: a thread to wake, the GIL to take again).
+# Everything that can wait (commands to the monitors or daemons, the
+# store, Python loops such as get_all_perf_counters) stays with workers.
+INLINE_OPS = frozenset(['get', 'get_metadata', 'get_daemon_status', 'get_perf_schema', 'get_counter',
+                        'get_latest_counter', 'list_servers', 'get_server', 'get_daemon_health_metrics'])
 OPTION_POLL = 5.0             # a standby shim's look at its options
 
 # The protocol extensions this shim takes (hello's "features"):
@@ -340,13 +349,16 @@ class Connection:
     without blocking, and leaves only the rest to the writer), replies
     matched to waiting requests by "re", and the peer's requests
     run by handler(op, args) in worker threads (one-way ones in order, in a
-    thread of their own). When the connection breaks, every waiting request
-    fails at once with -ENOTCONN and on_close() is called."""
+    thread of their own; requests whose op is in inline_ops by the reader
+    thread itself, before it reads on). When the connection breaks, every
+    waiting request fails at once with -ENOTCONN and on_close() is
+    called."""
 
     def __init__(self, sock: socket.socket,
                  handler: Callable[[str, Dict[str, Any]], Any],
                  on_close: Optional[Callable[[], None]] = None,
-                 name: str = 'gomgr-bridge') -> None:
+                 name: str = 'gomgr-bridge',
+                 inline_ops: frozenset = frozenset()) -> None:
         self._sock = sock
         self._handler = handler
         self._on_close = on_close
@@ -364,6 +376,8 @@ class Connection:
         self.reason = ''
         self._workers = _Pool(name + '-worker', MAX_WORKERS, WORKER_IDLE)
         self._oneways = _Pool(name + '-oneway', 1, WORKER_IDLE)
+        self._inline_ops = inline_ops
+        self._inline = 0  # requests the reader thread runs now (0 or 1)
         self._writer = threading.Thread(target=self._write_loop, name=name + '-writer', daemon=True)
         self._reader = threading.Thread(target=self._read_loop, name=name + '-reader', daemon=True)
         self._writer.start()
@@ -556,6 +570,17 @@ class Connection:
             args = {}
         if rid == 0:
             self._oneways.submit(lambda: self._run_oneway(op, args))
+        elif op in self._inline_ops:
+            with self._lock:
+                if self._closed:
+                    return
+                self._inline += 1
+            try:
+                self._run_request(rid, op, args)
+            finally:
+                with self._lock:
+                    self._inline -= 1
+                    self._lock.notify_all()
         else:
             self._workers.submit(lambda: self._run_request(rid, op, args))
 
@@ -584,15 +609,25 @@ class Connection:
     # -- closing
 
     def busy(self) -> bool:
-        """Whether a call of the Go side runs in a worker thread."""
-        return self._workers.running() or self._oneways.running()
+        """Whether a call of the Go side runs (in a worker thread, or the
+        reader's)."""
+        with self._lock:
+            inline = self._inline > 0
+        return inline or self._workers.running() or self._oneways.running()
 
     def drain(self, timeout: float) -> bool:
         """After close: wait for the Go side's calls still running in
-        worker threads (they use the module's mgr object, which the mgr
-        frees once serve() has returned); whether they ended in time."""
+        worker threads or the reader's (they use the module's mgr object,
+        which the mgr frees once serve() has returned); whether they ended
+        in time."""
         deadline = time.monotonic() + timeout
-        return (self._workers.drain(timeout) and
+        with self._lock:
+            while self._inline > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(left)
+        return (self._workers.drain(max(0.0, deadline - time.monotonic())) and
                 self._oneways.drain(max(0.0, deadline - time.monotonic())))
 
     def close(self, reason: str = 'closed') -> None:
@@ -932,7 +967,8 @@ class _Bridged:
             sock.close()
             raise
         conn = Connection(sock, lambda op, args: self._gomgr_op(st, op, args, conn),
-                          on_close=st.wake.set, name='gomgr-bridge-' + str(self.module_name))
+                          on_close=st.wake.set, name='gomgr-bridge-' + str(self.module_name),
+                          inline_ops=INLINE_OPS)
         with st.lock:
             stopped = st.stopped
             if not stopped:
