@@ -154,43 +154,23 @@ func exposedName(name string) string {
 // declared is the perf counters' families as declared (newFamily's
 // work), shared by the scrapes, which copy them (a scrape gives its
 // families their slots): a cluster's counters are the same from one
-// scrape to the next. Past maxDeclared, families are declared each time.
-var declared = struct {
-	sync.Mutex
-	m map[familyKey]*family
-}{m: map[familyKey]*family{}}
-
-const maxDeclared = 1 << 14
+// scrape to the next. Bounded: maxCached.
+var declared boundedCache[familyKey, *family]
 
 type familyKey struct {
 	name, help string
 	typ        prometheus.ValueType
-	n          int    // label names
-	labels     string // joined by NULs
+	labels     labelsKey
 }
 
 // declaredFamily is the family declared with these, never to be modified.
 func declaredFamily(name, help string, typ prometheus.ValueType, labelNames []string) *family {
-	k := familyKey{name: name, help: help, typ: typ, n: len(labelNames)}
-	if len(labelNames) == 1 {
-		k.labels = labelNames[0]
-	} else if len(labelNames) > 1 {
-		k.labels = strings.Join(labelNames, "\x00")
-	}
-	declared.Lock()
-	f := declared.m[k]
-	declared.Unlock()
-	if f != nil {
+	k := familyKey{name: name, help: help, typ: typ, labels: keyOfLabels(labelNames)}
+	return declared.get(k, func() *family {
+		f := newFamily(name, help, typ, slices.Clone(labelNames))
+		f.text.static = staticExposed[f.text.exposed]
 		return f
-	}
-	f = newFamily(name, help, typ, slices.Clone(labelNames))
-	f.text.static = staticExposed[f.text.exposed]
-	declared.Lock()
-	if len(declared.m) < maxDeclared {
-		declared.m[k] = f
-	}
-	declared.Unlock()
-	return f
+	})
 }
 
 // dynamicFamily returns the family of this scrape (a perf counter's)

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -29,30 +28,11 @@ func promethize(path string) string {
 	return strings.ReplaceAll(out, "-", "_")
 }
 
-// promethized caches promethize's names: the counter paths of a cluster
-// are few and the same scrape after scrape. It is bounded; past the
-// bound names are worked out each time.
-var promethized = struct {
-	sync.Mutex
-	names map[string]string
-}{names: map[string]string{}}
-
-const maxPromethized = 1 << 14
+// promethized caches promethize's names (bounded: maxCached).
+var promethized boundedCache[string, string]
 
 func promethizeCached(path string) string {
-	promethized.Lock()
-	name, ok := promethized.names[path]
-	promethized.Unlock()
-	if ok {
-		return name
-	}
-	name = promethize(path)
-	promethized.Lock()
-	if len(promethized.names) < maxPromethized {
-		promethized.names[path] = name
-	}
-	promethized.Unlock()
-	return name
+	return promethized.get(path, func() string { return promethize(path) })
 }
 
 var rbdMirrorImageRE = regexp.MustCompile(`^rbd_mirror_image_([^/]+)/(?:(?:([^/]+)/)?)(.*)\.(replay(?:_bytes|_latency)?)$`)
@@ -174,10 +154,7 @@ func (m *Module) perfSamples(s *scrape, all []module.DaemonPerf) {
 				fams = append(fams, nil)
 				continue
 			}
-			value := float64(c.Value)
-			if t&module.PerfCounterTime != 0 {
-				value /= 1e9
-			}
+			value := perfValue(c)
 			if (rbdMirror && rbdMirrorImageRE.MatchString(c.Path)) || strings.HasPrefix(c.Path, fixedNamePrefix) {
 				// Worked out each time: an rbd-mirror image's counter
 				// (its labels), an RGW sync counter (its fixed-name copy).
@@ -210,13 +187,19 @@ func (m *Module) perfSamples(s *scrape, all []module.DaemonPerf) {
 	}
 }
 
+// perfValue is c's value as exported: seconds for a time counter
+// (nanoseconds in the daemon).
+func perfValue(c module.PerfCounter) float64 {
+	if c.Type&module.PerfCounterTime != 0 {
+		return float64(c.Value) / 1e9
+	}
+	return float64(c.Value)
+}
+
 // addPerf records counter c of daemon in its families f (labels: the
 // daemon's), or logs that it does not fit them.
 func (m *Module) addPerf(f *perfFams, s *scrape, daemon string, c module.PerfCounter, labels []string) {
-	value := float64(c.Value)
-	if c.Type&module.PerfCounterTime != 0 {
-		value /= 1e9
-	}
+	value := perfValue(c)
 	fit := true
 	if c.Type&module.PerfCounterLongRunAvg != 0 {
 		if fit = f.sum != nil && f.count != nil; fit {
@@ -249,40 +232,20 @@ type perfDeclKey struct {
 	path, desc string
 	t          int
 	typ        prometheus.ValueType
-	n          int    // label names
-	labels     string // joined by NULs
+	labels     labelsKey
 }
 
-// declaredPerf is perfFamilies' declarations (bounded as declared is).
-var declaredPerf = struct {
-	sync.Mutex
-	m map[perfDeclKey]perfDecl
-}{m: map[perfDeclKey]perfDecl{}}
+// declaredPerf is perfFamilies' declarations (bounded: maxCached).
+var declaredPerf boundedCache[perfDeclKey, perfDecl]
 
 func declaredPerfFamilies(path, desc string, t int, typ prometheus.ValueType, names []string) perfDecl {
-	k := perfDeclKey{path: path, desc: desc, t: t, typ: typ, n: len(names)}
-	if len(names) == 1 {
-		k.labels = names[0]
-	} else if len(names) > 1 {
-		k.labels = strings.Join(names, "\x00")
-	}
-	declaredPerf.Lock()
-	d, ok := declaredPerf.m[k]
-	declaredPerf.Unlock()
-	if ok {
-		return d
-	}
-	name := promethizeCached(path)
-	if t&module.PerfCounterLongRunAvg != 0 {
-		d = perfDecl{sum: declaredFamily(name+"_sum", desc+" Total", typ, names),
-			count: declaredFamily(name+"_count", desc+" Count", counter, names)}
-	} else {
-		d = perfDecl{plain: declaredFamily(name, desc, typ, names)}
-	}
-	declaredPerf.Lock()
-	if len(declaredPerf.m) < maxDeclared {
-		declaredPerf.m[k] = d
-	}
-	declaredPerf.Unlock()
-	return d
+	k := perfDeclKey{path: path, desc: desc, t: t, typ: typ, labels: keyOfLabels(names)}
+	return declaredPerf.get(k, func() perfDecl {
+		name := promethizeCached(path)
+		if t&module.PerfCounterLongRunAvg != 0 {
+			return perfDecl{sum: declaredFamily(name+"_sum", desc+" Total", typ, names),
+				count: declaredFamily(name+"_count", desc+" Count", counter, names)}
+		}
+		return perfDecl{plain: declaredFamily(name, desc, typ, names)}
+	})
 }
