@@ -580,7 +580,8 @@ class Connection:
             finally:
                 with self._lock:
                     self._inline -= 1
-                    self._lock.notify_all()
+                    if self._closed:  # drain() may wait (the writer need not wake)
+                        self._lock.notify_all()
         else:
             self._workers.submit(lambda: self._run_request(rid, op, args))
 
