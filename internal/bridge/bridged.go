@@ -2,7 +2,9 @@ package bridge
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -211,6 +213,7 @@ type server struct {
 	pushes map[string]*healthPush
 	names  map[string]string // Go module -> its name in the real mgr
 	uris   map[string]string // Go module -> the active URI its standby shim last gave
+	lanes  map[string]*lane  // lane token -> its connection's lane target
 
 	cmu     sync.Mutex
 	open    map[*peer]bool // every connection, for closeAll
@@ -325,8 +328,65 @@ type hello struct {
 	// Role is "standby" for the shim of a module's standby variant (which
 	// cannot list its store: Store is empty and keys are read one by one).
 	Role string `json:"role"`
-	// Features are the protocol extensions the shim takes (raw_stdout).
+	// Features are the protocol extensions the shim takes (raw_stdout,
+	// lane).
 	Features []string `json:"features"`
+	// Lane, in the hello of a lane (PROTOCOL.md, the lane feature), is the
+	// token its shim's connection got in its hello's reply; nothing else
+	// is set then.
+	Lane string `json:"lane"`
+}
+
+// featureLane is the hello feature of a shim that sends its commands over
+// a lane of their own when it can (PROTOCOL.md).
+const featureLane = "lane"
+
+// lane is a shim connection's lane target: where the commands that come
+// over its lanes go.
+type lane struct {
+	main      *peer
+	name      string
+	rawStdout bool
+
+	mu    sync.Mutex
+	peers map[*peer]bool // open lanes, closed with main
+	done  bool
+}
+
+// add records an open lane; false if main has ended (l is closed then).
+func (l *lane) add(p *peer) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return false
+	}
+	l.peers[p] = true
+	return true
+}
+
+func (l *lane) remove(p *peer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.peers, p)
+}
+
+// end closes every lane of main, which has ended.
+func (l *lane) end() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.done = true
+	for p := range l.peers {
+		p.close()
+	}
+}
+
+// newLaneToken is a token a lane's hello presents: 128 random bits.
+func newLaneToken() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("gomgr bridge: a lane token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 // standby reports whether h is a standby shim's hello; an unknown role is
@@ -343,15 +403,17 @@ func (h hello) standby() (bool, error) {
 
 // serveConn serves one shim until its connection ends; its module is
 // disabled then (unless a newer connection of the same shim has taken
-// over).
+// over). A connection whose hello names a lane serves only that lane's
+// commands, and ends with its shim's connection.
 func (s *server) serveConn(ctx context.Context, c net.Conn) {
 	var mu sync.Mutex
 	var name string // set once hello has succeeded
 	var standby, rawStdout bool
+	var own, target *lane // own: this connection's lanes; target: this lane's connection
 	var p *peer
 	p = newPeer(c, func(ctx context.Context, op string, args json.RawMessage) (any, error) {
 		mu.Lock()
-		attached, isStandby, raw := name, standby, rawStdout
+		attached, isStandby, raw, to := name, standby, rawStdout, target
 		mu.Unlock()
 		if op == "hello" { // on the ordered lane: one at a time
 			var h hello
@@ -361,17 +423,54 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 			if attached != "" {
 				return nil, objectformat.NewErrorResponseCode("gomgr bridge: hello twice", -int(syscall.EINVAL))
 			}
+			if h.Lane != "" {
+				l := s.lane(h.Lane)
+				if l == nil || !l.add(p) {
+					return nil, objectformat.NewErrorResponseCode("gomgr bridge: no connection has that lane", -int(syscall.ENOENT))
+				}
+				mu.Lock()
+				name, rawStdout, target = l.name, l.rawStdout, l
+				mu.Unlock()
+				return map[string]any{}, nil
+			}
 			if err := s.attach(ctx, p, h); err != nil {
 				return nil, err
 			}
+			reply := map[string]any{}
+			var l *lane
+			if isStandby, _ := h.standby(); !isStandby && slices.Contains(h.Features, featureLane) {
+				token, err := newLaneToken()
+				if err != nil {
+					return nil, err
+				}
+				l = &lane{main: p, name: h.GoName, rawStdout: slices.Contains(h.Features, featureRawStdout), peers: map[*peer]bool{}}
+				s.hmu.Lock()
+				if s.lanes == nil {
+					s.lanes = map[string]*lane{}
+				}
+				s.lanes[token] = l
+				s.hmu.Unlock()
+				reply["lane"] = token
+				context.AfterFunc(ctx, func() { // ctx ends with the connection
+					s.hmu.Lock()
+					delete(s.lanes, token)
+					s.hmu.Unlock()
+				})
+			}
 			mu.Lock()
-			name, rawStdout = h.GoName, slices.Contains(h.Features, featureRawStdout)
+			name, rawStdout, own = h.GoName, slices.Contains(h.Features, featureRawStdout), l
 			standby, _ = h.standby()
 			mu.Unlock()
-			return map[string]any{}, nil
+			return reply, nil
 		}
 		if attached == "" {
 			return nil, objectformat.NewErrorResponseCode("gomgr bridge: "+op+" before hello", -int(syscall.EINVAL))
+		}
+		if to != nil {
+			if op != "command" {
+				return nil, objectformat.NewErrorResponseCode("gomgr bridge: a lane takes only commands, not "+op, -int(syscall.EINVAL))
+			}
+			return s.handle(ctx, to.main, attached, false, raw, op, args)
 		}
 		return s.handle(ctx, p, attached, isStandby, raw, op, args)
 	})
@@ -382,10 +481,23 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 	if err := p.run(ctx); err != nil {
 		s.log.Warn("connection to a shim ended", "module", name, "err", err)
 	}
-	// run has waited for every handler, hello included: name is final.
-	if name != "" {
+	// run has waited for every handler, hello included: the fields are final.
+	switch {
+	case target != nil:
+		target.remove(p)
+	case name != "":
+		if own != nil {
+			own.end()
+		}
 		s.detach(name, p)
 	}
+}
+
+// lane is the lane target of token, or nil.
+func (s *server) lane(token string) *lane {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	return s.lanes[token]
 }
 
 // moduleLock serialises attaching and detaching one module.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -75,8 +76,11 @@ type peer struct {
 	mu      sync.Mutex
 	next    int64
 	pending map[int64]chan message
-	closed  bool
-	done    chan struct{}
+
+	// inlineNow is the command running on the reader, if any.
+	inlineNow atomic.Pointer[inlineRun]
+	closed    bool
+	done      chan struct{}
 
 	// maxWorkers bounds the requests of the other side being served at
 	// once.
@@ -84,6 +88,7 @@ type peer struct {
 }
 
 func newPeer(c net.Conn, handle handlerFunc) *peer {
+	c = newRawConn(c)
 	return &peer{c: c, r: bufio.NewReaderSize(c, 64<<10), handle: handle, pending: map[int64]chan message{},
 		done: make(chan struct{}), maxWorkers: 32}
 }
@@ -224,9 +229,37 @@ const minWriteTime = time.Second
 // a reply run concurrently, at most maxWorkers at once.
 func ordered(m message) bool { return m.ID == 0 || m.Op == "hello" }
 
+// inlined reports whether the reader runs a request itself (answerInline)
+// rather than handing it to a worker: the real mgr's commands, which it
+// sends one at a time and waits for. A hand-off to a worker goroutine
+// wakes another thread of the process and costs more CPU than a short
+// command's own work.
+func inlined(m message) bool { return m.Op == "command" }
+
+// watchInterval is how often a connection's watchdog looks at the
+// command running on its reader: one seen twice is handed off
+// (answerInline), so the connection's other frames wait at most about two
+// intervals behind a command that neither ends nor calls the other side.
+var watchInterval = 5 * time.Millisecond
+
 // maxOrdered bounds the ordered lane's queue; a peer that floods it is
 // dropped.
 const maxOrdered = 1024
+
+// readState is what the goroutines reading a connection in turn share
+// (one at a time reads; see answerInline).
+type readState struct {
+	handlers sync.WaitGroup
+	lane     chan message // the ordered lane
+	work     chan message // unbuffered: taken only by an idle worker
+	end      chan error   // the last reader's error (nil at EOF)
+	inline   atomic.Int32 // requests running inline, handed off or not
+	watching atomic.Bool  // the watchdog runs
+
+	// workers is how many worker goroutines there are; only the goroutine
+	// reading uses it.
+	workers int
+}
 
 // run reads frames until the connection ends: replies go to their
 // callers, requests to handle. The reader never blocks on a handler: a
@@ -234,35 +267,44 @@ const maxOrdered = 1024
 // get a context that ends with the connection, and run returns only once
 // they all have. Requests run on worker goroutines that stay for the
 // connection (started as needed, up to maxWorkers), whose stacks have
-// grown once: a goroutine per request would grow a new stack each time.
+// grown once: a goroutine per request would grow a new stack each time;
+// commands run on the reader itself (inlined), which hands the reading to
+// a new goroutine should one not end at once.
 func (p *peer) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	var handlers sync.WaitGroup
-	lane := make(chan message, maxOrdered)
-	work := make(chan message) // unbuffered: taken only by an idle worker
-	workers := 0
-	handlers.Add(1)
+	st := &readState{lane: make(chan message, maxOrdered), work: make(chan message), end: make(chan error, 1)}
+	st.handlers.Add(1)
 	go func() {
-		defer handlers.Done()
-		for m := range lane {
+		defer st.handlers.Done()
+		for m := range st.lane {
 			p.answer(ctx, m)
 		}
 	}()
 	defer func() {
 		p.close()
 		cancel()
-		close(lane)
-		close(work)
-		handlers.Wait()
+		close(st.lane)
+		close(st.work)
+		st.handlers.Wait()
 	}()
+	p.read(ctx, st)
+	return <-st.end
+}
+
+// read reads frames and dispatches them until the connection ends (its
+// error goes to st.end) or until this goroutine has handed the reading to
+// another one (answerInline).
+func (p *peer) read(ctx context.Context, st *readState) {
 	for {
 		m, err := p.readFrame()
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-				return nil
+				err = nil
 			}
-			return err
+			st.end <- err
+			return
 		}
+		busy := int(st.inline.Load()) + st.workers
 		switch {
 		case m.Re != 0:
 			p.mu.Lock()
@@ -274,33 +316,125 @@ func (p *peer) run(ctx context.Context) error {
 			}
 		case ordered(m):
 			select {
-			case lane <- m:
+			case st.lane <- m:
 			default:
-				return fmt.Errorf("gomgr bridge: more than %d messages waiting on the ordered lane", maxOrdered)
+				st.end <- fmt.Errorf("gomgr bridge: more than %d messages waiting on the ordered lane", maxOrdered)
+				return
+			}
+		case inlined(m) && busy < p.maxWorkers:
+			if !p.answerInline(ctx, st, m) {
+				return
 			}
 		default:
 			select {
-			case work <- m:
+			case st.work <- m:
 			default:
-				if workers < p.maxWorkers {
-					workers++
-					handlers.Add(1)
+				if busy < p.maxWorkers {
+					st.workers++
+					st.handlers.Add(1)
 					go func(m message) {
-						defer handlers.Done()
+						defer st.handlers.Done()
 						p.answer(ctx, m)
-						for m := range work {
+						for m := range st.work {
 							p.answer(ctx, m)
 						}
 					}(m)
 					break
 				}
-				handlers.Add(1)
+				st.handlers.Add(1)
 				go func(id int64) { // a write may block: not on the reader
-					defer handlers.Done()
+					defer st.handlers.Done()
 					_ = p.write(message{Re: id, Err: &wireError{Errno: -int(syscall.EBUSY), Msg: fmt.Sprintf("gomgr bridge: more than %d requests at once", p.maxWorkers)}})
 				}(m.ID)
 			}
 		}
+	}
+}
+
+// inlineRun is a request running on the goroutine that read it.
+type inlineRun struct {
+	p     *peer
+	ctx   context.Context // the connection's, for the next reader
+	st    *readState
+	state atomic.Int32 // runInline, runHandedOff, runDone
+}
+
+const (
+	runInline    = iota // running; this goroutine still holds the reading
+	runHandedOff        // another goroutine reads now
+	runDone             // ended in time: this goroutine reads on
+)
+
+// handOff starts another goroutine reading, once; from then on the
+// request is as one a worker runs.
+func (r *inlineRun) handOff() {
+	if r.state.CompareAndSwap(runInline, runHandedOff) {
+		r.st.handlers.Add(1)
+		go func() {
+			defer r.st.handlers.Done()
+			r.p.read(r.ctx, r.st)
+		}()
+	}
+}
+
+// answerInline runs request m on the reading goroutine, and reports
+// whether that goroutine still holds the reading. While m runs nothing
+// else of the connection is read, so the reading goes on elsewhere
+// (handOff) as soon as anything waits for a reply of the other side (a
+// call, before m or while it runs: only the reader delivers replies), or
+// once the watchdog has seen m run for an interval.
+func (p *peer) answerInline(ctx context.Context, st *readState, m message) bool {
+	st.inline.Add(1)
+	defer st.inline.Add(-1)
+	r := &inlineRun{p: p, ctx: ctx, st: st}
+	p.inlineNow.Store(r)
+	p.mu.Lock()
+	waiting := len(p.pending) > 0 // call stores its pending entry, then looks at inlineNow
+	p.mu.Unlock()
+	if waiting {
+		r.handOff()
+	}
+	if st.watching.CompareAndSwap(false, true) {
+		st.handlers.Add(1)
+		go p.watch(st)
+	}
+	p.answer(ctx, m)
+	p.inlineNow.CompareAndSwap(r, nil)
+	return r.state.CompareAndSwap(runInline, runDone)
+}
+
+// watch is a connection's watchdog while commands run on its reader: it
+// hands off a command it sees running for a whole interval, and stops
+// after two intervals without one.
+func (p *peer) watch(st *readState) {
+	defer st.handlers.Done()
+	tick := time.NewTicker(watchInterval)
+	defer tick.Stop()
+	var last *inlineRun
+	for idle := 0; ; {
+		select {
+		case <-p.done:
+			st.watching.Store(false)
+			return
+		case <-tick.C:
+		}
+		r := p.inlineNow.Load()
+		switch {
+		case r == nil:
+			if idle++; idle < 2 {
+				continue
+			}
+			st.watching.Store(false)
+			// a command started since the Load relies on this watchdog
+			// unless it started one of its own
+			if p.inlineNow.Load() == nil || !st.watching.CompareAndSwap(false, true) {
+				return
+			}
+			idle = 0
+		case r == last:
+			r.handOff()
+		}
+		last = r
 	}
 }
 
@@ -354,6 +488,9 @@ func (p *peer) call(ctx context.Context, op string, args, out any) error {
 	id := p.next
 	p.pending[id] = ch
 	p.mu.Unlock()
+	if r := p.inlineNow.Load(); r != nil {
+		r.handOff() // the reply needs a reader (answerInline)
+	}
 	defer func() {
 		p.mu.Lock()
 		delete(p.pending, id)

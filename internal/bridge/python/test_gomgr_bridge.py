@@ -708,7 +708,7 @@ class BridgeTest(unittest.TestCase):
         self.assertEqual(args['go_name'], 'selftest')
         self.assertEqual(args['mgr_id'], 'x')
         self.assertEqual(args['renames'], [['mgr self-test', 'mgr goselftest']])
-        self.assertEqual(args['features'], ['raw_stdout'])
+        self.assertEqual(args['features'], ['raw_stdout', 'lane'])
         self.assertEqual(args['options'], {'count': '7', 'flag': 'true', 'place': None, 'log_level': None,
                                            'log_to_file': None, 'log_to_cluster': None,
                                            'log_to_cluster_level': None})
@@ -814,6 +814,66 @@ class BridgeTest(unittest.TestCase):
     def test_no_standby_variant(self):
         self.fake()
         self.assertIsNone(gomgr_bridge.module_classes(self.binary('exit 1'), 'selftest', RENAMES)[1])
+
+    def test_command_lane(self):
+        def on_hello(args):
+            if 'lane' in args:
+                return ('ok', {}) if args['lane'] == 'tok' else ('err', -2, 'no such lane')
+            return ('ok', {'lane': 'tok'})
+
+        def on_command(args):
+            if args['cmd']['prefix'] == 'mgr self-test slow':
+                time.sleep(1)
+            return ('ok', {'retval': 0, 'stdout_b64': b64('hi ' + args['cmd']['prefix']), 'stderr': ''})
+
+        fake = self.fake(on_hello=on_hello, on_command=on_command)
+        mod = self.module()
+        self.serve(mod)
+        fake.expect('hello')
+        self.connected(mod)
+        main = fake.conn()
+        self.assertEqual(mod.handle_command('', {'prefix': 'greet'}), (0, 'hi greet', ''))
+        lane, hello = fake.expect('hello')
+        self.assertEqual(hello['args'], {'lane': 'tok'})
+        self.assertIsNot(lane, main, 'a connection of its own')
+        c, _ = fake.expect('command')
+        self.assertIs(c, lane, 'the command came over the lane')
+        self.assertEqual(mod.handle_command('', {'prefix': 'greet'}), (0, 'hi greet', ''))
+        c, _ = fake.expect('command')
+        self.assertIs(c, lane, 'the lane stays')
+
+        # A command the Go side does not answer in time ends its lane;
+        # the next command opens another.
+        gomgr_bridge.COMMAND_TIMEOUT = 0.2
+        self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest slow'}),
+                         (-110, '', 'gomgr bridge: no reply from the Go side'))
+        fake.expect('command')
+        wait_for(lambda: not lane.open, what='the timed-out lane to close')
+        gomgr_bridge.COMMAND_TIMEOUT = 5.0
+        self.assertEqual(mod.handle_command('', {'prefix': 'greet'}), (0, 'hi greet', ''))
+        lane2, _ = fake.expect('hello')
+        c, _ = fake.expect('command')
+        self.assertIs(c, lane2)
+        self.assertIsNot(lane2, lane)
+
+        # The connection's end ends its lane.
+        main.sock.shutdown(socket.SHUT_RDWR)
+        wait_for(lambda: not lane2.open, what='the lane to close with its connection')
+
+    def test_command_lane_refused(self):
+        # A Go side that gives a token but refuses the lane: commands go
+        # over the connection, and no lane is asked for again.
+        fake = self.fake(on_hello=lambda args: ('err', -2, 'no such lane') if 'lane' in args else ('ok', {'lane': 't'}))
+        mod = self.module()
+        self.serve(mod)
+        fake.expect('hello')
+        self.connected(mod)
+        main = fake.conn()
+        for _ in range(3):
+            self.assertEqual(mod.handle_command('', {'prefix': 'greet'}), (0, '', ''))
+            c, _ = fake.expect('command')
+            self.assertIs(c, main)
+        self.assertEqual(fake.ops().count('hello'), 2, 'one refused lane hello, then none')
 
     def test_raw_stdout(self):
         big = b'\x00\xff ' + 'é'.encode('utf-8') + b'x' * (3 << 20)

@@ -72,8 +72,9 @@ INLINE_OPS = frozenset(['get', 'get_metadata', 'get_daemon_status', 'get_perf_sc
 OPTION_POLL = 5.0             # a standby shim's look at its options
 
 # The protocol extensions this shim takes (hello's "features"):
-# raw_stdout: a command's stdout as raw bytes after the reply's frame.
-FEATURES = ['raw_stdout']
+# raw_stdout: a command's stdout as raw bytes after the reply's frame;
+# lane: commands over a connection of their own, read by the caller.
+FEATURES = ['raw_stdout', 'lane']
 
 # The mgr's Ceph options the Go side's librados (Handle.Rados) connects
 # with (rados_identity): how to reach the monitors and authenticate as the
@@ -342,6 +343,108 @@ _SEND_NOW_FLAGS = getattr(socket, 'MSG_DONTWAIT', 0) | getattr(socket, 'MSG_NOSI
 _CAN_SEND_NOW = hasattr(socket, 'MSG_DONTWAIT') and hasattr(select, 'poll')
 
 
+class _ProtocolError(Exception):
+    """A frame that breaks the protocol; the connection ends."""
+
+
+def _read_message(recv_exact: Callable[[int], Optional[bytearray]]) -> Optional[Dict[str, Any]]:
+    """One message read with recv_exact (None at the end of the stream),
+    its raw bytes, if any, in its "raw"; _ProtocolError for a bad one."""
+    hdr = recv_exact(4)
+    if hdr is None:
+        return None
+    (n,) = struct.unpack('>I', hdr)
+    if n > MAX_FRAME:
+        raise _ProtocolError('protocol error: message of {} bytes is over the {} byte limit'.format(n, MAX_FRAME))
+    body = recv_exact(n)
+    if body is None:
+        return None
+    try:
+        msg = json.loads(body.decode('utf-8'))
+    except ValueError as e:
+        raise _ProtocolError('protocol error: bad JSON: {}'.format(e))
+    if not isinstance(msg, dict):
+        raise _ProtocolError('protocol error: a message is not a JSON object')
+    raw = msg.get('raw')
+    if raw is not None:  # raw bytes follow the frame
+        if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0 or raw > MAX_FRAME:
+            raise _ProtocolError('protocol error: bad raw length {!r}'.format(raw))
+        data = recv_exact(raw) if raw else bytearray()
+        if data is None:
+            return None
+        msg['raw'] = data
+    return msg
+
+
+def _reply_value(reply: Dict[str, Any]) -> Tuple[Any, Optional[bytearray]]:
+    """A reply's "ok" value and raw bytes (None if none), or BridgeError."""
+    if 'err' not in reply:
+        raw = reply.get('raw')
+        return reply.get('ok'), raw if isinstance(raw, bytearray) else None
+    err = reply.get('err')
+    if not isinstance(err, dict):
+        err = {}
+    n = err.get('errno')
+    if not isinstance(n, int) or isinstance(n, bool) or n == 0:
+        n = -errno.EIO
+    raise BridgeError(-abs(n), str(err.get('msg', '')))
+
+
+class _Lane:
+    """A second connection to the Go side that carries one request at a
+    time, sent and read by its caller's own thread (PROTOCOL.md, the lane
+    feature): a command's reply wakes the thread waiting for it, not the
+    reader thread, which would then wake it (two thread hand-offs and two
+    takings of the GIL fewer). The Go side sends nothing on it but
+    replies."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._next_id = 0
+
+    def _recv_exact(self, n: int) -> Optional[bytearray]:
+        buf = bytearray(n)
+        view = memoryview(buf)
+        got = 0
+        while got < n:
+            k = self._sock.recv_into(view[got:], n - got)
+            if k == 0:
+                return None
+            got += k
+        return buf
+
+    def request_raw(self, op: str, args: Dict[str, Any], timeout: float) -> Dict[str, Any]:
+        """Send request op and read its reply (the reply message); OSError,
+        socket.timeout or _ProtocolError if the lane failed (it is unusable
+        then)."""
+        self._next_id += 1
+        rid = self._next_id
+        frame = encode_frame({'id': rid, 'op': op, 'args': args})
+        self._sock.settimeout(timeout)
+        self._sock.sendall(frame, getattr(socket, 'MSG_NOSIGNAL', 0))
+        msg = _read_message(self._recv_exact)
+        if msg is None:
+            raise _ProtocolError('lane closed by the Go side')
+        if msg.get('re') != rid:
+            raise _ProtocolError('protocol error: a lane carried something else than its reply')
+        return msg
+
+    def shutdown(self) -> None:
+        """End the lane (a caller reading it gets its end at once)."""
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """Shut the lane and close its socket (by its user only)."""
+        self.shutdown()
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+
 class Connection:
     """One protocol connection: a reader thread taking frames, a writer
     thread sending queued frames (so no caller blocks on the socket; when
@@ -352,7 +455,9 @@ class Connection:
     thread of their own; requests whose op is in inline_ops by the reader
     thread itself, before it reads on). When the connection breaks, every
     waiting request fails at once with -ENOTCONN and on_close() is
-    called."""
+    called. request_lane sends a request over the connection's lane
+    (set_lane), a second connection its caller reads itself, when it has
+    one and nobody else uses it."""
 
     def __init__(self, sock: socket.socket,
                  handler: Callable[[str, Dict[str, Any]], Any],
@@ -378,6 +483,9 @@ class Connection:
         self._oneways = _Pool(name + '-oneway', 1, WORKER_IDLE)
         self._inline_ops = inline_ops
         self._inline = 0  # requests the reader thread runs now (0 or 1)
+        self._lane_open = None  # type: Optional[Callable[[Dict[str, Any]], Optional[_Lane]]]
+        self._lane = None  # type: Optional[_Lane]
+        self._lane_lock = threading.Lock()  # held by the lane's one caller
         self._writer = threading.Thread(target=self._write_loop, name=name + '-writer', daemon=True)
         self._reader = threading.Thread(target=self._read_loop, name=name + '-reader', daemon=True)
         self._writer.start()
@@ -452,17 +560,56 @@ class Connection:
                 self._pending.pop(rid, None)
             if w.reply is None:
                 raise BridgeError(-errno.ETIMEDOUT, 'gomgr bridge: no reply from the Go side')
-        reply = w.reply or {}
-        if 'err' not in reply:
-            raw = reply.get('raw')
-            return reply.get('ok'), raw if isinstance(raw, bytearray) else None
-        err = reply.get('err')
-        if not isinstance(err, dict):
-            err = {}
-        n = err.get('errno')
-        if not isinstance(n, int) or isinstance(n, bool) or n == 0:
-            n = -errno.EIO
-        raise BridgeError(-abs(n), str(err.get('msg', '')))
+        return _reply_value(w.reply or {})
+
+    def set_lane(self, opener: Callable[[], Optional[_Lane]]) -> None:
+        """Let request_lane open lanes with opener (a connected lane, or
+        None if there can be none)."""
+        with self._lock:
+            self._lane_open = opener
+
+    def request_lane(self, op: str, args: Dict[str, Any], timeout: float) -> Tuple[Any, Optional[bytearray]]:
+        """request_raw, over the connection's lane when it has one and no
+        other thread uses it (otherwise as request_raw does). A lane that
+        fails is closed; the next request opens another."""
+        if self._lane_open is None or not self._lane_lock.acquire(blocking=False):
+            return self.request_raw(op, args, timeout)
+        try:
+            lane = self._lane
+            if lane is None:
+                try:
+                    lane = self._lane_open()
+                except Exception:
+                    lane = None
+                if lane is None:  # no lanes for this connection, then
+                    self._lane_open = None
+                    return self.request_raw(op, args, timeout)
+                with self._lock:
+                    if self._closed:
+                        lane.close()
+                        raise BridgeError(-errno.ENOTCONN, 'gomgr bridge: not connected ({})'.format(self.reason))
+                    self._lane = lane
+            try:
+                reply = lane.request_raw(op, args, timeout)
+            except socket.timeout:
+                self._drop_lane(lane)
+                raise BridgeError(-errno.ETIMEDOUT, 'gomgr bridge: no reply from the Go side')
+            except (OSError, _ProtocolError) as e:
+                self._drop_lane(lane)
+                if self._closed:
+                    raise BridgeError(-errno.ENOTCONN, 'gomgr bridge: connection to the Go side lost ({})'.format(self.reason))
+                raise BridgeError(-errno.EIO, 'gomgr bridge: the command lane failed: {}'.format(e))
+            if self._lane is not lane:  # the connection closed meanwhile
+                lane.close()
+            return _reply_value(reply)
+        finally:
+            self._lane_lock.release()
+
+    def _drop_lane(self, lane: _Lane) -> None:
+        with self._lock:
+            if self._lane is lane:
+                self._lane = None
+        lane.close()
 
     def oneway(self, op: str, args: Dict[str, Any]) -> bool:
         """Queue one-way message op (never blocks; False if dropped)."""
@@ -513,34 +660,12 @@ class Connection:
         reason = 'connection closed by the Go side'
         try:
             while not self._closed:
-                hdr = self._recv_exact(4)
-                if hdr is None:
+                msg = _read_message(self._recv_exact)
+                if msg is None:
                     break
-                (n,) = struct.unpack('>I', hdr)
-                if n > MAX_FRAME:
-                    reason = 'protocol error: message of {} bytes is over the {} byte limit'.format(n, MAX_FRAME)
-                    break
-                body = self._recv_exact(n)
-                if body is None:
-                    break
-                try:
-                    msg = json.loads(body.decode('utf-8'))
-                except ValueError as e:
-                    reason = 'protocol error: bad JSON: {}'.format(e)
-                    break
-                if not isinstance(msg, dict):
-                    reason = 'protocol error: a message is not a JSON object'
-                    break
-                raw = msg.get('raw')
-                if raw is not None:  # raw bytes follow the frame
-                    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0 or raw > MAX_FRAME:
-                        reason = 'protocol error: bad raw length {!r}'.format(raw)
-                        break
-                    data = self._recv_exact(raw) if raw else bytearray()
-                    if data is None:
-                        break
-                    msg['raw'] = data
                 self._dispatch(msg)
+        except _ProtocolError as e:
+            reason = str(e)
         except OSError as e:
             reason = 'read: {}'.format(e)
         except Exception as e:  # never leave the connection half alive
@@ -640,7 +765,16 @@ class Connection:
             pending = list(self._pending.values())
             self._pending.clear()
             self._out.clear()
+            lane, self._lane = self._lane, None
             self._lock.notify_all()
+        if lane is not None:
+            if self._lane_lock.acquire(blocking=False):
+                try:
+                    lane.close()
+                finally:
+                    self._lane_lock.release()
+            else:
+                lane.shutdown()  # its caller gets -ENOTCONN and closes it
         try:
             self._sock.shutdown(socket.SHUT_RDWR)  # wakes the reader; it closes the socket
         except OSError:
@@ -709,6 +843,22 @@ def _connect(path: str) -> Optional[socket.socket]:
         raise _Failure('cannot connect to {}: {}'.format(path, e))
     s.settimeout(IO_TIMEOUT)
     return s
+
+
+def _open_lane(path: str, token: str) -> Optional[_Lane]:
+    """A lane of the connection that got token (None if the Go side's
+    socket cannot be reached)."""
+    sock = _connect(path)
+    if sock is None:
+        return None
+    try:
+        check_peer(sock)
+        lane = _Lane(sock)
+        _reply_value(lane.request_raw('hello', {'lane': token}, HELLO_TIMEOUT))
+        return lane
+    except Exception:
+        sock.close()
+        raise
 
 
 def _opt_text(v: Any) -> Optional[str]:
@@ -978,13 +1128,16 @@ class _Bridged:
             conn.close('shutdown')
             raise _Failure('shut down')
         try:
-            conn.request('hello', self._gomgr_hello(mgr_id), HELLO_TIMEOUT)
+            ok = conn.request('hello', self._gomgr_hello(mgr_id), HELLO_TIMEOUT)
         except Exception as e:
             conn.close('hello failed')
             raise _Failure('hello: {}'.format(_err_text(e)))
         finally:
             with st.lock:
                 st.connecting = None
+        token = ok.get('lane') if isinstance(ok, dict) else None
+        if isinstance(token, str) and token:
+            conn.set_lane(lambda: _open_lane(path, token))
         return conn
 
     def _gomgr_start(self, st: _State, d: str, mgr_id: str, path: str) -> socket.socket:
@@ -1303,7 +1456,7 @@ def module_classes(binary: str, go_name: str,
             if isinstance(fwd.get('prefix'), str):
                 fwd['prefix'] = unrename_prefix(fwd['prefix'], renames)
             try:
-                ok, raw = conn.request_raw('command', {'cmd': fwd, 'inbuf_b64': b64e(inbuf)}, COMMAND_TIMEOUT)
+                ok, raw = conn.request_lane('command', {'cmd': fwd, 'inbuf_b64': b64e(inbuf)}, COMMAND_TIMEOUT)
             except BridgeError as e:
                 if e.errno == -errno.ENOTCONN:
                     return -errno.ENOTCONN, '', not_running(self)
