@@ -211,9 +211,9 @@ type server struct {
 	hmu    sync.Mutex
 	locks  map[string]*sync.Mutex // per module: attach and detach
 	pushes map[string]*healthPush
-	names  map[string]string // Go module -> its name in the real mgr
-	uris   map[string]string // Go module -> the active URI its standby shim last gave
-	lanes  map[string]*lane  // lane token -> its connection's lane target
+	names  map[string]string   // Go module -> its name in the real mgr
+	uris   map[string]string   // Go module -> the active URI its standby shim last gave
+	lanes  map[string]*cmdLane // lane token -> its connection's lane target
 
 	cmu     sync.Mutex
 	open    map[*peer]bool // every connection, for closeAll
@@ -341,9 +341,10 @@ type hello struct {
 // a lane of their own when it can (PROTOCOL.md).
 const featureLane = "lane"
 
-// lane is a shim connection's lane target: where the commands that come
-// over its lanes go.
-type lane struct {
+// cmdLane is what a shim connection's command lanes (the lane feature)
+// share: the connection and module their commands are for, and the lanes
+// open, which end with the connection.
+type cmdLane struct {
 	main      *peer
 	name      string
 	rawStdout bool
@@ -354,7 +355,7 @@ type lane struct {
 }
 
 // add records an open lane; false if main has ended (l is closed then).
-func (l *lane) add(p *peer) bool {
+func (l *cmdLane) add(p *peer) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.done {
@@ -364,14 +365,14 @@ func (l *lane) add(p *peer) bool {
 	return true
 }
 
-func (l *lane) remove(p *peer) {
+func (l *cmdLane) remove(p *peer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.peers, p)
 }
 
 // end closes every lane of main, which has ended.
-func (l *lane) end() {
+func (l *cmdLane) end() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.done = true
@@ -409,7 +410,7 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 	var mu sync.Mutex
 	var name string // set once hello has succeeded
 	var standby, rawStdout bool
-	var own, target *lane // own: this connection's lanes; target: this lane's connection
+	var own, target *cmdLane // own: this connection's lanes; target: this lane's connection
 	var p *peer
 	p = newPeer(c, func(ctx context.Context, op string, args json.RawMessage) (any, error) {
 		mu.Lock()
@@ -424,7 +425,7 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 				return nil, objectformat.NewErrorResponseCode("gomgr bridge: hello twice", -int(syscall.EINVAL))
 			}
 			if h.Lane != "" {
-				l := s.lane(h.Lane)
+				l := s.cmdLane(h.Lane)
 				if l == nil || !l.add(p) {
 					return nil, objectformat.NewErrorResponseCode("gomgr bridge: no connection has that lane", -int(syscall.ENOENT))
 				}
@@ -437,16 +438,16 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 				return nil, err
 			}
 			reply := map[string]any{}
-			var l *lane
+			var l *cmdLane
 			if isStandby, _ := h.standby(); !isStandby && slices.Contains(h.Features, featureLane) {
 				token, err := newLaneToken()
 				if err != nil {
 					return nil, err
 				}
-				l = &lane{main: p, name: h.GoName, rawStdout: slices.Contains(h.Features, featureRawStdout), peers: map[*peer]bool{}}
+				l = &cmdLane{main: p, name: h.GoName, rawStdout: slices.Contains(h.Features, featureRawStdout), peers: map[*peer]bool{}}
 				s.hmu.Lock()
 				if s.lanes == nil {
-					s.lanes = map[string]*lane{}
+					s.lanes = map[string]*cmdLane{}
 				}
 				s.lanes[token] = l
 				s.hmu.Unlock()
@@ -493,8 +494,8 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 	}
 }
 
-// lane is the lane target of token, or nil.
-func (s *server) lane(token string) *lane {
+// cmdLane is the lane target of token, or nil.
+func (s *server) cmdLane(token string) *cmdLane {
 	s.hmu.Lock()
 	defer s.hmu.Unlock()
 	return s.lanes[token]

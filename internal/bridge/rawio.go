@@ -16,7 +16,7 @@ import (
 // context switch or more a message on a connection that idles between
 // short exchanges, as the bridge's does between the real mgr's commands.
 // These calls never block (the socket is non-blocking), so they need not
-// say so.
+// say so. (net.Buffers still writes through net.UnixConn's writev.)
 type rawConn struct {
 	*net.UnixConn
 	rc syscall.RawConn

@@ -255,6 +255,7 @@ type readState struct {
 	end      chan error   // the last reader's error (nil at EOF)
 	inline   atomic.Int32 // requests running inline, handed off or not
 	watching atomic.Bool  // the watchdog runs
+	cancel   context.CancelFunc
 
 	// workers is how many worker goroutines there are; only the goroutine
 	// reading uses it.
@@ -272,7 +273,7 @@ type readState struct {
 // a new goroutine should one not end at once.
 func (p *peer) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	st := &readState{lane: make(chan message, maxOrdered), work: make(chan message), end: make(chan error, 1)}
+	st := &readState{lane: make(chan message, maxOrdered), work: make(chan message), end: make(chan error, 1), cancel: cancel}
 	st.handlers.Add(1)
 	go func() {
 		defer st.handlers.Done()
@@ -301,7 +302,7 @@ func (p *peer) read(ctx context.Context, st *readState) {
 			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 				err = nil
 			}
-			st.end <- err
+			p.stop(st, err)
 			return
 		}
 		busy := int(st.inline.Load()) + st.workers
@@ -318,7 +319,7 @@ func (p *peer) read(ctx context.Context, st *readState) {
 			select {
 			case st.lane <- m:
 			default:
-				st.end <- fmt.Errorf("gomgr bridge: more than %d messages waiting on the ordered lane", maxOrdered)
+				p.stop(st, fmt.Errorf("gomgr bridge: more than %d messages waiting on the ordered lane", maxOrdered))
 				return
 			}
 		case inlined(m) && busy < p.maxWorkers:
@@ -349,6 +350,14 @@ func (p *peer) read(ctx context.Context, st *readState) {
 			}
 		}
 	}
+}
+
+// stop ends the connection from its last reader: handlers (one may be
+// running on run's own goroutine, handed off) see it at once.
+func (p *peer) stop(st *readState, err error) {
+	p.close()
+	st.cancel()
+	st.end <- err
 }
 
 // inlineRun is a request running on the goroutine that read it.

@@ -441,6 +441,17 @@ class FakeGo(object):
         else:
             res = ('err', -95, 'unknown op ' + op)
         raw = None
+        if res[0] == 'trickle':  # ('trickle', ok): the reply a byte at a time, 0.1 s apart
+            body = json.dumps({'re': msg['id'], 'ok': res[1]}).encode('utf-8')
+            data = struct.pack('>I', len(body)) + body
+            try:
+                with c.lock:
+                    for i in range(len(data)):
+                        c.sock.sendall(data[i:i + 1])
+                        time.sleep(0.1)
+            except OSError:
+                pass
+            return
         if res[0] == 'ok':
             reply = {'re': msg['id'], 'ok': res[1]}
         elif res[0] == 'raw':  # ('raw', ok, raw bytes): the raw_stdout feature
@@ -821,10 +832,17 @@ class BridgeTest(unittest.TestCase):
                 return ('ok', {}) if args['lane'] == 'tok' else ('err', -2, 'no such lane')
             return ('ok', {'lane': 'tok'})
 
+        big = b'\xff' + b'y' * (3 << 20)
+
         def on_command(args):
-            if args['cmd']['prefix'] == 'mgr self-test slow':
+            prefix = args['cmd']['prefix']
+            if prefix == 'mgr self-test slow':
                 time.sleep(1)
-            return ('ok', {'retval': 0, 'stdout_b64': b64('hi ' + args['cmd']['prefix']), 'stderr': ''})
+            if prefix == 'mgr self-test run':  # raw bytes, more than one read's worth
+                return ('raw', {'retval': 0, 'stderr': 'big'}, big)
+            if prefix == 'small':  # raw bytes in the same read as the frame
+                return ('raw', {'retval': 0, 'stderr': 'small'}, b'raw')
+            return ('ok', {'retval': 0, 'stdout_b64': b64('hi ' + prefix), 'stderr': ''})
 
         fake = self.fake(on_hello=on_hello, on_command=on_command)
         mod = self.module()
@@ -841,6 +859,14 @@ class BridgeTest(unittest.TestCase):
         self.assertEqual(mod.handle_command('', {'prefix': 'greet'}), (0, 'hi greet', ''))
         c, _ = fake.expect('command')
         self.assertIs(c, lane, 'the lane stays')
+        for _ in range(2):  # the lane stays in step after raw bytes
+            self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'}),
+                             (0, big.decode('utf-8', 'replace'), 'big'))
+            self.assertEqual(mod.handle_command('', {'prefix': 'small'}), (0, 'raw', 'small'))
+            self.assertEqual(mod.handle_command('', {'prefix': 'greet'}), (0, 'hi greet', ''))
+        for _ in range(6):
+            c, _ = fake.expect('command')
+            self.assertIs(c, lane)
 
         # A command the Go side does not answer in time ends its lane;
         # the next command opens another.
@@ -859,6 +885,58 @@ class BridgeTest(unittest.TestCase):
         # The connection's end ends its lane.
         main.sock.shutdown(socket.SHUT_RDWR)
         wait_for(lambda: not lane2.open, what='the lane to close with its connection')
+
+    def test_dead_connection_lane(self):
+        # test_dead_connection with a lane: the Go process dies while a
+        # command waits on the lane; the command must be answered as with
+        # no lane (-ENOTCONN, "not running"), not -EIO.
+        release = threading.Event()
+
+        def on_hello(args):
+            return ('ok', {}) if 'lane' in args else ('ok', {'lane': 'tok'})
+
+        def on_command(args):
+            if args['cmd']['prefix'] == 'mgr self-test slow':
+                release.wait(10)
+            return echo_command(args)
+
+        fake = self.fake(on_command=on_command, on_hello=on_hello)
+        mod = self.module(bridged='exit 1')
+        self.serve(mod)
+        fake.expect('hello')
+        self.connected(mod)
+        self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'})[0], 0)
+        fake.expect('hello')  # the lane's
+        replies = []
+        t = threading.Thread(target=lambda: replies.append(mod.handle_command('', {'prefix': 'mgr goselftest slow'})))
+        t.start()
+        fake.expect('command')
+        fake.expect('command')
+        fake.stop()  # the Go process dies
+        t.join(2)
+        release.set()
+        not_running = (-107, '', 'gomgr bridge: the Go side of module goselftest is not running')
+        self.assertEqual(replies, [not_running])
+
+    def test_command_lane_trickle(self):
+        # A reply that comes a byte at a time is bounded as a whole (a
+        # second past COMMAND_TIMEOUT at most), not a recv at a time.
+        def on_command(args):
+            if args['cmd']['prefix'] == 'mgr self-test slow':
+                return ('trickle', {'retval': 0, 'stdout_b64': b64('x' * 100), 'stderr': ''})
+            return echo_command(args)
+        fake = self.fake(on_command=on_command,
+                         on_hello=lambda args: ('ok', {}) if 'lane' in args else ('ok', {'lane': 'tok'}))
+        mod = self.module()
+        self.serve(mod)
+        fake.expect('hello')
+        self.connected(mod)
+        self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest run'})[0], 0)
+        gomgr_bridge.COMMAND_TIMEOUT = 0.5
+        t0 = time.monotonic()
+        self.assertEqual(mod.handle_command('', {'prefix': 'mgr goselftest slow'}),
+                         (-110, '', 'gomgr bridge: no reply from the Go side'))
+        self.assertLess(time.monotonic() - t0, 2.5)
 
     def test_command_lane_refused(self):
         # A Go side that gives a token but refuses the lane: commands go

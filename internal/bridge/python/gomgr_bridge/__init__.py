@@ -347,6 +347,11 @@ class _ProtocolError(Exception):
     """A frame that breaks the protocol; the connection ends."""
 
 
+class _LaneClosed(_ProtocolError):
+    """The Go side closed a lane: it does so only when the lane's
+    connection ends (PROTOCOL.md)."""
+
+
 def _read_message(recv_exact: Callable[[int], Optional[bytearray]]) -> Optional[Dict[str, Any]]:
     """One message read with recv_exact (None at the end of the stream),
     its raw bytes, if any, in its "raw"; _ProtocolError for a bad one."""
@@ -390,6 +395,10 @@ def _reply_value(reply: Dict[str, Any]) -> Tuple[Any, Optional[bytearray]]:
     raise BridgeError(-abs(n), str(err.get('msg', '')))
 
 
+# A lane's reads: what one recv asks for.
+_LANE_CHUNK = 65536
+
+
 class _Lane:
     """A second connection to the Go side that carries one request at a
     time, sent and read by its caller's own thread (PROTOCOL.md, the lane
@@ -401,17 +410,51 @@ class _Lane:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._next_id = 0
+        self._timeout = None  # type: Optional[float]
+        self._deadline = 0.0  # of the request being read (time.monotonic)
+        self._buf = bytearray()  # read past what was asked for
+
+    def _wait_left(self) -> None:
+        """Before a recv: the socket's timeout no more than a second past
+        the request's deadline (socket.timeout once it has passed), so a
+        reply that trickles in is bounded as a whole."""
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout('timed out')
+        if self._timeout is None or left + 1.0 < self._timeout:
+            self._sock.settimeout(left)
+            self._timeout = left
 
     def _recv_exact(self, n: int) -> Optional[bytearray]:
-        buf = bytearray(n)
-        view = memoryview(buf)
-        got = 0
+        """n bytes, read in as few recv calls as can be (a reply's header
+        and body come in one), or None at the end of the stream."""
+        have = len(self._buf)
+        if have >= n:
+            out = self._buf[:n]
+            del self._buf[:n]
+            return out
+        out = bytearray(n)
+        out[:have] = self._buf
+        self._buf.clear()
+        view = memoryview(out)
+        got = have
         while got < n:
-            k = self._sock.recv_into(view[got:], n - got)
-            if k == 0:
+            self._wait_left()
+            if n - got >= _LANE_CHUNK:  # a large one goes straight to its place
+                k = self._sock.recv_into(view[got:], n - got)
+                if k == 0:
+                    return None
+                got += k
+                continue
+            chunk = self._sock.recv(_LANE_CHUNK)
+            if not chunk:
                 return None
-            got += k
-        return buf
+            take = min(len(chunk), n - got)
+            view[got:got + take] = chunk[:take]
+            got += take
+            if take < len(chunk):
+                self._buf += chunk[take:]
+        return out
 
     def request_raw(self, op: str, args: Dict[str, Any], timeout: float) -> Dict[str, Any]:
         """Send request op and read its reply (the reply message); OSError,
@@ -420,11 +463,14 @@ class _Lane:
         self._next_id += 1
         rid = self._next_id
         frame = encode_frame({'id': rid, 'op': op, 'args': args})
-        self._sock.settimeout(timeout)
+        self._deadline = time.monotonic() + timeout
+        if timeout != self._timeout:  # settimeout costs two fcntl calls
+            self._sock.settimeout(timeout)
+            self._timeout = timeout
         self._sock.sendall(frame, getattr(socket, 'MSG_NOSIGNAL', 0))
         msg = _read_message(self._recv_exact)
         if msg is None:
-            raise _ProtocolError('lane closed by the Go side')
+            raise _LaneClosed('lane closed by the Go side')
         if msg.get('re') != rid:
             raise _ProtocolError('protocol error: a lane carried something else than its reply')
         return msg
@@ -574,6 +620,7 @@ class Connection:
         fails is closed; the next request opens another."""
         if self._lane_open is None or not self._lane_lock.acquire(blocking=False):
             return self.request_raw(op, args, timeout)
+        lane = None  # type: Optional[_Lane]
         try:
             lane = self._lane
             if lane is None:
@@ -596,14 +643,15 @@ class Connection:
                 raise BridgeError(-errno.ETIMEDOUT, 'gomgr bridge: no reply from the Go side')
             except (OSError, _ProtocolError) as e:
                 self._drop_lane(lane)
-                if self._closed:
+                gone = isinstance(e, _LaneClosed) or getattr(e, 'errno', None) in (errno.EPIPE, errno.ECONNRESET)
+                if self._closed or gone:  # the connection ends (its reader may not know yet)
                     raise BridgeError(-errno.ENOTCONN, 'gomgr bridge: connection to the Go side lost ({})'.format(self.reason))
                 raise BridgeError(-errno.EIO, 'gomgr bridge: the command lane failed: {}'.format(e))
-            if self._lane is not lane:  # the connection closed meanwhile
-                lane.close()
             return _reply_value(reply)
         finally:
             self._lane_lock.release()
+            if lane is not None and self._lane is not lane:  # dropped, or the connection closed meanwhile
+                lane.close()  # (close() only shut it down while this thread held it)
 
     def _drop_lane(self, lane: _Lane) -> None:
         with self._lock:
