@@ -17,6 +17,18 @@ import (
 	"github.com/gomgr/gomgr/internal/testutil"
 )
 
+// activeMgr is the name of the cluster's active mgr ("" if none).
+func activeMgr(t *testing.T, ceph func(args ...string) (string, string, int)) string {
+	t.Helper()
+	dump, e, rc := ceph("mgr", "dump", "-f", "json")
+	require.Zero(t, rc, e)
+	var mm struct {
+		Active string `json:"active_name"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(dump), &mm))
+	return mm.Active
+}
+
 // checkBridgedRados checks, after the Go selftest's run used Handle.Rados
 // in the real mgr: that its librados client is the mgr's (registered with
 // the mgr, as self.rados registers its own, so the monitors blocklist it
@@ -24,21 +36,28 @@ import (
 // RADOS objects there too.
 func checkBridgedRados(t *testing.T, cluster *testutil.CephCluster, ceph func(args ...string) (string, string, int)) {
 	t.Helper()
-	// The log is the bridge process's of the moment: if the real mgr has
-	// just respawned (a new process, standby first), the line comes once
-	// it is active again.
-	connected := regexp.MustCompile(`msg="librados connected for the modules".* name=mgr\.x addrs=\S*/(\d+)`)
+	// The log is the bridge process's of the active mgr of the moment:
+	// enabling a module respawns the active mgr, and the monitors may make
+	// the standby active meanwhile (then x comes back as the standby);
+	// after a respawn the line comes once the new process is active.
+	var active string
 	var logData []byte
 	var m [][]byte
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Second) {
-		var err error
-		logData, err = os.ReadFile(filepath.Join(cluster.Dir, "run", "gomgr-bridge-x", "bridged.log"))
-		require.NoError(t, err)
-		if m = connected.FindSubmatch(logData); m != nil || time.Now().After(deadline) {
+		if active = activeMgr(t, ceph); active != "" {
+			var err error
+			logData, err = os.ReadFile(filepath.Join(cluster.Dir, "run", "gomgr-bridge-"+active, "bridged.log"))
+			if err != nil && !os.IsNotExist(err) {
+				require.NoError(t, err)
+			}
+			connected := regexp.MustCompile(`msg="librados connected for the modules".* name=mgr\.` + regexp.QuoteMeta(active) + ` addrs=\S*/(\d+)`)
+			m = connected.FindSubmatch(logData)
+		}
+		if m != nil || time.Now().After(deadline) {
 			break
 		}
 	}
-	require.NotNil(t, m, "the bridge connected librados as mgr.x:\n%s", logData)
+	require.NotNil(t, m, "the bridge of the active mgr (%q) connected librados as its mgr:\n%s", active, logData)
 	nonce := string(m[1])
 	// The mgr reports its clients in its beacons (every few seconds).
 	var clients string
@@ -81,5 +100,5 @@ func checkBridgedRados(t *testing.T, cluster *testutil.CephCluster, ceph func(ar
 	rados = exec.Command(testutil.NeedTool(t, "rados", "ceph-common"), "-c", cluster.Conf, "-p", ".mgr", "-N", "notes", "getxattr", "note/bridged", "author")
 	r = testutil.Run(t, rados)
 	require.Zero(t, r.Code, r.Stderr)
-	assert.Equal(t, "mgr.x", r.Stdout, "written by the real mgr's module")
+	assert.Equal(t, "mgr."+active, r.Stdout, "written by the real mgr's module")
 }
