@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gomgr/gomgr/internal/asok"
+	"github.com/gomgr/gomgr/internal/rawsock"
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
 
@@ -266,14 +267,9 @@ func newSession(s *Server, c *asok.Conn, r *bufio.Reader) *session {
 		if raw, err := sc.SyscallConn(); err == nil {
 			ss.raw = raw
 			ss.write = func(fd uintptr) bool {
-				for {
-					n, err := syscall.Write(int(fd), ss.pending)
-					if err == syscall.EINTR {
-						continue
-					}
-					ss.wn, ss.werr = max(n, 0), err
-					return true // never wait: a write that would block gets a deadline
-				}
+				// never wait: a write that would block gets a deadline
+				ss.wn, ss.werr = rawsock.WriteFD(fd, ss.pending)
+				return true
 			}
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gomgr/gomgr/internal/rawsock"
 )
 
 // Conns tracks the connections of a server so that idle and slow clients
@@ -87,7 +89,7 @@ func (s *Conns) max() int {
 }
 
 func (s *Conns) add(c net.Conn) *Conn {
-	tc := &Conn{Conn: c, owner: s}
+	tc := &Conn{Conn: rawsock.Wrap(c), owner: s}
 	tc.since.Store(time.Now().UnixNano())
 	s.mu.Lock()
 	if s.closed {

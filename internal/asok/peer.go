@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/gomgr/gomgr/internal/rawsock"
 )
 
 // PeerError is the refusal to talk to a socket served by a process of an
@@ -65,7 +67,7 @@ func Dial(ctx context.Context, path string, trusted []int) (net.Conn, error) {
 		c.Close()
 		return nil, err
 	}
-	return c, nil
+	return rawsock.Wrap(c), nil
 }
 
 // CheckPeer checks that the process at the other end of a unix socket

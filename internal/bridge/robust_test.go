@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gomgr/gomgr/internal/modhost"
+	"github.com/gomgr/gomgr/internal/testutil"
 	"github.com/gomgr/gomgr/pkg/clicommand"
 	"github.com/gomgr/gomgr/pkg/module"
 	"github.com/gomgr/gomgr/pkg/objectformat"
@@ -235,16 +236,7 @@ func TestFailedHelloLeavesNoDeadPeer(t *testing.T) {
 
 // 5. The reader blocks on sem with 32 requests in flight; the replies
 // those requests wait for are never read: they all wait for their ctx.
-func unixPair(t *testing.T) (net.Conn, net.Conn) {
-	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
-	require.NoError(t, err)
-	defer ln.Close()
-	ch := make(chan net.Conn, 1)
-	go func() { c, _ := ln.Accept(); ch <- c }()
-	a, err := net.Dial("unix", ln.Addr().String())
-	require.NoError(t, err)
-	return a, <-ch
-}
+func unixPair(t *testing.T) (net.Conn, net.Conn) { return testutil.UnixPair(t) }
 
 // 6. write has no deadline: call's ctx does not bound a write to a peer
 // that does not read.

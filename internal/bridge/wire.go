@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gomgr/gomgr/internal/jsonval"
+	"github.com/gomgr/gomgr/internal/rawsock"
 
 	"github.com/gomgr/gomgr/pkg/objectformat"
 )
@@ -88,7 +89,7 @@ type peer struct {
 }
 
 func newPeer(c net.Conn, handle handlerFunc) *peer {
-	c = newRawConn(c)
+	c = rawsock.Wrap(c) // no wake of the runtime's monitor a message
 	return &peer{c: c, r: bufio.NewReaderSize(c, 64<<10), handle: handle, pending: map[int64]chan message{},
 		done: make(chan struct{}), maxWorkers: 32}
 }
