@@ -428,23 +428,23 @@ func (p *peer) watch(st *readState) {
 			return
 		case <-tick.C:
 		}
-		r := p.inlineNow.Load()
-		switch {
-		case r == nil:
-			if idle++; idle < 2 {
-				continue
+		if r := p.inlineNow.Load(); r != nil {
+			if r == last {
+				r.handOff()
 			}
-			st.watching.Store(false)
-			// a command started since the Load relies on this watchdog
-			// unless it started one of its own
-			if p.inlineNow.Load() == nil || !st.watching.CompareAndSwap(false, true) {
-				return
-			}
-			idle = 0
-		case r == last:
-			r.handOff()
+			last, idle = r, 0
+			continue
 		}
-		last = r
+		if idle++; idle < 2 {
+			continue
+		}
+		st.watching.Store(false)
+		// a command started since the Load relies on this watchdog unless
+		// it started one of its own
+		if p.inlineNow.Load() == nil || !st.watching.CompareAndSwap(false, true) {
+			return
+		}
+		idle = 0
 	}
 }
 
