@@ -529,7 +529,7 @@ class Connection:
         self._oneways = _Pool(name + '-oneway', 1, WORKER_IDLE)
         self._inline_ops = inline_ops
         self._inline = 0  # requests the reader thread runs now (0 or 1)
-        self._lane_open = None  # type: Optional[Callable[[Dict[str, Any]], Optional[_Lane]]]
+        self._lane_open = None  # type: Optional[Callable[[], Optional[_Lane]]]
         self._lane = None  # type: Optional[_Lane]
         self._lane_lock = threading.Lock()  # held by the lane's one caller
         self._writer = threading.Thread(target=self._write_loop, name=name + '-writer', daemon=True)
