@@ -11,6 +11,26 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// runWithCommand runs pa (its run must return by itself once the test
+// has closed b) and sends it one command from its other end b.
+func runWithCommand(t *testing.T, pa *peer, b net.Conn) {
+	t.Helper()
+	ran := make(chan error, 1)
+	go func() { ran <- pa.run(context.Background()) }()
+	t.Cleanup(func() {
+		defer pa.close()
+		select { // the test has closed b: run returns by itself
+		case <-ran:
+		case <-time.After(5 * time.Second):
+			t.Error("run did not return after the connection ended")
+		}
+	})
+	frame, err := encodeFrame(message{ID: 1, Op: "command", Args: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	_, err = b.Write(frame)
+	require.NoError(t, err)
+}
+
 // A command that has been handed off by the watchdog while it runs on
 // run's own goroutine must still see the connection end: its context
 // ends and run returns when the other side goes away (as it did when
@@ -29,21 +49,7 @@ func TestHandedOffCommandSeesConnectionEnd(t *testing.T) {
 		}
 		return "x", nil
 	})
-	ran := make(chan error, 1)
-	go func() { ran <- pa.run(context.Background()) }()
-	defer pa.close()
-	defer func() {
-		select {
-		case <-ran:
-		case <-time.After(5 * time.Second):
-			t.Error("run did not return after the connection ended")
-		}
-	}()
-
-	frame, err := encodeFrame(message{ID: 1, Op: "command", Args: json.RawMessage(`{}`)})
-	require.NoError(t, err)
-	_, err = b.Write(frame)
-	require.NoError(t, err)
+	runWithCommand(t, pa, b)
 	<-started
 	time.Sleep(100 * time.Millisecond) // the watchdog has handed it off
 	require.NoError(t, b.Close())      // the shim goes
@@ -73,21 +79,7 @@ func TestHandedOffCallFailsAtConnectionEnd(t *testing.T) {
 		res <- err
 		return nil, err
 	})
-	ran := make(chan error, 1)
-	go func() { ran <- pa.run(context.Background()) }()
-	defer func() {
-		pa.close()
-		select {
-		case <-ran:
-		case <-time.After(5 * time.Second):
-			t.Error("run did not return")
-		}
-	}()
-
-	frame, err := encodeFrame(message{ID: 1, Op: "command", Args: json.RawMessage(`{}`)})
-	require.NoError(t, err)
-	_, err = b.Write(frame)
-	require.NoError(t, err)
+	runWithCommand(t, pa, b)
 	<-called
 	require.NoError(t, b.Close()) // the shim goes without answering
 

@@ -87,19 +87,17 @@ func WriteFD(fd uintptr, b []byte) (int, error) {
 
 func (c conn) Write(b []byte) (int, error) {
 	done := 0
-	var errno syscall.Errno
+	var werr error
 	err := c.rc.Write(func(fd uintptr) bool {
 		for done < len(b) {
-			n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[done])), uintptr(len(b)-done))
-			switch e {
-			case 0:
-				done += int(n)
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false
-			default:
-				errno = e
-				return true
+			n, err := WriteFD(fd, b[done:])
+			done += n
+			if err == syscall.EAGAIN {
+				return false // wait in the poller
+			}
+			if err != nil {
+				werr = err
+				break
 			}
 		}
 		return true
@@ -107,8 +105,8 @@ func (c conn) Write(b []byte) (int, error) {
 	switch {
 	case err != nil:
 		return done, &net.OpError{Op: "write", Net: "unix", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: inner(err)}
-	case errno != 0:
-		return done, &net.OpError{Op: "write", Net: "unix", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", errno)}
+	case werr != nil:
+		return done, &net.OpError{Op: "write", Net: "unix", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", werr)}
 	}
 	return done, nil
 }
