@@ -58,6 +58,22 @@ type Cluster interface {
 	Command(ctx context.Context, target module.Target, cmd map[string]any, inbuf []byte) objectformat.Result
 }
 
+// FieldsGetter is implemented by a Cluster that can leave out the parts
+// of a Get value a module does not read before they cross to it (the
+// bridge: the real mgr's Python side selects them). Its answer may hold
+// more than fields names; the module runtime selects again.
+type FieldsGetter interface {
+	GetFields(ctx context.Context, name string, fields module.Fields) (any, error)
+}
+
+// ManyGetter is implemented by a Cluster that can answer several Get
+// names (each with the Fields kept, nil for all) in one go: the bridge,
+// one crossing to the real mgr for all of them. Its answer may hold more
+// than the fields name; the module runtime selects again.
+type ManyGetter interface {
+	GetMany(ctx context.Context, names map[string]module.Fields) (map[string]any, error)
+}
+
 // DaemonState is implemented by a backend that has the state the cluster's
 // daemons report to a real ceph-mgr (the bridge, inside one): metadata,
 // status, perf schemas and counter series, in Python's shapes (get_metadata,

@@ -286,14 +286,62 @@ func (c mgrCluster) HaveMonConnection() bool {
 }
 
 func (c mgrCluster) Get(ctx context.Context, name string) (any, error) {
+	return c.GetFields(ctx, name, nil)
+}
+
+// featureGetFields is the hello feature of a shim whose get takes
+// "fields" (module.Fields) and answers only those parts (PROTOCOL.md).
+const featureGetFields = "get_fields"
+
+var _ backend.FieldsGetter = mgrCluster{}
+
+// GetFields implements backend.FieldsGetter: the shim selects the fields
+// before it encodes the value; a shim without the feature sends it whole
+// (the module runtime selects).
+func (c mgrCluster) GetFields(ctx context.Context, name string, fields module.Fields) (any, error) {
 	p, err := c.b.anyPeer()
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
+	args := map[string]any{"name": name}
+	if p.features[featureGetFields] && len(fields) > 0 {
+		args["fields"] = fields
+	}
 	var v any
-	if err := p.call(ctx, "get", map[string]any{"name": name}, &v); err != nil {
+	if err := p.call(ctx, "get", args, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// featureGetMany is the hello feature of a shim that answers
+// "get_many": several gets (each with its fields) in one request.
+const featureGetMany = "get_many"
+
+var _ backend.ManyGetter = mgrCluster{}
+
+// GetMany implements backend.ManyGetter: one crossing for every name
+// (one a name to a shim without the feature).
+func (c mgrCluster) GetMany(ctx context.Context, names map[string]module.Fields) (map[string]any, error) {
+	p, err := c.b.anyPeer()
+	if err != nil {
+		return nil, err
+	}
+	if !p.features[featureGetMany] {
+		out := make(map[string]any, len(names))
+		for name, fields := range names {
+			if out[name], err = c.GetFields(ctx, name, fields); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	var v map[string]any
+	if err := p.call(ctx, "get_many", map[string]any{"names": names}, &v); err != nil {
 		return nil, err
 	}
 	return v, nil

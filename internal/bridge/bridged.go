@@ -545,7 +545,12 @@ func (s *server) attach(ctx context.Context, p *peer, h hello) error {
 		// Shutdown reads through it).
 		s.stopModule(h.GoName, oldStandby)
 	}
+	feats := make(map[string]bool, len(h.Features))
+	for _, f := range h.Features {
+		feats[f] = true
+	}
 	s.b.mu.Lock()
+	p.features = feats
 	s.b.peers[h.GoName] = p // before old closes: its detach then finds it is not current
 	s.b.standby[h.GoName] = standby
 	s.b.mu.Unlock()

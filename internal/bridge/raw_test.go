@@ -3,11 +3,8 @@ package bridge
 import (
 	"context"
 	"encoding/base64"
-	"net"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,23 +38,10 @@ func bigOutput(n int) []byte {
 // large stdout as raw bytes after the reply's frame, and small ones, and
 // any to a shim without the feature, in base64.
 func TestRawStdout(t *testing.T) {
-	dir := t.TempDir()
 	reg := modhost.NewRegistry()
 	require.NoError(t, reg.Register(module.Info{Name: "big", New: func() module.Module { return bigMod{} }}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, RunOptions{RunDir: dir, MgrID: "x", Registry: reg, Log: discard{}, Idle: time.Hour})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	sock := filepath.Join(dir, SocketName)
-	require.Eventually(t, func() bool {
-		c, err := net.Dial("unix", sock)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, 5*time.Second, 20*time.Millisecond)
+	sock, _ := startBridgedWith(t, reg)
+	ctx := context.Background()
 
 	for _, features := range [][]string{{featureRawStdout, "later"}, nil} {
 		p := rvFakeShim(t, sock)

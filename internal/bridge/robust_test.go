@@ -96,12 +96,17 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 
 // startBridged runs Run in a temp dir and returns the socket path.
 func startBridged(t *testing.T) (string, *syncBuf) {
+	return startBridgedWith(t, reviewRegistry(t))
+}
+
+// startBridgedWith is startBridged with the modules of reg.
+func startBridgedWith(t *testing.T, reg *modhost.Registry) (string, *syncBuf) {
 	dir := t.TempDir()
 	log := &syncBuf{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, RunOptions{RunDir: dir, MgrID: "x", Registry: reviewRegistry(t), Log: log, Idle: time.Hour})
+		done <- Run(ctx, RunOptions{RunDir: dir, MgrID: "x", Registry: reg, Log: log, Idle: time.Hour})
 	}()
 	t.Cleanup(func() {
 		cancel()

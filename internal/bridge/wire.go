@@ -86,6 +86,13 @@ type peer struct {
 	// maxWorkers bounds the requests of the other side being served at
 	// once.
 	maxWorkers int
+
+	// features are the protocol features of the shim (hello's), set
+	// before the peer is published to the backend and not changed after.
+	features map[string]bool
+	// perf is the shim's perf_counters counters this side keeps (under
+	// mu; perf.go).
+	perf *perfSchemas
 }
 
 func newPeer(c net.Conn, handle handlerFunc) *peer {
@@ -530,7 +537,10 @@ func (p *peer) call(ctx context.Context, op string, args, out any) error {
 		if out == nil || len(m.OK) == 0 {
 			return nil
 		}
-		return decodeInto(m.OK, out)
+		if err := decodeInto(m.OK, out); err != nil {
+			return objectformat.NewErrorResponseCode(fmt.Sprintf("gomgr bridge: a bad reply to %s: %v", op, err), -int(syscall.EIO))
+		}
+		return nil
 	case <-p.done:
 		return errClosed
 	case <-ctx.Done():

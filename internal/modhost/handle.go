@@ -65,14 +65,69 @@ func (h *handle) KVDelete(ctx context.Context, key string) error {
 func (h *handle) KVList(prefix string) map[string]string { return h.m.cfg.Backend.KV().List(prefix) }
 
 func (h *handle) Get(ctx context.Context, name string) (any, error) {
+	return h.GetFields(ctx, name, nil)
+}
+
+func (h *handle) GetFields(ctx context.Context, name string, fields module.Fields) (any, error) {
 	v, ok := h.m.localGet(name)
 	if !ok {
 		var err error
-		if v, err = h.m.cfg.Backend.Cluster().Get(ctx, name); err != nil {
+		if v, err = h.clusterGet(ctx, name, fields); err != nil {
 			return nil, err
 		}
 	}
-	return pythonShape(name, v)
+	v, err := pythonShape(name, v)
+	if err != nil {
+		return nil, err
+	}
+	return fields.Select(v), nil
+}
+
+func (h *handle) GetMany(ctx context.Context, names map[string]module.Fields) (map[string]any, error) {
+	out := make(map[string]any, len(names))
+	ask := map[string]module.Fields{}
+	for name, fields := range names {
+		if v, ok := h.m.localGet(name); ok {
+			out[name] = v
+		} else {
+			ask[name] = fields
+		}
+	}
+	if mg, ok := h.m.cfg.Backend.Cluster().(backend.ManyGetter); ok && len(ask) > 0 {
+		got, err := mg.GetMany(ctx, ask)
+		if err != nil {
+			return nil, err
+		}
+		for name := range ask {
+			out[name] = got[name]
+		}
+	} else {
+		for name, fields := range ask {
+			v, err := h.clusterGet(ctx, name, fields)
+			if err != nil {
+				return nil, err
+			}
+			out[name] = v
+		}
+	}
+	for name, v := range out {
+		v, err := pythonShape(name, v)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = names[name].Select(v)
+	}
+	return out, nil
+}
+
+// clusterGet is the backend's get of name, reduced to fields where the
+// backend can (backend.FieldsGetter): the caller selects.
+func (h *handle) clusterGet(ctx context.Context, name string, fields module.Fields) (any, error) {
+	c := h.m.cfg.Backend.Cluster()
+	if fg, ok := c.(backend.FieldsGetter); ok && len(fields) > 0 {
+		return fg.GetFields(ctx, name, fields)
+	}
+	return c.Get(ctx, name)
 }
 
 // jsonWrapped are the names Python's get() answers as {"json": "<the

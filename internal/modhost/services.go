@@ -7,6 +7,7 @@ import (
 	"maps"
 	"runtime"
 
+	"github.com/gomgr/gomgr/internal/backend"
 	"github.com/gomgr/gomgr/pkg/module"
 )
 
@@ -52,10 +53,18 @@ func (m *Manager) remote(mod, method string) (module.RemoteFunc, error) {
 	return fn, nil
 }
 
-// localGet answers the cluster-state names the manager itself knows.
+// localGet answers the cluster-state names the manager itself knows:
+// "config", and "mgr_map" and "health" while the backend has no monitor
+// connection. Inside a real ceph-mgr (a backend.DaemonState backend, the
+// bridge) that mgr answers those two itself, its last maps included while
+// it has lost the monitors, as it does its Python modules' get(); asking
+// it first whether it has the monitors would cost a crossing each.
 func (m *Manager) localGet(name string) (any, bool) {
 	if v, ok := m.cephConfigGet(name); ok {
 		return v, true
+	}
+	if _, inMgr := m.cfg.Backend.(backend.DaemonState); inMgr {
+		return nil, false
 	}
 	switch name {
 	case "mgr_map":

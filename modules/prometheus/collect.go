@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gomgr/gomgr/pkg/module"
 )
 
 // healthNumber is Pacific's health_status_to_number.
@@ -47,6 +49,9 @@ func (m *Module) gather(ctx context.Context) (*scrape, time.Time, error) {
 	s := newScrapeSized(m.lastSize)
 	m.durMu.Unlock()
 	start := time.Now()
+	if err := s.prefetch(ctx, m.mgr, scrapeGets(m.mgr.ReleaseName())); err != nil {
+		return nil, start, err
+	}
 	for _, c := range []struct {
 		method string
 		fn     func(context.Context, *scrape) error
@@ -106,7 +111,7 @@ func (m *Module) write(w io.Writer, s *scrape, start time.Time) error {
 }
 
 func (m *Module) getHealth(ctx context.Context, s *scrape) error {
-	health, err := getJSON(ctx, m.mgr, "health")
+	health, err := s.getJSON(ctx, m.mgr, "health")
 	if err != nil {
 		return err
 	}
@@ -158,7 +163,7 @@ func (m *Module) healthSamples(s *scrape, health map[string]any) error {
 }
 
 func (m *Module) getDF(ctx context.Context, s *scrape) error {
-	df, err := getMap(ctx, m.mgr, "df")
+	df, err := s.getMap(ctx, m.mgr, "df")
 	if err != nil {
 		return err
 	}
@@ -183,7 +188,7 @@ func (m *Module) getDF(ctx context.Context, s *scrape) error {
 }
 
 func (m *Module) getPoolStats(ctx context.Context, s *scrape) error {
-	ps, err := getMap(ctx, m.mgr, "osd_pool_stats")
+	ps, err := s.getMap(ctx, m.mgr, "osd_pool_stats")
 	if err != nil {
 		return err
 	}
@@ -200,7 +205,7 @@ func (m *Module) getPoolStats(ctx context.Context, s *scrape) error {
 }
 
 func (m *Module) getOSDStats(ctx context.Context, s *scrape) error {
-	st, err := getMap(ctx, m.mgr, "osd_stats")
+	st, err := s.getMap(ctx, m.mgr, "osd_stats")
 	if err != nil {
 		return err
 	}
@@ -225,7 +230,7 @@ func addrHost(addr string) string {
 }
 
 func (m *Module) getQuorumStatus(ctx context.Context, s *scrape) error {
-	ms, err := getJSON(ctx, m.mgr, "mon_status")
+	ms, err := s.getJSON(ctx, m.mgr, "mon_status")
 	if err != nil {
 		return err
 	}
@@ -251,8 +256,20 @@ func (m *Module) getQuorumStatus(ctx context.Context, s *scrape) error {
 	return nil
 }
 
+// mgrStatusFields are the parts of the mgr map getMgrStatus reads (of
+// its 100 KB, most is the description of every module's options).
+func mgrStatusFields(release string) module.Fields {
+	return module.Fields{
+		"active_name":       nil,
+		"standbys":          {"name": nil},
+		"always_on_modules": {release: nil},
+		"modules":           nil,
+		"available_modules": {"name": nil, "can_run": nil},
+	}
+}
+
 func (m *Module) getMgrStatus(ctx context.Context, s *scrape) error {
-	mm, err := getMap(ctx, m.mgr, "mgr_map")
+	mm, err := s.getMapFields(ctx, m.mgr, "mgr_map", mgrStatusFields(m.mgr.ReleaseName()))
 	if err != nil {
 		return err
 	}
@@ -324,7 +341,7 @@ func (m *Module) getMetadataAndOSDStatus(ctx context.Context, s *scrape) error {
 		}
 		s.set("osd_flag_"+f, v)
 	}
-	crush, err := getMap(ctx, m.mgr, "osd_map_crush")
+	crush, err := s.getMap(ctx, m.mgr, "osd_map_crush")
 	if err != nil {
 		return err
 	}
@@ -340,7 +357,7 @@ func (m *Module) getMetadataAndOSDStatus(ctx context.Context, s *scrape) error {
 	// Every OSD's metadata in one get (Pacific asks get_metadata an OSD:
 	// inside a real mgr a round trip each through the bridge, attached a
 	// monitor command each); an OSD it lacks is asked for alone.
-	all, err := getMap(ctx, m.mgr, "osd_metadata")
+	all, err := s.getMap(ctx, m.mgr, "osd_metadata")
 	if err != nil {
 		all = nil
 	}

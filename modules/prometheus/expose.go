@@ -126,14 +126,56 @@ func (s *scrape) serviceList(ctx context.Context, h *module.Handle) (map[service
 	return s.servers, nil
 }
 
-// getMap is getMap(ctx, h, name) read once a scrape: osd_map and
-// pg_summary, which several collectors read (each a round trip through
-// the bridge inside a real mgr).
+// scrapeGets are the get()s of a scrape, each with the parts of it the
+// collectors read: fetched at its start in one GetMany (one crossing
+// bridged, not one a name), then read from the scrape.
+func scrapeGets(release string) map[string]module.Fields {
+	return map[string]module.Fields{
+		"health":         nil,
+		"df":             nil,
+		"osd_pool_stats": nil,
+		"osd_stats":      nil,
+		"mon_status":     nil,
+		"mgr_map":        mgrStatusFields(release),
+		"osd_map":        nil,
+		"osd_map_crush":  nil,
+		"osd_metadata":   nil,
+		"pg_summary":     nil,
+		"fs_map":         nil,
+		// Of every PG's and OSD's statistics, the repaired objects of
+		// each pool.
+		"pg_dump": {"pool_stats": {"poolid": nil, "stat_sum": {"num_objects_repaired": nil}}},
+	}
+}
+
+// prefetch gets names (scrapeGets) for the scrape's collectors.
+func (s *scrape) prefetch(ctx context.Context, h *module.Handle, names map[string]module.Fields) error {
+	got, err := h.GetMany(ctx, names)
+	if err != nil {
+		return fmt.Errorf("get: %w", err)
+	}
+	if s.gets == nil {
+		s.gets = make(map[string]map[string]any, len(got))
+	}
+	for name, v := range got {
+		s.gets[name] = asMap(v)
+	}
+	return nil
+}
+
+// getMap is getMap(ctx, h, name) read once a scrape (prefetched, or on
+// first use).
 func (s *scrape) getMap(ctx context.Context, h *module.Handle, name string) (map[string]any, error) {
+	return s.getMapFields(ctx, h, name, nil)
+}
+
+// getMapFields is getMapFields(ctx, h, name, fields) read once a scrape;
+// every read of a name in a scrape asks for the same fields.
+func (s *scrape) getMapFields(ctx context.Context, h *module.Handle, name string, fields module.Fields) (map[string]any, error) {
 	if v, ok := s.gets[name]; ok {
 		return v, nil
 	}
-	v, err := getMap(ctx, h, name)
+	v, err := getMapFields(ctx, h, name, fields)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +184,16 @@ func (s *scrape) getMap(ctx context.Context, h *module.Handle, name string) (map
 	}
 	s.gets[name] = v
 	return v, nil
+}
+
+// getJSON is the decoded JSON of name ("health", "mon_status"), read
+// once a scrape.
+func (s *scrape) getJSON(ctx context.Context, h *module.Handle, name string) (map[string]any, error) {
+	m, err := s.getMap(ctx, h, name)
+	if err != nil {
+		return nil, err
+	}
+	return decodeWrapped(name, m)
 }
 
 // exposedName is the name a family's samples have in the text:

@@ -218,19 +218,21 @@ func asFloat(v any) float64 {
 
 // getMap is Handle.Get for a map-valued name.
 func getMap(ctx context.Context, h *module.Handle, name string) (map[string]any, error) {
-	v, err := h.Get(ctx, name)
+	return getMapFields(ctx, h, name, nil)
+}
+
+// getMapFields is getMap of only the parts fields names.
+func getMapFields(ctx context.Context, h *module.Handle, name string, fields module.Fields) (map[string]any, error) {
+	v, err := h.GetFields(ctx, name, fields)
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", name, err)
 	}
 	return asMap(v), nil
 }
 
-// getJSON reads the {"json": text} shape of "health" and "mon_status".
-func getJSON(ctx context.Context, h *module.Handle, name string) (map[string]any, error) {
-	m, err := getMap(ctx, h, name)
-	if err != nil {
-		return nil, err
-	}
+// decodeWrapped decodes the text of m, the {"json": text} shape get
+// gives "health" and "mon_status".
+func decodeWrapped(name string, m map[string]any) (map[string]any, error) {
 	text, _ := m["json"].(string)
 	if text == "" {
 		return map[string]any{}, nil

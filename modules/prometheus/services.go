@@ -59,7 +59,7 @@ func init() {
 // mds_metadata for every MDS of their maps and for the standbys (fs_id
 // "-1").
 func (m *Module) getFS(ctx context.Context, s *scrape) error {
-	fsMap, err := getMap(ctx, m.mgr, "fs_map")
+	fsMap, err := s.getMap(ctx, m.mgr, "fs_map")
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func diskOccupationHuman(s *scrape) {
 // getPoolRepairedObjects is Pacific's get_pool_repaired_objects: the
 // objects repaired in each pool, from pg_dump's pool_stats.
 func (m *Module) getPoolRepairedObjects(ctx context.Context, s *scrape) error {
-	dump, err := getMap(ctx, m.mgr, "pg_dump")
+	dump, err := s.getMapFields(ctx, m.mgr, "pg_dump", scrapeGets("")["pg_dump"])
 	if err != nil {
 		return err
 	}

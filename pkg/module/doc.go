@@ -36,6 +36,12 @@
 // A Standby function in Info gives the module's standby variant, run on a
 // standby daemon with a restricted StandbyHandle.
 //
+// Cluster state comes as Python's get(name) gives it (Get); a module
+// that reads only parts of large maps says which (GetFields, Fields), and
+// one that reads several on each pass reads them at once (GetMany):
+// bridged into a real ceph-mgr, what is left out is never encoded nor
+// sent, and the names cross together.
+//
 // The cluster's perf counters come in Python's shapes (GetPerfSchema,
 // GetCounter, GetLatestCounter, GetAllPerfCounters) and, for a module
 // that reads all of them on every pass, typed (PerfCounters: a slice a

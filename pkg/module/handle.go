@@ -39,6 +39,11 @@ type runtime interface {
 	KVDelete(ctx context.Context, key string) error
 	KVList(prefix string) map[string]string
 	Get(ctx context.Context, name string) (any, error)
+	// GetFields is Get reduced to fields (not deeper than
+	// MaxFieldsDepth).
+	GetFields(ctx context.Context, name string, fields Fields) (any, error)
+	// GetMany is GetFields of each name (at most MaxGetMany).
+	GetMany(ctx context.Context, names map[string]Fields) (map[string]any, error)
 	HaveMonConnection() bool
 	DaemonInfo(ctx context.Context, kind, svcType, svcID string) (map[string]any, error)
 	Counter(ctx context.Context, svcType, svcID, path string) (map[string]any, error)

@@ -45,8 +45,10 @@ type DaemonPerf struct {
 // the daemons sorted by name, each with its counters sorted by path; the
 // schema entries are shared (see PerfCounterInfo), not built a call. It
 // is the cheaper call for a module that reads every counter of a large
-// cluster (the prometheus module). Bridged, the host still asks the real
-// mgr's Python get_all_perf_counters and converts its answer.
+// cluster (the prometheus module). Bridged, the module's shim reads the
+// real mgr's latest values as get_all_perf_counters does, and sends each
+// daemon's counters (descriptions included) once, then their values
+// alone.
 func (h *Handle) PerfCounters(ctx context.Context, prioLimit int, services []string) ([]DaemonPerf, error) {
 	return h.rt.PerfCounters(ctx, prioLimit, services)
 }

@@ -719,7 +719,7 @@ class BridgeTest(unittest.TestCase):
         self.assertEqual(args['go_name'], 'selftest')
         self.assertEqual(args['mgr_id'], 'x')
         self.assertEqual(args['renames'], [['mgr self-test', 'mgr goselftest']])
-        self.assertEqual(args['features'], ['raw_stdout', 'lane'])
+        self.assertEqual(args['features'], ['raw_stdout', 'lane', 'get_fields', 'get_many', 'perf_counters'])
         self.assertEqual(args['options'], {'count': '7', 'flag': 'true', 'place': None, 'log_level': None,
                                            'log_to_file': None, 'log_to_cluster': None,
                                            'log_to_cluster_level': None})
@@ -1028,6 +1028,37 @@ class BridgeTest(unittest.TestCase):
         self.assertIn("'nope' is not in", msg)
         self.assertEqual(err('get', {})[0], -22, 'a missing argument')
 
+        # get with fields: only those parts, lists element by element.
+        mod.data['mgr_map'] = {'active_name': 'x', 'epoch': 9,
+                               'standbys': [{'name': 'y', 'gid': 1}, {'name': 'z', 'gid': 2}],
+                               'available_modules': [{'name': 'a', 'can_run': True, 'module_options': {'o': {}}}],
+                               'always_on_modules': {'pacific': ['crash'], 'octopus': ['x']}}
+        self.assertEqual(ok('get', {'name': 'mgr_map', 'fields': {
+            'active_name': None, 'standbys': {'name': None}, 'missing': None,
+            'available_modules': {'name': None, 'can_run': {}}, 'always_on_modules': {'pacific': None},
+            'epoch': {'deeper': None}}}),
+            {'active_name': 'x', 'standbys': [{'name': 'y'}, {'name': 'z'}], 'epoch': 9,
+             'available_modules': [{'name': 'a', 'can_run': True}], 'always_on_modules': {'pacific': ['crash']}})
+        self.assertEqual(ok('get', {'name': 'osd_map', 'fields': {}}), {'epoch': 3, 'pools': []}, 'empty: all')
+        self.assertIsNone(ok('get', {'name': 'nothing', 'fields': {'a': None}}))
+        self.assertEqual(err('get', {'name': 'osd_map', 'fields': ['epoch']})[0], -22)
+        self.assertEqual(err('get', {'name': 'osd_map', 'fields': {'epoch': 1}})[0], -22)
+        deep = None
+        for _ in range(gomgr_bridge.MAX_FIELDS_DEPTH):
+            deep = {'a': deep}
+        self.assertEqual(ok('get', {'name': 'osd_map', 'fields': deep}), {}, 'as deep as allowed')
+        self.assertEqual(err('get', {'name': 'osd_map', 'fields': {'a': deep}}), (-22, 'gomgr bridge: the fields nest more than 16 deep'))
+
+        # get_many: several gets at once, each with its fields.
+        self.assertEqual(ok('get_many', {'names': {'mgr_map': {'standbys': {'name': None}}, 'osd_map': None, 'nothing': {}}}),
+                         {'mgr_map': {'standbys': [{'name': 'y'}, {'name': 'z'}]}, 'osd_map': {'epoch': 3, 'pools': []},
+                          'nothing': None})
+        self.assertEqual(ok('get_many', {'names': {}}), {})
+        self.assertEqual(err('get_many', {'names': ['osd_map']})[0], -22)
+        self.assertEqual(err('get_many', {'names': {'osd_map': {'a': deep}}})[0], -22)
+        self.assertEqual(err('get_many', {'names': {str(i): None for i in range(gomgr_bridge.MAX_GET_MANY + 1)}}),
+                         (-22, 'gomgr bridge: 65 names, more than 64 at once'))
+
         r = ok('mon_command', {'cmd': {'prefix': 'osd ls'}, 'inbuf_b64': b64('abc')})
         self.assertEqual(mon[-1], ({'prefix': 'osd ls'}, 'abc'))
         self.assertEqual(r, {'retval': 0, 'stdout_b64': b64('out é'), 'stderr': 'fine'})
@@ -1117,6 +1148,84 @@ class BridgeTest(unittest.TestCase):
         # Once the queue drains, notifications flow again.
         wait_for(lambda: mod.notify('osd_map', 'last') or
                  'last' in [m['args'].get('id') for _, m in list(fake.log)], what='the last notify')
+
+    def test_perf_counters(self):
+        """perf_counters answers what get_all_perf_counters does, compact:
+        the counters of a token once, the values every time; the schema
+        read again after the mgr's perf_schema_update."""
+        fake = self.fake()
+        mod = self.module()
+        schemas = {
+            'osd.0': {'osd.op_w': {'type': 10, 'priority': 8, 'units': 1, 'description': 'writes', 'nick': 'w'},
+                      'osd.op_r': {'type': 10, 'priority': 5, 'units': 1, 'description': 'reads', 'nick': ''},
+                      'osd.lat': {'type': 5, 'priority': 5, 'units': 0, 'description': 'latency', 'nick': 'l'},
+                      'osd.low': {'type': 2, 'priority': 2, 'units': 0, 'description': 'dull', 'nick': ''}},
+            'mon.a': {'mon.num': {'type': 2, 'priority': 5, 'units': 0, 'description': 'n', 'nick': ''}},
+            'mgr.x': {'mgr.c': {'type': 2, 'priority': 9, 'units': 0, 'description': 'c', 'nick': ''}},
+        }
+        latest = {('osd.0', 'osd.op_w'): (1.0, 7), ('osd.0', 'osd.lat'): (1.0, 30, 3), ('mon.a', 'mon.num'): (2.0, 4)}
+        reads = []
+
+        def get_perf_schema(svc_type, svc_id):
+            name = svc_type + '.' + svc_id
+            reads.append(name)
+            return {name: schemas[name]} if name in schemas else {}
+        mod.get_perf_schema = get_perf_schema
+        mod.list_servers = lambda: [{'hostname': 'h', 'services': [{'type': 'osd', 'id': '0'}, {'type': 'mgr', 'id': 'x'},
+                                                                    {'type': 'mon', 'id': 'a'}, {'type': 'osd', 'id': '9'}]},
+                                    {'hostname': 'h2', 'services': [{'type': 'osd', 'id': '0'}]}]
+        mod._ceph_get_latest_counter = lambda t, i, path: {path: latest.get((t + '.' + i, path), [])}
+        self.serve(mod)
+        fake.expect('hello')
+        self.connected(mod)
+
+        def ok(args):
+            r = fake.request('perf_counters', args)
+            self.assertNotIn('err', r, r)
+            return r['ok']['daemons']
+        osd_counters = [['osd.lat', 'latency', 'l', 5, 5, 0], ['osd.op_r', 'reads', '', 10, 5, 1],
+                        ['osd.op_w', 'writes', 'w', 10, 8, 1]]
+        got = ok({'prio_limit': 5, 'services': ['osd', 'mon']})
+        self.assertEqual([d['name'] for d in got], ['osd.0', 'mon.a'], 'osd.9 has no schema; the mgr is not asked for')
+        osd, mon = got
+        self.assertEqual(osd['counters'], osd_counters)
+        self.assertEqual(osd['values'], [30, 3, 0, 7], 'an average: value and count; no sample: 0')
+        self.assertEqual((mon['counters'], mon['values']), ([['mon.num', 'n', '', 2, 5, 0]], [4]))
+        self.assertEqual(sorted(reads), ['mon.a', 'osd.0', 'osd.9'])
+
+        # Known tokens: values only, and the schemas come from the cache.
+        latest[('osd.0', 'osd.op_w')] = (3.0, 8)
+        got = ok({'prio_limit': 5, 'services': ['osd', 'mon'], 'known': {'osd.0': osd['token'], 'mon.a': 'stale'}})
+        self.assertNotIn('counters', got[0])
+        self.assertEqual(got[0]['values'], [30, 3, 0, 8])
+        self.assertEqual(got[1]['counters'], mon['counters'], 'a token that does not match: the counters again')
+        self.assertEqual(sorted(reads), ['mon.a', 'osd.0', 'osd.9', 'osd.9'], 'only the daemon without a schema read again')
+
+        # Another priority limit is another token.
+        hi = ok({'prio_limit': 8, 'services': ['osd'], 'known': {'osd.0': osd['token']}})
+        self.assertNotEqual(hi[0]['token'], osd['token'])
+        self.assertEqual((hi[0]['counters'], hi[0]['values']), ([['osd.op_w', 'writes', 'w', 10, 8, 1]], [8]))
+
+        # perf_schema_update: the daemon's schema is read again, a new token.
+        schemas['osd.0']['osd.new'] = {'type': 2, 'priority': 5, 'units': 0, 'description': 'new', 'nick': ''}
+        mod.notify('perf_schema_update', 'osd.0')
+        got = ok({'prio_limit': 5, 'services': ['osd'], 'known': {'osd.0': osd['token']}})
+        self.assertNotEqual(got[0]['token'], osd['token'])
+        self.assertEqual([c[0] for c in got[0]['counters']], ['osd.lat', 'osd.new', 'osd.op_r', 'osd.op_w'])
+        self.assertEqual(got[0]['values'], [30, 3, 0, 0, 8])
+
+        # A cached schema is read again after PERF_SCHEMA_TTL.
+        self.addCleanup(setattr, gomgr_bridge, 'PERF_SCHEMA_TTL', gomgr_bridge.PERF_SCHEMA_TTL)
+        gomgr_bridge.PERF_SCHEMA_TTL = 0.0
+        n = len(reads)
+        ok({'prio_limit': 5, 'services': ['osd']})
+        self.assertEqual(reads[n:], ['osd.0', 'osd.9'])
+
+        # The default services are get_all_perf_counters': no mgr.
+        self.assertEqual([d['name'] for d in ok({'prio_limit': 0})], ['osd.0', 'mon.a'])
+        for bad in ({}, {'prio_limit': '5'}, {'prio_limit': 5, 'services': 'osd'}, {'prio_limit': 5, 'known': []}):
+            r = fake.request('perf_counters', bad)
+            self.assertEqual(r['err']['errno'], -22, bad)
 
     def test_osd_perf_queries(self):
         fake = self.fake()

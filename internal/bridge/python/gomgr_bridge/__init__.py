@@ -67,14 +67,22 @@ MAX_QUEUED_ONEWAY = 1000      # notify/config messages queued, then dropped
 # more than most of them: a thread to wake, the GIL to take again).
 # Everything that can wait (commands to the monitors or daemons, the
 # store, Python loops such as get_all_perf_counters) stays with workers.
-INLINE_OPS = frozenset(['get', 'get_metadata', 'get_daemon_status', 'get_perf_schema', 'get_counter',
+INLINE_OPS = frozenset(['get', 'get_many', 'get_metadata', 'get_daemon_status', 'get_perf_schema', 'get_counter',
                         'get_latest_counter', 'list_servers', 'get_server', 'get_daemon_health_metrics'])
 OPTION_POLL = 5.0             # a standby shim's look at its options
 
 # The protocol extensions this shim takes (hello's "features"):
 # raw_stdout: a command's stdout as raw bytes after the reply's frame;
-# lane: commands over a connection of their own, read by the caller.
-FEATURES = ['raw_stdout', 'lane']
+# lane: commands over a connection of their own, read by the caller;
+# get_fields: a get with "fields" answers only those parts of the value;
+# get_many: several gets (each with its fields) in one request;
+# perf_counters: the perf counters as values for schemas sent once.
+FEATURES = ['raw_stdout', 'lane', 'get_fields', 'get_many', 'perf_counters']
+MAX_FIELDS_DEPTH = 16         # as the Go side's module.MaxFieldsDepth
+MAX_GET_MANY = 64             # names of one get_many, as module.MaxGetMany
+PERF_SCHEMA_TTL = 60.0        # a daemon's cached perf schema is read again after this
+PERF_SERVICES = ('mds', 'mon', 'osd', 'rbd-mirror', 'rgw', 'tcmu-runner')  # get_all_perf_counters' default
+PERFCOUNTER_LONGRUNAVG = 4
 
 # The mgr's Ceph options the Go side's librados (Handle.Rados) connects
 # with (rados_identity): how to reach the monitors and authenticate as the
@@ -936,6 +944,12 @@ class _State:
         # that a Go side that stops or dies leaks none.
         self.perf_lock = threading.Lock()
         self.perf_queries = {}  # type: Dict[Any, Set[int]]
+        # perf_counters' cache of the daemons' perf schemas: daemon name ->
+        # (version, read at (monotonic), [(path, schema entry)] by path),
+        # dropped on the mgr's perf_schema_update for the daemon.
+        self.schema_lock = threading.Lock()
+        self.schemas = {}  # type: Dict[str, Tuple[int, float, List[Tuple[str, Dict[str, Any]]]]]
+        self.schema_version = 0
 
 
 def _state_of(mod: Any) -> Optional[_State]:
@@ -950,6 +964,48 @@ def _arg(args: Dict[str, Any], name: str, typ: type, optional: bool = False) -> 
         return None
     if not isinstance(v, typ) or (typ is int and isinstance(v, bool)):
         raise BridgeError(-errno.EINVAL, 'gomgr bridge: bad or missing argument {!r}'.format(name))
+    return v
+
+
+def _names_arg(args: Dict[str, Any]) -> Dict[str, Any]:
+    """get_many's "names": an object of at most MAX_GET_MANY names, each
+    with its fields (checked as _fields_arg's)."""
+    names = args.get('names')
+    if not isinstance(names, dict):
+        raise BridgeError(-errno.EINVAL, 'gomgr bridge: names is not an object')
+    if len(names) > MAX_GET_MANY:
+        raise BridgeError(-errno.EINVAL, 'gomgr bridge: {} names, more than {} at once'.format(len(names), MAX_GET_MANY))
+    return {name: _fields_arg({'fields': fields}) for name, fields in names.items()}
+
+
+def _fields_arg(args: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """A get's "fields" (module.Fields), checked: an object whose values
+    are null or objects of the same kind, at most MAX_FIELDS_DEPTH deep;
+    None when absent or empty."""
+    fields = args.get('fields')
+    if fields is None:
+        return None
+    todo = [(fields, 1)]
+    while todo:
+        f, depth = todo.pop()
+        if not isinstance(f, dict):
+            raise BridgeError(-errno.EINVAL, 'gomgr bridge: fields is not an object of objects')
+        if f and depth > MAX_FIELDS_DEPTH:
+            raise BridgeError(-errno.EINVAL, 'gomgr bridge: the fields nest more than {} deep'.format(MAX_FIELDS_DEPTH))
+        todo.extend((sub, depth + 1) for sub in f.values() if sub is not None)
+    return fields or None
+
+
+def _select(v: Any, fields: Optional[Dict[str, Any]]) -> Any:
+    """The parts of v that fields names, as module.Fields.Select: an
+    object keeps the keys named (those it has), a list is selected element
+    by element, anything else is kept whole."""
+    if not fields:
+        return v
+    if isinstance(v, dict):
+        return {k: _select(v[k], sub) for k, sub in fields.items() if k in v}
+    if isinstance(v, list):
+        return [_select(e, fields) for e in v]
     return v
 
 
@@ -1318,6 +1374,80 @@ class _Bridged:
             raise BridgeError(-errno.ENOENT, 'gomgr bridge: the mgr has no OSD perf query {}'.format(qid))
         return res
 
+    def _gomgr_schema(self, st: _State, svc_type: str, svc_id: str) -> Optional[Tuple[int, List[Tuple[str, Dict[str, Any]]]]]:
+        """A daemon's perf schema (its version and entries by path), from
+        the cache while the mgr has not told of a change (nor
+        PERF_SCHEMA_TTL passed); None when the mgr has none."""
+        name = '{}.{}'.format(svc_type, svc_id)
+        now = time.monotonic()
+        with st.schema_lock:
+            cached = st.schemas.get(name)
+        if cached is not None and now - cached[1] < PERF_SCHEMA_TTL:
+            return cached[0], cached[2]
+        schemas = self.get_perf_schema(svc_type, svc_id)
+        if not schemas or name not in schemas:
+            with st.schema_lock:
+                st.schemas.pop(name, None)
+            return None
+        entries = sorted(schemas[name].items())
+        with st.schema_lock:
+            st.schema_version += 1
+            version = st.schema_version
+            st.schemas[name] = (version, now, entries)
+        return version, entries
+
+    def _gomgr_perf_counters(self, st: _State, args: Dict[str, Any]) -> Dict[str, Any]:
+        """get_all_perf_counters' daemons, counters and values, compact: for
+        each daemon a token naming its counters (schema version and
+        priority limit), the counters themselves only when the Go side's
+        "known" token differs, and the values in their order (a
+        long-running average's value and count)."""
+        prio = _arg(args, 'prio_limit', int)
+        services = args.get('services')
+        if services is None:
+            services = PERF_SERVICES
+        elif not isinstance(services, list) or not all(isinstance(x, str) for x in services):
+            raise BridgeError(-errno.EINVAL, 'gomgr bridge: services is not a list of strings')
+        known = args.get('known')
+        if known is None:
+            known = {}
+        elif not isinstance(known, dict):
+            raise BridgeError(-errno.EINVAL, 'gomgr bridge: known is not an object')
+        latest = self._ceph_get_latest_counter
+        out = []  # type: List[Dict[str, Any]]
+        seen = set()  # type: Set[str]
+        for server in self.list_servers():
+            for service in server['services']:
+                svc_type, svc_id = service['type'], service['id']
+                name = '{}.{}'.format(svc_type, svc_id)
+                if svc_type not in services or name in seen:
+                    continue
+                seen.add(name)
+                schema = self._gomgr_schema(st, svc_type, svc_id)
+                if schema is None:
+                    self.log.warning('No perf counter schema for %s', name)
+                    continue
+                version, entries = schema
+                token = '{}/{}'.format(version, prio)
+                counters = []  # type: List[List[Any]]
+                values = []  # type: List[int]
+                for path, entry in entries:
+                    if entry['priority'] < prio:
+                        continue
+                    tp = entry['type']
+                    counters.append([path, entry.get('description', ''), entry.get('nick', ''), tp,
+                                     entry['priority'], entry.get('units', 0)])
+                    data = latest(svc_type, svc_id, path)[path]
+                    if tp & PERFCOUNTER_LONGRUNAVG:
+                        values.extend((data[1], data[2]) if data else (0, 0))
+                    else:
+                        values.append(data[1] if data else 0)
+                d = {'name': name, 'token': token, 'values': values}  # type: Dict[str, Any]
+                if known.get(name) != token:
+                    d['counters'] = counters
+                out.append(d)
+        return {'daemons': out}
+
     def _gomgr_op(self, st: _State, op: str, args: Dict[str, Any], conn: Any = None) -> Any:
         if op == 'get_store':
             return self.get_store(_arg(args, 'key', str))
@@ -1331,10 +1461,16 @@ class _Bridged:
             if op == 'get_active_uri':
                 return self.get_active_uri() or ''
             if op == 'get':
-                return self.get(_arg(args, 'name', str))
+                fields = _fields_arg(args)
+                return _select(self.get(_arg(args, 'name', str)), fields)
+            if op == 'get_many':
+                return {name: _select(self.get(name), fields) for name, fields in _names_arg(args).items()}
             raise BridgeError(-errno.EOPNOTSUPP, 'gomgr bridge: {} is not available to a standby module'.format(op))
         if op == 'get':
-            return self.get(_arg(args, 'name', str))
+            fields = _fields_arg(args)
+            return _select(self.get(_arg(args, 'name', str)), fields)
+        if op == 'get_many':
+            return {name: _select(self.get(name), fields) for name, fields in _names_arg(args).items()}
         if op == 'have_mon_connection':
             return bool(self.have_mon_connection())
         if op == 'set_module_option':
@@ -1413,6 +1549,8 @@ class _Bridged:
         if op == 'get_latest_counter':
             return self.get_latest_counter(_arg(args, 'svc_type', str), _arg(args, 'svc_id', str),
                                            _arg(args, 'path', str))
+        if op == 'perf_counters':
+            return self._gomgr_perf_counters(st, args)
         if op == 'get_all_perf_counters':
             prio = args.get('prio_limit')
             prio = prio if isinstance(prio, int) and not isinstance(prio, bool) else 5
@@ -1522,9 +1660,12 @@ def module_classes(binary: str, go_name: str,
         def notify(self, notify_type: Any, notify_id: Any) -> None:
             t = getattr(notify_type, 'value', notify_type)
             t = '' if t is None else str(t)
+            st = _state_of(self)
+            if t == 'perf_schema_update' and st is not None:
+                with st.schema_lock:
+                    st.schemas.pop('' if notify_id is None else str(notify_id), None)
             if notify_types is not None and t not in notify_types:
                 return
-            st = _state_of(self)
             conn = st.conn if st is not None else None
             if conn is not None:
                 conn.oneway('notify', {'type': t, 'id': '' if notify_id is None else str(notify_id)})
