@@ -33,7 +33,8 @@ const MaxGetMany = 64
 
 // Select returns the parts of v that f names (v itself when f is empty),
 // sharing v's leaves: what GetFields answers, done in this process. v is
-// decoded JSON (maps, slices, scalars); v is not modified.
+// decoded JSON (maps, slices, scalars), or holds map[string]string (as
+// some of Get's answers do), selected as its JSON form; v is not modified.
 func (f Fields) Select(v any) any {
 	if len(f) == 0 {
 		return v
@@ -44,6 +45,14 @@ func (f Fields) Select(v any) any {
 		for k, sub := range f {
 			if e, ok := t[k]; ok {
 				out[k] = sub.Select(e)
+			}
+		}
+		return out
+	case map[string]string: // Get("config") attached, the runtime's mgr map's "services"
+		out := make(map[string]string, min(len(f), len(t)))
+		for k := range f {
+			if e, ok := t[k]; ok {
+				out[k] = e
 			}
 		}
 		return out

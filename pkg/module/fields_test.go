@@ -52,6 +52,35 @@ func TestFieldsSelect(t *testing.T) {
 	}
 }
 
+// Select selects in the string maps of Get's answers that are not
+// decoded JSON (Get("config") attached, the module runtime's mgr map's
+// "services") as it does in their JSON form, the shim's: the keys named.
+func TestFieldsSelectStringMap(t *testing.T) {
+	config := map[string]string{"mon_host": "[v2:1.2.3.4:3300]", "fsid": "f", "log_file": "/x"}
+	for _, tc := range []struct {
+		name   string
+		fields module.Fields
+		in     any
+		want   any
+	}{
+		{"top keys", module.Fields{"fsid": nil, "nope": nil}, config, map[string]string{"fsid": "f"}},
+		{"sub-fields of a string", module.Fields{"fsid": {"x": nil}}, config, map[string]string{"fsid": "f"}},
+		{"nested", module.Fields{"services": {"dashboard": nil}},
+			map[string]any{"epoch": 1, "services": map[string]string{"dashboard": "http://a/", "prometheus": "http://b/"}},
+			map[string]any{"services": map[string]string{"dashboard": "http://a/"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.fields.Select(tc.in)
+			assert.Equal(t, tc.want, got)
+			b, _ := json.Marshal(tc.in)
+			want, _ := json.Marshal(tc.fields.Select(decoded(t, string(b))))
+			gotJSON, _ := json.Marshal(got)
+			assert.JSONEq(t, string(want), string(gotJSON), "as the JSON form is selected")
+		})
+	}
+	assert.Len(t, config, 3, "the value is not modified")
+}
+
 // GetFields answers Select of Get's answer in every mode (here the test
 // kit's memory backend) and refuses fields that nest too deeply.
 func TestGetFields(t *testing.T) {

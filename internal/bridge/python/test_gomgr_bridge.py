@@ -1227,6 +1227,102 @@ class BridgeTest(unittest.TestCase):
             r = fake.request('perf_counters', bad)
             self.assertEqual(r['err']['errno'], -22, bad)
 
+    def perf_shim(self, schemas, latest=None):
+        """A connected shim whose mgr has these daemons' perf schemas (one
+        server, the daemons in the order given); its ok(args) is
+        perf_counters' daemons, reads the get_perf_schema calls."""
+        fake = self.fake()
+        mod = self.module()
+        latest = {} if latest is None else latest
+        reads = []
+
+        def get_perf_schema(svc_type, svc_id):
+            name = svc_type + '.' + svc_id
+            reads.append(name)
+            return {name: dict(schemas[name])} if name in schemas else {}
+        mod.get_perf_schema = get_perf_schema
+        mod.list_servers = lambda: [{'hostname': 'h', 'services': [
+            {'type': n.split('.', 1)[0], 'id': n.split('.', 1)[1]} for n in list(schemas)]}]
+        mod._ceph_get_latest_counter = lambda t, i, path: {path: latest.get((t + '.' + i, path), [])}
+        self.serve(mod)
+        fake.expect('hello')
+        self.connected(mod)
+
+        def ok(args):
+            r = fake.request('perf_counters', args)
+            self.assertNotIn('err', r, r)
+            return r['ok']['daemons']
+        return mod, reads, ok
+
+    def test_perf_counters_pacific_daemons(self):
+        """As get_all_perf_counters (whose result has a daemon only once it
+        has a counter): a daemon none of whose counters reach the priority
+        limit, or whose schema is empty, is not listed."""
+        schemas = {'osd.0': {'osd.op_w': {'type': 10, 'priority': 8, 'units': 1, 'description': 'w', 'nick': ''}},
+                   'osd.1': {'osd.low': {'type': 2, 'priority': 2, 'units': 0, 'description': 'l', 'nick': ''}},
+                   'osd.2': {}}
+        _, _, ok = self.perf_shim(schemas)
+        self.assertEqual([d['name'] for d in ok({'prio_limit': 5})], ['osd.0'])
+        self.assertEqual([d['name'] for d in ok({'prio_limit': 9})], [])
+        self.assertEqual([d['name'] for d in ok({'prio_limit': 0})], ['osd.0', 'osd.1'])
+
+    def test_perf_counters_schema_reread(self):
+        """A schema read again after PERF_SCHEMA_TTL that has not changed
+        keeps its token (the Go side keeps its PerfCounterInfos, and is not
+        sent the counters again); one that changed has a new token."""
+        schemas = {'osd.0': {'osd.op_w': {'type': 10, 'priority': 8, 'units': 1, 'description': 'w', 'nick': ''}}}
+        _, reads, ok = self.perf_shim(schemas)
+        self.addCleanup(setattr, gomgr_bridge, 'PERF_SCHEMA_TTL', gomgr_bridge.PERF_SCHEMA_TTL)
+        gomgr_bridge.PERF_SCHEMA_TTL = 0.0
+        first = ok({'prio_limit': 5})[0]
+        again = ok({'prio_limit': 5, 'known': {'osd.0': first['token']}})[0]
+        self.assertEqual(reads, ['osd.0', 'osd.0'], 'read again')
+        self.assertEqual(again['token'], first['token'])
+        self.assertNotIn('counters', again)
+        schemas['osd.0'] = {'osd.op_w': {'type': 10, 'priority': 8, 'units': 1, 'description': 'writes', 'nick': ''}}
+        changed = ok({'prio_limit': 5, 'known': {'osd.0': first['token']}})[0]
+        self.assertNotEqual(changed['token'], first['token'])
+        self.assertEqual(changed['counters'], [['osd.op_w', 'writes', '', 10, 8, 1]])
+
+    def test_perf_counters_schema_update_while_reading(self):
+        """A perf_schema_update that comes while the daemon's schema is
+        being read (after the mgr answered the old one) is not lost: the
+        next perf_counters reads the schema again."""
+        schemas = {'osd.0': {'osd.a': {'type': 2, 'priority': 5, 'units': 0, 'description': 'a', 'nick': ''}}}
+        mod, reads, ok = self.perf_shim(schemas)
+        read = mod.get_perf_schema
+
+        def racing(svc_type, svc_id):
+            old = read(svc_type, svc_id)
+            # The daemon declares a counter, and the mgr notifies, before
+            # the shim has cached what it read.
+            schemas['osd.0'] = dict(schemas['osd.0'], **{'osd.b': {'type': 2, 'priority': 5, 'units': 0,
+                                                                 'description': 'b', 'nick': ''}})
+            mod.notify('perf_schema_update', 'osd.0')
+            mod.get_perf_schema = read
+            return old
+        mod.get_perf_schema = racing
+        self.assertEqual([c[0] for c in ok({'prio_limit': 5})[0]['counters']], ['osd.a'])
+        self.assertEqual([c[0] for c in ok({'prio_limit': 5})[0]['counters']], ['osd.a', 'osd.b'])
+        self.assertEqual(reads, ['osd.0', 'osd.0'])
+
+    def test_perf_counters_schema_cache_bounded(self):
+        """The schemas of daemons that are gone (or no longer asked for)
+        are dropped once PERF_SCHEMA_TTL has passed: the cache does not
+        grow with every daemon the cluster ever had."""
+        schemas = {'rgw.a': {'rgw.req': {'type': 10, 'priority': 5, 'units': 0, 'description': 'r', 'nick': ''}}}
+        mod, _, ok = self.perf_shim(schemas)
+        st = gomgr_bridge._state_of(mod)
+        self.addCleanup(setattr, gomgr_bridge, 'PERF_SCHEMA_TTL', gomgr_bridge.PERF_SCHEMA_TTL)
+        gomgr_bridge.PERF_SCHEMA_TTL = 0.0
+        for i in range(5):
+            name = 'rgw.r{}'.format(i)
+            schemas.clear()
+            schemas[name] = {'rgw.req': {'type': 10, 'priority': 5, 'units': 0, 'description': 'r', 'nick': ''}}
+            self.assertEqual([d['name'] for d in ok({'prio_limit': 5})], [name])
+            time.sleep(0.01)
+        self.assertEqual(list(st.schemas), ['rgw.r4'])
+
     def test_osd_perf_queries(self):
         fake = self.fake()
         mod = self.module()

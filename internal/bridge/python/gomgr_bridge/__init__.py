@@ -950,6 +950,9 @@ class _State:
         self.schema_lock = threading.Lock()
         self.schemas = {}  # type: Dict[str, Tuple[int, float, List[Tuple[str, Dict[str, Any]]]]]
         self.schema_version = 0
+        # perf_schema_update notifications so far: a schema read while one
+        # comes is not cached (it may be the one the notification drops).
+        self.schema_updates = 0
 
 
 def _state_of(mod: Any) -> Optional[_State]:
@@ -1382,6 +1385,7 @@ class _Bridged:
         now = time.monotonic()
         with st.schema_lock:
             cached = st.schemas.get(name)
+            updates = st.schema_updates
         if cached is not None and now - cached[1] < PERF_SCHEMA_TTL:
             return cached[0], cached[2]
         schemas = self.get_perf_schema(svc_type, svc_id)
@@ -1391,9 +1395,15 @@ class _Bridged:
             return None
         entries = sorted(schemas[name].items())
         with st.schema_lock:
-            st.schema_version += 1
-            version = st.schema_version
-            st.schemas[name] = (version, now, entries)
+            if cached is not None and cached[2] == entries and st.schemas.get(name) is cached:
+                version = cached[0]  # read again (PERF_SCHEMA_TTL), unchanged: the same token
+            else:
+                st.schema_version += 1
+                version = st.schema_version
+            if st.schema_updates == updates:
+                st.schemas[name] = (version, now, entries)
+            else:  # a perf_schema_update came meanwhile: what was read may be older
+                st.schemas.pop(name, None)
         return version, entries
 
     def _gomgr_perf_counters(self, st: _State, args: Dict[str, Any]) -> Dict[str, Any]:
@@ -1414,6 +1424,7 @@ class _Bridged:
         elif not isinstance(known, dict):
             raise BridgeError(-errno.EINVAL, 'gomgr bridge: known is not an object')
         latest = self._ceph_get_latest_counter
+        start = time.monotonic()
         out = []  # type: List[Dict[str, Any]]
         seen = set()  # type: Set[str]
         for server in self.list_servers():
@@ -1442,10 +1453,17 @@ class _Bridged:
                         values.extend((data[1], data[2]) if data else (0, 0))
                     else:
                         values.append(data[1] if data else 0)
+                if not counters:
+                    continue  # as get_all_perf_counters, which lists a daemon once it has a counter
                 d = {'name': name, 'token': token, 'values': values}  # type: Dict[str, Any]
                 if known.get(name) != token:
                     d['counters'] = counters
                 out.append(d)
+        # The schemas not read for PERF_SCHEMA_TTL (daemons gone, or not
+        # asked for) go: they would be read again anyway.
+        with st.schema_lock:
+            for name in [n for n, c in st.schemas.items() if start - c[1] > PERF_SCHEMA_TTL]:
+                del st.schemas[name]
         return {'daemons': out}
 
     def _gomgr_op(self, st: _State, op: str, args: Dict[str, Any], conn: Any = None) -> Any:
@@ -1663,6 +1681,7 @@ def module_classes(binary: str, go_name: str,
             st = _state_of(self)
             if t == 'perf_schema_update' and st is not None:
                 with st.schema_lock:
+                    st.schema_updates += 1
                     st.schemas.pop('' if notify_id is None else str(notify_id), None)
             if notify_types is not None and t not in notify_types:
                 return
