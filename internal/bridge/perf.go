@@ -86,7 +86,7 @@ func (b *mgrBackend) PerfCounters(ctx context.Context, prioLimit int, services [
 		if err := p.call(ctx, "perf_counters", map[string]any{"prio_limit": prioLimit, "services": services, "known": known}, &reply); err != nil {
 			return nil, err
 		}
-		out, stale, err := cache.apply(prioLimit, reply.Daemons)
+		out, stale, err := cache.apply(prioLimit, services, reply.Daemons)
 		if err != nil {
 			return nil, err
 		}
@@ -123,9 +123,10 @@ func (c *perfSchemas) known(prio int) map[string]string {
 }
 
 // apply turns a reply into PerfCounters' answer, keeping the counters it
-// sends (and forgetting prio's daemons it no longer lists). stale reports
-// a daemon whose token this cache no longer has the counters of.
-func (c *perfSchemas) apply(prio int, daemons []perfDaemon) (out []module.DaemonPerf, stale bool, err error) {
+// sends (and forgetting the daemons of prio and of the types asked for,
+// services, that it no longer lists). stale reports a daemon whose token
+// this cache no longer has the counters of.
+func (c *perfSchemas) apply(prio int, services []string, daemons []perfDaemon) (out []module.DaemonPerf, stale bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	listed := make(map[string]bool, len(daemons))
@@ -162,7 +163,8 @@ func (c *perfSchemas) apply(prio int, daemons []perfDaemon) (out []module.Daemon
 		out = append(out, dp)
 	}
 	for k := range c.entries {
-		if k.prio == prio && !listed[k.daemon] {
+		typ, _, _ := strings.Cut(k.daemon, ".")
+		if k.prio == prio && !listed[k.daemon] && slices.Contains(services, typ) {
 			delete(c.entries, k)
 		}
 	}

@@ -3,7 +3,9 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -58,8 +60,9 @@ func (f *fakePerfShim) handle(_ context.Context, op string, raw json.RawMessage)
 			"osd.op_r": map[string]any{"description": "reads", "type": 10, "priority": 5, "units": 1, "value": 3}}}, nil
 	case "perf_counters":
 		var args struct {
-			Prio  int            `json:"prio_limit"`
-			Known map[string]any `json:"known"`
+			Prio     int            `json:"prio_limit"`
+			Services []string       `json:"services"`
+			Known    map[string]any `json:"known"`
 		}
 		if err := json.Unmarshal(raw, &args); err != nil {
 			return nil, err
@@ -67,7 +70,7 @@ func (f *fakePerfShim) handle(_ context.Context, op string, raw json.RawMessage)
 		f.known = append(f.known, args.Known)
 		var daemons []any
 		for _, name := range []string{"osd.1", "osd.0"} {
-			if f.values[name] == nil {
+			if typ, _, _ := strings.Cut(name, "."); f.values[name] == nil || args.Services != nil && !slices.Contains(args.Services, typ) {
 				continue
 			}
 			token := name + "/" + strconv.Itoa(f.version)
@@ -143,6 +146,14 @@ func TestPerfCounters(t *testing.T) {
 	require.NoError(t, err)
 	known, _ = f.knownOf(4)
 	assert.Equal(t, map[string]any{"osd.0": "osd.0/1"}, known)
+
+	// A call for other daemon types keeps the OSDs' counters.
+	_, err = b.PerfCounters(ctx, module.PrioUseful, []string{"mon"})
+	require.NoError(t, err)
+	_, err = b.PerfCounters(ctx, module.PrioUseful, []string{"osd"})
+	require.NoError(t, err)
+	known, n := f.knownOf(6)
+	assert.Equal(t, map[string]any{"osd.0": "osd.0/1"}, known, "after %d calls", n)
 
 	// A changed schema: new counters, new PerfCounterInfos.
 	f.set(func() { f.version = 2 })
