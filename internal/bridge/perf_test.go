@@ -220,3 +220,43 @@ func TestPerfCountersWithoutTheFeature(t *testing.T) {
 	_, n := f.knownOf(0)
 	assert.Zero(t, n)
 }
+
+// FuzzPerfReply: whatever a shim sends as perf_counters' daemons, apply
+// returns PerfCounters' answer or an -EIO error, never panics, and
+// every counter it answers has its schema entry.
+func FuzzPerfReply(f *testing.F) {
+	f.Add([]byte(`[{"name":"osd.0","token":"1/5","counters":[["osd.lat","l","",5,5,0],["osd.op","o","",10,5,1]],"values":[1,2,3]}]`))
+	f.Add([]byte(`[{"name":"osd.0","token":"1/5","values":[1,2,3]}]`))
+	f.Add([]byte(`[{"name":"osd.0","token":"2/5","values":[1]}]`))
+	f.Add([]byte(`[{"name":"osd.0","token":"1/5","counters":[],"values":[]},{"name":"osd.0","token":"1/5","values":[]}]`))
+	f.Add([]byte(`[{"name":"mon.a","token":"x","counters":[["b","","",4,5,0],["a","","",2,5,0]],"values":[1,1,1]}]`))
+	f.Add([]byte(`[{"name":"osd.0","token":"1/5","counters":[["osd.lat","l","",5,5,0]],"values":[7]}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var daemons []perfDaemon
+		if json.Unmarshal(data, &daemons) != nil {
+			return // the call answers -EIO before apply
+		}
+		c := &perfSchemas{entries: map[perfKey]*perfSchema{}}
+		seed := []perfDaemon{{Name: "osd.0", Token: "1/5", Values: []uint64{1, 2, 3}, Counters: [][]json.RawMessage{
+			{json.RawMessage(`"osd.lat"`), json.RawMessage(`""`), json.RawMessage(`""`), json.RawMessage(`5`), json.RawMessage(`5`), json.RawMessage(`0`)},
+			{json.RawMessage(`"osd.op"`), json.RawMessage(`""`), json.RawMessage(`""`), json.RawMessage(`10`), json.RawMessage(`5`), json.RawMessage(`1`)},
+		}}}
+		if _, _, err := c.apply(5, []string{"osd"}, seed); err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := c.apply(5, []string{"osd", "mon"}, daemons)
+		if err != nil {
+			if r := objectformat.ResultOf(err); r.Retval != -int(syscall.EIO) {
+				t.Fatalf("errno %d: %v", r.Retval, err)
+			}
+			return
+		}
+		for _, d := range out {
+			for _, pc := range d.Counters {
+				if pc.PerfCounterInfo == nil {
+					t.Fatalf("%s: a counter without its schema entry", d.Daemon)
+				}
+			}
+		}
+	})
+}

@@ -156,3 +156,31 @@ func ExampleHandle_GetFields() {
 	fmt.Println(fields.Select(map[string]any{"epoch": 3, "standbys": []any{map[string]any{"name": "y", "gid": 7}}}))
 	// Output: map[standbys:[map[name:y]]]
 }
+
+// FuzzFieldsSelect: Select of any decoded JSON value by any fields never
+// panics, leaves the value as it was, and selecting its answer again
+// changes nothing.
+func FuzzFieldsSelect(f *testing.F) {
+	f.Add([]byte(`{"a": 1, "b": [{"c": 2, "d": 3}, [{"c": 4}], 5], "e": null}`), []byte(`{"b": {"c": null}, "e": {"x": null}}`))
+	f.Add([]byte(`[[{"a": 1}], {"a": {"b": 2}}]`), []byte(`{"a": {"b": {}}}`))
+	f.Add([]byte(`"text"`), []byte(`{"a": null}`))
+	f.Add([]byte(`{}`), []byte(`{}`))
+	f.Fuzz(func(t *testing.T, value, fields []byte) {
+		var v any
+		var fs module.Fields
+		if json.Unmarshal(value, &v) != nil || json.Unmarshal(fields, &fs) != nil {
+			return
+		}
+		before, _ := json.Marshal(v)
+		got := fs.Select(v)
+		after, _ := json.Marshal(v)
+		if string(before) != string(after) {
+			t.Fatalf("Select modified its value: %s, then %s", before, after)
+		}
+		once, _ := json.Marshal(got)
+		twice, _ := json.Marshal(fs.Select(got))
+		if string(once) != string(twice) {
+			t.Fatalf("selecting again: %s, then %s", once, twice)
+		}
+	})
+}
