@@ -23,9 +23,9 @@ import (
 // a decision about the authors' API.
 var authorAPI = []string{
 	"Addr", "Bool", "CommandResult", "Commander", "ConfigNotifier", "ErrMethodNotFound", "ErrModuleNotFound",
-	"Exporter", "Export", "Float", "Handle", "HealthCheck", "HealthErr", "HealthOK", "HealthWarn", "Info",
+	"Exporter", "Export", "Fields", "Float", "Handle", "HealthCheck", "HealthErr", "HealthOK", "HealthWarn", "Info",
 	"Int", "LegacyCommand", "LegacyCommander", "LevelAdvanced", "LevelBasic", "LevelCritical",
-	"LevelDev", "Mixin", "Module", "MonCommandError", "NewOptions", "Notification", "Notifier", "NotifyClog", "NotifyCommand", "NotifyFSMap",
+	"LevelDev", "MaxFieldsDepth", "MaxGetMany", "Mixin", "Module", "MonCommandError", "NewOptions", "Notification", "Notifier", "NotifyClog", "NotifyCommand", "NotifyFSMap",
 	"NotifyHealth", "NotifyMgrMap", "NotifyMonMap", "NotifyOSDMap", "NotifyPGSummary", "NotifyType",
 	"Option", "OptionLevel", "OptionType", "Register", "RemoteError", "RemoteFunc", "ReservedPrefixes",
 	"Secs", "Server", "SeverityError", "SeverityWarning", "Shutdowner", "Size", "StandbyHandle",

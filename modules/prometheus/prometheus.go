@@ -29,6 +29,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/gomgr/gomgr/internal/rawsock"
 	"github.com/gomgr/gomgr/pkg/module"
 )
 
@@ -227,14 +228,16 @@ func defaultAddr() string {
 	return "::"
 }
 
-// listen opens addr:port.
+// listen opens addr:port. Its connections read and write with raw
+// system calls (internal/rawsock): a scrape's exchange then wakes none of
+// the Go runtime's threads that the scrape itself does not.
 func listen(addr string, port int) (net.Listener, error) {
 	hp := net.JoinHostPort(addr, strconv.Itoa(port))
 	l, err := net.Listen("tcp", hp)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", hp, err)
 	}
-	return l, nil
+	return rawsock.Listener(l), nil
 }
 
 // buildURL is mgr_util.build_url for http://host:port/.
