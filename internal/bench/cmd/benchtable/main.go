@@ -339,7 +339,7 @@ func dispatch(t *table, prog *progress, quick bool) error {
 }
 
 func build(goBin, dir string) error {
-	cmd := exec.Command(goBin, "build", "-o", dir+"/", "./cmd/ceph-mgr", "./cmd/mgrctl", "./internal/bench/cmd/benchmgr")
+	cmd := exec.Command(goBin, "build", "-o", dir+"/", "./cmd/ceph-mgr", "./cmd/mgrctl", "./internal/bench/cmd/benchmgr", "./internal/bench/cmd/promscrape")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("build the binaries: %w", err)
@@ -617,6 +617,9 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 		return nil
 	}
 	if err := promLoopback(t, prog, dir, cdir, ports); err != nil {
+		return err
+	}
+	if err := promLoopbackData(t, prog, conn, dir); err != nil {
 		return err
 	}
 	prog.section("start-up and memory against the real ceph-mgr")

@@ -201,3 +201,61 @@ func promLoopback(t *table, prog *progress, dir, cdir string, ports map[string]i
 		fmt.Sprintf("≥ %dx faster", pyTarget), bench.AtLeast(ratio, pyTarget)})
 	return nil
 }
+
+// promLoopbackData is the loopback row of the synthetic rows' kind: the
+// loopback cluster's own data, read from the real mgr by pybench's
+// snapshot (what both modules read of it, in the synthetic clusters'
+// files), then both modules' collection code on stand-ins fed it, as at
+// 100 to 10,000 OSDs. Where the bridged row (promLoopback) times both
+// modules in the real mgr, the mgr's own work included, this one times
+// the collection code alone, on the same data.
+func promLoopbackData(t *table, prog *progress, conn *cephrados.Conn, dir string) error {
+	const what = "prometheus vs Python, loopback data"
+	py, err := bench.PromPython()
+	if err != nil {
+		t.add(row{what, "", "", "", "", fmt.Sprintf("≥ %dx faster", pyTarget), "not measured (" + err.Error() + ")"})
+		return nil
+	}
+	prog.step("prometheus: the loopback cluster's data (pybench snapshot), both modules' collection code on stand-ins")
+	cmd, _ := json.Marshal(map[string]any{"prefix": "pybench snapshot"})
+	out, outs, err := conn.MgrCommand(cmd, nil)
+	if err != nil {
+		return fmt.Errorf("pybench snapshot: %v %s", err, outs)
+	}
+	var snap struct {
+		Get     map[string]any            `json:"get"`
+		Servers []any                     `json:"servers"`
+		Meta    map[string]map[string]any `json:"meta"`
+		Schema  map[string]map[string]any `json:"schema"`
+		Values  map[string][]any          `json:"values"`
+		Health  map[string]any            `json:"health"`
+	}
+	if err := json.Unmarshal(out, &snap); err != nil {
+		return fmt.Errorf("pybench snapshot: %w", err)
+	}
+	data := filepath.Join(dir, "loopback-data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		return err
+	}
+	s := &bench.Synth{Get: snap.Get, Servers: snap.Servers, Meta: snap.Meta, Schema: snap.Schema, Values: snap.Values, Health: snap.Health}
+	if err := s.Write(data); err != nil {
+		return err
+	}
+	script, err := filepath.Abs(bench.PromScript)
+	if err != nil {
+		return err
+	}
+	goF, pyF, c, err := scrapePair(prog, "the loopback cluster's data", filepath.Join(dir, "promscrape"), py, script, data, 41, 11, 3)
+	if err != nil {
+		return err
+	}
+	ratio := float64(pyF.cpu) / float64(goF.cpu)
+	t.add(row{what,
+		fmt.Sprintf("scrape of the loopback cluster's own data (read from the real mgr by `pybench snapshot`: %d samples both write, the same, in %d families): gomgr's module on a stand-in mgr (over HTTP) vs Pacific's `collect()` on a stand-in C side, as the synthetic rows; median of %d and %d scrapes (3 processes of each side, alternated)",
+			c.Samples, c.Families, goF.scrapes, pyF.scrapes),
+		fmt.Sprintf("%s CPU (%s wall)", dur(goF.cpu), dur(goF.wall)),
+		fmt.Sprintf("%s CPU (%s wall) (Pacific's module.py)", dur(pyF.cpu), dur(pyF.wall)),
+		fmt.Sprintf("%.1fx less CPU (wall %.1fx)", ratio, float64(pyF.wall)/float64(goF.wall)),
+		fmt.Sprintf("≥ %dx faster", pyTarget), bench.AtLeast(ratio, pyTarget)})
+	return nil
+}

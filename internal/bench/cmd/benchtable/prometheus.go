@@ -120,50 +120,11 @@ func prometheusScrapes(t *table, prog *progress, goBin string, quick bool) error
 		}
 		s = nil
 		goN, pyN := promScrapes(n)
-		goText, pyText := filepath.Join(data, "go.txt"), filepath.Join(data, "py.txt")
-		var goRuns, pyRuns []bench.ScrapeFigures
-		runGo := func(round, rounds int) error {
-			prog.step(fmt.Sprintf("%s OSDs: the Go module, %d scrapes (run %d of %d)", thousands(n), goN, round, rounds))
-			f, err := bench.RunScrapeChild(10*time.Minute, child, "-data", data, "-scrapes", fmt.Sprint(goN), "-out", goText)
-			goRuns = append(goRuns, f)
-			return err
-		}
-		runPy := func(round, rounds int) error {
-			prog.step(fmt.Sprintf("%s OSDs: Pacific's module.py, %d scrapes (run %d of %d; seconds each at 10,000)", thousands(n), pyN, round, rounds))
-			f, err := bench.RunScrapeChild(10*time.Minute, py, script, data, fmt.Sprint(pyN), pyText)
-			pyRuns = append(pyRuns, f)
-			return err
-		}
-		rounds := promRounds(n)
-		for i := 1; i <= rounds; i++ {
-			first, second := runGo, runPy
-			if i%2 == 0 {
-				first, second = runPy, runGo
-			}
-			if err := first(i, rounds); err != nil {
-				return err
-			}
-			if err := second(i, rounds); err != nil {
-				return err
-			}
-		}
-		gt, err := os.ReadFile(goText)
+		goF, pyF, c, err := scrapePair(prog, thousands(n)+" OSDs", child, py, script, data, goN, pyN, promRounds(n))
 		if err != nil {
 			return err
 		}
-		pt, err := os.ReadFile(pyText)
-		if err != nil {
-			return err
-		}
-		c, err := bench.CompareScrapes(pt, gt)
-		if err != nil {
-			return err
-		}
-		if c.Differ > 0 || len(c.GoOnly) > 0 || c.Samples == 0 {
-			return fmt.Errorf("prometheus, %d OSDs: the two modules' texts differ in %d samples of the families both write (%s); Go-only families %v",
-				n, c.Differ, strings.Join(c.Mismatches, "; "), slices.Sorted(maps.Keys(c.GoOnly)))
-		}
-		results = append(results, result{n, medians(goRuns), medians(pyRuns), c})
+		results = append(results, result{n, goF, pyF, c})
 	}
 	flat := true
 	var why []string
@@ -216,4 +177,54 @@ func prometheusScrapes(t *table, prog *progress, goBin string, quick bool) error
 	t.add(row{"prometheus memory", "flat: the Go heap after the scrapes within 5% (or 2 MiB) of before them at every size, and the scrape's peak heap an OSD at most 1.5x that of the size before (from 1,000 OSDs)",
 		"", "", "", "flat", verdict})
 	return nil
+}
+
+// scrapePair times both sides on the cluster in data, rounds processes of
+// each alternated (goN and pyN scrapes a process), and compares their
+// texts: the same samples in the families both write, none the Go module
+// writes alone. label names the cluster in the progress and errors.
+func scrapePair(prog *progress, label, child, py, script, data string, goN, pyN, rounds int) (goF, pyF promFigures, c bench.ScrapeComparison, err error) {
+	goText, pyText := filepath.Join(data, "go.txt"), filepath.Join(data, "py.txt")
+	var goRuns, pyRuns []bench.ScrapeFigures
+	runGo := func(round int) error {
+		prog.step(fmt.Sprintf("%s: the Go module, %d scrapes (run %d of %d)", label, goN, round, rounds))
+		f, err := bench.RunScrapeChild(10*time.Minute, child, "-data", data, "-scrapes", fmt.Sprint(goN), "-out", goText)
+		goRuns = append(goRuns, f)
+		return err
+	}
+	runPy := func(round int) error {
+		prog.step(fmt.Sprintf("%s: Pacific's module.py, %d scrapes (run %d of %d; seconds each at 10,000 OSDs)", label, pyN, round, rounds))
+		f, err := bench.RunScrapeChild(10*time.Minute, py, script, data, fmt.Sprint(pyN), pyText)
+		pyRuns = append(pyRuns, f)
+		return err
+	}
+	for i := 1; i <= rounds; i++ {
+		first, second := runGo, runPy
+		if i%2 == 0 {
+			first, second = runPy, runGo
+		}
+		if err = first(i); err != nil {
+			return
+		}
+		if err = second(i); err != nil {
+			return
+		}
+	}
+	gt, err := os.ReadFile(goText)
+	if err != nil {
+		return
+	}
+	pt, err := os.ReadFile(pyText)
+	if err != nil {
+		return
+	}
+	if c, err = bench.CompareScrapes(pt, gt); err != nil {
+		return
+	}
+	if c.Differ > 0 || len(c.GoOnly) > 0 || c.Samples == 0 {
+		err = fmt.Errorf("prometheus, %s: the two modules' texts differ in %d samples of the families both write (%s); Go-only families %v",
+			label, c.Differ, strings.Join(c.Mismatches, "; "), slices.Sorted(maps.Keys(c.GoOnly)))
+		return
+	}
+	return medians(goRuns), medians(pyRuns), c, nil
 }
