@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gomgr/gomgr/internal/backend"
@@ -327,6 +328,36 @@ type PromHost struct {
 	done   chan error
 	client *http.Client
 	buf    bytes.Buffer // the last scrape's text
+
+	// module is the running module, as its HTTP server serves it;
+	// request and w are Collect's, reused.
+	module  atomic.Value // http.Handler
+	request *http.Request
+	w       textWriter
+}
+
+// textWriter is the http.ResponseWriter Collect hands the module: the
+// text goes into a reused buffer, the headers into a reused map.
+type textWriter struct {
+	header http.Header
+	buf    *bytes.Buffer
+	code   int
+}
+
+func (w *textWriter) Header() http.Header { return w.header }
+
+func (w *textWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+
+func (w *textWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	if w.buf.Len()+len(p) > maxScrape {
+		return 0, fmt.Errorf("a scrape's text over %d bytes", maxScrape)
+	}
+	return w.buf.Write(p)
 }
 
 // StartPromHost starts a daemon running the prometheus module (cache off,
@@ -340,6 +371,17 @@ func StartPromHost(s *Synth) (*PromHost, error) {
 	info, ok := modhost.Default().Lookup("prometheus")
 	if !ok {
 		return nil, fmt.Errorf("the prometheus module is not registered")
+	}
+	h := &PromHost{client: &http.Client{Timeout: 5 * time.Minute}, done: make(chan error, 1)}
+	// The module the daemon runs, kept for Collect: its HTTP server
+	// serves the module itself (an http.Handler).
+	newModule := info.New
+	info.New = func() module.Module {
+		m := newModule()
+		if hh, ok := m.(http.Handler); ok {
+			h.module.Store(hh)
+		}
+		return m
 	}
 	reg := modhost.NewRegistry()
 	if err := reg.Register(info); err != nil {
@@ -361,8 +403,12 @@ func StartPromHost(s *Synth) (*PromHost, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &PromHost{URL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port), dir: dir, cancel: cancel, done: make(chan error, 1),
-		client: &http.Client{Timeout: 5 * time.Minute}}
+	h.URL, h.dir, h.cancel = fmt.Sprintf("http://127.0.0.1:%d/metrics", port), dir, cancel
+	if h.request, err = http.NewRequestWithContext(ctx, http.MethodGet, h.URL, nil); err != nil {
+		cancel()
+		return nil, err
+	}
+	h.w = textWriter{header: http.Header{}, buf: &h.buf}
 	ready := make(chan *daemon.Daemon, 1)
 	go func() {
 		h.done <- daemon.Run(ctx, daemon.Options{ID: "x", DataDir: filepath.Join(dir, "data"), RunDir: dir, Registry: reg,
@@ -394,6 +440,9 @@ func StartPromHost(s *Synth) (*PromHost, error) {
 		var res *http.Response
 		if res, last = h.client.Get(strings.TrimSuffix(h.URL, "metrics")); last == nil {
 			res.Body.Close()
+			if h.module.Load() == nil {
+				return fail(fmt.Errorf("the prometheus module is not an http.Handler"))
+			}
 			return h, nil
 		}
 	}
@@ -419,6 +468,23 @@ func (h *PromHost) Scrape() ([]byte, error) {
 	body := h.buf.Bytes()
 	if res.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("scrape: %s: %.300s", res.Status, body)
+	}
+	return body, nil
+}
+
+// Collect has the module answer a scrape of /metrics in this process:
+// its HTTP server's handler called with a GET of /metrics and a writer
+// into memory, no socket and no HTTP client (python/promscrape.py calls
+// Pacific's collect() likewise, without its cherrypy server). The text
+// is valid until the next Collect or Scrape.
+func (h *PromHost) Collect() ([]byte, error) {
+	h.buf.Reset()
+	clear(h.w.header)
+	h.w.code = 0
+	h.module.Load().(http.Handler).ServeHTTP(&h.w, h.request)
+	body := h.buf.Bytes()
+	if h.w.code != http.StatusOK {
+		return nil, fmt.Errorf("scrape: status %d: %.300s", h.w.code, body)
 	}
 	return body, nil
 }

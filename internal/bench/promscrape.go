@@ -51,6 +51,10 @@ func PromPython() (string, error) {
 type ScrapeFigures struct {
 	WallNS []float64 `json:"wall_ns"`
 	CPUNS  []float64 `json:"cpu_ns"`
+	// HTTPWallNS and HTTPCPUNS are the same scrapes over HTTP: the
+	// module's server and an HTTP client in the process (Go only).
+	HTTPWallNS []float64 `json:"http_wall_ns,omitempty"`
+	HTTPCPUNS  []float64 `json:"http_cpu_ns,omitempty"`
 	// AllocBytes is the Go heap allocated by each scrape (Go only).
 	AllocBytes []float64 `json:"alloc_bytes,omitempty"`
 	// Bytes is the last scrape's text length.
@@ -123,8 +127,14 @@ func heapObjects() float64 {
 	return float64(s[0].Value.Uint64())
 }
 
-// TimeGoScrapes scrapes h n times (cmd/promscrape's measurement) and
-// returns the figures and the last scrape's text.
+// TimeGoScrapes times n scrapes of h (cmd/promscrape's measurement) and
+// returns the figures and the last scrape's text. The timed scrapes are
+// h.Collect's (the module's handler in this process, as Pacific's
+// collect() is timed on the Python side); n more over HTTP
+// (h.Scrape) are timed for the HTTPWallNS and HTTPCPUNS figures. The
+// memory is measured in a pass of n scrapes of its own, before them:
+// its sampler and the allocation counts stop the world or wake a thread,
+// which the timed passes are not charged for.
 func TimeGoScrapes(h *PromHost, n int) (ScrapeFigures, []byte, error) {
 	var f ScrapeFigures
 	runtime.GC()
@@ -134,9 +144,50 @@ func TimeGoScrapes(h *PromHost, n int) (ScrapeFigures, []byte, error) {
 	if err := resetPeakRSS(); err != nil {
 		return f, nil, fmt.Errorf("resetting the peak resident set: %w", err)
 	}
+	var err error
+	f.HeapPeak, f.AllocBytes, err = memoryPass(h, n)
+	f.RSSPeak = procStatus("VmHWM")
+	if err != nil {
+		return f, nil, err
+	}
+	var text []byte
+	f.WallNS, f.CPUNS, text, err = timedPass(h.Collect, n)
+	if err != nil {
+		return f, nil, err
+	}
+	// Keep the text: the HTTP pass reuses the buffer.
+	text = bytes.Clone(text)
+	if f.HTTPWallNS, f.HTTPCPUNS, _, err = timedPass(h.Scrape, n); err != nil {
+		return f, nil, err
+	}
+	// The text's copy and the reused buffer are not the module's.
+	h.buf = bytes.Buffer{}
+	runtime.GC()
+	f.HeapAfter = heapObjects() - float64(cap(text))
+	f.RSSAfter = procStatus("VmRSS")
+	f.Bytes = len(text)
+	return f, text, nil
+}
+
+// timedPass times n calls of scrape: wall and CPU time (the process's)
+// each, with nothing else of the measurement's running.
+func timedPass(scrape func() ([]byte, error), n int) (wall, cpu []float64, text []byte, err error) {
+	for i := 0; i < n; i++ {
+		c, start := cpuTime(), time.Now()
+		if text, err = scrape(); err != nil {
+			return nil, nil, nil, err
+		}
+		wall = append(wall, float64(time.Since(start)))
+		cpu = append(cpu, float64(cpuTime()-c))
+	}
+	return wall, cpu, text, nil
+}
+
+// memoryPass collects n times in-process, sampling the heap's live
+// objects every 2 ms (their peak) and counting each scrape's allocation.
+func memoryPass(h *PromHost, n int) (peak float64, alloc []float64, err error) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	var peak float64
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -151,35 +202,17 @@ func TimeGoScrapes(h *PromHost, n int) (ScrapeFigures, []byte, error) {
 			}
 		}
 	}()
-	var text []byte
-	var err error
 	var ms runtime.MemStats
 	for i := 0; i < n && err == nil; i++ {
 		runtime.ReadMemStats(&ms)
-		alloc := ms.TotalAlloc
-		cpu, start := cpuTime(), time.Now()
-		text, err = h.Scrape()
-		f.WallNS = append(f.WallNS, float64(time.Since(start)))
-		f.CPUNS = append(f.CPUNS, float64(cpuTime()-cpu))
+		before := ms.TotalAlloc
+		_, err = h.Collect()
 		runtime.ReadMemStats(&ms)
-		f.AllocBytes = append(f.AllocBytes, float64(ms.TotalAlloc-alloc))
+		alloc = append(alloc, float64(ms.TotalAlloc-before))
 	}
 	close(stop)
 	wg.Wait()
-	if err != nil {
-		return f, nil, err
-	}
-	f.HeapPeak = peak
-	f.RSSPeak = procStatus("VmHWM")
-	// The client's buffer is not the module's: the text is kept in a
-	// copy of its own size, which is not counted.
-	text = bytes.Clone(text)
-	h.buf = bytes.Buffer{}
-	runtime.GC()
-	f.HeapAfter = heapObjects() - float64(cap(text))
-	f.RSSAfter = procStatus("VmRSS")
-	f.Bytes = len(text)
-	return f, text, nil
+	return peak, alloc, err
 }
 
 // RunScrapeChild runs one side's child process (cmd/promscrape's binary,

@@ -330,6 +330,27 @@ func (s *Synth) Write(dir string) error {
 	return nil
 }
 
+// SynthFromSnapshot is the cluster pybench's `pybench snapshot` command
+// read from a real mgr (its JSON reply): what both prometheus modules
+// read of that cluster, in a Synth's form.
+func SynthFromSnapshot(reply []byte) (*Synth, error) {
+	var snap struct {
+		Get     map[string]any            `json:"get"`
+		Servers []any                     `json:"servers"`
+		Meta    map[string]map[string]any `json:"meta"`
+		Schema  map[string]map[string]any `json:"schema"`
+		Values  map[string][]any          `json:"values"`
+		Health  map[string]any            `json:"health"`
+	}
+	if err := json.Unmarshal(reply, &snap); err != nil {
+		return nil, fmt.Errorf("pybench snapshot: %w", err)
+	}
+	if len(snap.Meta["osd"]) == 0 || snap.Get["osd_map"] == nil || len(snap.Servers) == 0 {
+		return nil, fmt.Errorf("pybench snapshot: no OSDs")
+	}
+	return &Synth{OSDs: len(snap.Meta["osd"]), Get: snap.Get, Servers: snap.Servers, Meta: snap.Meta, Schema: snap.Schema, Values: snap.Values, Health: snap.Health}, nil
+}
+
 // LoadSynth reads a synthetic cluster's files from dir, as decoded JSON
 // (numbers float64).
 func LoadSynth(dir string) (*Synth, error) {

@@ -3,6 +3,7 @@ package bench
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,12 +145,32 @@ func TestGoScrapeOfSynth(t *testing.T) {
 	require.Equal(t, map[string]float64{"": 1}, e["ceph_health_status"])
 	require.Equal(t, 0.0, e["ceph_osd_up"][`ceph_daemon="osd.99"`])
 	require.Equal(t, 1.0, e["ceph_osd_flag_noscrub"][""]+1, "noscrub is set from 1,000 OSDs")
+	// In the process, the module's handler writes the same text.
+	scraped := withoutDurations(t, text) // before Collect reuses the buffer
+	collected, err := h.Collect()
+	require.NoError(t, err)
+	require.True(t, slices.Equal(scraped, withoutDurations(t, collected)), "Collect's text is Scrape's")
 	f, _, err := TimeGoScrapes(h, 2)
 	require.NoError(t, err)
 	require.Len(t, f.CPUNS, 2)
+	require.Len(t, f.HTTPCPUNS, 2, "the same scrapes over HTTP")
+	require.Len(t, f.AllocBytes, 2, "the memory pass's")
 	require.Greater(t, f.HeapPeak, 0.0)
 	require.Greater(t, f.RSSPeak, 0.0)
 	require.InDelta(t, len(text), f.Bytes, 1000, "the same text but for the collection durations")
+}
+
+// withoutDurations is a text's lines but for the collection durations'.
+func withoutDurations(t *testing.T, text []byte) []string {
+	t.Helper()
+	var out []string
+	for _, l := range strings.Split(string(text), "\n") {
+		if !strings.Contains(l, collectDuration) {
+			out = append(out, l)
+		}
+	}
+	require.Greater(t, len(out), 1000)
+	return out
 }
 
 // collectDurations counts the collection duration samples of a text.
@@ -183,6 +204,7 @@ func TestPythonScrapeMatchesGo(t *testing.T) {
 	f, err := RunScrapeChild(2*time.Minute, py, repoFile(PromScript), dir, "2", out)
 	require.NoError(t, err)
 	require.Len(t, f.CPUNS, 2)
+	require.Len(t, f.HTTPCPUNS, 2, "the same scrapes from Pacific's own server")
 	pyText, err := os.ReadFile(out)
 	require.NoError(t, err)
 	require.Equal(t, len(pyText), f.Bytes)

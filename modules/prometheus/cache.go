@@ -20,7 +20,11 @@ type boundedCache[K comparable, V any] struct {
 
 // get returns the value cached for k, or work()'s, cached if there is
 // room.
-func (c *boundedCache[K, V]) get(k K, work func() V) V {
+func (c *boundedCache[K, V]) get(k K, work func() V) V { return c.getStoring(k, work, nil) }
+
+// getStoring is get, calling stored (if not nil) with work()'s value
+// when it is cached, before any other caller sees it.
+func (c *boundedCache[K, V]) getStoring(k K, work func() V, stored func(V)) V {
 	c.mu.Lock()
 	v, ok := c.m[k]
 	c.mu.Unlock()
@@ -32,7 +36,12 @@ func (c *boundedCache[K, V]) get(k K, work func() V) V {
 	if c.m == nil {
 		c.m = map[K]V{}
 	}
-	if len(c.m) < maxCached {
+	if cached, ok := c.m[k]; ok { // another caller's, first
+		v = cached
+	} else if len(c.m) < maxCached {
+		if stored != nil {
+			stored(v)
+		}
 		c.m[k] = v
 	}
 	c.mu.Unlock()

@@ -48,6 +48,7 @@ func (m *Module) gather(ctx context.Context) (*scrape, time.Time, error) {
 	m.durMu.Lock()
 	s := newScrapeSized(m.lastSize)
 	m.durMu.Unlock()
+	s.memo = &m.memo
 	start := time.Now()
 	if err := s.prefetch(ctx, m.mgr, scrapeGets(m.mgr.ReleaseName())); err != nil {
 		return nil, start, err
@@ -451,32 +452,52 @@ func (m *Module) osdSamples(s *scrape, om map[string]any, classes map[string]str
 	return nil
 }
 
+// pgCounted are the states getPGStatus counts (mgr_module.PG_STATES),
+// then "total"; pgCountedAt is their positions and pgFamilies their
+// families.
+var (
+	pgCounted   = append(slices.Clone(pgStates), "total")
+	pgCountedAt = func() map[string]int {
+		at := make(map[string]int, len(pgCounted))
+		for i, st := range pgCounted {
+			at[st] = i
+		}
+		return at
+	}()
+	pgFamilies = familiesOf("pg_", pgCounted)
+)
+
 func (m *Module) getPGStatus(ctx context.Context, s *scrape) error {
 	sum, err := s.getMap(ctx, m.mgr, "pg_summary")
 	if err != nil {
 		return err
 	}
-	known := map[string]bool{"total": true}
-	for _, st := range pgStates {
-		known[st] = true
-	}
+	total := pgCountedAt["total"]
+	num := make([]float64, len(pgCounted))
+	var unknown []string
 	for pool, byState := range asMap(sum["by_pool"]) {
-		num := map[string]float64{}
-		for _, st := range pgStates {
-			num[st] = 0
-		}
+		clear(num)
+		unknown = unknown[:0]
 		for name, c := range asMap(byState) {
-			for _, st := range strings.Split(name, "+") {
-				num[st] += asFloat(c)
+			n := asFloat(c)
+			for st := range strings.SplitSeq(name, "+") {
+				if i, ok := pgCountedAt[st]; ok {
+					num[i] += n
+				} else if !slices.Contains(unknown, st) {
+					unknown = append(unknown, st)
+				}
 			}
-			num["total"] += asFloat(c)
+			num[total] += n
 		}
-		for st, n := range num {
-			if !known[st] {
-				m.mgr.Log().Warn("skipping pg in unknown state " + st)
-				continue
+		for _, st := range unknown {
+			m.logWarn("skipping pg in unknown state " + st)
+		}
+		labels := []string{pool}
+		for i, f := range pgFamilies {
+			if i == total && len(asMap(byState)) == 0 {
+				continue // as Pacific's: no state counted, no total
 			}
-			s.set("pg_"+st, n, pool)
+			s.add(f, num[i], labels)
 		}
 	}
 	return nil

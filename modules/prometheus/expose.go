@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,15 +51,21 @@ type scrape struct {
 	// bySlot is the family of each slot used (family.slot, or extra's
 	// for a family without one of its own), counts its samples; fams
 	// the families in the order of their first sample.
-	bySlot  []*family
-	counts  []int32
-	fams    []*family
-	extra   map[*family]int
-	nextDyn int                       // the next perf counter family's slot
-	dynamic map[string]*family        // the perf counters' families, by exposed name
-	perf    map[perfKey]*perfFams     // the perf counters' families, by counter
+	bySlot []*family
+	counts []int32
+	fams   []*family
+	extra  map[*family]int
+	// owner is, by exposed name (declared.id), the family of that name
+	// this scrape uses: the first declared (Pacific's "if path not in
+	// self.metrics"). dynamic is the same for a name without an id
+	// (declared past maxCached), whose families are copies with slots
+	// of this scrape's (nextDyn on).
+	owner   []*family
+	dynamic map[string]*family
+	nextDyn int
 	servers map[serviceKey]service    // list_servers, read once a scrape
 	gets    map[string]map[string]any // get()s read more than once a scrape
+	memo    *scrapeMemo               // the module's, nil for none
 }
 
 func newScrape() *scrape { return newScrapeSized(sizeHint{}) }
@@ -67,19 +74,18 @@ func newScrape() *scrape { return newScrapeSized(sizeHint{}) }
 // allocates its room at once.
 type sizeHint struct {
 	samples, labels, families, text int
-	dynamic, perf                   int // the sizes of scrape's maps of those names
 }
 
 func newScrapeSized(h sizeHint) *scrape {
 	slots := max(h.families, staticSlots()+1)
 	return &scrape{sizeHint: h, samples: make([]sample, 0, h.samples), labels: make([]string, 0, h.labels),
 		bySlot: make([]*family, 0, slots), counts: make([]int32, 0, slots),
-		dynamic: make(map[string]*family, h.dynamic), perf: make(map[perfKey]*perfFams, h.perf), nextDyn: staticSlots() + 1}
+		owner: make([]*family, declaredIDs()+1), nextDyn: staticSlots() + maxCached + 1}
 }
 
 // hint is the size of this scrape.
 func (s *scrape) hint(text int) sizeHint {
-	return sizeHint{samples: len(s.samples), labels: len(s.labels), families: len(s.counts), text: text, dynamic: len(s.dynamic), perf: len(s.perf)}
+	return sizeHint{samples: len(s.samples), labels: len(s.labels), families: len(s.counts), text: text}
 }
 
 // family is smp's family.
@@ -128,8 +134,27 @@ func (s *scrape) serviceList(ctx context.Context, h *module.Handle) (map[service
 
 // scrapeGets are the get()s of a scrape, each with the parts of it the
 // collectors read: fetched at its start in one GetMany (one crossing
-// bridged, not one a name), then read from the scrape.
+// bridged, not one a name), then read from the scrape. The map is
+// shared (scrapeGetsOf's), not to be modified.
 func scrapeGets(release string) map[string]module.Fields {
+	scrapeGetsMu.Lock()
+	defer scrapeGetsMu.Unlock()
+	if g, ok := scrapeGetsOf[release]; ok {
+		return g
+	}
+	g := newScrapeGets(release)
+	if len(scrapeGetsOf) < 8 { // a mgr's release name: one
+		scrapeGetsOf[release] = g
+	}
+	return g
+}
+
+var (
+	scrapeGetsMu sync.Mutex
+	scrapeGetsOf = map[string]map[string]module.Fields{}
+)
+
+func newScrapeGets(release string) map[string]module.Fields {
 	return map[string]module.Fields{
 		"health":         nil,
 		"df":             nil,
@@ -193,7 +218,7 @@ func (s *scrape) getJSON(ctx context.Context, h *module.Handle, name string) (ma
 	if err != nil {
 		return nil, err
 	}
-	return decodeWrapped(name, m)
+	return s.memo.decode(name, m)
 }
 
 // exposedName is the name a family's samples have in the text:
@@ -204,9 +229,11 @@ func exposedName(name string) string {
 }
 
 // declared is the perf counters' families as declared (newFamily's
-// work), shared by the scrapes, which copy them (a scrape gives its
-// families their slots): a cluster's counters are the same from one
-// scrape to the next. Bounded: maxCached.
+// work), shared by the scrapes: a cluster's counters are the same from
+// one scrape to the next. Bounded: maxCached. A family it keeps has a
+// slot of its own, after the static families' (no scrape copies it),
+// and an id for its exposed name (families whose names escape alike
+// share it), both for good.
 var declared boundedCache[familyKey, *family]
 
 type familyKey struct {
@@ -215,14 +242,48 @@ type familyKey struct {
 	labels     labelsKey
 }
 
+// declaredNames is the ids of the exposed names of declared's families
+// (1 on), and the number of slots given (under declared's lock).
+var declaredNames struct {
+	ids   map[string]int32
+	slots int
+	n     atomic.Int32 // len(ids)
+}
+
+// declaredIDs is how many exposed names have an id.
+func declaredIDs() int { return int(declaredNames.n.Load()) }
+
 // declaredFamily is the family declared with these, never to be modified.
 func declaredFamily(name, help string, typ prometheus.ValueType, labelNames []string) *family {
 	k := familyKey{name: name, help: help, typ: typ, labels: keyOfLabels(labelNames)}
-	return declared.get(k, func() *family {
+	return declared.getStoring(k, func() *family {
 		f := newFamily(name, help, typ, slices.Clone(labelNames))
 		f.text.static = staticExposed[f.text.exposed]
 		return f
+	}, func(f *family) { // kept: its slot and name id (declared's lock held)
+		if f.text.static {
+			return
+		}
+		d := &declaredNames
+		if d.ids == nil {
+			d.ids = map[string]int32{}
+		}
+		id, ok := d.ids[f.text.exposed]
+		if !ok {
+			id = int32(len(d.ids) + 1)
+			d.ids[f.text.exposed] = id
+			d.n.Store(int32(len(d.ids)))
+		}
+		d.slots++
+		f.slot, f.id = staticSlots()+d.slots, id
 	})
+}
+
+// nameID is the id of an exposed name, 0 if it has none.
+func nameID(exposed string) int32 {
+	declared.mu.Lock()
+	defer declared.mu.Unlock()
+	return declaredNames.ids[exposed]
 }
 
 // dynamicFamily returns the family of this scrape (a perf counter's)
@@ -236,17 +297,38 @@ func (s *scrape) dynamicFamily(name, help string, typ prometheus.ValueType, labe
 
 // scrapeFamily is dynamicFamily for a declared family (declaredFamily).
 func (s *scrape) scrapeFamily(decl *family, labelNames []string) *family {
-	exposed := decl.text.exposed
 	if decl.text.static {
 		return nil
 	}
-	f := s.dynamic[exposed]
+	id := decl.id
+	if id == 0 { // not kept by declared (past maxCached): the name's id, if it has one
+		id = nameID(decl.text.exposed)
+	}
+	var f *family
+	if id > 0 {
+		if int(id) >= len(s.owner) {
+			s.owner = append(s.owner, make([]*family, int(id)+1-len(s.owner))...)
+		}
+		f = s.owner[id]
+	} else {
+		f = s.dynamic[decl.text.exposed]
+	}
 	if f == nil {
-		c := *decl
-		f = &c
-		f.slot = s.nextDyn
-		s.nextDyn++
-		s.dynamic[exposed] = f
+		f = decl
+		if decl.slot == 0 { // a copy with a slot of this scrape's
+			c := *decl
+			f = &c
+			f.slot = s.nextDyn
+			s.nextDyn++
+		}
+		if id > 0 {
+			s.owner[id] = f
+		} else {
+			if s.dynamic == nil {
+				s.dynamic = map[string]*family{}
+			}
+			s.dynamic[decl.text.exposed] = f
+		}
 	}
 	if !slices.Equal(f.labels, labelNames) {
 		return nil
@@ -393,7 +475,7 @@ func (s *scrape) writeTo(w io.Writer) (int64, error) {
 		}
 	}
 	// By name before escaping, as the registry sorts them.
-	slices.SortFunc(fams, func(a, b *family) int { return strings.Compare(a.text.full, b.text.full) })
+	s.memo.sortFamilies(fams)
 	bp := chunks.Get().(*[]byte)
 	buf := (*bp)[:0]
 	defer func() {
@@ -442,15 +524,7 @@ func (s *scrape) writeTo(w io.Writer) (int64, error) {
 			dups = true // not looked for
 		}
 		start := len(buf)
-		buf = append(buf, "# HELP "...)
-		buf = append(buf, fm.exposed...)
-		buf = append(buf, ' ')
-		buf = appendEscaped(buf, f.help, false)
-		buf = append(buf, "\n# TYPE "...)
-		buf = append(buf, fm.exposed...)
-		buf = append(buf, ' ')
-		buf = append(buf, typeText(f.typ)...)
-		buf = append(buf, '\n')
+		buf = append(buf, fm.header...)
 		written := 0
 	samples:
 		for i, j := range idx {

@@ -3,10 +3,12 @@ package prometheus
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gomgr/gomgr/pkg/module"
@@ -21,6 +23,21 @@ func rendered(s *scrape, name string) []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// dynamicOf is the perf counters' (dynamic) families a scrape uses, by
+// exposed name.
+func dynamicOf(s *scrape) map[string]*family {
+	out := maps.Clone(s.dynamic)
+	if out == nil {
+		out = map[string]*family{}
+	}
+	for _, f := range s.owner {
+		if f != nil {
+			out[f.text.exposed] = f
+		}
+	}
 	return out
 }
 
@@ -269,4 +286,25 @@ func TestWriteToChunks(t *testing.T) {
 	require.ErrorIs(t, err, errGone)
 	require.Len(t, failing.writes, 1, "nothing is written after the error")
 	require.EqualValues(t, len(failing.writes[0]), n)
+}
+
+// TestPGStatus: Pacific's get_pg_status on pg_summary's by_pool: each
+// state of a "+"-joined name counted, every state of PG_STATES written
+// (0 when absent), the total of the pool's PGs, states it does not know
+// left out, and no total for a pool without states.
+func TestPGStatus(t *testing.T) {
+	s := newScrape()
+	s.gets = map[string]map[string]any{"pg_summary": decodeMap(t, `{"by_pool": {
+		"1": {"active+clean": 30, "active+clean+scrubbing+deep": 2, "active+weird": 1},
+		"2": {}}}`)}
+	require.NoError(t, newModule().getPGStatus(t.Context(), s))
+	assert.Equal(t, []string{"{1} 33", "{2} 0"}, rendered(s, "pg_active"))
+	assert.Equal(t, []string{"{1} 32", "{2} 0"}, rendered(s, "pg_clean"))
+	assert.Equal(t, []string{"{1} 2", "{2} 0"}, rendered(s, "pg_deep"))
+	assert.Equal(t, []string{"{1} 0", "{2} 0"}, rendered(s, "pg_down"))
+	assert.Equal(t, []string{"{1} 33"}, rendered(s, "pg_total"), "pool 2 has no state, so no total (a defaultdict never read)")
+	for _, f := range s.fams {
+		assert.NotEqual(t, "pg_weird", f.name)
+	}
+	assert.Len(t, s.samples, 2*len(pgStates)+1)
 }

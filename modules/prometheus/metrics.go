@@ -23,9 +23,12 @@ type family struct {
 	labels     []string
 	// slot is the family's position in a scrape's samples by family
 	// (scrape.bySlot): a static family's is set once, before the first
-	// scrape (staticSlots), a perf counter's when its scrape declares
-	// it; 0 is none yet.
+	// scrape (staticSlots), a perf counter's when declared keeps it, or
+	// when its scrape copies it; 0 is none yet.
 	slot int
+	// id is the id of the exposed name of a family declared keeps
+	// (declaredNames), 0 for others.
+	id   int32
 	text familyText
 }
 
@@ -37,6 +40,7 @@ type familyText struct {
 	static        bool     // a perf counter's, exposed as a static family is (declaredFamily)
 	order         []int    // label positions, sorted by label name
 	segs          []string // what comes before each label value in a line, in order
+	header        string   // the family's HELP and TYPE lines
 }
 
 // newFamily declares a family (labels are kept, not copied).
@@ -57,6 +61,8 @@ func newFamily(name, help string, typ prometheus.ValueType, labels []string) *fa
 			t.segs[n] = `",` + labels[k] + `="`
 		}
 	}
+	h := appendEscaped([]byte("# HELP "+t.exposed+" "), help, false)
+	t.header = string(append(h, "\n# TYPE "+t.exposed+" "+typeText(typ)+"\n"...))
 	return f
 }
 
@@ -228,20 +234,6 @@ func getMapFields(ctx context.Context, h *module.Handle, name string, fields mod
 		return nil, fmt.Errorf("get %s: %w", name, err)
 	}
 	return asMap(v), nil
-}
-
-// decodeWrapped decodes the text of m, the {"json": text} shape get
-// gives "health" and "mon_status".
-func decodeWrapped(name string, m map[string]any) (map[string]any, error) {
-	text, _ := m["json"].(string)
-	if text == "" {
-		return map[string]any{}, nil
-	}
-	var out map[string]any
-	if err := json.Unmarshal([]byte(text), &out); err != nil {
-		return nil, fmt.Errorf("get %s: decoding its JSON: %w", name, err)
-	}
-	return out, nil
 }
 
 // serviceKey is (id, type) of get_service_list.

@@ -88,20 +88,14 @@ func (m *Module) getPerfCounters(ctx context.Context, s *scrape) error {
 	return nil
 }
 
-// perfKey is what a perf counter's families depend on, but for an
-// rbd-mirror image counter's and an RGW sync counter's (which
-// perfSamples works out each time).
-type perfKey struct {
-	path string
-	typ  int
-	rgw  bool
-}
-
 // perfFams is a counter's families in a scrape (nil where a sample does
 // not fit its family): one, or _sum and _count for a long-running
-// average.
+// average; ok is false where they are worked out for each sample (an
+// rbd-mirror image's counter, an RGW sync counter) or none (a type
+// Pacific skips).
 type perfFams struct {
 	plain, sum, count *family
+	ok                bool
 }
 
 // setPerf records the perf counter sample path{names=labels} = v under
@@ -121,12 +115,15 @@ func setPerf(s *scrape, path, desc string, typ prometheus.ValueType, names []str
 
 // perfSamples turns the daemons' counters (PerfCounters' answer) into
 // samples. Daemons of one type list the same counters in the same order,
-// so a counter's families are looked up (s.perf) only where it differs
-// from the previous daemon's counter at its position.
+// so a counter's families are looked up only where it differs from the
+// previous daemon's counter at its position.
 func (m *Module) perfSamples(s *scrape, all []module.DaemonPerf) {
+	if s.memo != nil {
+		s.memo.perfMu.Lock()
+		defer s.memo.perfMu.Unlock()
+	}
 	var prev []module.PerfCounter
-	var prevFams []*perfFams
-	var fams []*perfFams
+	var prevFams, fams []perfFams
 	prevRGW := false
 	for _, d := range all {
 		daemon := d.Daemon
@@ -139,11 +136,11 @@ func (m *Module) perfSamples(s *scrape, all []module.DaemonPerf) {
 		fams = fams[:0]
 		for i, c := range d.Counters {
 			t := c.Type
-			if i < len(prev) && prevFams[i] != nil && rgw == prevRGW && !rbdMirror && prev[i].Type == t &&
+			if i < len(prev) && prevFams[i].ok && rgw == prevRGW && !rbdMirror && prev[i].Type == t &&
 				(prev[i].PerfCounterInfo == c.PerfCounterInfo || prev[i].Path == c.Path) {
 				// The previous daemon's counter at this position, whose
 				// families were worked out (not an rbd-mirror image's
-				// or an RGW sync counter: those have none in prevFams).
+				// or an RGW sync counter: those are not ok in prevFams).
 				f := prevFams[i]
 				fams = append(fams, f)
 				m.addPerf(f, s, daemon, c, labels)
@@ -151,14 +148,14 @@ func (m *Module) perfSamples(s *scrape, all []module.DaemonPerf) {
 			}
 			typ, ok := statType(t)
 			if !ok {
-				fams = append(fams, nil)
+				fams = append(fams, perfFams{})
 				continue
 			}
 			value := perfValue(c)
 			if (rbdMirror && rbdMirrorImageRE.MatchString(c.Path)) || strings.HasPrefix(c.Path, fixedNamePrefix) {
 				// Worked out each time: an rbd-mirror image's counter
 				// (its labels), an RGW sync counter (its fixed-name copy).
-				fams = append(fams, nil)
+				fams = append(fams, perfFams{})
 				p, names, labels := perfPathLabels(daemon, c.Path)
 				var fit bool
 				if t&module.PerfCounterLongRunAvg != 0 {
@@ -172,13 +169,8 @@ func (m *Module) perfSamples(s *scrape, all []module.DaemonPerf) {
 				}
 				continue
 			}
-			key := perfKey{c.Path, t, rgw}
-			f := s.perf[key]
-			if f == nil {
-				p, names, _ := perfPathLabels(daemon, c.Path)
-				f = s.perfFamilies(p, c.Description, t, typ, names)
-				s.perf[key] = f
-			}
+			e := s.memo.perfFamilies(daemon, rgw, c, typ)
+			f := s.perfFamilies(e.decl, t, e.names)
 			fams = append(fams, f)
 			m.addPerf(f, s, daemon, c, labels)
 		}
@@ -198,7 +190,7 @@ func perfValue(c module.PerfCounter) float64 {
 
 // addPerf records counter c of daemon in its families f (labels: the
 // daemon's), or logs that it does not fit them.
-func (m *Module) addPerf(f *perfFams, s *scrape, daemon string, c module.PerfCounter, labels []string) {
+func (m *Module) addPerf(f perfFams, s *scrape, daemon string, c module.PerfCounter, labels []string) {
 	value := perfValue(c)
 	fit := true
 	if c.Type&module.PerfCounterLongRunAvg != 0 {
@@ -214,14 +206,13 @@ func (m *Module) addPerf(f *perfFams, s *scrape, daemon string, c module.PerfCou
 	}
 }
 
-// perfFamilies declares (or finds) the families of the counter at path
-// (as perfPathLabels made it) of type t, with help desc and label names.
-func (s *scrape) perfFamilies(path, desc string, t int, typ prometheus.ValueType, names []string) *perfFams {
-	d := declaredPerfFamilies(path, desc, t, typ, names)
+// perfFamilies is the families in this scrape of a counter of type t
+// whose declared families are d, with label names names.
+func (s *scrape) perfFamilies(d perfDecl, t int, names []string) perfFams {
 	if t&module.PerfCounterLongRunAvg != 0 {
-		return &perfFams{sum: s.scrapeFamily(d.sum, names), count: s.scrapeFamily(d.count, names)}
+		return perfFams{sum: s.scrapeFamily(d.sum, names), count: s.scrapeFamily(d.count, names), ok: true}
 	}
-	return &perfFams{plain: s.scrapeFamily(d.plain, names)}
+	return perfFams{plain: s.scrapeFamily(d.plain, names), ok: true}
 }
 
 // perfDecl is a counter's families as declared (declaredFamily's), for

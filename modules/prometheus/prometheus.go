@@ -54,6 +54,9 @@ type Config struct {
 
 var options = module.NewOptions[Config]()
 
+// defaults is every option's default (where a read fails).
+var defaults = options.Defaults()
+
 func init() {
 	module.Register(module.Info{
 		Name:    Name,
@@ -108,9 +111,13 @@ type Module struct {
 	durSum   map[string]float64 // collection seconds by Pacific's method name
 	durCount map[string]float64
 	lastSize sizeHint // of the last collection
+	memo     scrapeMemo
 
 	history *healthHistory // health_detail's, in the KV store
 	rbd     *rbdStats      // the RBD per-image stats (rbd.go)
+
+	muxOnce sync.Once
+	mux     http.Handler // handler(), built once
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -141,6 +148,13 @@ var (
 func (m *Module) logError(msg string, args ...any) {
 	if m.mgr != nil {
 		m.mgr.Log().Error(msg, args...)
+	}
+}
+
+// logWarn logs at warning level.
+func (m *Module) logWarn(msg string, args ...any) {
+	if m.mgr != nil {
+		m.mgr.Log().Warn(msg, args...)
 	}
 }
 
@@ -198,9 +212,9 @@ type cacheConfig struct {
 // cacheOptions reads the cache options of this mgr: localized, falling
 // back to the module's and then to the defaults; a stale strategy other
 // than "return" is "fail", as Pacific reads it (its default "log" too).
+// Each scrape reads them: only these.
 func (m *Module) cacheOptions() cacheConfig {
-	cfg := options.Get(m.mgr)
-	out := cacheConfig{cache: cfg.Cache, scrapeInterval: cfg.ScrapeInterval, staleStrategy: staleCacheFail}
+	out := cacheConfig{cache: defaults.Cache, scrapeInterval: defaults.ScrapeInterval, staleStrategy: staleCacheFail}
 	if v, err := m.mgr.LocalizedOption("cache"); err == nil {
 		if b, ok := v.(bool); ok {
 			out.cache = b
@@ -320,7 +334,7 @@ func (m *Module) Serve(ctx context.Context) error {
 	}
 	m.mgr.Go(m.collectLoop)
 	for {
-		srv, addr, port, err := startServer(m.mgr.Log(), m.mgr.LocalizedOption, m.handler())
+		srv, addr, port, err := startServer(m.mgr.Log(), m.mgr.LocalizedOption, m)
 		if err != nil {
 			return err
 		}
@@ -433,6 +447,15 @@ func (m *Module) clusterless(ctx context.Context) bool {
 	}
 	embedded, _ := om["gomgr_embedded"].(bool)
 	return embedded
+}
+
+// ServeHTTP answers a request as the module's HTTP server on
+// server_addr:server_port does (it serves the module itself): /metrics,
+// and the landing page for every other path. A scrape needs the module
+// running (Init called), as there.
+func (m *Module) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m.muxOnce.Do(func() { m.mux = m.handler() })
+	m.mux.ServeHTTP(w, r)
 }
 
 // handler answers /metrics and, for every other path, the landing page

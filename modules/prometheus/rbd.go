@@ -423,10 +423,9 @@ func (r *rbdStats) refreshPool(ctx context.Context, name string, ids map[string]
 // getRBDStats is the collection's get_rbd_stats, with this mgr's
 // (localized) rbd_stats_pools and rbd_stats_pools_refresh_interval.
 func (m *Module) getRBDStats(ctx context.Context, s *scrape) error {
-	cfg := options.Get(m.mgr)
 	env := rbdEnv{
-		poolsOption: cfg.RBDStatsPools,
-		interval:    time.Duration(cfg.RBDStatsPoolsRefresh) * time.Second,
+		poolsOption: defaults.RBDStatsPools,
+		interval:    time.Duration(defaults.RBDStatsPoolsRefresh) * time.Second,
 		perf:        m.mgr,
 		lister:      radosLister{m.mgr},
 		logError:    m.mgr.Log().Error,

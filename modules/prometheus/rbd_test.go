@@ -173,7 +173,7 @@ func TestRBDStats(t *testing.T) {
 	assert.Equal(t, []string{"{rbd,,img1} 3", "{rbd,,img2} 1", "{rbd,ns1,nsimg} 0"}, rendered(s, "rbd_write_latency_count"))
 	assert.Equal(t, []string{"{rbd,,img1} 1", "{rbd,,img2} 0", "{rbd,ns1,nsimg} 0"}, rendered(s, "rbd_read_latency_count"))
 	dyn := func(name string) *family {
-		f := s.dynamic[exposedName(name)]
+		f := dynamicOf(s)[exposedName(name)]
 		require.NotNil(t, f, name)
 		return f
 	}
@@ -184,7 +184,7 @@ func TestRBDStats(t *testing.T) {
 	assert.Equal(t, "RBD image writes latency (msec) Count", dyn("rbd_write_latency_count").help)
 	assert.Equal(t, "RBD image bytes read", dyn("rbd_read_bytes").help)
 	assert.Equal(t, counter, dyn("rbd_read_ops").typ)
-	assert.Len(t, s.dynamic, 8)
+	assert.Len(t, dynamicOf(s), 8)
 	listed := lister.calls
 	assert.Equal(t, 1, listed, "listed once: at the start (so not again for the unknown image)")
 
@@ -235,7 +235,7 @@ func TestRBDStats(t *testing.T) {
 	env.poolsOption, env.osdMap = "", nil
 	s = scrape()
 	assert.Empty(t, perf.queries)
-	assert.Empty(t, s.dynamic)
+	assert.Empty(t, dynamicOf(s))
 
 	// Where the query cannot be added (attached, embedded): no rbd
 	// families, the error logged once.
@@ -243,7 +243,7 @@ func TestRBDStats(t *testing.T) {
 	env.poolsOption, env.osdMap = "rbd", decodeMap(t, rbdOSDMap)
 	errors = nil
 	for range 3 {
-		assert.Empty(t, scrape().dynamic)
+		assert.Empty(t, dynamicOf(scrape()))
 	}
 	assert.Len(t, errors, 1)
 	assert.Contains(t, errors[0], "OSD perf queries need the active ceph-mgr")

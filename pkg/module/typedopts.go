@@ -230,6 +230,17 @@ func (t *TypedOptions[T]) GetStandby(h *StandbyHandle) T {
 	return t.read(func(name string) any { v, _ := h.Option(name); return v })
 }
 
+// Defaults is a T of every option's declared default (a field's zero
+// value where it has none): what Get reads where nothing is set. It needs
+// no handle, so a module can fall back on it outside Init.
+func (t *TypedOptions[T]) Defaults() T {
+	defs := make(map[string]any, len(t.decl))
+	for _, o := range t.decl {
+		defs[o.Name] = o.Default
+	}
+	return t.read(func(name string) any { return defs[name] })
+}
+
 func (t *TypedOptions[T]) read(option func(string) any) T {
 	var out T
 	rv := reflect.ValueOf(&out).Elem()

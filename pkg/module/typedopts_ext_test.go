@@ -64,14 +64,16 @@ func startTyped(t *testing.T) (*moduletest.Harness, *typedMod) {
 
 func TestTypedOptionsGet(t *testing.T) {
 	h, m := startTyped(t)
-	require.Equal(t, typedConfig{Place: "world", Loud: true, Count: 3, Limit: 7, Interval: 90 * time.Second, Buffer: 4096, Color: "red"},
-		typedOpts.Get(m.h), "the defaults, and zero values for options without one")
+	defaults := typedConfig{Place: "world", Loud: true, Count: 3, Limit: 7, Interval: 90 * time.Second, Buffer: 4096, Color: "red"}
+	require.Equal(t, defaults, typedOpts.Get(m.h), "the defaults, and zero values for options without one")
+	require.Equal(t, defaults, typedOpts.Defaults())
 	for name, v := range map[string]any{"place": "Mars", "loud": "false", "count": 9, "ratio": 0.5, "limit": 70000,
 		"interval": "1h 30m", "buffer": "2M", "peer": "127.0.0.1:6789", "color": "blue"} {
 		require.NoError(t, h.SetOption(name, v), name)
 	}
 	require.Equal(t, typedConfig{Place: "Mars", Count: 9, Ratio: 0.5, Limit: 70000, Interval: 90 * time.Minute, Buffer: 2 << 20,
 		Peer: "127.0.0.1:6789", Color: "blue"}, typedOpts.Get(m.h))
+	require.Equal(t, defaults, typedOpts.Defaults(), "whatever is set")
 	require.EqualError(t, h.SetOption("count", 11), "error parsing value: Value '11' exceeds maximum 10",
 		"the declared bounds are the option's")
 }

@@ -21,12 +21,19 @@ set; it is not).
 Each scrape is one collect(): its wall time (perf_counter) and the
 process's CPU time (process_time). After loading the cluster and
 constructing the module, the peak resident set is reset
-(/proc/self/clear_refs), so VmHWM after the scrapes is their peak. It
-prints one JSON line (bench.ScrapeFigures), or {"error": ...}, and writes
-the last scrape's text to OUT_FILE.
+(/proc/self/clear_refs), so VmHWM after the scrapes is their peak. Then
+the same number of scrapes over HTTP: the module's own serve() (its
+cherrypy server, cache off, on a free port of 127.0.0.1) in a thread,
+scraped by an HTTP client in this process, as the Go side scrapes its
+module's server (http_wall_ns, http_cpu_ns). It prints one JSON line
+(bench.ScrapeFigures), or {"error": ...}, and writes the last collect()'s
+text to OUT_FILE.
 """
+import http.client
 import json
+import socket
 import sys
+import threading
 import time
 import types
 
@@ -62,6 +69,8 @@ class Cluster:
 
 
 CLUSTER: Optional[Cluster] = None
+# The module options the stand-in sets (the rest read as their defaults).
+OPTIONS: Dict[str, Any] = {}
 
 
 class BaseMgrModule:
@@ -109,7 +118,7 @@ class BaseMgrModule:
         return {'debug_mgr': '2/5', 'log_file': '/var/log/ceph/ceph-mgr.x.log'}.get(key)
 
     def _ceph_get_module_option(self, module: str, key: str, prefix: str = '') -> Any:
-        return None  # the defaults: rbd_stats_pools '' ...
+        return OPTIONS.get(key)  # else the defaults: rbd_stats_pools '' ...
 
     def _ceph_get_store(self, key: str) -> Optional[str]:
         return self._store.get(key)
@@ -159,6 +168,60 @@ def _status(field: str) -> float:
     return 0.0
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def http_pass(m: Any, scrapes: int) -> Dict[str, List[float]]:
+    """Times scrapes of /metrics from the module's own server."""
+    import cherrypy
+    # stdout is the figures' line: the engine logs nowhere.
+    cherrypy.config.update({'log.screen': False, 'checker.on': False})
+    port = _free_port()
+    OPTIONS.update({'server_addr': '127.0.0.1', 'server_port': port, 'cache': False})
+
+    def serve() -> None:
+        try:
+            m.serve()
+        except RuntimeError as e:
+            # Pacific's serve() joins its collection thread on the way
+            # out, which it never started with the cache off.
+            if 'cannot join thread before it is started' not in str(e):
+                raise
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(('127.0.0.1', port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or not server.is_alive():
+                raise RuntimeError('the module\'s server does not answer on port {}'.format(port))
+            time.sleep(0.01)
+    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=600)
+    wall: List[float] = []
+    cpu: List[float] = []
+    try:
+        for _ in range(scrapes):
+            c0, t0 = time.process_time_ns(), time.perf_counter_ns()
+            conn.request('GET', '/metrics')
+            r = conn.getresponse()
+            body = r.read()
+            wall.append(float(time.perf_counter_ns() - t0))
+            cpu.append(float(time.process_time_ns() - c0))
+            if r.status != 200 or not body:
+                raise RuntimeError('GET /metrics: {} {!r}'.format(r.status, body[:300]))
+    finally:
+        conn.close()
+        m.shutdown()
+        server.join(30)
+        cherrypy.engine.exit()
+    return {'http_wall_ns': wall, 'http_cpu_ns': cpu}
+
+
 def main(argv: List[str]) -> Dict[str, Any]:
     global CLUSTER
     data_dir, scrapes, out = argv[1], int(argv[2]), argv[3]
@@ -184,8 +247,10 @@ def main(argv: List[str]) -> Dict[str, Any]:
     b = text.encode()
     with open(out, 'wb') as f:
         f.write(b)
-    return {'wall_ns': wall, 'cpu_ns': cpu, 'bytes': len(b), 'rss_before': rss_before,
-            'rss_peak': rss_peak, 'rss_after': _status('VmRSS')}
+    res = {'wall_ns': wall, 'cpu_ns': cpu, 'bytes': len(b), 'rss_before': rss_before,
+           'rss_peak': rss_peak, 'rss_after': _status('VmRSS')}
+    res.update(http_pass(m, scrapes))
+    return res
 
 
 if __name__ == '__main__':

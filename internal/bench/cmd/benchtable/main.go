@@ -242,7 +242,12 @@ func run(t *table, prog *progress, goBin, cluster string, n, runs int, quick boo
 			return err
 		}
 	}
-	return realMgr(t, prog, d, dir, cluster, fmtRuns, bridgeOnly)
+	data, err := realMgr(t, prog, d, dir, cluster, fmtRuns, bridgeOnly)
+	if err != nil || data == "" {
+		return err
+	}
+	// The cluster is gone.
+	return promLoopbackData(t, prog, dir, data)
 }
 
 // clientCounts are the scaling measurement's numbers of concurrent clients.
@@ -495,15 +500,17 @@ func notBridged(t *table, why string) {
 // both, its mgr's module path extended with benchmgr's bridge and pybench.
 // realMgr: the rows against the real ceph-mgr; with bridgeOnly only the
 // bridged modules' hello and format rows (no throughput against gomgr, no
-// prometheus, no start-up).
-func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int, bridgeOnly bool) error {
+// prometheus, no start-up). It returns the directory of the loopback
+// cluster's data (promSnapshot), if it took it, for promLoopbackData
+// once the cluster is gone.
+func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int, bridgeOnly bool) (data string, err error) {
 	prog.section("against the real ceph-mgr")
 	conf := cluster
 	if cluster == "none" {
 		t.add(row{"vs real ceph-mgr", "command throughput", "", "", "", "≥ 10x", "not measured (-cluster=none)"})
 		notBridged(t, "-cluster=none")
 		t.add(row{"start-up and memory vs real ceph-mgr", "", "", "", "", "≥ 10x", "not measured (-cluster=none)"})
-		return nil
+		return "", nil
 	}
 	bridged := cluster == "auto"
 	cdir := filepath.Join(dir, "cluster")
@@ -512,11 +519,11 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 			t.add(row{"vs real ceph-mgr", "command throughput", "", "", "", "≥ 10x", "not measured (Ceph not installed)"})
 			notBridged(t, "Ceph not installed")
 			t.add(row{"start-up and memory vs real ceph-mgr", "", "", "", "", "≥ 10x", "not measured (Ceph not installed)"})
-			return nil
+			return "", nil
 		}
 		modules, err := installBridge(dir)
 		if err != nil {
-			return err
+			return "", err
 		}
 		prog.step("starting a throwaway Ceph cluster (scripts/ceph-cluster.sh)")
 		start := exec.Command("scripts/ceph-cluster.sh", "start", cdir)
@@ -524,7 +531,7 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 		start.Stderr = os.Stderr
 		if _, err := start.Output(); err != nil {
 			_ = exec.Command("scripts/ceph-cluster.sh", "destroy", cdir).Run()
-			return fmt.Errorf("start a cluster: %w", err)
+			return "", fmt.Errorf("start a cluster: %w", err)
 		}
 		defer func() {
 			if out, err := exec.Command("scripts/ceph-cluster.sh", "destroy", cdir).CombinedOutput(); err != nil {
@@ -545,7 +552,7 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 	}
 	conn, err := dial()
 	if err != nil {
-		return err
+		return "", err
 	}
 	modules := []string{"selftest"}
 	ready := [][]string{{"mgr", "self-test", "python-version"}}
@@ -560,7 +567,7 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 		}
 		if err != nil {
 			conn.Close()
-			return err
+			return "", err
 		}
 		modules = append(modules, promModules...)
 	}
@@ -568,18 +575,18 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 		enable, _ := json.Marshal(map[string]any{"prefix": "mgr module enable", "module": m})
 		if _, outs, err := conn.MonCommand(enable, nil); err != nil {
 			conn.Close()
-			return fmt.Errorf("enable %s on the real mgr: %v %s", m, err, outs)
+			return "", fmt.Errorf("enable %s on the real mgr: %v %s", m, err, outs)
 		}
 	}
 	conn.Close()
 	prog.step(fmt.Sprintf("enabled %s in the real ceph-mgr; waiting for it to respawn", strings.Join(modules, ", ")))
 	if err := waitForCommands(conf, ready, 180*time.Second); err != nil { // the real mgr restarts when the module set changes
-		return err
+		return "", err
 	}
 	// A connection of its own for the measurements, opened once the mgr
 	// has settled.
 	if conn, err = dial(); err != nil {
-		return err
+		return "", err
 	}
 	closeConn := sync.OnceFunc(conn.Close)
 	defer closeConn()
@@ -594,11 +601,11 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 			return func() error { _, _, err := conn.MgrCommand(pyCmd, nil); return err }, func() {}, nil
 		})
 		if err != nil {
-			return err
+			return "", err
 		}
 		ours, err := bench.Parallel(conc, max(20000, 5*total), bench.DaemonOp(d.api, map[string]any{"prefix": "hello", "person_name": "x"}))
 		if err != nil {
-			return err
+			return "", err
 		}
 		ratio := ours.OpsPerSec() / theirs.OpsPerSec()
 		t.add(row{"vs real ceph-mgr", "command throughput, " + clients(conc) + ": gomgr `hello` vs Python `mgr self-test python-version` over librados",
@@ -607,24 +614,24 @@ func realMgr(t *table, prog *progress, d *proc, dir, cluster string, fmtRuns int
 	}
 	if !bridged {
 		t.add(row{"start-up and memory vs real ceph-mgr", "", "", "", "", "≥ 10x", "not measured (-cluster=" + cluster + ": needs the cluster benchtable starts)"})
-		return nil
+		return "", nil
 	}
 	prog.section("Go modules bridged into the real ceph-mgr against a Python module")
 	if err := bridgedVsPython(t, conn, fmtRuns); err != nil {
-		return err
+		return "", err
 	}
 	if bridgeOnly {
-		return nil
+		return "", nil
 	}
 	if err := promLoopback(t, prog, dir, cdir, ports); err != nil {
-		return err
+		return "", err
 	}
-	if err := promLoopbackData(t, prog, conn, dir); err != nil {
-		return err
+	if data, err = promSnapshot(prog, conn, dir); err != nil {
+		return "", err
 	}
 	prog.section("start-up and memory against the real ceph-mgr")
 	closeConn() // no librados connection while the mgr restarts
-	return startupRows(t, prog, dir, cdir, conf)
+	return data, startupRows(t, prog, dir, cdir, conf)
 }
 
 func dur(d time.Duration) string {

@@ -204,58 +204,58 @@ func promLoopback(t *table, prog *progress, dir, cdir string, ports map[string]i
 
 // promLoopbackData is the loopback row of the synthetic rows' kind: the
 // loopback cluster's own data, read from the real mgr by pybench's
-// snapshot (what both modules read of it, in the synthetic clusters'
-// files), then both modules' collection code on stand-ins fed it, as at
-// 100 to 10,000 OSDs. Where the bridged row (promLoopback) times both
-// modules in the real mgr, the mgr's own work included, this one times
-// the collection code alone, on the same data.
-func promLoopbackData(t *table, prog *progress, conn *cephrados.Conn, dir string) error {
+// snapshot (promSnapshot: what both modules read of it, in the synthetic
+// clusters' files), then both modules' collection code on stand-ins fed
+// it, as at 100 to 10,000 OSDs, once the cluster is gone (its daemons'
+// work would share the host with the scrapes). Where the bridged row
+// (promLoopback) times both modules in the real mgr, the mgr's own work
+// included, this one times the collection code alone, on the same data.
+
+// promSnapshot writes the loopback cluster's data into dir/loopback-data
+// and returns that directory.
+func promSnapshot(prog *progress, conn *cephrados.Conn, dir string) (string, error) {
+	prog.step("prometheus: the loopback cluster's data (pybench snapshot)")
+	cmd, _ := json.Marshal(map[string]any{"prefix": "pybench snapshot"})
+	out, outs, err := conn.MgrCommand(cmd, nil)
+	if err != nil {
+		return "", fmt.Errorf("pybench snapshot: %v %s", err, outs)
+	}
+	s, err := bench.SynthFromSnapshot(out)
+	if err != nil {
+		return "", err
+	}
+	data := filepath.Join(dir, "loopback-data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		return "", err
+	}
+	return data, s.Write(data)
+}
+
+// promLoopbackData measures the row on promSnapshot's data; dir holds
+// promscrape.
+func promLoopbackData(t *table, prog *progress, dir, data string) error {
 	const what = "prometheus vs Python, loopback data"
 	py, err := bench.PromPython()
 	if err != nil {
 		t.add(row{what, "", "", "", "", fmt.Sprintf("≥ %dx faster", pyTarget), "not measured (" + err.Error() + ")"})
 		return nil
 	}
-	prog.step("prometheus: the loopback cluster's data (pybench snapshot), both modules' collection code on stand-ins")
-	cmd, _ := json.Marshal(map[string]any{"prefix": "pybench snapshot"})
-	out, outs, err := conn.MgrCommand(cmd, nil)
-	if err != nil {
-		return fmt.Errorf("pybench snapshot: %v %s", err, outs)
-	}
-	var snap struct {
-		Get     map[string]any            `json:"get"`
-		Servers []any                     `json:"servers"`
-		Meta    map[string]map[string]any `json:"meta"`
-		Schema  map[string]map[string]any `json:"schema"`
-		Values  map[string][]any          `json:"values"`
-		Health  map[string]any            `json:"health"`
-	}
-	if err := json.Unmarshal(out, &snap); err != nil {
-		return fmt.Errorf("pybench snapshot: %w", err)
-	}
-	data := filepath.Join(dir, "loopback-data")
-	if err := os.Mkdir(data, 0o700); err != nil {
-		return err
-	}
-	s := &bench.Synth{Get: snap.Get, Servers: snap.Servers, Meta: snap.Meta, Schema: snap.Schema, Values: snap.Values, Health: snap.Health}
-	if err := s.Write(data); err != nil {
-		return err
-	}
+	prog.section("prometheus: the loopback cluster's data, both modules' collection code on stand-ins")
 	script, err := filepath.Abs(bench.PromScript)
 	if err != nil {
 		return err
 	}
-	goF, pyF, c, err := scrapePair(prog, "the loopback cluster's data", filepath.Join(dir, "promscrape"), py, script, data, 41, 11, 3)
+	// Scrapes of a tenth of a millisecond: many, so that each process
+	// times a few tens of milliseconds, and five of each side.
+	const goN, pyN, rounds = 201, 31, 5
+	goF, pyF, c, err := scrapePair(prog, "the loopback cluster's data", filepath.Join(dir, "promscrape"), py, script, data, goN, pyN, rounds)
 	if err != nil {
 		return err
 	}
-	ratio := float64(pyF.cpu) / float64(goF.cpu)
 	t.add(row{what,
-		fmt.Sprintf("scrape of the loopback cluster's own data (read from the real mgr by `pybench snapshot`: %d samples both write, the same, in %d families): gomgr's module on a stand-in mgr (over HTTP) vs Pacific's `collect()` on a stand-in C side, as the synthetic rows; median of %d and %d scrapes (3 processes of each side, alternated)",
-			c.Samples, c.Families, goF.scrapes, pyF.scrapes),
-		fmt.Sprintf("%s CPU (%s wall)", dur(goF.cpu), dur(goF.wall)),
-		fmt.Sprintf("%s CPU (%s wall) (Pacific's module.py)", dur(pyF.cpu), dur(pyF.wall)),
-		fmt.Sprintf("%.1fx less CPU (wall %.1fx)", ratio, float64(pyF.wall)/float64(goF.wall)),
-		fmt.Sprintf("≥ %dx faster", pyTarget), bench.AtLeast(ratio, pyTarget)})
+		fmt.Sprintf("scrape of the loopback cluster's own data (read from the real mgr by `pybench snapshot`: %d samples both write, the same, in %d families): gomgr's module on a stand-in mgr vs Pacific's on a stand-in C side, as the synthetic rows (%s), after the cluster is stopped; median of %d and %d scrapes each way (%d processes of each side, alternated)",
+			c.Samples, c.Families, promWays, goF.scrapes, pyF.scrapes, rounds),
+		promSide(goF, ""), promSide(pyF, " (Pacific's module.py)"), promRatios(goF, pyF),
+		fmt.Sprintf("≥ %dx faster", pyTarget), bench.AtLeast(promRatio(goF, pyF), pyTarget)})
 	return nil
 }

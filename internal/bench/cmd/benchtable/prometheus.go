@@ -17,12 +17,15 @@ import (
 // against Pacific's on the same synthetic clusters of 100, 1,000 and
 // 10,000 OSDs (bench.GenerateSynth), each side in a process of its own:
 // internal/bench/cmd/promscrape (the Go module in a daemon on a stand-in
-// mgr, scraped over HTTP, cache off) and python3 on
-// internal/bench/python/promscrape.py (Pacific's module.py against a
-// stand-in for the mgr's C side, collect() called). Their texts are
-// compared first (bench.CompareScrapes: the same samples in the
-// families both write); the verdict is on CPU time (the host is shared),
-// wall time is shown too.
+// mgr, cache off) and python3 on internal/bench/python/promscrape.py
+// (Pacific's module.py against a stand-in for the mgr's C side). Each
+// times the collection in the process (the Go module's /metrics handler
+// called, Pacific's collect() called: no socket), then the same number
+// of scrapes over HTTP from the module's own server (net/http; Pacific's
+// cherrypy), the client in the same process. Their texts are compared
+// first (bench.CompareScrapes: the same samples in the families both
+// write); the verdict is on CPU time (the host is shared), the lower of
+// the two ratios; wall time is shown too.
 
 // promSizes are the synthetic clusters' OSD counts (-quick stops at
 // 1,000: Pacific's module takes seconds a scrape at 10,000).
@@ -54,20 +57,44 @@ func promRounds(n int) int {
 // promFigures are one side's medians at a size, over its runs.
 type promFigures struct {
 	wall, cpu time.Duration
+	httpCPU   time.Duration       // the scrapes over HTTP (the module's own server)
 	scrapes   int                 // timed, over the runs
 	f         bench.ScrapeFigures // the first run's (memory)
 }
 
 func medians(runs []bench.ScrapeFigures) promFigures {
-	var wall, cpu []float64
+	var wall, cpu, httpCPU []float64
 	for _, f := range runs {
-		w, c := f.WallNS, f.CPUNS
+		w, c, h := f.WallNS, f.CPUNS, f.HTTPCPUNS
 		if len(w) > 1 { // each run's first scrape warms up
 			w, c = w[1:], c[1:]
 		}
-		wall, cpu = append(wall, w...), append(cpu, c...)
+		if len(h) > 1 {
+			h = h[1:]
+		}
+		wall, cpu, httpCPU = append(wall, w...), append(cpu, c...), append(httpCPU, h...)
 	}
-	return promFigures{time.Duration(bench.MedianOf(wall)), time.Duration(bench.MedianOf(cpu)), len(cpu), runs[0]}
+	return promFigures{time.Duration(bench.MedianOf(wall)), time.Duration(bench.MedianOf(cpu)), time.Duration(bench.MedianOf(httpCPU)), len(cpu), runs[0]}
+}
+
+// promWays says how a row's two figures of each side are taken.
+const promWays = "collection in the process (the Go module's /metrics handler called, Pacific's `collect()` called), then over HTTP from each module's own server (net/http, cherrypy), the client in the process"
+
+// promSide is one side's figures in a row.
+func promSide(f promFigures, who string) string {
+	return fmt.Sprintf("%s CPU (%s wall); over HTTP %s CPU%s", dur(f.cpu), dur(f.wall), dur(f.httpCPU), who)
+}
+
+// promRatio is the row's verdict figure: the lower of the CPU ratios in
+// the process and over HTTP.
+func promRatio(goF, pyF promFigures) float64 {
+	return min(float64(pyF.cpu)/float64(max(goF.cpu, 1)), float64(pyF.httpCPU)/float64(max(goF.httpCPU, 1)))
+}
+
+// promRatios are a row's ratios: CPU in the process, wall, CPU over HTTP.
+func promRatios(goF, pyF promFigures) string {
+	return fmt.Sprintf("%.1fx less CPU (wall %.1fx); over HTTP %.1fx", float64(pyF.cpu)/float64(max(goF.cpu, 1)),
+		float64(pyF.wall)/float64(max(goF.wall, 1)), float64(pyF.httpCPU)/float64(max(goF.httpCPU, 1)))
 }
 
 func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
@@ -130,7 +157,6 @@ func prometheusScrapes(t *table, prog *progress, goBin string, quick bool) error
 	var why []string
 	for i, r := range results {
 		cpuRatio := float64(r.pyF.cpu) / float64(r.goF.cpu)
-		wallRatio := float64(r.pyF.wall) / float64(r.goF.wall)
 		// Pacific's module also writes families the Go module does not
 		// yet: its time scaled by the share of its samples both write is
 		// the conservative ratio.
@@ -141,12 +167,10 @@ func prometheusScrapes(t *table, prog *progress, goBin string, quick bool) error
 			conservative = fmt.Sprintf("%.1fx conservatively; ", cpuRatio*share)
 		}
 		t.add(row{"prometheus vs Python",
-			fmt.Sprintf("scrape of a synthetic cluster of %s OSDs (%d samples both write, the same, in %d families; %s): gomgr's module on a stand-in mgr (over HTTP) vs Pacific's `collect()` on a stand-in C side, median of %d and %d scrapes (%d processes of each side, alternated)",
-				thousands(r.n), r.common.Samples, r.common.Families, same, r.goF.scrapes, r.pyF.scrapes, promRounds(r.n)),
-			fmt.Sprintf("%s CPU (%s wall)", dur(r.goF.cpu), dur(r.goF.wall)),
-			fmt.Sprintf("%s CPU (%s wall) (Pacific's module.py)", dur(r.pyF.cpu), dur(r.pyF.wall)),
-			fmt.Sprintf("%.1fx less CPU (%swall %.1fx)", cpuRatio, conservative, wallRatio),
-			fmt.Sprintf("≥ %dx faster", pyTarget), bench.AtLeast(cpuRatio, pyTarget)})
+			fmt.Sprintf("scrape of a synthetic cluster of %s OSDs (%d samples both write, the same, in %d families; %s): gomgr's module on a stand-in mgr vs Pacific's on a stand-in C side, %s; median of %d and %d scrapes each way (%d processes of each side, alternated)",
+				thousands(r.n), r.common.Samples, r.common.Families, same, promWays, r.goF.scrapes, r.pyF.scrapes, promRounds(r.n)),
+			promSide(r.goF, ""), promSide(r.pyF, " (Pacific's module.py)"), conservative + promRatios(r.goF, r.pyF),
+			fmt.Sprintf("≥ %dx faster", pyTarget), bench.AtLeast(promRatio(r.goF, r.pyF), pyTarget)})
 		g := r.goF.f
 		retained := g.HeapAfter - g.HeapBefore
 		perOSD := (g.HeapPeak - g.HeapBefore) / float64(r.n)

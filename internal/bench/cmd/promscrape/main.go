@@ -9,7 +9,9 @@
 // text goes to -out. python/promscrape.py is the Python side.
 //
 // With -generate N it writes the synthetic cluster of N OSDs (seed
-// -seed) into -data instead, from the repository's top.
+// -seed) into -data instead, from the repository's top; with -snapshot
+// FILE it writes there the cluster a `ceph pybench snapshot` reply (in
+// FILE) describes (benchtable's loopback data row).
 package main
 
 import (
@@ -29,12 +31,16 @@ func main() {
 	generate := flag.Int("generate", 0, "write the synthetic cluster of this many OSDs into -data (run from the repository's top), and scrape nothing")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the scrapes here")
 	memProfile := flag.String("memprofile", "", "write an allocation profile (after the scrapes) here")
+	snapshot := flag.String("snapshot", "", "write the cluster of this `ceph pybench snapshot` reply (a file) into -data, and scrape nothing")
 	seed := flag.Uint64("seed", bench.SynthSeed, "the synthetic cluster's seed, with -generate")
 	flag.Parse()
 	var err error
-	if *generate > 0 {
+	switch {
+	case *generate > 0:
 		err = generateTo(*data, *generate, *seed)
-	} else {
+	case *snapshot != "":
+		err = snapshotTo(*data, *snapshot)
+	default:
 		err = run(*data, *scrapes, *out, *cpuProfile, *memProfile)
 	}
 	if err != nil {
@@ -92,12 +98,28 @@ func run(data string, scrapes int, out, cpuProfile, memProfile string) error {
 }
 
 func generateTo(dir string, n int, seed uint64) error {
-	if dir == "" {
-		return fmt.Errorf("-data DIR is required")
-	}
 	s, err := bench.GenerateSynth(".", n, seed)
 	if err != nil {
 		return err
+	}
+	return writeTo(dir, s)
+}
+
+func snapshotTo(dir, file string) error {
+	reply, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	s, err := bench.SynthFromSnapshot(reply)
+	if err != nil {
+		return err
+	}
+	return writeTo(dir, s)
+}
+
+func writeTo(dir string, s *bench.Synth) error {
+	if dir == "" {
+		return fmt.Errorf("-data DIR is required")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
