@@ -47,7 +47,9 @@ import (
 // an internal/perfstate.History, and every call walks list_servers'
 // daemons and reads their latest samples from it (History.Counters).
 // Bridged, gomgr's host has no such store: it converts the real mgr's
-// get_all_perf_counters (BENCHMARKS.md says so).
+// get_all_perf_counters (BENCHMARKS.md says so). A scrape is the module's
+// own: Collect calls its HTTP server's handler in the process, Scrape
+// fetches /metrics from that server.
 
 // promStandIn is the stand-in mgr: the memory backend's configuration
 // and KV stores, with a cluster that answers from a Synth.

@@ -22,8 +22,10 @@ import (
 // each side runs in a process of its own (cmd/promscrape for Go,
 // python/promscrape.py for Python) that loads the synthetic cluster,
 // resets its peak resident set, times its scrapes (wall time, and CPU
-// time of the whole process: getrusage, time.process_time) and prints a
-// ScrapeFigures line.
+// time of the whole process: getrusage, time.process_time), the
+// collection in the process (the module's /metrics handler, Pacific's
+// collect()) and then over HTTP from the module's own server, and prints
+// a ScrapeFigures line.
 
 // PromScript is the Python side's script, relative to the repository's
 // top.
@@ -51,8 +53,9 @@ func PromPython() (string, error) {
 type ScrapeFigures struct {
 	WallNS []float64 `json:"wall_ns"`
 	CPUNS  []float64 `json:"cpu_ns"`
-	// HTTPWallNS and HTTPCPUNS are the same scrapes over HTTP: the
-	// module's server and an HTTP client in the process (Go only).
+	// HTTPWallNS and HTTPCPUNS are as many scrapes over HTTP: the
+	// module's own server (net/http, Pacific's cherrypy) and an HTTP
+	// client in the process.
 	HTTPWallNS []float64 `json:"http_wall_ns,omitempty"`
 	HTTPCPUNS  []float64 `json:"http_cpu_ns,omitempty"`
 	// AllocBytes is the Go heap allocated by each scrape (Go only).

@@ -2,11 +2,14 @@
 // comparison (issue 14): it loads a synthetic cluster written by
 // bench.GenerateSynth, runs gomgr's prometheus module on a stand-in mgr
 // fed that cluster (bench.StartPromHost: an in-process daemon, cache off),
-// scrapes /metrics -scrapes times and prints one JSON line of figures
-// (bench.ScrapeFigures): per scrape the wall time, the CPU time of this
-// process (getrusage) and the bytes allocated; the Go heap and resident
-// set before the scrapes, at their peak and after them. The last scrape's
-// text goes to -out. python/promscrape.py is the Python side.
+// has it answer /metrics -scrapes times in the process (its handler
+// called: bench.TimeGoScrapes), then -scrapes times over HTTP, and prints
+// one JSON line of figures (bench.ScrapeFigures): per scrape the wall
+// time and the CPU time of this process (getrusage) each way; from a
+// pass of its own before, the bytes allocated a scrape and the Go heap
+// and resident set before the scrapes, at their peak and after them. The
+// last in-process scrape's text goes to -out. python/promscrape.py is the
+// Python side.
 //
 // With -generate N it writes the synthetic cluster of N OSDs (seed
 // -seed) into -data instead, from the repository's top; with -snapshot
