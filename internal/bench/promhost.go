@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -336,6 +337,9 @@ type PromHost struct {
 	module  atomic.Value // http.Handler
 	request *http.Request
 	w       textWriter
+	// conn and br are Scrape's connection to the module's server.
+	conn net.Conn
+	br   *bufio.Reader
 }
 
 // textWriter is the http.ResponseWriter Collect hands the module: the
@@ -455,17 +459,48 @@ func StartPromHost(s *Synth) (*PromHost, error) {
 const maxScrape = 1 << 30
 
 // Scrape fetches /metrics once: one collection. The text is valid until
-// the next Scrape (its buffer is reused: the client's allocations are
-// not the module's).
+// the next Scrape or Collect (its buffer is reused: the client's
+// allocations are not the module's). The request goes over a kept-alive
+// connection and the response is read in the calling goroutine, as
+// python/promscrape.py's http.client reads Pacific's (net/http's client
+// would add its connection's two goroutines and their hand-offs to the
+// timed scrape).
 func (h *PromHost) Scrape() ([]byte, error) {
-	res, err := h.client.Get(h.URL)
+	body, err := h.scrape()
+	if err != nil && h.conn != nil {
+		h.conn.Close()
+		h.conn = nil
+	}
+	return body, err
+}
+
+func (h *PromHost) scrape() ([]byte, error) {
+	if h.conn == nil {
+		c, err := net.DialTimeout("tcp", h.request.URL.Host, 5*time.Second)
+		if err != nil {
+			return nil, fmt.Errorf("scrape: %w", err)
+		}
+		h.conn, h.br = c, bufio.NewReaderSize(c, 64<<10)
+	}
+	if err := h.conn.SetDeadline(time.Now().Add(5 * time.Minute)); err != nil {
+		return nil, fmt.Errorf("scrape: %w", err)
+	}
+	if _, err := io.WriteString(h.conn, "GET "+h.request.URL.Path+" HTTP/1.1\r\nHost: "+h.request.URL.Host+"\r\nUser-Agent: gomgr-bench\r\n\r\n"); err != nil {
+		return nil, fmt.Errorf("scrape: %w", err)
+	}
+	res, err := http.ReadResponse(h.br, h.request)
 	if err != nil {
 		return nil, fmt.Errorf("scrape: %w", err)
 	}
-	defer res.Body.Close()
 	h.buf.Reset()
-	if _, err := h.buf.ReadFrom(io.LimitReader(res.Body, maxScrape)); err != nil {
+	_, err = h.buf.ReadFrom(io.LimitReader(res.Body, maxScrape))
+	res.Body.Close()
+	if err != nil {
 		return nil, fmt.Errorf("scrape: %w", err)
+	}
+	if res.Close {
+		h.conn.Close()
+		h.conn = nil
 	}
 	body := h.buf.Bytes()
 	if res.StatusCode != http.StatusOK {
@@ -493,6 +528,10 @@ func (h *PromHost) Collect() ([]byte, error) {
 
 // Stop stops the daemon and removes its directory.
 func (h *PromHost) Stop() error {
+	if h.conn != nil {
+		h.conn.Close()
+		h.conn = nil
+	}
 	h.cancel()
 	var err error
 	select {

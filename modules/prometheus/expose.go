@@ -563,11 +563,22 @@ func (s *scrape) writeTo(w io.Writer) (int64, error) {
 		}
 	}
 	if len(buf) > 0 {
+		if sw, ok := w.(sizedWriter); ok && total == 0 {
+			sw.wholeSize(len(buf)) // the whole text, in one write
+		}
 		if err := flush(); err != nil {
 			return total, fmt.Errorf("prometheus: writing the metrics: %w", err)
 		}
 	}
 	return total, nil
+}
+
+// sizedWriter is a writer writeTo tells the text's length before its
+// one write, when the whole text fits in a chunk: an HTTP response then
+// has a Content-Length, not the chunked encoding.
+type sizedWriter interface {
+	io.Writer
+	wholeSize(n int)
 }
 
 // compareLabels orders two label sets by their values in order (the

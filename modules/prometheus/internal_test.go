@@ -233,12 +233,15 @@ func typedPerf(t *testing.T, all map[string]any) []module.DaemonPerf {
 	return typed
 }
 
-// chunkWriter records each write; fail makes the write after fail
-// writes fail.
+// chunkWriter records each write (and the size it is told, as a
+// sizedWriter); fail makes the write after fail writes fail.
 type chunkWriter struct {
 	writes [][]byte
 	fail   int
+	sized  []int
 }
+
+func (w *chunkWriter) wholeSize(n int) { w.sized = append(w.sized, n) }
 
 var errGone = fmt.Errorf("client gone")
 
@@ -280,6 +283,15 @@ func TestWriteToChunks(t *testing.T) {
 		got = append(got, c...)
 	}
 	require.Equal(t, string(want), string(got))
+	require.Empty(t, w.sized, "a text of several chunks has no size up front")
+
+	var small chunkWriter
+	s := newScrape()
+	s.set("health_status", 1)
+	n, err = s.writeTo(&small)
+	require.NoError(t, err)
+	require.Len(t, small.writes, 1)
+	require.Equal(t, []int{int(n)}, small.sized, "one chunk: its size, before the write")
 
 	failing := chunkWriter{fail: 1}
 	n, err = fill().writeTo(&failing)

@@ -506,10 +506,16 @@ func (m *Module) streamMetrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", contentType)
-	if err := m.write(w, s, start); err != nil {
+	if err := m.write(sizedResponse{w}, s, start); err != nil {
 		m.mgr.Log().Debug("scrape not answered whole", "err", err)
 	}
 }
+
+// sizedResponse is a response that gets a Content-Length where the
+// scrape's text is written in one write (a sizedWriter).
+type sizedResponse struct{ http.ResponseWriter }
+
+func (r sizedResponse) wholeSize(n int) { r.Header().Set("Content-Length", strconv.Itoa(n)) }
 
 // metricsResponse is what a scrape answers: the text, or a status and a
 // message. The collection lock is held while deciding, not while the

@@ -133,6 +133,7 @@ func TestMetrics(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, hdr.Get("Content-Type"), "text/plain")
 	require.Equal(t, "Ceph-Prometheus", hdr.Get("Server"))
+	require.Equal(t, strconv.Itoa(len(body)), hdr.Get("Content-Length"), "a text of one chunk is sent with its length")
 	mfs := parse(t, body)
 
 	for _, tc := range []struct {
