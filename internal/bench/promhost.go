@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -520,8 +521,8 @@ func (h *PromHost) Collect() ([]byte, error) {
 	h.w.code = 0
 	h.module.Load().(http.Handler).ServeHTTP(&h.w, h.request)
 	body := h.buf.Bytes()
-	if h.w.code != http.StatusOK {
-		return nil, fmt.Errorf("scrape: status %d: %.300s", h.w.code, body)
+	if code := cmp.Or(h.w.code, http.StatusOK); code != http.StatusOK { // nothing written: net/http's 200
+		return nil, fmt.Errorf("scrape: status %d: %.300s", code, body)
 	}
 	return body, nil
 }

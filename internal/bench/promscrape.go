@@ -163,8 +163,13 @@ func TimeGoScrapes(h *PromHost, n int) (ScrapeFigures, []byte, error) {
 	if f.HTTPWallNS, f.HTTPCPUNS, _, err = timedPass(h.Scrape, n); err != nil {
 		return f, nil, err
 	}
-	// The text's copy and the reused buffer are not the module's.
+	// The text's copy, the reused buffer and the client's connection are
+	// not the module's.
 	h.buf = bytes.Buffer{}
+	if h.conn != nil {
+		h.conn.Close()
+		h.conn, h.br = nil, nil
+	}
 	runtime.GC()
 	f.HeapAfter = heapObjects() - float64(cap(text))
 	f.RSSAfter = procStatus("VmRSS")

@@ -258,7 +258,7 @@ func declaredFamily(name, help string, typ prometheus.ValueType, labelNames []st
 	k := familyKey{name: name, help: help, typ: typ, labels: keyOfLabels(labelNames)}
 	return declared.getStoring(k, func() *family {
 		f := newFamily(name, help, typ, slices.Clone(labelNames))
-		f.text.static = staticExposed[f.text.exposed]
+		f.text.static = staticExposed()[f.text.exposed]
 		return f
 	}, func(f *family) { // kept: its slot and name id (declared's lock held)
 		if f.text.static {
@@ -425,14 +425,17 @@ var staticSlots = sync.OnceValue(func() int {
 	return len(names)
 })
 
-// staticExposed is the exposed names of the static families.
-var staticExposed = func() map[string]bool {
+// staticExposed is the exposed names of the static families, once
+// every init has declared them (services.go's init adds some: computed
+// at the package's variable initialization, they would be missing, and a
+// perf counter of such a name would get a second family of it).
+var staticExposed = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
 	for name := range families {
 		m[exposedName(name)] = true
 	}
 	return m
-}()
+})
 
 // typeText is a family type's word in the text format.
 func typeText(t prometheus.ValueType) string {

@@ -11,10 +11,10 @@ import (
 // of the static families declared in services.go's init (fs_metadata,
 // pool_objects_repaired, daemon_health_metrics, ...) is left out as one
 // named as any other static family is: the text never has two families
-// of one name. staticExposed is computed at package initialization,
-// before that init adds serviceFamilies to families, so those names are
-// not known as static and the perf counter gets a family of its own,
-// exposed under the same name as the static one.
+// of one name (staticExposed was once computed at package
+// initialization, before that init adds serviceFamilies to families, and
+// such a perf counter got a family of its own, exposed under the static
+// one's name).
 func TestPerfCounterNamedAsServiceFamily(t *testing.T) {
 	for _, sf := range serviceFamilies {
 		t.Run(sf.name, func(t *testing.T) {
