@@ -55,7 +55,7 @@ type scrape struct {
 	counts []int32
 	fams   []*family
 	extra  map[*family]int
-	// owner is, by exposed name (declared.id), the family of that name
+	// owner is, by exposed name (family.id), the family of that name
 	// this scrape uses: the first declared (Pacific's "if path not in
 	// self.metrics"). dynamic is the same for a name without an id
 	// (declared past maxCached), whose families are copies with slots
