@@ -9,28 +9,29 @@
 package jsonval
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 )
 
 // Decode decodes one JSON value from data: objects as map[string]any,
-// arrays as []any, numbers as Number describes, strings, bools and nil.
-// Trailing data other than white space is an error.
+// arrays as []any, numbers as Number describes, strings, bools and nil;
+// the same values as encoding/json with UseNumber and then Numbers, in
+// one pass (decode.go). Trailing data other than white space is an
+// error, as is nesting deeper than encoding/json's 10,000.
 func Decode(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	d := decoder{data: data}
+	d.space()
+	v, err := d.value()
+	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("invalid character after the top-level JSON value")
+	d.space()
+	if d.off < len(d.data) {
+		return nil, d.syntaxError("after the top-level JSON value")
 	}
-	return Numbers(v), nil
+	return v, nil
 }
 
 // DecodeObject is Decode for a JSON object (null gives a nil map).

@@ -1,0 +1,383 @@
+package jsonval
+
+import (
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxDepth bounds the nesting of arrays and objects, as encoding/json's
+// does.
+const maxDepth = 10000
+
+// decoder is Decode's one pass over the text: it builds the values as it
+// reads them (encoding/json's Decoder with UseNumber scans a value twice,
+// copies it, and leaves numbers as strings for a second walk).
+type decoder struct {
+	data  []byte
+	off   int
+	depth int
+	// keys interns the object keys read (Ceph's maps repeat theirs in
+	// every entry of a list): one string a distinct key, bounded.
+	keys map[string]string
+}
+
+// maxKeys bounds a decoder's interned keys.
+const maxKeys = 1024
+
+// syntaxError is a malformed text, at an offset.
+func (d *decoder) syntaxError(what string) error {
+	if d.off >= len(d.data) {
+		return fmt.Errorf("unexpected end of JSON input (%s)", what)
+	}
+	return fmt.Errorf("invalid character %q at offset %d (%s)", d.data[d.off], d.off, what)
+}
+
+func (d *decoder) space() {
+	for d.off < len(d.data) {
+		switch d.data[d.off] {
+		case ' ', '\t', '\n', '\r':
+			d.off++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) value() (any, error) {
+	if d.off >= len(d.data) {
+		return nil, d.syntaxError("looking for a value")
+	}
+	switch c := d.data[d.off]; {
+	case c == '{':
+		return d.object()
+	case c == '[':
+		return d.array()
+	case c == '"':
+		return d.string()
+	case c == 't':
+		return true, d.literal("true")
+	case c == 'f':
+		return false, d.literal("false")
+	case c == 'n':
+		return nil, d.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.number()
+	}
+	return nil, d.syntaxError("looking for a value")
+}
+
+func (d *decoder) literal(word string) error {
+	if len(d.data)-d.off < len(word) || string(d.data[d.off:d.off+len(word)]) != word {
+		for i := 0; i < len(word) && d.off < len(d.data) && d.data[d.off] == word[i]; i++ {
+			d.off++
+		}
+		return d.syntaxError("in literal " + word)
+	}
+	d.off += len(word)
+	return nil
+}
+
+func (d *decoder) enter() error {
+	if d.depth++; d.depth > maxDepth {
+		return fmt.Errorf("exceeded max depth (%d) at offset %d", maxDepth, d.off)
+	}
+	return nil
+}
+
+func (d *decoder) object() (any, error) {
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
+	d.off++ // '{'
+	m := map[string]any{}
+	d.space()
+	if d.off < len(d.data) && d.data[d.off] == '}' {
+		d.off++
+		d.depth--
+		return m, nil
+	}
+	for {
+		if d.off >= len(d.data) || d.data[d.off] != '"' {
+			return nil, d.syntaxError("looking for an object key")
+		}
+		k, err := d.key()
+		if err != nil {
+			return nil, err
+		}
+		d.space()
+		if d.off >= len(d.data) || d.data[d.off] != ':' {
+			return nil, d.syntaxError("after an object key")
+		}
+		d.off++
+		d.space()
+		v, err := d.value()
+		if err != nil {
+			return nil, err
+		}
+		m[k] = v
+		d.space()
+		if d.off < len(d.data) {
+			switch d.data[d.off] {
+			case ',':
+				d.off++
+				d.space()
+				continue
+			case '}':
+				d.off++
+				d.depth--
+				return m, nil
+			}
+		}
+		return nil, d.syntaxError("after an object value")
+	}
+}
+
+func (d *decoder) array() (any, error) {
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
+	d.off++ // '['
+	a := []any{}
+	d.space()
+	if d.off < len(d.data) && d.data[d.off] == ']' {
+		d.off++
+		d.depth--
+		return a, nil
+	}
+	for {
+		v, err := d.value()
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		d.space()
+		if d.off < len(d.data) {
+			switch d.data[d.off] {
+			case ',':
+				d.off++
+				d.space()
+				continue
+			case ']':
+				d.off++
+				d.depth--
+				return a, nil
+			}
+		}
+		return nil, d.syntaxError("after an array element")
+	}
+}
+
+// number reads a number as JSON's grammar has it and converts it as
+// Number does.
+func (d *decoder) number() (any, error) {
+	start := d.off
+	digits := func() int {
+		n := 0
+		for d.off < len(d.data) && d.data[d.off] >= '0' && d.data[d.off] <= '9' {
+			d.off++
+			n++
+		}
+		return n
+	}
+	if d.data[d.off] == '-' {
+		d.off++
+	}
+	switch {
+	case d.off < len(d.data) && d.data[d.off] == '0':
+		d.off++
+	case digits() == 0:
+		return nil, d.syntaxError("in a number")
+	}
+	integer := true
+	if d.off < len(d.data) && d.data[d.off] == '.' {
+		integer = false
+		d.off++
+		if digits() == 0 {
+			return nil, d.syntaxError("after a decimal point")
+		}
+	}
+	if d.off < len(d.data) && (d.data[d.off] == 'e' || d.data[d.off] == 'E') {
+		integer = false
+		d.off++
+		if d.off < len(d.data) && (d.data[d.off] == '+' || d.data[d.off] == '-') {
+			d.off++
+		}
+		if digits() == 0 {
+			return nil, d.syntaxError("in an exponent")
+		}
+	}
+	text := d.data[start:d.off]
+	if integer && len(text) < 19 { // fits an int64 whatever the digits
+		var n int64
+		i := 0
+		if text[0] == '-' {
+			i = 1
+		}
+		for ; i < len(text); i++ {
+			n = n*10 + int64(text[i]-'0')
+		}
+		if text[0] == '-' {
+			n = -n
+		}
+		return n, nil
+	}
+	return Number(string(text)), nil
+}
+
+// key reads an object key, interned where it has no escape.
+func (d *decoder) key() (string, error) {
+	start := d.off + 1
+	for i := start; i < len(d.data); i++ {
+		c := d.data[i]
+		if c == '"' {
+			raw := d.data[start:i]
+			if k, ok := d.keys[string(raw)]; ok { // no allocation
+				d.off = i + 1
+				return k, nil
+			}
+			k := string(raw)
+			if d.keys == nil {
+				d.keys = make(map[string]string, 64)
+			}
+			if len(d.keys) < maxKeys {
+				d.keys[k] = k
+			}
+			d.off = i + 1
+			return k, nil
+		}
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			break
+		}
+	}
+	v, err := d.string()
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// string reads a string literal (d.data[d.off] is its quote), decoded as
+// encoding/json decodes one: escapes, a \u surrogate pair as one rune,
+// a lone surrogate and invalid UTF-8 as U+FFFD.
+func (d *decoder) string() (any, error) {
+	d.off++ // '"'
+	start := d.off
+	for d.off < len(d.data) {
+		c := d.data[d.off]
+		if c == '"' {
+			s := string(d.data[start:d.off])
+			d.off++
+			return s, nil
+		}
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			break
+		}
+		d.off++
+	}
+	b := make([]byte, d.off-start, d.off-start+16)
+	copy(b, d.data[start:d.off])
+	for d.off < len(d.data) {
+		c := d.data[d.off]
+		switch {
+		case c == '"':
+			d.off++
+			return string(b), nil
+		case c < 0x20:
+			return nil, d.syntaxError("in a string literal")
+		case c == '\\':
+			var err error
+			if b, err = d.escape(b); err != nil {
+				return nil, err
+			}
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			d.off++
+		default:
+			r, size := utf8.DecodeRune(d.data[d.off:])
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, d.data[d.off:d.off+size]...)
+			}
+			d.off += size
+		}
+	}
+	return nil, d.syntaxError("in a string literal")
+}
+
+// escape appends the character of the escape at d.off.
+func (d *decoder) escape(b []byte) ([]byte, error) {
+	if d.off+1 >= len(d.data) {
+		d.off = len(d.data)
+		return nil, d.syntaxError("in a string escape")
+	}
+	d.off++
+	switch c := d.data[d.off]; c {
+	case '"', '\\', '/':
+		d.off++
+		return append(b, c), nil
+	case 'b':
+		d.off++
+		return append(b, '\b'), nil
+	case 'f':
+		d.off++
+		return append(b, '\f'), nil
+	case 'n':
+		d.off++
+		return append(b, '\n'), nil
+	case 'r':
+		d.off++
+		return append(b, '\r'), nil
+	case 't':
+		d.off++
+		return append(b, '\t'), nil
+	case 'u':
+		d.off++
+		r, ok := d.hex4()
+		if !ok {
+			return nil, d.syntaxError("in a \\u escape")
+		}
+		if utf16.IsSurrogate(r) {
+			// A pair is one rune; anything else leaves the first a
+			// U+FFFD and the next escape read for itself.
+			if d.off+6 <= len(d.data) && d.data[d.off] == '\\' && d.data[d.off+1] == 'u' {
+				save := d.off
+				d.off += 2
+				if r2, ok := d.hex4(); ok {
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						return utf8.AppendRune(b, dec), nil
+					}
+				}
+				d.off = save
+			}
+			r = utf8.RuneError
+		}
+		return utf8.AppendRune(b, r), nil
+	}
+	return nil, d.syntaxError("in a string escape")
+}
+
+// hex4 reads the four hexadecimal digits of a \u escape.
+func (d *decoder) hex4() (rune, bool) {
+	if d.off+4 > len(d.data) {
+		d.off = len(d.data)
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.data[d.off : d.off+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r*16 + rune(c)
+	}
+	d.off += 4
+	return r, true
+}
