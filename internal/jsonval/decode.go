@@ -86,71 +86,61 @@ func (d *decoder) enter() error {
 }
 
 func (d *decoder) object() (any, error) {
-	if err := d.enter(); err != nil {
-		return nil, err
-	}
-	d.off++ // '{'
 	m := map[string]any{}
-	d.space()
-	if d.off < len(d.data) && d.data[d.off] == '}' {
-		d.off++
-		d.depth--
-		return m, nil
-	}
-	for {
+	err := d.members('{', '}', func() error {
 		if d.off >= len(d.data) || d.data[d.off] != '"' {
-			return nil, d.syntaxError("looking for an object key")
+			return d.syntaxError("looking for an object key")
 		}
 		k, err := d.key()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		d.space()
 		if d.off >= len(d.data) || d.data[d.off] != ':' {
-			return nil, d.syntaxError("after an object key")
+			return d.syntaxError("after an object key")
 		}
 		d.off++
 		d.space()
 		v, err := d.value()
-		if err != nil {
-			return nil, err
-		}
 		m[k] = v
-		d.space()
-		if d.off < len(d.data) {
-			switch d.data[d.off] {
-			case ',':
-				d.off++
-				d.space()
-				continue
-			case '}':
-				d.off++
-				d.depth--
-				return m, nil
-			}
-		}
-		return nil, d.syntaxError("after an object value")
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return m, nil
 }
 
 func (d *decoder) array() (any, error) {
-	if err := d.enter(); err != nil {
+	a := []any{}
+	err := d.members('[', ']', func() error {
+		v, err := d.value()
+		a = append(a, v)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	d.off++ // '['
-	a := []any{}
+	return a, nil
+}
+
+// members reads an object or an array (d.data[d.off] is open): member
+// reads each of its members, separated by commas, up to close.
+func (d *decoder) members(open, close byte, member func() error) error {
+	if err := d.enter(); err != nil {
+		return err
+	}
+	d.off++ // open
 	d.space()
-	if d.off < len(d.data) && d.data[d.off] == ']' {
+	if d.off < len(d.data) && d.data[d.off] == close {
 		d.off++
 		d.depth--
-		return a, nil
+		return nil
 	}
 	for {
-		v, err := d.value()
-		if err != nil {
-			return nil, err
+		if err := member(); err != nil {
+			return err
 		}
-		a = append(a, v)
 		d.space()
 		if d.off < len(d.data) {
 			switch d.data[d.off] {
@@ -158,13 +148,13 @@ func (d *decoder) array() (any, error) {
 				d.off++
 				d.space()
 				continue
-			case ']':
+			case close:
 				d.off++
 				d.depth--
-				return a, nil
+				return nil
 			}
 		}
-		return nil, d.syntaxError("after an array element")
+		return d.syntaxError("after a member of " + string(open))
 	}
 }
 
