@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -183,8 +184,8 @@ func (p *peer) readFrame() (message, error) {
 	if _, err := io.ReadFull(p.r, buf); err != nil {
 		return message{}, err
 	}
-	var m message
-	if err := json.Unmarshal(buf, &m); err != nil {
+	m, err := decodeMessage(buf)
+	if err != nil {
 		return message{}, fmt.Errorf("gomgr bridge: a bad frame: %w", err)
 	}
 	if m.Raw < 0 || m.Raw > maxFrame {
@@ -195,6 +196,81 @@ func (p *peer) readFrame() (message, error) {
 		if _, err := io.ReadFull(p.r, m.data); err != nil {
 			return message{}, err
 		}
+	}
+	return m, nil
+}
+
+// decodeMessage is json.Unmarshal(frame, &m) (the same message, the
+// same frames refused) in one pass over the frame: Args and OK are the
+// frame's own bytes, not copies, and are not scanned again
+// (json.Unmarshal checks the whole frame before it decodes, then copies
+// each json.RawMessage). Keys match the fields as encoding/json matches
+// them (exactly, else case-insensitively); a key given twice, its last
+// value (err's into the same struct).
+func decodeMessage(frame []byte) (message, error) {
+	var m message
+	var typeErr error
+	setInt := func(dst *int64, key string, text []byte) {
+		if text[0] == 'n' { // null leaves it
+			return
+		}
+		n, err := strconv.ParseInt(string(text), 10, 64)
+		if err != nil && typeErr == nil {
+			typeErr = fmt.Errorf("json: cannot unmarshal %.20q into the %s of a message", text, key)
+		}
+		if err == nil {
+			*dst = n
+		}
+	}
+	_, err := jsonval.Members(frame, func(key string, text []byte) error {
+		switch {
+		case key == "id" || strings.EqualFold(key, "id"):
+			setInt(&m.ID, "id", text)
+		case key == "re" || strings.EqualFold(key, "re"):
+			setInt(&m.Re, "re", text)
+		case key == "raw" || strings.EqualFold(key, "raw"):
+			var n int64
+			setInt(&n, "raw", text)
+			if text[0] != 'n' {
+				m.Raw = int(n)
+			}
+		case key == "op" || strings.EqualFold(key, "op"):
+			switch text[0] {
+			case 'n':
+			case '"':
+				v, err := jsonval.Decode(text)
+				if err != nil {
+					return err
+				}
+				m.Op = v.(string)
+			default:
+				if typeErr == nil {
+					typeErr = fmt.Errorf("json: cannot unmarshal %.20q into the op of a message", text)
+				}
+			}
+		case key == "args" || strings.EqualFold(key, "args"):
+			m.Args = text
+		case key == "ok" || strings.EqualFold(key, "ok"):
+			m.OK = text
+		case key == "err" || strings.EqualFold(key, "err"):
+			if text[0] == 'n' {
+				m.Err = nil
+				return nil
+			}
+			if m.Err == nil {
+				m.Err = &wireError{}
+			}
+			if err := json.Unmarshal(text, m.Err); err != nil && typeErr == nil {
+				typeErr = err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return message{}, err
+	}
+	if typeErr != nil {
+		return message{}, typeErr
 	}
 	return m, nil
 }

@@ -87,11 +87,31 @@ func (d *decoder) enter() error {
 
 func (d *decoder) object() (any, error) {
 	m := map[string]any{}
-	err := d.members('{', '}', func() error {
+	err := d.fields(true, func(k string) error {
+		v, err := d.value()
+		m[k] = v
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// fields reads an object (d.data[d.off] is its brace): member reads each
+// member's value, given its key (read only with readKey, else "").
+func (d *decoder) fields(readKey bool, member func(key string) error) error {
+	return d.members('{', '}', func() error {
 		if d.off >= len(d.data) || d.data[d.off] != '"' {
 			return d.syntaxError("looking for an object key")
 		}
-		k, err := d.key()
+		var k string
+		var err error
+		if readKey {
+			k, err = d.key()
+		} else {
+			err = d.skipString()
+		}
 		if err != nil {
 			return err
 		}
@@ -101,14 +121,8 @@ func (d *decoder) object() (any, error) {
 		}
 		d.off++
 		d.space()
-		v, err := d.value()
-		m[k] = v
-		return err
+		return member(k)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
 func (d *decoder) array() (any, error) {
@@ -161,43 +175,10 @@ func (d *decoder) members(open, close byte, member func() error) error {
 // number reads a number as JSON's grammar has it and converts it as
 // Number does.
 func (d *decoder) number() (any, error) {
-	start := d.off
-	digits := func() int {
-		n := 0
-		for d.off < len(d.data) && d.data[d.off] >= '0' && d.data[d.off] <= '9' {
-			d.off++
-			n++
-		}
-		return n
+	text, integer, err := d.scanNumber()
+	if err != nil {
+		return nil, err
 	}
-	if d.data[d.off] == '-' {
-		d.off++
-	}
-	switch {
-	case d.off < len(d.data) && d.data[d.off] == '0':
-		d.off++
-	case digits() == 0:
-		return nil, d.syntaxError("in a number")
-	}
-	integer := true
-	if d.off < len(d.data) && d.data[d.off] == '.' {
-		integer = false
-		d.off++
-		if digits() == 0 {
-			return nil, d.syntaxError("after a decimal point")
-		}
-	}
-	if d.off < len(d.data) && (d.data[d.off] == 'e' || d.data[d.off] == 'E') {
-		integer = false
-		d.off++
-		if d.off < len(d.data) && (d.data[d.off] == '+' || d.data[d.off] == '-') {
-			d.off++
-		}
-		if digits() == 0 {
-			return nil, d.syntaxError("in an exponent")
-		}
-	}
-	text := d.data[start:d.off]
 	if integer && len(text) < 19 { // fits an int64 whatever the digits
 		var n int64
 		i := 0
@@ -215,6 +196,134 @@ func (d *decoder) number() (any, error) {
 	return Number(string(text)), nil
 }
 
+// scanNumber reads a number's text; integer is whether it has neither a
+// fraction nor an exponent.
+func (d *decoder) scanNumber() (text []byte, integer bool, err error) {
+	start := d.off
+	digits := func() int {
+		n := 0
+		for d.off < len(d.data) && d.data[d.off] >= '0' && d.data[d.off] <= '9' {
+			d.off++
+			n++
+		}
+		return n
+	}
+	if d.data[d.off] == '-' {
+		d.off++
+	}
+	switch {
+	case d.off < len(d.data) && d.data[d.off] == '0':
+		d.off++
+	case digits() == 0:
+		return nil, false, d.syntaxError("in a number")
+	}
+	integer = true
+	if d.off < len(d.data) && d.data[d.off] == '.' {
+		integer = false
+		d.off++
+		if digits() == 0 {
+			return nil, false, d.syntaxError("after a decimal point")
+		}
+	}
+	if d.off < len(d.data) && (d.data[d.off] == 'e' || d.data[d.off] == 'E') {
+		integer = false
+		d.off++
+		if d.off < len(d.data) && (d.data[d.off] == '+' || d.data[d.off] == '-') {
+			d.off++
+		}
+		if digits() == 0 {
+			return nil, false, d.syntaxError("in an exponent")
+		}
+	}
+	return d.data[start:d.off], integer, nil
+}
+
+// skip reads a value as value does, building nothing: its syntax and
+// its depth are checked.
+func (d *decoder) skip() error {
+	if d.off >= len(d.data) {
+		return d.syntaxError("looking for a value")
+	}
+	switch c := d.data[d.off]; {
+	case c == '{':
+		return d.fields(false, func(string) error { return d.skip() })
+	case c == '[':
+		return d.members('[', ']', d.skip)
+	case c == '"':
+		return d.skipString()
+	case c == 't':
+		return d.literal("true")
+	case c == 'f':
+		return d.literal("false")
+	case c == 'n':
+		return d.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, _, err := d.scanNumber()
+		return err
+	}
+	return d.syntaxError("looking for a value")
+}
+
+// skipString reads a string literal as string does, building nothing.
+func (d *decoder) skipString() error {
+	d.off++ // '"'
+	for d.off < len(d.data) {
+		switch c := d.data[d.off]; {
+		case c == '"':
+			d.off++
+			return nil
+		case c < 0x20:
+			return d.syntaxError("in a string literal")
+		case c == '\\':
+			if _, err := d.escape(nil); err != nil {
+				return err
+			}
+		default:
+			d.off++
+		}
+	}
+	return d.syntaxError("in a string literal")
+}
+
+// Members calls fn with the key and the text of each member of the JSON
+// object data holds, in order (a key given twice, twice), and reports
+// whether data is null instead (fn is then not called). All of data is
+// checked as Decode checks it, the members' values without being built;
+// the texts are data's bytes, not copies. Another value than an object
+// or null is an error, as is fn's first.
+func Members(data []byte, fn func(key string, text []byte) error) (null bool, err error) {
+	d := decoder{data: data}
+	d.space()
+	switch {
+	case d.off < len(d.data) && d.data[d.off] == 'n':
+		if err := d.literal("null"); err != nil {
+			return false, err
+		}
+		null = true
+	case d.off < len(d.data) && d.data[d.off] == '{':
+		err := d.fields(true, func(k string) error {
+			start := d.off
+			if err := d.skip(); err != nil {
+				return err
+			}
+			return fn(k, d.data[start:d.off])
+		})
+		if err != nil {
+			return false, err
+		}
+	default:
+		if err := d.skip(); err != nil {
+			return false, err
+		}
+		return false, fmt.Errorf("want a JSON object")
+	}
+	d.space()
+	if d.off < len(d.data) {
+		return false, d.syntaxError("after the top-level JSON value")
+	}
+	return null, nil
+}
+
 // key reads an object key, interned where it has no escape.
 func (d *decoder) key() (string, error) {
 	start := d.off + 1
@@ -228,7 +337,7 @@ func (d *decoder) key() (string, error) {
 			}
 			k := string(raw)
 			if d.keys == nil {
-				d.keys = make(map[string]string, 64)
+				d.keys = make(map[string]string, 8)
 			}
 			if len(d.keys) < maxKeys {
 				d.keys[k] = k

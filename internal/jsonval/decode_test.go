@@ -108,3 +108,64 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// membersAsMap is Members' members as encoding/json would give them in a
+// map[string]json.RawMessage (a key given twice: its last text).
+func membersAsMap(data []byte) (map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	null, err := Members(data, func(k string, text []byte) error {
+		if m == nil {
+			m = map[string]json.RawMessage{}
+		}
+		m[k] = text
+		return nil
+	})
+	if err == nil && !null && m == nil {
+		m = map[string]json.RawMessage{}
+	}
+	return m, err
+}
+
+// sameMembers fails t where Members and json.Unmarshal into a
+// map[string]json.RawMessage disagree on data.
+func sameMembers(t *testing.T, data []byte) {
+	t.Helper()
+	var want map[string]json.RawMessage
+	werr := json.Unmarshal(data, &want)
+	got, gerr := membersAsMap(data)
+	if (werr == nil) != (gerr == nil) {
+		t.Fatalf("Members(%q): error %v, encoding/json's %v", data, gerr, werr)
+	}
+	if werr == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("Members(%q) = %q, encoding/json's %q", data, got, want)
+	}
+}
+
+// TestMembers: each member's text as it is in the data, checked whole.
+func TestMembers(t *testing.T) {
+	for _, in := range []string{
+		`{}`, `null`, ` null `, `{"a":1}`, `{"a" : [1, {"b":"\u00e9"}] , "c":"x"}`, `{"a":1,"a":2}`, `{"\u0061":true}`,
+		`{"a":1,}`, `{"a":[1,]}`, `{"a":"\x"}`, `{"a":"\ud83d\u12"}`, `{"a":tru}`, `{"a":01}`, `[1]`, `1`, `"s"`, `true`,
+		``, `{`, `{"a":1} x`, `nul`, "{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}",
+		`{"a":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`,
+		`{"a":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
+	} {
+		sameMembers(t, []byte(in))
+	}
+	_, err := Members([]byte(`{"a":1,"b":2}`), func(k string, _ []byte) error {
+		if k == "b" {
+			return io.ErrUnexpectedEOF
+		}
+		return nil
+	})
+	if err != io.ErrUnexpectedEOF {
+		t.Fatalf("fn's error: %v", err)
+	}
+}
+
+func FuzzMembers(f *testing.F) {
+	for _, s := range []string{`{"id":1,"ok":{"a":[1,2]},"err":null}`, `null`, `{"a":"\ud83d\ude00"}`, `[{}]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { sameMembers(t, data) })
+}
