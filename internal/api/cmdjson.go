@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/gomgr/gomgr/internal/jsonval"
 )
 
 // DecodeCommand decodes a command object: the shape every Ceph client
@@ -376,41 +378,9 @@ func (s *scanner) num() (any, bool) {
 // numText scans a JSON number and returns its text.
 func (s *scanner) numText() ([]byte, bool) {
 	start := s.i
-	if s.peek() == '-' {
-		s.i++
-	}
-	switch c := s.peek(); {
-	case c == '0':
-		s.i++
-	case c >= '1' && c <= '9':
-		for c := s.peek(); c >= '0' && c <= '9'; c = s.peek() {
-			s.i++
-		}
-	default:
-		return nil, false
-	}
-	if s.peek() == '.' {
-		s.i++
-		if c := s.peek(); c < '0' || c > '9' {
-			return nil, false
-		}
-		for c := s.peek(); c >= '0' && c <= '9'; c = s.peek() {
-			s.i++
-		}
-	}
-	if c := s.peek(); c == 'e' || c == 'E' {
-		s.i++
-		if c := s.peek(); c == '+' || c == '-' {
-			s.i++
-		}
-		if c := s.peek(); c < '0' || c > '9' {
-			return nil, false
-		}
-		for c := s.peek(); c >= '0' && c <= '9'; c = s.peek() {
-			s.i++
-		}
-	}
-	return s.b[start:s.i], true
+	end, _, ok := jsonval.NumberEnd(s.b, s.i)
+	s.i = end
+	return s.b[start:end], ok
 }
 
 // invalid records invalid text in the string being scanned.
@@ -492,19 +462,11 @@ func (s *scanner) strSlow(start int) (string, bool) {
 		}
 		e := s.b[s.i]
 		s.i++
+		if c, ok := jsonval.Unescape(e); ok {
+			buf = append(buf, c)
+			continue
+		}
 		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
 		case 'u':
 			r, ok := s.hex4()
 			if !ok {
@@ -542,15 +504,11 @@ func (s *scanner) lowSurrogate() (rune, bool) {
 }
 
 func (s *scanner) hex4() (rune, bool) {
-	if s.i+4 > len(s.b) {
-		return 0, false
+	r, ok := jsonval.Hex4(s.b, s.i)
+	if ok {
+		s.i += 4
 	}
-	v, err := strconv.ParseUint(string(s.b[s.i:s.i+4]), 16, 32)
-	if err != nil {
-		return 0, false
-	}
-	s.i += 4
-	return rune(v), true
+	return r, ok
 }
 
 // decodeString decodes one JSON string (a member name of an HTTP request).

@@ -200,42 +200,12 @@ func (d *decoder) number() (any, error) {
 // fraction nor an exponent.
 func (d *decoder) scanNumber() (text []byte, integer bool, err error) {
 	start := d.off
-	digits := func() int {
-		n := 0
-		for d.off < len(d.data) && d.data[d.off] >= '0' && d.data[d.off] <= '9' {
-			d.off++
-			n++
-		}
-		return n
-	}
-	if d.data[d.off] == '-' {
-		d.off++
-	}
-	switch {
-	case d.off < len(d.data) && d.data[d.off] == '0':
-		d.off++
-	case digits() == 0:
+	end, integer, ok := NumberEnd(d.data, d.off)
+	d.off = end
+	if !ok {
 		return nil, false, d.syntaxError("in a number")
 	}
-	integer = true
-	if d.off < len(d.data) && d.data[d.off] == '.' {
-		integer = false
-		d.off++
-		if digits() == 0 {
-			return nil, false, d.syntaxError("after a decimal point")
-		}
-	}
-	if d.off < len(d.data) && (d.data[d.off] == 'e' || d.data[d.off] == 'E') {
-		integer = false
-		d.off++
-		if d.off < len(d.data) && (d.data[d.off] == '+' || d.data[d.off] == '-') {
-			d.off++
-		}
-		if digits() == 0 {
-			return nil, false, d.syntaxError("in an exponent")
-		}
-	}
-	return d.data[start:d.off], integer, nil
+	return d.data[start:end], integer, nil
 }
 
 // skip reads a value as value does, building nothing: its syntax and
@@ -412,70 +382,43 @@ func (d *decoder) escape(b []byte) ([]byte, error) {
 		return nil, d.syntaxError("in a string escape")
 	}
 	d.off++
-	switch c := d.data[d.off]; c {
-	case '"', '\\', '/':
+	c := d.data[d.off]
+	if e, ok := Unescape(c); ok {
 		d.off++
-		return append(b, c), nil
-	case 'b':
-		d.off++
-		return append(b, '\b'), nil
-	case 'f':
-		d.off++
-		return append(b, '\f'), nil
-	case 'n':
-		d.off++
-		return append(b, '\n'), nil
-	case 'r':
-		d.off++
-		return append(b, '\r'), nil
-	case 't':
-		d.off++
-		return append(b, '\t'), nil
-	case 'u':
-		d.off++
-		r, ok := d.hex4()
-		if !ok {
-			return nil, d.syntaxError("in a \\u escape")
-		}
-		if utf16.IsSurrogate(r) {
-			// A pair is one rune; anything else leaves the first a
-			// U+FFFD and the next escape read for itself.
-			if d.off+6 <= len(d.data) && d.data[d.off] == '\\' && d.data[d.off+1] == 'u' {
-				save := d.off
-				d.off += 2
-				if r2, ok := d.hex4(); ok {
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						return utf8.AppendRune(b, dec), nil
-					}
-				}
-				d.off = save
-			}
-			r = utf8.RuneError
-		}
-		return utf8.AppendRune(b, r), nil
+		return append(b, e), nil
 	}
-	return nil, d.syntaxError("in a string escape")
+	if c != 'u' {
+		return nil, d.syntaxError("in a string escape")
+	}
+	d.off++
+	r, ok := d.hex4()
+	if !ok {
+		return nil, d.syntaxError("in a \\u escape")
+	}
+	if utf16.IsSurrogate(r) {
+		// A pair is one rune; anything else leaves the first a U+FFFD
+		// and the next escape read for itself.
+		if d.off+6 <= len(d.data) && d.data[d.off] == '\\' && d.data[d.off+1] == 'u' {
+			if r2, ok := Hex4(d.data, d.off+2); ok {
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					d.off += 6
+					return utf8.AppendRune(b, dec), nil
+				}
+			}
+		}
+		r = utf8.RuneError
+	}
+	return utf8.AppendRune(b, r), nil
 }
 
 // hex4 reads the four hexadecimal digits of a \u escape.
 func (d *decoder) hex4() (rune, bool) {
-	if d.off+4 > len(d.data) {
-		d.off = len(d.data)
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.data[d.off : d.off+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
+	r, ok := Hex4(d.data, d.off)
+	if !ok {
+		if d.off+4 > len(d.data) {
+			d.off = len(d.data)
 		}
-		r = r*16 + rune(c)
+		return 0, false
 	}
 	d.off += 4
 	return r, true
